@@ -1,0 +1,228 @@
+// Users and API tokens: authentication of API calls, the bootstrap global admin, token issue and revocation.
+import type { ApiToken, IssuedApiToken, Principal, User } from "@mirrormanager/domain/Account"
+import { Conflict, type Forbidden, type NotFound, Unprocessable } from "@mirrormanager/domain/Errors"
+import type { Page, PageRequest } from "@mirrormanager/domain/Fields"
+import type { ApiTokenId, SiteId, UserId } from "@mirrormanager/domain/Ids"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { requireAdmin } from "./Access.ts"
+import { newApiToken, tokenSha256 } from "./Secrets.ts"
+import { epoch, makeTable, type WriteError } from "./Table.ts"
+
+export const BOOTSTRAP_ADMIN = "admin"
+const CONFIGURED_TOKEN_NAME = "MM_ADMIN_TOKEN"
+
+export interface BootstrapResult {
+  /** Set only when a global admin token was generated now; it is shown once and stored hashed. */
+  readonly generatedToken: Option.Option<Redacted.Redacted<string>>
+  readonly source: "configured" | "generated" | "existing"
+}
+
+export class Accounts extends Context.Service<
+  Accounts,
+  {
+    readonly authenticate: (token: string) => Effect.Effect<Option.Option<Principal>>
+    readonly bootstrap: (configured: Option.Option<Redacted.Redacted<string>>) => Effect.Effect<BootstrapResult>
+    readonly me: (principal: Principal) => Effect.Effect<{ user: User; siteIds: ReadonlyArray<SiteId> }, NotFound>
+    readonly listUsers: (principal: Principal, page: PageRequest) => Effect.Effect<Page<User>, Forbidden>
+    readonly getUser: (principal: Principal, id: UserId) => Effect.Effect<User, Forbidden | NotFound>
+    readonly createUser: (
+      principal: Principal,
+      input: { readonly username: string; readonly admin?: boolean }
+    ) => Effect.Effect<User, Forbidden | WriteError>
+    readonly updateUser: (
+      principal: Principal,
+      id: UserId,
+      input: { readonly admin?: boolean }
+    ) => Effect.Effect<User, Forbidden | WriteError>
+    readonly deleteUser: (principal: Principal, id: UserId) => Effect.Effect<void, Forbidden | WriteError>
+    readonly listTokens: (principal: Principal, userId: UserId) => Effect.Effect<Page<ApiToken>, Forbidden | NotFound>
+    readonly issueToken: (
+      principal: Principal,
+      userId: UserId,
+      input: { readonly name?: string }
+    ) => Effect.Effect<IssuedApiToken, Forbidden | WriteError>
+    readonly revokeToken: (principal: Principal, id: ApiTokenId) => Effect.Effect<ApiToken, Forbidden | NotFound>
+  }
+>()("actors/Accounts") {
+  static readonly layer = Layer.effect(
+    Accounts,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const users = yield* makeTable<User>({
+        table: "users",
+        resource: "user",
+        select: { id: "t.id", username: "t.username", admin: "t.admin", createdAt: epoch("t.created_at") },
+        columns: { username: "username", admin: "admin" },
+        unique: { users_username_key: "a user with this username already exists" }
+      })
+      const tokens = yield* makeTable<ApiToken>({
+        table: "api_tokens",
+        resource: "API token",
+        select: {
+          id: "t.id",
+          userId: "t.user_id",
+          name: "t.name",
+          createdAt: epoch("t.created_at"),
+          lastUsedAt: epoch("t.last_used_at"),
+          revokedAt: epoch("t.revoked_at")
+        },
+        columns: { userId: "user_id", name: "name", tokenSha256: "token_sha256" }
+      })
+      const tx = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
+
+      const siteIdsOf = (userId: number) =>
+        sql<{
+          siteId: SiteId
+        }>`SELECT site_id AS "siteId" FROM site_admins WHERE user_id = ${userId} ORDER BY site_id`.pipe(
+          Effect.map((rows) => rows.map((r) => r.siteId)),
+          Effect.orDie
+        )
+
+      const authenticate = Effect.fn("Accounts.authenticate")(function* (token: string) {
+        const rows = yield* sql<{ tokenId: number; userId: UserId; username: string; admin: boolean }>`
+          SELECT t.id AS "tokenId", u.id AS "userId", u.username, u.admin
+          FROM api_tokens t JOIN users u ON u.id = t.user_id
+          WHERE t.token_sha256 = ${tokenSha256(token)} AND t.revoked_at IS NULL`.pipe(Effect.orDie)
+        const row = rows[0]
+        if (row === undefined) return Option.none<Principal>()
+        // Record use at most once a minute, so authentication is not a write per request.
+        yield* sql`UPDATE api_tokens SET last_used_at = now() WHERE id = ${row.tokenId}
+          AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`.pipe(Effect.orDie)
+        const siteIds = yield* siteIdsOf(row.userId)
+        return Option.some<Principal>({
+          userId: row.userId,
+          username: row.username,
+          admin: row.admin,
+          siteIds: new Set(siteIds)
+        })
+      })
+
+      const insertToken = (userId: number, name: string, token: string) =>
+        tokens.insert({ userId, name, tokenSha256: tokenSha256(token) })
+
+      const bootstrap = Effect.fn("Accounts.bootstrap")(function* (
+        configured: Option.Option<Redacted.Redacted<string>>
+      ) {
+        return yield* tx(
+          Effect.gen(function* () {
+            // Several nodes may start at once: serialise bootstrap on an advisory lock.
+            yield* sql`SELECT pg_advisory_xact_lock(4242001)`
+            const existing = yield* sql<{ id: UserId }>`SELECT id FROM users WHERE username = ${BOOTSTRAP_ADMIN}`
+            const adminId =
+              existing[0]?.id ??
+              (yield* sql<{ id: UserId }>`INSERT INTO users (username, admin) VALUES (${BOOTSTRAP_ADMIN}, true)
+                RETURNING id`)[0]!.id
+            if (Option.isSome(configured)) {
+              const hash = tokenSha256(Redacted.value(configured.value))
+              const current = yield* sql`SELECT id FROM api_tokens WHERE token_sha256 = ${hash}
+                AND user_id = ${adminId} AND revoked_at IS NULL`
+              if (current.length === 0) {
+                // The configured token was changed: the previous one stops working.
+                yield* sql`UPDATE api_tokens SET revoked_at = now() WHERE user_id = ${adminId}
+                  AND name = ${CONFIGURED_TOKEN_NAME} AND revoked_at IS NULL`
+                yield* sql`UPDATE users SET admin = true WHERE id = ${adminId}`
+                yield* insertToken(adminId, CONFIGURED_TOKEN_NAME, Redacted.value(configured.value)).pipe(Effect.orDie)
+              }
+              return { generatedToken: Option.none(), source: "configured" } as const
+            }
+            const usable = yield* sql`SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id
+              WHERE u.admin AND t.revoked_at IS NULL LIMIT 1`
+            if (usable.length > 0) return { generatedToken: Option.none(), source: "existing" } as const
+            const token = newApiToken()
+            yield* insertToken(adminId, "generated on first start", token).pipe(Effect.orDie)
+            return { generatedToken: Option.some(Redacted.make(token)), source: "generated" } as const
+          })
+        )
+      })
+
+      const me = Effect.fn("Accounts.me")(function* (principal: Principal) {
+        const user = yield* users.get(principal.userId)
+        return { user, siteIds: yield* siteIdsOf(principal.userId) }
+      })
+
+      const requireSelfOrAdmin = (principal: Principal, userId: UserId) =>
+        principal.admin || principal.userId === userId ? Effect.void : requireAdmin(principal, "manage other users")
+
+      const lastAdminGuard = (id: UserId) =>
+        Effect.gen(function* () {
+          const [row] = yield* sql<{ others: number }>`SELECT count(*)::int AS others FROM users
+            WHERE admin AND id <> ${id}`.pipe(Effect.orDie)
+          if ((row?.others ?? 0) === 0) {
+            return yield* new Conflict({ detail: "the last global admin cannot be removed or demoted" })
+          }
+        })
+
+      return Accounts.of({
+        authenticate,
+        bootstrap,
+        me,
+        listUsers: Effect.fn("Accounts.listUsers")(function* (principal, page) {
+          yield* requireAdmin(principal, "list users")
+          return yield* users.list(page)
+        }),
+        getUser: Effect.fn("Accounts.getUser")(function* (principal, id) {
+          yield* requireSelfOrAdmin(principal, id)
+          return yield* users.get(id)
+        }),
+        createUser: Effect.fn("Accounts.createUser")(function* (principal, input) {
+          yield* requireAdmin(principal, "create users")
+          return yield* tx(users.insert({ username: input.username, admin: input.admin ?? false }))
+        }),
+        updateUser: Effect.fn("Accounts.updateUser")(function* (principal, id, input) {
+          yield* requireAdmin(principal, "change users")
+          return yield* tx(
+            Effect.gen(function* () {
+              const user = yield* users.get(id)
+              if (user.admin && input.admin === false) yield* lastAdminGuard(id)
+              return yield* users.update(id, input)
+            })
+          )
+        }),
+        deleteUser: Effect.fn("Accounts.deleteUser")(function* (principal, id) {
+          yield* requireAdmin(principal, "delete users")
+          return yield* tx(
+            Effect.gen(function* () {
+              const user = yield* users.get(id)
+              if (user.admin) yield* lastAdminGuard(id)
+              const sole = yield* sql<{ siteId: number }>`SELECT a.site_id AS "siteId" FROM site_admins a
+                WHERE a.user_id = ${id}
+                AND NOT EXISTS (SELECT 1 FROM site_admins b WHERE b.site_id = a.site_id AND b.user_id <> ${id})`.pipe(
+                Effect.orDie
+              )
+              if (sole.length > 0) {
+                return yield* new Unprocessable({
+                  detail: `user ${user.username} is the last admin of site(s) ${sole.map((s) => s.siteId).join(", ")}`
+                })
+              }
+              yield* users.remove(id)
+            })
+          )
+        }),
+        listTokens: Effect.fn("Accounts.listTokens")(function* (principal, userId) {
+          yield* requireSelfOrAdmin(principal, userId)
+          yield* users.get(userId)
+          return yield* tokens.list({ pageSize: 1000 }, sql`t.user_id = ${userId}`)
+        }),
+        issueToken: Effect.fn("Accounts.issueToken")(function* (principal, userId, input) {
+          yield* requireAdmin(principal, "issue API tokens")
+          return yield* tx(
+            Effect.gen(function* () {
+              yield* users.get(userId)
+              const token = newApiToken()
+              const issued = yield* insertToken(userId, input.name ?? "", token)
+              return { ...issued, token }
+            })
+          )
+        }),
+        revokeToken: Effect.fn("Accounts.revokeToken")(function* (principal, id) {
+          const token = yield* tokens.get(id)
+          yield* requireSelfOrAdmin(principal, token.userId)
+          yield* sql`UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = ${id}`.pipe(Effect.orDie)
+          return yield* tokens.get(id)
+        })
+      })
+    })
+  )
+}

@@ -1,0 +1,365 @@
+// Hosts and what they carry: host categories, their URLs, netblocks, peer ASNs and allowed countries.
+import type { Principal } from "@mirrormanager/domain/Account"
+import { Forbidden, type NotFound, notFound, Unprocessable } from "@mirrormanager/domain/Errors"
+import type { Page, PageRequest } from "@mirrormanager/domain/Fields"
+import type {
+  CreateHost,
+  CreateHostCategory,
+  CreateHostCategoryUrl,
+  CreateHostNetblock,
+  CreateHostPeerAsn,
+  Host,
+  HostCategory,
+  HostCategoryUrl,
+  HostCountryAllowed,
+  HostNetblock,
+  HostPeerAsn,
+  UpdateHost,
+  UpdateHostCategoryUrl
+} from "@mirrormanager/domain/Host"
+import type {
+  HostCategoryId,
+  HostCategoryUrlId,
+  HostCountryAllowedId,
+  HostId,
+  HostNetblockId,
+  HostPeerAsnId,
+  SiteId
+} from "@mirrormanager/domain/Ids"
+import { parseMirrorUrl } from "@mirrormanager/domain/MirrorUrl"
+import { isWithinLimits, parseNetblock } from "@mirrormanager/domain/Netblock"
+import { Context, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { guardAdminFields, requireAdmin, requireSiteAdmin } from "./Access.ts"
+import { RegistryPolicy } from "./RegistryPolicy.ts"
+import { epoch, makeTable, type Table, type WriteError } from "./Table.ts"
+
+type E = Forbidden | NotFound
+type W = Forbidden | WriteError
+
+const HOST_DEFAULTS = { adminActive: true } as const
+
+export class Hosts extends Context.Service<
+  Hosts,
+  {
+    readonly listForSite: (p: Principal, siteId: SiteId, page: PageRequest) => Effect.Effect<Page<Host>, E>
+    readonly create: (p: Principal, siteId: SiteId, input: CreateHost) => Effect.Effect<Host, W>
+    readonly get: (p: Principal, id: HostId) => Effect.Effect<Host, E>
+    readonly update: (p: Principal, id: HostId, input: UpdateHost) => Effect.Effect<Host, W>
+    readonly remove: (p: Principal, id: HostId) => Effect.Effect<void, W>
+
+    readonly listCategories: (p: Principal, id: HostId) => Effect.Effect<Page<HostCategory>, E>
+    readonly addCategory: (p: Principal, id: HostId, input: CreateHostCategory) => Effect.Effect<HostCategory, W>
+    readonly getCategory: (p: Principal, id: HostCategoryId) => Effect.Effect<HostCategory, E>
+    readonly updateCategory: (
+      p: Principal,
+      id: HostCategoryId,
+      input: { readonly alwaysUp2date?: boolean }
+    ) => Effect.Effect<HostCategory, W>
+    readonly removeCategory: (p: Principal, id: HostCategoryId) => Effect.Effect<void, W>
+
+    readonly listUrls: (p: Principal, id: HostCategoryId) => Effect.Effect<Page<HostCategoryUrl>, E>
+    readonly addUrl: (
+      p: Principal,
+      id: HostCategoryId,
+      input: CreateHostCategoryUrl
+    ) => Effect.Effect<HostCategoryUrl, W>
+    readonly getUrl: (p: Principal, id: HostCategoryUrlId) => Effect.Effect<HostCategoryUrl, E>
+    readonly updateUrl: (
+      p: Principal,
+      id: HostCategoryUrlId,
+      input: UpdateHostCategoryUrl
+    ) => Effect.Effect<HostCategoryUrl, W>
+    readonly removeUrl: (p: Principal, id: HostCategoryUrlId) => Effect.Effect<void, W>
+
+    readonly listNetblocks: (p: Principal, id: HostId) => Effect.Effect<Page<HostNetblock>, E>
+    readonly addNetblock: (p: Principal, id: HostId, input: CreateHostNetblock) => Effect.Effect<HostNetblock, W>
+    readonly removeNetblock: (p: Principal, id: HostId, itemId: HostNetblockId) => Effect.Effect<void, W>
+
+    readonly listPeerAsns: (p: Principal, id: HostId) => Effect.Effect<Page<HostPeerAsn>, E>
+    readonly addPeerAsn: (p: Principal, id: HostId, input: CreateHostPeerAsn) => Effect.Effect<HostPeerAsn, W>
+    readonly removePeerAsn: (p: Principal, id: HostId, itemId: HostPeerAsnId) => Effect.Effect<void, W>
+
+    readonly listCountriesAllowed: (p: Principal, id: HostId) => Effect.Effect<Page<HostCountryAllowed>, E>
+    readonly addCountryAllowed: (
+      p: Principal,
+      id: HostId,
+      input: { readonly country: string }
+    ) => Effect.Effect<HostCountryAllowed, W>
+    readonly removeCountryAllowed: (p: Principal, id: HostId, itemId: HostCountryAllowedId) => Effect.Effect<void, W>
+  }
+>()("actors/Hosts") {
+  static readonly layer = Layer.effect(
+    Hosts,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const tx = <A, Err, R>(effect: Effect.Effect<A, Err, R>) =>
+        sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
+
+      const hosts = yield* makeTable<Host>({
+        table: "hosts",
+        resource: "host",
+        select: {
+          id: "t.id",
+          siteId: "t.site_id",
+          name: "t.name",
+          country: "t.country",
+          bandwidth: "t.bandwidth",
+          private: "t.private",
+          asn: "t.asn::float8",
+          asnClients: "t.asn_clients",
+          internet2: "t.internet2",
+          internet2Clients: "t.internet2_clients",
+          maxConnections: "t.max_connections",
+          adminActive: "t.admin_active",
+          userActive: "t.user_active",
+          comment: "t.comment",
+          robotEmail: "t.robot_email",
+          latitude: "t.latitude",
+          longitude: "t.longitude",
+          ipv4: "t.ipv4",
+          ipv6: "t.ipv6",
+          disabledBy: "t.disabled_by",
+          disableReason: "t.disable_reason",
+          crawlFailures: "t.crawl_failures",
+          lastCrawled: epoch("t.last_crawled"),
+          lastCrawlDuration: "t.last_crawl_duration",
+          lastCheckedIn: epoch("t.last_checked_in"),
+          createdAt: epoch("t.created_at")
+        },
+        columns: {
+          siteId: "site_id",
+          name: "name",
+          country: "country",
+          bandwidth: "bandwidth",
+          private: "private",
+          asn: "asn",
+          asnClients: "asn_clients",
+          internet2: "internet2",
+          internet2Clients: "internet2_clients",
+          maxConnections: "max_connections",
+          adminActive: "admin_active",
+          userActive: "user_active",
+          comment: "comment",
+          robotEmail: "robot_email",
+          latitude: "latitude",
+          longitude: "longitude"
+        },
+        unique: { hosts_site_id_name_key: "this site already has a host with this name" }
+      })
+      const hostCategories = yield* makeTable<HostCategory>({
+        table: "host_categories",
+        resource: "host category",
+        select: {
+          id: "t.id",
+          hostId: "t.host_id",
+          categoryId: "t.category_id",
+          category: "c.name",
+          alwaysUp2date: "t.always_up2date"
+        },
+        joins: "JOIN categories c ON c.id = t.category_id",
+        columns: { hostId: "host_id", categoryId: "category_id", alwaysUp2date: "always_up2date" },
+        unique: { host_categories_host_id_category_id_key: "the host already carries this category" }
+      })
+      const urls = yield* makeTable<HostCategoryUrl>({
+        table: "host_category_urls",
+        resource: "host category URL",
+        select: {
+          id: "t.id",
+          hostCategoryId: "t.host_category_id",
+          url: "t.url",
+          private: "t.private",
+          reachable: "t.reachable",
+          tlsValid: "t.tls_valid",
+          tlsExpiresAt: epoch("t.tls_expires_at"),
+          ipv4: "t.ipv4",
+          ipv6: "t.ipv6",
+          checkedAt: epoch("t.checked_at")
+        },
+        columns: { hostCategoryId: "host_category_id", url: "url", private: "private" },
+        unique: { host_category_urls_url_key: "this URL is already registered (URLs are globally unique)" }
+      })
+      const netblocks = yield* makeTable<HostNetblock>({
+        table: "host_netblocks",
+        resource: "host netblock",
+        select: { id: "t.id", hostId: "t.host_id", netblock: "t.netblock", name: "t.name" },
+        columns: { hostId: "host_id", netblock: "netblock", name: "name" },
+        unique: { host_netblocks_host_id_netblock_key: "the host already has this netblock" }
+      })
+      const peerAsns = yield* makeTable<HostPeerAsn>({
+        table: "host_peer_asns",
+        resource: "host peer ASN",
+        select: { id: "t.id", hostId: "t.host_id", asn: "t.asn::float8", name: "t.name" },
+        columns: { hostId: "host_id", asn: "asn", name: "name" },
+        unique: { host_peer_asns_host_id_asn_key: "the host already has this peer ASN" }
+      })
+      const countries = yield* makeTable<HostCountryAllowed>({
+        table: "host_countries_allowed",
+        resource: "allowed country",
+        select: { id: "t.id", hostId: "t.host_id", country: "t.country" },
+        columns: { hostId: "host_id", country: "country" },
+        unique: { host_countries_allowed_host_id_country_key: "the host already allows this country" }
+      })
+
+      const get = Effect.fn("Hosts.get")(function* (p: Principal, id: HostId) {
+        const host = yield* hosts.get(id)
+        yield* requireSiteAdmin(p, host.siteId)
+        return host
+      })
+      const getCategory = Effect.fn("Hosts.getCategory")(function* (p: Principal, id: HostCategoryId) {
+        const hc = yield* hostCategories.get(id)
+        yield* get(p, hc.hostId)
+        return hc
+      })
+      const getUrl = Effect.fn("Hosts.getUrl")(function* (p: Principal, id: HostCategoryUrlId) {
+        const url = yield* urls.get(id)
+        yield* getCategory(p, url.hostCategoryId)
+        return url
+      })
+
+      const resetUp2date = (hostId: HostId) =>
+        sql`UPDATE host_category_dirs SET up2date = false
+          WHERE host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${hostId})`.pipe(Effect.orDie)
+
+      const normalizeUrl = (p: Principal, url: string) =>
+        Effect.gen(function* () {
+          const parsed = parseMirrorUrl(url)
+          if (!parsed.ok) return yield* new Unprocessable({ detail: parsed.error })
+          const policy = yield* RegistryPolicy
+          if (!p.admin && !policy.siteAdminUrlSchemes.includes(parsed.scheme)) {
+            return yield* new Forbidden({
+              detail: `only global admins may add ${parsed.scheme} URLs; allowed: ${policy.siteAdminUrlSchemes.join(", ")}`
+            })
+          }
+          return parsed.url
+        })
+
+      /** List / delete for the small per-host tables. */
+      const children = <A extends { readonly hostId: HostId }>(table: Table<A>) => ({
+        list: (p: Principal, id: HostId) =>
+          Effect.andThen(get(p, id), table.list({ pageSize: 1000 }, sql`t.host_id = ${id}`)),
+        remove: (p: Principal, id: HostId, itemId: number, adminOnly?: string) =>
+          Effect.gen(function* () {
+            yield* get(p, id)
+            if (adminOnly !== undefined) yield* requireAdmin(p, adminOnly)
+            const item = yield* table.get(itemId)
+            if (item.hostId !== id) return yield* notFound(table.resource, itemId)
+            yield* tx(table.remove(itemId))
+          })
+      })
+      const netblockChildren = children<HostNetblock>(netblocks)
+      const peerAsnChildren = children<HostPeerAsn>(peerAsns)
+      const countryChildren = children<HostCountryAllowed>(countries)
+
+      return Hosts.of({
+        listForSite: Effect.fn("Hosts.listForSite")(function* (p, siteId, page) {
+          yield* requireSiteAdmin(p, siteId)
+          const [site] = yield* sql`SELECT 1 FROM sites WHERE id = ${siteId}`.pipe(Effect.orDie)
+          if (site === undefined) return yield* notFound("site", siteId)
+          return yield* hosts.list(page, sql`t.site_id = ${siteId}`)
+        }),
+        create: Effect.fn("Hosts.create")(function* (p, siteId, input) {
+          yield* requireSiteAdmin(p, siteId)
+          yield* guardAdminFields(p, input, HOST_DEFAULTS, ["adminActive"])
+          return yield* tx(hosts.insert({ ...input, siteId }))
+        }),
+        get,
+        update: Effect.fn("Hosts.update")(function* (p, id, input) {
+          const current = yield* get(p, id)
+          yield* guardAdminFields(p, input, current, ["adminActive"])
+          return yield* tx(
+            Effect.gen(function* () {
+              if (input.private !== undefined && input.private !== current.private) yield* resetUp2date(id)
+              return yield* hosts.update(id, input)
+            })
+          )
+        }),
+        remove: Effect.fn("Hosts.remove")(function* (p, id) {
+          yield* get(p, id)
+          yield* tx(hosts.remove(id))
+        }),
+
+        listCategories: Effect.fn("Hosts.listCategories")(function* (p, id) {
+          yield* get(p, id)
+          return yield* hostCategories.list({ pageSize: 1000 }, sql`t.host_id = ${id}`)
+        }),
+        addCategory: Effect.fn("Hosts.addCategory")(function* (p, id, input) {
+          yield* get(p, id)
+          yield* guardAdminFields(p, input, { alwaysUp2date: false }, ["alwaysUp2date"])
+          const [category] = yield* sql<{ adminOnly: boolean; name: string }>`SELECT admin_only AS "adminOnly", name
+            FROM categories WHERE id = ${input.categoryId}`.pipe(Effect.orDie)
+          if (category === undefined) {
+            return yield* new Unprocessable({ detail: `category ${input.categoryId} does not exist` })
+          }
+          if (category.adminOnly) yield* requireAdmin(p, `add the admin-only category "${category.name}" to a host`)
+          return yield* tx(hostCategories.insert({ ...input, hostId: id }))
+        }),
+        getCategory,
+        updateCategory: Effect.fn("Hosts.updateCategory")(function* (p, id, input) {
+          const current = yield* getCategory(p, id)
+          yield* guardAdminFields(p, input, current, ["alwaysUp2date"])
+          return yield* tx(hostCategories.update(id, input))
+        }),
+        removeCategory: Effect.fn("Hosts.removeCategory")(function* (p, id) {
+          yield* getCategory(p, id)
+          yield* tx(hostCategories.remove(id))
+        }),
+
+        listUrls: Effect.fn("Hosts.listUrls")(function* (p, id) {
+          yield* getCategory(p, id)
+          return yield* urls.list({ pageSize: 1000 }, sql`t.host_category_id = ${id}`)
+        }),
+        addUrl: Effect.fn("Hosts.addUrl")(function* (p, id, input) {
+          yield* getCategory(p, id)
+          yield* guardAdminFields(p, input, { private: false }, ["private"])
+          const url = yield* normalizeUrl(p, input.url)
+          return yield* tx(urls.insert({ ...input, url, hostCategoryId: id }))
+        }),
+        getUrl,
+        updateUrl: Effect.fn("Hosts.updateUrl")(function* (p, id, input) {
+          const current = yield* getUrl(p, id)
+          yield* guardAdminFields(p, input, current, ["private"])
+          const url = input.url === undefined ? undefined : yield* normalizeUrl(p, input.url)
+          return yield* tx(urls.update(id, { ...input, url }))
+        }),
+        removeUrl: Effect.fn("Hosts.removeUrl")(function* (p, id) {
+          yield* getUrl(p, id)
+          yield* tx(urls.remove(id))
+        }),
+
+        listNetblocks: netblockChildren.list,
+        addNetblock: Effect.fn("Hosts.addNetblock")(function* (p, id, input) {
+          yield* get(p, id)
+          const parsed = parseNetblock(input.netblock)
+          if (!parsed.ok) return yield* new Unprocessable({ detail: parsed.error })
+          const policy = yield* RegistryPolicy
+          if (!p.admin && !isWithinLimits(parsed.value, policy.netblockLimits)) {
+            const { maxSizeV4, maxSizeV6 } = policy.netblockLimits
+            return yield* new Forbidden({
+              detail: `netblock ${parsed.value.normalized} is larger than /${maxSizeV4} (IPv4) or /${maxSizeV6} (IPv6); only global admins may add it`
+            })
+          }
+          return yield* tx(
+            netblocks.insert({ hostId: id, netblock: parsed.value.normalized, name: input.name ?? input.netblock })
+          )
+        }),
+        removeNetblock: (p, id, itemId) => netblockChildren.remove(p, id, itemId),
+
+        listPeerAsns: peerAsnChildren.list,
+        addPeerAsn: Effect.fn("Hosts.addPeerAsn")(function* (p, id, input) {
+          yield* get(p, id)
+          yield* requireAdmin(p, "add peer ASNs")
+          return yield* tx(peerAsns.insert({ hostId: id, asn: input.asn, name: input.name ?? "" }))
+        }),
+        removePeerAsn: (p, id, itemId) => peerAsnChildren.remove(p, id, itemId, "remove peer ASNs"),
+
+        listCountriesAllowed: countryChildren.list,
+        addCountryAllowed: Effect.fn("Hosts.addCountryAllowed")(function* (p, id, input) {
+          yield* get(p, id)
+          return yield* tx(countries.insert({ hostId: id, country: input.country }))
+        }),
+        removeCountryAllowed: (p, id, itemId) => countryChildren.remove(p, id, itemId)
+      })
+    })
+  )
+}

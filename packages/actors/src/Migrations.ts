@@ -1,0 +1,231 @@
+// Versioned schema migrations of the registry, applied on start by PgMigrator (table effect_sql_migrations).
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+
+const registry = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const ddl = `
+    CREATE TABLE users (
+      id serial PRIMARY KEY,
+      username text NOT NULL UNIQUE,
+      admin boolean NOT NULL DEFAULT false,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE api_tokens (
+      id serial PRIMARY KEY,
+      user_id integer NOT NULL REFERENCES users ON DELETE CASCADE,
+      name text NOT NULL DEFAULT '',
+      token_sha256 text NOT NULL UNIQUE,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      last_used_at timestamptz,
+      revoked_at timestamptz
+    );
+    CREATE INDEX api_tokens_user ON api_tokens (user_id);
+
+    CREATE TABLE sites (
+      id serial PRIMARY KEY,
+      name text NOT NULL UNIQUE,
+      password_hash text NOT NULL,
+      org_url text,
+      private boolean NOT NULL DEFAULT false,
+      admin_active boolean NOT NULL DEFAULT true,
+      user_active boolean NOT NULL DEFAULT true,
+      email_on_add boolean NOT NULL DEFAULT false,
+      email_on_drop boolean NOT NULL DEFAULT false,
+      created_by text,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE site_admins (
+      site_id integer NOT NULL REFERENCES sites ON DELETE CASCADE,
+      user_id integer NOT NULL REFERENCES users ON DELETE CASCADE,
+      PRIMARY KEY (site_id, user_id)
+    );
+    CREATE INDEX site_admins_user ON site_admins (user_id);
+
+    CREATE TABLE hosts (
+      id serial PRIMARY KEY,
+      site_id integer NOT NULL REFERENCES sites ON DELETE CASCADE,
+      name text NOT NULL,
+      country char(2) NOT NULL CHECK (country ~ '^[A-Z]{2}$'),
+      bandwidth integer NOT NULL DEFAULT 100 CHECK (bandwidth BETWEEN 1 AND 1000000),
+      private boolean NOT NULL DEFAULT false,
+      asn bigint CHECK (asn BETWEEN 1 AND 4294967295),
+      asn_clients boolean NOT NULL DEFAULT true,
+      internet2 boolean NOT NULL DEFAULT false,
+      internet2_clients boolean NOT NULL DEFAULT false,
+      max_connections integer NOT NULL DEFAULT 1 CHECK (max_connections >= 0),
+      admin_active boolean NOT NULL DEFAULT true,
+      user_active boolean NOT NULL DEFAULT true,
+      comment text,
+      robot_email text,
+      latitude double precision,
+      longitude double precision,
+      ipv4 text NOT NULL DEFAULT 'unknown' CHECK (ipv4 IN ('yes', 'no', 'unknown')),
+      ipv6 text NOT NULL DEFAULT 'unknown' CHECK (ipv6 IN ('yes', 'no', 'unknown')),
+      disabled_by text NOT NULL DEFAULT 'none' CHECK (disabled_by IN ('none', 'user', 'crawler')),
+      disable_reason text,
+      crawl_failures integer NOT NULL DEFAULT 0,
+      last_crawled timestamptz,
+      last_crawl_duration double precision,
+      last_checked_in timestamptz,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      UNIQUE (site_id, name)
+    );
+
+    CREATE TABLE products (
+      id serial PRIMARY KEY,
+      name text NOT NULL UNIQUE,
+      publiclist boolean NOT NULL DEFAULT true
+    );
+    CREATE TABLE versions (
+      id serial PRIMARY KEY,
+      product_id integer NOT NULL REFERENCES products ON DELETE CASCADE,
+      name text NOT NULL,
+      is_test boolean NOT NULL DEFAULT false,
+      display boolean NOT NULL DEFAULT true,
+      display_name text,
+      codename text,
+      sort_order integer NOT NULL DEFAULT 0,
+      UNIQUE (product_id, name)
+    );
+    CREATE TABLE arches (
+      id serial PRIMARY KEY,
+      name text NOT NULL UNIQUE,
+      publiclist boolean NOT NULL DEFAULT true,
+      primary_arch boolean NOT NULL DEFAULT true
+    );
+    CREATE TABLE directories (
+      id serial PRIMARY KEY,
+      name text NOT NULL UNIQUE,
+      files jsonb NOT NULL DEFAULT '[]',
+      readable boolean NOT NULL DEFAULT true,
+      ctime bigint
+    );
+    CREATE TABLE categories (
+      id serial PRIMARY KEY,
+      name text NOT NULL UNIQUE,
+      product_id integer NOT NULL REFERENCES products,
+      topdir_id integer NOT NULL REFERENCES directories,
+      master_path text,
+      canonical_host text,
+      publiclist boolean NOT NULL DEFAULT true,
+      admin_only boolean NOT NULL DEFAULT false,
+      geo_dns_domain text
+    );
+    CREATE UNIQUE INDEX categories_name_ci ON categories (lower(name));
+    CREATE TABLE category_directories (
+      category_id integer NOT NULL REFERENCES categories ON DELETE CASCADE,
+      directory_id integer NOT NULL REFERENCES directories ON DELETE CASCADE,
+      PRIMARY KEY (category_id, directory_id)
+    );
+    CREATE INDEX category_directories_directory ON category_directories (directory_id);
+    CREATE TABLE repositories (
+      id serial PRIMARY KEY,
+      name text NOT NULL,
+      prefix text,
+      category_id integer NOT NULL REFERENCES categories ON DELETE CASCADE,
+      version_id integer REFERENCES versions ON DELETE SET NULL,
+      arch_id integer NOT NULL REFERENCES arches,
+      directory_id integer NOT NULL REFERENCES directories ON DELETE CASCADE,
+      disabled boolean NOT NULL DEFAULT false,
+      UNIQUE (prefix, arch_id)
+    );
+    CREATE TABLE repository_redirects (
+      id serial PRIMARY KEY,
+      from_repo text NOT NULL UNIQUE,
+      to_repo text NOT NULL CHECK (to_repo <> from_repo)
+    );
+    CREATE TABLE file_details (
+      id serial PRIMARY KEY,
+      directory_id integer NOT NULL REFERENCES directories ON DELETE CASCADE,
+      filename text NOT NULL,
+      timestamp bigint NOT NULL,
+      size bigint NOT NULL,
+      md5 text,
+      sha1 text,
+      sha256 text NOT NULL,
+      sha512 text,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX file_details_file ON file_details (directory_id, filename, timestamp DESC);
+
+    CREATE TABLE host_categories (
+      id serial PRIMARY KEY,
+      host_id integer NOT NULL REFERENCES hosts ON DELETE CASCADE,
+      category_id integer NOT NULL REFERENCES categories ON DELETE CASCADE,
+      always_up2date boolean NOT NULL DEFAULT false,
+      UNIQUE (host_id, category_id)
+    );
+    CREATE TABLE host_category_urls (
+      id serial PRIMARY KEY,
+      host_category_id integer NOT NULL REFERENCES host_categories ON DELETE CASCADE,
+      url text NOT NULL UNIQUE,
+      private boolean NOT NULL DEFAULT false,
+      reachable boolean,
+      tls_valid boolean,
+      tls_expires_at timestamptz,
+      ipv4 boolean,
+      ipv6 boolean,
+      checked_at timestamptz
+    );
+    CREATE INDEX host_category_urls_hc ON host_category_urls (host_category_id);
+    CREATE TABLE host_category_dirs (
+      id serial PRIMARY KEY,
+      host_category_id integer NOT NULL REFERENCES host_categories ON DELETE CASCADE,
+      directory_id integer NOT NULL REFERENCES directories ON DELETE CASCADE,
+      path text NOT NULL CHECK (path !~ '^/' AND path !~ '/$'),
+      up2date boolean NOT NULL DEFAULT false,
+      verified_by text CHECK (verified_by IN ('crawl', 'checkin')),
+      verified_at timestamptz,
+      matched text CHECK (matched IN ('newest', 'alternate')),
+      UNIQUE (host_category_id, path)
+    );
+    CREATE INDEX host_category_dirs_directory ON host_category_dirs (directory_id);
+    CREATE TABLE host_netblocks (
+      id serial PRIMARY KEY,
+      host_id integer NOT NULL REFERENCES hosts ON DELETE CASCADE,
+      netblock text NOT NULL,
+      name text NOT NULL DEFAULT '',
+      UNIQUE (host_id, netblock)
+    );
+    CREATE TABLE host_peer_asns (
+      id serial PRIMARY KEY,
+      host_id integer NOT NULL REFERENCES hosts ON DELETE CASCADE,
+      asn bigint NOT NULL CHECK (asn BETWEEN 1 AND 4294967295),
+      name text NOT NULL DEFAULT '',
+      UNIQUE (host_id, asn)
+    );
+    CREATE TABLE host_countries_allowed (
+      id serial PRIMARY KEY,
+      host_id integer NOT NULL REFERENCES hosts ON DELETE CASCADE,
+      country char(2) NOT NULL CHECK (country ~ '^[A-Z]{2}$'),
+      UNIQUE (host_id, country)
+    );
+
+    CREATE TABLE netblock_countries (
+      id serial PRIMARY KEY,
+      netblock text NOT NULL UNIQUE,
+      country char(2) NOT NULL CHECK (country ~ '^[A-Z]{2}$')
+    );
+    CREATE TABLE country_continent_redirects (
+      id serial PRIMARY KEY,
+      country char(2) NOT NULL UNIQUE CHECK (country ~ '^[A-Z]{2}$'),
+      continent char(2) NOT NULL CHECK (continent IN ('AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'))
+    );
+    CREATE TABLE embargoed_countries (
+      id serial PRIMARY KEY,
+      country char(2) NOT NULL UNIQUE CHECK (country ~ '^[A-Z]{2}$')
+    );
+  `
+  // One statement at a time: the extended query protocol takes a single command.
+  for (const statement of ddl
+    .split(/;\s*\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)) {
+    yield* sql.unsafe(statement)
+  }
+})
+
+export const migrations = {
+  "0001_registry": registry
+}

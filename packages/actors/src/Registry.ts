@@ -1,0 +1,17 @@
+// Every registry service of a node, over one SqlClient.
+import { Layer } from "effect"
+import { Accounts } from "./Accounts.ts"
+import { Content } from "./Content.ts"
+import { Hosts } from "./Hosts.ts"
+import { Overrides } from "./Overrides.ts"
+import { Readiness } from "./Readiness.ts"
+import { Sites } from "./Sites.ts"
+
+export const RegistryLayer = Layer.mergeAll(
+  Accounts.layer,
+  Sites.layer,
+  Hosts.layer,
+  Content.layer,
+  Overrides.layer,
+  Readiness.layer
+)

@@ -1,0 +1,184 @@
+// Sites (organisations running mirrors) and their admins.
+import type { Principal } from "@mirrormanager/domain/Account"
+import { Conflict, type Forbidden, NotFound, Unprocessable } from "@mirrormanager/domain/Errors"
+import type { Page, PageRequest } from "@mirrormanager/domain/Fields"
+import type { SiteId, UserId } from "@mirrormanager/domain/Ids"
+import type { CreateSite, Site, SiteAdmin, UpdateSite } from "@mirrormanager/domain/Site"
+import { Context, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { guardAdminFields, requireSiteAdmin } from "./Access.ts"
+import { hashPassword } from "./Secrets.ts"
+import { epoch, makeTable, type WriteError } from "./Table.ts"
+
+const SITE_DEFAULTS = { adminActive: true } as const
+
+export class Sites extends Context.Service<
+  Sites,
+  {
+    readonly list: (principal: Principal, page: PageRequest) => Effect.Effect<Page<Site>>
+    readonly get: (principal: Principal, id: SiteId) => Effect.Effect<Site, Forbidden | NotFound>
+    readonly create: (principal: Principal, input: CreateSite) => Effect.Effect<Site, Forbidden | WriteError>
+    readonly update: (
+      principal: Principal,
+      id: SiteId,
+      input: UpdateSite
+    ) => Effect.Effect<Site, Forbidden | WriteError>
+    readonly remove: (principal: Principal, id: SiteId) => Effect.Effect<void, Forbidden | WriteError>
+    readonly listAdmins: (principal: Principal, id: SiteId) => Effect.Effect<Page<SiteAdmin>, Forbidden | NotFound>
+    readonly addAdmin: (
+      principal: Principal,
+      id: SiteId,
+      username: string
+    ) => Effect.Effect<SiteAdmin, Forbidden | WriteError>
+    readonly removeAdmin: (
+      principal: Principal,
+      id: SiteId,
+      userId: UserId
+    ) => Effect.Effect<void, Forbidden | WriteError>
+  }
+>()("actors/Sites") {
+  static readonly layer = Layer.effect(
+    Sites,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const sites = yield* makeTable<Site>({
+        table: "sites",
+        resource: "site",
+        select: {
+          id: "t.id",
+          name: "t.name",
+          orgUrl: "t.org_url",
+          private: "t.private",
+          adminActive: "t.admin_active",
+          userActive: "t.user_active",
+          emailOnAdd: "t.email_on_add",
+          emailOnDrop: "t.email_on_drop",
+          createdBy: "t.created_by",
+          createdAt: epoch("t.created_at")
+        },
+        columns: {
+          name: "name",
+          passwordHash: "password_hash",
+          orgUrl: "org_url",
+          private: "private",
+          adminActive: "admin_active",
+          userActive: "user_active",
+          emailOnAdd: "email_on_add",
+          emailOnDrop: "email_on_drop",
+          createdBy: "created_by"
+        },
+        unique: { sites_name_key: "a site with this name already exists" }
+      })
+      const tx = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
+
+      const admins = (id: SiteId) =>
+        sql<SiteAdmin>`SELECT a.site_id AS "siteId", a.user_id AS "userId", u.username
+          FROM site_admins a JOIN users u ON u.id = a.user_id WHERE a.site_id = ${id} ORDER BY u.username`.pipe(
+          Effect.orDie
+        )
+
+      const withPassword = (input: UpdateSite) =>
+        input.password === undefined
+          ? Effect.succeed(input)
+          : Effect.map(hashPassword(input.password), (passwordHash) => ({
+              ...input,
+              password: undefined,
+              passwordHash
+            }))
+
+      const get = Effect.fn("Sites.get")(function* (principal: Principal, id: SiteId) {
+        const site = yield* sites.get(id)
+        yield* requireSiteAdmin(principal, id)
+        return site
+      })
+
+      return Sites.of({
+        list: Effect.fn("Sites.list")(function* (principal, page) {
+          if (principal.admin) return yield* sites.list(page)
+          return yield* sites.list(
+            page,
+            sql`t.id IN (SELECT site_id FROM site_admins WHERE user_id = ${principal.userId})`
+          )
+        }),
+        get,
+        create: Effect.fn("Sites.create")(function* (principal, input) {
+          yield* guardAdminFields(principal, input, SITE_DEFAULTS, ["adminActive"])
+          const values = yield* withPassword(input)
+          return yield* tx(
+            Effect.gen(function* () {
+              const site = yield* sites.insert({ ...values, createdBy: principal.username })
+              yield* sql`INSERT INTO site_admins (site_id, user_id) VALUES (${site.id}, ${principal.userId})`.pipe(
+                Effect.orDie
+              )
+              return site
+            })
+          )
+        }),
+        update: Effect.fn("Sites.update")(function* (principal, id, input) {
+          const current = yield* get(principal, id)
+          yield* guardAdminFields(principal, input, current, ["adminActive"])
+          const values = yield* withPassword(input)
+          return yield* tx(
+            Effect.gen(function* () {
+              if (input.private !== undefined && input.private !== current.private) {
+                // SPEC 2.2: a change of privacy means every directory of its hosts is verified again.
+                yield* sql`UPDATE host_category_dirs SET up2date = false WHERE host_category_id IN (
+                  SELECT hc.id FROM host_categories hc JOIN hosts h ON h.id = hc.host_id WHERE h.site_id = ${id})`.pipe(
+                  Effect.orDie
+                )
+              }
+              return yield* sites.update(id, values)
+            })
+          )
+        }),
+        remove: Effect.fn("Sites.remove")(function* (principal, id) {
+          yield* get(principal, id)
+          yield* tx(sites.remove(id))
+        }),
+        listAdmins: Effect.fn("Sites.listAdmins")(function* (principal, id) {
+          yield* get(principal, id)
+          const items = yield* admins(id)
+          return { items, page: 1, pageSize: items.length, total: items.length }
+        }),
+        addAdmin: Effect.fn("Sites.addAdmin")(function* (principal, id, username) {
+          yield* get(principal, id)
+          return yield* tx(
+            Effect.gen(function* () {
+              const [user] = yield* sql<{ id: UserId }>`SELECT id FROM users WHERE username = ${username}`.pipe(
+                Effect.orDie
+              )
+              if (user === undefined) {
+                return yield* new Unprocessable({ detail: `no user named "${username}"; a global admin creates users` })
+              }
+              const inserted = yield* sql`INSERT INTO site_admins (site_id, user_id) VALUES (${id}, ${user.id})
+                ON CONFLICT DO NOTHING RETURNING user_id`.pipe(Effect.orDie)
+              if (inserted.length === 0) {
+                return yield* new Conflict({ detail: `${username} is already an admin of site ${id}` })
+              }
+              return { siteId: id, userId: user.id, username }
+            })
+          )
+        }),
+        removeAdmin: Effect.fn("Sites.removeAdmin")(function* (principal, id, userId) {
+          yield* get(principal, id)
+          yield* tx(
+            Effect.gen(function* () {
+              const current = yield* admins(id)
+              if (!current.some((a) => a.userId === userId)) {
+                return yield* new NotFound({
+                  resource: "site admin",
+                  detail: `user ${userId} is not an admin of site ${id}`
+                })
+              }
+              if (current.length === 1) {
+                return yield* new Unprocessable({ detail: "the last admin of a site cannot be removed" })
+              }
+              yield* sql`DELETE FROM site_admins WHERE site_id = ${id} AND user_id = ${userId}`.pipe(Effect.orDie)
+            })
+          )
+        })
+      })
+    })
+  )
+}

@@ -1,0 +1,3 @@
+export * from "./Config.ts"
+export * from "./EmbeddedPostgres.ts"
+export * from "./Node.ts"

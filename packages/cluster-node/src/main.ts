@@ -1,0 +1,17 @@
+// The mirrormanager command line: `mirrormanager serve` runs a node.
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { Command } from "effect/cli"
+import { NodeConfig } from "./Config.ts"
+import { LoggerLive, NodeLive } from "./Node.ts"
+
+const serve = Command.make("serve", {}, () =>
+  Layer.launch(NodeLive).pipe(Effect.provide(LoggerLive), Effect.provide(NodeConfig.layer))
+).pipe(Command.withDescription("Run a node: admin API on MM_HTTP_PORT, database from DATABASE_URL or embedded"))
+
+const mirrormanager = Command.make("mirrormanager").pipe(
+  Command.withDescription("Mirror manager for Linux distributions"),
+  Command.withSubcommands([serve])
+)
+
+mirrormanager.pipe(Command.run({ version: "0.1.0" }), Effect.provide(NodeServices.layer), NodeRuntime.runMain)

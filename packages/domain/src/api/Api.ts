@@ -1,0 +1,22 @@
+// The admin HTTP API of a node: one contract for the server, typed clients and the OpenAPI document.
+import { HttpApi, HttpApiMiddleware, OpenApi } from "effect/http-api"
+import { AccountsApi } from "./AccountsApi.ts"
+import { ContentApi } from "./ContentApi.ts"
+import { HealthApi } from "./HealthApi.ts"
+import { HostsApi } from "./HostsApi.ts"
+import { OverridesApi } from "./OverridesApi.ts"
+import { SitesApi } from "./SitesApi.ts"
+
+export class Api extends HttpApi.make("mirrormanager")
+  .add(HealthApi, AccountsApi, SitesApi, HostsApi, ContentApi, OverridesApi)
+  .middleware(HttpApiMiddleware.ProblemDetails)
+  // Unknown fields in a request body are an error, not silently dropped.
+  .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error", errors: "all" })
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "MirrorManager admin API",
+      version: "0.1.0",
+      description:
+        "Registry of mirror sites, hosts, categories, URLs and networks. Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 problem documents."
+    })
+  ) {}

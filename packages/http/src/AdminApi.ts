@@ -1,0 +1,24 @@
+// The node's HTTP routes for the admin API: handlers, authentication, problem details, body limit, docs.
+import { Api } from "@mirrormanager/domain/api/Api"
+import { Layer } from "effect"
+import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
+import { AccountsHandlers } from "./AccountsHandlers.ts"
+import { ApiDocsRoute } from "./ApiDocs.ts"
+import { AuthenticationLayer } from "./Authentication.ts"
+import { bodyLimit } from "./BodyLimit.ts"
+import { ContentHandlers } from "./ContentHandlers.ts"
+import { HealthHandlers } from "./HealthHandlers.ts"
+import { HostsHandlers } from "./HostsHandlers.ts"
+import { OverridesHandlers } from "./OverridesHandlers.ts"
+import { SitesHandlers } from "./SitesHandlers.ts"
+
+export const MAX_API_BODY_BYTES = 1024 * 1024
+
+export const AdminApiRoutes = Layer.mergeAll(
+  HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
+    Layer.provide([HealthHandlers, AccountsHandlers, SitesHandlers, HostsHandlers, ContentHandlers, OverridesHandlers]),
+    Layer.provide([AuthenticationLayer, HttpApiMiddleware.layerProblemDetails({ includeDetails: true })])
+  ),
+  ApiDocsRoute,
+  bodyLimit(MAX_API_BODY_BYTES)
+)

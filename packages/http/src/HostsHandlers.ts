@@ -1,0 +1,43 @@
+// Handlers of /api/hosts, /api/host-categories and /api/host-category-urls.
+import { Hosts } from "@mirrormanager/actors/Hosts"
+import { Api } from "@mirrormanager/domain/api/Api"
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { asCaller } from "./Principal.ts"
+
+export const HostsHandlers = HttpApiBuilder.group(
+  Api,
+  "hosts",
+  Effect.fn(function* (handlers) {
+    const hosts = yield* Hosts
+    return handlers
+      .handle("getHost", ({ params }) => asCaller((p) => hosts.get(p, params.id)))
+      .handle("updateHost", ({ params, payload }) => asCaller((p) => hosts.update(p, params.id, payload)))
+      .handle("deleteHost", ({ params }) => asCaller((p) => hosts.remove(p, params.id)))
+      .handle("listHostCategories", ({ params }) => asCaller((p) => hosts.listCategories(p, params.id)))
+      .handle("addHostCategory", ({ params, payload }) => asCaller((p) => hosts.addCategory(p, params.id, payload)))
+      .handle("getHostCategory", ({ params }) => asCaller((p) => hosts.getCategory(p, params.id)))
+      .handle("updateHostCategory", ({ params, payload }) =>
+        asCaller((p) => hosts.updateCategory(p, params.id, payload))
+      )
+      .handle("deleteHostCategory", ({ params }) => asCaller((p) => hosts.removeCategory(p, params.id)))
+      .handle("listHostCategoryUrls", ({ params }) => asCaller((p) => hosts.listUrls(p, params.id)))
+      .handle("addHostCategoryUrl", ({ params, payload }) => asCaller((p) => hosts.addUrl(p, params.id, payload)))
+      .handle("getHostCategoryUrl", ({ params }) => asCaller((p) => hosts.getUrl(p, params.id)))
+      .handle("updateHostCategoryUrl", ({ params, payload }) => asCaller((p) => hosts.updateUrl(p, params.id, payload)))
+      .handle("deleteHostCategoryUrl", ({ params }) => asCaller((p) => hosts.removeUrl(p, params.id)))
+      .handle("listHostNetblocks", ({ params }) => asCaller((p) => hosts.listNetblocks(p, params.id)))
+      .handle("addHostNetblock", ({ params, payload }) => asCaller((p) => hosts.addNetblock(p, params.id, payload)))
+      .handle("deleteHostNetblock", ({ params }) => asCaller((p) => hosts.removeNetblock(p, params.id, params.itemId)))
+      .handle("listHostPeerAsns", ({ params }) => asCaller((p) => hosts.listPeerAsns(p, params.id)))
+      .handle("addHostPeerAsn", ({ params, payload }) => asCaller((p) => hosts.addPeerAsn(p, params.id, payload)))
+      .handle("deleteHostPeerAsn", ({ params }) => asCaller((p) => hosts.removePeerAsn(p, params.id, params.itemId)))
+      .handle("listHostCountriesAllowed", ({ params }) => asCaller((p) => hosts.listCountriesAllowed(p, params.id)))
+      .handle("addHostCountryAllowed", ({ params, payload }) =>
+        asCaller((p) => hosts.addCountryAllowed(p, params.id, payload))
+      )
+      .handle("deleteHostCountryAllowed", ({ params }) =>
+        asCaller((p) => hosts.removeCountryAllowed(p, params.id, params.itemId))
+      )
+  })
+)

@@ -1,0 +1,27 @@
+// Handlers of /api/sites, their admins and hosts.
+import { Hosts } from "@mirrormanager/actors/Hosts"
+import { Sites } from "@mirrormanager/actors/Sites"
+import { Api } from "@mirrormanager/domain/api/Api"
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { asCaller } from "./Principal.ts"
+
+export const SitesHandlers = HttpApiBuilder.group(
+  Api,
+  "sites",
+  Effect.fn(function* (handlers) {
+    const sites = yield* Sites
+    const hosts = yield* Hosts
+    return handlers
+      .handle("listSite", ({ query }) => asCaller((p) => sites.list(p, query)))
+      .handle("createSite", ({ payload }) => asCaller((p) => sites.create(p, payload)))
+      .handle("getSite", ({ params }) => asCaller((p) => sites.get(p, params.id)))
+      .handle("updateSite", ({ params, payload }) => asCaller((p) => sites.update(p, params.id, payload)))
+      .handle("deleteSite", ({ params }) => asCaller((p) => sites.remove(p, params.id)))
+      .handle("listSiteAdmins", ({ params }) => asCaller((p) => sites.listAdmins(p, params.id)))
+      .handle("addSiteAdmin", ({ params, payload }) => asCaller((p) => sites.addAdmin(p, params.id, payload.username)))
+      .handle("removeSiteAdmin", ({ params }) => asCaller((p) => sites.removeAdmin(p, params.id, params.userId)))
+      .handle("listSiteHosts", ({ params, query }) => asCaller((p) => hosts.listForSite(p, params.id, query)))
+      .handle("createSiteHost", ({ params, payload }) => asCaller((p) => hosts.create(p, params.id, payload)))
+  })
+)
