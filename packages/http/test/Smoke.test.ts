@@ -1,0 +1,16 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { TestNode, testNodeLayer } from "./support/TestNode.ts"
+
+layer(testNodeLayer(), { excludeTestServices: true })("smoke", (it) => {
+  it.effect("ready and authenticated", () =>
+    Effect.gen(function* () {
+      const node = yield* TestNode
+      const ready = yield* node.request("GET", "/healthz/ready", { token: null })
+      assert.strictEqual(ready.status, 200)
+      const me = yield* node.request("GET", "/api/me")
+      assert.strictEqual(me.status, 200)
+      assert.strictEqual(me.body.user.username, "admin")
+    })
+  )
+})
