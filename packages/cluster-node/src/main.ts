@@ -1,6 +1,6 @@
 // The mirrormanager command line: `mirrormanager serve` runs a node.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { NodeConfig } from "./Config.ts"
 import { LoggerLive, NodeLive } from "./Node.ts"
@@ -14,4 +14,12 @@ const mirrormanager = Command.make("mirrormanager").pipe(
   Command.withSubcommands([serve])
 )
 
-mirrormanager.pipe(Command.run({ version: "0.1.0" }), Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+// A stop requested by SIGTERM/SIGINT is a clean exit (0), so service managers do not report a failure.
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
+mirrormanager.pipe(
+  Command.run({ version: "0.1.0" }),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({ teardown })
+)
