@@ -1,0 +1,50 @@
+// The README's API examples, run as pasted against a fresh node: they must keep working.
+import { execFileSync, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { assert, describe, it } from "vitest"
+import { freePort, startNode, stop, tempDir } from "./support/Process.ts"
+
+const README = fs.readFileSync(path.resolve(import.meta.dirname, "../../../README.md"), "utf8")
+const section = README.slice(README.indexOf("## Using the API"), README.indexOf("### Who may do what"))
+
+const blocks = (language: string) =>
+  [...section.matchAll(new RegExp("```" + language + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]!)
+
+/** Shell commands of the ```sh blocks, continuation lines joined; the `export` lines are set by the test. */
+const commands = blocks("sh")
+  .flatMap((block) => block.replace(/\\\n\s*/g, "").split("\n"))
+  .map((line) => line.trim())
+  .filter((line) => line.length > 0 && !line.startsWith("export "))
+
+const hasCurl = spawnSync("curl", ["--version"]).status === 0
+
+describe("README", () => {
+  it("has examples to run", () => {
+    assert.isAbove(commands.length, 10)
+    assert.isTrue(commands.every((c) => c.startsWith("curl ")))
+  })
+
+  it.skipIf(!hasCurl)("its curl examples work as pasted, and its error examples print what it shows", async () => {
+    const token = "mm_readme-example-token"
+    const node = await startNode({
+      MM_DATA_DIR: tempDir(),
+      MM_EMBEDDED_PG_PORT: String(await freePort()),
+      MM_ADMIN_TOKEN: token
+    })
+    const env = { ...process.env, MM: node.url, TOKEN: token }
+    for (const command of commands) {
+      const run = spawnSync("bash", ["-c", command], { env, encoding: "utf8" })
+      assert.strictEqual(run.status, 0, `${command}\n${run.stdout}${run.stderr}`)
+      assert.doesNotThrow(() => JSON.parse(run.stdout), `${command} printed JSON`)
+    }
+    const transcript = blocks("console")[0]!.split("\n")
+    for (let i = 0; i < transcript.length; i++) {
+      const line = transcript[i]!
+      if (!line.startsWith("$ ")) continue
+      const output = execFileSync("bash", ["-c", line.slice(2)], { env, encoding: "utf8" })
+      assert.strictEqual(output, transcript[i + 1], line)
+    }
+    await stop(node)
+  })
+})

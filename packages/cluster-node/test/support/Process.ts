@@ -1,0 +1,108 @@
+// Runs the node as operators do: a real process, with helpers to wait for it, call it and stop it.
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll } from "vitest"
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string
+  }
+}
+
+const MAIN = path.resolve(import.meta.dirname, "../../src/main.ts")
+
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+export interface RunningNode {
+  readonly process: ChildProcess
+  readonly url: string
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+/** Every node started by a test file; the ones still running are killed after the file. */
+export const nodes: Array<RunningNode> = []
+
+export const startNode = async (env: Record<string, string>): Promise<RunningNode> => {
+  const port = await freePort()
+  let output = ""
+  const child = spawn(process.execPath, [MAIN, "serve"], {
+    env: { ...process.env, MM_HTTP_HOST: "127.0.0.1", MM_HTTP_PORT: String(port), MM_LOG_FORMAT: "logfmt", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  child.stdout!.on("data", (chunk) => (output += chunk))
+  child.stderr!.on("data", (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 90_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`node exited early:\n${output}`)
+    const ready = await fetch(`${url}/healthz/ready`).then(
+      (r) => r.status,
+      () => 0
+    )
+    if (ready === 200) {
+      const node = { process: child, url, output: () => output, exited }
+      nodes.push(node)
+      return node
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  child.kill("SIGKILL")
+  throw new Error(`node did not become ready:\n${output}`)
+}
+
+export const stop = async (node: RunningNode, signal: NodeJS.Signals = "SIGTERM") => {
+  node.process.kill(signal)
+  return node.exited
+}
+
+/** PostgreSQL processes serving a data directory, found through /proc. */
+export const postgresServing = (dataDir: string) =>
+  fs
+    .readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+        return cmdline[0]?.endsWith("/postgres") === true && cmdline.includes(dataDir)
+      } catch {
+        return false
+      }
+    })
+
+export const api = async (node: RunningNode, token: string, method: string, route: string, body?: unknown) => {
+  const response = await fetch(`${node.url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const text = await response.text()
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, text }
+}
+
+const dirs: Array<string> = []
+export const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mm-node-"))
+  fs.chmodSync(dir, 0o755)
+  dirs.push(dir)
+  return dir
+}
+afterAll(async () => {
+  for (const node of nodes) if (node.process.exitCode === null) await stop(node, "SIGKILL")
+  for (const dir of dirs) {
+    for (const pid of postgresServing(path.join(dir, "postgres"))) process.kill(Number(pid), "SIGKILL")
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
