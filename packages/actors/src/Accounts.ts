@@ -7,7 +7,7 @@ import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { requireAdmin } from "./Access.ts"
 import { newApiToken, tokenSha256 } from "./Secrets.ts"
-import { epoch, makeTable, type WriteError } from "./Table.ts"
+import { epoch, makeTable, transaction, type WriteError } from "./Table.ts"
 
 export const BOOTSTRAP_ADMIN = "admin"
 const CONFIGURED_TOKEN_NAME = "MM_ADMIN_TOKEN"
@@ -69,8 +69,7 @@ export class Accounts extends Context.Service<
         },
         columns: { userId: "user_id", name: "name", tokenSha256: "token_sha256" }
       })
-      const tx = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
+      const tx = transaction(sql)
 
       const siteIdsOf = (userId: number) =>
         sql<{

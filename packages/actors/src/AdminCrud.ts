@@ -5,7 +5,10 @@ import type { Page, PageRequest } from "@mirrormanager/domain/Fields"
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import { requireAdmin } from "./Access.ts"
-import type { Table, WriteError } from "./Table.ts"
+import { type Table, transaction, type WriteError } from "./Table.ts"
+
+/** An update input: any subset of the fields. */
+export type Patch<A> = { readonly [K in keyof A]?: A[K] | undefined }
 
 export interface AdminCrud<A, C, U> {
   readonly list: (p: Principal, page: PageRequest) => Effect.Effect<Page<A>>
@@ -28,8 +31,7 @@ export const adminCrud = <A extends object, C, U>(
     readonly updateRow?: (id: number, input: U) => Effect.Effect<Record<string, unknown>, WriteError>
   }
 ): AdminCrud<A, C, U> => {
-  const tx = <X, E>(effect: Effect.Effect<X, E>) =>
-    sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
+  const tx = transaction(sql)
   const createRow = options.createRow ?? ((input: C) => Effect.succeed(input as Record<string, unknown>))
   const updateRow = options.updateRow ?? ((_: number, input: U) => Effect.succeed(input as Record<string, unknown>))
   const name = table.resource

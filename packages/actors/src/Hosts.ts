@@ -32,7 +32,7 @@ import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { guardAdminFields, requireAdmin, requireSiteAdmin } from "./Access.ts"
 import { RegistryPolicy } from "./RegistryPolicy.ts"
-import { epoch, makeTable, type Table, type WriteError } from "./Table.ts"
+import { epoch, makeTable, type Table, transaction, type WriteError } from "./Table.ts"
 
 type E = Forbidden | NotFound
 type W = Forbidden | WriteError
@@ -93,8 +93,7 @@ export class Hosts extends Context.Service<
     Hosts,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const tx = <A, Err, R>(effect: Effect.Effect<A, Err, R>) =>
-        sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
+      const tx = transaction(sql)
 
       const hosts = yield* makeTable<Host>({
         table: "hosts",
@@ -201,6 +200,11 @@ export class Hosts extends Context.Service<
         unique: { host_countries_allowed_host_id_country_key: "the host already allows this country" }
       })
 
+      const siteExists = (siteId: SiteId) =>
+        Effect.flatMap(sql`SELECT 1 FROM sites WHERE id = ${siteId}`.pipe(Effect.orDie), (rows) =>
+          rows.length === 0 ? Effect.fail(notFound("site", siteId)) : Effect.void
+        )
+
       const get = Effect.fn("Hosts.get")(function* (p: Principal, id: HostId) {
         const host = yield* hosts.get(id)
         yield* requireSiteAdmin(p, host.siteId)
@@ -254,12 +258,12 @@ export class Hosts extends Context.Service<
       return Hosts.of({
         listForSite: Effect.fn("Hosts.listForSite")(function* (p, siteId, page) {
           yield* requireSiteAdmin(p, siteId)
-          const [site] = yield* sql`SELECT 1 FROM sites WHERE id = ${siteId}`.pipe(Effect.orDie)
-          if (site === undefined) return yield* notFound("site", siteId)
+          yield* siteExists(siteId)
           return yield* hosts.list(page, sql`t.site_id = ${siteId}`)
         }),
         create: Effect.fn("Hosts.create")(function* (p, siteId, input) {
           yield* requireSiteAdmin(p, siteId)
+          yield* siteExists(siteId)
           yield* guardAdminFields(p, input, HOST_DEFAULTS, ["adminActive"])
           return yield* tx(hosts.insert({ ...input, siteId }))
         }),

@@ -10,10 +10,8 @@ import type {
 } from "@mirrormanager/domain/Overrides"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { type AdminCrud, adminCrud } from "./AdminCrud.ts"
+import { type AdminCrud, adminCrud, type Patch } from "./AdminCrud.ts"
 import { makeTable } from "./Table.ts"
-
-type Patch<A> = { readonly [K in keyof A]?: A[K] | undefined }
 
 export class Overrides extends Context.Service<
   Overrides,

@@ -8,7 +8,7 @@ import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { guardAdminFields, requireSiteAdmin } from "./Access.ts"
 import { hashPassword } from "./Secrets.ts"
-import { epoch, makeTable, type WriteError } from "./Table.ts"
+import { epoch, makeTable, transaction, type WriteError } from "./Table.ts"
 
 const SITE_DEFAULTS = { adminActive: true } as const
 
@@ -69,8 +69,7 @@ export class Sites extends Context.Service<
         },
         unique: { sites_name_key: "a site with this name already exists" }
       })
-      const tx = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
+      const tx = transaction(sql)
 
       const admins = (id: SiteId) =>
         sql<SiteAdmin>`SELECT a.site_id AS "siteId", a.user_id AS "userId", u.username

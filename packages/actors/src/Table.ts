@@ -24,6 +24,12 @@ export type WriteError = Conflict | NotFound | Unprocessable
 
 export const DEFAULT_PAGE_SIZE = 100
 
+/** One request, one transaction: a failure rolls everything back; a database failure is a defect (500). */
+export const transaction =
+  (sql: SqlClient.SqlClient) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
+
 const pgError = (error: SqlError.SqlError): { code?: string; constraint?: string; detail?: string } =>
   (error.reason.cause ?? {}) as { code?: string; constraint?: string; detail?: string }
 

@@ -1,6 +1,6 @@
 // The content model: products, versions, arches, categories (mirrorable trees), directories, repositories.
 import { Schema, Struct } from "effect"
-import { DirectoryPath, EpochSeconds, Name, Token, WebUrl } from "./Fields.ts"
+import { DirectoryPath, EpochSeconds, Name, partial, Token, WebUrl } from "./Fields.ts"
 import {
   ArchId,
   CategoryId,
@@ -11,8 +11,6 @@ import {
   RepositoryRedirectId,
   VersionId
 } from "./Ids.ts"
-
-const partial = <F extends Schema.Struct.Fields>(s: Schema.Struct<F>) => s.mapFields(Struct.map(Schema.optionalKey))
 
 export const Product = Schema.Struct({ id: ProductId, name: Name, publiclist: Schema.Boolean }).annotate({
   identifier: "Product"

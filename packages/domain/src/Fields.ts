@@ -1,5 +1,5 @@
 // Field schemas shared by the registry models: names, country codes, netblocks, URLs, bandwidth, ASNs, paths.
-import { Schema, SchemaGetter } from "effect"
+import { Schema, SchemaGetter, Struct } from "effect"
 import { Continents, isCountryCode } from "./Countries.ts"
 import { parseMirrorUrl } from "./MirrorUrl.ts"
 import { parseNetblock } from "./Netblock.ts"
@@ -123,3 +123,7 @@ export interface Page<A> {
   readonly pageSize: number
   readonly total: number
 }
+
+/** The update input of a create input: every field optional. */
+export const partial = <F extends Schema.Struct.Fields>(schema: Schema.Struct<F>) =>
+  schema.mapFields(Struct.map(Schema.optionalKey))

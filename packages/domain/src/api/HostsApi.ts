@@ -1,4 +1,5 @@
 // A host and what it carries: categories, URLs, netblocks, peer ASNs, allowed countries.
+import type { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Page } from "../Fields.ts"
 import * as H from "../Host.ts"
@@ -14,6 +15,38 @@ import { Authentication } from "./Authentication.ts"
 import { Created, Errors } from "./Crud.ts"
 
 const hostParams = { id: HostId }
+
+/** A small per-host list (netblocks, peer ASNs, allowed countries): list, add, delete. */
+const hostList = <
+  const One extends string,
+  const Many extends string,
+  const Path extends string,
+  Item extends Schema.Top,
+  Create extends Schema.Top,
+  Id extends Schema.Top
+>(
+  one: One,
+  many: Many,
+  path: Path,
+  schemas: { readonly item: Item; readonly create: Create; readonly id: Id }
+) =>
+  [
+    HttpApiEndpoint.get(`listHost${many}`, `/api/hosts/:id/${path}`, {
+      params: hostParams,
+      success: Page(schemas.item),
+      error: Errors
+    }),
+    HttpApiEndpoint.post(`addHost${one}`, `/api/hosts/:id/${path}`, {
+      params: hostParams,
+      payload: schemas.create,
+      success: Created(schemas.item),
+      error: Errors
+    }),
+    HttpApiEndpoint.delete(`deleteHost${one}`, `/api/hosts/:id/${path}/:itemId`, {
+      params: { id: HostId, itemId: schemas.id },
+      error: Errors
+    })
+  ] as const
 
 export class HostsApi extends HttpApiGroup.make("hosts")
   .add(
@@ -83,54 +116,24 @@ export class HostsApi extends HttpApiGroup.make("hosts")
     })
   )
   .add(
-    HttpApiEndpoint.get("listHostNetblocks", "/api/hosts/:id/netblocks", {
-      params: hostParams,
-      success: Page(H.HostNetblock),
-      error: Errors
-    }),
-    HttpApiEndpoint.post("addHostNetblock", "/api/hosts/:id/netblocks", {
-      params: hostParams,
-      payload: H.CreateHostNetblock,
-      success: Created(H.HostNetblock),
-      error: Errors
-    }),
-    HttpApiEndpoint.delete("deleteHostNetblock", "/api/hosts/:id/netblocks/:itemId", {
-      params: { id: HostId, itemId: HostNetblockId },
-      error: Errors
+    ...hostList("Netblock", "Netblocks", "netblocks", {
+      item: H.HostNetblock,
+      create: H.CreateHostNetblock,
+      id: HostNetblockId
     })
   )
   .add(
-    HttpApiEndpoint.get("listHostPeerAsns", "/api/hosts/:id/peer-asns", {
-      params: hostParams,
-      success: Page(H.HostPeerAsn),
-      error: Errors
-    }),
-    HttpApiEndpoint.post("addHostPeerAsn", "/api/hosts/:id/peer-asns", {
-      params: hostParams,
-      payload: H.CreateHostPeerAsn,
-      success: Created(H.HostPeerAsn),
-      error: Errors
-    }),
-    HttpApiEndpoint.delete("deleteHostPeerAsn", "/api/hosts/:id/peer-asns/:itemId", {
-      params: { id: HostId, itemId: HostPeerAsnId },
-      error: Errors
+    ...hostList("PeerAsn", "PeerAsns", "peer-asns", {
+      item: H.HostPeerAsn,
+      create: H.CreateHostPeerAsn,
+      id: HostPeerAsnId
     })
   )
   .add(
-    HttpApiEndpoint.get("listHostCountriesAllowed", "/api/hosts/:id/countries-allowed", {
-      params: hostParams,
-      success: Page(H.HostCountryAllowed),
-      error: Errors
-    }),
-    HttpApiEndpoint.post("addHostCountryAllowed", "/api/hosts/:id/countries-allowed", {
-      params: hostParams,
-      payload: H.CreateHostCountryAllowed,
-      success: Created(H.HostCountryAllowed),
-      error: Errors
-    }),
-    HttpApiEndpoint.delete("deleteHostCountryAllowed", "/api/hosts/:id/countries-allowed/:itemId", {
-      params: { id: HostId, itemId: HostCountryAllowedId },
-      error: Errors
+    ...hostList("CountryAllowed", "CountriesAllowed", "countries-allowed", {
+      item: H.HostCountryAllowed,
+      create: H.CreateHostCountryAllowed,
+      id: HostCountryAllowedId
     })
   )
   .middleware(Authentication)

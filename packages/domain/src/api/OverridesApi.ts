@@ -1,12 +1,10 @@
 // Global override tables (writes: global admins).
-import { Schema, Struct } from "effect"
 import { HttpApiGroup, OpenApi } from "effect/http-api"
+import { partial } from "../Fields.ts"
 import { CountryContinentRedirectId, EmbargoedCountryId, NetblockCountryId } from "../Ids.ts"
 import * as O from "../Overrides.ts"
 import { Authentication } from "./Authentication.ts"
 import { crudEndpoints } from "./Crud.ts"
-
-const partial = <F extends Schema.Struct.Fields>(s: Schema.Struct<F>) => s.mapFields(Struct.map(Schema.optionalKey))
 
 export class OverridesApi extends HttpApiGroup.make("overrides")
   .add(
