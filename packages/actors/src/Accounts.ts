@@ -36,7 +36,11 @@ export class Accounts extends Context.Service<
       input: { readonly admin?: boolean }
     ) => Effect.Effect<User, Forbidden | WriteError>
     readonly deleteUser: (principal: Principal, id: UserId) => Effect.Effect<void, Forbidden | WriteError>
-    readonly listTokens: (principal: Principal, userId: UserId) => Effect.Effect<Page<ApiToken>, Forbidden | NotFound>
+    readonly listTokens: (
+      principal: Principal,
+      userId: UserId,
+      page: PageRequest
+    ) => Effect.Effect<Page<ApiToken>, Forbidden | NotFound>
     readonly issueToken: (
       principal: Principal,
       userId: UserId,
@@ -199,10 +203,10 @@ export class Accounts extends Context.Service<
             })
           )
         }),
-        listTokens: Effect.fn("Accounts.listTokens")(function* (principal, userId) {
+        listTokens: Effect.fn("Accounts.listTokens")(function* (principal, userId, page) {
           yield* requireSelfOrAdmin(principal, userId)
           yield* users.get(userId)
-          return yield* tokens.list({ pageSize: 1000 }, sql`t.user_id = ${userId}`)
+          return yield* tokens.list(page, sql`t.user_id = ${userId}`)
         }),
         issueToken: Effect.fn("Accounts.issueToken")(function* (principal, userId, input) {
           yield* requireAdmin(principal, "issue API tokens")

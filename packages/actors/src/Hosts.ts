@@ -48,7 +48,7 @@ export class Hosts extends Context.Service<
     readonly update: (p: Principal, id: HostId, input: UpdateHost) => Effect.Effect<Host, W>
     readonly remove: (p: Principal, id: HostId) => Effect.Effect<void, W>
 
-    readonly listCategories: (p: Principal, id: HostId) => Effect.Effect<Page<HostCategory>, E>
+    readonly listCategories: (p: Principal, id: HostId, page: PageRequest) => Effect.Effect<Page<HostCategory>, E>
     readonly addCategory: (p: Principal, id: HostId, input: CreateHostCategory) => Effect.Effect<HostCategory, W>
     readonly getCategory: (p: Principal, id: HostCategoryId) => Effect.Effect<HostCategory, E>
     readonly updateCategory: (
@@ -58,7 +58,7 @@ export class Hosts extends Context.Service<
     ) => Effect.Effect<HostCategory, W>
     readonly removeCategory: (p: Principal, id: HostCategoryId) => Effect.Effect<void, W>
 
-    readonly listUrls: (p: Principal, id: HostCategoryId) => Effect.Effect<Page<HostCategoryUrl>, E>
+    readonly listUrls: (p: Principal, id: HostCategoryId, page: PageRequest) => Effect.Effect<Page<HostCategoryUrl>, E>
     readonly addUrl: (
       p: Principal,
       id: HostCategoryId,
@@ -72,15 +72,19 @@ export class Hosts extends Context.Service<
     ) => Effect.Effect<HostCategoryUrl, W>
     readonly removeUrl: (p: Principal, id: HostCategoryUrlId) => Effect.Effect<void, W>
 
-    readonly listNetblocks: (p: Principal, id: HostId) => Effect.Effect<Page<HostNetblock>, E>
+    readonly listNetblocks: (p: Principal, id: HostId, page: PageRequest) => Effect.Effect<Page<HostNetblock>, E>
     readonly addNetblock: (p: Principal, id: HostId, input: CreateHostNetblock) => Effect.Effect<HostNetblock, W>
     readonly removeNetblock: (p: Principal, id: HostId, itemId: HostNetblockId) => Effect.Effect<void, W>
 
-    readonly listPeerAsns: (p: Principal, id: HostId) => Effect.Effect<Page<HostPeerAsn>, E>
+    readonly listPeerAsns: (p: Principal, id: HostId, page: PageRequest) => Effect.Effect<Page<HostPeerAsn>, E>
     readonly addPeerAsn: (p: Principal, id: HostId, input: CreateHostPeerAsn) => Effect.Effect<HostPeerAsn, W>
     readonly removePeerAsn: (p: Principal, id: HostId, itemId: HostPeerAsnId) => Effect.Effect<void, W>
 
-    readonly listCountriesAllowed: (p: Principal, id: HostId) => Effect.Effect<Page<HostCountryAllowed>, E>
+    readonly listCountriesAllowed: (
+      p: Principal,
+      id: HostId,
+      page: PageRequest
+    ) => Effect.Effect<Page<HostCountryAllowed>, E>
     readonly addCountryAllowed: (
       p: Principal,
       id: HostId,
@@ -240,8 +244,8 @@ export class Hosts extends Context.Service<
 
       /** List / delete for the small per-host tables. */
       const children = <A extends { readonly hostId: HostId }>(table: Table<A>) => ({
-        list: (p: Principal, id: HostId) =>
-          Effect.andThen(get(p, id), table.list({ pageSize: 1000 }, sql`t.host_id = ${id}`)),
+        list: (p: Principal, id: HostId, page: PageRequest) =>
+          Effect.andThen(get(p, id), table.list(page, sql`t.host_id = ${id}`)),
         remove: (p: Principal, id: HostId, itemId: number, adminOnly?: string) =>
           Effect.gen(function* () {
             yield* get(p, id)
@@ -283,9 +287,9 @@ export class Hosts extends Context.Service<
           yield* tx(hosts.remove(id))
         }),
 
-        listCategories: Effect.fn("Hosts.listCategories")(function* (p, id) {
+        listCategories: Effect.fn("Hosts.listCategories")(function* (p, id, page) {
           yield* get(p, id)
-          return yield* hostCategories.list({ pageSize: 1000 }, sql`t.host_id = ${id}`)
+          return yield* hostCategories.list(page, sql`t.host_id = ${id}`)
         }),
         addCategory: Effect.fn("Hosts.addCategory")(function* (p, id, input) {
           yield* get(p, id)
@@ -309,9 +313,9 @@ export class Hosts extends Context.Service<
           yield* tx(hostCategories.remove(id))
         }),
 
-        listUrls: Effect.fn("Hosts.listUrls")(function* (p, id) {
+        listUrls: Effect.fn("Hosts.listUrls")(function* (p, id, page) {
           yield* getCategory(p, id)
-          return yield* urls.list({ pageSize: 1000 }, sql`t.host_category_id = ${id}`)
+          return yield* urls.list(page, sql`t.host_category_id = ${id}`)
         }),
         addUrl: Effect.fn("Hosts.addUrl")(function* (p, id, input) {
           yield* getCategory(p, id)
@@ -344,7 +348,11 @@ export class Hosts extends Context.Service<
             })
           }
           return yield* tx(
-            netblocks.insert({ hostId: id, netblock: parsed.value.normalized, name: input.name ?? input.netblock })
+            netblocks.insert({
+              hostId: id,
+              netblock: parsed.value.normalized,
+              name: input.name ?? parsed.value.normalized
+            })
           )
         }),
         removeNetblock: (p, id, itemId) => netblockChildren.remove(p, id, itemId),

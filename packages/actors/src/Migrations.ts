@@ -152,7 +152,7 @@ const registry = Effect.gen(function* () {
     CREATE TABLE host_categories (
       id serial PRIMARY KEY,
       host_id integer NOT NULL REFERENCES hosts ON DELETE CASCADE,
-      category_id integer NOT NULL REFERENCES categories ON DELETE CASCADE,
+      category_id integer NOT NULL REFERENCES categories,
       always_up2date boolean NOT NULL DEFAULT false,
       UNIQUE (host_id, category_id)
     );

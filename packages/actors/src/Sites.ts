@@ -24,7 +24,11 @@ export class Sites extends Context.Service<
       input: UpdateSite
     ) => Effect.Effect<Site, Forbidden | WriteError>
     readonly remove: (principal: Principal, id: SiteId) => Effect.Effect<void, Forbidden | WriteError>
-    readonly listAdmins: (principal: Principal, id: SiteId) => Effect.Effect<Page<SiteAdmin>, Forbidden | NotFound>
+    readonly listAdmins: (
+      principal: Principal,
+      id: SiteId,
+      page: PageRequest
+    ) => Effect.Effect<Page<SiteAdmin>, Forbidden | NotFound>
     readonly addAdmin: (
       principal: Principal,
       id: SiteId,
@@ -68,6 +72,14 @@ export class Sites extends Context.Service<
           createdBy: "created_by"
         },
         unique: { sites_name_key: "a site with this name already exists" }
+      })
+      const siteAdmins = yield* makeTable<SiteAdmin>({
+        table: "site_admins",
+        resource: "site admin",
+        select: { siteId: "t.site_id", userId: "t.user_id", username: "u.username" },
+        joins: "JOIN users u ON u.id = t.user_id",
+        columns: {},
+        orderBy: "u.username"
       })
       const tx = transaction(sql)
 
@@ -135,10 +147,9 @@ export class Sites extends Context.Service<
           yield* get(principal, id)
           yield* tx(sites.remove(id))
         }),
-        listAdmins: Effect.fn("Sites.listAdmins")(function* (principal, id) {
+        listAdmins: Effect.fn("Sites.listAdmins")(function* (principal, id, page) {
           yield* get(principal, id)
-          const items = yield* admins(id)
-          return { items, page: 1, pageSize: items.length, total: items.length }
+          return yield* siteAdmins.list(page, sql`t.site_id = ${id}`)
         }),
         addAdmin: Effect.fn("Sites.addAdmin")(function* (principal, id, username) {
           yield* get(principal, id)

@@ -30,6 +30,20 @@ export const transaction =
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
 
+/** "Key (product_id)=(99) is not present in table "products"." -> "product_id 99 does not exist in products" */
+const missingReference = (detail: string | undefined) => {
+  const match = /Key \((.+)\)=\((.*)\) is not present in table "(.+)"/.exec(detail ?? "")
+  return match === null
+    ? (detail ?? "a referenced record does not exist")
+    : `${match[3]} has no id ${match[2]} (${match[1]})`
+}
+
+/** "Key (id)=(1) is still referenced from table "categories"." -> "it is still used by categories" */
+const stillReferenced = (detail: string | undefined) => {
+  const match = /is still referenced from table "(.+)"/.exec(detail ?? "")
+  return match === null ? (detail ?? "it is still referenced") : `it is still used by ${match[1].replace(/_/g, " ")}`
+}
+
 const pgError = (error: SqlError.SqlError): { code?: string; constraint?: string; detail?: string } =>
   (error.reason.cause ?? {}) as { code?: string; constraint?: string; detail?: string }
 
@@ -46,8 +60,8 @@ export const constraintErrors =
       case "23503":
         return Effect.fail(
           onDelete
-            ? new Conflict({ detail: `${resource} is still referenced elsewhere: ${pg.detail ?? pg.constraint}` })
-            : new Unprocessable({ detail: `a referenced record does not exist: ${pg.detail ?? pg.constraint}` })
+            ? new Conflict({ detail: `${resource} cannot be deleted: ${stillReferenced(pg.detail)}` })
+            : new Unprocessable({ detail: missingReference(pg.detail) })
         )
       case "23514":
       case "23502":

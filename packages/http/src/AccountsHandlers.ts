@@ -17,7 +17,7 @@ export const AccountsHandlers = HttpApiBuilder.group(
       .handle("getUser", ({ params }) => asCaller((p) => accounts.getUser(p, params.id)))
       .handle("updateUser", ({ params, payload }) => asCaller((p) => accounts.updateUser(p, params.id, payload)))
       .handle("deleteUser", ({ params }) => asCaller((p) => accounts.deleteUser(p, params.id)))
-      .handle("listTokens", ({ params }) => asCaller((p) => accounts.listTokens(p, params.id)))
+      .handle("listTokens", ({ params, query }) => asCaller((p) => accounts.listTokens(p, params.id, query)))
       .handle("issueToken", ({ params, payload }) => asCaller((p) => accounts.issueToken(p, params.id, payload)))
       .handle("revokeToken", ({ params }) => asCaller((p) => accounts.revokeToken(p, params.id)))
   })

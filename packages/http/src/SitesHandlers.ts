@@ -18,7 +18,7 @@ export const SitesHandlers = HttpApiBuilder.group(
       .handle("getSite", ({ params }) => asCaller((p) => sites.get(p, params.id)))
       .handle("updateSite", ({ params, payload }) => asCaller((p) => sites.update(p, params.id, payload)))
       .handle("deleteSite", ({ params }) => asCaller((p) => sites.remove(p, params.id)))
-      .handle("listSiteAdmins", ({ params }) => asCaller((p) => sites.listAdmins(p, params.id)))
+      .handle("listSiteAdmins", ({ params, query }) => asCaller((p) => sites.listAdmins(p, params.id, query)))
       .handle("addSiteAdmin", ({ params, payload }) => asCaller((p) => sites.addAdmin(p, params.id, payload.username)))
       .handle("removeSiteAdmin", ({ params }) => asCaller((p) => sites.removeAdmin(p, params.id, params.userId)))
       .handle("listSiteHosts", ({ params, query }) => asCaller((p) => hosts.listForSite(p, params.id, query)))

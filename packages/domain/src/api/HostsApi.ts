@@ -1,7 +1,7 @@
 // A host and what it carries: categories, URLs, netblocks, peer ASNs, allowed countries.
 import type { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { Page } from "../Fields.ts"
+import { Page, PageQuery } from "../Fields.ts"
 import * as H from "../Host.ts"
 import {
   HostCategoryId,
@@ -33,6 +33,7 @@ const hostList = <
   [
     HttpApiEndpoint.get(`listHost${many}`, `/api/hosts/:id/${path}`, {
       params: hostParams,
+      query: PageQuery,
       success: Page(schemas.item),
       error: Errors
     }),
@@ -62,6 +63,7 @@ export class HostsApi extends HttpApiGroup.make("hosts")
   .add(
     HttpApiEndpoint.get("listHostCategories", "/api/hosts/:id/categories", {
       params: hostParams,
+      query: PageQuery,
       success: Page(H.HostCategory),
       error: Errors
     }),
@@ -90,6 +92,7 @@ export class HostsApi extends HttpApiGroup.make("hosts")
   .add(
     HttpApiEndpoint.get("listHostCategoryUrls", "/api/host-categories/:id/urls", {
       params: { id: HostCategoryId },
+      query: PageQuery,
       success: Page(H.HostCategoryUrl),
       error: Errors
     }),

@@ -12,6 +12,7 @@ export class SitesApi extends HttpApiGroup.make("sites")
   .add(
     HttpApiEndpoint.get("listSiteAdmins", "/api/sites/:id/admins", {
       params: { id: SiteId },
+      query: PageQuery,
       success: Page(S.SiteAdmin),
       error: Errors
     }),
