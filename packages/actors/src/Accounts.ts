@@ -1,6 +1,7 @@
 // Users and API tokens: authentication of API calls, the bootstrap global admin, token issue and revocation.
 import type { ApiToken, IssuedApiToken, Principal, User } from "@mirrormanager/domain/Account"
-import { Conflict, type Forbidden, type NotFound, Unprocessable } from "@mirrormanager/domain/Errors"
+import type { Forbidden, NotFound } from "@mirrormanager/domain/Errors"
+import { Unprocessable } from "@mirrormanager/domain/Errors"
 import type { Page, PageRequest } from "@mirrormanager/domain/Fields"
 import type { ApiTokenId, SiteId, UserId } from "@mirrormanager/domain/Ids"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
@@ -153,7 +154,7 @@ export class Accounts extends Context.Service<
           const [row] = yield* sql<{ others: number }>`SELECT count(*)::int AS others FROM users
             WHERE admin AND id <> ${id}`.pipe(Effect.orDie)
           if ((row?.others ?? 0) === 0) {
-            return yield* new Conflict({ detail: "the last global admin cannot be removed or demoted" })
+            return yield* new Unprocessable({ detail: "the last global admin cannot be removed or demoted" })
           }
         })
 

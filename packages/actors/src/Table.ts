@@ -44,8 +44,14 @@ const stillReferenced = (detail: string | undefined) => {
   return match === null ? (detail ?? "it is still referenced") : `it is still used by ${match[1].replace(/_/g, " ")}`
 }
 
-const pgError = (error: SqlError.SqlError): { code?: string; constraint?: string; detail?: string } =>
-  (error.reason.cause ?? {}) as { code?: string; constraint?: string; detail?: string }
+interface PgErrorFields {
+  readonly code?: string
+  readonly constraint?: string
+  readonly detail?: string
+  readonly message?: string
+}
+
+const pgError = (error: SqlError.SqlError): PgErrorFields => (error.reason.cause ?? {}) as PgErrorFields
 
 /** Maps constraint violations to API problems; anything else (connection loss, bugs) is a defect. */
 export const constraintErrors =
@@ -63,11 +69,15 @@ export const constraintErrors =
             ? new Conflict({ detail: `${resource} cannot be deleted: ${stillReferenced(pg.detail)}` })
             : new Unprocessable({ detail: missingReference(pg.detail) })
         )
-      case "23514":
-      case "23502":
-      case "22001":
-      case "22003":
-        return Effect.fail(new Unprocessable({ detail: `${resource} violates a rule: ${error.message}` }))
+      case "23514": // check_violation
+      case "23502": // not_null_violation
+      case "22001": // string_data_right_truncation
+      case "22003": // numeric_value_out_of_range
+      case "22021": // character_not_in_repertoire (NUL in text)
+      case "22P05": // untranslatable_character
+        return Effect.fail(
+          new Unprocessable({ detail: `${resource} was refused by the database: ${pg.message ?? error.message}` })
+        )
       default:
         return Effect.die(error)
     }

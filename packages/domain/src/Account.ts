@@ -1,6 +1,6 @@
 // Users (global and site admins) and their API tokens.
 import { Schema } from "effect"
-import { EpochSeconds } from "./Fields.ts"
+import { EpochSeconds, Label } from "./Fields.ts"
 import { ApiTokenId, type SiteId, UserId } from "./Ids.ts"
 
 export const Username = Schema.String.check(
@@ -43,7 +43,7 @@ export const IssuedApiToken = Schema.Struct({ ...ApiToken.fields, token: Schema.
 export type IssuedApiToken = typeof IssuedApiToken.Type
 
 export const IssueApiToken = Schema.Struct({
-  name: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(255)))
+  name: Schema.optionalKey(Label)
 }).annotate({ identifier: "IssueApiToken" })
 
 /** Who is calling: a user, whether they are a global admin, and the sites they administer. */

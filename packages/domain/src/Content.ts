@@ -1,6 +1,6 @@
 // The content model: products, versions, arches, categories (mirrorable trees), directories, repositories.
 import { Schema, Struct } from "effect"
-import { DirectoryPath, EpochSeconds, Name, partial, Token, WebUrl } from "./Fields.ts"
+import { DirectoryPath, EpochSeconds, Int32, Label, LocalPath, Name, partial, Token, WebUrl } from "./Fields.ts"
 import {
   ArchId,
   CategoryId,
@@ -30,7 +30,7 @@ export const Version = Schema.Struct({
   display: Schema.Boolean,
   displayName: Schema.NullOr(Name),
   codename: Schema.NullOr(Name),
-  sortOrder: Schema.Int
+  sortOrder: Int32
 }).annotate({ identifier: "Version" })
 export type Version = typeof Version.Type
 export const UpdateVersion = partial(Version.mapFields(Struct.omit(["id"]))).annotate({ identifier: "UpdateVersion" })
@@ -54,11 +54,11 @@ const CategoryFields = {
   name: Name,
   productId: ProductId,
   topdir: DirectoryPath,
-  masterPath: Schema.NullOr(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(4096))),
+  masterPath: Schema.NullOr(LocalPath),
   canonicalHost: Schema.NullOr(WebUrl),
   publiclist: Schema.Boolean,
   adminOnly: Schema.Boolean,
-  geoDnsDomain: Schema.NullOr(Schema.String.check(Schema.isMaxLength(255)))
+  geoDnsDomain: Schema.NullOr(Label)
 }
 
 export const Category = Schema.Struct({ id: CategoryId, ...CategoryFields }).annotate({ identifier: "Category" })

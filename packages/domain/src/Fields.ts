@@ -7,6 +7,9 @@ import { parseNetblock } from "./Netblock.ts"
 const normalized = (f: (s: string) => string) =>
   Schema.decode<typeof Schema.String>({ decode: SchemaGetter.transform(f), encode: SchemaGetter.transform(f) })
 
+const noNul = Schema.isPattern(/^[^\u0000]*$/, { message: "must not contain NUL characters" })
+const noControl = Schema.isPattern(/^[^\p{Cc}]*$/u, { message: "must not contain control characters" })
+
 /** A display or login name: 1..255 printable characters, no surrounding whitespace. */
 export const Name = Schema.String.check(
   Schema.isTrimmed({ message: "must not start or end with whitespace" }),
@@ -15,8 +18,26 @@ export const Name = Schema.String.check(
   Schema.isPattern(/^[^\p{Cc}]*$/u, { message: "must not contain control characters" })
 )
 
-/** Free text (comments): at most 4096 characters. */
-export const Text = Schema.String.check(Schema.isMaxLength(4096, { message: "must be at most 4096 characters" }))
+/** Free text (comments): at most 4096 characters, line breaks allowed. */
+export const Text = Schema.String.check(noNul, Schema.isMaxLength(4096, { message: "must be at most 4096 characters" }))
+
+/** A short label (token names, netblock names, domains): at most 255 characters on one line. */
+export const Label = Schema.String.check(
+  noControl,
+  Schema.isMaxLength(255, { message: "must be at most 255 characters" })
+)
+
+/** A local filesystem path, e.g. a category's master tree. */
+export const LocalPath = Schema.String.check(
+  noControl,
+  Schema.isMinLength(1, { message: "must not be empty" }),
+  Schema.isMaxLength(4096, { message: "must be at most 4096 characters" })
+)
+
+/** A signed 32-bit integer, as stored by the database. */
+export const Int32 = Schema.Int.check(
+  Schema.isBetween({ minimum: -2_147_483_648, maximum: 2_147_483_647 }, { message: "must fit in 32 bits" })
+)
 
 /** ISO 3166-1 alpha-2, accepted in any case, stored upper-case. */
 export const CountryCode = Schema.String.pipe(normalized((s) => s.trim().toUpperCase()))
@@ -64,7 +85,9 @@ export const Asn = Schema.Int.check(
   Schema.isBetween({ minimum: 1, maximum: 4_294_967_295 }, { message: "must be an AS number between 1 and 4294967295" })
 )
 
-export const MaxConnections = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 }))
+export const MaxConnections = Schema.Int.check(
+  Schema.isBetween({ minimum: 0, maximum: 1_000_000 }, { message: "must be between 0 and 1000000" })
+)
 
 export const Latitude = Schema.Finite.check(Schema.isBetween({ minimum: -90, maximum: 90 }))
 export const Longitude = Schema.Finite.check(Schema.isBetween({ minimum: -180, maximum: 180 }))
@@ -79,6 +102,7 @@ export const DirectoryPath = Schema.String.pipe(
   )
 )
   .check(
+    noControl,
     Schema.isMinLength(1, { message: "path must not be empty" }),
     Schema.isMaxLength(1024, { message: "path must be at most 1024 characters" }),
     Schema.makeFilter(

@@ -5,6 +5,7 @@ import {
   Bandwidth,
   CountryCode,
   EpochSeconds,
+  Label,
   Latitude,
   Longitude,
   MaxConnections,
@@ -42,7 +43,7 @@ const HostFields = {
   adminActive: Schema.Boolean,
   userActive: Schema.Boolean,
   comment: Schema.NullOr(Text),
-  robotEmail: Schema.NullOr(Schema.String.check(Schema.isMaxLength(255))),
+  robotEmail: Schema.NullOr(Label),
   latitude: Schema.NullOr(Latitude),
   longitude: Schema.NullOr(Longitude)
 }
@@ -140,7 +141,7 @@ export type HostNetblock = typeof HostNetblock.Type
 
 export const CreateHostNetblock = Schema.Struct({
   netblock: NetblockText,
-  name: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(255)))
+  name: Schema.optionalKey(Label)
 }).annotate({ identifier: "CreateHostNetblock" })
 export type CreateHostNetblock = typeof CreateHostNetblock.Type
 
@@ -154,7 +155,7 @@ export type HostPeerAsn = typeof HostPeerAsn.Type
 
 export const CreateHostPeerAsn = Schema.Struct({
   asn: Asn,
-  name: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(255)))
+  name: Schema.optionalKey(Label)
 }).annotate({ identifier: "CreateHostPeerAsn" })
 export type CreateHostPeerAsn = typeof CreateHostPeerAsn.Type
 

@@ -10,6 +10,7 @@ import { ContentHandlers } from "./ContentHandlers.ts"
 import { HealthHandlers } from "./HealthHandlers.ts"
 import { HostsHandlers } from "./HostsHandlers.ts"
 import { OverridesHandlers } from "./OverridesHandlers.ts"
+import { NotFoundRoute, problemResponses } from "./ProblemResponses.ts"
 import { SitesHandlers } from "./SitesHandlers.ts"
 
 export const MAX_API_BODY_BYTES = 1024 * 1024
@@ -20,5 +21,7 @@ export const AdminApiRoutes = Layer.mergeAll(
     Layer.provide([AuthenticationLayer, HttpApiMiddleware.layerProblemDetails({ includeDetails: true })])
   ),
   ApiDocsRoute,
-  bodyLimit(MAX_API_BODY_BYTES)
+  bodyLimit(MAX_API_BODY_BYTES),
+  problemResponses,
+  NotFoundRoute
 )

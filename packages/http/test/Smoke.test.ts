@@ -13,4 +13,19 @@ layer(testNodeLayer(), { excludeTestServices: true })("smoke", (it) => {
       assert.strictEqual(me.body.user.username, "admin")
     })
   )
+
+  it.effect("an unknown path or method is a 404 problem document", () =>
+    Effect.gen(function* () {
+      const node = yield* TestNode
+      for (const [method, path] of [
+        ["GET", "/no/such/path"],
+        ["PUT", "/api/sites"]
+      ] as const) {
+        const reply = yield* node.request(method, path)
+        assert.strictEqual(reply.status, 404, `${method} ${path}`)
+        assert.strictEqual(reply.headers.get("content-type"), "application/problem+json")
+        assert.strictEqual(reply.body.title, "Not Found")
+      }
+    })
+  )
 })
