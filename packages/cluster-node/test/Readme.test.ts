@@ -8,8 +8,10 @@ import { freePort, startNode, stop, tempDir } from "./support/Process.ts"
 const README = fs.readFileSync(path.resolve(import.meta.dirname, "../../../README.md"), "utf8")
 const section = README.slice(README.indexOf("## Using the API"), README.indexOf("### Who may do what"))
 
+const FENCE = "```"
+
 const blocks = (language: string) =>
-  [...section.matchAll(new RegExp("```" + language + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]!)
+  [...section.matchAll(new RegExp(`${FENCE}${language}\\n([\\s\\S]*?)${FENCE}`, "g"))].map((m) => m[1]!)
 
 /** Shell commands of the ```sh blocks, continuation lines joined; the `export` lines are set by the test. */
 const commands = blocks("sh")

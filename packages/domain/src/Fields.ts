@@ -7,7 +7,7 @@ import { parseNetblock } from "./Netblock.ts"
 const normalized = (f: (s: string) => string) =>
   Schema.decode<typeof Schema.String>({ decode: SchemaGetter.transform(f), encode: SchemaGetter.transform(f) })
 
-const noNul = Schema.isPattern(/^[^\u0000]*$/, { message: "must not contain NUL characters" })
+const noNul = Schema.makeFilter((s: string) => !s.includes("\u0000") || "must not contain NUL characters")
 const noControl = Schema.isPattern(/^[^\p{Cc}]*$/u, { message: "must not contain control characters" })
 
 /** A display or login name: 1..255 printable characters, no surrounding whitespace. */
