@@ -32,7 +32,3 @@ export const verifyPassword = (password: string, stored: string) =>
 export const newApiToken = (): string => `mm_${randomBytes(32).toString("base64url")}`
 
 export const tokenSha256 = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex")
-
-/** Constant-time equality of two secrets of any length. */
-export const secretsEqual = (a: string, b: string): boolean =>
-  timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest())
