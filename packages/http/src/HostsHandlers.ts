@@ -11,11 +11,13 @@ export const HostsHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const hosts = yield* Hosts
     return handlers
-      .handle("getHost", ({ params }) => asCaller((p) => hosts.get(p, params.id)))
-      .handle("updateHost", ({ params, payload }) => asCaller((p) => hosts.update(p, params.id, payload)))
-      .handle("deleteHost", ({ params }) => asCaller((p) => hosts.remove(p, params.id)))
-      .handle("listHostCategories", ({ params, query }) => asCaller((p) => hosts.listCategories(p, params.id, query)))
-      .handle("addHostCategory", ({ params, payload }) => asCaller((p) => hosts.addCategory(p, params.id, payload)))
+      .handle("getHost", ({ params }) => asCaller((p) => hosts.get(p, params.hostId)))
+      .handle("updateHost", ({ params, payload }) => asCaller((p) => hosts.update(p, params.hostId, payload)))
+      .handle("deleteHost", ({ params }) => asCaller((p) => hosts.remove(p, params.hostId)))
+      .handle("listHostCategories", ({ params, query }) =>
+        asCaller((p) => hosts.listCategories(p, params.hostId, query))
+      )
+      .handle("addHostCategory", ({ params, payload }) => asCaller((p) => hosts.addCategory(p, params.hostId, payload)))
       .handle("getHostCategory", ({ params }) => asCaller((p) => hosts.getCategory(p, params.id)))
       .handle("updateHostCategory", ({ params, payload }) =>
         asCaller((p) => hosts.updateCategory(p, params.id, payload))
@@ -26,20 +28,24 @@ export const HostsHandlers = HttpApiBuilder.group(
       .handle("getHostCategoryUrl", ({ params }) => asCaller((p) => hosts.getUrl(p, params.id)))
       .handle("updateHostCategoryUrl", ({ params, payload }) => asCaller((p) => hosts.updateUrl(p, params.id, payload)))
       .handle("deleteHostCategoryUrl", ({ params }) => asCaller((p) => hosts.removeUrl(p, params.id)))
-      .handle("listHostNetblocks", ({ params, query }) => asCaller((p) => hosts.listNetblocks(p, params.id, query)))
-      .handle("addHostNetblock", ({ params, payload }) => asCaller((p) => hosts.addNetblock(p, params.id, payload)))
-      .handle("deleteHostNetblock", ({ params }) => asCaller((p) => hosts.removeNetblock(p, params.id, params.itemId)))
-      .handle("listHostPeerAsns", ({ params, query }) => asCaller((p) => hosts.listPeerAsns(p, params.id, query)))
-      .handle("addHostPeerAsn", ({ params, payload }) => asCaller((p) => hosts.addPeerAsn(p, params.id, payload)))
-      .handle("deleteHostPeerAsn", ({ params }) => asCaller((p) => hosts.removePeerAsn(p, params.id, params.itemId)))
+      .handle("listHostNetblocks", ({ params, query }) => asCaller((p) => hosts.listNetblocks(p, params.hostId, query)))
+      .handle("addHostNetblock", ({ params, payload }) => asCaller((p) => hosts.addNetblock(p, params.hostId, payload)))
+      .handle("deleteHostNetblock", ({ params }) =>
+        asCaller((p) => hosts.removeNetblock(p, params.hostId, params.itemId))
+      )
+      .handle("listHostPeerAsns", ({ params, query }) => asCaller((p) => hosts.listPeerAsns(p, params.hostId, query)))
+      .handle("addHostPeerAsn", ({ params, payload }) => asCaller((p) => hosts.addPeerAsn(p, params.hostId, payload)))
+      .handle("deleteHostPeerAsn", ({ params }) =>
+        asCaller((p) => hosts.removePeerAsn(p, params.hostId, params.itemId))
+      )
       .handle("listHostCountriesAllowed", ({ params, query }) =>
-        asCaller((p) => hosts.listCountriesAllowed(p, params.id, query))
+        asCaller((p) => hosts.listCountriesAllowed(p, params.hostId, query))
       )
       .handle("addHostCountryAllowed", ({ params, payload }) =>
-        asCaller((p) => hosts.addCountryAllowed(p, params.id, payload))
+        asCaller((p) => hosts.addCountryAllowed(p, params.hostId, payload))
       )
       .handle("deleteHostCountryAllowed", ({ params }) =>
-        asCaller((p) => hosts.removeCountryAllowed(p, params.id, params.itemId))
+        asCaller((p) => hosts.removeCountryAllowed(p, params.hostId, params.itemId))
       )
   })
 )

@@ -14,7 +14,7 @@ import {
 import { Authentication } from "./Authentication.ts"
 import { Created, Errors } from "./Crud.ts"
 
-const hostParams = { id: HostId }
+const hostParams = { hostId: HostId }
 
 /** A small per-host list (netblocks, peer ASNs, allowed countries): list, add, delete. */
 const hostList = <
@@ -31,43 +31,43 @@ const hostList = <
   schemas: { readonly item: Item; readonly create: Create; readonly id: Id }
 ) =>
   [
-    HttpApiEndpoint.get(`listHost${many}`, `/api/hosts/:id/${path}`, {
+    HttpApiEndpoint.get(`listHost${many}`, `/api/hosts/:hostId/${path}`, {
       params: hostParams,
       query: PageQuery,
       success: Page(schemas.item),
       error: Errors
     }),
-    HttpApiEndpoint.post(`addHost${one}`, `/api/hosts/:id/${path}`, {
+    HttpApiEndpoint.post(`addHost${one}`, `/api/hosts/:hostId/${path}`, {
       params: hostParams,
       payload: schemas.create,
       success: Created(schemas.item),
       error: Errors
     }),
-    HttpApiEndpoint.delete(`deleteHost${one}`, `/api/hosts/:id/${path}/:itemId`, {
-      params: { id: HostId, itemId: schemas.id },
+    HttpApiEndpoint.delete(`deleteHost${one}`, `/api/hosts/:hostId/${path}/:itemId`, {
+      params: { hostId: HostId, itemId: schemas.id },
       error: Errors
     })
   ] as const
 
 export class HostsApi extends HttpApiGroup.make("hosts")
   .add(
-    HttpApiEndpoint.get("getHost", "/api/hosts/:id", { params: hostParams, success: H.Host, error: Errors }),
-    HttpApiEndpoint.patch("updateHost", "/api/hosts/:id", {
+    HttpApiEndpoint.get("getHost", "/api/hosts/:hostId", { params: hostParams, success: H.Host, error: Errors }),
+    HttpApiEndpoint.patch("updateHost", "/api/hosts/:hostId", {
       params: hostParams,
       payload: H.UpdateHost,
       success: H.Host,
       error: Errors
     }),
-    HttpApiEndpoint.delete("deleteHost", "/api/hosts/:id", { params: hostParams, error: Errors })
+    HttpApiEndpoint.delete("deleteHost", "/api/hosts/:hostId", { params: hostParams, error: Errors })
   )
   .add(
-    HttpApiEndpoint.get("listHostCategories", "/api/hosts/:id/categories", {
+    HttpApiEndpoint.get("listHostCategories", "/api/hosts/:hostId/categories", {
       params: hostParams,
       query: PageQuery,
       success: Page(H.HostCategory),
       error: Errors
     }),
-    HttpApiEndpoint.post("addHostCategory", "/api/hosts/:id/categories", {
+    HttpApiEndpoint.post("addHostCategory", "/api/hosts/:hostId/categories", {
       params: hostParams,
       payload: H.CreateHostCategory,
       success: Created(H.HostCategory),
