@@ -31,7 +31,7 @@ import { isWithinLimits, parseNetblock } from "@mirrormanager/domain/Netblock"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { guardAdminFields, requireAdmin, requireSiteAdmin } from "./Access.ts"
-import { RegistryPolicy } from "./RegistryPolicy.ts"
+import { RegistryPolicy, type RegistryPolicyShape } from "./RegistryPolicy.ts"
 import { epoch, makeTable, type Table, transaction, type WriteError } from "./Table.ts"
 
 type E = Forbidden | NotFound
@@ -97,6 +97,7 @@ export class Hosts extends Context.Service<
     Hosts,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const policy = yield* RegistryPolicy
       const tx = transaction(sql)
 
       const hosts = yield* makeTable<Host>({
@@ -204,6 +205,21 @@ export class Hosts extends Context.Service<
         unique: { host_countries_allowed_host_id_country_key: "the host already allows this country" }
       })
 
+      /** Refuses to add to a list that has reached its policy bound (counted inside the write's transaction). */
+      const ensureRoom = (
+        table: string,
+        column: string,
+        id: number,
+        bound: (p: RegistryPolicyShape) => number,
+        what: string
+      ) =>
+        Effect.gen(function* () {
+          const max = bound(policy)
+          const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.literal(table)}
+            WHERE ${sql.literal(column)} = ${id}`.pipe(Effect.orDie)
+          if ((row?.n ?? 0) >= max) return yield* new Unprocessable({ detail: `at most ${max} ${what}` })
+        })
+
       const siteExists = (siteId: SiteId) =>
         Effect.flatMap(sql`SELECT 1 FROM sites WHERE id = ${siteId}`.pipe(Effect.orDie), (rows) =>
           rows.length === 0 ? Effect.fail(notFound("site", siteId)) : Effect.void
@@ -233,7 +249,6 @@ export class Hosts extends Context.Service<
         Effect.gen(function* () {
           const parsed = parseMirrorUrl(url)
           if (!parsed.ok) return yield* new Unprocessable({ detail: parsed.error })
-          const policy = yield* RegistryPolicy
           if (!p.admin && !policy.siteAdminUrlSchemes.includes(parsed.scheme)) {
             return yield* new Forbidden({
               detail: `only global admins may add ${parsed.scheme} URLs; allowed: ${policy.siteAdminUrlSchemes.join(", ")}`
@@ -269,7 +284,12 @@ export class Hosts extends Context.Service<
           yield* requireSiteAdmin(p, siteId)
           yield* siteExists(siteId)
           yield* guardAdminFields(p, input, HOST_DEFAULTS, ["adminActive"])
-          return yield* tx(hosts.insert({ ...input, siteId }))
+          return yield* tx(
+            Effect.andThen(
+              ensureRoom("hosts", "site_id", siteId, (p) => p.maxHostsPerSite, "hosts per site"),
+              hosts.insert({ ...input, siteId })
+            )
+          )
         }),
         get,
         update: Effect.fn("Hosts.update")(function* (p, id, input) {
@@ -321,7 +341,18 @@ export class Hosts extends Context.Service<
           yield* getCategory(p, id)
           yield* guardAdminFields(p, input, { private: false }, ["private"])
           const url = yield* normalizeUrl(p, input.url)
-          return yield* tx(urls.insert({ ...input, url, hostCategoryId: id }))
+          return yield* tx(
+            Effect.andThen(
+              ensureRoom(
+                "host_category_urls",
+                "host_category_id",
+                id,
+                (p) => p.maxUrlsPerHostCategory,
+                "URLs per host category"
+              ),
+              urls.insert({ ...input, url, hostCategoryId: id })
+            )
+          )
         }),
         getUrl,
         updateUrl: Effect.fn("Hosts.updateUrl")(function* (p, id, input) {
@@ -340,7 +371,6 @@ export class Hosts extends Context.Service<
           yield* get(p, id)
           const parsed = parseNetblock(input.netblock)
           if (!parsed.ok) return yield* new Unprocessable({ detail: parsed.error })
-          const policy = yield* RegistryPolicy
           if (!p.admin && !isWithinLimits(parsed.value, policy.netblockLimits)) {
             const { maxSizeV4, maxSizeV6 } = policy.netblockLimits
             return yield* new Forbidden({
@@ -348,11 +378,14 @@ export class Hosts extends Context.Service<
             })
           }
           return yield* tx(
-            netblocks.insert({
-              hostId: id,
-              netblock: parsed.value.normalized,
-              name: input.name ?? parsed.value.normalized
-            })
+            Effect.andThen(
+              ensureRoom("host_netblocks", "host_id", id, (p) => p.maxNetblocksPerHost, "netblocks per host"),
+              netblocks.insert({
+                hostId: id,
+                netblock: parsed.value.normalized,
+                name: input.name ?? parsed.value.normalized
+              })
+            )
           )
         }),
         removeNetblock: (p, id, itemId) => netblockChildren.remove(p, id, itemId),
@@ -361,7 +394,12 @@ export class Hosts extends Context.Service<
         addPeerAsn: Effect.fn("Hosts.addPeerAsn")(function* (p, id, input) {
           yield* get(p, id)
           yield* requireAdmin(p, "add peer ASNs")
-          return yield* tx(peerAsns.insert({ hostId: id, asn: input.asn, name: input.name ?? "" }))
+          return yield* tx(
+            Effect.andThen(
+              ensureRoom("host_peer_asns", "host_id", id, (p) => p.maxPeerAsnsPerHost, "peer ASNs per host"),
+              peerAsns.insert({ hostId: id, asn: input.asn, name: input.name ?? "" })
+            )
+          )
         }),
         removePeerAsn: (p, id, itemId) => peerAsnChildren.remove(p, id, itemId, "remove peer ASNs"),
 

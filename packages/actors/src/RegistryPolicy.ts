@@ -1,4 +1,4 @@
-// Operator policy for what site admins may register (SPEC 1.5: urls.allowedSchemes, netblock.maxSize*).
+// Operator policy for what may be registered (SPEC 1.5: urls.allowedSchemes, netblock.maxSize*) and how much.
 import type { MirrorUrlScheme } from "@mirrormanager/domain/MirrorUrl"
 import { defaultNetblockLimits, type NetblockLimits } from "@mirrormanager/domain/Netblock"
 import { Context } from "effect"
@@ -7,8 +7,20 @@ export interface RegistryPolicyShape {
   readonly netblockLimits: NetblockLimits
   /** URL schemes a site admin may add; global admins may add any known scheme. */
   readonly siteAdminUrlSchemes: ReadonlyArray<MirrorUrlScheme>
+  /** Bounds on what one site or host may accumulate, so no account can grow the registry without end. */
+  readonly maxHostsPerSite: number
+  readonly maxUrlsPerHostCategory: number
+  readonly maxNetblocksPerHost: number
+  readonly maxPeerAsnsPerHost: number
 }
 
 export const RegistryPolicy = Context.Reference<RegistryPolicyShape>("actors/RegistryPolicy", {
-  defaultValue: () => ({ netblockLimits: defaultNetblockLimits, siteAdminUrlSchemes: ["https", "http", "rsync"] })
+  defaultValue: () => ({
+    netblockLimits: defaultNetblockLimits,
+    siteAdminUrlSchemes: ["https", "http", "rsync"],
+    maxHostsPerSite: 1000,
+    maxUrlsPerHostCategory: 100,
+    maxNetblocksPerHost: 10_000,
+    maxPeerAsnsPerHost: 1000
+  })
 })

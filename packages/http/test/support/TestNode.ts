@@ -5,6 +5,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Accounts } from "@mirrormanager/actors/Accounts"
 import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
 import { RegistryLayer } from "@mirrormanager/actors/Registry"
+import { RegistryPolicy, type RegistryPolicyShape } from "@mirrormanager/actors/RegistryPolicy"
 import { AdminApiRoutes } from "@mirrormanager/http/AdminApi"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
@@ -79,12 +80,20 @@ const Bootstrap = Layer.effectDiscard(
 )
 
 /** Services of a node (registry + HTTP) over a fresh database; SqlClient stays available to assert on rows. */
-export const testNodeLayer = () =>
+export const testNodeLayer = (options: { readonly policy?: Partial<RegistryPolicyShape> } = {}) =>
   TestNodeLive.pipe(
     Layer.provideMerge(HttpRouter.serve(AdminApiRoutes, { disableLogger: true, disableListenLog: true })),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
     Layer.provideMerge(Bootstrap),
     Layer.provideMerge(RegistryLayer),
+    Layer.provide(
+      Layer.effect(
+        RegistryPolicy,
+        Effect.gen(function* () {
+          return { ...(yield* RegistryPolicy), ...options.policy }
+        })
+      )
+    ),
     Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
   )
 
