@@ -12,6 +12,9 @@ import { epoch, makeTable, transaction, type WriteError } from "./Table.ts"
 
 export const BOOTSTRAP_ADMIN = "admin"
 const CONFIGURED_TOKEN_NAME = "MM_ADMIN_TOKEN"
+const BOOTSTRAP_LOCK = 4242001
+/** Held while the set of global admins changes, so two demotions cannot leave none. */
+const GLOBAL_ADMINS_LOCK = 4242002
 
 export interface BootstrapResult {
   /** Set only when a global admin token was generated now; it is shown once and stored hashed. */
@@ -106,28 +109,48 @@ export class Accounts extends Context.Service<
       const insertToken = (userId: number, name: string, token: string) =>
         tokens.insert({ userId, name, tokenSha256: tokenSha256(token) })
 
+      /** The bootstrap admin is marked in its row, never found by name: a later user called "admin" gains nothing. */
+      const bootstrapUser = Effect.gen(function* () {
+        const [marked] = yield* sql<{ id: UserId }>`SELECT id FROM users WHERE bootstrap`
+        if (marked !== undefined) {
+          yield* sql`UPDATE users SET admin = true WHERE id = ${marked.id}`
+          return marked.id
+        }
+        for (const username of [BOOTSTRAP_ADMIN, `${BOOTSTRAP_ADMIN}-bootstrap`]) {
+          const [created] = yield* sql<{ id: UserId }>`INSERT INTO users (username, admin, bootstrap)
+            VALUES (${username}, true, true) ON CONFLICT (username) DO NOTHING RETURNING id`
+          if (created !== undefined) return created.id
+        }
+        return yield* Effect.die(
+          new Error(`cannot create the bootstrap admin: usernames "${BOOTSTRAP_ADMIN}" are taken`)
+        )
+      })
+
       const bootstrap = Effect.fn("Accounts.bootstrap")(function* (
         configured: Option.Option<Redacted.Redacted<string>>
       ) {
         return yield* tx(
           Effect.gen(function* () {
             // Several nodes may start at once: serialise bootstrap on an advisory lock.
-            yield* sql`SELECT pg_advisory_xact_lock(4242001)`
-            const existing = yield* sql<{ id: UserId }>`SELECT id FROM users WHERE username = ${BOOTSTRAP_ADMIN}`
-            const adminId =
-              existing[0]?.id ??
-              (yield* sql<{ id: UserId }>`INSERT INTO users (username, admin) VALUES (${BOOTSTRAP_ADMIN}, true)
-                RETURNING id`)[0]!.id
+            yield* sql`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`
+            const adminId = yield* bootstrapUser
             if (Option.isSome(configured)) {
               const hash = tokenSha256(Redacted.value(configured.value))
-              const current = yield* sql`SELECT id FROM api_tokens WHERE token_sha256 = ${hash}
-                AND user_id = ${adminId} AND revoked_at IS NULL`
-              if (current.length === 0) {
+              const [row] = yield* sql<{ id: number; userId: number; revoked: boolean }>`SELECT id,
+                user_id AS "userId", revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE token_sha256 = ${hash}`
+              if (row !== undefined && row.userId !== adminId) {
+                return yield* Effect.die(
+                  new Error("MM_ADMIN_TOKEN equals the API token of another user: choose a different value")
+                )
+              }
+              if (row === undefined) {
                 // The configured token was changed: the previous one stops working.
                 yield* sql`UPDATE api_tokens SET revoked_at = now() WHERE user_id = ${adminId}
                   AND name = ${CONFIGURED_TOKEN_NAME} AND revoked_at IS NULL`
-                yield* sql`UPDATE users SET admin = true WHERE id = ${adminId}`
                 yield* insertToken(adminId, CONFIGURED_TOKEN_NAME, Redacted.value(configured.value)).pipe(Effect.orDie)
+              } else if (row.revoked) {
+                // The operator's configuration wins over a revocation through the API.
+                yield* sql`UPDATE api_tokens SET revoked_at = NULL WHERE id = ${row.id}`
               }
               return { generatedToken: Option.none(), source: "configured" } as const
             }
@@ -149,10 +172,18 @@ export class Accounts extends Context.Service<
       const requireSelfOrAdmin = (principal: Principal, userId: UserId) =>
         principal.admin || principal.userId === userId ? Effect.void : requireAdmin(principal, "manage other users")
 
-      const lastAdminGuard = (id: UserId) =>
+      /** Inside the transaction that demotes or deletes a global admin: never the bootstrap admin, never the last. */
+      const keepGlobalAdmins = (id: UserId) =>
         Effect.gen(function* () {
-          const [row] = yield* sql<{ others: number }>`SELECT count(*)::int AS others FROM users
-            WHERE admin AND id <> ${id}`.pipe(Effect.orDie)
+          yield* sql`SELECT pg_advisory_xact_lock(${GLOBAL_ADMINS_LOCK})`.pipe(Effect.orDie)
+          const [row] = yield* sql<{ bootstrap: boolean; others: number }>`SELECT
+            (SELECT bootstrap FROM users WHERE id = ${id}) AS bootstrap,
+            (SELECT count(*)::int FROM users WHERE admin AND id <> ${id}) AS others`.pipe(Effect.orDie)
+          if (row?.bootstrap === true) {
+            return yield* new Unprocessable({
+              detail: "the bootstrap admin (MM_ADMIN_TOKEN) cannot be removed or demoted"
+            })
+          }
           if ((row?.others ?? 0) === 0) {
             return yield* new Unprocessable({ detail: "the last global admin cannot be removed or demoted" })
           }
@@ -179,7 +210,7 @@ export class Accounts extends Context.Service<
           return yield* tx(
             Effect.gen(function* () {
               const user = yield* users.get(id)
-              if (user.admin && input.admin === false) yield* lastAdminGuard(id)
+              if (user.admin && input.admin === false) yield* keepGlobalAdmins(id)
               return yield* users.update(id, input)
             })
           )
@@ -189,7 +220,10 @@ export class Accounts extends Context.Service<
           return yield* tx(
             Effect.gen(function* () {
               const user = yield* users.get(id)
-              if (user.admin) yield* lastAdminGuard(id)
+              if (user.admin) yield* keepGlobalAdmins(id)
+              // Lock the user's sites (in id order, as Sites does one at a time) before counting their admins.
+              yield* sql`SELECT id FROM sites WHERE id IN (SELECT site_id FROM site_admins WHERE user_id = ${id})
+                ORDER BY id FOR UPDATE`.pipe(Effect.orDie)
               const sole = yield* sql<{ siteId: number }>`SELECT a.site_id AS "siteId" FROM site_admins a
                 WHERE a.user_id = ${id}
                 AND NOT EXISTS (SELECT 1 FROM site_admins b WHERE b.site_id = a.site_id AND b.user_id <> ${id})`.pipe(

@@ -20,6 +20,8 @@ import { SqlClient } from "effect/sql"
 import { type AdminCrud, adminCrud, type Patch } from "./AdminCrud.ts"
 import { makeTable } from "./Table.ts"
 
+const REDIRECTS_LOCK = 4242003
+
 export class Content extends Context.Service<
   Content,
   {
@@ -176,6 +178,8 @@ export class Content extends Context.Service<
       const checkRedirect = (id: number | undefined, from: string, to: string) =>
         Effect.gen(function* () {
           if (from === to) return yield* new Unprocessable({ detail: "a repository cannot redirect to itself" })
+          // Concurrent writes could each pass the check and together build a chain: check and write one at a time.
+          yield* sql`SELECT pg_advisory_xact_lock(${REDIRECTS_LOCK})`.pipe(Effect.orDie)
           const others = id ?? 0
           const chained = yield* sql<{ fromRepo: string; toRepo: string }>`SELECT from_repo AS "fromRepo",
             to_repo AS "toRepo" FROM repository_redirects

@@ -30,7 +30,7 @@ import { parseMirrorUrl } from "@mirrormanager/domain/MirrorUrl"
 import { isWithinLimits, parseNetblock } from "@mirrormanager/domain/Netblock"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { guardAdminFields, requireAdmin, requireSiteAdmin } from "./Access.ts"
+import { adminStateOfHosts, guardAdminFields, keepAdminState, requireAdmin, requireSiteAdmin } from "./Access.ts"
 import { RegistryPolicy, type RegistryPolicyShape } from "./RegistryPolicy.ts"
 import { epoch, makeTable, type Table, transaction, type WriteError } from "./Table.ts"
 
@@ -147,7 +147,9 @@ export class Hosts extends Context.Service<
           comment: "comment",
           robotEmail: "robot_email",
           latitude: "latitude",
-          longitude: "longitude"
+          longitude: "longitude",
+          disabledBy: "disabled_by",
+          disableReason: "disable_reason"
         },
         unique: { hosts_site_id_name_key: "this site already has a host with this name" }
       })
@@ -205,18 +207,21 @@ export class Hosts extends Context.Service<
         unique: { host_countries_allowed_host_id_country_key: "the host already allows this country" }
       })
 
-      /** Refuses to add to a list that has reached its policy bound (counted inside the write's transaction). */
+      /**
+       * Refuses to add to a list that has reached its policy bound. The parent row is locked first, so concurrent
+       * additions are counted one after the other.
+       */
       const ensureRoom = (
-        table: string,
-        column: string,
-        id: number,
+        parent: { readonly table: string; readonly id: number },
+        child: { readonly table: string; readonly column: string },
         bound: (p: RegistryPolicyShape) => number,
         what: string
       ) =>
         Effect.gen(function* () {
           const max = bound(policy)
-          const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.literal(table)}
-            WHERE ${sql.literal(column)} = ${id}`.pipe(Effect.orDie)
+          yield* sql`SELECT id FROM ${sql.literal(parent.table)} WHERE id = ${parent.id} FOR UPDATE`.pipe(Effect.orDie)
+          const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.literal(child.table)}
+            WHERE ${sql.literal(child.column)} = ${parent.id}`.pipe(Effect.orDie)
           if ((row?.n ?? 0) >= max) return yield* new Unprocessable({ detail: `at most ${max} ${what}` })
         })
 
@@ -283,28 +288,45 @@ export class Hosts extends Context.Service<
         create: Effect.fn("Hosts.create")(function* (p, siteId, input) {
           yield* requireSiteAdmin(p, siteId)
           yield* siteExists(siteId)
-          yield* guardAdminFields(p, input, HOST_DEFAULTS, ["adminActive"])
+          const values = yield* guardAdminFields(p, input, HOST_DEFAULTS, ["adminActive"])
           return yield* tx(
             Effect.andThen(
-              ensureRoom("hosts", "site_id", siteId, (p) => p.maxHostsPerSite, "hosts per site"),
-              hosts.insert({ ...input, siteId })
+              ensureRoom(
+                { table: "sites", id: siteId },
+                { table: "hosts", column: "site_id" },
+                (p) => p.maxHostsPerSite,
+                "hosts per site"
+              ),
+              hosts.insert({ ...values, siteId })
             )
           )
         }),
         get,
         update: Effect.fn("Hosts.update")(function* (p, id, input) {
           const current = yield* get(p, id)
-          yield* guardAdminFields(p, input, current, ["adminActive"])
+          const values = yield* guardAdminFields(p, input, current, ["adminActive"])
           return yield* tx(
             Effect.gen(function* () {
               if (input.private !== undefined && input.private !== current.private) yield* resetUp2date(id)
-              return yield* hosts.update(id, input)
+              // Who switched the host off decides who may switch it on again (only crawler disables revert by themselves).
+              const disabled =
+                values.userActive === undefined || values.userActive === current.userActive
+                  ? {}
+                  : values.userActive
+                    ? { disabledBy: "none", disableReason: null }
+                    : { disabledBy: "user", disableReason: `disabled by ${p.username}` }
+              return yield* hosts.update(id, { ...values, ...disabled })
             })
           )
         }),
         remove: Effect.fn("Hosts.remove")(function* (p, id) {
           yield* get(p, id)
-          yield* tx(hosts.remove(id))
+          yield* tx(
+            Effect.gen(function* () {
+              yield* keepAdminState(p, `host ${id}`, yield* adminStateOfHosts(sql, sql`h.id = ${id}`))
+              yield* hosts.remove(id)
+            })
+          )
         }),
 
         listCategories: Effect.fn("Hosts.listCategories")(function* (p, id, page) {
@@ -313,24 +335,35 @@ export class Hosts extends Context.Service<
         }),
         addCategory: Effect.fn("Hosts.addCategory")(function* (p, id, input) {
           yield* get(p, id)
-          yield* guardAdminFields(p, input, { alwaysUp2date: false }, ["alwaysUp2date"])
+          const values = yield* guardAdminFields(p, input, { alwaysUp2date: false }, ["alwaysUp2date"])
           const [category] = yield* sql<{ adminOnly: boolean; name: string }>`SELECT admin_only AS "adminOnly", name
             FROM categories WHERE id = ${input.categoryId}`.pipe(Effect.orDie)
           if (category === undefined) {
             return yield* new Unprocessable({ detail: `category ${input.categoryId} does not exist` })
           }
           if (category.adminOnly) yield* requireAdmin(p, `add the admin-only category "${category.name}" to a host`)
-          return yield* tx(hostCategories.insert({ ...input, hostId: id }))
+          return yield* tx(hostCategories.insert({ ...values, hostId: id }))
         }),
         getCategory,
         updateCategory: Effect.fn("Hosts.updateCategory")(function* (p, id, input) {
           const current = yield* getCategory(p, id)
-          yield* guardAdminFields(p, input, current, ["alwaysUp2date"])
-          return yield* tx(hostCategories.update(id, input))
+          const values = yield* guardAdminFields(p, input, current, ["alwaysUp2date"])
+          return yield* tx(hostCategories.update(id, values))
         }),
         removeCategory: Effect.fn("Hosts.removeCategory")(function* (p, id) {
-          yield* getCategory(p, id)
-          yield* tx(hostCategories.remove(id))
+          const hc = yield* getCategory(p, id)
+          yield* tx(
+            Effect.gen(function* () {
+              const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM host_category_urls
+                WHERE host_category_id = ${id} AND private`.pipe(Effect.orDie)
+              const reasons = [
+                hc.alwaysUp2date ? "always up to date" : undefined,
+                (row?.n ?? 0) > 0 ? "a private URL" : undefined
+              ].filter((r): r is string => r !== undefined)
+              yield* keepAdminState(p, `host category ${id}`, reasons)
+              yield* hostCategories.remove(id)
+            })
+          )
         }),
 
         listUrls: Effect.fn("Hosts.listUrls")(function* (p, id, page) {
@@ -339,30 +372,30 @@ export class Hosts extends Context.Service<
         }),
         addUrl: Effect.fn("Hosts.addUrl")(function* (p, id, input) {
           yield* getCategory(p, id)
-          yield* guardAdminFields(p, input, { private: false }, ["private"])
+          const values = yield* guardAdminFields(p, input, { private: false }, ["private"])
           const url = yield* normalizeUrl(p, input.url)
           return yield* tx(
             Effect.andThen(
               ensureRoom(
-                "host_category_urls",
-                "host_category_id",
-                id,
+                { table: "host_categories", id },
+                { table: "host_category_urls", column: "host_category_id" },
                 (p) => p.maxUrlsPerHostCategory,
                 "URLs per host category"
               ),
-              urls.insert({ ...input, url, hostCategoryId: id })
+              urls.insert({ ...values, url, hostCategoryId: id })
             )
           )
         }),
         getUrl,
         updateUrl: Effect.fn("Hosts.updateUrl")(function* (p, id, input) {
           const current = yield* getUrl(p, id)
-          yield* guardAdminFields(p, input, current, ["private"])
+          const values = yield* guardAdminFields(p, input, current, ["private"])
           const url = input.url === undefined ? undefined : yield* normalizeUrl(p, input.url)
-          return yield* tx(urls.update(id, { ...input, url }))
+          return yield* tx(urls.update(id, { ...values, url }))
         }),
         removeUrl: Effect.fn("Hosts.removeUrl")(function* (p, id) {
-          yield* getUrl(p, id)
+          const url = yield* getUrl(p, id)
+          yield* keepAdminState(p, `URL ${id}`, url.private ? ["been made private"] : [])
           yield* tx(urls.remove(id))
         }),
 
@@ -379,7 +412,12 @@ export class Hosts extends Context.Service<
           }
           return yield* tx(
             Effect.andThen(
-              ensureRoom("host_netblocks", "host_id", id, (p) => p.maxNetblocksPerHost, "netblocks per host"),
+              ensureRoom(
+                { table: "hosts", id },
+                { table: "host_netblocks", column: "host_id" },
+                (p) => p.maxNetblocksPerHost,
+                "netblocks per host"
+              ),
               netblocks.insert({
                 hostId: id,
                 netblock: parsed.value.normalized,
@@ -396,7 +434,12 @@ export class Hosts extends Context.Service<
           yield* requireAdmin(p, "add peer ASNs")
           return yield* tx(
             Effect.andThen(
-              ensureRoom("host_peer_asns", "host_id", id, (p) => p.maxPeerAsnsPerHost, "peer ASNs per host"),
+              ensureRoom(
+                { table: "hosts", id },
+                { table: "host_peer_asns", column: "host_id" },
+                (p) => p.maxPeerAsnsPerHost,
+                "peer ASNs per host"
+              ),
               peerAsns.insert({ hostId: id, asn: input.asn, name: input.name ?? "" })
             )
           )

@@ -9,8 +9,10 @@ const registry = Effect.gen(function* () {
       id serial PRIMARY KEY,
       username text NOT NULL UNIQUE,
       admin boolean NOT NULL DEFAULT false,
+      bootstrap boolean NOT NULL DEFAULT false,
       created_at timestamptz NOT NULL DEFAULT now()
     );
+    CREATE UNIQUE INDEX users_one_bootstrap ON users (bootstrap) WHERE bootstrap;
     CREATE TABLE api_tokens (
       id serial PRIMARY KEY,
       user_id integer NOT NULL REFERENCES users ON DELETE CASCADE,

@@ -8,6 +8,7 @@ export interface RegistryPolicyShape {
   /** URL schemes a site admin may add; global admins may add any known scheme. */
   readonly siteAdminUrlSchemes: ReadonlyArray<MirrorUrlScheme>
   /** Bounds on what one site or host may accumulate, so no account can grow the registry without end. */
+  readonly maxSitesPerUser: number
   readonly maxHostsPerSite: number
   readonly maxUrlsPerHostCategory: number
   readonly maxNetblocksPerHost: number
@@ -18,6 +19,7 @@ export const RegistryPolicy = Context.Reference<RegistryPolicyShape>("actors/Reg
   defaultValue: () => ({
     netblockLimits: defaultNetblockLimits,
     siteAdminUrlSchemes: ["https", "http", "rsync"],
+    maxSitesPerUser: 100,
     maxHostsPerSite: 1000,
     maxUrlsPerHostCategory: 100,
     maxNetblocksPerHost: 10_000,

@@ -6,7 +6,8 @@ import type { SiteId, UserId } from "@mirrormanager/domain/Ids"
 import type { CreateSite, Site, SiteAdmin, UpdateSite } from "@mirrormanager/domain/Site"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { guardAdminFields, requireSiteAdmin } from "./Access.ts"
+import { adminStateOfHosts, guardAdminFields, keepAdminState, requireSiteAdmin } from "./Access.ts"
+import { RegistryPolicy } from "./RegistryPolicy.ts"
 import { hashPassword } from "./Secrets.ts"
 import { epoch, makeTable, transaction, type WriteError } from "./Table.ts"
 
@@ -45,6 +46,7 @@ export class Sites extends Context.Service<
     Sites,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const policy = yield* RegistryPolicy
       const sites = yield* makeTable<Site>({
         table: "sites",
         resource: "site",
@@ -99,9 +101,9 @@ export class Sites extends Context.Service<
             }))
 
       const get = Effect.fn("Sites.get")(function* (principal: Principal, id: SiteId) {
-        const site = yield* sites.get(id)
+        // Permission first: whether another organisation's site id exists is not the caller's business.
         yield* requireSiteAdmin(principal, id)
-        return site
+        return yield* sites.get(id)
       })
 
       return Sites.of({
@@ -114,10 +116,17 @@ export class Sites extends Context.Service<
         }),
         get,
         create: Effect.fn("Sites.create")(function* (principal, input) {
-          yield* guardAdminFields(principal, input, SITE_DEFAULTS, ["adminActive"])
-          const values = yield* withPassword(input)
+          const values = yield* withPassword(yield* guardAdminFields(principal, input, SITE_DEFAULTS, ["adminActive"]))
           return yield* tx(
             Effect.gen(function* () {
+              if (!principal.admin) {
+                yield* sql`SELECT id FROM users WHERE id = ${principal.userId} FOR UPDATE`.pipe(Effect.orDie)
+                const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM site_admins
+                  WHERE user_id = ${principal.userId}`.pipe(Effect.orDie)
+                if ((row?.n ?? 0) >= policy.maxSitesPerUser) {
+                  return yield* new Unprocessable({ detail: `at most ${policy.maxSitesPerUser} sites per user` })
+                }
+              }
               const site = yield* sites.insert({ ...values, createdBy: principal.username })
               yield* sql`INSERT INTO site_admins (site_id, user_id) VALUES (${site.id}, ${principal.userId})`.pipe(
                 Effect.orDie
@@ -128,8 +137,7 @@ export class Sites extends Context.Service<
         }),
         update: Effect.fn("Sites.update")(function* (principal, id, input) {
           const current = yield* get(principal, id)
-          yield* guardAdminFields(principal, input, current, ["adminActive"])
-          const values = yield* withPassword(input)
+          const values = yield* withPassword(yield* guardAdminFields(principal, input, current, ["adminActive"]))
           return yield* tx(
             Effect.gen(function* () {
               if (input.private !== undefined && input.private !== current.private) {
@@ -144,8 +152,15 @@ export class Sites extends Context.Service<
           )
         }),
         remove: Effect.fn("Sites.remove")(function* (principal, id) {
-          yield* get(principal, id)
-          yield* tx(sites.remove(id))
+          const site = yield* get(principal, id)
+          yield* tx(
+            Effect.gen(function* () {
+              const reasons = yield* adminStateOfHosts(sql, sql`h.site_id = ${id}`)
+              if (!site.adminActive) reasons.unshift("been disabled")
+              yield* keepAdminState(principal, `site ${id}`, reasons)
+              yield* sites.remove(id)
+            })
+          )
         }),
         listAdmins: Effect.fn("Sites.listAdmins")(function* (principal, id, page) {
           yield* get(principal, id)
@@ -174,6 +189,8 @@ export class Sites extends Context.Service<
           yield* get(principal, id)
           yield* tx(
             Effect.gen(function* () {
+              // Two admins removing each other at once: the row lock makes the second see the first's removal.
+              yield* sql`SELECT id FROM sites WHERE id = ${id} FOR UPDATE`.pipe(Effect.orDie)
               const current = yield* admins(id)
               if (!current.some((a) => a.userId === userId)) {
                 return yield* new NotFound({

@@ -46,6 +46,16 @@ const parentOf = (pid: number): number | undefined => {
   }
 }
 
+/** Whether `pid` is a postgres server of `dataDir` (a stale postmaster.pid may name any other process by now). */
+const isPostmasterOf = (pid: number, dataDir: string) => {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+    return path.basename(argv[0] ?? "") === "postgres" && argv.includes(dataDir)
+  } catch {
+    return false
+  }
+}
+
 /**
  * A server left running by a node that was killed (kill -9) is orphaned; stop it so this node can take over.
  * A server whose node is still alive means a second node was pointed at the same data directory: refuse.
@@ -54,7 +64,7 @@ const reclaimOrphan = async (dataDir: string) => {
   const pidFile = path.join(dataDir, "postmaster.pid")
   if (!fs.existsSync(pidFile)) return
   const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0])
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !isPostmasterOf(pid, dataDir)) return
   const parent = parentOf(pid)
   if (parent !== undefined && parent !== 1 && isAlive(parent)) {
     throw new Error(`${dataDir} is in use by PostgreSQL pid ${pid} of another running process (pid ${parent})`)

@@ -104,7 +104,9 @@ export const DirectoryPath = Schema.String.pipe(
   .check(
     noControl,
     Schema.isMinLength(1, { message: "path must not be empty" }),
-    Schema.isMaxLength(1024, { message: "path must be at most 1024 characters" }),
+    Schema.makeFilter(
+      (s: string) => new TextEncoder().encode(s).length <= 1024 || "path must be at most 1024 bytes in UTF-8"
+    ),
     Schema.makeFilter(
       (s: string) =>
         s.split("/").every((seg) => seg !== "." && seg !== "..") || "path must not contain . or .. segments"

@@ -26,5 +26,7 @@ export const parseMirrorUrl = (input: string): MirrorUrlResult => {
   if (text.includes("?")) return fail("URL must not contain a query")
   if (text.includes("#")) return fail("URL must not contain a fragment")
   const path = url.pathname.replace(/\/+$/, "")
-  return { ok: true, url: `${scheme}://${url.host}${path}`, scheme: scheme as MirrorUrlScheme }
+  const normalized = `${scheme}://${url.host}${path}`
+  if (normalized.length > 2048) return fail("URL is longer than 2048 characters once percent-encoded")
+  return { ok: true, url: normalized, scheme: scheme as MirrorUrlScheme }
 }

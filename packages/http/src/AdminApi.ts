@@ -5,7 +5,6 @@ import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
 import { AccountsHandlers } from "./AccountsHandlers.ts"
 import { ApiDocsRoute } from "./ApiDocs.ts"
 import { AuthenticationLayer } from "./Authentication.ts"
-import { bodyLimit } from "./BodyLimit.ts"
 import { ContentHandlers } from "./ContentHandlers.ts"
 import { HealthHandlers } from "./HealthHandlers.ts"
 import { HostsHandlers } from "./HostsHandlers.ts"
@@ -21,7 +20,6 @@ export const AdminApiRoutes = Layer.mergeAll(
     Layer.provide([AuthenticationLayer, HttpApiMiddleware.layerProblemDetails({ includeDetails: true })])
   ),
   ApiDocsRoute,
-  bodyLimit(MAX_API_BODY_BYTES),
-  problemResponses,
+  problemResponses({ maxBodyBytes: MAX_API_BODY_BYTES }),
   NotFoundRoute
 )

@@ -1,13 +1,22 @@
-// Every error answer is a problem document: bare 4xx/5xx answers of the router (unknown route, wrong media type)
-// get an RFC 9457 body, and a 401 names its scheme in WWW-Authenticate (RFC 9110 section 11.6.1).
-import { Effect } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+// The admin API's answers to what goes wrong: bodies over the limit get 413 (announced or streamed), bare 4xx/5xx
+// answers of the router (unknown route, wrong media type, a defect) get an RFC 9457 body, and a 401 names its scheme
+// in WWW-Authenticate (RFC 9110 section 11.6.1).
+import { PayloadTooLarge } from "@mirrormanager/domain/Errors"
+import { ByteSize, Cause, Effect } from "effect"
+import {
+  HttpIncomingMessage,
+  HttpRouter,
+  HttpServerRequest,
+  HttpServerRespondable,
+  HttpServerResponse
+} from "effect/http"
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
   406: "Not Acceptable",
+  413: "Payload Too Large",
   415: "Unsupported Media Type",
   500: "Internal Server Error",
   503: "Service Unavailable"
@@ -19,33 +28,60 @@ const DETAILS: Record<number, string> = {
   500: "the server failed; the request changed nothing"
 }
 
+const problem = (status: number, headers?: HttpServerResponse.HttpServerResponse["headers"]) =>
+  HttpServerResponse.jsonUnsafe(
+    { type: "about:blank", title: TITLES[status], status, detail: DETAILS[status] },
+    { status, contentType: "application/problem+json", ...(headers === undefined ? {} : { headers }) }
+  )
+
 const isProblem = (response: HttpServerResponse.HttpServerResponse) =>
   (response.headers["content-type"] ?? "").startsWith("application/problem+json")
 
-export const problemResponses = HttpRouter.middleware(
-  (httpEffect) =>
-    Effect.map(httpEffect, (response) => {
-      let out = response
-      if (out.status >= 400 && !isProblem(out) && out.status in TITLES) {
-        out = HttpServerResponse.jsonUnsafe(
-          { type: "about:blank", title: TITLES[out.status], status: out.status, detail: DETAILS[out.status] },
-          { status: out.status, contentType: "application/problem+json", headers: out.headers }
+/** The read of a streamed body stopped at MaxBodySize: a RequestParseError, possibly wrapped in HttpServerError. */
+const isBodyTooLarge = (error: unknown): boolean => {
+  if (typeof error !== "object" || error === null) return false
+  const e = error as { readonly _tag?: unknown; readonly reason?: unknown; readonly cause?: unknown }
+  if (e._tag === "HttpServerError") return isBodyTooLarge(e.reason)
+  return e._tag === "RequestParseError" && (e.reason === "BodyTooLarge" || /maxBytes exceeded/.test(String(e.cause)))
+}
+
+const causedByBodyTooLarge = (cause: Cause.Cause<unknown>) =>
+  cause.reasons.some((reason) =>
+    isBodyTooLarge(reason._tag === "Fail" ? reason.error : reason._tag === "Die" ? reason.defect : undefined)
+  )
+
+export const problemResponses = (options: { readonly maxBodyBytes: number }) => {
+  const tooLarge = new PayloadTooLarge({ detail: `request body exceeds the limit of ${options.maxBodyBytes} bytes` })
+  return HttpRouter.middleware(
+    (httpEffect) =>
+      Effect.gen(function* () {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        if (Number(request.headers["content-length"] ?? 0) > options.maxBodyBytes) {
+          return yield* HttpServerRespondable.toResponse(tooLarge)
+        }
+        return yield* httpEffect.pipe(
+          Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(options.maxBodyBytes)),
+          // A defect (a bug, a lost database) is logged with its cause and answered with a problem, never an empty body.
+          Effect.catchCause((cause) =>
+            causedByBodyTooLarge(cause)
+              ? HttpServerRespondable.toResponse(tooLarge)
+              : Cause.hasInterruptsOnly(cause)
+                ? Effect.failCause(cause)
+                : Effect.as(Effect.logError("request failed", cause), problem(500))
+          ),
+          Effect.map((response) => {
+            let out = response
+            if (out.status >= 400 && !isProblem(out) && out.status in TITLES) out = problem(out.status, out.headers)
+            if (out.status === 401 && out.headers["www-authenticate"] === undefined) {
+              out = HttpServerResponse.setHeader(out, "www-authenticate", 'Bearer realm="mirrormanager"')
+            }
+            return out
+          })
         )
-      }
-      if (out.status === 401 && out.headers["www-authenticate"] === undefined) {
-        out = HttpServerResponse.setHeader(out, "www-authenticate", 'Bearer realm="mirrormanager"')
-      }
-      return out
-    }),
-  { global: true }
-)
+      }),
+    { global: true }
+  )
+}
 
 /** Any path no route serves: 404 as a problem document. */
-export const NotFoundRoute = HttpRouter.add(
-  "*",
-  "*",
-  HttpServerResponse.jsonUnsafe(
-    { type: "about:blank", title: "Not Found", status: 404, detail: DETAILS[404] },
-    { status: 404, contentType: "application/problem+json" }
-  )
-)
+export const NotFoundRoute = HttpRouter.add("*", "*", problem(404))
