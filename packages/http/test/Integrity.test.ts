@@ -4,32 +4,22 @@ import { assert, layer } from "@effect/vitest"
 import { Accounts } from "@mirrormanager/actors/Accounts"
 import { Effect, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { ADMIN_TOKEN, type RequestOptions, TestNode, testNodeLayer } from "./support/TestNode.ts"
+import { expectStatus, request } from "./support/Requests.ts"
+import { ADMIN_TOKEN, testNodeLayer } from "./support/TestNode.ts"
 
 let seq = 0
 const unique = (p: string) => `${p}${++seq}x${Date.now() % 100000}`
 
-const req = (method: string, path: string, options: RequestOptions = {}) =>
-  Effect.gen(function* () {
-    const node = yield* TestNode
-    return yield* node.request(method, path, options)
-  })
-const ok = (method: string, path: string, status: number, options: RequestOptions = {}) =>
-  Effect.map(req(method, path, options), (r) => {
-    assert.strictEqual(r.status, status, `${method} ${path}: ${r.status} ${r.text.slice(0, 300)}`)
-    return r.body
-  })
-
 /** A user with a token. */
 const user = (admin = false) =>
   Effect.gen(function* () {
-    const u = yield* ok("POST", "/api/users", 201, { body: { username: unique("u"), admin } })
-    const t = yield* ok("POST", `/api/users/${u.id}/tokens`, 201, { body: {} })
+    const u = yield* expectStatus("POST", "/api/users", 201, { body: { username: unique("u"), admin } })
+    const t = yield* expectStatus("POST", `/api/users/${u.id}/tokens`, 201, { body: {} })
     return { id: u.id as number, username: u.username as string, token: t.token as string, tokenId: t.id as number }
   })
 
 const siteOf = (token: string) =>
-  ok("POST", "/api/sites", 201, { token, body: { name: unique("site"), password: "password123" } })
+  expectStatus("POST", "/api/sites", 201, { token, body: { name: unique("site"), password: "password123" } })
 
 layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
   it.effect("two site admins removing each other at once leave the site with one admin", () =>
@@ -40,11 +30,14 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
         const a = yield* user()
         const b = yield* user()
         const site = yield* siteOf(a.token)
-        yield* ok("POST", `/api/sites/${site.id}/admins`, 201, { token: a.token, body: { username: b.username } })
+        yield* expectStatus("POST", `/api/sites/${site.id}/admins`, 201, {
+          token: a.token,
+          body: { username: b.username }
+        })
         yield* Effect.all(
           [
-            req("DELETE", `/api/sites/${site.id}/admins/${b.id}`, { token: a.token }),
-            req("DELETE", `/api/sites/${site.id}/admins/${a.id}`, { token: b.token })
+            request("DELETE", `/api/sites/${site.id}/admins/${b.id}`, { token: a.token }),
+            request("DELETE", `/api/sites/${site.id}/admins/${a.id}`, { token: b.token })
           ],
           { concurrency: 2 }
         )
@@ -66,8 +59,8 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
         yield* sql`UPDATE users SET admin = false WHERE id NOT IN (${a.id}, ${b.id})`
         yield* Effect.all(
           [
-            req("PATCH", `/api/users/${b.id}`, { token: a.token, body: { admin: false } }),
-            req("PATCH", `/api/users/${a.id}`, { token: b.token, body: { admin: false } })
+            request("PATCH", `/api/users/${b.id}`, { token: a.token, body: { admin: false } }),
+            request("PATCH", `/api/users/${a.id}`, { token: b.token, body: { admin: false } })
           ],
           { concurrency: 2 }
         )
@@ -89,15 +82,15 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
         }>`SELECT id FROM api_tokens WHERE name = 'MM_ADMIN_TOKEN' AND revoked_at IS NULL`
         // another admin exists so we can keep operating
         const other = yield* user(true)
-        yield* ok("DELETE", `/api/tokens/${tok!.id}`, 200, { token: other.token })
+        yield* expectStatus("DELETE", `/api/tokens/${tok!.id}`, 200, { token: other.token })
         const accounts = yield* Accounts
-        assert.strictEqual((yield* req("GET", "/api/me")).status, 401, "revoked")
+        assert.strictEqual((yield* request("GET", "/api/me")).status, 401, "revoked")
         const exit = yield* Effect.exit(accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN))))
         assert.isTrue(
           exit._tag === "Success",
           `bootstrap (node start) failed: ${String((exit as any).cause).slice(0, 300)}`
         )
-        assert.strictEqual((yield* req("GET", "/api/me")).status, 200, "the configuration wins over the revocation")
+        assert.strictEqual((yield* request("GET", "/api/me")).status, 200, "the configuration wins over the revocation")
       })
   )
 
@@ -106,15 +99,15 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
       const sql = yield* SqlClient.SqlClient
       const other = yield* user(true)
       const [adm] = yield* sql<{ id: number }>`SELECT id FROM users WHERE bootstrap`
-      const demote = yield* req("PATCH", `/api/users/${adm!.id}`, { token: other.token, body: { admin: false } })
+      const demote = yield* request("PATCH", `/api/users/${adm!.id}`, { token: other.token, body: { admin: false } })
       assert.strictEqual(demote.status, 422, demote.text)
       assert.include(demote.body.detail, "bootstrap admin")
-      assert.strictEqual((yield* req("DELETE", `/api/users/${adm!.id}`, { token: other.token })).status, 422)
+      assert.strictEqual((yield* request("DELETE", `/api/users/${adm!.id}`, { token: other.token })).status, 422)
       // Even when demoted behind the API's back, the next start makes it a global admin again.
       yield* sql`UPDATE users SET admin = false WHERE id = ${adm!.id}`
       const accounts = yield* Accounts
       yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN)))
-      assert.strictEqual((yield* req("GET", "/api/users")).status, 200)
+      assert.strictEqual((yield* request("GET", "/api/users")).status, 200)
     })
   )
 
@@ -122,22 +115,22 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
     Effect.gen(function* () {
       const a = yield* user()
       const site = yield* siteOf(a.token)
-      const host = yield* ok("POST", `/api/sites/${site.id}/hosts`, 201, {
+      const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
         token: a.token,
         body: { name: "h1", country: "DE" }
       })
-      const product = yield* ok("POST", "/api/products", 201, { body: { name: unique("P") } })
-      const cat = yield* ok("POST", "/api/categories", 201, {
+      const product = yield* expectStatus("POST", "/api/products", 201, { body: { name: unique("P") } })
+      const cat = yield* expectStatus("POST", "/api/categories", 201, {
         body: { name: unique("C"), productId: product.id, topdir: unique("pub/x") }
       })
-      const hc = yield* ok("POST", `/api/hosts/${host.id}/categories`, 201, {
+      const hc = yield* expectStatus("POST", `/api/hosts/${host.id}/categories`, 201, {
         token: a.token,
         body: { categoryId: cat.id }
       })
       // 2000 random CJK characters: < 2048 characters as typed, ~18 kB once percent-encoded.
       let path = ""
       for (let i = 0; i < 2000; i++) path += String.fromCharCode(0x4e00 + Math.floor(Math.random() * 20000))
-      const r = yield* req("POST", `/api/host-categories/${hc.id}/urls`, {
+      const r = yield* request("POST", `/api/host-categories/${hc.id}/urls`, {
         token: a.token,
         body: { url: `https://mirror.example.org/${path}` }
       })
@@ -147,10 +140,10 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
 
   it.effect("a topdir over 1024 bytes in UTF-8 is a 4xx, not a database error", () =>
     Effect.gen(function* () {
-      const product = yield* ok("POST", "/api/products", 201, { body: { name: unique("P") } })
+      const product = yield* expectStatus("POST", "/api/products", 201, { body: { name: unique("P") } })
       let path = ""
       for (let i = 0; i < 1000; i++) path += String.fromCharCode(0x4e00 + Math.floor(Math.random() * 20000))
-      const r = yield* req("POST", "/api/categories", {
+      const r = yield* request("POST", "/api/categories", {
         body: { name: unique("C"), productId: product.id, topdir: path }
       })
       assert.isTrue(r.status === 400 || r.status === 422, `got ${r.status} ${r.text.slice(0, 300)}`)
@@ -161,13 +154,13 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
     Effect.gen(function* () {
       const a = yield* user()
       const site = yield* siteOf(a.token)
-      const host = yield* ok("POST", `/api/sites/${site.id}/hosts`, 201, {
+      const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
         token: a.token,
         body: { name: "bad", country: "DE" }
       })
-      yield* ok("PATCH", `/api/hosts/${host.id}`, 200, { body: { adminActive: false } })
-      const del = yield* req("DELETE", `/api/hosts/${host.id}`, { token: a.token })
-      const again = yield* req("POST", `/api/sites/${site.id}/hosts`, {
+      yield* expectStatus("PATCH", `/api/hosts/${host.id}`, 200, { body: { adminActive: false } })
+      const del = yield* request("DELETE", `/api/hosts/${host.id}`, { token: a.token })
+      const again = yield* request("POST", `/api/sites/${site.id}/hosts`, {
         token: a.token,
         body: { name: "bad", country: "DE" }
       })
@@ -182,22 +175,22 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
     Effect.gen(function* () {
       const a = yield* user()
       const site = yield* siteOf(a.token)
-      const host = yield* ok("POST", `/api/sites/${site.id}/hosts`, 201, {
+      const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
         token: a.token,
         body: { name: "h", country: "DE" }
       })
-      const product = yield* ok("POST", "/api/products", 201, { body: { name: unique("P") } })
-      const cat = yield* ok("POST", "/api/categories", 201, {
+      const product = yield* expectStatus("POST", "/api/products", 201, { body: { name: unique("P") } })
+      const cat = yield* expectStatus("POST", "/api/categories", 201, {
         body: { name: unique("C"), productId: product.id, topdir: unique("pub/y") }
       })
-      const hc = yield* ok("POST", `/api/hosts/${host.id}/categories`, 201, {
+      const hc = yield* expectStatus("POST", `/api/hosts/${host.id}/categories`, 201, {
         token: a.token,
         body: { categoryId: cat.id }
       })
       const url = `https://${unique("m")}.example.org/pub`
-      const u = yield* ok("POST", `/api/host-categories/${hc.id}/urls`, 201, { body: { url, private: true } })
-      const del = yield* req("DELETE", `/api/host-category-urls/${u.id}`, { token: a.token })
-      const again = yield* req("POST", `/api/host-categories/${hc.id}/urls`, { token: a.token, body: { url } })
+      const u = yield* expectStatus("POST", `/api/host-categories/${hc.id}/urls`, 201, { body: { url, private: true } })
+      const del = yield* request("DELETE", `/api/host-category-urls/${u.id}`, { token: a.token })
+      const again = yield* request("POST", `/api/host-categories/${hc.id}/urls`, { token: a.token, body: { url } })
       assert.isFalse(
         del.status === 204 && again.status === 201 && again.body.private === false,
         "site admin made an admin-private URL public"
@@ -210,7 +203,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
       const sql = yield* SqlClient.SqlClient
       // Force a database error inside a handler: break a table the handler reads.
       yield* sql`ALTER TABLE embargoed_countries RENAME TO embargoed_countries_x`
-      const r = yield* req("GET", "/api/embargoed-countries")
+      const r = yield* request("GET", "/api/embargoed-countries")
       yield* sql`ALTER TABLE embargoed_countries_x RENAME TO embargoed_countries`
       assert.strictEqual(r.status, 500)
       assert.strictEqual(
@@ -230,8 +223,8 @@ layer(testNodeLayer(), { excludeTestServices: true })("redirect integrity", (it)
         const [a, b, c] = [unique("ra"), unique("rb"), unique("rc")]
         const [r1, r2] = yield* Effect.all(
           [
-            req("POST", "/api/repository-redirects", { body: { fromRepo: a, toRepo: b } }),
-            req("POST", "/api/repository-redirects", { body: { fromRepo: b, toRepo: c } })
+            request("POST", "/api/repository-redirects", { body: { fromRepo: a, toRepo: b } }),
+            request("POST", "/api/repository-redirects", { body: { fromRepo: b, toRepo: c } })
           ],
           { concurrency: 2 }
         )
@@ -247,14 +240,20 @@ layer(testNodeLayer(), { excludeTestServices: true })("who disabled a host", (it
     Effect.gen(function* () {
       const a = yield* user()
       const site = yield* siteOf(a.token)
-      const host = yield* ok("POST", `/api/sites/${site.id}/hosts`, 201, {
+      const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
         token: a.token,
         body: { name: "h", country: "DE" }
       })
-      const off = yield* ok("PATCH", `/api/hosts/${host.id}`, 200, { token: a.token, body: { userActive: false } })
+      const off = yield* expectStatus("PATCH", `/api/hosts/${host.id}`, 200, {
+        token: a.token,
+        body: { userActive: false }
+      })
       assert.strictEqual(off.disabledBy, "user", JSON.stringify(off))
       assert.isString(off.disableReason)
-      const on = yield* ok("PATCH", `/api/hosts/${host.id}`, 200, { token: a.token, body: { userActive: true } })
+      const on = yield* expectStatus("PATCH", `/api/hosts/${host.id}`, 200, {
+        token: a.token,
+        body: { userActive: true }
+      })
       assert.strictEqual(on.disabledBy, "none")
       assert.isNull(on.disableReason)
     })
@@ -268,18 +267,18 @@ layer(testNodeLayer(), { excludeTestServices: true })("admin-only fields under c
       const site = yield* siteOf(a.token)
       let reverted = 0
       for (let i = 0; i < 40; i++) {
-        const host = yield* ok("POST", `/api/sites/${site.id}/hosts`, 201, {
+        const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
           token: a.token,
           body: { name: `h${i}`, country: "DE" }
         })
         const [ra, rs] = yield* Effect.all(
           [
-            req("PATCH", `/api/hosts/${host.id}`, { body: { adminActive: false } }),
-            req("PATCH", `/api/hosts/${host.id}`, { token: a.token, body: { adminActive: true, comment: "x" } })
+            request("PATCH", `/api/hosts/${host.id}`, { body: { adminActive: false } }),
+            request("PATCH", `/api/hosts/${host.id}`, { token: a.token, body: { adminActive: true, comment: "x" } })
           ],
           { concurrency: 2 }
         )
-        const now = yield* ok("GET", `/api/hosts/${host.id}`, 200)
+        const now = yield* expectStatus("GET", `/api/hosts/${host.id}`, 200)
         if (ra.status === 200 && rs.status === 200 && now.adminActive === true) reverted++
       }
       assert.strictEqual(reverted, 0, `${reverted}/40 admin disables were undone by a site admin`)
@@ -294,15 +293,15 @@ layer(testNodeLayer(), { excludeTestServices: true })("bootstrap by mark, not by
       const other = yield* user(true)
       // The bootstrap account is gone (database surgery) and someone is given the free name "admin".
       yield* sql`DELETE FROM users WHERE bootstrap`
-      const plain = yield* ok("POST", "/api/users", 201, { token: other.token, body: { username: "admin" } })
-      const t = yield* ok("POST", `/api/users/${plain.id}/tokens`, 201, { token: other.token, body: {} })
+      const plain = yield* expectStatus("POST", "/api/users", 201, { token: other.token, body: { username: "admin" } })
+      const t = yield* expectStatus("POST", `/api/users/${plain.id}/tokens`, 201, { token: other.token, body: {} })
       const accounts = yield* Accounts
       yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN))) // restart
-      assert.strictEqual((yield* req("GET", "/api/users", { token: t.token })).status, 403)
+      assert.strictEqual((yield* request("GET", "/api/users", { token: t.token })).status, 403)
       const [boot] = yield* sql<{ username: string; admin: boolean }>`SELECT username, admin FROM users WHERE bootstrap`
       assert.deepStrictEqual(boot, { username: "admin-bootstrap", admin: true })
       assert.strictEqual(
-        (yield* req("GET", "/api/users")).status,
+        (yield* request("GET", "/api/users")).status,
         200,
         "MM_ADMIN_TOKEN belongs to the new bootstrap admin"
       )
@@ -315,10 +314,12 @@ layer(testNodeLayer({ policy: { maxHostsPerSite: 2 } }), { excludeTestServices: 
   (it) => {
     it.effect("concurrent host creations never overshoot maxHostsPerSite", () =>
       Effect.gen(function* () {
-        const site = yield* ok("POST", "/api/sites", 201, { body: { name: "bounded", password: "password123" } })
+        const site = yield* expectStatus("POST", "/api/sites", 201, {
+          body: { name: "bounded", password: "password123" }
+        })
         const replies = yield* Effect.all(
           Array.from({ length: 5 }, (_, i) =>
-            req("POST", `/api/sites/${site.id}/hosts`, { body: { name: `h${i}.example.org`, country: "FR" } })
+            request("POST", `/api/sites/${site.id}/hosts`, { body: { name: `h${i}.example.org`, country: "FR" } })
           ),
           { concurrency: 5 }
         )

@@ -3,7 +3,8 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { type Reply, type RequestOptions, TestNode, testNodeLayer } from "./support/TestNode.ts"
+import { expectStatus, problemText, request, show, snapshot } from "./support/Requests.ts"
+import { type Reply, testNodeLayer } from "./support/TestNode.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -11,19 +12,6 @@ import { type Reply, type RequestOptions, TestNode, testNodeLayer } from "./supp
 let seq = 0
 /** A name no other test of this file uses. */
 const unique = (prefix: string) => `${prefix}${++seq}`
-
-const show = (reply: Reply) => `${reply.status} ${reply.text.slice(0, 300)}`
-
-/** Everything a problem document says: its detail and each schema error with its path. */
-const problemText = (body: any): string => {
-  if (body === null || typeof body !== "object") return ""
-  const parts: Array<string> = []
-  if (typeof body.detail === "string") parts.push(body.detail)
-  if (Array.isArray(body.errors)) {
-    for (const e of body.errors) parts.push(`${Array.isArray(e?.path) ? e.path.join(".") : ""}: ${e?.message}`)
-  }
-  return parts.join("\n")
-}
 
 /** Why a reply is not an RFC 9457 problem with this status, or undefined when it is one. */
 const problemMismatch = (reply: Reply, status: number): string | undefined => {
@@ -43,19 +31,6 @@ const assertProblem = (reply: Reply, status: number, label: string, says?: RegEx
   assert.isUndefined(mismatch, `${label}: ${mismatch}`)
   if (says !== undefined) assert.match(problemText(reply.body), says, `${label}: ${show(reply)}`)
 }
-
-const request = (method: string, path: string, options: RequestOptions = {}) =>
-  Effect.gen(function* () {
-    const node = yield* TestNode
-    return yield* node.request(method, path, options)
-  })
-
-/** Sends a request that must succeed with `status`; returns the parsed body. */
-const expectStatus = (method: string, path: string, status: number, options: RequestOptions = {}) =>
-  Effect.map(request(method, path, options), (reply) => {
-    assert.strictEqual(reply.status, status, `${method} ${path}: ${show(reply)}`)
-    return reply.body
-  })
 
 /** A call in a matrix: what to send, and what the global admin gets for it. */
 interface Call {
@@ -82,45 +57,6 @@ const expectAllProblems = (calls: ReadonlyArray<Call>, token: string | null, sta
     }
     return wrong
   })
-
-/** Row digests of every registry table (token use times left out), to prove a refused request wrote nothing. */
-const TABLES: Record<string, string> = {
-  users: "users",
-  api_tokens: "(SELECT id, user_id, name, token_sha256, revoked_at FROM api_tokens)",
-  sites: "sites",
-  site_admins: "site_admins",
-  hosts: "hosts",
-  products: "products",
-  versions: "versions",
-  arches: "arches",
-  directories: "directories",
-  categories: "categories",
-  category_directories: "category_directories",
-  repositories: "repositories",
-  repository_redirects: "repository_redirects",
-  host_categories: "host_categories",
-  host_category_urls: "host_category_urls",
-  host_category_dirs: "host_category_dirs",
-  host_netblocks: "host_netblocks",
-  host_peer_asns: "host_peer_asns",
-  host_countries_allowed: "host_countries_allowed",
-  netblock_countries: "netblock_countries",
-  country_continent_redirects: "country_continent_redirects",
-  embargoed_countries: "embargoed_countries"
-}
-
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const digests: Record<string, string> = {}
-  for (const [name, from] of Object.entries(TABLES)) {
-    const [row] = yield* sql.unsafe<{ digest: string }>(
-      `SELECT count(*)::int || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS digest
-       FROM ${from} t`
-    )
-    digests[name] = row!.digest
-  }
-  return digests
-}).pipe(Effect.orDie)
 
 const assertUnchanged = (before: Record<string, string>, label: string) =>
   Effect.map(snapshot, (after) => assert.deepStrictEqual(after, before, `${label}: the database changed`))
