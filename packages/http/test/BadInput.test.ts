@@ -3,15 +3,12 @@ import * as http from "node:http"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
+import { createCategory, createRepository, makeContent, oneTenant, twoTenants, unique } from "./support/Fixtures.ts"
 import { changedTables, expectStatus, problemText, request, show, snapshot } from "./support/Requests.ts"
 import { ADMIN_TOKEN, type Reply, type RequestOptions, TestNode, testNodeLayer } from "./support/TestNode.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-let seq = 0
-/** A name no other test of this file uses. */
-const unique = (prefix: string) => `${prefix}${++seq}`
 
 type Expected = number | ReadonlyArray<number>
 
@@ -137,89 +134,11 @@ const postChunked = (path: string, parts: ReadonlyArray<string>) =>
   })
 
 // ---------------------------------------------------------------------------------------------------------------
-// Fixtures
-
-interface Content {
-  readonly productId: number
-  readonly categoryId: number
-  readonly arch: string
-}
-
-const makeContent = Effect.gen(function* () {
-  const product = yield* expectStatus("POST", "/api/products", 201, { body: { name: unique("Product ") } })
-  const category = yield* expectStatus("POST", "/api/categories", 201, {
-    body: { name: unique("Category "), productId: product.id, topdir: unique("pub/category-") }
-  })
-  const arch = yield* expectStatus("POST", "/api/arches", 201, { body: { name: unique("arch-") } })
-  return { productId: product.id, categoryId: category.id, arch: arch.name } satisfies Content
-})
-
-interface Tenant {
-  readonly username: string
-  readonly userId: number
-  readonly token: string
-  readonly siteId: number
-  readonly hostId: number
-  readonly hostCategoryId: number
-  readonly url: string
-  readonly urlId: number
-  readonly netblockId: number
-  readonly countryId: number
-  readonly peerAsnId: number
-}
-
-/** A user with a token, a site they created, a host carrying one category with a URL, a netblock, etc. */
-const makeTenant = (content: Content) =>
-  Effect.gen(function* () {
-    const username = unique("user")
-    const user = yield* expectStatus("POST", "/api/users", 201, { body: { username } })
-    const issued = yield* expectStatus("POST", `/api/users/${user.id}/tokens`, 201, { body: {} })
-    const token: string = issued.token
-    const site = yield* expectStatus("POST", "/api/sites", 201, {
-      token,
-      body: { name: `${username} site`, password: "check-in-secret" }
-    })
-    const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
-      token,
-      body: { name: `${username}-mirror`, country: "DE", comment: "original comment" }
-    })
-    const hc = yield* expectStatus("POST", `/api/hosts/${host.id}/categories`, 201, {
-      token,
-      body: { categoryId: content.categoryId }
-    })
-    const url = `https://${username}.example.org/pub`
-    const created = yield* expectStatus("POST", `/api/host-categories/${hc.id}/urls`, 201, { token, body: { url } })
-    const netblock = yield* expectStatus("POST", `/api/hosts/${host.id}/netblocks`, 201, {
-      token,
-      body: { netblock: "192.0.2.0/24" }
-    })
-    const country = yield* expectStatus("POST", `/api/hosts/${host.id}/countries-allowed`, 201, {
-      token,
-      body: { country: "DE" }
-    })
-    const peerAsn = yield* expectStatus("POST", `/api/hosts/${host.id}/peer-asns`, 201, { body: { asn: 64496 } })
-    return {
-      username,
-      userId: user.id,
-      token,
-      siteId: site.id,
-      hostId: host.id,
-      hostCategoryId: hc.id,
-      url,
-      urlId: created.id,
-      netblockId: netblock.id,
-      countryId: country.id,
-      peerAsnId: peerAsn.id
-    } satisfies Tenant
-  })
-
-// ---------------------------------------------------------------------------------------------------------------
 
 layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
   it.effect("malformed JSON and bodies that are not objects → 400", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const wrong: Array<string> = []
       wrong.push(...(yield* rejected("POST", "/api/sites", { rawBody: '{"name": "broken", ' }, 400, /JSON/i)))
       wrong.push(
@@ -257,9 +176,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("unknown fields → 400 naming the field", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
-      const b = yield* makeTenant(content)
+      const { content, a, b } = yield* twoTenants
       const token = a.token
       const wrong: Array<string> = []
       const cases: ReadonlyArray<readonly [string, string, unknown, RegExp]> = [
@@ -296,8 +213,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("wrong types and out-of-range values → 400 naming the field", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { content, a } = yield* oneTenant
       const token = a.token
       const host = `/api/hosts/${a.hostId}`
       const wrong: Array<string> = []
@@ -346,10 +262,11 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("text with a NUL character → 4xx problem naming the field, not a 500", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
-      const category = yield* expectStatus("POST", "/api/categories", 201, {
-        body: { name: unique("Nul "), productId: content.productId, topdir: unique("pub/nul-") }
+      const { content, a } = yield* oneTenant
+      const category = yield* createCategory({
+        productId: content.productId,
+        name: unique("Nul "),
+        topdir: unique("pub/nul-")
       })
       const says = /control|NUL|character|byte/i
       const wrong: Array<string> = []
@@ -403,8 +320,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("invalid CIDRs → 400 saying what is wrong with the netblock", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const wrong: Array<string> = []
       const bad: ReadonlyArray<readonly [string, RegExp]> = [
         ["10.0.0.300/8", /10\.0\.0\.300/],
@@ -435,8 +351,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("invalid country codes → 400 naming the code", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const token = a.token
       const wrong: Array<string> = []
       for (const [country, says] of [
@@ -499,8 +414,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("invalid mirror URLs → 400 saying what is wrong; credentials are not echoed", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const urls = `/api/host-categories/${a.hostCategoryId}/urls`
       const wrong: Array<string> = []
       const bad: ReadonlyArray<readonly [string, RegExp]> = [
@@ -536,9 +450,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("a host category URL registered anywhere → 409, also in another spelling", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
-      const b = yield* makeTenant(content)
+      const { a, b } = yield* twoTenants
       const taken = a.url
       const host = `${a.username}.example.org`
       const wrong: Array<string> = []
@@ -620,9 +532,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("ids that do not exist → 404 naming the resource", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
-      const b = yield* makeTenant(content)
+      const { content, a, b } = yield* twoTenants
       const missing = 999999
       const says = new RegExp(`${missing}.*(does not exist|not found)|not an admin`, "i")
       const wrong: Array<string> = []
@@ -715,8 +625,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("non-numeric and non-positive ids → 400 naming the parameter", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const wrong: Array<string> = []
       for (const id of ["abc", "1x", "0", "-1", "1.5", "%20"]) {
         for (const collection of ["/api/hosts", "/api/sites", "/api/categories"]) {
@@ -737,14 +646,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
     Effect.gen(function* () {
       const content = yield* makeContent
       const tag = unique("r")
-      const existing = yield* expectStatus("POST", "/api/repositories", 201, {
-        body: {
-          prefix: `fixture-${tag}`,
-          arch: content.arch,
-          directory: `pub/fixture-${tag}/os`,
-          categoryId: content.categoryId
-        }
-      })
+      const existing = yield* createRepository(content, tag)
       const wrong: Array<string> = []
       const created = `pub/unknown-arch-${tag}/os`
       wrong.push(
@@ -778,14 +680,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
     Effect.gen(function* () {
       const content = yield* makeContent
       const tag = unique("m")
-      const existing = yield* expectStatus("POST", "/api/repositories", 201, {
-        body: {
-          prefix: `fixture-${tag}`,
-          arch: content.arch,
-          directory: `pub/fixture-${tag}/os`,
-          categoryId: content.categoryId
-        }
-      })
+      const existing = yield* createRepository(content, tag)
       const says = /categor|version|product|referenced|does not exist/i
       const wrong: Array<string> = []
       const dirs = {
@@ -849,8 +744,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("a site password shorter than 8 characters → 400", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const says = /password[\s\S]*at least 8/i
       const wrong: Array<string> = []
       for (const password of ["", "short", "1234567"]) {
@@ -879,9 +773,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("bad input", (it) => {
 
   it.effect("removing the last admin of a site → 422", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
-      const b = yield* makeTenant(content)
+      const { a, b } = yield* twoTenants
       const says = /last admin/i
       const wrong: Array<string> = []
       const path = `/api/sites/${a.siteId}/admins/${a.userId}`

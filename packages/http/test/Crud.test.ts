@@ -2,30 +2,30 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { type Reply, type RequestOptions, TestNode, testNodeLayer } from "./support/TestNode.ts"
+import {
+  createCategory,
+  createChain,
+  createHost,
+  createHostCategory,
+  createProduct,
+  createSite,
+  createUser,
+  type Json,
+  unique
+} from "./support/Fixtures.ts"
+import { request } from "./support/Requests.ts"
+import { type Reply, type RequestOptions, type TestNode, testNodeLayer } from "./support/TestNode.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-type Json = Record<string, any>
-
-let counter = 0
-/** A name no other test of this run uses (lower-case, valid as username, arch, repo prefix and DNS label). */
-const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`
-
 const nowSeconds = () => Math.floor(Date.now() / 1000)
-
-const send = (method: string, path: string, options?: RequestOptions) =>
-  Effect.gen(function* () {
-    const node = yield* TestNode
-    return yield* node.request(method, path, options)
-  })
 
 /** Sends a request and asserts its status; on failure the message shows the whole response. */
 const expectStatus = (status: number, method: string, path: string, options?: RequestOptions) =>
   Effect.gen(function* () {
-    const reply = yield* send(method, path, options)
+    const reply = yield* request(method, path, options)
     assert.strictEqual(reply.status, status, `${method} ${path} answered ${reply.status}: ${reply.text}`)
     return reply
   })
@@ -54,7 +54,7 @@ const assertProblem = (reply: Reply, status: number, what: string) => {
 
 const expectProblem = (status: number, method: string, path: string, options?: RequestOptions) =>
   Effect.gen(function* () {
-    const reply = yield* send(method, path, options)
+    const reply = yield* request(method, path, options)
     assertProblem(reply, status, `${method} ${path}`)
     return reply.body as Json
   })
@@ -153,38 +153,6 @@ const crudCycle = (c: CrudCase) =>
     assertNotListed(yield* list(listPath), created.id, c.what)
     return patchReply.body as Json
   })
-
-// Builders of the site -> host -> host category chain and of the content it refers to.
-
-const createSite = (fields: Json = {}) =>
-  post("/api/sites", { name: unique("site"), password: "correct horse battery", ...fields })
-
-const createHost = (siteId: number, fields: Json = {}) =>
-  post(`/api/sites/${siteId}/hosts`, { name: unique("host"), country: "DE", ...fields })
-
-const createProduct = (fields: Json = {}) => post("/api/products", { name: unique("product"), ...fields })
-
-const createCategory = (fields: Json = {}) =>
-  Effect.gen(function* () {
-    const product = yield* createProduct()
-    return yield* post("/api/categories", {
-      name: unique("category"),
-      productId: product.id,
-      topdir: "pub/epel",
-      ...fields
-    })
-  })
-
-/** A site with one host carrying one category. */
-const createChain = Effect.gen(function* () {
-  const site = yield* createSite()
-  const host = yield* createHost(site.id)
-  const category = yield* createCategory()
-  const hostCategory = yield* post(`/api/hosts/${host.id}/categories`, { categoryId: category.id })
-  return { site, host, category, hostCategory }
-})
-
-const createUser = (fields: Json = {}) => post("/api/users", { username: unique("user"), ...fields })
 
 // ---------------------------------------------------------------------------------------------------------------
 // Tests on one shared database
@@ -444,7 +412,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("admin API CRUD", (it) => 
 
   it.effect("host categories: a category is carried once per host; an unknown category is refused", () =>
     Effect.gen(function* () {
-      const { host, category, hostCategory } = yield* createChain
+      const { host, category, hostCategory } = yield* createChain()
       assert.strictEqual(hostCategory.alwaysUp2date, false, "alwaysUp2date defaults to false")
       yield* expectProblem(409, "POST", `/api/hosts/${host.id}/categories`, { body: { categoryId: category.id } })
       yield* expectProblem(422, "POST", `/api/hosts/${host.id}/categories`, { body: { categoryId: 999999 } })
@@ -454,7 +422,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("admin API CRUD", (it) => 
 
   it.effect("host category URLs: add (trailing / stripped), read, update, list, delete", () =>
     Effect.gen(function* () {
-      const { hostCategory } = yield* createChain
+      const { hostCategory } = yield* createChain()
       const mirror = `${unique("mirror")}.example.org`
       yield* crudCycle({
         what: "host category URL",
@@ -477,8 +445,8 @@ layer(testNodeLayer(), { excludeTestServices: true })("admin API CRUD", (it) => 
 
   it.effect("host category URLs: URLs are globally unique after normalisation", () =>
     Effect.gen(function* () {
-      const a = yield* createChain
-      const b = yield* createChain
+      const a = yield* createChain()
+      const b = yield* createChain()
       const url = `http://${unique("dup")}.example.org/pub`
       const created = yield* post(`/api/host-categories/${a.hostCategory.id}/urls`, { url: `${url}/` })
       assert.strictEqual(created.url, url)
@@ -799,11 +767,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("admin API CRUD", (it) => 
   it.effect("products: a product still used by a category cannot be deleted (409)", () =>
     Effect.gen(function* () {
       const product = yield* createProduct()
-      const category = yield* post("/api/categories", {
-        name: unique("category"),
-        productId: product.id,
-        topdir: "pub/in-use"
-      })
+      const category = yield* createCategory({ productId: product.id, topdir: "pub/in-use" })
       yield* expectProblem(409, "DELETE", `/api/products/${product.id}`)
       assert.deepStrictEqual(yield* get(`/api/products/${product.id}`), product, "the product is kept")
       yield* del(`/api/categories/${category.id}`)
@@ -933,7 +897,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("admin API CRUD", (it) => 
   it.effect("deleting a site deletes its hosts and everything they carry", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const { site, host, hostCategory } = yield* createChain
+      const { site, host, hostCategory } = yield* createChain()
       const url = yield* post(`/api/host-categories/${hostCategory.id}/urls`, {
         url: `https://${unique("gone")}.example.org/pub`
       })
@@ -956,7 +920,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("admin API CRUD", (it) => 
 
   it.effect("deleting a host deletes its categories and URLs", () =>
     Effect.gen(function* () {
-      const { site, host, hostCategory } = yield* createChain
+      const { site, host, hostCategory } = yield* createChain()
       const url = yield* post(`/api/host-categories/${hostCategory.id}/urls`, {
         url: `https://${unique("gone")}.example.org/pub`
       })
@@ -997,12 +961,12 @@ layer(testNodeLayer(), { excludeTestServices: true })("admin API pagination", (i
 
   it.effect("sub-collection lists honour ?page=&pageSize= like every other list", () =>
     Effect.gen(function* () {
-      const { site, host, hostCategory } = yield* createChain
+      const { site, host, hostCategory } = yield* createChain()
       for (let i = 0; i < 2; i++) {
         const user = yield* createUser()
         yield* post(`/api/sites/${site.id}/admins`, { username: user.username })
         const category = yield* createCategory()
-        yield* post(`/api/hosts/${host.id}/categories`, { categoryId: category.id })
+        yield* createHostCategory(host.id, category.id)
       }
       const mirror = unique("paged")
       for (let i = 0; i < 3; i++) {

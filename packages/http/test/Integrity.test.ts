@@ -4,22 +4,18 @@ import { assert, layer } from "@effect/vitest"
 import { Accounts } from "@mirrormanager/actors/Accounts"
 import { Effect, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
+import {
+  createChain,
+  createHost,
+  createProduct,
+  createSite,
+  createUser,
+  issueToken,
+  makeUser,
+  unique
+} from "./support/Fixtures.ts"
 import { expectStatus, request } from "./support/Requests.ts"
 import { ADMIN_TOKEN, testNodeLayer } from "./support/TestNode.ts"
-
-let seq = 0
-const unique = (p: string) => `${p}${++seq}x${Date.now() % 100000}`
-
-/** A user with a token. */
-const user = (admin = false) =>
-  Effect.gen(function* () {
-    const u = yield* expectStatus("POST", "/api/users", 201, { body: { username: unique("u"), admin } })
-    const t = yield* expectStatus("POST", `/api/users/${u.id}/tokens`, 201, { body: {} })
-    return { id: u.id as number, username: u.username as string, token: t.token as string, tokenId: t.id as number }
-  })
-
-const siteOf = (token: string) =>
-  expectStatus("POST", "/api/sites", 201, { token, body: { name: unique("site"), password: "password123" } })
 
 layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
   it.effect("two site admins removing each other at once leave the site with one admin", () =>
@@ -27,9 +23,9 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
       const sql = yield* SqlClient.SqlClient
       let orphaned = 0
       for (let i = 0; i < 20; i++) {
-        const a = yield* user()
-        const b = yield* user()
-        const site = yield* siteOf(a.token)
+        const a = yield* makeUser()
+        const b = yield* makeUser()
+        const site = yield* createSite({}, a.token)
         yield* expectStatus("POST", `/api/sites/${site.id}/admins`, 201, {
           token: a.token,
           body: { username: b.username }
@@ -54,8 +50,8 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
       // Leave exactly two admins a and b in each round (the bootstrap admin is demoted behind the API's back).
       let none = 0
       for (let i = 0; i < 10; i++) {
-        const a = yield* user(true)
-        const b = yield* user(true)
+        const a = yield* makeUser({ admin: true })
+        const b = yield* makeUser({ admin: true })
         yield* sql`UPDATE users SET admin = false WHERE id NOT IN (${a.id}, ${b.id})`
         yield* Effect.all(
           [
@@ -81,7 +77,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
           id: number
         }>`SELECT id FROM api_tokens WHERE name = 'MM_ADMIN_TOKEN' AND revoked_at IS NULL`
         // another admin exists so we can keep operating
-        const other = yield* user(true)
+        const other = yield* makeUser({ admin: true })
         yield* expectStatus("DELETE", `/api/tokens/${tok!.id}`, 200, { token: other.token })
         const accounts = yield* Accounts
         assert.strictEqual((yield* request("GET", "/api/me")).status, 401, "revoked")
@@ -97,7 +93,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
   it.effect("the bootstrap admin cannot be demoted or deleted, so MM_ADMIN_TOKEN stays a global admin", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const other = yield* user(true)
+      const other = yield* makeUser({ admin: true })
       const [adm] = yield* sql<{ id: number }>`SELECT id FROM users WHERE bootstrap`
       const demote = yield* request("PATCH", `/api/users/${adm!.id}`, { token: other.token, body: { admin: false } })
       assert.strictEqual(demote.status, 422, demote.text)
@@ -113,20 +109,8 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
 
   it.effect("a mirror URL too long once percent-encoded is a 4xx, not a database error", () =>
     Effect.gen(function* () {
-      const a = yield* user()
-      const site = yield* siteOf(a.token)
-      const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
-        token: a.token,
-        body: { name: "h1", country: "DE" }
-      })
-      const product = yield* expectStatus("POST", "/api/products", 201, { body: { name: unique("P") } })
-      const cat = yield* expectStatus("POST", "/api/categories", 201, {
-        body: { name: unique("C"), productId: product.id, topdir: unique("pub/x") }
-      })
-      const hc = yield* expectStatus("POST", `/api/hosts/${host.id}/categories`, 201, {
-        token: a.token,
-        body: { categoryId: cat.id }
-      })
+      const a = yield* makeUser()
+      const { hostCategory: hc } = yield* createChain(a.token)
       // 2000 random CJK characters: < 2048 characters as typed, ~18 kB once percent-encoded.
       let path = ""
       for (let i = 0; i < 2000; i++) path += String.fromCharCode(0x4e00 + Math.floor(Math.random() * 20000))
@@ -140,7 +124,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
 
   it.effect("a topdir over 1024 bytes in UTF-8 is a 4xx, not a database error", () =>
     Effect.gen(function* () {
-      const product = yield* expectStatus("POST", "/api/products", 201, { body: { name: unique("P") } })
+      const product = yield* createProduct()
       let path = ""
       for (let i = 0; i < 1000; i++) path += String.fromCharCode(0x4e00 + Math.floor(Math.random() * 20000))
       const r = yield* request("POST", "/api/categories", {
@@ -152,12 +136,9 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
 
   it.effect("a site admin cannot delete an admin-disabled host to re-create it active", () =>
     Effect.gen(function* () {
-      const a = yield* user()
-      const site = yield* siteOf(a.token)
-      const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
-        token: a.token,
-        body: { name: "bad", country: "DE" }
-      })
+      const a = yield* makeUser()
+      const site = yield* createSite({}, a.token)
+      const host = yield* createHost(site.id, { name: "bad" }, a.token)
       yield* expectStatus("PATCH", `/api/hosts/${host.id}`, 200, { body: { adminActive: false } })
       const del = yield* request("DELETE", `/api/hosts/${host.id}`, { token: a.token })
       const again = yield* request("POST", `/api/sites/${site.id}/hosts`, {
@@ -173,20 +154,8 @@ layer(testNodeLayer(), { excludeTestServices: true })("integrity", (it) => {
 
   it.effect("a site admin cannot delete an admin-private URL to re-add it public", () =>
     Effect.gen(function* () {
-      const a = yield* user()
-      const site = yield* siteOf(a.token)
-      const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
-        token: a.token,
-        body: { name: "h", country: "DE" }
-      })
-      const product = yield* expectStatus("POST", "/api/products", 201, { body: { name: unique("P") } })
-      const cat = yield* expectStatus("POST", "/api/categories", 201, {
-        body: { name: unique("C"), productId: product.id, topdir: unique("pub/y") }
-      })
-      const hc = yield* expectStatus("POST", `/api/hosts/${host.id}/categories`, 201, {
-        token: a.token,
-        body: { categoryId: cat.id }
-      })
+      const a = yield* makeUser()
+      const { hostCategory: hc } = yield* createChain(a.token)
       const url = `https://${unique("m")}.example.org/pub`
       const u = yield* expectStatus("POST", `/api/host-categories/${hc.id}/urls`, 201, { body: { url, private: true } })
       const del = yield* request("DELETE", `/api/host-category-urls/${u.id}`, { token: a.token })
@@ -238,12 +207,9 @@ layer(testNodeLayer(), { excludeTestServices: true })("redirect integrity", (it)
 layer(testNodeLayer(), { excludeTestServices: true })("who disabled a host", (it) => {
   it.effect("a site admin switching a host off and on records who did it", () =>
     Effect.gen(function* () {
-      const a = yield* user()
-      const site = yield* siteOf(a.token)
-      const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
-        token: a.token,
-        body: { name: "h", country: "DE" }
-      })
+      const a = yield* makeUser()
+      const site = yield* createSite({}, a.token)
+      const host = yield* createHost(site.id, {}, a.token)
       const off = yield* expectStatus("PATCH", `/api/hosts/${host.id}`, 200, {
         token: a.token,
         body: { userActive: false }
@@ -263,14 +229,11 @@ layer(testNodeLayer(), { excludeTestServices: true })("who disabled a host", (it
 layer(testNodeLayer(), { excludeTestServices: true })("admin-only fields under concurrency", (it) => {
   it.effect("a site admin echoing adminActive=true never undoes a concurrent admin disable", () =>
     Effect.gen(function* () {
-      const a = yield* user()
-      const site = yield* siteOf(a.token)
+      const a = yield* makeUser()
+      const site = yield* createSite({}, a.token)
       let reverted = 0
       for (let i = 0; i < 40; i++) {
-        const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
-          token: a.token,
-          body: { name: `h${i}`, country: "DE" }
-        })
+        const host = yield* createHost(site.id, { name: `h${i}` }, a.token)
         const [ra, rs] = yield* Effect.all(
           [
             request("PATCH", `/api/hosts/${host.id}`, { body: { adminActive: false } }),
@@ -290,11 +253,11 @@ layer(testNodeLayer(), { excludeTestServices: true })("bootstrap by mark, not by
   it.effect("a plain user called 'admin' gains nothing when a node starts", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const other = yield* user(true)
+      const other = yield* makeUser({ admin: true })
       // The bootstrap account is gone (database surgery) and someone is given the free name "admin".
       yield* sql`DELETE FROM users WHERE bootstrap`
-      const plain = yield* expectStatus("POST", "/api/users", 201, { token: other.token, body: { username: "admin" } })
-      const t = yield* expectStatus("POST", `/api/users/${plain.id}/tokens`, 201, { token: other.token, body: {} })
+      const plain = yield* createUser({ username: "admin" }, other.token)
+      const t = yield* issueToken(plain.id, {}, other.token)
       const accounts = yield* Accounts
       yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN))) // restart
       assert.strictEqual((yield* request("GET", "/api/users", { token: t.token })).status, 403)
@@ -314,9 +277,7 @@ layer(testNodeLayer({ policy: { maxHostsPerSite: 2 } }), { excludeTestServices: 
   (it) => {
     it.effect("concurrent host creations never overshoot maxHostsPerSite", () =>
       Effect.gen(function* () {
-        const site = yield* expectStatus("POST", "/api/sites", 201, {
-          body: { name: "bounded", password: "password123" }
-        })
+        const site = yield* createSite({ name: "bounded" })
         const replies = yield* Effect.all(
           Array.from({ length: 5 }, (_, i) =>
             request("POST", `/api/sites/${site.id}/hosts`, { body: { name: `h${i}.example.org`, country: "FR" } })

@@ -3,15 +3,22 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
+import {
+  type Content,
+  createSite,
+  createUser,
+  issueToken,
+  oneTenant,
+  SITE_PASSWORD,
+  type Tenant,
+  twoTenants,
+  unique
+} from "./support/Fixtures.ts"
 import { expectStatus, problemText, request, show, snapshot } from "./support/Requests.ts"
 import { type Reply, testNodeLayer } from "./support/TestNode.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-let seq = 0
-/** A name no other test of this file uses. */
-const unique = (prefix: string) => `${prefix}${++seq}`
 
 /** Why a reply is not an RFC 9457 problem with this status, or undefined when it is one. */
 const problemMismatch = (reply: Reply, status: number): string | undefined => {
@@ -62,91 +69,6 @@ const assertUnchanged = (before: Record<string, string>, label: string) =>
   Effect.map(snapshot, (after) => assert.deepStrictEqual(after, before, `${label}: the database changed`))
 
 // ---------------------------------------------------------------------------------------------------------------
-// Fixtures
-
-interface Content {
-  readonly productId: number
-  readonly categoryId: number
-  readonly otherCategoryId: number
-  readonly adminOnlyCategoryId: number
-}
-
-const makeContent = Effect.gen(function* () {
-  const product = yield* expectStatus("POST", "/api/products", 201, { body: { name: unique("Product ") } })
-  const category = (adminOnly: boolean) =>
-    expectStatus("POST", "/api/categories", 201, {
-      body: { name: unique("Category "), productId: product.id, topdir: unique("pub/category-"), adminOnly }
-    })
-  return {
-    productId: product.id,
-    categoryId: (yield* category(false)).id,
-    otherCategoryId: (yield* category(false)).id,
-    adminOnlyCategoryId: (yield* category(true)).id
-  } satisfies Content
-})
-
-/** A user with a token, a site they created, a host carrying one category with a URL, a netblock, etc. */
-interface Tenant {
-  readonly username: string
-  readonly userId: number
-  readonly token: string
-  readonly tokenId: number
-  readonly siteId: number
-  readonly hostId: number
-  readonly hostCategoryId: number
-  readonly urlId: number
-  readonly netblockId: number
-  readonly countryId: number
-  readonly peerAsnId: number
-}
-
-const makeTenant = (content: Content) =>
-  Effect.gen(function* () {
-    const username = unique("user")
-    const user = yield* expectStatus("POST", "/api/users", 201, { body: { username } })
-    const issued = yield* expectStatus("POST", `/api/users/${user.id}/tokens`, 201, { body: { name: "tests" } })
-    const token: string = issued.token
-    const site = yield* expectStatus("POST", "/api/sites", 201, {
-      token,
-      body: { name: `${username} site`, password: "check-in-secret" }
-    })
-    const host = yield* expectStatus("POST", `/api/sites/${site.id}/hosts`, 201, {
-      token,
-      body: { name: `${username}-mirror`, country: "DE" }
-    })
-    const hc = yield* expectStatus("POST", `/api/hosts/${host.id}/categories`, 201, {
-      token,
-      body: { categoryId: content.categoryId }
-    })
-    const url = yield* expectStatus("POST", `/api/host-categories/${hc.id}/urls`, 201, {
-      token,
-      body: { url: `https://${username}.example.org/pub` }
-    })
-    const netblock = yield* expectStatus("POST", `/api/hosts/${host.id}/netblocks`, 201, {
-      token,
-      body: { netblock: "192.0.2.0/24" }
-    })
-    const country = yield* expectStatus("POST", `/api/hosts/${host.id}/countries-allowed`, 201, {
-      token,
-      body: { country: "DE" }
-    })
-    const peerAsn = yield* expectStatus("POST", `/api/hosts/${host.id}/peer-asns`, 201, { body: { asn: 64496 } })
-    return {
-      username,
-      userId: user.id,
-      token,
-      tokenId: issued.id,
-      siteId: site.id,
-      hostId: host.id,
-      hostCategoryId: hc.id,
-      urlId: url.id,
-      netblockId: netblock.id,
-      countryId: country.id,
-      peerAsnId: peerAsn.id
-    } satisfies Tenant
-  })
-
-// ---------------------------------------------------------------------------------------------------------------
 
 layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
   // 1. Authentication ------------------------------------------------------------------------------------------
@@ -174,8 +96,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
   it.effect("anonymous callers get 401 with a problem body on every /api/ operation, and write nothing", () =>
     Effect.gen(function* () {
       // Something with id 1 exists everywhere it matters, so an unauthenticated DELETE would have a victim.
-      const content = yield* makeContent
-      yield* makeTenant(content)
+      yield* oneTenant
       const calls = yield* apiOperations
       assert.isAtLeast(calls.length, 70, "the OpenAPI document lists the admin API operations")
       assert.isTrue(
@@ -201,9 +122,9 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("a revoked token gets 401 on every /api/ operation; the user's other tokens keep working", () =>
     Effect.gen(function* () {
-      const user = yield* expectStatus("POST", "/api/users", 201, { body: { username: unique("revoked") } })
-      const first = yield* expectStatus("POST", `/api/users/${user.id}/tokens`, 201, { body: { name: "first" } })
-      const second = yield* expectStatus("POST", `/api/users/${user.id}/tokens`, 201, { body: { name: "second" } })
+      const user = yield* createUser({ username: unique("revoked") })
+      const first = yield* issueToken(user.id, { name: "first" })
+      const second = yield* issueToken(user.id, { name: "second" })
       const me = yield* expectStatus("GET", "/api/me", 200, { token: first.token })
       assert.strictEqual(me.user.username, user.username)
 
@@ -226,8 +147,8 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("a deleted user's token and malformed Authorization headers get 401", () =>
     Effect.gen(function* () {
-      const user = yield* expectStatus("POST", "/api/users", 201, { body: { username: unique("gone") } })
-      const issued = yield* expectStatus("POST", `/api/users/${user.id}/tokens`, 201, { body: {} })
+      const user = yield* createUser({ username: unique("gone") })
+      const issued = yield* issueToken(user.id)
       yield* expectStatus("GET", "/api/me", 200, { token: issued.token })
       yield* expectStatus("DELETE", `/api/users/${user.id}`, 204)
       assertProblem(yield* request("GET", "/api/me", { token: issued.token }), 401, "token of a deleted user")
@@ -351,9 +272,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("a site admin gets 403 on another site's site, hosts, categories, URLs, networks and admins", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
-      const b = yield* makeTenant(content)
+      const { content, a, b } = yield* twoTenants
       const calls = ownedBy(b, a, content)
 
       // B reads all of it: the refusals below are about who asks, not about what is asked.
@@ -382,13 +301,8 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("a site admin lists only their own sites; the global admin lists all", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
-      const b = yield* makeTenant(content)
-      const second = yield* expectStatus("POST", "/api/sites", 201, {
-        token: a.token,
-        body: { name: unique("second site of A "), password: "check-in-secret" }
-      })
+      const { a, b } = yield* twoTenants
+      const second = yield* createSite({ name: unique("second site of A ") }, a.token)
 
       const mine = yield* expectStatus("GET", "/api/sites?pageSize=1000", 200, { token: a.token })
       assert.deepStrictEqual(
@@ -416,9 +330,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("the global admin may read, change and delete everything of a site", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
-      const b = yield* makeTenant(content)
+      const { content, a, b } = yield* twoTenants
       const wrong: Array<string> = []
       for (const call of ownedBy(b, a, content)) {
         const reply = yield* send(call)
@@ -435,8 +347,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("reads never disclose site passwords or API token secrets, not even to the global admin", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const reads: ReadonlyArray<readonly [string, string | undefined]> = [
         [`/api/sites/${a.siteId}`, a.token],
         [`/api/sites/${a.siteId}`, undefined],
@@ -450,7 +361,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
         const reply = yield* request("GET", path, token === undefined ? {} : { token })
         assert.strictEqual(reply.status, 200, `GET ${path}: ${show(reply)}`)
         assert.notMatch(reply.text, /password|hash|sha256/i, `GET ${path} discloses a secret field: ${reply.text}`)
-        assert.notInclude(reply.text, "check-in-secret", `GET ${path} discloses the site password`)
+        assert.notInclude(reply.text, SITE_PASSWORD, `GET ${path} discloses the site password`)
         assert.notInclude(reply.text, a.token, `GET ${path} discloses the API token`)
       }
     })
@@ -460,8 +371,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("adminActive of sites and hosts: site admins may only send back the current value", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const token = a.token
 
       let before = yield* snapshot
@@ -549,8 +459,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("alwaysUp2date of host categories and admin-only categories are for global admins", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { content, a } = yield* oneTenant
       const token = a.token
 
       const before = yield* snapshot
@@ -613,8 +522,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("private URLs and ftp:// URLs are for global admins; http, https and rsync are for everyone", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const token = a.token
       const urls = `/api/host-categories/${a.hostCategoryId}/urls`
 
@@ -676,8 +584,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("peer ASNs are added and removed by global admins only; site admins may read them", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const token = a.token
       const path = `/api/hosts/${a.hostId}/peer-asns`
 
@@ -704,8 +611,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("site admins may add netblocks up to /16 (IPv4) and /32 (IPv6); larger ones are for global admins", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { a } = yield* oneTenant
       const token = a.token
       const path = `/api/hosts/${a.hostId}/netblocks`
 
@@ -746,8 +652,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("content and override tables: everyone signed in reads them, only global admins write", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
+      const { content, a } = yield* oneTenant
       const token = a.token
       const tag = unique("t")
 
@@ -866,9 +771,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("permissions", (it) => {
 
   it.effect("users and tokens: site admins may not list or create users, issue tokens or promote themselves", () =>
     Effect.gen(function* () {
-      const content = yield* makeContent
-      const a = yield* makeTenant(content)
-      const b = yield* makeTenant(content)
+      const { a, b } = yield* twoTenants
       const token = a.token
 
       const before = yield* snapshot
