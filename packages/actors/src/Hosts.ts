@@ -31,7 +31,7 @@ import { isWithinLimits, parseNetblock } from "@mirrormanager/domain/Netblock"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { adminStateOfHosts, guardAdminFields, keepAdminState, requireAdmin, requireSiteAdmin } from "./Access.ts"
-import { RegistryPolicy, type RegistryPolicyShape } from "./RegistryPolicy.ts"
+import { RegistryPolicy } from "./RegistryPolicy.ts"
 import { epoch, makeTable, type Table, transaction, type WriteError } from "./Table.ts"
 
 type E = Forbidden | NotFound
@@ -207,23 +207,57 @@ export class Hosts extends Context.Service<
         unique: { host_countries_allowed_host_id_country_key: "the host already allows this country" }
       })
 
+      /** The lists a site or host may only grow to a policy bound: parent table, child table and its key column. */
+      const bounded = {
+        hosts: {
+          parent: "sites",
+          child: "hosts",
+          column: "site_id",
+          max: policy.maxHostsPerSite,
+          what: "hosts per site"
+        },
+        urls: {
+          parent: "host_categories",
+          child: "host_category_urls",
+          column: "host_category_id",
+          max: policy.maxUrlsPerHostCategory,
+          what: "URLs per host category"
+        },
+        netblocks: {
+          parent: "hosts",
+          child: "host_netblocks",
+          column: "host_id",
+          max: policy.maxNetblocksPerHost,
+          what: "netblocks per host"
+        },
+        peerAsns: {
+          parent: "hosts",
+          child: "host_peer_asns",
+          column: "host_id",
+          max: policy.maxPeerAsnsPerHost,
+          what: "peer ASNs per host"
+        }
+      } as const
+
       /**
-       * Refuses to add to a list that has reached its policy bound. The parent row is locked first, so concurrent
-       * additions are counted one after the other.
+       * Inserts into a bounded list in one transaction, refusing once the list is full. The parent row is locked
+       * first, so concurrent additions are counted one after the other.
        */
-      const ensureRoom = (
-        parent: { readonly table: string; readonly id: number },
-        child: { readonly table: string; readonly column: string },
-        bound: (p: RegistryPolicyShape) => number,
-        what: string
+      const insertBounded = <A, E>(
+        list: (typeof bounded)[keyof typeof bounded],
+        parentId: number,
+        insert: Effect.Effect<A, E>
       ) =>
-        Effect.gen(function* () {
-          const max = bound(policy)
-          yield* sql`SELECT id FROM ${sql.literal(parent.table)} WHERE id = ${parent.id} FOR UPDATE`.pipe(Effect.orDie)
-          const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.literal(child.table)}
-            WHERE ${sql.literal(child.column)} = ${parent.id}`.pipe(Effect.orDie)
-          if ((row?.n ?? 0) >= max) return yield* new Unprocessable({ detail: `at most ${max} ${what}` })
-        })
+        tx(
+          Effect.gen(function* () {
+            yield* sql`SELECT id FROM ${sql.literal(list.parent)} WHERE id = ${parentId} FOR UPDATE`.pipe(Effect.orDie)
+            const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.literal(list.child)}
+              WHERE ${sql.literal(list.column)} = ${parentId}`.pipe(Effect.orDie)
+            if ((row?.n ?? 0) >= list.max)
+              return yield* new Unprocessable({ detail: `at most ${list.max} ${list.what}` })
+            return yield* insert
+          })
+        )
 
       const siteExists = (siteId: SiteId) =>
         Effect.flatMap(sql`SELECT 1 FROM sites WHERE id = ${siteId}`.pipe(Effect.orDie), (rows) =>
@@ -289,17 +323,7 @@ export class Hosts extends Context.Service<
           yield* requireSiteAdmin(p, siteId)
           yield* siteExists(siteId)
           const values = yield* guardAdminFields(p, input, HOST_DEFAULTS, ["adminActive"])
-          return yield* tx(
-            Effect.andThen(
-              ensureRoom(
-                { table: "sites", id: siteId },
-                { table: "hosts", column: "site_id" },
-                (p) => p.maxHostsPerSite,
-                "hosts per site"
-              ),
-              hosts.insert({ ...values, siteId })
-            )
-          )
+          return yield* insertBounded(bounded.hosts, siteId, hosts.insert({ ...values, siteId }))
         }),
         get,
         update: Effect.fn("Hosts.update")(function* (p, id, input) {
@@ -374,17 +398,7 @@ export class Hosts extends Context.Service<
           yield* getCategory(p, id)
           const values = yield* guardAdminFields(p, input, { private: false }, ["private"])
           const url = yield* normalizeUrl(p, input.url)
-          return yield* tx(
-            Effect.andThen(
-              ensureRoom(
-                { table: "host_categories", id },
-                { table: "host_category_urls", column: "host_category_id" },
-                (p) => p.maxUrlsPerHostCategory,
-                "URLs per host category"
-              ),
-              urls.insert({ ...values, url, hostCategoryId: id })
-            )
-          )
+          return yield* insertBounded(bounded.urls, id, urls.insert({ ...values, url, hostCategoryId: id }))
         }),
         getUrl,
         updateUrl: Effect.fn("Hosts.updateUrl")(function* (p, id, input) {
@@ -410,20 +424,14 @@ export class Hosts extends Context.Service<
               detail: `netblock ${parsed.value.normalized} is larger than /${maxSizeV4} (IPv4) or /${maxSizeV6} (IPv6); only global admins may add it`
             })
           }
-          return yield* tx(
-            Effect.andThen(
-              ensureRoom(
-                { table: "hosts", id },
-                { table: "host_netblocks", column: "host_id" },
-                (p) => p.maxNetblocksPerHost,
-                "netblocks per host"
-              ),
-              netblocks.insert({
-                hostId: id,
-                netblock: parsed.value.normalized,
-                name: input.name ?? parsed.value.normalized
-              })
-            )
+          return yield* insertBounded(
+            bounded.netblocks,
+            id,
+            netblocks.insert({
+              hostId: id,
+              netblock: parsed.value.normalized,
+              name: input.name ?? parsed.value.normalized
+            })
           )
         }),
         removeNetblock: (p, id, itemId) => netblockChildren.remove(p, id, itemId),
@@ -432,16 +440,10 @@ export class Hosts extends Context.Service<
         addPeerAsn: Effect.fn("Hosts.addPeerAsn")(function* (p, id, input) {
           yield* get(p, id)
           yield* requireAdmin(p, "add peer ASNs")
-          return yield* tx(
-            Effect.andThen(
-              ensureRoom(
-                { table: "hosts", id },
-                { table: "host_peer_asns", column: "host_id" },
-                (p) => p.maxPeerAsnsPerHost,
-                "peer ASNs per host"
-              ),
-              peerAsns.insert({ hostId: id, asn: input.asn, name: input.name ?? "" })
-            )
+          return yield* insertBounded(
+            bounded.peerAsns,
+            id,
+            peerAsns.insert({ hostId: id, asn: input.asn, name: input.name ?? "" })
           )
         }),
         removePeerAsn: (p, id, itemId) => peerAsnChildren.remove(p, id, itemId, "remove peer ASNs"),

@@ -116,9 +116,6 @@ export const makeTable = <A extends object>(spec: TableSpec<A>) =>
         return { items, page: pageNo, pageSize, total: count?.total ?? 0 } satisfies Page<A>
       }).pipe(Effect.orDie)
 
-    const all = (where: Statement.Fragment) =>
-      sql<A>`SELECT ${selectList} FROM ${from} WHERE ${where} ORDER BY ${orderBy}`.pipe(Effect.orDie)
-
     const find = (id: number) =>
       sql<A>`SELECT ${selectList} FROM ${from} WHERE t.id = ${id}`.pipe(
         Effect.map((rows) => Option.fromNullishOr(rows[0])),
@@ -158,7 +155,7 @@ export const makeTable = <A extends object>(spec: TableSpec<A>) =>
         )
       )
 
-    return { resource: spec.resource, list, all, find, get, insert, update, remove, selectList, from }
+    return { resource: spec.resource, list, find, get, insert, update, remove }
   })
 
 export type Table<A extends object> = Effect.Success<ReturnType<typeof makeTable<A>>>

@@ -39,9 +39,5 @@ export class Unprocessable extends HttpApiError.Problem<Unprocessable>()("Unproc
   title: "Unprocessable Content"
 }) {}
 
-/** Errors every authenticated registry operation may fail with. */
-export const RegistryErrors = [Forbidden, NotFound, Conflict, Unprocessable] as const
-export type RegistryError = Forbidden | NotFound | Conflict | Unprocessable
-
 export const notFound = (resource: string, id: number | string) =>
   new NotFound({ resource, detail: `${resource} ${id} does not exist` })
