@@ -2,9 +2,19 @@
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 
-const registry = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const ddl = `
+/** Runs a DDL script one statement at a time: the extended query protocol takes a single command. */
+const runDdl = (ddl: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    for (const statement of ddl
+      .split(/;\s*\n/)
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)) {
+      yield* sql.unsafe(statement)
+    }
+  })
+
+const registry = runDdl(`
     CREATE TABLE users (
       id serial PRIMARY KEY,
       username text NOT NULL UNIQUE,
@@ -218,16 +228,29 @@ const registry = Effect.gen(function* () {
       id serial PRIMARY KEY,
       country char(2) NOT NULL UNIQUE CHECK (country ~ '^[A-Z]{2}$')
     );
-  `
-  // One statement at a time: the extended query protocol takes a single command.
-  for (const statement of ddl
-    .split(/;\s*\n/)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)) {
-    yield* sql.unsafe(statement)
-  }
-})
+  `)
+
+/** The master-tree scan (SPEC 8) and the change log that every node's index follows (SPEC 1.4). */
+const masterScan = runDdl(`
+    ALTER TABLE directories ADD COLUMN scan_stamp text;
+    CREATE UNIQUE INDEX file_details_identity ON file_details
+      (directory_id, filename, timestamp, size, sha256, coalesce(md5, ''), coalesce(sha1, ''), coalesce(sha512, ''));
+    CREATE INDEX repositories_directory ON repositories (directory_id);
+    CREATE TABLE changes (
+      seq bigserial PRIMARY KEY,
+      at timestamptz NOT NULL DEFAULT now(),
+      kind text NOT NULL,
+      payload jsonb NOT NULL
+    );
+    CREATE TABLE master_scans (
+      category_id integer PRIMARY KEY REFERENCES categories ON DELETE CASCADE,
+      started_at timestamptz NOT NULL,
+      finished_at timestamptz NOT NULL,
+      summary jsonb NOT NULL
+    );
+  `)
 
 export const migrations = {
-  "0001_registry": registry
+  "0001_registry": registry,
+  "0002_master_scan": masterScan
 }

@@ -1,8 +1,10 @@
 // Every registry service of a node, over one SqlClient.
 import { Layer } from "effect"
 import { Accounts } from "./Accounts.ts"
+import { ChangeLog } from "./ChangeLog.ts"
 import { Content } from "./Content.ts"
 import { Hosts } from "./Hosts.ts"
+import { MasterScanner } from "./MasterScanner.ts"
 import { Overrides } from "./Overrides.ts"
 import { Readiness } from "./Readiness.ts"
 import { Sites } from "./Sites.ts"
@@ -13,5 +15,6 @@ export const RegistryLayer = Layer.mergeAll(
   Hosts.layer,
   Content.layer,
   Overrides.layer,
-  Readiness.layer
-)
+  Readiness.layer,
+  MasterScanner.layer
+).pipe(Layer.provideMerge(ChangeLog.layer))

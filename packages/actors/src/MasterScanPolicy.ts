@@ -1,0 +1,35 @@
+// Operator policy of the master-tree scan (SPEC 1.5 scan.*, 8.1, 8.4).
+import { Context } from "effect"
+import { type CompiledRepositoryRules, compileRepositoryRules, defaultRepositoryRules } from "./RepositoryRules.ts"
+
+export interface MasterScanPolicyShape {
+  readonly rules: CompiledRepositoryRules
+  /** Path components never walked. */
+  readonly excludes: ReadonlyArray<string>
+  /** More bulk files (.rpm .drpm .hdr .html) than this in a directory: only the newest `keepNewest` are listed. */
+  readonly bulkThreshold: number
+  readonly keepNewest: number
+  /** A directory changed less than this long before it was read is read again by the next scan. */
+  readonly settleMs: number
+  /** MAX_STALE_DAYS: how long older file details stay as metalink alternates. */
+  readonly maxStaleDays: number
+  /** Largest repomd.xml or checksum file read. */
+  readonly maxMetadataBytes: number
+  /** Largest tree walked (symbolic links can multiply one). */
+  readonly maxDirectories: number
+}
+
+export const defaultMasterScanPolicy: MasterScanPolicyShape = {
+  rules: compileRepositoryRules(defaultRepositoryRules),
+  excludes: [".snapshot", ".~tmp~"],
+  bulkThreshold: 10,
+  keepNewest: 3,
+  settleMs: 2000,
+  maxStaleDays: 4,
+  maxMetadataBytes: 16 * 1024 * 1024,
+  maxDirectories: 2_000_000
+}
+
+export const MasterScanPolicy = Context.Reference<MasterScanPolicyShape>("actors/MasterScanPolicy", {
+  defaultValue: () => defaultMasterScanPolicy
+})

@@ -1,0 +1,300 @@
+// The master-tree scanner (SPEC 8, "UMDL"): walks each category's master tree in a worker thread and writes what
+// changed in one transaction per category. One scan per category at a time on a node; writes serialise across nodes.
+
+import { Worker } from "node:worker_threads"
+import { NotFound, Unprocessable } from "@mirrormanager/domain/Errors"
+import type { ScanProgress, ScanStatus, ScanSummary } from "@mirrormanager/domain/MasterScan"
+import { Clock, Context, type Duration, Effect, Fiber, Layer, Schedule, Scope, Semaphore } from "effect"
+import { SqlClient } from "effect/sql"
+import { ChangeLog } from "./ChangeLog.ts"
+import { MasterScanPolicy } from "./MasterScanPolicy.ts"
+import { loadCategory, loadKnownTree, type ScanCategory, writeWalk } from "./MasterTreeStore.ts"
+import type { WalkOptions, WalkProblem, WalkProgress, WalkResult } from "./MasterTreeWalker.ts"
+
+const MAX_PROBLEMS_KEPT = 100
+
+export interface ScanOptions {
+  /** Remove directories that vanished from the master tree (SPEC 8.1 step 4). */
+  readonly deleteDirectories?: boolean
+  /** Called every `progressInterval` while the scan runs. */
+  readonly onProgress?: (progress: ScanProgress) => Effect.Effect<void>
+  readonly progressInterval?: Duration.Input
+}
+
+type ScanError = NotFound | Unprocessable
+
+/** Walks in a worker thread; interrupting the effect terminates the worker. */
+const walkInWorker = (options: WalkOptions, onProgress: (progress: WalkProgress) => void) =>
+  Effect.callback<WalkResult>((resume) => {
+    const worker = new Worker(new URL("./MasterTreeWorker.ts", import.meta.url), { workerData: options })
+    let done = false
+    worker.on(
+      "message",
+      (message: { _tag: "Progress"; progress: WalkProgress } | { _tag: "Done"; result: WalkResult }) => {
+        if (message._tag === "Progress") onProgress(message.progress)
+        else {
+          done = true
+          resume(Effect.succeed(message.result))
+        }
+      }
+    )
+    worker.on("error", (error) => {
+      done = true
+      resume(Effect.die(error))
+    })
+    worker.on("exit", (code) => {
+      if (!done) resume(Effect.die(new Error(`the master-tree walker exited with code ${code}`)))
+    })
+    return Effect.promise(() => worker.terminate())
+  })
+
+const emptySummary = (category: ScanCategory, startedAt: number) => ({
+  categoryId: category.id as ScanSummary["categoryId"],
+  category: category.name,
+  startedAt: Math.floor(startedAt / 1000),
+  directoriesSeen: 0,
+  directoriesRead: 0,
+  directoriesAdded: 0,
+  directoriesUpdated: 0,
+  directoriesRemoved: 0,
+  directoriesVanished: 0,
+  repositoriesAdded: 0,
+  repositoriesUpdated: 0,
+  filesHashed: 0,
+  fileDetailsAdded: 0,
+  fileDetailsAged: 0
+})
+
+export class MasterScanner extends Context.Service<
+  MasterScanner,
+  {
+    /** Scans one category now (waiting for a scan of it already running on this node). */
+    readonly scan: (categoryId: number, options?: ScanOptions) => Effect.Effect<ScanSummary, ScanError>
+    /** Scans every category that has a master path, one after another. */
+    readonly scanAll: (options?: ScanOptions) => Effect.Effect<ReadonlyArray<ScanSummary>>
+    /** Starts a scan in the background, unless one is already waiting; answers at once. */
+    readonly request: (categoryId: number, options?: ScanOptions) => Effect.Effect<ScanStatus, ScanError>
+    readonly status: (categoryId: number) => Effect.Effect<ScanStatus, NotFound>
+  }
+>()("actors/MasterScanner") {
+  static readonly layer = Layer.effect(
+    MasterScanner,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const changes = yield* ChangeLog
+      const policy = yield* MasterScanPolicy
+      const scope = yield* Scope.Scope
+      const locks = new Map<number, Semaphore.Semaphore>()
+      const running = new Map<number, ScanProgress>()
+      const queued = new Set<number>()
+      const lockOf = (id: number) => {
+        let lock = locks.get(id)
+        if (lock === undefined) {
+          lock = Semaphore.makeUnsafe(1)
+          locks.set(id, lock)
+        }
+        return lock
+      }
+
+      const category = (id: number) =>
+        Effect.flatMap(loadCategory(sql, id), (row) =>
+          row === undefined
+            ? Effect.fail(new NotFound({ resource: "category", detail: `category ${id} does not exist` }))
+            : Effect.succeed(row)
+        )
+
+      const scannable = (id: number) =>
+        Effect.flatMap(category(id), (row) =>
+          row.masterPath === null
+            ? Effect.fail(
+                new Unprocessable({ detail: `category "${row.name}" has no master path; set masterPath to scan it` })
+              )
+            : Effect.succeed(row as ScanCategory & { readonly masterPath: string })
+        )
+
+      const lastSummary = (id: number) =>
+        sql<{ summary: ScanSummary }>`SELECT summary FROM master_scans WHERE category_id = ${id}`.pipe(
+          Effect.map((rows) => rows[0]?.summary ?? null),
+          Effect.orDie
+        )
+
+      const saveSummary = (summary: ScanSummary) =>
+        sql`INSERT INTO master_scans (category_id, started_at, finished_at, summary)
+          VALUES (${summary.categoryId}, to_timestamp(${summary.startedAt}), now(), ${JSON.stringify(summary)}::jsonb)
+          ON CONFLICT (category_id) DO UPDATE SET started_at = EXCLUDED.started_at,
+            finished_at = EXCLUDED.finished_at, summary = EXCLUDED.summary`.pipe(Effect.orDie)
+
+      const runScan = (target: ScanCategory & { readonly masterPath: string }, options: ScanOptions) =>
+        Effect.gen(function* () {
+          const startedAt = yield* Clock.currentTimeMillis
+          const progress: { -readonly [K in keyof ScanProgress]: ScanProgress[K] } = {
+            categoryId: target.id as ScanProgress["categoryId"],
+            category: target.name,
+            phase: "walking",
+            directoriesSeen: 0,
+            directoriesRead: 0,
+            filesHashed: 0,
+            elapsedMs: 0
+          }
+          running.set(target.id, progress)
+          const snapshot = () => ({ ...progress, elapsedMs: Date.now() - startedAt })
+          const reporter =
+            options.onProgress === undefined
+              ? undefined
+              : yield* Effect.forkChild(
+                  Effect.suspend(() => options.onProgress!(snapshot())).pipe(
+                    Effect.repeat(Schedule.spaced(options.progressInterval ?? "1 second"))
+                  )
+                )
+
+          const known = yield* loadKnownTree(sql, target)
+          const walk = yield* walkInWorker(
+            {
+              root: target.masterPath,
+              known: known.directories,
+              excludes: policy.excludes,
+              bulkThreshold: policy.bulkThreshold,
+              keepNewest: policy.keepNewest,
+              settleMs: policy.settleMs,
+              maxMetadataBytes: policy.maxMetadataBytes,
+              maxDirectories: policy.maxDirectories,
+              startedAt
+            },
+            (walked) => Object.assign(progress, walked)
+          )
+          const base = emptySummary(target, startedAt)
+          let summary: ScanSummary
+          if (walk._tag === "RootFailed") {
+            summary = {
+              ...base,
+              outcome: "failed",
+              durationMs: Date.now() - startedAt,
+              problems: [walk.problem],
+              problemCount: 1
+            }
+            yield* saveSummary(summary)
+          } else {
+            progress.phase = "writing"
+            const problems: Array<WalkProblem> = [...walk.problems]
+            summary = yield* Effect.gen(function* () {
+              const counts = yield* writeWalk(sql, changes, {
+                category: target,
+                known,
+                walk,
+                rules: policy.rules,
+                deleteDirectories: options.deleteDirectories ?? false,
+                maxStaleDays: policy.maxStaleDays,
+                now: Math.floor(startedAt / 1000),
+                problems
+              })
+              const written: ScanSummary = {
+                ...base,
+                ...walk.progress,
+                ...counts,
+                outcome: "completed",
+                durationMs: Date.now() - startedAt,
+                problems: problems.slice(0, MAX_PROBLEMS_KEPT),
+                problemCount: problems.length
+              }
+              yield* saveSummary(written)
+              return written
+            }).pipe(sql.withTransaction, Effect.orDie)
+          }
+          if (reporter !== undefined) {
+            yield* Fiber.interrupt(reporter)
+            yield* options.onProgress!(snapshot())
+          }
+          return summary
+        }).pipe(
+          Effect.ensuring(Effect.sync(() => running.delete(target.id))),
+          Effect.withSpan("MasterScanner.scan", { attributes: { categoryId: target.id, category: target.name } })
+        )
+
+      const scan = (categoryId: number, options: ScanOptions = {}) =>
+        Effect.flatMap(scannable(categoryId), (target) => lockOf(target.id).withPermit(runScan(target, options)))
+
+      const scanAll = (options: ScanOptions = {}) =>
+        Effect.gen(function* () {
+          const ids = yield* sql<{ id: number }>`SELECT id FROM categories WHERE master_path IS NOT NULL
+            ORDER BY id`.pipe(Effect.orDie)
+          const summaries: Array<ScanSummary> = []
+          for (const { id } of ids) {
+            // A category deleted or changed meanwhile is simply not scanned.
+            const summary = yield* Effect.option(scan(id, options))
+            if (summary._tag === "Some") summaries.push(summary.value)
+          }
+          return summaries
+        })
+
+      const status = (categoryId: number) =>
+        Effect.gen(function* () {
+          const row = yield* category(categoryId)
+          const progress = running.get(row.id)
+          const waiting = queued.has(row.id)
+          const current: ScanProgress | null =
+            progress !== undefined
+              ? { ...progress }
+              : waiting
+                ? {
+                    categoryId: row.id as ScanProgress["categoryId"],
+                    category: row.name,
+                    phase: "queued",
+                    directoriesSeen: 0,
+                    directoriesRead: 0,
+                    filesHashed: 0,
+                    elapsedMs: 0
+                  }
+                : null
+          return {
+            categoryId: row.id as ScanStatus["categoryId"],
+            running: current,
+            last: yield* lastSummary(row.id)
+          } satisfies ScanStatus
+        })
+
+      const request = (categoryId: number, options: ScanOptions = {}) =>
+        Effect.gen(function* () {
+          const target = yield* scannable(categoryId)
+          if (!queued.has(target.id)) {
+            queued.add(target.id)
+            yield* lockOf(target.id)
+              .withPermit(
+                Effect.andThen(
+                  Effect.sync(() => queued.delete(target.id)),
+                  runScan(target, options)
+                )
+              )
+              .pipe(
+                Effect.flatMap(logSummary),
+                Effect.ensuring(Effect.sync(() => queued.delete(target.id))),
+                Effect.catchCause((cause) => Effect.logError(`scan of category "${target.name}" failed`, cause)),
+                Effect.forkIn(scope)
+              )
+          }
+          return yield* status(target.id)
+        })
+
+      return MasterScanner.of({ scan, scanAll, request, status })
+    })
+  )
+}
+
+/** The outcome of a scan in the node's log: problems as warnings, then the counts. */
+export const logSummary = (summary: ScanSummary) =>
+  Effect.gen(function* () {
+    for (const problem of summary.problems) yield* Effect.logWarning(`${problem.path}: ${problem.problem}`)
+    yield* Effect.logInfo(`master scan of "${summary.category}" ${summary.outcome}`).pipe(
+      Effect.annotateLogs({
+        directoriesSeen: summary.directoriesSeen,
+        directoriesRead: summary.directoriesRead,
+        directoriesAdded: summary.directoriesAdded,
+        directoriesUpdated: summary.directoriesUpdated,
+        directoriesRemoved: summary.directoriesRemoved,
+        repositoriesAdded: summary.repositoriesAdded,
+        fileDetailsAdded: summary.fileDetailsAdded,
+        fileDetailsAged: summary.fileDetailsAged,
+        problems: summary.problemCount,
+        durationMs: summary.durationMs
+      })
+    )
+  })

@@ -1,0 +1,11 @@
+// Worker thread entry: walks one master tree (MasterTreeWalker.ts) and posts progress, then the result.
+import { parentPort, workerData } from "node:worker_threads"
+import { type WalkOptions, walkMasterTree } from "./MasterTreeWalker.ts"
+
+const port = parentPort
+if (port !== null) {
+  const result = walkMasterTree(workerData as WalkOptions, (progress) =>
+    port.postMessage({ _tag: "Progress", progress })
+  )
+  port.postMessage({ _tag: "Done", result })
+}
