@@ -3,6 +3,7 @@ import { Layer } from "effect"
 import { Accounts } from "./Accounts.ts"
 import { ChangeLog } from "./ChangeLog.ts"
 import { Content } from "./Content.ts"
+import { Directories } from "./Directories.ts"
 import { Hosts } from "./Hosts.ts"
 import { MasterScanner } from "./MasterScanner.ts"
 import { Overrides } from "./Overrides.ts"
@@ -14,6 +15,7 @@ export const RegistryLayer = Layer.mergeAll(
   Sites.layer,
   Hosts.layer,
   Content.layer,
+  Directories.layer,
   Overrides.layer,
   Readiness.layer,
   MasterScanner.layer

@@ -5,6 +5,7 @@ import * as path from "node:path"
 import { assert, layer } from "@effect/vitest"
 import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import { DAY, hashesOf, MasterTree, makeTempDir, repomdXml } from "./support/MasterTree.ts"
 import {
   changesSince,
@@ -276,6 +277,123 @@ layer(scanTestLayer(), { excludeTestServices: true })("master rescans", (it) => 
       // A third one older than 4 days goes; one younger than 4 days stays.
       assert.deepStrictEqual(yield* push(1), { aged: 1, left: [1, 2] })
       assert.deepStrictEqual(yield* push(0.5), { aged: 0, left: [0.5, 1, 2] })
+    })
+  )
+})
+
+layer(scanTestLayer(), { excludeTestServices: true })("master scan of bad trees", (it) => {
+  it.effect("a master path that is missing or not a directory fails that category, writing nothing", () =>
+    Effect.gen(function* () {
+      const scanner = yield* MasterScanner
+      const missing = path.join(makeTempDir(), "nowhere")
+      const category = yield* createCategory({ name: "Missing", topdir: "pub/missing", masterPath: missing })
+      const summary = yield* scanner.scan(category.id)
+      assert.strictEqual(summary.outcome, "failed")
+      assert.deepStrictEqual(summary.problems, [{ path: missing, problem: "master path does not exist" }])
+      assert.deepStrictEqual(yield* directoriesOf(category.id), [])
+      assert.deepStrictEqual((yield* scanner.status(category.id)).last, summary)
+
+      const file = path.join(makeTempDir(), "a-file")
+      fs.writeFileSync(file, "not a tree")
+      const other = yield* createCategory({ name: "A file", topdir: "pub/file", masterPath: file })
+      const onFile = yield* scanner.scan(other.id)
+      assert.strictEqual(onFile.outcome, "failed")
+      assert.deepStrictEqual(onFile.problems, [{ path: file, problem: "master path is not a directory" }])
+    })
+  )
+
+  it.effect("an unknown category, or one without a master path, is refused", () =>
+    Effect.gen(function* () {
+      const scanner = yield* MasterScanner
+      const notFound = yield* Effect.flip(scanner.scan(999_999))
+      assert.strictEqual(notFound._tag, "NotFound")
+      const category = yield* createCategory({ name: "No master", topdir: "pub/nomaster", masterPath: null })
+      const refused = yield* Effect.flip(scanner.scan(category.id))
+      assert.strictEqual(refused._tag, "Unprocessable")
+      assert.match(refused.detail ?? "", /has no master path/)
+    })
+  )
+
+  it.effect(
+    "symbolic link loops, links out of the tree, broken links, bad repomd.xml and checksum lines are named and skipped",
+    () =>
+      Effect.gen(function* () {
+        const tree = new MasterTree(path.join(makeTempDir(), "bad"))
+        const good = tree.repo("9/Everything/x86_64", [1_700_000_000])
+        tree.file("9/Everything/aarch64/repodata/repomd.xml", "<repomd><data><timestamp>1</timestamp></data>")
+        tree.file("9/Everything/s390x/repodata/repomd.xml", "<repomd><revision>1</revision></repomd>", mtime)
+        tree.symlink("9/loop", "..")
+        tree.symlink("9/outside", "/etc")
+        tree.symlink("9/broken", "does-not-exist")
+        tree.symlink("latest", "9")
+        tree.file("9/iso/disk.iso", "disk")
+        tree.file(
+          "9/iso/SHA256SUM",
+          `${hashesOf("disk").sha256}  disk.iso\nthis is not a checksum\n${"ab".repeat(10)}  short.iso\n`
+        )
+        const category = yield* createCategory({ name: "Bad", topdir: "pub/bad", masterPath: tree.root })
+        const summary = yield* (yield* MasterScanner).scan(category.id)
+
+        assert.strictEqual(summary.outcome, "completed")
+        const problems = new Map(summary.problems.map((p) => [p.path.slice(tree.root.length + 1), p.problem]))
+        assert.match(problems.get("9/loop") ?? "", /loop/)
+        assert.match(problems.get("latest/loop") ?? "", /loop/)
+        assert.match(problems.get("9/outside") ?? "", /out of the master tree/)
+        assert.match(problems.get("9/broken") ?? "", /broken symbolic link/)
+        assert.match(problems.get("9/Everything/aarch64/repodata/repomd.xml") ?? "", /not a valid repomd\.xml/)
+        assert.match(problems.get("9/iso/SHA256SUM") ?? "", /line 2, 3/)
+        assert.strictEqual(summary.problemCount, summary.problems.length)
+
+        // Everything else went on: the good repository, the link inside the tree, the good checksum line.
+        const names = (yield* directoriesOf(category.id)).map((d) => d.name)
+        assert.ok(names.includes("pub/bad/latest/Everything/x86_64/repodata"))
+        assert.ok(!names.some((name) => name.includes("loop") || name.includes("outside") || name.includes("broken")))
+        const details = yield* fileDetailsUnder("pub/bad/9/")
+        assert.deepStrictEqual(
+          details.map((d) => [d.directory, d.filename, d.sha256]),
+          [
+            [
+              "pub/bad/9/Everything/s390x/repodata",
+              "repomd.xml",
+              hashesOf("<repomd><revision>1</revision></repomd>").sha256
+            ],
+            ["pub/bad/9/Everything/x86_64/repodata", "repomd.xml", hashesOf(good).sha256],
+            ["pub/bad/9/iso", "disk.iso", hashesOf("disk").sha256]
+          ]
+        )
+        // No <data><timestamp>: the file's modification time.
+        assert.strictEqual(details[0]!.timestamp, mtime)
+      })
+  )
+
+  it.effect("vanished directories are kept unless deleting is asked for, then removed with their repositories", () =>
+    Effect.gen(function* () {
+      const tree = new MasterTree(path.join(makeTempDir(), "gone"))
+      tree.repo("9/Everything/x86_64", [1_700_000_000])
+      tree.repo("8/Everything/x86_64", [1_700_000_000])
+      const category = yield* createCategory({ name: "Gone", topdir: "pub/gone", masterPath: tree.root })
+      // No rule knows this category: the arch comes from known arch names in the path.
+      yield* (yield* SqlClient.SqlClient)`INSERT INTO arches (name) VALUES ('x86_64') ON CONFLICT DO NOTHING`
+      const scanner = yield* MasterScanner
+      yield* scanner.scan(category.id)
+      assert.strictEqual((yield* repositoriesOf(category.id)).length, 2)
+
+      tree.remove("8")
+      const kept = yield* scanner.scan(category.id)
+      assert.strictEqual(kept.directoriesVanished, 4)
+      assert.strictEqual(kept.directoriesRemoved, 0)
+      assert.ok((yield* directoriesOf(category.id)).some((d) => d.name === "pub/gone/8"))
+
+      const before = yield* lastChange
+      const removed = yield* scanner.scan(category.id, { deleteDirectories: true })
+      assert.strictEqual(removed.directoriesRemoved, 4)
+      assert.strictEqual(removed.directoriesVanished, 0)
+      assert.ok(!(yield* directoriesOf(category.id)).some((d) => d.name.startsWith("pub/gone/8")))
+      assert.deepStrictEqual(
+        (yield* repositoriesOf(category.id)).map((r) => r.name),
+        ["pub/gone/9/Everything/x86_64"]
+      )
+      assert.strictEqual((yield* changesSince(before))[0]!.payload.directoriesRemoved.length, 4)
     })
   )
 })

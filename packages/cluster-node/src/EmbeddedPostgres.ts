@@ -74,6 +74,31 @@ const reclaimOrphan = async (dataDir: string) => {
   if (isAlive(pid)) throw new Error(`orphaned PostgreSQL pid ${pid} on ${dataDir} did not stop`)
 }
 
+/**
+ * The server of `dataDir` if a running node owns it, so that a command (e.g. `scan-master`) can use the node's
+ * database while the node runs; undefined when none runs (or only an orphan, which `startEmbeddedPostgres` takes over).
+ */
+export const attachEmbeddedPostgres = (options: { readonly dataDir: string; readonly database: string }) => {
+  const dataDir = path.resolve(options.dataDir)
+  const pidFile = path.join(dataDir, "postmaster.pid")
+  const passwordFile = path.join(path.dirname(dataDir), "postgres.password")
+  if (!fs.existsSync(pidFile) || !fs.existsSync(passwordFile)) return undefined
+  // postmaster.pid: pid, data directory, start time, port, socket directory, listen address, ...
+  const lines = fs.readFileSync(pidFile, "utf8").split("\n")
+  const pid = Number(lines[0])
+  const port = Number(lines[3])
+  if (!Number.isInteger(pid) || !Number.isInteger(port) || !isAlive(pid) || !isPostmasterOf(pid, dataDir))
+    return undefined
+  const parent = parentOf(pid)
+  if (parent === undefined || parent === 1 || !isAlive(parent)) return undefined
+  const password = fs.readFileSync(passwordFile, "utf8").trim()
+  return {
+    url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`,
+    port,
+    stop: async () => {}
+  } satisfies RunningPostgres
+}
+
 export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): Promise<RunningPostgres> => {
   const dataDir = path.resolve(options.dataDir)
   const parent = path.dirname(dataDir)

@@ -8,6 +8,7 @@ import { AuthenticationLayer } from "./Authentication.ts"
 import { ContentHandlers } from "./ContentHandlers.ts"
 import { HealthHandlers } from "./HealthHandlers.ts"
 import { HostsHandlers } from "./HostsHandlers.ts"
+import { MasterTreeHandlers } from "./MasterTreeHandlers.ts"
 import { OverridesHandlers } from "./OverridesHandlers.ts"
 import { NotFoundRoute, problemResponses } from "./ProblemResponses.ts"
 import { SitesHandlers } from "./SitesHandlers.ts"
@@ -16,7 +17,15 @@ export const MAX_API_BODY_BYTES = 1024 * 1024
 
 export const AdminApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-    Layer.provide([HealthHandlers, AccountsHandlers, SitesHandlers, HostsHandlers, ContentHandlers, OverridesHandlers]),
+    Layer.provide([
+      HealthHandlers,
+      AccountsHandlers,
+      SitesHandlers,
+      HostsHandlers,
+      ContentHandlers,
+      MasterTreeHandlers,
+      OverridesHandlers
+    ]),
     Layer.provide([AuthenticationLayer, HttpApiMiddleware.layerProblemDetails({ includeDetails: true })])
   ),
   ApiDocsRoute,

@@ -63,6 +63,27 @@ export const startNode = async (env: Record<string, string>): Promise<RunningNod
   throw new Error(`node did not become ready:\n${output}`)
 }
 
+export interface CommandResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs a `mirrormanager` command to its end, as an operator would from a shell. */
+export const runCommand = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  new Promise<CommandResult>((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: { ...process.env, MM_LOG_FORMAT: "logfmt", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (chunk) => (stdout += chunk))
+    child.stderr!.on("data", (chunk) => (stderr += chunk))
+    child.on("error", reject)
+    child.on("exit", (code) => resolve({ code, stdout, stderr }))
+  })
+
 export const stop = async (node: RunningNode, signal: NodeJS.Signals = "SIGTERM") => {
   node.process.kill(signal)
   return node.exited

@@ -1,0 +1,80 @@
+// Reading the master tree as scanned: directories and the file details (known versions) of their files.
+import type { Principal } from "@mirrormanager/domain/Account"
+import type { Directory, FileDetail } from "@mirrormanager/domain/Content"
+import type { NotFound } from "@mirrormanager/domain/Errors"
+import type { Page, PageRequest } from "@mirrormanager/domain/Fields"
+import { Context, Effect, Layer } from "effect"
+import { SqlClient, type Statement } from "effect/sql"
+import { makeTable } from "./Table.ts"
+
+export interface DirectoryFilter extends PageRequest {
+  readonly categoryId?: number
+  readonly under?: string
+}
+
+export class Directories extends Context.Service<
+  Directories,
+  {
+    readonly list: (p: Principal, filter: DirectoryFilter) => Effect.Effect<Page<Directory>>
+    readonly get: (p: Principal, id: number) => Effect.Effect<Directory, NotFound>
+    readonly fileDetails: (p: Principal, directoryId: number) => Effect.Effect<ReadonlyArray<FileDetail>, NotFound>
+    readonly repositoryFileDetails: (
+      p: Principal,
+      repositoryId: number
+    ) => Effect.Effect<ReadonlyArray<FileDetail>, NotFound>
+  }
+>()("actors/Directories") {
+  static readonly layer = Layer.effect(
+    Directories,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const directories = yield* makeTable<Directory>({
+        table: "directories",
+        resource: "directory",
+        select: { id: "t.id", name: "t.name", files: "t.files", readable: "t.readable", ctime: "t.ctime::float8" },
+        columns: {},
+        orderBy: "t.name"
+      })
+      const repositories = yield* makeTable<{ id: number; directory: string }>({
+        table: "repositories",
+        resource: "repository",
+        select: { id: "t.id", directory: "d.name" },
+        joins: "JOIN directories d ON d.id = t.directory_id",
+        columns: {}
+      })
+
+      const detailsWhere = (where: Statement.Fragment) =>
+        sql<FileDetail>`SELECT id, directory_id AS "directoryId", filename, timestamp::float8 AS timestamp,
+            size::float8 AS size, md5, sha1, sha256, sha512
+          FROM file_details WHERE ${where} ORDER BY filename, timestamp DESC, id DESC`.pipe(Effect.orDie)
+
+      return Directories.of({
+        list: Effect.fn("Directories.list")(function* (_p, filter) {
+          const conditions = [sql`true`]
+          if (filter.categoryId !== undefined) {
+            conditions.push(sql`t.id IN (SELECT directory_id FROM category_directories
+              WHERE category_id = ${filter.categoryId})`)
+          }
+          if (filter.under !== undefined) {
+            const under = filter.under.replace(/^\/+|\/+$/g, "")
+            const pattern = `${under.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`
+            conditions.push(sql`(t.name = ${under} OR t.name LIKE ${pattern})`)
+          }
+          return yield* directories.list(filter, sql.and(conditions))
+        }),
+        get: Effect.fn("Directories.get")(function* (_p, id) {
+          return yield* directories.get(id)
+        }),
+        fileDetails: Effect.fn("Directories.fileDetails")(function* (_p, directoryId) {
+          yield* directories.get(directoryId)
+          return yield* detailsWhere(sql`directory_id = ${directoryId}`)
+        }),
+        repositoryFileDetails: Effect.fn("Directories.repositoryFileDetails")(function* (_p, repositoryId) {
+          const repository = yield* repositories.get(repositoryId)
+          return yield* detailsWhere(sql`filename = 'repomd.xml' AND directory_id =
+            (SELECT id FROM directories WHERE name = ${`${repository.directory}/repodata`})`)
+        })
+      })
+    })
+  )
+}

@@ -1,0 +1,67 @@
+// The master tree as scanned (SPEC 8): directories, file details, and scans of a category's master tree.
+import { Schema } from "effect"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { Directory, FileDetail } from "../Content.ts"
+import { Page, PageQuery } from "../Fields.ts"
+import { CategoryId, DirectoryId, RepositoryId } from "../Ids.ts"
+import { ScanStatus } from "../MasterScan.ts"
+import { Authentication } from "./Authentication.ts"
+import { Errors } from "./Crud.ts"
+
+export const DirectoryQuery = {
+  ...PageQuery,
+  /** Only directories of this category. */
+  categoryId: Schema.optionalKey(CategoryId),
+  /** Only this directory and those below it, e.g. `pub/epel/9`. */
+  under: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1024)))
+}
+
+export class MasterTreeApi extends HttpApiGroup.make("masterTree")
+  .add(
+    HttpApiEndpoint.get("listDirectories", "/api/directories", {
+      query: DirectoryQuery,
+      success: Page(Directory),
+      error: Errors
+    }),
+    HttpApiEndpoint.get("getDirectory", "/api/directories/:id", {
+      params: { id: DirectoryId },
+      success: Directory,
+      error: Errors
+    }),
+    HttpApiEndpoint.get("listDirectoryFileDetails", "/api/directories/:id/file-details", {
+      params: { id: DirectoryId },
+      success: Schema.Array(FileDetail),
+      error: Errors
+    }).annotateMerge(
+      OpenApi.annotations({ description: "Every known version of every file of the directory, newest first per file" })
+    ),
+    HttpApiEndpoint.get("listRepositoryFileDetails", "/api/repositories/:id/file-details", {
+      params: { id: RepositoryId },
+      success: Schema.Array(FileDetail),
+      error: Errors
+    }).annotateMerge(
+      OpenApi.annotations({
+        description:
+          "The known versions of the repository's repodata/repomd.xml, newest first: the newest is what the metalink announces, the others its alternates"
+      })
+    ),
+    HttpApiEndpoint.get("getCategoryScan", "/api/categories/:id/scan", {
+      params: { id: CategoryId },
+      success: ScanStatus,
+      error: Errors
+    }),
+    HttpApiEndpoint.post("scanCategory", "/api/categories/:id/scan", {
+      params: { id: CategoryId },
+      success: ScanStatus.pipe(HttpApiSchema.status(202)),
+      error: Errors
+    }).annotateMerge(
+      OpenApi.annotations({
+        description:
+          "Starts a scan of the category's master tree on this node (global admins); answers at once. A request while a scan runs queues one more."
+      })
+    )
+  )
+  .middleware(Authentication)
+  .annotateMerge(
+    OpenApi.annotations({ title: "Master tree", description: "Directories, file details and master-tree scans" })
+  ) {}

@@ -1,0 +1,39 @@
+// Handlers of /api/directories, file details, and /api/categories/{id}/scan.
+import { requireAdmin } from "@mirrormanager/actors/Access"
+import { Directories } from "@mirrormanager/actors/Directories"
+import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
+import { Api } from "@mirrormanager/domain/api/Api"
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { asCaller } from "./Principal.ts"
+
+export const MasterTreeHandlers = HttpApiBuilder.group(
+  Api,
+  "masterTree",
+  Effect.fn(function* (handlers) {
+    const directories = yield* Directories
+    const scanner = yield* MasterScanner
+    return handlers
+      .handle("listDirectories", ({ query }) => asCaller((p) => directories.list(p, query)))
+      .handle("getDirectory", ({ params }) => asCaller((p) => directories.get(p, params.id)))
+      .handle("listDirectoryFileDetails", ({ params }) => asCaller((p) => directories.fileDetails(p, params.id)))
+      .handle("listRepositoryFileDetails", ({ params }) =>
+        asCaller((p) => directories.repositoryFileDetails(p, params.id))
+      )
+      .handle("getCategoryScan", ({ params }) => scanner.status(params.id))
+      .handle("scanCategory", ({ params }) =>
+        asCaller((p) =>
+          Effect.andThen(
+            requireAdmin(p, "scan master trees"),
+            scanner.request(params.id, {
+              onProgress: (progress) =>
+                Effect.logInfo(
+                  `master scan of "${progress.category}": ${progress.phase}, ${progress.directoriesSeen} directories seen, ${progress.filesHashed} files hashed`
+                ),
+              progressInterval: "10 seconds"
+            })
+          )
+        )
+      )
+  })
+)
