@@ -25,10 +25,13 @@ export const repomdTimestamp = (xml: string): RepomdTimestamp => {
   parser.on("text", (chunk) => {
     text += chunk
   })
+  parser.on("cdata", (chunk) => {
+    text += chunk
+  })
   parser.on("closetag", (tag) => {
     if (tag.local === "timestamp" && stack.at(-2) === "data") {
       const value = Number(text.trim())
-      if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
+      if (!/^\d+(\.\d+)?$/.test(text.trim())) {
         failure ??= `<data><timestamp> is not a time: "${text.trim().slice(0, 40)}"`
       } else {
         newest = Math.max(newest ?? 0, Math.floor(value))

@@ -5,6 +5,9 @@ import * as fs from "node:fs"
 import { type RepositoryRule, RepositoryRules } from "@mirrormanager/domain/MasterScan"
 import { Schema } from "effect"
 
+/** Fedora's trees share one layout: the main tree, the secondary arches (ppc64le, s390x) and the archive. */
+const FEDORA = ["Fedora Linux", "Fedora Secondary Arches", "Fedora Archive"]
+const EPEL = "Fedora EPEL"
 const N = "(?<version>\\d+)"
 const A = "(?<arch>[^/]+)"
 const EPEL_N = "(?<version>\\d+(?:\\.\\d+)?)"
@@ -13,65 +16,73 @@ const EPEL_N = "(?<version>\\d+(?:\\.\\d+)?)"
 export const defaultRepositoryRules: RepositoryRules = {
   rules: [
     { pattern: "(^|/)test/", prefix: null },
-    { category: "Fedora Linux", pattern: `^releases/${N}/Everything/${A}/os$`, prefix: "fedora-{version}" },
+    { category: FEDORA, pattern: `^releases/${N}/Everything/${A}/os$`, prefix: "fedora-{version}" },
     {
-      category: "Fedora Linux",
+      category: FEDORA,
       pattern: `^releases/${N}/Everything/${A}/debug(/tree)?$`,
       prefix: "fedora-debug-{version}"
     },
     {
-      category: "Fedora Linux",
+      category: FEDORA,
       pattern: `^releases/${N}/Everything/source/(tree|SRPMS)$`,
       prefix: "fedora-source-{version}"
     },
-    { category: "Fedora Linux", pattern: `^updates/${N}/Everything/${A}$`, prefix: "updates-released-f{version}" },
+    { category: FEDORA, pattern: `^updates/${N}/Everything/${A}$`, prefix: "updates-released-f{version}" },
     {
-      category: "Fedora Linux",
+      category: FEDORA,
       pattern: `^updates/${N}/Everything/${A}/debug$`,
       prefix: "updates-released-debug-f{version}"
     },
     {
-      category: "Fedora Linux",
+      category: FEDORA,
       pattern: `^updates/${N}/Everything/source/tree$`,
       prefix: "updates-released-source-f{version}"
     },
     {
-      category: "Fedora Linux",
+      category: FEDORA,
       pattern: `^updates/testing/${N}/Everything/${A}$`,
       prefix: "updates-testing-f{version}"
     },
     {
-      category: "Fedora Linux",
+      category: FEDORA,
       pattern: `^updates/testing/${N}/Everything/${A}/debug$`,
       prefix: "updates-testing-debug-f{version}"
     },
     {
-      category: "Fedora Linux",
+      category: FEDORA,
       pattern: `^updates/testing/${N}/Everything/source/tree$`,
       prefix: "updates-testing-source-f{version}"
     },
-    { category: "Fedora Linux", pattern: `^development/rawhide/Everything/${A}/os$`, prefix: "rawhide" },
+    { category: FEDORA, pattern: `^development/rawhide/Everything/${A}/os$`, prefix: "rawhide" },
+    // A branched release lives in development/N until it moves to releases/N.
+    { category: FEDORA, pattern: `^development/${N}/Everything/${A}/os$`, prefix: "fedora-{version}" },
+    { category: FEDORA, pattern: `^development/${N}/Everything/${A}/debug(/tree)?$`, prefix: "fedora-debug-{version}" },
     {
-      category: "Fedora Linux",
+      category: FEDORA,
+      pattern: `^development/${N}/Everything/source/(tree|SRPMS)$`,
+      prefix: "fedora-source-{version}"
+    },
+    {
+      category: FEDORA,
       pattern: `^development/rawhide/Everything/${A}/debug(/tree)?$`,
       prefix: "rawhide-debug"
     },
     {
-      category: "Fedora Linux",
+      category: FEDORA,
       pattern: "^development/rawhide/Everything/source/(tree|SRPMS)$",
       prefix: "rawhide-source"
     },
-    { category: "Fedora EPEL", pattern: `^${EPEL_N}/Everything/${A}$`, prefix: "epel-{version}" },
-    { category: "Fedora EPEL", pattern: `^${EPEL_N}/Everything/${A}/debug$`, prefix: "epel-debug-{version}" },
-    { category: "Fedora EPEL", pattern: `^${EPEL_N}/Everything/source/tree$`, prefix: "epel-source-{version}" },
-    { category: "Fedora EPEL", pattern: `^testing/${EPEL_N}/Everything/${A}$`, prefix: "testing-epel{version}" },
+    { category: EPEL, pattern: `^${EPEL_N}/Everything/${A}$`, prefix: "epel-{version}" },
+    { category: EPEL, pattern: `^${EPEL_N}/Everything/${A}/debug$`, prefix: "epel-debug-{version}" },
+    { category: EPEL, pattern: `^${EPEL_N}/Everything/source/tree$`, prefix: "epel-source-{version}" },
+    { category: EPEL, pattern: `^testing/${EPEL_N}/Everything/${A}$`, prefix: "testing-epel{version}" },
     {
-      category: "Fedora EPEL",
+      category: EPEL,
       pattern: `^testing/${EPEL_N}/Everything/${A}/debug$`,
       prefix: "testing-debug-epel{version}"
     },
     {
-      category: "Fedora EPEL",
+      category: EPEL,
       pattern: `^testing/${EPEL_N}/Everything/source/tree$`,
       prefix: "testing-source-epel{version}"
     }
@@ -80,7 +91,8 @@ export const defaultRepositoryRules: RepositoryRules = {
 }
 
 interface CompiledRule {
-  readonly category: string | undefined
+  /** Lower-case category names; undefined = every category. */
+  readonly categories: ReadonlySet<string> | undefined
   readonly pattern: RegExp
   readonly prefix: string | null
 }
@@ -112,7 +124,11 @@ const compileRule = (rule: RepositoryRule, index: number): CompiledRule => {
     }
     if (/[{}]/.test(rule.prefix.replace(PLACEHOLDER, ""))) throw new Error(`${where}: unbalanced braces in the prefix`)
   }
-  return { category: rule.category?.toLowerCase(), pattern, prefix: rule.prefix }
+  const categories =
+    rule.category === undefined
+      ? undefined
+      : new Set((typeof rule.category === "string" ? [rule.category] : rule.category).map((c) => c.toLowerCase()))
+  return { categories, pattern, prefix: rule.prefix }
 }
 
 /** Checks every pattern and template; throws an Error naming the rule at fault. */
@@ -168,7 +184,7 @@ export const guessRepository = (
   let groups: Readonly<Record<string, string | undefined>> = {}
   let matched = false
   for (const rule of compiled.rules) {
-    if (rule.category !== undefined && rule.category !== category) continue
+    if (rule.categories !== undefined && !rule.categories.has(category)) continue
     const match = rule.pattern.exec(input.rel)
     if (match === null) continue
     groups = match.groups ?? {}

@@ -63,8 +63,8 @@ export type ScanStatus = typeof ScanStatus.Type
  * `version` and `arch` also name the repository's version and arch. `prefix: null` = not addressable.
  */
 export const RepositoryRule = Schema.Struct({
-  /** Category name (case-insensitive); omitted = every category. */
-  category: Schema.optionalKey(Schema.String),
+  /** Category name, or names (case-insensitive); omitted = every category. */
+  category: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
   pattern: Schema.String,
   prefix: Schema.NullOr(Schema.String)
 }).annotate({ identifier: "RepositoryRule" })
