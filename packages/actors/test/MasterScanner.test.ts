@@ -2,9 +2,11 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
+import { CHANGES_CHANNEL } from "@mirrormanager/actors/ChangeLog"
 import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
-import { Effect } from "effect"
+import { Effect, Queue } from "effect"
 import { SqlClient } from "effect/sql"
 import { DAY, hashesOf, MasterTree, makeTempDir, repomdXml } from "./support/MasterTree.ts"
 import {
@@ -395,5 +397,38 @@ layer(scanTestLayer(), { excludeTestServices: true })("master scan of bad trees"
       )
       assert.strictEqual((yield* changesSince(before))[0]!.payload.directoriesRemoved.length, 4)
     })
+  )
+})
+
+layer(scanTestLayer(), { excludeTestServices: true })("master scans running together", (it) => {
+  it.effect("two scans of one category at once write each directory once", () =>
+    Effect.gen(function* () {
+      const tree = new MasterTree(path.join(makeTempDir(), "twice"))
+      buildEpel(tree)
+      const category = yield* createCategory({ name: "Fedora EPEL", topdir: "pub/twice", masterPath: tree.root })
+      const scanner = yield* MasterScanner
+      const [first, second] = yield* Effect.all([scanner.scan(category.id), scanner.scan(category.id)], {
+        concurrency: 2
+      })
+      assert.strictEqual(first!.directoriesAdded + second!.directoriesAdded, 23)
+      assert.strictEqual(first!.repositoriesAdded + second!.repositoriesAdded, 5)
+      assert.strictEqual(first!.fileDetailsAdded + second!.fileDetailsAdded, 6)
+      assert.strictEqual((yield* directoriesOf(category.id)).length, 23)
+    })
+  )
+
+  it.effect("a scan that changes something wakes the nodes that listen for changes", () =>
+    Effect.gen(function* () {
+      const pg = yield* PgClient.PgClient
+      const notifications = yield* pg.listen(CHANGES_CHANNEL)
+      const tree = new MasterTree(path.join(makeTempDir(), "notify"))
+      tree.repo("9/Everything/x86_64", [1_700_000_000])
+      const category = yield* createCategory({ name: "Notify", topdir: "pub/notify", masterPath: tree.root })
+      yield* (yield* MasterScanner).scan(category.id)
+      const notification = yield* Queue.take(notifications).pipe(Effect.timeout("5 seconds"))
+      const changes = yield* changesSince(0)
+      assert.strictEqual(Number(notification.payload), changes.at(-1)!.seq)
+      assert.strictEqual(changes.at(-1)!.payload.categoryId, category.id)
+    }).pipe(Effect.scoped)
   )
 })
