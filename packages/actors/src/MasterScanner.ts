@@ -4,12 +4,12 @@
 import { Worker } from "node:worker_threads"
 import { NotFound, Unprocessable } from "@mirrormanager/domain/Errors"
 import type { ScanProgress, ScanStatus, ScanSummary } from "@mirrormanager/domain/MasterScan"
-import { Clock, Context, type Duration, Effect, Fiber, Layer, Schedule, Scope, Semaphore } from "effect"
+import { Clock, Context, type Duration, Effect, Fiber, Layer, Queue, Schedule, Scope, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { ChangeLog } from "./ChangeLog.ts"
 import { MasterScanPolicy } from "./MasterScanPolicy.ts"
-import { loadCategory, loadKnownTree, type ScanCategory, writeWalk } from "./MasterTreeStore.ts"
-import type { WalkOptions, WalkProblem, WalkProgress, WalkResult } from "./MasterTreeWalker.ts"
+import { loadCategory, loadKnownTree, type ScanCategory, treeWriter } from "./MasterTreeStore.ts"
+import type { WalkedDirectory, WalkOptions, WalkProblem, WalkProgress, WalkResult } from "./MasterTreeWalker.ts"
 
 const MAX_PROBLEMS_KEPT = 100
 
@@ -23,29 +23,41 @@ export interface ScanOptions {
 
 type ScanError = NotFound | Unprocessable
 
-/** Walks in a worker thread; interrupting the effect terminates the worker. */
-const walkInWorker = (options: WalkOptions, onProgress: (progress: WalkProgress) => void) =>
-  Effect.callback<WalkResult>((resume) => {
-    const worker = new Worker(new URL("./MasterTreeWorker.ts", import.meta.url), { workerData: options })
-    let done = false
-    worker.on(
-      "message",
-      (message: { _tag: "Progress"; progress: WalkProgress } | { _tag: "Done"; result: WalkResult }) => {
-        if (message._tag === "Progress") onProgress(message.progress)
-        else {
+type WorkerMessage =
+  | { readonly _tag: "Progress"; readonly progress: WalkProgress }
+  | { readonly _tag: "Directories"; readonly directories: ReadonlyArray<WalkedDirectory> }
+  | { readonly _tag: "Done"; readonly result: WalkResult }
+  | { readonly _tag: "Crashed"; readonly error: unknown }
+
+/** Starts the walk in a worker thread; its messages arrive on the queue. Closing the scope terminates the worker. */
+const startWalker = (options: WalkOptions) =>
+  Effect.gen(function* () {
+    const messages = yield* Queue.unbounded<WorkerMessage>()
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const worker = new Worker(new URL("./MasterTreeWorker.ts", import.meta.url), { workerData: options })
+        let done = false
+        worker.on("message", (message: WorkerMessage) => {
+          if (message._tag === "Done") done = true
+          Queue.offerUnsafe(messages, message)
+        })
+        worker.on("error", (error) => {
           done = true
-          resume(Effect.succeed(message.result))
-        }
-      }
+          Queue.offerUnsafe(messages, { _tag: "Crashed", error })
+        })
+        worker.on("exit", (code) => {
+          if (!done) {
+            Queue.offerUnsafe(messages, {
+              _tag: "Crashed",
+              error: new Error(`the master-tree walker exited with code ${code}`)
+            })
+          }
+        })
+        return worker
+      }),
+      (worker) => Effect.promise(() => worker.terminate())
     )
-    worker.on("error", (error) => {
-      done = true
-      resume(Effect.die(error))
-    })
-    worker.on("exit", (code) => {
-      if (!done) resume(Effect.die(new Error(`the master-tree walker exited with code ${code}`)))
-    })
-    return Effect.promise(() => worker.terminate())
+    return messages
   })
 
 const emptySummary = (category: ScanCategory, startedAt: number) => ({
@@ -148,8 +160,22 @@ export class MasterScanner extends Context.Service<
                 )
 
           const known = yield* loadKnownTree(sql, target)
-          const walk = yield* walkInWorker(
-            {
+          const problems: Array<WalkProblem> = []
+          const writer = treeWriter(sql, changes, {
+            category: target,
+            known,
+            rules: policy.rules,
+            deleteDirectories: options.deleteDirectories ?? false,
+            maxStaleDays: policy.maxStaleDays,
+            now: Math.floor(startedAt / 1000),
+            problems
+          })
+          const base = emptySummary(target, startedAt)
+          // The walk and the writes overlap: each batch of directories is written while the walk goes on, all in
+          // one transaction, so a scan that fails half-way leaves nothing behind.
+          const outcome = yield* Effect.gen(function* () {
+            yield* writer.lock
+            const messages = yield* startWalker({
               root: target.masterPath,
               known: known.directories,
               excludes: policy.excludes,
@@ -159,47 +185,47 @@ export class MasterScanner extends Context.Service<
               maxMetadataBytes: policy.maxMetadataBytes,
               maxDirectories: policy.maxDirectories,
               startedAt
-            },
-            (walked) => Object.assign(progress, walked)
-          )
-          const base = emptySummary(target, startedAt)
+            })
+            const walked: Array<WalkedDirectory> = []
+            while (true) {
+              const message = yield* Queue.take(messages)
+              if (message._tag === "Progress") Object.assign(progress, message.progress)
+              else if (message._tag === "Directories") {
+                for (const directory of message.directories) walked.push(directory)
+                yield* writer.writeDirectories(message.directories)
+              } else if (message._tag === "Crashed") return yield* Effect.die(message.error)
+              else if (message.result._tag === "RootFailed") return message.result
+              else {
+                const walk = message.result
+                Object.assign(progress, walk.progress)
+                progress.phase = "writing"
+                problems.unshift(...walk.problems)
+                const counts = yield* writer.finish(walked, walk.unreadable)
+                const written: ScanSummary = {
+                  ...base,
+                  ...walk.progress,
+                  ...counts,
+                  outcome: "completed",
+                  durationMs: Date.now() - startedAt,
+                  problems: problems.slice(0, MAX_PROBLEMS_KEPT),
+                  problemCount: problems.length
+                }
+                yield* saveSummary(written)
+                return written
+              }
+            }
+          }).pipe(Effect.scoped, sql.withTransaction, Effect.orDie)
           let summary: ScanSummary
-          if (walk._tag === "RootFailed") {
+          if ("_tag" in outcome) {
             summary = {
               ...base,
               outcome: "failed",
               durationMs: Date.now() - startedAt,
-              problems: [walk.problem],
+              problems: [outcome.problem],
               problemCount: 1
             }
             yield* saveSummary(summary)
-          } else {
-            progress.phase = "writing"
-            const problems: Array<WalkProblem> = [...walk.problems]
-            summary = yield* Effect.gen(function* () {
-              const counts = yield* writeWalk(sql, changes, {
-                category: target,
-                known,
-                walk,
-                rules: policy.rules,
-                deleteDirectories: options.deleteDirectories ?? false,
-                maxStaleDays: policy.maxStaleDays,
-                now: Math.floor(startedAt / 1000),
-                problems
-              })
-              const written: ScanSummary = {
-                ...base,
-                ...walk.progress,
-                ...counts,
-                outcome: "completed",
-                durationMs: Date.now() - startedAt,
-                problems: problems.slice(0, MAX_PROBLEMS_KEPT),
-                problemCount: problems.length
-              }
-              yield* saveSummary(written)
-              return written
-            }).pipe(sql.withTransaction, Effect.orDie)
-          }
+          } else summary = outcome
           if (reporter !== undefined) {
             yield* Fiber.interrupt(reporter)
             yield* options.onProgress!(snapshot())

@@ -4,7 +4,7 @@
 import { Effect } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { ChangeLog } from "./ChangeLog.ts"
-import type { KnownDirectory, WalkedDirectory, WalkProblem, WalkResult } from "./MasterTreeWalker.ts"
+import type { KnownDirectory, WalkedDirectory, WalkProblem } from "./MasterTreeWalker.ts"
 import { type CompiledRepositoryRules, guessRepository } from "./RepositoryRules.ts"
 
 const SCAN_LOCK = 4242010
@@ -82,130 +82,129 @@ export const loadKnownTree = (sql: SqlClient.SqlClient, category: ScanCategory) 
 const isUnder = (rel: string, roots: ReadonlyArray<string>) =>
   roots.some((root) => root === "" || rel === root || rel.startsWith(`${root}/`))
 
-/** Writes one walk; the caller runs it in a transaction. Problems found while writing are appended to `problems`. */
-export const writeWalk = (
+/**
+ * Writes one walk, in the caller's transaction: `lock` first, `writeDirectories` for each batch the walk hands over
+ * while it goes on, then `finish` with every directory walked. Problems found while writing go to `problems`.
+ */
+export const treeWriter = (
   sql: SqlClient.SqlClient,
   changes: ChangeLog["Service"],
   input: {
     readonly category: ScanCategory
     readonly known: KnownTree
-    readonly walk: Extract<WalkResult, { _tag: "Walked" }>
     readonly rules: CompiledRepositoryRules
     readonly deleteDirectories: boolean
     readonly maxStaleDays: number
     readonly now: number
     readonly problems: Array<WalkProblem>
   }
-) =>
-  Effect.gen(function* () {
-    const { category, known, walk } = input
-    const counts: WriteCounts = {
-      directoriesAdded: 0,
-      directoriesUpdated: 0,
-      directoriesRemoved: 0,
-      directoriesVanished: 0,
-      repositoriesAdded: 0,
-      repositoriesUpdated: 0,
-      fileDetailsAdded: 0,
-      fileDetailsAged: 0
-    }
-    // Scans of one category, from any node, write one at a time.
-    yield* sql`SELECT pg_advisory_xact_lock(${SCAN_LOCK}, ${category.id})`
-    const ids = new Map(known.ids)
-    const added: Array<number> = []
-    const updated: Array<number> = []
+) => {
+  const { category, known } = input
+  const ids = new Map(known.ids)
+  const added: Array<number> = []
+  const updated: Array<number> = []
 
-    // Directories read in this walk (new ones always are): insert or update, and link new ones to the category.
-    const read = walk.directories.filter((directory) => directory.read)
-    for (const batch of chunks(read, BATCH)) {
-      const rows = batch.map((directory) => ({
-        name: directoryName(category.topdir, directory.rel),
-        files: JSON.parse(directory.files ?? "[]"),
-        readable: directory.readable,
-        ctime: directory.ctime,
-        stamp: directory.stamp
-      }))
-      const written = yield* sql<{ id: number; name: string; changed: boolean }>`
-        WITH input AS (
-          SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-            AS x(name text, files jsonb, readable boolean, ctime bigint, stamp text)
-        ), old AS (
-          SELECT d.name, d.files, d.readable FROM directories d JOIN input USING (name)
-        ), up AS (
-          INSERT INTO directories (name, files, readable, ctime, scan_stamp)
-          SELECT name, files, readable, ctime, stamp FROM input
-          ON CONFLICT (name) DO UPDATE SET files = EXCLUDED.files, readable = EXCLUDED.readable,
-            ctime = EXCLUDED.ctime, scan_stamp = EXCLUDED.scan_stamp
-          RETURNING id, name
+  // Scans of one category, from any node, write one at a time.
+  const lock = sql`SELECT pg_advisory_xact_lock(${SCAN_LOCK}, ${category.id})`.pipe(Effect.asVoid)
+
+  // Directories read in this walk (new ones always are): insert or update, and link new ones to the category.
+  // The rows go as one JSON text per batch; each directory's file list is already JSON from the walk.
+  const writeDirectories = (directories: ReadonlyArray<WalkedDirectory>) =>
+    Effect.gen(function* () {
+      const read = directories.filter((directory) => directory.read)
+      for (const batch of chunks(read, BATCH)) {
+        const rows = batch.map(
+          (directory) =>
+            `{"name":${JSON.stringify(directoryName(category.topdir, directory.rel))},"files":${directory.files ?? "[]"},` +
+            `"readable":${directory.readable},"ctime":${directory.ctime},"stamp":${JSON.stringify(directory.stamp)},` +
+            `"new":${!known.ids.has(directory.rel)}}`
         )
-        SELECT up.id, up.name,
-          (old.name IS NOT NULL AND (old.files <> input.files OR old.readable <> input.readable)) AS changed
-        FROM up JOIN input USING (name) LEFT JOIN old USING (name)`
-      const byName = new Map(written.map((row) => [row.name, row]))
-      const links: Array<number> = []
-      for (const directory of batch) {
-        const row = byName.get(directoryName(category.topdir, directory.rel))!
-        ids.set(directory.rel, row.id)
-        if (!known.ids.has(directory.rel)) {
-          added.push(row.id)
-          links.push(row.id)
-        } else if (row.changed) updated.push(row.id)
+        const written = yield* sql<{ id: number; name: string; changed: boolean }>`
+          WITH input AS (
+            SELECT * FROM jsonb_to_recordset(${`[${rows.join(",")}]`}::jsonb)
+              AS x(name text, files jsonb, readable boolean, ctime bigint, stamp text, new boolean)
+          ), old AS (
+            SELECT d.name, d.files, d.readable FROM directories d JOIN input USING (name)
+          ), up AS (
+            INSERT INTO directories (name, files, readable, ctime, scan_stamp)
+            SELECT name, files, readable, ctime, stamp FROM input
+            ON CONFLICT (name) DO UPDATE SET files = EXCLUDED.files, readable = EXCLUDED.readable,
+              ctime = EXCLUDED.ctime, scan_stamp = EXCLUDED.scan_stamp
+            RETURNING id, name
+          ), linked AS (
+            INSERT INTO category_directories (category_id, directory_id)
+            SELECT ${category.id}, up.id FROM up JOIN input USING (name) WHERE input.new
+            ON CONFLICT DO NOTHING
+          )
+          SELECT up.id, up.name,
+            (old.name IS NOT NULL AND (old.files <> input.files OR old.readable <> input.readable)) AS changed
+          FROM up JOIN input USING (name) LEFT JOIN old USING (name)`
+        const byName = new Map(written.map((row) => [row.name, row]))
+        for (const directory of batch) {
+          const row = byName.get(directoryName(category.topdir, directory.rel))!
+          ids.set(directory.rel, row.id)
+          if (!known.ids.has(directory.rel)) added.push(row.id)
+          else if (row.changed) updated.push(row.id)
+        }
       }
-      if (links.length > 0) {
-        yield* sql`INSERT INTO category_directories (category_id, directory_id)
-          SELECT ${category.id}, value::int FROM jsonb_array_elements(${JSON.stringify(links)}::jsonb)
-          ON CONFLICT DO NOTHING`
-      }
-    }
-    counts.directoriesAdded = added.length
-    counts.directoriesUpdated = updated.length
+    })
 
-    // Directories gone from the master tree (not those that could not be read this time).
-    const seen = new Set(walk.directories.map((directory) => directory.rel))
-    const vanished = [...known.ids]
-      .filter(([rel]) => !seen.has(rel) && !isUnder(rel, walk.unreadable))
-      .map(([, id]) => id)
-    const removed: Array<number> = []
-    if (input.deleteDirectories && vanished.length > 0) {
-      const vanishedJson = JSON.stringify(vanished)
-      yield* sql`DELETE FROM category_directories WHERE category_id = ${category.id}
+  const finish = (walked: ReadonlyArray<WalkedDirectory>, unreadable: ReadonlyArray<string>) =>
+    Effect.gen(function* () {
+      const counts: WriteCounts = {
+        directoriesAdded: added.length,
+        directoriesUpdated: updated.length,
+        directoriesRemoved: 0,
+        directoriesVanished: 0,
+        repositoriesAdded: 0,
+        repositoriesUpdated: 0,
+        fileDetailsAdded: 0,
+        fileDetailsAged: 0
+      }
+      // Directories gone from the master tree (not those that could not be read this time).
+      const seen = new Set(walked.map((directory) => directory.rel))
+      const vanished = [...known.ids].filter(([rel]) => !seen.has(rel) && !isUnder(rel, unreadable)).map(([, id]) => id)
+      const removed: Array<number> = []
+      if (input.deleteDirectories && vanished.length > 0) {
+        const vanishedJson = JSON.stringify(vanished)
+        yield* sql`DELETE FROM category_directories WHERE category_id = ${category.id}
         AND directory_id IN (SELECT value::int FROM jsonb_array_elements(${vanishedJson}::jsonb))`
-      // A directory still listed by another category, or the top directory of one, stays.
-      const rows = yield* sql<{ id: number }>`DELETE FROM directories d
+        // A directory still listed by another category, or the top directory of one, stays.
+        const rows = yield* sql<{ id: number }>`DELETE FROM directories d
         WHERE d.id IN (SELECT value::int FROM jsonb_array_elements(${vanishedJson}::jsonb))
           AND NOT EXISTS (SELECT 1 FROM category_directories cd WHERE cd.directory_id = d.id)
           AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.topdir_id = d.id)
         RETURNING d.id`
-      removed.push(...vanished)
-      counts.directoriesRemoved = rows.length
-    } else {
-      counts.directoriesVanished = vanished.length
-    }
+        removed.push(...vanished)
+        counts.directoriesRemoved = rows.length
+      } else {
+        counts.directoriesVanished = vanished.length
+      }
 
-    const repositories = yield* writeRepositories(sql, input, ids)
-    counts.repositoriesAdded = repositories.added
-    counts.repositoriesUpdated = repositories.updated
+      const repositories = yield* writeRepositories(sql, { ...input, walked }, ids)
+      counts.repositoriesAdded = repositories.added
+      counts.repositoriesUpdated = repositories.updated
 
-    // File details: a new version of a file adds a row; an identical row is never added twice.
-    const details = walk.directories.flatMap((directory: WalkedDirectory) =>
-      (directory.fileDetails ?? []).map((detail) => ({ directoryId: ids.get(directory.rel)!, ...detail }))
-    )
-    const detailDirectories = new Set<number>()
-    for (const batch of chunks(details, BATCH)) {
-      const rows = yield* sql<{ directoryId: number }>`INSERT INTO file_details
+      // File details: a new version of a file adds a row; an identical row is never added twice.
+      const details = walked.flatMap((directory) =>
+        (directory.fileDetails ?? []).map((detail) => ({ directoryId: ids.get(directory.rel)!, ...detail }))
+      )
+      const detailDirectories = new Set<number>()
+      for (const batch of chunks(details, BATCH)) {
+        const rows = yield* sql<{ directoryId: number }>`INSERT INTO file_details
           (directory_id, filename, timestamp, size, md5, sha1, sha256, sha512)
         SELECT "directoryId", filename, timestamp, size, md5, sha1, sha256, sha512
         FROM jsonb_to_recordset(${JSON.stringify(batch)}::jsonb) AS x("directoryId" int, filename text,
           timestamp bigint, size bigint, md5 text, sha1 text, sha256 text, sha512 text)
         ON CONFLICT DO NOTHING
         RETURNING directory_id AS "directoryId"`
-      counts.fileDetailsAdded += rows.length
-      for (const row of rows) detailDirectories.add(row.directoryId)
-    }
+        counts.fileDetailsAdded += rows.length
+        for (const row of rows) detailDirectories.add(row.directoryId)
+      }
 
-    // Aging (SPEC 8.4): keep the newest; the second newest while the newest is younger than MAX_STALE_DAYS - 1;
-    // drop the rest once older than MAX_STALE_DAYS.
-    const aged = yield* sql<{ directoryId: number }>`DELETE FROM file_details f USING (
+      // Aging (SPEC 8.4): keep the newest; the second newest while the newest is younger than MAX_STALE_DAYS - 1;
+      // drop the rest once older than MAX_STALE_DAYS.
+      const aged = yield* sql<{ directoryId: number }>`DELETE FROM file_details f USING (
         SELECT fd.id, fd.timestamp,
           row_number() OVER w AS rank, first_value(fd.timestamp) OVER w AS newest
         FROM file_details fd
@@ -216,28 +215,31 @@ export const writeWalk = (
         AND NOT (r.rank = 2 AND r.newest > ${input.now - (input.maxStaleDays - 1) * DAY})
         AND r.timestamp < ${input.now - input.maxStaleDays * DAY}
       RETURNING f.directory_id AS "directoryId"`
-    counts.fileDetailsAged = aged.length
-    for (const row of aged) detailDirectories.add(row.directoryId)
+      counts.fileDetailsAged = aged.length
+      for (const row of aged) detailDirectories.add(row.directoryId)
 
-    if (added.length + updated.length + removed.length + repositories.changed.length + detailDirectories.size > 0) {
-      yield* changes.record("master-scan", {
-        categoryId: category.id,
-        directoriesAdded: added,
-        directoriesUpdated: updated,
-        directoriesRemoved: removed,
-        repositories: repositories.changed,
-        fileDetailDirectories: [...detailDirectories]
-      })
-    }
-    return counts
-  })
+      if (added.length + updated.length + removed.length + repositories.changed.length + detailDirectories.size > 0) {
+        yield* changes.record("master-scan", {
+          categoryId: category.id,
+          directoriesAdded: added,
+          directoriesUpdated: updated,
+          directoriesRemoved: removed,
+          repositories: repositories.changed,
+          fileDetailDirectories: [...detailDirectories]
+        })
+      }
+      return counts
+    })
+
+  return { lock, writeDirectories, finish }
+}
 
 /** Repositories for every directory holding `repodata`, from the prefix rules (SPEC 8.2). */
 const writeRepositories = (
   sql: SqlClient.SqlClient,
   input: {
     readonly category: ScanCategory
-    readonly walk: Extract<WalkResult, { _tag: "Walked" }>
+    readonly walked: ReadonlyArray<WalkedDirectory>
     readonly rules: CompiledRepositoryRules
     readonly problems: Array<WalkProblem>
   },
@@ -246,7 +248,7 @@ const writeRepositories = (
   Effect.gen(function* () {
     const { category } = input
     const result = { added: 0, updated: 0, changed: [] as Array<number> }
-    const candidates = input.walk.directories.filter((directory) => directory.isRepo)
+    const candidates = input.walked.filter((directory) => directory.isRepo)
     if (candidates.length === 0) return result
     const arches = new Map(
       (yield* sql<{ id: number; name: string }>`SELECT id, name FROM arches`).map((row) => [row.name, row.id])

@@ -74,10 +74,12 @@ export interface WalkProgress {
   readonly filesHashed: number
 }
 
+/** Directories are handed over in batches while the walk goes on (so they can be written meanwhile). */
+export const WALK_BATCH = 1000
+
 export type WalkResult =
   | {
       readonly _tag: "Walked"
-      readonly directories: ReadonlyArray<WalkedDirectory>
       /** Known directories that could not be read now: they and everything below them are kept as they are. */
       readonly unreadable: ReadonlyArray<string>
       readonly problems: ReadonlyArray<WalkProblem>
@@ -122,7 +124,11 @@ const listedFiles = (files: Array<ListedFile>, options: WalkOptions): Array<List
     .sort((a, b) => (a.name < b.name ? -1 : 1))
 }
 
-export const walkMasterTree = (options: WalkOptions, onProgress: (progress: WalkProgress) => void): WalkResult => {
+export const walkMasterTree = (
+  options: WalkOptions,
+  onProgress: (progress: WalkProgress) => void,
+  onDirectories: (directories: ReadonlyArray<WalkedDirectory>) => void
+): WalkResult => {
   const known = new Map<string, KnownDirectory>()
   const knownChildren = new Map<string, Array<string>>()
   for (const directory of options.known) {
@@ -135,7 +141,7 @@ export const walkMasterTree = (options: WalkOptions, onProgress: (progress: Walk
     else children.push(directory.rel.slice(slash + 1))
   }
   const excludes = new Set(options.excludes)
-  const directories: Array<WalkedDirectory> = []
+  let directories: Array<WalkedDirectory> = []
   const unreadable: Array<string> = []
   const problems: Array<WalkProblem> = []
   const progress = { directoriesSeen: 0, directoriesRead: 0, filesHashed: 0 }
@@ -249,7 +255,13 @@ export const walkMasterTree = (options: WalkOptions, onProgress: (progress: Walk
     return details
   }
 
+  const flush = () => {
+    if (directories.length > 0) onDirectories(directories)
+    directories = []
+  }
+
   const report = () => {
+    if (directories.length >= WALK_BATCH) flush()
     const now = Date.now()
     if (now - lastReport >= 200) {
       lastReport = now
@@ -390,6 +402,7 @@ export const walkMasterTree = (options: WalkOptions, onProgress: (progress: Walk
   }
 
   walk("", rootStat, new Set())
+  flush()
   onProgress({ ...progress })
-  return { _tag: "Walked", directories, unreadable, problems, progress: { ...progress } }
+  return { _tag: "Walked", unreadable, problems, progress: { ...progress } }
 }
