@@ -5,7 +5,6 @@
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ChangeLog } from "@mirrormanager/actors/ChangeLog"
@@ -13,6 +12,7 @@ import { databaseLayer } from "@mirrormanager/actors/Database"
 import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "@mirrormanager/actors/MasterScanPolicy"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/EmbeddedPostgres"
+import { freePort } from "@mirrormanager/cluster-node/FreePort"
 import type { ScanProgress, ScanSummary } from "@mirrormanager/domain/MasterScan"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
@@ -193,16 +193,6 @@ const generateTree = async (root: string, onProgress: (counts: TreeCounts) => vo
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address() as net.AddressInfo
-      server.close(() => resolve(address.port))
-    })
-  })
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 const thousands = (n: number) => n.toLocaleString("en-US")

@@ -26,6 +26,21 @@ const freshDatabase = async () => {
   return server.toString()
 }
 
+/** A product and a category with a master path, written straight into the database the command uses. */
+const createCategory = (
+  url: string,
+  c: { readonly product: string; readonly name: string; readonly topdir: string; readonly master: string }
+) =>
+  withDatabase(url, (sql) =>
+    Effect.gen(function* () {
+      yield* sql`INSERT INTO products (name) VALUES (${c.product})`
+      yield* sql`INSERT INTO directories (name) VALUES (${c.topdir})`
+      yield* sql`INSERT INTO categories (name, product_id, topdir_id, master_path)
+        SELECT ${c.name}, p.id, d.id, ${c.master} FROM products p, directories d
+        WHERE p.name = ${c.product} AND d.name = ${c.topdir}`
+    })
+  )
+
 const repomd = (timestamp: number) =>
   `<repomd><data type="primary"><timestamp>${timestamp}</timestamp></data></repomd>\n`
 
@@ -42,15 +57,7 @@ describe("scan-master", () => {
     const master = path.join(dir, "master")
     fs.mkdirSync(path.join(master, "9/Everything/x86_64/repodata"), { recursive: true })
     fs.writeFileSync(path.join(master, "9/Everything/x86_64/repodata/repomd.xml"), repomd(1_700_000_000))
-    await withDatabase(databaseUrl, (sql) =>
-      Effect.gen(function* () {
-        yield* sql`INSERT INTO products (name) VALUES ('EPEL')`
-        yield* sql`INSERT INTO directories (name) VALUES ('pub/epel')`
-        yield* sql`INSERT INTO categories (name, product_id, topdir_id, master_path)
-          SELECT 'Fedora EPEL', p.id, d.id, ${master} FROM products p, directories d
-          WHERE p.name = 'EPEL' AND d.name = 'pub/epel'`
-      })
-    )
+    await createCategory(databaseUrl, { product: "EPEL", name: "Fedora EPEL", topdir: "pub/epel", master })
 
     const scanned = await runCommand(["scan-master"], env)
     assert.strictEqual(scanned.code, 0, scanned.stderr)
@@ -103,15 +110,7 @@ describe("scan-master", () => {
     )
     const env = { DATABASE_URL: databaseUrl, MM_DATA_DIR: dir, MM_REPOSITORY_RULES: rules }
     assert.strictEqual((await runCommand(["scan-master"], env)).code, 0)
-    await withDatabase(databaseUrl, (sql) =>
-      Effect.gen(function* () {
-        yield* sql`INSERT INTO products (name) VALUES ('Example')`
-        yield* sql`INSERT INTO directories (name) VALUES ('pub/example')`
-        yield* sql`INSERT INTO categories (name, product_id, topdir_id, master_path)
-          SELECT 'Example Linux', p.id, d.id, ${master} FROM products p, directories d
-          WHERE p.name = 'Example' AND d.name = 'pub/example'`
-      })
-    )
+    await createCategory(databaseUrl, { product: "Example", name: "Example Linux", topdir: "pub/example", master })
     const scanned = await runCommand(["scan-master"], env)
     assert.strictEqual(scanned.code, 0, scanned.stderr)
     const rows = await withDatabase(

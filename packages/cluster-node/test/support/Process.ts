@@ -1,10 +1,10 @@
 // Runs the node as operators do: a real process, with helpers to wait for it, call it and stop it.
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
+import { freePort } from "../../src/FreePort.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -12,17 +12,9 @@ declare module "vitest" {
   }
 }
 
-const MAIN = path.resolve(import.meta.dirname, "../../src/main.ts")
+export { freePort }
 
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
+const MAIN = path.resolve(import.meta.dirname, "../../src/main.ts")
 
 export interface RunningNode {
   readonly process: ChildProcess
