@@ -2,6 +2,7 @@
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { guessRepository, loadRepositoryRules } from "@mirrormanager/actors/RepositoryRules"
 import { assert, describe, it } from "vitest"
 import { freePort, startNode, stop, tempDir } from "./support/Process.ts"
 
@@ -48,5 +49,20 @@ describe("README", () => {
       assert.strictEqual(output, transcript[i + 1], line)
     }
     await stop(node)
+  })
+})
+
+describe("README repository rules", () => {
+  it("its rules file example loads and names repositories as it says", () => {
+    const rulesSection = README.slice(README.indexOf("### Repository rules"))
+    const json = new RegExp(`${FENCE}json\\n([\\s\\S]*?)${FENCE}`).exec(rulesSection)![1]!
+    const file = path.join(tempDir(), "rules.json")
+    fs.writeFileSync(file, json)
+    const rules = loadRepositoryRules(file)
+    const guess = (category: string, rel: string) =>
+      guessRepository(rules, { category, name: `pub/x/${rel}`, rel, arches: new Set(), versions: new Set() })
+    assert.strictEqual(guess("Fedora EPEL", "9/Everything/x86_64")?.prefix, "epel-9")
+    assert.strictEqual(guess("Example Linux", "releases/3/aarch64/os")?.prefix, "example-3")
+    assert.strictEqual(guess("Example Linux", "test/3/aarch64/os")?.prefix, null)
   })
 })
