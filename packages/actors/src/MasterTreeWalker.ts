@@ -353,23 +353,24 @@ export const walkMasterTree = (
         else if (code !== "ENOENT") problem(childRel, `could not be examined: ${errorText(error)}; skipped`)
         continue
       }
+      // A link is followed only inside the master tree: mirrors copy the link, not what it points to outside.
+      if (entry.isSymbolicLink()) {
+        let target: string
+        try {
+          target = fs.realpathSync(childPath)
+        } catch (error) {
+          problem(childRel, `is a symbolic link that cannot be resolved (${errorText(error)}); skipped`)
+          continue
+        }
+        if (target !== rootReal && !target.startsWith(`${rootReal}/`)) {
+          problem(childRel, `is a symbolic link out of the master tree (to ${target}); not followed`)
+          continue
+        }
+      }
       if (childStat.isDirectory()) {
         if (lineage.has(`${childStat.dev}:${childStat.ino}`)) {
           problem(childRel, "is a symbolic link to a directory above it (a loop); not followed")
           continue
-        }
-        if (entry.isSymbolicLink()) {
-          let target: string
-          try {
-            target = fs.realpathSync(childPath)
-          } catch (error) {
-            problem(childRel, `is a symbolic link that cannot be resolved (${errorText(error)}); skipped`)
-            continue
-          }
-          if (target !== rootReal && !target.startsWith(`${rootReal}/`)) {
-            problem(childRel, `is a symbolic link out of the master tree (to ${target}); not followed`)
-            continue
-          }
         }
         subdirectories.push([entry.name, childStat])
       } else if (childStat.isFile()) {
