@@ -1,11 +1,15 @@
-// Reading the master tree as scanned: directories and the file details (known versions) of their files.
+// The master tree as scanned: directories and the file details (known versions) of their files, and the emergency
+// expire of file details (SPEC 8.4).
 import type { Principal } from "@mirrormanager/domain/Account"
 import type { Directory, FileDetail } from "@mirrormanager/domain/Content"
-import type { NotFound } from "@mirrormanager/domain/Errors"
+import type { Forbidden, NotFound } from "@mirrormanager/domain/Errors"
 import type { Page, PageRequest } from "@mirrormanager/domain/Fields"
+import type { ExpireResult } from "@mirrormanager/domain/MasterScan"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
-import { makeTable } from "./Table.ts"
+import { requireAdmin } from "./Access.ts"
+import { ChangeLog } from "./ChangeLog.ts"
+import { makeTable, transaction } from "./Table.ts"
 
 export interface DirectoryFilter extends PageRequest {
   readonly categoryId?: number
@@ -22,12 +26,18 @@ export class Directories extends Context.Service<
       p: Principal,
       repositoryId: number
     ) => Effect.Effect<ReadonlyArray<FileDetail>, NotFound>
+    /** Keeps only the newest file detail of every file in and below the repository's (or version's) directories. */
+    readonly expire: (
+      p: Principal,
+      target: { readonly repositoryId: number } | { readonly versionId: number }
+    ) => Effect.Effect<ExpireResult, Forbidden | NotFound>
   }
 >()("actors/Directories") {
   static readonly layer = Layer.effect(
     Directories,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const changes = yield* ChangeLog
       const directories = yield* makeTable<Directory>({
         table: "directories",
         resource: "directory",
@@ -40,6 +50,13 @@ export class Directories extends Context.Service<
         resource: "repository",
         select: { id: "t.id", directory: "d.name" },
         joins: "JOIN directories d ON d.id = t.directory_id",
+        columns: {}
+      })
+
+      const versions = yield* makeTable<{ id: number }>({
+        table: "versions",
+        resource: "version",
+        select: { id: "t.id" },
         columns: {}
       })
 
@@ -73,6 +90,33 @@ export class Directories extends Context.Service<
           const repository = yield* repositories.get(repositoryId)
           return yield* detailsWhere(sql`filename = 'repomd.xml' AND directory_id =
             (SELECT id FROM directories WHERE name = ${`${repository.directory}/repodata`})`)
+        }),
+        expire: Effect.fn("Directories.expire")(function* (p, target) {
+          yield* requireAdmin(p, "expire file details")
+          if ("repositoryId" in target) yield* repositories.get(target.repositoryId)
+          else yield* versions.get(target.versionId)
+          const which =
+            "repositoryId" in target ? sql`r.id = ${target.repositoryId}` : sql`r.version_id = ${target.versionId}`
+          return yield* transaction(sql)(
+            Effect.gen(function* () {
+              const removed = yield* sql<{ directoryId: number }>`DELETE FROM file_details f USING (
+                  SELECT fd.id, row_number() OVER (PARTITION BY fd.directory_id, fd.filename
+                    ORDER BY fd.timestamp DESC, fd.id DESC) AS rank
+                  FROM file_details fd JOIN directories d ON d.id = fd.directory_id
+                  WHERE EXISTS (SELECT 1 FROM repositories r JOIN directories rd ON rd.id = r.directory_id
+                    WHERE ${which} AND (d.name = rd.name OR starts_with(d.name, rd.name || '/')))
+                ) x
+                WHERE f.id = x.id AND x.rank > 1
+                RETURNING f.directory_id AS "directoryId"`
+              if (removed.length > 0) {
+                yield* changes.record("file-details-expired", {
+                  ...target,
+                  fileDetailDirectories: [...new Set(removed.map((row) => row.directoryId))]
+                })
+              }
+              return { fileDetailsRemoved: removed.length }
+            })
+          )
         })
       })
     })

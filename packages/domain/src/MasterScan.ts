@@ -34,6 +34,10 @@ export const ScanSummary = Schema.Struct({
 }).annotate({ identifier: "ScanSummary" })
 export type ScanSummary = typeof ScanSummary.Type
 
+/** What an emergency expire removed (SPEC 8.4). */
+export const ExpireResult = Schema.Struct({ fileDetailsRemoved: Schema.Int }).annotate({ identifier: "ExpireResult" })
+export type ExpireResult = typeof ExpireResult.Type
+
 export const ScanPhase = Schema.Literals(["queued", "walking", "writing"])
 export type ScanPhase = typeof ScanPhase.Type
 

@@ -20,6 +20,8 @@ export const MasterTreeHandlers = HttpApiBuilder.group(
       .handle("listRepositoryFileDetails", ({ params }) =>
         asCaller((p) => directories.repositoryFileDetails(p, params.id))
       )
+      .handle("expireRepository", ({ params }) => asCaller((p) => directories.expire(p, { repositoryId: params.id })))
+      .handle("expireVersion", ({ params }) => asCaller((p) => directories.expire(p, { versionId: params.id })))
       .handle("getCategoryScan", ({ params }) => scanner.status(params.id))
       .handle("scanCategory", ({ params }) =>
         asCaller((p) =>

@@ -105,6 +105,53 @@ layer(testNodeLayer(), { excludeTestServices: true })("master tree over the API"
     })
   )
 
+  it.effect(
+    "an emergency expire keeps only the newest repomd.xml of a repository, or of every repository of a version",
+    () =>
+      Effect.gen(function* () {
+        const now = Math.floor(Date.now() / 1000)
+        const tree = masterTree(now - 7200)
+        const category = yield* createCategory({ topdir: "pub/expire", masterPath: tree.root })
+        // No prefix rule knows this category: the repository takes its arch from the path.
+        yield* request("POST", "/api/arches", { body: { name: "x86_64" } }) // 201, or 409 when it exists
+        yield* expectStatus("POST", `/api/categories/${category.id}/scan`, 202)
+        yield* waitForScan(category.id)
+        const newer = repomd(now - 60)
+        fs.writeFileSync(path.join(tree.root, "9/Everything/x86_64/repodata/repomd.xml.new"), newer)
+        fs.renameSync(
+          path.join(tree.root, "9/Everything/x86_64/repodata/repomd.xml.new"),
+          path.join(tree.root, "9/Everything/x86_64/repodata/repomd.xml")
+        )
+        const first = (yield* expectStatus("GET", `/api/categories/${category.id}/scan`, 200)).last.startedAt
+        yield* expectStatus("POST", `/api/categories/${category.id}/scan`, 202)
+        for (let i = 0; i < 200; i++) {
+          const status = yield* expectStatus("GET", `/api/categories/${category.id}/scan`, 200)
+          if (status.running === null && status.last.startedAt !== first) break
+          yield* Effect.sleep("50 millis")
+        }
+        const repositories = yield* expectStatus("GET", "/api/repositories?pageSize=1000", 200)
+        const repository = repositories.items.find((r: any) => r.name === "pub/expire/9/Everything/x86_64")
+        const before = yield* expectStatus("GET", `/api/repositories/${repository.id}/file-details`, 200)
+        assert.deepStrictEqual(
+          before.map((d: any) => d.timestamp),
+          [now - 60, now - 7200]
+        )
+
+        const user = yield* makeUser()
+        const forbidden = yield* request("POST", `/api/repositories/${repository.id}/expire`, { token: user.token })
+        assert.strictEqual(forbidden.status, 403)
+        assert.deepStrictEqual(yield* expectStatus("POST", `/api/repositories/${repository.id}/expire`, 200), {
+          fileDetailsRemoved: 1
+        })
+        const after = yield* expectStatus("GET", `/api/repositories/${repository.id}/file-details`, 200)
+        assert.deepStrictEqual(after, [before[0]])
+        assert.deepStrictEqual(yield* expectStatus("POST", `/api/versions/${repository.versionId}/expire`, 200), {
+          fileDetailsRemoved: 0
+        })
+        assert.strictEqual((yield* request("POST", "/api/versions/999999/expire")).status, 404)
+      })
+  )
+
   it.effect("only global admins scan; unknown categories and categories without a master path are refused", () =>
     Effect.gen(function* () {
       const user = yield* makeUser()

@@ -3,8 +3,8 @@ import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Directory, FileDetail } from "../Content.ts"
 import { Page, PageQuery } from "../Fields.ts"
-import { CategoryId, DirectoryId, RepositoryId } from "../Ids.ts"
-import { ScanStatus } from "../MasterScan.ts"
+import { CategoryId, DirectoryId, RepositoryId, VersionId } from "../Ids.ts"
+import { ExpireResult, ScanStatus } from "../MasterScan.ts"
 import { Authentication } from "./Authentication.ts"
 import { Errors } from "./Crud.ts"
 
@@ -44,6 +44,23 @@ export class MasterTreeApi extends HttpApiGroup.make("masterTree")
         description:
           "The known versions of the repository's repodata/repomd.xml, newest first: the newest is what the metalink announces, the others its alternates"
       })
+    ),
+    HttpApiEndpoint.post("expireRepository", "/api/repositories/:id/expire", {
+      params: { id: RepositoryId },
+      success: ExpireResult,
+      error: Errors
+    }).annotateMerge(
+      OpenApi.annotations({
+        description:
+          "Emergency expire (global admins): keeps only the newest file detail of every file of the repository, so clients accept only the newest metadata (after a bad push or a security incident)"
+      })
+    ),
+    HttpApiEndpoint.post("expireVersion", "/api/versions/:id/expire", {
+      params: { id: VersionId },
+      success: ExpireResult,
+      error: Errors
+    }).annotateMerge(
+      OpenApi.annotations({ description: "Emergency expire of every repository of a version (global admins)" })
     ),
     HttpApiEndpoint.get("getCategoryScan", "/api/categories/:id/scan", {
       params: { id: CategoryId },
