@@ -146,7 +146,8 @@ export class Content extends Context.Service<
           directoryId: "directory_id",
           categoryId: "category_id",
           versionId: "version_id",
-          disabled: "disabled"
+          disabled: "disabled",
+          scanned: "scanned"
         },
         unique: { repositories_prefix_arch_id_key: "a repository with this prefix and arch already exists" }
       })
@@ -166,6 +167,10 @@ export class Content extends Context.Service<
       const repositoryRow = (input: UpdateRepository) =>
         Effect.gen(function* () {
           const row: Record<string, unknown> = { ...input }
+          // What an admin names by hand is theirs: the master scan no longer renames it.
+          if ([input.prefix, input.arch, input.directory, input.versionId].some((v) => v !== undefined)) {
+            row.scanned = false
+          }
           if (input.arch !== undefined) row.archId = yield* archId(input.arch)
           if (input.directory !== undefined) {
             row.directoryId = yield* directoryId(input.directory)

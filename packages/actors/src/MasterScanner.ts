@@ -4,11 +4,11 @@
 import { Worker } from "node:worker_threads"
 import { NotFound, Unprocessable } from "@mirrormanager/domain/Errors"
 import type { ScanProgress, ScanStatus, ScanSummary } from "@mirrormanager/domain/MasterScan"
-import { Clock, Context, type Duration, Effect, Fiber, Layer, Queue, Schedule, Scope, Semaphore } from "effect"
+import { Cause, Clock, Context, type Duration, Effect, Fiber, Layer, Queue, Schedule, Scope, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { ChangeLog } from "./ChangeLog.ts"
 import { MasterScanPolicy } from "./MasterScanPolicy.ts"
-import { loadCategory, loadKnownTree, type ScanCategory, treeWriter } from "./MasterTreeStore.ts"
+import { loadCategory, loadKnownTree, lockCategory, type ScanCategory, treeWriter } from "./MasterTreeStore.ts"
 import type { WalkedDirectory, WalkOptions, WalkProblem, WalkProgress, WalkResult } from "./MasterTreeWalker.ts"
 
 const MAX_PROBLEMS_KEPT = 100
@@ -159,22 +159,23 @@ export class MasterScanner extends Context.Service<
                   )
                 )
 
-          const known = yield* loadKnownTree(sql, target)
           const problems: Array<WalkProblem> = []
-          const writer = treeWriter(sql, changes, {
-            category: target,
-            known,
-            rules: policy.rules,
-            deleteDirectories: options.deleteDirectories ?? false,
-            maxStaleDays: policy.maxStaleDays,
-            now: Math.floor(startedAt / 1000),
-            problems
-          })
           const base = emptySummary(target, startedAt)
           // The walk and the writes overlap: each batch of directories is written while the walk goes on, all in
-          // one transaction, so a scan that fails half-way leaves nothing behind.
+          // one transaction, so a scan that fails half-way leaves nothing behind. What is known is read after the
+          // lock, so a scan that waited for another one (another node's) starts from what that one wrote.
           const outcome = yield* Effect.gen(function* () {
-            yield* writer.lock
+            yield* lockCategory(sql, target.id)
+            const known = yield* loadKnownTree(sql, target)
+            const writer = treeWriter(sql, changes, {
+              category: target,
+              known,
+              rules: policy.rules,
+              deleteDirectories: options.deleteDirectories ?? false,
+              maxStaleDays: policy.maxStaleDays,
+              now: Math.floor(startedAt / 1000),
+              problems
+            })
             const messages = yield* startWalker({
               root: target.masterPath,
               known: known.directories,
@@ -200,7 +201,7 @@ export class MasterScanner extends Context.Service<
                 Object.assign(progress, walk.progress)
                 progress.phase = "writing"
                 problems.unshift(...walk.problems)
-                const counts = yield* writer.finish(walked, walk.unreadable)
+                const counts = yield* writer.finish(walked, walk.unreadable, walk.truncated)
                 const written: ScanSummary = {
                   ...base,
                   ...walk.progress,
@@ -214,9 +215,26 @@ export class MasterScanner extends Context.Service<
                 return written
               }
             }
-          }).pipe(Effect.scoped, sql.withTransaction, Effect.orDie)
+          }).pipe(
+            Effect.scoped,
+            sql.withTransaction,
+            Effect.orDie,
+            // The database refused the scan (or a bug): that category failed, nothing of it was written, and the
+            // scans of other categories go on. Interruption (a stop) is not a failure of the scan.
+            Effect.catchCause((cause) =>
+              Cause.hasInterrupts(cause)
+                ? Effect.failCause(cause)
+                : Effect.as(Effect.logError(`master scan of "${target.name}" failed`, cause), {
+                    _tag: "WriteFailed" as const,
+                    problem: {
+                      path: target.masterPath,
+                      problem: `the scan could not be written, nothing was changed: ${Cause.squash(cause)}`
+                    }
+                  })
+            )
+          )
           let summary: ScanSummary
-          if ("_tag" in outcome) {
+          if ("problem" in outcome) {
             summary = {
               ...base,
               outcome: "failed",

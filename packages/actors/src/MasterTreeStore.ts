@@ -2,7 +2,7 @@
 // directories, category links, repositories from the prefix rules, file details, aging, and the change record.
 
 import { Effect } from "effect"
-import type { SqlClient } from "effect/sql"
+import type { SqlClient, SqlError } from "effect/sql"
 import type { ChangeLog } from "./ChangeLog.ts"
 import type { KnownDirectory, WalkedDirectory, WalkProblem } from "./MasterTreeWalker.ts"
 import { type CompiledRepositoryRules, guessRepository } from "./RepositoryRules.ts"
@@ -42,6 +42,10 @@ const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A
 }
 
 export const directoryName = (topdir: string, rel: string) => (rel === "" ? topdir : `${topdir}/${rel}`)
+
+/** Scans of one category, from any node, write one at a time: taken first in the scan's transaction. */
+export const lockCategory = (sql: SqlClient.SqlClient, categoryId: number) =>
+  sql`SELECT pg_advisory_xact_lock(${SCAN_LOCK}, ${categoryId})`.pipe(Effect.asVoid)
 
 export const loadCategory = (sql: SqlClient.SqlClient, id: number) =>
   sql<ScanCategory>`SELECT c.id, c.name, c.product_id AS "productId", d.name AS topdir, c.master_path AS "masterPath"
@@ -104,9 +108,6 @@ export const treeWriter = (
   const added: Array<number> = []
   const updated: Array<number> = []
 
-  // Scans of one category, from any node, write one at a time.
-  const lock = sql`SELECT pg_advisory_xact_lock(${SCAN_LOCK}, ${category.id})`.pipe(Effect.asVoid)
-
   // Directories read in this walk (new ones always are): insert or update, and link new ones to the category.
   // The rows go as one JSON text per batch; each directory's file list is already JSON from the walk.
   const writeDirectories = (directories: ReadonlyArray<WalkedDirectory>) =>
@@ -149,7 +150,7 @@ export const treeWriter = (
       }
     })
 
-  const finish = (walked: ReadonlyArray<WalkedDirectory>, unreadable: ReadonlyArray<string>) =>
+  const finish = (walked: ReadonlyArray<WalkedDirectory>, unreadable: ReadonlyArray<string>, truncated: boolean) =>
     Effect.gen(function* () {
       const counts: WriteCounts = {
         directoriesAdded: added.length,
@@ -165,6 +166,7 @@ export const treeWriter = (
       const seen = new Set(walked.map((directory) => directory.rel))
       const vanished = [...known.ids].filter(([rel]) => !seen.has(rel) && !isUnder(rel, unreadable)).map(([, id]) => id)
       const removed: Array<number> = []
+      const unlinked: Array<number> = []
       if (input.deleteDirectories && vanished.length > 0) {
         const vanishedJson = JSON.stringify(vanished)
         yield* sql`DELETE FROM category_directories WHERE category_id = ${category.id}
@@ -175,7 +177,8 @@ export const treeWriter = (
           AND NOT EXISTS (SELECT 1 FROM category_directories cd WHERE cd.directory_id = d.id)
           AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.topdir_id = d.id)
         RETURNING d.id`
-        removed.push(...vanished)
+        const deleted = new Set(rows.map((row) => row.id))
+        for (const id of vanished) (deleted.has(id) ? removed : unlinked).push(id)
         counts.directoriesRemoved = rows.length
       } else {
         counts.directoriesVanished = vanished.length
@@ -218,12 +221,21 @@ export const treeWriter = (
       counts.fileDetailsAged = aged.length
       for (const row of aged) detailDirectories.add(row.directoryId)
 
-      if (added.length + updated.length + removed.length + repositories.changed.length + detailDirectories.size > 0) {
+      // Nothing is known of what the walk did not reach: every directory is read again next time.
+      if (truncated) {
+        yield* sql`UPDATE directories SET scan_stamp = NULL WHERE id IN
+          (SELECT directory_id FROM category_directories WHERE category_id = ${category.id})`
+      }
+
+      const changed = added.length + updated.length + removed.length + unlinked.length
+      if (changed + repositories.changed.length + detailDirectories.size > 0) {
         yield* changes.record("master-scan", {
           categoryId: category.id,
           directoriesAdded: added,
           directoriesUpdated: updated,
           directoriesRemoved: removed,
+          /** Still there, but no longer in this category. */
+          directoriesUnlinked: unlinked,
           repositories: repositories.changed,
           fileDetailDirectories: [...detailDirectories]
         })
@@ -231,7 +243,7 @@ export const treeWriter = (
       return counts
     })
 
-  return { lock, writeDirectories, finish }
+  return { writeDirectories, finish }
 }
 
 /** Repositories for every directory holding `repodata`, from the prefix rules (SPEC 8.2). */
@@ -263,9 +275,13 @@ const writeRepositories = (
       prefix: string | null
       archId: number
       versionId: number | null
-    }>`SELECT id, directory_id AS "directoryId", prefix, arch_id AS "archId", version_id AS "versionId"
+      scanned: boolean
+    }>`SELECT id, directory_id AS "directoryId", prefix, arch_id AS "archId", version_id AS "versionId", scanned
       FROM repositories`
-    const byDirectory = new Map(existing.map((row) => [row.directoryId, row]))
+    type Row = (typeof existing)[number]
+    // The repository the scan made for a directory; rows an admin made or edited are theirs and never touched.
+    const scannedRow = new Map(existing.filter((row) => row.scanned).map((row) => [row.directoryId, row]))
+    const adminRows = new Set(existing.filter((row) => !row.scanned).map((row) => row.directoryId))
     const byPrefix = new Map(
       existing.filter((row) => row.prefix !== null).map((row) => [`${row.prefix}\u0000${row.archId}`, row])
     )
@@ -294,6 +310,23 @@ const writeRepositories = (
         return row!.id
       })
 
+    /** One write of one repository; a name taken meanwhile (an admin, another scan) is a problem, not a failure. */
+    const attempt = <A>(
+      name: string,
+      prefix: string | null,
+      arch: string,
+      write: Effect.Effect<A, SqlError.SqlError>
+    ) =>
+      write.pipe(
+        sql.withTransaction,
+        Effect.map((a): A | undefined => a),
+        Effect.catchTag("SqlError", (error) => {
+          if ((error.reason.cause as { code?: string } | undefined)?.code !== "23505") return Effect.fail(error)
+          input.problems.push({ path: name, problem: `repo=${prefix} arch=${arch} is already taken; not changed` })
+          return Effect.succeed(undefined)
+        })
+      )
+
     for (const directory of candidates) {
       const name = directoryName(category.topdir, directory.rel)
       const guess = guessRepository(input.rules, {
@@ -311,40 +344,51 @@ const writeRepositories = (
         continue
       }
       const directoryId = ids.get(directory.rel)!
-      const current = byDirectory.get(directoryId)
+      const current = scannedRow.get(directoryId)
+      // A directory whose repositories an admin made, and that the rules do not name, stays the admin's.
+      if (current === undefined && guess.prefix === null && adminRows.has(directoryId)) continue
       const arch = yield* archId(guess.arch)
       const version = guess.version === null ? null : yield* versionId(guess.version)
-      // An admin's prefix stays when the rules give none; otherwise the rules decide.
-      const prefix = guess.prefix ?? current?.prefix ?? null
+      const prefix = guess.prefix
       const key = `${prefix}\u0000${arch}`
       const owner = prefix === null ? undefined : byPrefix.get(key)
-      if (owner !== undefined && owner.directoryId !== directoryId) {
-        input.problems.push({
-          path: name,
-          problem: `repo=${prefix} arch=${guess.arch} already belongs to directory id ${owner.directoryId}; not changed`
-        })
+      if (owner !== undefined && owner.id !== current?.id) {
+        // An admin's repository already answers this name for this very directory: nothing to add.
+        if (owner.directoryId !== directoryId) {
+          input.problems.push({
+            path: name,
+            problem: `repo=${prefix} arch=${guess.arch} already belongs to directory id ${owner.directoryId}; not changed`
+          })
+        }
         continue
       }
       if (current === undefined) {
-        const [row] = yield* sql<{ id: number }>`INSERT INTO repositories
-            (name, prefix, category_id, version_id, arch_id, directory_id)
-          VALUES (${name}, ${prefix}, ${category.id}, ${version}, ${arch}, ${directoryId}) RETURNING id`
-        const created = { id: row!.id, directoryId, prefix, archId: arch, versionId: version }
-        byDirectory.set(directoryId, created)
+        const row = yield* attempt(
+          name,
+          prefix,
+          guess.arch,
+          sql<{ id: number }>`INSERT INTO repositories
+              (name, prefix, category_id, version_id, arch_id, directory_id, scanned)
+            VALUES (${name}, ${prefix}, ${category.id}, ${version}, ${arch}, ${directoryId}, true) RETURNING id`
+        )
+        if (row === undefined) continue
+        const created: Row = { id: row[0]!.id, directoryId, prefix, archId: arch, versionId: version, scanned: true }
+        scannedRow.set(directoryId, created)
         if (prefix !== null) byPrefix.set(key, created)
         result.added++
-        result.changed.push(row!.id)
-      } else if (
-        current.prefix !== prefix ||
-        current.archId !== arch ||
-        (version !== null && current.versionId !== version)
-      ) {
-        const versionValue = version ?? current.versionId
-        yield* sql`UPDATE repositories SET prefix = ${prefix}, arch_id = ${arch}, version_id = ${versionValue}
-          WHERE id = ${current.id}`
+        result.changed.push(created.id)
+      } else if (current.prefix !== prefix || current.archId !== arch || current.versionId !== version) {
+        const done = yield* attempt(
+          name,
+          prefix,
+          guess.arch,
+          sql`UPDATE repositories SET prefix = ${prefix}, arch_id = ${arch}, version_id = ${version}
+            WHERE id = ${current.id}`
+        )
+        if (done === undefined) continue
         if (current.prefix !== null) byPrefix.delete(`${current.prefix}\u0000${current.archId}`)
-        const changed = { ...current, prefix, archId: arch, versionId: versionValue }
-        byDirectory.set(directoryId, changed)
+        const changed: Row = { ...current, prefix, archId: arch, versionId: version }
+        scannedRow.set(directoryId, changed)
         if (prefix !== null) byPrefix.set(key, changed)
         result.updated++
         result.changed.push(current.id)

@@ -83,6 +83,8 @@ export type WalkResult =
       /** Known directories that could not be read now: they and everything below them are kept as they are. */
       readonly unreadable: ReadonlyArray<string>
       readonly problems: ReadonlyArray<WalkProblem>
+      /** The walk stopped at maxDirectories: what it did not reach is unknown, so nothing may count as unchanged. */
+      readonly truncated: boolean
       readonly progress: WalkProgress
     }
   | { readonly _tag: "RootFailed"; readonly problem: WalkProblem }
@@ -105,6 +107,12 @@ const errorText = (error: unknown) => {
     default:
       return error instanceof Error ? error.message : String(error)
   }
+}
+
+/** The entry no longer exists (as a directory): not a reason to keep what the registry knows of it. */
+const gone = (error: unknown) => {
+  const code = (error as NodeJS.ErrnoException).code
+  return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP"
 }
 
 const join = (rel: string, name: string) => (rel === "" ? name : `${rel}/${name}`)
@@ -146,6 +154,7 @@ export const walkMasterTree = (
   const problems: Array<WalkProblem> = []
   const progress = { directoriesSeen: 0, directoriesRead: 0, filesHashed: 0 }
   let lastReport = Date.now()
+  let truncated = false
   const settledBefore = options.startedAt - options.settleMs
   const pathOf = (rel: string) => (rel === "" ? options.root : `${options.root}/${rel}`)
   const problem = (rel: string, text: string) => problems.push({ path: pathOf(rel), problem: text })
@@ -161,16 +170,25 @@ export const walkMasterTree = (
     return { _tag: "RootFailed", problem: { path: options.root, problem: `master path ${errorText(error)}` } }
   }
 
-  const readSmallFile = (rel: string, name: string, size: number): Buffer | undefined => {
-    if (size > options.maxMetadataBytes) {
-      problem(join(rel, name), `is ${size} bytes, more than the ${options.maxMetadataBytes} bytes read for metadata`)
-      return undefined
-    }
+  /** Reads a metadata file of at most maxMetadataBytes (however much it grew since it was examined). */
+  const readSmallFile = (rel: string, name: string): Buffer | undefined => {
+    const tooBig = () =>
+      problem(join(rel, name), `is larger than the ${options.maxMetadataBytes} bytes read for metadata; skipped`)
+    let fd: number | undefined
     try {
-      return fs.readFileSync(pathOf(join(rel, name)))
+      fd = fs.openSync(pathOf(join(rel, name)), "r")
+      const buffer = Buffer.allocUnsafe(Math.min(fs.fstatSync(fd).size, options.maxMetadataBytes) + 1)
+      let length = 0
+      for (let read = -1; read !== 0 && length < buffer.length; length += read) {
+        read = fs.readSync(fd, buffer, length, buffer.length - length, null)
+      }
+      if (length > options.maxMetadataBytes) return void tooBig()
+      return buffer.subarray(0, length)
     } catch (error) {
       problem(join(rel, name), `could not be read: ${errorText(error)}`)
       return undefined
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd)
     }
   }
 
@@ -198,7 +216,7 @@ export const walkMasterTree = (
   }
 
   const repomdDetail = (rel: string, file: ListedFile): FileDetailFound | undefined => {
-    const content = readSmallFile(rel, file.name, file.size)
+    const content = readSmallFile(rel, file.name)
     if (content === undefined) return undefined
     const parsed = repomdTimestamp(content.toString("utf8"))
     if (parsed._tag === "Malformed") {
@@ -214,7 +232,7 @@ export const walkMasterTree = (
     const found = new Map<string, Partial<Record<HashAlgorithm, string>>>()
     for (const file of files.values()) {
       if (!isChecksumFile(file.name)) continue
-      const content = readSmallFile(rel, file.name, file.size)
+      const content = readSmallFile(rel, file.name)
       if (content === undefined) continue
       const parsed = parseChecksumFile(content.toString("utf8"))
       if (parsed.badLines.length > 0) {
@@ -269,6 +287,20 @@ export const walkMasterTree = (
     }
   }
 
+  /** Whether a symbolic link resolves inside the master tree; reports it when not. */
+  const insideTree = (rel: string) => {
+    let target: string
+    try {
+      target = fs.realpathSync(pathOf(rel))
+    } catch (error) {
+      problem(rel, `is a symbolic link that cannot be resolved (${errorText(error)}); skipped`)
+      return false
+    }
+    if (target === rootReal || target.startsWith(`${rootReal}/`)) return true
+    problem(rel, `is a symbolic link out of the master tree (to ${target}); not followed`)
+    return false
+  }
+
   /** Everything known at and below `rel` is kept as it is (it could not be looked at now). */
   const keep = (rel: string) => {
     if (known.has(rel)) unreadable.push(rel)
@@ -276,10 +308,9 @@ export const walkMasterTree = (
 
   const walk = (rel: string, stat: fs.Stats, ancestors: ReadonlySet<string>): void => {
     if (progress.directoriesSeen >= options.maxDirectories) {
-      if (progress.directoriesSeen === options.maxDirectories) {
+      if (!truncated)
         problem(rel, `the tree has more than ${options.maxDirectories} directories; the rest is kept as it was`)
-        progress.directoriesSeen++
-      }
+      truncated = true
       keep(rel)
       return
     }
@@ -305,16 +336,20 @@ export const walkMasterTree = (
     const lineage = new Set(ancestors).add(`${stat.dev}:${stat.ino}`)
 
     if (unchanged) {
-      const children = knownChildren.get(rel) ?? []
+      const children = (knownChildren.get(rel) ?? []).filter((child) => !excludes.has(child))
       directories.push({ rel, readable, ctime, stamp, read: false, isRepo: children.includes("repodata") })
       for (const child of children) {
         const childRel = join(rel, child)
         let childStat: fs.Stats
         try {
-          childStat = fs.statSync(pathOf(childRel))
+          childStat = fs.lstatSync(pathOf(childRel))
+          // A link whose target changed elsewhere in the tree (or outside it) is checked again every time.
+          if (childStat.isSymbolicLink()) {
+            if (!insideTree(childRel)) continue
+            childStat = fs.statSync(pathOf(childRel))
+          }
         } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code
-          if (code === "ENOENT" || code === "ENOTDIR") continue // gone: the registry drops or keeps it
+          if (gone(error)) continue // the registry drops or keeps it
           problem(childRel, `could not be examined: ${errorText(error)}; kept as it was`)
           keep(childRel)
           continue
@@ -338,35 +373,32 @@ export const walkMasterTree = (
       return
     }
     progress.directoriesRead++
+    // Whatever is skipped here makes the directory count as changed next time, so that it is looked at again.
+    const problemsBefore = problems.length
     const files = new Map<string, ListedFile>()
     const subdirectories: Array<[string, fs.Stats]> = []
     for (const entry of entries) {
       if (excludes.has(entry.name)) continue
       const childRel = join(rel, entry.name)
+      if (entry.name.includes("\uFFFD")) {
+        // readdir decodes names as UTF-8; a name that is not cannot be stored, served or even stat()ed by it.
+        problem(childRel, "has a name that is not valid UTF-8 (shown with U+FFFD); skipped")
+        continue
+      }
       const childPath = pathOf(childRel)
       let childStat: fs.Stats
       try {
         childStat = fs.statSync(childPath)
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code
         if (entry.isSymbolicLink()) problem(childRel, `is a broken symbolic link (${errorText(error)}); skipped`)
-        else if (code !== "ENOENT") problem(childRel, `could not be examined: ${errorText(error)}; skipped`)
+        else if (!gone(error)) {
+          problem(childRel, `could not be examined: ${errorText(error)}; kept as it was`)
+          keep(childRel)
+        }
         continue
       }
       // A link is followed only inside the master tree: mirrors copy the link, not what it points to outside.
-      if (entry.isSymbolicLink()) {
-        let target: string
-        try {
-          target = fs.realpathSync(childPath)
-        } catch (error) {
-          problem(childRel, `is a symbolic link that cannot be resolved (${errorText(error)}); skipped`)
-          continue
-        }
-        if (target !== rootReal && !target.startsWith(`${rootReal}/`)) {
-          problem(childRel, `is a symbolic link out of the master tree (to ${target}); not followed`)
-          continue
-        }
-      }
+      if (entry.isSymbolicLink() && !insideTree(childRel)) continue
       if (childStat.isDirectory()) {
         if (lineage.has(`${childStat.dev}:${childStat.ino}`)) {
           problem(childRel, "is a symbolic link to a directory above it (a loop); not followed")
@@ -393,7 +425,7 @@ export const walkMasterTree = (
       rel,
       readable,
       ctime,
-      stamp,
+      stamp: problems.length === problemsBefore ? stamp : null,
       read: true,
       isRepo: subdirectories.some(([child]) => child === "repodata"),
       files: JSON.stringify(listedFiles([...files.values()], options)),
@@ -405,5 +437,5 @@ export const walkMasterTree = (
   walk("", rootStat, new Set())
   flush()
   onProgress({ ...progress })
-  return { _tag: "Walked", unreadable, problems, progress: { ...progress } }
+  return { _tag: "Walked", unreadable, problems, truncated, progress: { ...progress } }
 }

@@ -236,6 +236,7 @@ const masterScan = runDdl(`
     CREATE UNIQUE INDEX file_details_identity ON file_details
       (directory_id, filename, timestamp, size, sha256, coalesce(md5, ''), coalesce(sha1, ''), coalesce(sha512, ''));
     CREATE INDEX repositories_directory ON repositories (directory_id);
+    ALTER TABLE repositories ADD COLUMN scanned boolean NOT NULL DEFAULT false;
     CREATE TABLE changes (
       seq bigserial PRIMARY KEY,
       at timestamptz NOT NULL DEFAULT now(),

@@ -1,6 +1,9 @@
 // repomd.xml, the index of a yum repository's metadata: its timestamp is the newest `<timestamp>` of its `<data>`.
 import { SaxesParser } from "saxes"
 
+/** 9999-12-31T23:59:59Z: a larger <timestamp> is not a time. */
+const LATEST_TIME = 253_402_300_799
+
 export type RepomdTimestamp =
   | { readonly _tag: "Timestamp"; readonly timestamp: number }
   | { readonly _tag: "NoTimestamp" }
@@ -31,7 +34,7 @@ export const repomdTimestamp = (xml: string): RepomdTimestamp => {
   parser.on("closetag", (tag) => {
     if (tag.local === "timestamp" && stack.at(-2) === "data") {
       const value = Number(text.trim())
-      if (!/^\d+(\.\d+)?$/.test(text.trim())) {
+      if (!/^\d+(\.\d+)?$/.test(text.trim()) || value > LATEST_TIME) {
         failure ??= `<data><timestamp> is not a time: "${text.trim().slice(0, 40)}"`
       } else {
         newest = Math.max(newest ?? 0, Math.floor(value))

@@ -55,8 +55,13 @@ export const summaryText = (s: ScanSummary) => {
   return lines.join("\n")
 }
 
+/** File names may hold newlines and escape sequences: shown escaped, one problem per line. */
+const printable = (text: string) =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped here
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+
 const problemsText = (s: ScanSummary) => {
-  const lines = s.problems.map((p) => `${s.category}: ${p.path}: ${p.problem}`)
+  const lines = s.problems.map((p) => `${s.category}: ${printable(p.path)}: ${printable(p.problem)}`)
   if (s.problemCount > s.problems.length)
     lines.push(`${s.category}: ... and ${s.problemCount - s.problems.length} more`)
   return lines.join("\n")
@@ -67,6 +72,8 @@ const fail = (message: string) =>
     process.stderr.write(`scan-master: ${message}\n`)
     process.exitCode = EXIT_FAILED
   })
+
+export const EXIT_INTERRUPTED = 130
 
 const scanMaster = (options: { readonly category: Option.Option<string>; readonly deleteDirectories: boolean }) =>
   Effect.gen(function* () {
@@ -90,6 +97,7 @@ const scanMaster = (options: { readonly category: Option.Option<string>; readonl
       targets = [named]
     } else if (targets.length === 0) {
       process.stderr.write("scan-master: no category has a master path yet; nothing to scan\n")
+      process.exitCode = 0
       return
     }
     let skipped = false
@@ -108,7 +116,7 @@ const scanMaster = (options: { readonly category: Option.Option<string>; readonl
       }
       process.stdout.write(`${summaryText(summary)}\n`)
     }
-    if (skipped && process.exitCode === undefined) process.exitCode = EXIT_SKIPPED
+    process.exitCode = skipped ? EXIT_SKIPPED : 0
   }).pipe(
     // The category was deleted or lost its master path while we ran.
     Effect.catchTags({
@@ -136,17 +144,23 @@ export const scanMasterCommand = Command.make(
     )
   },
   (options) =>
-    scanMaster(options).pipe(
-      Effect.provide(ScannerLive),
-      // No database, or rules that do not load: say so plainly, not as a stack trace.
-      Effect.catch((error) =>
-        fail(
-          error instanceof Error && error.message.startsWith("repository rules")
-            ? error.message
-            : `cannot use the database: ${error instanceof Error ? error.message : String(error)}`
-        )
-      ),
-      Effect.provide(NodeConfig.layer)
+    Effect.andThen(
+      // Stopped before the end (Ctrl-C, SIGTERM, a time limit) is not a success; the end sets the real status.
+      Effect.sync(() => {
+        process.exitCode = EXIT_INTERRUPTED
+      }),
+      scanMaster(options).pipe(
+        Effect.provide(ScannerLive),
+        // No database, or rules that do not load: say so plainly, not as a stack trace.
+        Effect.catch((error) =>
+          fail(
+            error instanceof Error && error.message.startsWith("repository rules")
+              ? error.message
+              : `cannot use the database: ${error instanceof Error ? error.message : String(error)}`
+          )
+        ),
+        Effect.provide(NodeConfig.layer)
+      )
     )
 ).pipe(
   Command.withDescription(

@@ -18,11 +18,11 @@ const mirrormanager = Command.make("mirrormanager").pipe(
   ])
 )
 
-// A stop requested by SIGTERM/SIGINT is a clean exit (0), so service managers do not report a failure. A command
-// that finished sets its own status (scan-master: 2 = something was skipped).
+// A node stopped by SIGTERM/SIGINT exits 0, so service managers do not report a failure. A command sets its own
+// status, also for when it is stopped (scan-master: 2 = something was skipped, 130 = stopped before the end).
 const teardown: Runtime.Teardown = (exit, onExit) =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
-    ? onExit(0)
+    ? onExit(Number(process.exitCode ?? 0))
     : Exit.isSuccess(exit)
       ? onExit(Number(process.exitCode ?? 0))
       : Runtime.defaultTeardown(exit, onExit)
