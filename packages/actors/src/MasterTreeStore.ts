@@ -345,8 +345,8 @@ const writeRepositories = (
       }
       const directoryId = ids.get(directory.rel)!
       const current = scannedRow.get(directoryId)
-      // A directory whose repositories an admin made, and that the rules do not name, stays the admin's.
-      if (current === undefined && guess.prefix === null && adminRows.has(directoryId)) continue
+      // A directory whose repositories an admin made (or renamed) is the admin's: the rules add nothing to it.
+      if (current === undefined && adminRows.has(directoryId)) continue
       const arch = yield* archId(guess.arch)
       const version = guess.version === null ? null : yield* versionId(guess.version)
       const prefix = guess.prefix
