@@ -132,7 +132,7 @@ export class MasterScanner extends Context.Service<
 
       const saveSummary = (summary: ScanSummary) =>
         sql`INSERT INTO master_scans (category_id, started_at, finished_at, summary)
-          VALUES (${summary.categoryId}, to_timestamp(${summary.startedAt}), now(), ${JSON.stringify(summary)}::jsonb)
+          VALUES (${summary.categoryId}, to_timestamp(${summary.startedAt}), clock_timestamp(), ${JSON.stringify(summary)}::jsonb)
           ON CONFLICT (category_id) DO UPDATE SET started_at = EXCLUDED.started_at,
             finished_at = EXCLUDED.finished_at, summary = EXCLUDED.summary`.pipe(Effect.orDie)
 

@@ -109,6 +109,16 @@ const errorText = (error: unknown) => {
   }
 }
 
+/** Whether a name holding U+FFFD really is that character, not bytes that are not UTF-8 (rare: read again raw). */
+const isUtf8Name = (directory: string, name: string) => {
+  const encoded = Buffer.from(name, "utf8")
+  try {
+    return fs.readdirSync(directory, { encoding: "buffer" }).some((raw) => raw.equals(encoded))
+  } catch {
+    return false
+  }
+}
+
 /** The entry no longer exists (as a directory): not a reason to keep what the registry knows of it. */
 const gone = (error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code
@@ -380,7 +390,7 @@ export const walkMasterTree = (
     for (const entry of entries) {
       if (excludes.has(entry.name)) continue
       const childRel = join(rel, entry.name)
-      if (entry.name.includes("\uFFFD")) {
+      if (entry.name.includes("\uFFFD") && !isUtf8Name(pathOf(rel), entry.name)) {
         // readdir decodes names as UTF-8; a name that is not cannot be stored, served or even stat()ed by it.
         problem(childRel, "has a name that is not valid UTF-8 (shown with U+FFFD); skipped")
         continue
