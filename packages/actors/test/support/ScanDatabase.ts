@@ -8,6 +8,7 @@ import {
   MasterScanPolicy,
   type MasterScanPolicyShape
 } from "@mirrormanager/actors/MasterScanPolicy"
+import type { FileDetailFound } from "@mirrormanager/actors/MasterTreeWalker"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
@@ -70,15 +71,9 @@ export const repositoriesOf = (categoryId: number) =>
       WHERE r.category_id = ${categoryId} ORDER BY r.name`
   }).pipe(Effect.orDie)
 
-export interface FileDetailRow {
+/** A file detail as the scan found it, with the name of its directory. */
+export interface FileDetailRow extends FileDetailFound {
   readonly directory: string
-  readonly filename: string
-  readonly timestamp: number
-  readonly size: number
-  readonly md5: string | null
-  readonly sha1: string | null
-  readonly sha256: string
-  readonly sha512: string | null
 }
 
 export const fileDetailsUnder = (prefix: string) =>
