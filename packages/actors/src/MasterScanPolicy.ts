@@ -17,6 +17,8 @@ export interface MasterScanPolicyShape {
   readonly maxMetadataBytes: number
   /** Largest tree walked (symbolic links can multiply one). */
   readonly maxDirectories: number
+  /** Scans of different categories running at once on a node; each holds a database connection while it runs. */
+  readonly maxConcurrentScans: number
 }
 
 export const defaultMasterScanPolicy: MasterScanPolicyShape = {
@@ -27,7 +29,8 @@ export const defaultMasterScanPolicy: MasterScanPolicyShape = {
   settleMs: 2000,
   maxStaleDays: 4,
   maxMetadataBytes: 16 * 1024 * 1024,
-  maxDirectories: 2_000_000
+  maxDirectories: 2_000_000,
+  maxConcurrentScans: 2
 }
 
 export const MasterScanPolicy = Context.Reference<MasterScanPolicyShape>("actors/MasterScanPolicy", {

@@ -99,6 +99,9 @@ export class MasterScanner extends Context.Service<
       const locks = new Map<number, Semaphore.Semaphore>()
       const running = new Map<number, ScanProgress>()
       const queued = new Set<number>()
+      // Each running scan holds a pooled connection for its whole transaction: a few at a time leave the rest to
+      // the API.
+      const slots = Semaphore.makeUnsafe(policy.maxConcurrentScans)
       const lockOf = (id: number) => {
         let lock = locks.get(id)
         if (lock === undefined) {
@@ -255,7 +258,9 @@ export class MasterScanner extends Context.Service<
         )
 
       const scan = (categoryId: number, options: ScanOptions = {}) =>
-        Effect.flatMap(scannable(categoryId), (target) => lockOf(target.id).withPermit(runScan(target, options)))
+        Effect.flatMap(scannable(categoryId), (target) =>
+          lockOf(target.id).withPermit(slots.withPermit(runScan(target, options)))
+        )
 
       const scanAll = (options: ScanOptions = {}) =>
         Effect.gen(function* () {
@@ -303,9 +308,11 @@ export class MasterScanner extends Context.Service<
             queued.add(target.id)
             yield* lockOf(target.id)
               .withPermit(
-                Effect.andThen(
-                  Effect.sync(() => queued.delete(target.id)),
-                  runScan(target, options)
+                slots.withPermit(
+                  Effect.andThen(
+                    Effect.sync(() => queued.delete(target.id)),
+                    runScan(target, options)
+                  )
                 )
               )
               .pipe(

@@ -560,3 +560,45 @@ layer(scanTestLayer(), { excludeTestServices: true })("names with U+FFFD", (it) 
     })
   )
 })
+
+layer(scanTestLayer({ maxConcurrentScans: 1 }), { excludeTestServices: true })("scans at once on a node", (it) => {
+  it.effect("past maxConcurrentScans a requested scan waits, queued, until a running one ends", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const scanner = yield* MasterScanner
+      const first = new MasterTree(path.join(makeTempDir(), "first"))
+      first.file("a/file.txt", "a", mtime)
+      const second = new MasterTree(path.join(makeTempDir(), "second"))
+      second.file("b/file.txt", "b", mtime)
+      const one = yield* createCategory({ name: "One", topdir: "pub/one", masterPath: first.root })
+      const two = yield* createCategory({ name: "Two", topdir: "pub/two", masterPath: second.root })
+
+      // Another node scans category One: this node's scan of One waits for it, holding the only slot.
+      const locked = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* sql
+        .withTransaction(
+          Effect.gen(function* () {
+            yield* sql`SELECT pg_advisory_xact_lock(4242010, ${one.id})`
+            yield* Deferred.succeed(locked, undefined)
+            yield* Deferred.await(release)
+          })
+        )
+        .pipe(Effect.orDie, Effect.forkChild)
+      yield* Deferred.await(locked)
+      yield* scanner.request(one.id)
+      yield* Effect.sleep("200 millis")
+      const requested = yield* scanner.request(two.id)
+      assert.strictEqual(requested.running?.phase, "queued")
+      yield* Effect.sleep("300 millis")
+      assert.strictEqual((yield* scanner.status(two.id)).running?.phase, "queued")
+      assert.strictEqual((yield* scanner.status(two.id)).last, null)
+
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      for (let i = 0; i < 100 && (yield* scanner.status(two.id)).last === null; i++) yield* Effect.sleep("50 millis")
+      assert.strictEqual((yield* scanner.status(one.id)).last?.outcome, "completed")
+      assert.strictEqual((yield* scanner.status(two.id)).last?.outcome, "completed")
+    }).pipe(Effect.orDie)
+  )
+})
