@@ -203,6 +203,7 @@ export class MasterScanner extends Context.Service<
                 const walk = message.result
                 Object.assign(progress, walk.progress)
                 progress.phase = "writing"
+                const writeProblems = problems.length
                 problems.unshift(...walk.problems)
                 const counts = yield* writer.finish(walked, walk.unreadable, walk.truncated)
                 const written: ScanSummary = {
@@ -212,7 +213,7 @@ export class MasterScanner extends Context.Service<
                   outcome: "completed",
                   durationMs: Date.now() - startedAt,
                   problems: problems.slice(0, MAX_PROBLEMS_KEPT),
-                  problemCount: problems.length
+                  problemCount: walk.problemCount + writeProblems
                 }
                 yield* saveSummary(written)
                 return written

@@ -74,6 +74,8 @@ export interface WalkProgress {
   readonly filesHashed: number
 }
 
+export const MAX_PROBLEMS_LISTED = 1000
+
 /** Directories are handed over in batches while the walk goes on (so they can be written meanwhile). */
 export const WALK_BATCH = 1000
 
@@ -82,7 +84,9 @@ export type WalkResult =
       readonly _tag: "Walked"
       /** Known directories that could not be read now: they and everything below them are kept as they are. */
       readonly unreadable: ReadonlyArray<string>
+      /** The first MAX_PROBLEMS_LISTED problems; `problemCount` counts them all. */
       readonly problems: ReadonlyArray<WalkProblem>
+      readonly problemCount: number
       /** The walk stopped at maxDirectories: what it did not reach is unknown, so nothing may count as unchanged. */
       readonly truncated: boolean
       readonly progress: WalkProgress
@@ -167,7 +171,12 @@ export const walkMasterTree = (
   let truncated = false
   const settledBefore = options.startedAt - options.settleMs
   const pathOf = (rel: string) => (rel === "" ? options.root : `${options.root}/${rel}`)
-  const problem = (rel: string, text: string) => problems.push({ path: pathOf(rel), problem: text })
+  // A tree can hold any number of bad entries: all are counted, the first MAX_PROBLEMS_LISTED are listed.
+  let problemCount = 0
+  const problem = (rel: string, text: string) => {
+    problemCount++
+    if (problems.length < MAX_PROBLEMS_LISTED) problems.push({ path: pathOf(rel), problem: text })
+  }
 
   let rootReal: string
   let rootStat: fs.Stats
@@ -384,7 +393,7 @@ export const walkMasterTree = (
     }
     progress.directoriesRead++
     // Whatever is skipped here makes the directory count as changed next time, so that it is looked at again.
-    const problemsBefore = problems.length
+    const problemsBefore = problemCount
     const files = new Map<string, ListedFile>()
     const subdirectories: Array<[string, fs.Stats]> = []
     for (const entry of entries) {
@@ -435,7 +444,7 @@ export const walkMasterTree = (
       rel,
       readable,
       ctime,
-      stamp: problems.length === problemsBefore ? stamp : null,
+      stamp: problemCount === problemsBefore ? stamp : null,
       read: true,
       isRepo: subdirectories.some(([child]) => child === "repodata"),
       files: JSON.stringify(listedFiles([...files.values()], options)),
@@ -447,5 +456,5 @@ export const walkMasterTree = (
   walk("", rootStat, new Set())
   flush()
   onProgress({ ...progress })
-  return { _tag: "Walked", unreadable, problems, truncated, progress: { ...progress } }
+  return { _tag: "Walked", unreadable, problems, problemCount, truncated, progress: { ...progress } }
 }
