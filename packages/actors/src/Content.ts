@@ -136,7 +136,8 @@ export class Content extends Context.Service<
           directory: "d.name",
           categoryId: "t.category_id",
           versionId: "t.version_id",
-          disabled: "t.disabled"
+          disabled: "t.disabled",
+          scanned: "t.scanned"
         },
         joins: "JOIN arches a ON a.id = t.arch_id JOIN directories d ON d.id = t.directory_id",
         columns: {
@@ -168,7 +169,10 @@ export class Content extends Context.Service<
         Effect.gen(function* () {
           const row: Record<string, unknown> = { ...input }
           // What an admin names by hand is theirs: the master scan no longer renames it.
-          if ([input.prefix, input.arch, input.directory, input.versionId].some((v) => v !== undefined)) {
+          if (
+            input.scanned === undefined &&
+            [input.prefix, input.arch, input.directory, input.versionId].some((v) => v !== undefined)
+          ) {
             row.scanned = false
           }
           if (input.arch !== undefined) row.archId = yield* archId(input.arch)

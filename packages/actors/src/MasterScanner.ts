@@ -203,9 +203,10 @@ export class MasterScanner extends Context.Service<
                 const walk = message.result
                 Object.assign(progress, walk.progress)
                 progress.phase = "writing"
+                const counts = yield* writer.finish(walked, walk.unreadable, walk.truncated)
+                // What writing found (names taken, ...) is in `problems` now; the walk's come first.
                 const writeProblems = problems.length
                 problems.unshift(...walk.problems)
-                const counts = yield* writer.finish(walked, walk.unreadable, walk.truncated)
                 const written: ScanSummary = {
                   ...base,
                   ...walk.progress,
@@ -232,7 +233,7 @@ export class MasterScanner extends Context.Service<
                     _tag: "WriteFailed" as const,
                     problem: {
                       path: target.masterPath,
-                      problem: `the scan could not be written, nothing was changed: ${Cause.squash(cause)}`
+                      problem: `the scan could not be written, nothing was changed: ${failureText(cause)}`
                     }
                   })
             )
@@ -329,6 +330,13 @@ export class MasterScanner extends Context.Service<
       return MasterScanner.of({ scan, scanAll, request, status })
     })
   )
+}
+
+/** What went wrong, with the database's own message (a SqlError's text alone says only "Query failed"). */
+const failureText = (cause: Cause.Cause<unknown>) => {
+  const error = Cause.squash(cause)
+  const inner = (error as { cause?: { message?: unknown } } | undefined)?.cause?.message
+  return `${error}${typeof inner === "string" && inner.length > 0 ? `: ${inner}` : ""}`
 }
 
 /** The outcome of a scan in the node's log: problems as warnings, then the counts. */

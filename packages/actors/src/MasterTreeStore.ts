@@ -276,12 +276,16 @@ const writeRepositories = (
       archId: number
       versionId: number | null
       scanned: boolean
-    }>`SELECT id, directory_id AS "directoryId", prefix, arch_id AS "archId", version_id AS "versionId", scanned
+      categoryId: number
+    }>`SELECT id, directory_id AS "directoryId", prefix, arch_id AS "archId", version_id AS "versionId", scanned,
+        category_id AS "categoryId"
       FROM repositories`
     type Row = (typeof existing)[number]
     // The repository the scan made for a directory; rows an admin made or edited are theirs and never touched.
-    const scannedRow = new Map(existing.filter((row) => row.scanned).map((row) => [row.directoryId, row]))
-    const adminRows = new Set(existing.filter((row) => !row.scanned).map((row) => row.directoryId))
+    // Per category: another category listing the same directory has its own repositories there.
+    const ours = existing.filter((row) => row.categoryId === category.id)
+    const scannedRow = new Map(ours.filter((row) => row.scanned).map((row) => [row.directoryId, row]))
+    const adminRows = new Set(ours.filter((row) => !row.scanned).map((row) => row.directoryId))
     const byPrefix = new Map(
       existing.filter((row) => row.prefix !== null).map((row) => [`${row.prefix}\u0000${row.archId}`, row])
     )
@@ -372,7 +376,15 @@ const writeRepositories = (
             VALUES (${name}, ${prefix}, ${category.id}, ${version}, ${arch}, ${directoryId}, true) RETURNING id`
         )
         if (row === undefined) continue
-        const created: Row = { id: row[0]!.id, directoryId, prefix, archId: arch, versionId: version, scanned: true }
+        const created: Row = {
+          id: row[0]!.id,
+          directoryId,
+          prefix,
+          archId: arch,
+          versionId: version,
+          scanned: true,
+          categoryId: category.id
+        }
         scannedRow.set(directoryId, created)
         if (prefix !== null) byPrefix.set(key, created)
         result.added++

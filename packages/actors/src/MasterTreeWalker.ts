@@ -113,13 +113,15 @@ const errorText = (error: unknown) => {
   }
 }
 
-/** Whether a name holding U+FFFD really is that character, not bytes that are not UTF-8 (rare: read again raw). */
-const isUtf8Name = (directory: string, name: string) => {
-  const encoded = Buffer.from(name, "utf8")
+/** A name as its bytes (latin1 keeps one character per byte), to compare readdir's UTF-8 names with raw ones. */
+const rawName = (name: string) => Buffer.from(name, "utf8").toString("latin1")
+
+/** The raw names of a directory, read only when a name holds U+FFFD: that character itself, or bytes not UTF-8? */
+const rawNamesOf = (directory: string): ReadonlySet<string> => {
   try {
-    return fs.readdirSync(directory, { encoding: "buffer" }).some((raw) => raw.equals(encoded))
+    return new Set(fs.readdirSync(directory, { encoding: "buffer" }).map((raw) => raw.toString("latin1")))
   } catch {
-    return false
+    return new Set()
   }
 }
 
@@ -196,10 +198,18 @@ export const walkMasterTree = (
     let fd: number | undefined
     try {
       fd = fs.openSync(pathOf(join(rel, name)), "r")
-      const buffer = Buffer.allocUnsafe(Math.min(fs.fstatSync(fd).size, options.maxMetadataBytes) + 1)
+      const limit = options.maxMetadataBytes + 1
+      let buffer = Buffer.allocUnsafe(Math.min(fs.fstatSync(fd).size + 1, limit))
       let length = 0
-      for (let read = -1; read !== 0 && length < buffer.length; length += read) {
-        read = fs.readSync(fd, buffer, length, buffer.length - length, null)
+      while (length < limit) {
+        if (length === buffer.length) {
+          const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit))
+          buffer.copy(grown, 0, 0, length)
+          buffer = grown
+        }
+        const read = fs.readSync(fd, buffer, length, buffer.length - length, null)
+        if (read === 0) break
+        length += read
       }
       if (length > options.maxMetadataBytes) return void tooBig()
       return buffer.subarray(0, length)
@@ -312,7 +322,11 @@ export const walkMasterTree = (
     try {
       target = fs.realpathSync(pathOf(rel))
     } catch (error) {
-      problem(rel, `is a symbolic link that cannot be resolved (${errorText(error)}); skipped`)
+      if (gone(error)) problem(rel, `is a symbolic link that cannot be resolved (${errorText(error)}); skipped`)
+      else {
+        problem(rel, `is a symbolic link that could not be followed (${errorText(error)}); kept as it was`)
+        keep(rel)
+      }
       return false
     }
     if (target === rootReal || target.startsWith(`${rootReal}/`)) return true
@@ -394,12 +408,15 @@ export const walkMasterTree = (
     progress.directoriesRead++
     // Whatever is skipped here makes the directory count as changed next time, so that it is looked at again.
     const problemsBefore = problemCount
+    let rawNames: ReadonlySet<string> | undefined
+    // A child that cannot be examined (listable, not enterable) leaves this directory as it was.
+    let unexaminable = false
     const files = new Map<string, ListedFile>()
     const subdirectories: Array<[string, fs.Stats]> = []
     for (const entry of entries) {
       if (excludes.has(entry.name)) continue
       const childRel = join(rel, entry.name)
-      if (entry.name.includes("\uFFFD") && !isUtf8Name(pathOf(rel), entry.name)) {
+      if (entry.name.includes("\uFFFD") && !(rawNames ??= rawNamesOf(pathOf(rel))).has(rawName(entry.name))) {
         // readdir decodes names as UTF-8; a name that is not cannot be stored, served or even stat()ed by it.
         problem(childRel, "has a name that is not valid UTF-8 (shown with U+FFFD); skipped")
         continue
@@ -409,10 +426,12 @@ export const walkMasterTree = (
       try {
         childStat = fs.statSync(childPath)
       } catch (error) {
-        if (entry.isSymbolicLink()) problem(childRel, `is a broken symbolic link (${errorText(error)}); skipped`)
-        else if (!gone(error)) {
+        if (gone(error)) {
+          if (entry.isSymbolicLink()) problem(childRel, `is a broken symbolic link (${errorText(error)}); skipped`)
+        } else {
           problem(childRel, `could not be examined: ${errorText(error)}; kept as it was`)
           keep(childRel)
+          unexaminable = true
         }
         continue
       }
@@ -421,6 +440,15 @@ export const walkMasterTree = (
       if (childStat.isDirectory()) {
         if (lineage.has(`${childStat.dev}:${childStat.ino}`)) {
           problem(childRel, "is a symbolic link to a directory above it (a loop); not followed")
+          continue
+        }
+        // Checked here, so that a directory that cannot be read (rsync makes new ones 0700 until it is done) counts
+        // against this one, which is then read again next time and finds it once it is readable.
+        try {
+          fs.accessSync(childPath, fs.constants.R_OK | fs.constants.X_OK)
+        } catch (error) {
+          problem(childRel, `could not be read: ${errorText(error)}; kept as it was`)
+          keep(childRel)
           continue
         }
         subdirectories.push([entry.name, childStat])
@@ -433,6 +461,11 @@ export const walkMasterTree = (
       }
     }
 
+    if (unexaminable) {
+      // Its file list would be missing what could not be examined: keep the directory and its subtree as they were.
+      keep(rel)
+      return
+    }
     const fileDetails: Array<FileDetailFound> = []
     const repomd = name === "repodata" ? files.get("repomd.xml") : undefined
     if (repomd !== undefined) {

@@ -18,17 +18,17 @@ import {
   scanTestLayer
 } from "./support/ScanDatabase.ts"
 
-const rules = (prefix: string) =>
-  compileRepositoryRules({
-    rules: [{ pattern: "^(a|b)/(?<version>\\d+)/(?<arch>[^/]+)$", prefix }]
-  })
+const rules = (prefix: string, pattern = "^(a|b)/(?<version>\\d+)/(?<arch>[^/]+)$") =>
+  compileRepositoryRules({ rules: [{ pattern, prefix }] })
 
 /** A scanner with other rules over the same database, as a node configured differently would have. */
-const scannerWithRules = (prefix: string) =>
+const scannerWithRules = (prefix: string, pattern?: string) =>
   Layer.build(
     Layer.fresh(MasterScanner.layer).pipe(
       Layer.provide(ChangeLog.layer),
-      Layer.provide(Layer.succeed(MasterScanPolicy, { ...defaultMasterScanPolicy, settleMs: 0, rules: rules(prefix) }))
+      Layer.provide(
+        Layer.succeed(MasterScanPolicy, { ...defaultMasterScanPolicy, settleMs: 0, rules: rules(prefix, pattern) })
+      )
     )
   ).pipe(Effect.map((context) => Context.get(context, MasterScanner)))
 
@@ -44,6 +44,7 @@ layer(scanTestLayer({ rules: rules("x-{version}") }), { excludeTestServices: tru
         { name: "pub/twice/a/9/x86_64", prefix: "x-9", arch: "x86_64", version: "9", isTest: false }
       ])
       assert.strictEqual(summary.problems.length, 1)
+      assert.strictEqual(summary.problemCount, 1)
       assert.strictEqual(summary.problems[0]!.path, "pub/twice/b/9/x86_64")
       assert.match(
         summary.problems[0]!.problem,
@@ -129,5 +130,29 @@ layer(scanTestLayer({ rules: rules("x-{version}") }), { excludeTestServices: tru
       assert.strictEqual(change!.payload.directoriesRemoved.length, 4)
       assert.strictEqual(change!.payload.directoriesUnlinked.length, 3)
     })
+  )
+
+  it.effect("two categories listing one directory each keep their own repository there", () =>
+    Effect.gen(function* () {
+      const tree = new MasterTree(path.join(makeTempDir(), "nested"))
+      tree.repo("b/9/x86_64", [1_700_000_000])
+      const outer = yield* createCategory({ name: "Nested outer", topdir: "pub/nested", masterPath: tree.root })
+      const inner = yield* createCategory({ name: "Nested inner", topdir: "pub/nested/b", masterPath: tree.path("b") })
+      const outerScanner = yield* scannerWithRules("outer-{version}")
+      const innerScanner = yield* scannerWithRules("inner-{version}", "^(?<version>\\d+)/(?<arch>[^/]+)$")
+      for (let round = 0; round < 2; round++) {
+        const a = yield* outerScanner.scan(outer.id)
+        const b = yield* innerScanner.scan(inner.id)
+        assert.strictEqual(a.repositoriesUpdated + b.repositoriesUpdated, 0, `round ${round}`)
+      }
+      assert.deepStrictEqual(
+        (yield* repositoriesOf(outer.id)).map((r) => [r.name, r.prefix]),
+        [["pub/nested/b/9/x86_64", "outer-9"]]
+      )
+      assert.deepStrictEqual(
+        (yield* repositoriesOf(inner.id)).map((r) => [r.name, r.prefix]),
+        [["pub/nested/b/9/x86_64", "inner-9"]]
+      )
+    }).pipe(Effect.scoped)
   )
 })

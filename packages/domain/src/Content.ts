@@ -92,7 +92,9 @@ export const Repository = Schema.Struct({
   directory: Schema.String,
   categoryId: CategoryId,
   versionId: Schema.NullOr(VersionId),
-  disabled: Schema.Boolean
+  disabled: Schema.Boolean,
+  /** Made by the master scan from the prefix rules (which rename it when they change); false = an admin's. */
+  scanned: Schema.Boolean
 }).annotate({ identifier: "Repository" })
 export type Repository = typeof Repository.Type
 
@@ -102,7 +104,9 @@ const RepositoryInputFields = {
   directory: DirectoryPath,
   categoryId: CategoryId,
   versionId: Schema.NullOr(VersionId),
-  disabled: Schema.Boolean
+  disabled: Schema.Boolean,
+  /** true hands a repository back to the scan's rules; changing its name, arch, directory or version takes it. */
+  scanned: Schema.Boolean
 }
 export const UpdateRepository = partial(Schema.Struct(RepositoryInputFields)).annotate({
   identifier: "UpdateRepository"

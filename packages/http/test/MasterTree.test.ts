@@ -54,14 +54,26 @@ layer(testNodeLayer(), { excludeTestServices: true })("master tree over the API"
       const repositories = yield* expectStatus("GET", "/api/repositories", 200)
       const epel = repositories.items.find((r: any) => r.prefix === "epel-9")
       assert.deepStrictEqual(
-        { name: epel.name, arch: epel.arch, directory: epel.directory, categoryId: epel.categoryId },
+        {
+          name: epel.name,
+          arch: epel.arch,
+          directory: epel.directory,
+          categoryId: epel.categoryId,
+          scanned: epel.scanned
+        },
         {
           name: "pub/epel/9/Everything/x86_64",
           arch: "x86_64",
           directory: "pub/epel/9/Everything/x86_64",
-          categoryId: category.id
+          categoryId: category.id,
+          scanned: true
         }
       )
+      // Disabling keeps it the scan's; naming it by hand makes it the admin's; `scanned: true` hands it back.
+      const patch = (body: object) => expectStatus("PATCH", `/api/repositories/${epel.id}`, 200, { body })
+      assert.strictEqual((yield* patch({ disabled: true })).scanned, true)
+      assert.strictEqual((yield* patch({ prefix: "epel-9-mine" })).scanned, false)
+      assert.strictEqual((yield* patch({ prefix: "epel-9", disabled: false, scanned: true })).scanned, true)
       const details = yield* expectStatus("GET", `/api/repositories/${epel.id}/file-details`, 200)
       assert.strictEqual(details.length, 1)
       assert.deepStrictEqual(
