@@ -203,7 +203,7 @@ export class MasterScanner extends Context.Service<
                 const walk = message.result
                 Object.assign(progress, walk.progress)
                 progress.phase = "writing"
-                const counts = yield* writer.finish(walked, walk.unreadable, walk.truncated)
+                const counts = yield* writer.finish(walked, walk)
                 // What writing found (names taken, ...) is in `problems` now; the walk's come first.
                 const writeProblems = problems.length
                 problems.unshift(...walk.problems)

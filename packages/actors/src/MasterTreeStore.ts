@@ -4,7 +4,10 @@
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { ChangeLog } from "./ChangeLog.ts"
-import type { KnownDirectory, WalkedDirectory, WalkProblem } from "./MasterTreeWalker.ts"
+import type { KnownDirectory, WalkedDirectory, WalkProblem, WalkResult } from "./MasterTreeWalker.ts"
+
+type Walked = Extract<WalkResult, { readonly _tag: "Walked" }>
+
 import { type CompiledRepositoryRules, guessRepository } from "./RepositoryRules.ts"
 
 const SCAN_LOCK = 4242010
@@ -150,7 +153,10 @@ export const treeWriter = (
       }
     })
 
-  const finish = (walked: ReadonlyArray<WalkedDirectory>, unreadable: ReadonlyArray<string>, truncated: boolean) =>
+  const finish = (
+    walked: ReadonlyArray<WalkedDirectory>,
+    { truncated, unreadable, unsettled }: Pick<Walked, "truncated" | "unreadable" | "unsettled">
+  ) =>
     Effect.gen(function* () {
       const counts: WriteCounts = {
         directoriesAdded: added.length,
@@ -225,6 +231,11 @@ export const treeWriter = (
       if (truncated) {
         yield* sql`UPDATE directories SET scan_stamp = NULL WHERE id IN
           (SELECT directory_id FROM category_directories WHERE category_id = ${category.id})`
+      }
+      const unsettledIds = unsettled.flatMap((rel) => ids.get(rel) ?? [])
+      if (unsettledIds.length > 0) {
+        yield* sql`UPDATE directories SET scan_stamp = NULL
+          WHERE id IN (SELECT value::int FROM jsonb_array_elements(${JSON.stringify(unsettledIds)}::jsonb))`
       }
 
       const changed = added.length + updated.length + removed.length + unlinked.length

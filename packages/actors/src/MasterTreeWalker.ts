@@ -84,6 +84,8 @@ export type WalkResult =
       readonly _tag: "Walked"
       /** Known directories that could not be read now: they and everything below them are kept as they are. */
       readonly unreadable: ReadonlyArray<string>
+      /** Known directories left as they were that must be read again next time (their stamps are dropped). */
+      readonly unsettled: ReadonlyArray<string>
       /** The first MAX_PROBLEMS_LISTED problems; `problemCount` counts them all. */
       readonly problems: ReadonlyArray<WalkProblem>
       readonly problemCount: number
@@ -171,6 +173,7 @@ export const walkMasterTree = (
   const progress = { directoriesSeen: 0, directoriesRead: 0, filesHashed: 0 }
   let lastReport = Date.now()
   let truncated = false
+  const unsettled: Array<string> = []
   const settledBefore = options.startedAt - options.settleMs
   const pathOf = (rel: string) => (rel === "" ? options.root : `${options.root}/${rel}`)
   // A tree can hold any number of bad entries: all are counted, the first MAX_PROBLEMS_LISTED are listed.
@@ -462,8 +465,11 @@ export const walkMasterTree = (
     }
 
     if (unexaminable) {
-      // Its file list would be missing what could not be examined: keep the directory and its subtree as they were.
+      // Its file list would miss what could not be examined: its row stays as it was (but is read again next time),
+      // nothing below it counts as gone this time, and the subdirectories that could be examined are walked.
       keep(rel)
+      unsettled.push(rel)
+      for (const [child, childStat] of subdirectories) walk(join(rel, child), childStat, lineage)
       return
     }
     const fileDetails: Array<FileDetailFound> = []
@@ -489,5 +495,5 @@ export const walkMasterTree = (
   walk("", rootStat, new Set())
   flush()
   onProgress({ ...progress })
-  return { _tag: "Walked", unreadable, problems, problemCount, truncated, progress: { ...progress } }
+  return { _tag: "Walked", unreadable, unsettled, problems, problemCount, truncated, progress: { ...progress } }
 }
