@@ -412,6 +412,10 @@ export const walkMasterTree = (
     // Whatever is skipped here makes the directory count as changed next time, so that it is looked at again.
     const problemsBefore = problemCount
     let rawNames: ReadonlySet<string> | undefined
+    const isRawName = (name: string) => {
+      rawNames ??= rawNamesOf(pathOf(rel))
+      return rawNames.has(rawName(name))
+    }
     // A child that cannot be examined (listable, not enterable) leaves this directory as it was.
     let unexaminable = false
     const files = new Map<string, ListedFile>()
@@ -419,7 +423,7 @@ export const walkMasterTree = (
     for (const entry of entries) {
       if (excludes.has(entry.name)) continue
       const childRel = join(rel, entry.name)
-      if (entry.name.includes("\uFFFD") && !(rawNames ??= rawNamesOf(pathOf(rel))).has(rawName(entry.name))) {
+      if (entry.name.includes("\uFFFD") && !isRawName(entry.name)) {
         // readdir decodes names as UTF-8; a name that is not cannot be stored, served or even stat()ed by it.
         problem(childRel, "has a name that is not valid UTF-8 (shown with U+FFFD); skipped")
         continue
