@@ -7,15 +7,16 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Accounts } from "@mirrormanager/actors/Accounts"
 import { ChangeLog } from "@mirrormanager/actors/ChangeLog"
+import { Content } from "@mirrormanager/actors/Content"
 import { databaseLayer } from "@mirrormanager/actors/Database"
 import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "@mirrormanager/actors/MasterScanPolicy"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/EmbeddedPostgres"
 import { freePort } from "@mirrormanager/cluster-node/FreePort"
 import type { ScanProgress, ScanSummary } from "@mirrormanager/domain/MasterScan"
-import { Cause, Effect, Exit, Layer, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
+import { Cause, Effect, Exit, Layer, Option, Redacted } from "effect"
 
 const name = "master-scan"
 
@@ -198,17 +199,23 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 const thousands = (n: number) => n.toLocaleString("en-US")
 const pad = (label: string) => `  ${label}`.padEnd(34)
 
-/** The product and category rows a scan needs, as packages/actors/test/support/ScanDatabase.ts makes them. */
+const ADMIN_TOKEN = "mm_bench-global-admin"
+
+/** The product and category a scan needs, made by a global admin through the Content service. */
 const createCategory = (masterPath: string) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const [product] = yield* sql<{ id: number }>`INSERT INTO products (name) VALUES ('Fedora EPEL')
-      ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`
-    const [topdir] = yield* sql<{ id: number }>`INSERT INTO directories (name) VALUES ('pub/epel')
-      ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`
-    const [category] = yield* sql<{ id: number }>`INSERT INTO categories (name, product_id, topdir_id, master_path)
-      VALUES ('Fedora EPEL', ${product!.id}, ${topdir!.id}, ${masterPath}) RETURNING id`
-    return category!.id
+    const accounts = yield* Accounts
+    const content = yield* Content
+    yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN)))
+    const admin = Option.getOrThrow(yield* accounts.authenticate(ADMIN_TOKEN))
+    const product = yield* content.products.create(admin, { name: "Fedora EPEL" })
+    const category = yield* content.categories.create(admin, {
+      name: "Fedora EPEL",
+      productId: product.id,
+      topdir: "pub/epel",
+      masterPath
+    })
+    return category.id
   }).pipe(Effect.orDie)
 
 interface TimedScan {
@@ -248,7 +255,7 @@ const scans = (root: string, databaseUrl: string) =>
   }).pipe(
     Effect.provide(
       MasterScanner.layer.pipe(
-        Layer.provideMerge(ChangeLog.layer),
+        Layer.provideMerge(Layer.mergeAll(ChangeLog.layer, Content.layer, Accounts.layer)),
         // The default policy does not trust a directory changed less than 2 s before a scan (it may still be
         // changing) and re-reads it next time. The tree was written just before the first scan, so with the default
         // the rescan would read everything again; a settling time of 0 lets it skip the unchanged directories, as

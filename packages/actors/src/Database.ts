@@ -16,26 +16,25 @@ export const databaseLayer = (url: Redacted.Redacted<string>, options: { readonl
     )
   )
 
-/** A new, empty database on the server at `serverUrl`, migrated, and dropped when the layer closes (tests). */
+/** A new, empty database on the server at `serverUrl`, dropped when the scope closes (tests); its URL. */
+export const freshDatabase = (serverUrl: string) =>
+  Effect.gen(function* () {
+    const name = `mm_test_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`
+    const admin = new URL(serverUrl)
+    admin.pathname = "/postgres"
+    const run = (statement: string) =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql.unsafe(statement)
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(admin.toString()), maxConnections: 1 })), Effect.orDie)
+    yield* Effect.acquireRelease(run(`CREATE DATABASE ${name}`), () =>
+      run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    )
+    const url = new URL(serverUrl)
+    url.pathname = `/${name}`
+    return url.toString()
+  })
+
+/** A fresh database (see `freshDatabase`), migrated, for the life of the layer. */
 export const freshDatabaseLayer = (serverUrl: string) =>
-  Layer.unwrap(
-    Effect.gen(function* () {
-      const name = `mm_test_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`
-      const admin = new URL(serverUrl)
-      admin.pathname = "/postgres"
-      const run = (statement: string) =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          yield* sql.unsafe(statement)
-        }).pipe(
-          Effect.provide(PgClient.layer({ url: Redacted.make(admin.toString()), maxConnections: 1 })),
-          Effect.orDie
-        )
-      yield* Effect.acquireRelease(run(`CREATE DATABASE ${name}`), () =>
-        run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      )
-      const url = new URL(serverUrl)
-      url.pathname = `/${name}`
-      return databaseLayer(Redacted.make(url.toString()), { maxConnections: 5 })
-    })
-  )
+  Layer.unwrap(Effect.map(freshDatabase(serverUrl), (url) => databaseLayer(Redacted.make(url), { maxConnections: 5 })))

@@ -2,7 +2,7 @@
 // has scanned within half an interval, so several nodes on one database do not scan the same tree back to back.
 import { Duration, Effect, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
-import { logSummary, MasterScanner } from "./MasterScanner.ts"
+import { logProgress, logSummary, MasterScanner } from "./MasterScanner.ts"
 
 export const MasterScanScheduleLayer = (options: {
   readonly interval: Duration.Duration
@@ -27,10 +27,7 @@ export const MasterScanScheduleLayer = (options: {
           yield* scanner
             .scan(id, {
               deleteDirectories: options.deleteDirectories,
-              onProgress: (progress) =>
-                Effect.logInfo(
-                  `master scan of "${progress.category}": ${progress.phase}, ${progress.directoriesSeen} directories seen, ${progress.filesHashed} files hashed`
-                ),
+              onProgress: logProgress,
               progressInterval: "30 seconds"
             })
             .pipe(

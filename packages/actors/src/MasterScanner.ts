@@ -60,6 +60,16 @@ const startWalker = (options: WalkOptions) =>
     return messages
   })
 
+const progressOf = (category: ScanCategory, phase: ScanProgress["phase"]): ScanProgress => ({
+  categoryId: category.id as ScanProgress["categoryId"],
+  category: category.name,
+  phase,
+  directoriesSeen: 0,
+  directoriesRead: 0,
+  filesHashed: 0,
+  elapsedMs: 0
+})
+
 const emptySummary = (category: ScanCategory, startedAt: number) => ({
   categoryId: category.id as ScanSummary["categoryId"],
   category: category.name,
@@ -82,8 +92,6 @@ export class MasterScanner extends Context.Service<
   {
     /** Scans one category now (waiting for a scan of it already running on this node). */
     readonly scan: (categoryId: number, options?: ScanOptions) => Effect.Effect<ScanSummary, ScanError>
-    /** Scans every category that has a master path, one after another. */
-    readonly scanAll: (options?: ScanOptions) => Effect.Effect<ReadonlyArray<ScanSummary>>
     /** Starts a scan in the background, unless one is already waiting; answers at once. */
     readonly request: (categoryId: number, options?: ScanOptions) => Effect.Effect<ScanStatus, ScanError>
     readonly status: (categoryId: number) => Effect.Effect<ScanStatus, NotFound>
@@ -110,6 +118,10 @@ export class MasterScanner extends Context.Service<
         }
         return lock
       }
+
+      /** One scan of a category at a time, and at most maxConcurrentScans in all. */
+      const exclusively = <A, E, R>(categoryId: number, effect: Effect.Effect<A, E, R>) =>
+        lockOf(categoryId).withPermit(slots.withPermit(effect))
 
       const category = (id: number) =>
         Effect.flatMap(loadCategory(sql, id), (row) =>
@@ -142,15 +154,7 @@ export class MasterScanner extends Context.Service<
       const runScan = (target: ScanCategory & { readonly masterPath: string }, options: ScanOptions) =>
         Effect.gen(function* () {
           const startedAt = yield* Clock.currentTimeMillis
-          const progress: { -readonly [K in keyof ScanProgress]: ScanProgress[K] } = {
-            categoryId: target.id as ScanProgress["categoryId"],
-            category: target.name,
-            phase: "walking",
-            directoriesSeen: 0,
-            directoriesRead: 0,
-            filesHashed: 0,
-            elapsedMs: 0
-          }
+          const progress: { -readonly [K in keyof ScanProgress]: ScanProgress[K] } = progressOf(target, "walking")
           running.set(target.id, progress)
           const snapshot = () => ({ ...progress, elapsedMs: Date.now() - startedAt })
           const reporter =
@@ -260,42 +264,14 @@ export class MasterScanner extends Context.Service<
         )
 
       const scan = (categoryId: number, options: ScanOptions = {}) =>
-        Effect.flatMap(scannable(categoryId), (target) =>
-          lockOf(target.id).withPermit(slots.withPermit(runScan(target, options)))
-        )
-
-      const scanAll = (options: ScanOptions = {}) =>
-        Effect.gen(function* () {
-          const ids = yield* sql<{ id: number }>`SELECT id FROM categories WHERE master_path IS NOT NULL
-            ORDER BY id`.pipe(Effect.orDie)
-          const summaries: Array<ScanSummary> = []
-          for (const { id } of ids) {
-            // A category deleted or changed meanwhile is simply not scanned.
-            const summary = yield* Effect.option(scan(id, options))
-            if (summary._tag === "Some") summaries.push(summary.value)
-          }
-          return summaries
-        })
+        Effect.flatMap(scannable(categoryId), (target) => exclusively(target.id, runScan(target, options)))
 
       const status = (categoryId: number) =>
         Effect.gen(function* () {
           const row = yield* category(categoryId)
           const progress = running.get(row.id)
-          const waiting = queued.has(row.id)
           const current: ScanProgress | null =
-            progress !== undefined
-              ? { ...progress }
-              : waiting
-                ? {
-                    categoryId: row.id as ScanProgress["categoryId"],
-                    category: row.name,
-                    phase: "queued",
-                    directoriesSeen: 0,
-                    directoriesRead: 0,
-                    filesHashed: 0,
-                    elapsedMs: 0
-                  }
-                : null
+            progress !== undefined ? { ...progress } : queued.has(row.id) ? progressOf(row, "queued") : null
           return {
             categoryId: row.id as ScanStatus["categoryId"],
             running: current,
@@ -308,26 +284,23 @@ export class MasterScanner extends Context.Service<
           const target = yield* scannable(categoryId)
           if (!queued.has(target.id)) {
             queued.add(target.id)
-            yield* lockOf(target.id)
-              .withPermit(
-                slots.withPermit(
-                  Effect.andThen(
-                    Effect.sync(() => queued.delete(target.id)),
-                    runScan(target, options)
-                  )
-                )
+            yield* exclusively(
+              target.id,
+              Effect.andThen(
+                Effect.sync(() => queued.delete(target.id)),
+                runScan(target, options)
               )
-              .pipe(
-                Effect.flatMap(logSummary),
-                Effect.ensuring(Effect.sync(() => queued.delete(target.id))),
-                Effect.catchCause((cause) => Effect.logError(`scan of category "${target.name}" failed`, cause)),
-                Effect.forkIn(scope)
-              )
+            ).pipe(
+              Effect.flatMap(logSummary),
+              Effect.ensuring(Effect.sync(() => queued.delete(target.id))),
+              Effect.catchCause((cause) => Effect.logError(`scan of category "${target.name}" failed`, cause)),
+              Effect.forkIn(scope)
+            )
           }
           return yield* status(target.id)
         })
 
-      return MasterScanner.of({ scan, scanAll, request, status })
+      return MasterScanner.of({ scan, request, status })
     })
   )
 }
@@ -338,6 +311,12 @@ const failureText = (cause: Cause.Cause<unknown>) => {
   const inner = (error as { cause?: { message?: unknown } } | undefined)?.cause?.message
   return `${error}${typeof inner === "string" && inner.length > 0 ? `: ${inner}` : ""}`
 }
+
+/** A running scan in the node's log (for `ScanOptions.onProgress`). */
+export const logProgress = (progress: ScanProgress) =>
+  Effect.logInfo(
+    `master scan of "${progress.category}": ${progress.phase}, ${progress.directoriesSeen} directories seen, ${progress.filesHashed} files hashed`
+  )
 
 /** The outcome of a scan in the node's log: problems as warnings, then the counts. */
 export const logSummary = (summary: ScanSummary) =>

@@ -5,10 +5,9 @@ import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { ChangeLog } from "./ChangeLog.ts"
 import type { KnownDirectory, WalkedDirectory, WalkProblem, WalkResult } from "./MasterTreeWalker.ts"
+import { type CompiledRepositoryRules, guessRepository } from "./RepositoryRules.ts"
 
 type Walked = Extract<WalkResult, { readonly _tag: "Walked" }>
-
-import { type CompiledRepositoryRules, guessRepository } from "./RepositoryRules.ts"
 
 const SCAN_LOCK = 4242010
 const BATCH = 2000
@@ -90,8 +89,9 @@ const isUnder = (rel: string, roots: ReadonlyArray<string>) =>
   roots.some((root) => root === "" || rel === root || rel.startsWith(`${root}/`))
 
 /**
- * Writes one walk, in the caller's transaction: `lock` first, `writeDirectories` for each batch the walk hands over
- * while it goes on, then `finish` with every directory walked. Problems found while writing go to `problems`.
+ * Writes one walk, in the caller's transaction (after `lockCategory`): `writeDirectories` for each batch the walk
+ * hands over while it goes on, then `finish` with every directory walked. Problems found while writing go to
+ * `problems`.
  */
 export const treeWriter = (
   sql: SqlClient.SqlClient,
@@ -108,6 +108,9 @@ export const treeWriter = (
 ) => {
   const { category, known } = input
   const ids = new Map(known.ids)
+  /** A list of ids as one bound parameter (any length), for `IN`. */
+  const idList = (list: ReadonlyArray<number>) =>
+    sql`(SELECT value::int FROM jsonb_array_elements(${JSON.stringify(list)}::jsonb))`
   const added: Array<number> = []
   const updated: Array<number> = []
 
@@ -174,12 +177,11 @@ export const treeWriter = (
       const removed: Array<number> = []
       const unlinked: Array<number> = []
       if (input.deleteDirectories && vanished.length > 0) {
-        const vanishedJson = JSON.stringify(vanished)
         yield* sql`DELETE FROM category_directories WHERE category_id = ${category.id}
-        AND directory_id IN (SELECT value::int FROM jsonb_array_elements(${vanishedJson}::jsonb))`
+        AND directory_id IN ${idList(vanished)}`
         // A directory still listed by another category, or the top directory of one, stays.
         const rows = yield* sql<{ id: number }>`DELETE FROM directories d
-        WHERE d.id IN (SELECT value::int FROM jsonb_array_elements(${vanishedJson}::jsonb))
+        WHERE d.id IN ${idList(vanished)}
           AND NOT EXISTS (SELECT 1 FROM category_directories cd WHERE cd.directory_id = d.id)
           AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.topdir_id = d.id)
         RETURNING d.id`
@@ -234,8 +236,7 @@ export const treeWriter = (
       }
       const unsettledIds = unsettled.flatMap((rel) => ids.get(rel) ?? [])
       if (unsettledIds.length > 0) {
-        yield* sql`UPDATE directories SET scan_stamp = NULL
-          WHERE id IN (SELECT value::int FROM jsonb_array_elements(${JSON.stringify(unsettledIds)}::jsonb))`
+        yield* sql`UPDATE directories SET scan_stamp = NULL WHERE id IN ${idList(unsettledIds)}`
       }
 
       const changed = added.length + updated.length + removed.length + unlinked.length

@@ -3,16 +3,17 @@
 import * as path from "node:path"
 import { assert, layer } from "@effect/vitest"
 import { ChangeLog } from "@mirrormanager/actors/ChangeLog"
+import { Content } from "@mirrormanager/actors/Content"
 import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "@mirrormanager/actors/MasterScanPolicy"
 import { compileRepositoryRules } from "@mirrormanager/actors/RepositoryRules"
 import { Context, Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
 import { MasterTree, makeTempDir } from "./support/MasterTree.ts"
 import {
   changesSince,
   createCategory,
   directoriesOf,
+  globalAdmin,
   lastChange,
   repositoriesOf,
   scanTestLayer
@@ -55,17 +56,20 @@ layer(scanTestLayer({ rules: rules("x-{version}") }), { excludeTestServices: tru
 
   it.effect("repositories an admin made or renamed are theirs; the rules rename only their own", () =>
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
+      const content = yield* Content
+      const admin = yield* globalAdmin
       const tree = new MasterTree(path.join(makeTempDir(), "admin"))
       tree.repo("a/10/aarch64", [1_700_000_000])
       tree.repo("b/11/aarch64", [1_700_000_000])
       const category = yield* createCategory({ name: "Admin", topdir: "pub/admin", masterPath: tree.root })
       // An admin names a/10/aarch64 before any scan, as the README's example does for epel-9.
-      yield* sql`INSERT INTO arches (name) VALUES ('aarch64') ON CONFLICT DO NOTHING`
-      yield* sql`INSERT INTO directories (name) VALUES ('pub/admin/a/10/aarch64')`
-      yield* sql`INSERT INTO repositories (name, prefix, category_id, arch_id, directory_id)
-        SELECT d.name, 'hand-made', ${category.id}, a.id, d.id FROM directories d, arches a
-        WHERE d.name = 'pub/admin/a/10/aarch64' AND a.name = 'aarch64'`
+      yield* content.arches.create(admin, { name: "aarch64" })
+      yield* content.repositories.create(admin, {
+        prefix: "hand-made",
+        arch: "aarch64",
+        directory: "pub/admin/a/10/aarch64",
+        categoryId: category.id
+      })
       const scanner = yield* MasterScanner
       const first = yield* scanner.scan(category.id)
       assert.deepStrictEqual(first.problems, [])
@@ -86,8 +90,12 @@ layer(scanTestLayer({ rules: rules("x-{version}") }), { excludeTestServices: tru
         ["hand-made", "y-11"]
       )
 
-      // An admin renames it (the API marks it as theirs): later scans leave it alone and add nothing beside it.
-      yield* sql`UPDATE repositories SET prefix = 'mine', scanned = false WHERE prefix = 'y-11'`
+      // An admin renames it, which makes it theirs: later scans leave it alone and add nothing beside it.
+      const scanned = (yield* content.repositories.list(admin, { pageSize: 1000 })).items.find(
+        (r) => r.prefix === "y-11"
+      )
+      assert.strictEqual(scanned?.scanned, true)
+      assert.strictEqual((yield* content.repositories.update(admin, scanned!.id, { prefix: "mine" })).scanned, false)
       const after = yield* scanner.scan(category.id)
       assert.strictEqual(after.repositoriesAdded + after.repositoriesUpdated, 0)
       assert.deepStrictEqual(

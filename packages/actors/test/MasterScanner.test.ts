@@ -5,15 +5,16 @@ import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
 import { CHANGES_CHANNEL } from "@mirrormanager/actors/ChangeLog"
+import { Content } from "@mirrormanager/actors/Content"
 import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
 import { Effect, Queue } from "effect"
-import { SqlClient } from "effect/sql"
 import { DAY, hashesOf, MasterTree, makeTempDir, repomdXml } from "./support/MasterTree.ts"
 import {
   changesSince,
   createCategory,
   directoriesOf,
   fileDetailsUnder,
+  globalAdmin,
   lastChange,
   repositoriesOf,
   scanTestLayer
@@ -377,7 +378,7 @@ layer(scanTestLayer(), { excludeTestServices: true })("master scan of bad trees"
       tree.repo("8/Everything/x86_64", [1_700_000_000])
       const category = yield* createCategory({ name: "Gone", topdir: "pub/gone", masterPath: tree.root })
       // No rule knows this category: the arch comes from known arch names in the path.
-      yield* (yield* SqlClient.SqlClient)`INSERT INTO arches (name) VALUES ('x86_64') ON CONFLICT DO NOTHING`
+      yield* (yield* Content).arches.create(yield* globalAdmin, { name: "x86_64" })
       const scanner = yield* MasterScanner
       yield* scanner.scan(category.id)
       assert.strictEqual((yield* repositoriesOf(category.id)).length, 2)

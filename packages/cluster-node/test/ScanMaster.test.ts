@@ -4,40 +4,55 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Accounts } from "@mirrormanager/actors/Accounts"
+import { Content } from "@mirrormanager/actors/Content"
+import { freshDatabase } from "@mirrormanager/actors/Database"
+import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 import { SqlClient } from "effect/sql"
-import { inject } from "vitest"
+import { afterAll, inject } from "vitest"
 import { runCommand, tempDir } from "./support/Process.ts"
 
-const withDatabase = <A>(url: string, f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+const withDatabase = <A>(url: string, f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown, Content | Accounts>) =>
   Effect.runPromise(
     Effect.gen(function* () {
       return yield* f(yield* SqlClient.SqlClient)
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.orDie)
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(Content.layer, Accounts.layer).pipe(
+          Layer.provideMerge(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 }))
+        )
+      ),
+      Effect.orDie
+    )
   )
 
-/** A new, empty database on the test server; the command migrates it itself. */
-const freshDatabase = async () => {
-  const name = `mm_cli_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`
-  const server = new URL(inject("databaseUrl"))
-  server.pathname = "/postgres"
-  await withDatabase(server.toString(), (sql) => sql.unsafe(`CREATE DATABASE ${name}`))
-  server.pathname = `/${name}`
-  return server.toString()
-}
+// The databases made here are dropped after the file's tests.
+const databases = Scope.makeUnsafe()
+afterAll(() => Effect.runPromise(Scope.close(databases, Exit.void)))
 
-/** A product and a category with a master path, written straight into the database the command uses. */
+/** A new, empty database on the test server; the command migrates it itself. */
+const newDatabase = () => Effect.runPromise(Scope.provide(freshDatabase(inject("databaseUrl")), databases))
+
+const ADMIN_TOKEN = "mm_scan-master-test-admin"
+
+/** A product and a category with a master path, made by a global admin through the Content service. */
 const createCategory = (
   url: string,
   c: { readonly product: string; readonly name: string; readonly topdir: string; readonly master: string }
 ) =>
-  withDatabase(url, (sql) =>
+  withDatabase(url, () =>
     Effect.gen(function* () {
-      yield* sql`INSERT INTO products (name) VALUES (${c.product})`
-      yield* sql`INSERT INTO directories (name) VALUES (${c.topdir})`
-      yield* sql`INSERT INTO categories (name, product_id, topdir_id, master_path)
-        SELECT ${c.name}, p.id, d.id, ${c.master} FROM products p, directories d
-        WHERE p.name = ${c.product} AND d.name = ${c.topdir}`
+      const accounts = yield* Accounts
+      const content = yield* Content
+      yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN)))
+      const admin = Option.getOrThrow(yield* accounts.authenticate(ADMIN_TOKEN))
+      const product = yield* content.products.create(admin, { name: c.product })
+      yield* content.categories.create(admin, {
+        name: c.name,
+        productId: product.id,
+        topdir: c.topdir,
+        masterPath: c.master
+      })
     })
   )
 
@@ -46,7 +61,7 @@ const repomd = (timestamp: number) =>
 
 describe("scan-master", () => {
   it("scans, shows progress and a summary, and exits 2 when something was skipped, 1 when it cannot scan", async () => {
-    const databaseUrl = await freshDatabase()
+    const databaseUrl = await newDatabase()
     const dir = tempDir()
     const env = { DATABASE_URL: databaseUrl, MM_DATA_DIR: dir }
 
@@ -90,7 +105,7 @@ describe("scan-master", () => {
   })
 
   it("uses the operator's repository rules file, and refuses a broken one", async () => {
-    const databaseUrl = await freshDatabase()
+    const databaseUrl = await newDatabase()
     const dir = tempDir()
     const master = path.join(dir, "master")
     fs.mkdirSync(path.join(master, "linux/releases/42/x86_64/repodata"), { recursive: true })

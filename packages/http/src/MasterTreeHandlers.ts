@@ -1,7 +1,7 @@
 // Handlers of /api/directories, file details, and /api/categories/{id}/scan.
 import { requireAdmin } from "@mirrormanager/actors/Access"
 import { Directories } from "@mirrormanager/actors/Directories"
-import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
+import { logProgress, MasterScanner } from "@mirrormanager/actors/MasterScanner"
 import { Api } from "@mirrormanager/domain/api/Api"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
@@ -28,10 +28,7 @@ export const MasterTreeHandlers = HttpApiBuilder.group(
           Effect.andThen(
             requireAdmin(p, "scan master trees"),
             scanner.request(params.id, {
-              onProgress: (progress) =>
-                Effect.logInfo(
-                  `master scan of "${progress.category}": ${progress.phase}, ${progress.directoriesSeen} directories seen, ${progress.filesHashed} files hashed`
-                ),
+              onProgress: logProgress,
               progressInterval: "10 seconds"
             })
           )

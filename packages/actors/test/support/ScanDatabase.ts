@@ -1,6 +1,8 @@
-// A fresh database with the registry services and a master-scan policy for tests; categories made by SQL.
+// A fresh database with the master scanner, a scan policy for tests, and the services that make categories.
 
+import { Accounts } from "@mirrormanager/actors/Accounts"
 import { ChangeLog } from "@mirrormanager/actors/ChangeLog"
+import { Content } from "@mirrormanager/actors/Content"
 import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
 import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
 import {
@@ -9,7 +11,7 @@ import {
   type MasterScanPolicyShape
 } from "@mirrormanager/actors/MasterScanPolicy"
 import type { FileDetailFound } from "@mirrormanager/actors/MasterTreeWalker"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 
@@ -22,30 +24,34 @@ declare module "vitest" {
 /** Tests read trees they have just written: no settling time, so a second scan can skip unchanged directories. */
 export const scanTestLayer = (policy: Partial<MasterScanPolicyShape> = {}) =>
   MasterScanner.layer.pipe(
-    Layer.provideMerge(ChangeLog.layer),
+    Layer.provideMerge(Layer.mergeAll(ChangeLog.layer, Content.layer, Accounts.layer)),
     Layer.provide(Layer.succeed(MasterScanPolicy, { ...defaultMasterScanPolicy, settleMs: 0, ...policy })),
     Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
   )
 
+const ADMIN_TOKEN = "mm_scan-tests-global-admin"
+
+/** The global admin, as the node's bootstrap makes it. */
+export const globalAdmin = Effect.gen(function* () {
+  const accounts = yield* Accounts
+  yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN)))
+  return Option.getOrThrow(yield* accounts.authenticate(ADMIN_TOKEN))
+})
+
 let counter = 0
 
-/** A product and a category whose top directory is `topdir` and whose master tree is at `masterPath`. */
+/** A product and a category, made by a global admin through the Content service, as the admin API makes them. */
 export const createCategory = (options: {
   readonly name: string
   readonly topdir: string
   readonly masterPath: string | null
-  readonly product?: string
 }) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const productName = options.product ?? `product-${++counter}-${options.name}`
-    const [product] = yield* sql<{ id: number }>`INSERT INTO products (name) VALUES (${productName})
-      ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`
-    const [topdir] = yield* sql<{ id: number }>`INSERT INTO directories (name) VALUES (${options.topdir})
-      ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id`
-    const [category] = yield* sql<{ id: number }>`INSERT INTO categories (name, product_id, topdir_id, master_path)
-      VALUES (${options.name}, ${product!.id}, ${topdir!.id}, ${options.masterPath}) RETURNING id`
-    return { id: category!.id, productId: product!.id }
+    const content = yield* Content
+    const admin = yield* globalAdmin
+    const product = yield* content.products.create(admin, { name: `product-${++counter}-${options.name}` })
+    const category = yield* content.categories.create(admin, { ...options, productId: product.id })
+    return { id: category.id, productId: product.id }
   }).pipe(Effect.orDie)
 
 export interface DirectoryRow {
