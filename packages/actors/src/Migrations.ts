@@ -251,7 +251,187 @@ const masterScan = runDdl(`
     );
   `)
 
+/**
+ * One statement-level trigger per event and table writes a change for every write that affects selection, in the
+ * writer's transaction (admin API, scans, check-ins, crawls, even manual SQL), and wakes the followers. Each
+ * change carries its transaction id, so a follower asks "what committed since my last snapshot" and misses
+ * nothing, however long a writer's transaction ran (SPEC 1.4).
+ */
+interface ChangeTrigger {
+  readonly table: string
+  readonly kind: string
+  /** The payload, a jsonb expression over `rows` (the transition table); null = nothing to record. */
+  readonly payload: string
+  readonly events: ReadonlyArray<"INSERT" | "UPDATE" | "DELETE">
+  /** Updates count only when one of these columns changed (rows matched by `id`); absent = any update. */
+  readonly columns?: ReadonlyArray<string>
+}
+
+const changeTriggers: ReadonlyArray<ChangeTrigger> = [
+  {
+    table: "sites",
+    kind: "hosts",
+    payload: `(SELECT jsonb_build_object('hostIds', jsonb_agg(h.id)) FROM hosts h WHERE h.site_id IN (SELECT id FROM rows)
+      HAVING count(*) > 0)`,
+    events: ["UPDATE"],
+    columns: ["private", "admin_active", "user_active"]
+  },
+  {
+    table: "hosts",
+    kind: "hosts",
+    payload: `(SELECT jsonb_build_object('hostIds', jsonb_agg(DISTINCT id)) FROM rows HAVING count(*) > 0)`,
+    events: ["INSERT", "DELETE", "UPDATE"],
+    columns: [
+      "site_id",
+      "country",
+      "bandwidth",
+      "private",
+      "asn",
+      "asn_clients",
+      "internet2",
+      "internet2_clients",
+      "admin_active",
+      "user_active",
+      "ipv4",
+      "ipv6"
+    ]
+  },
+  ...["host_netblocks", "host_peer_asns", "host_countries_allowed"].map(
+    (table): ChangeTrigger => ({
+      table,
+      kind: "hosts",
+      payload: `(SELECT jsonb_build_object('hostIds', jsonb_agg(DISTINCT host_id)) FROM rows HAVING count(*) > 0)`,
+      events: ["INSERT", "DELETE", "UPDATE"]
+    })
+  ),
+  {
+    table: "host_categories",
+    kind: "hosts",
+    payload: `(SELECT jsonb_build_object('hostIds', jsonb_agg(DISTINCT host_id)) FROM rows HAVING count(*) > 0)`,
+    events: ["INSERT", "DELETE", "UPDATE"],
+    columns: ["host_id", "category_id", "always_up2date"]
+  },
+  // A child of a deleted host category needs no change of its own: the parent's delete recorded the host.
+  ...[
+    { table: "host_category_urls", columns: ["host_category_id", "url", "private", "reachable", "tls_valid"] },
+    { table: "host_category_dirs", columns: ["host_category_id", "directory_id", "up2date"] }
+  ].map(
+    ({ table, columns }): ChangeTrigger => ({
+      table,
+      kind: "hosts",
+      payload: `(SELECT jsonb_build_object('hostIds', jsonb_agg(DISTINCT hc.host_id)) FROM rows
+      JOIN host_categories hc ON hc.id = rows.host_category_id HAVING count(*) > 0)`,
+      events: ["INSERT", "DELETE", "UPDATE"],
+      columns
+    })
+  ),
+  {
+    table: "directories",
+    kind: "directories",
+    payload: `(SELECT jsonb_build_object('directoryIds', jsonb_agg(DISTINCT id)) FROM rows HAVING count(*) > 0)`,
+    events: ["INSERT", "DELETE", "UPDATE"],
+    columns: ["name"]
+  },
+  ...["category_directories", "file_details"].map(
+    (table): ChangeTrigger => ({
+      table,
+      kind: "directories",
+      payload: `(SELECT jsonb_build_object('directoryIds', jsonb_agg(DISTINCT directory_id)) FROM rows
+      HAVING count(*) > 0)`,
+      events: ["INSERT", "DELETE", "UPDATE"]
+    })
+  ),
+  ...["repositories", "repository_redirects"].map(
+    (table): ChangeTrigger => ({
+      table,
+      kind: "repositories",
+      payload: `(SELECT '{}'::jsonb FROM rows HAVING count(*) > 0)`,
+      events: ["INSERT", "DELETE", "UPDATE"]
+    })
+  ),
+  {
+    table: "categories",
+    kind: "content",
+    payload: `(SELECT '{}'::jsonb FROM rows HAVING count(*) > 0)`,
+    events: ["INSERT", "DELETE", "UPDATE"],
+    columns: ["name", "topdir_id"]
+  },
+  {
+    table: "arches",
+    kind: "content",
+    payload: `(SELECT '{}'::jsonb FROM rows HAVING count(*) > 0)`,
+    events: ["UPDATE"],
+    columns: ["name"]
+  },
+  ...["netblock_countries", "country_continent_redirects"].map(
+    (table): ChangeTrigger => ({
+      table,
+      kind: "overrides",
+      payload: `(SELECT '{}'::jsonb FROM rows HAVING count(*) > 0)`,
+      events: ["INSERT", "DELETE", "UPDATE"]
+    })
+  )
+]
+
+const changeStreamDdl = (): ReadonlyArray<string> => {
+  const statements: Array<string> = [
+    "ALTER TABLE changes ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id()",
+    "CREATE INDEX changes_xid ON changes (xid)",
+    "CREATE INDEX changes_at ON changes (at)"
+  ]
+  for (const trigger of changeTriggers) {
+    for (const verb of trigger.events) {
+      const name = `mm_changes_${trigger.table}_${verb.toLowerCase()}`
+      const referencing =
+        verb === "INSERT"
+          ? "REFERENCING NEW TABLE AS new_rows"
+          : verb === "DELETE"
+            ? "REFERENCING OLD TABLE AS old_rows"
+            : "REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows"
+      // An update counts both images: a row that moved (a host to another site) changes both places.
+      const changed =
+        trigger.columns === undefined
+          ? "true"
+          : `(${trigger.columns.map((c) => `n.${c}`).join(", ")}, null) IS DISTINCT FROM (${trigger.columns.map((c) => `o.${c}`).join(", ")}, null)`
+      const source =
+        verb === "INSERT"
+          ? "SELECT * FROM new_rows"
+          : verb === "DELETE"
+            ? "SELECT * FROM old_rows"
+            : trigger.columns === undefined
+              ? "SELECT * FROM new_rows UNION ALL SELECT * FROM old_rows"
+              : `SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE ${changed}
+                 UNION ALL SELECT o.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE ${changed}`
+      statements.push(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        DECLARE
+          change jsonb;
+          seq bigint;
+        BEGIN
+          WITH rows AS (${source}) SELECT ${trigger.payload} INTO change;
+          IF change IS NOT NULL THEN
+            INSERT INTO changes (kind, payload) VALUES ('${trigger.kind}', change) RETURNING changes.seq INTO seq;
+            PERFORM pg_notify('mm_changes', seq::text);
+          END IF;
+          RETURN NULL;
+        END
+        $fn$`)
+      statements.push(
+        `CREATE TRIGGER ${name} AFTER ${verb} ON ${trigger.table} ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION ${name}()`
+      )
+    }
+  }
+  return statements
+}
+
+const changeStream = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  for (const statement of changeStreamDdl()) {
+    yield* sql.unsafe(statement)
+  }
+})
+
 export const migrations = {
   "0001_registry": registry,
-  "0002_master_scan": masterScan
+  "0002_master_scan": masterScan,
+  "0003_change_stream": changeStream
 }

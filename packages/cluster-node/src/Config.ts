@@ -16,6 +16,24 @@ export interface NodeConfigShape {
   readonly scanDeleteDirectories: boolean
   /** A JSON file of repository prefix rules replacing the built-in Fedora/EPEL rules. */
   readonly repositoryRules: Option.Option<string>
+  /** A MaxMind DB (GeoLite2 Country/City or flat country_code); none = the bundled free database. */
+  readonly geoipDatabase: Option.Option<string>
+  /** Prefix→ASN table(s): `<prefix>/<len> <asn>` lines or ip-location-db CSVs; none = the bundled tables. */
+  readonly asnFile: Option.Option<string>
+  /** R&E (Internet2) prefixes, `<prefix>/<len> <asn>` lines; none = no R&E matching. */
+  readonly researchNetworksFile: Option.Option<string>
+  /** CIDRs whose X-Forwarded-For is honoured. */
+  readonly trustedProxies: ReadonlyArray<string>
+  readonly selectionMinimum: number
+  readonly allowIpOverride: boolean
+  readonly metalinkMaxStaleDays: number
+  readonly metalinkGenerator: string
+  readonly redirectHttpsOnly: boolean
+  readonly indexRebuildInterval: Duration.Duration
+  /** How often the index snapshot is rewritten while changes arrive. */
+  readonly indexSnapshotInterval: Duration.Duration
+  /** Where access-log lines go: a file, `-` for standard output, `off`; default access.log in the data dir. */
+  readonly accessLog: Option.Option<string>
 }
 
 export const nodeConfig = Config.all({
@@ -29,7 +47,27 @@ export const nodeConfig = Config.all({
   logFormat: Config.Literals(["logfmt", "json", "pretty"], "MM_LOG_FORMAT").pipe(Config.withDefault("logfmt")),
   scanInterval: Config.Duration("MM_SCAN_INTERVAL").pipe(Config.withDefault(Duration.hours(2))),
   scanDeleteDirectories: Config.Boolean("MM_SCAN_DELETE_DIRECTORIES").pipe(Config.withDefault(false)),
-  repositoryRules: Config.String("MM_REPOSITORY_RULES").pipe(Config.option)
+  repositoryRules: Config.String("MM_REPOSITORY_RULES").pipe(Config.option),
+  geoipDatabase: Config.String("MM_GEOIP_DB").pipe(Config.option),
+  asnFile: Config.String("MM_ASN_FILE").pipe(Config.option),
+  researchNetworksFile: Config.String("MM_RE_NETWORKS").pipe(Config.option),
+  trustedProxies: Config.String("MM_TRUSTED_PROXIES").pipe(
+    Config.withDefault(""),
+    Config.map((text) =>
+      text
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)
+    )
+  ),
+  selectionMinimum: Config.Int("MM_SELECTION_MINIMUM").pipe(Config.withDefault(5)),
+  allowIpOverride: Config.Boolean("MM_ALLOW_IP_OVERRIDE").pipe(Config.withDefault(true)),
+  metalinkMaxStaleDays: Config.Int("MM_METALINK_MAX_STALE_DAYS").pipe(Config.withDefault(4)),
+  metalinkGenerator: Config.String("MM_METALINK_GENERATOR").pipe(Config.withDefault("mirrormanager")),
+  redirectHttpsOnly: Config.Boolean("MM_REDIRECT_HTTPS_ONLY").pipe(Config.withDefault(false)),
+  indexRebuildInterval: Config.Duration("MM_INDEX_REBUILD_INTERVAL").pipe(Config.withDefault(Duration.minutes(15))),
+  indexSnapshotInterval: Config.Duration("MM_INDEX_SNAPSHOT_INTERVAL").pipe(Config.withDefault(Duration.minutes(1))),
+  accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option)
 })
 
 export class NodeConfig extends Context.Service<NodeConfig, NodeConfigShape>()("cluster-node/NodeConfig") {

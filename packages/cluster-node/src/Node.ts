@@ -1,16 +1,24 @@
 // Wiring of one node: database (embedded or DATABASE_URL), registry services, bootstrap admin, HTTP server.
 
-import { createServer } from "node:http"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Accounts } from "@mirrormanager/actors/Accounts"
+import { ChangeFollowerLayer, defaultChangeFollowerOptions } from "@mirrormanager/actors/ChangeFollower"
 import { databaseLayer } from "@mirrormanager/actors/Database"
+import { GeoIp } from "@mirrormanager/actors/GeoIp"
+import { IndexSnapshotLayer, snapshotFile } from "@mirrormanager/actors/IndexSnapshot"
+import { parseNetblock } from "@mirrormanager/actors/IpAddress"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "@mirrormanager/actors/MasterScanPolicy"
 import { MasterScanScheduleLayer } from "@mirrormanager/actors/MasterScanSchedule"
+import { NetworkData } from "@mirrormanager/actors/NetworkData"
+import { Redirector } from "@mirrormanager/actors/Redirector"
 import { RegistryLayer } from "@mirrormanager/actors/Registry"
 import { loadRepositoryRules } from "@mirrormanager/actors/RepositoryRules"
+import { openAccessLog } from "@mirrormanager/http/AccessLog"
 import { AdminApiRoutes } from "@mirrormanager/http/AdminApi"
-import { Effect, Layer, Logger, Option, Redacted, References } from "effect"
+import { FrontServer } from "@mirrormanager/http/FrontServer"
+import { Context, Effect, Fiber, Layer, Logger, Option, Redacted, References, Schedule } from "effect"
 import { HttpRouter } from "effect/http"
 import { NodeConfig } from "./Config.ts"
 import { attachEmbeddedPostgres, startEmbeddedPostgres } from "./EmbeddedPostgres.ts"
@@ -93,13 +101,64 @@ export const BootstrapAdmin = Layer.effectDiscard(
   })
 )
 
+/** The node's HTTP server: redirector, health and metrics answered in front; the admin API behind. */
+export const FrontServerLive = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    const trustedProxies = []
+    for (const text of config.trustedProxies) {
+      const netblock = parseNetblock(text)
+      if (netblock === undefined) return yield* Effect.die(new Error(`MM_TRUSTED_PROXIES: "${text}" is not a CIDR`))
+      trustedProxies.push(netblock)
+    }
+    const destination = Option.getOrElse(config.accessLog, () => path.join(config.dataDir, "access.log"))
+    if (destination !== "-" && destination !== "off")
+      fs.mkdirSync(path.dirname(path.resolve(destination)), { recursive: true })
+    return FrontServer.layer({ trustedProxies, accessLog: openAccessLog(destination) })
+  })
+)
+
 export const HttpServerLive = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* NodeConfig
-    return HttpRouter.serve(AdminApiRoutes, { disableListenLog: true }).pipe(
-      Layer.provide(NodeHttpServer.layer(createServer, { port: config.httpPort, host: config.httpHost }))
+    const front = yield* FrontServer
+    return NodeHttpServer.layer(() => front.server, { port: config.httpPort, host: config.httpHost })
+  })
+)
+
+/** The Redirector with its GeoIP and network tables, and the snapshot it serves until the database answers. */
+export const RedirectorLive = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    const redirector = Redirector.make({
+      minimum: config.selectionMinimum,
+      allowIpOverride: config.allowIpOverride,
+      maxStaleDays: config.metalinkMaxStaleDays,
+      generator: config.metalinkGenerator,
+      httpsOnly: config.redirectHttpsOnly
+    })
+    return IndexSnapshotLayer(snapshotFile(config.dataDir)).pipe(
+      Layer.provideMerge(redirector),
+      Layer.provide(GeoIp.layerFile(Option.getOrUndefined(config.geoipDatabase))),
+      Layer.provide(
+        NetworkData.layer({
+          asnFile: Option.getOrUndefined(config.asnFile),
+          researchNetworksFile: Option.getOrUndefined(config.researchNetworksFile)
+        })
+      )
     )
   })
+)
+
+const ChangeFollowerLive = Layer.unwrap(
+  Effect.map(NodeConfig, (config) =>
+    ChangeFollowerLayer({
+      ...defaultChangeFollowerOptions,
+      snapshotFile: snapshotFile(config.dataDir),
+      rebuildInterval: config.indexRebuildInterval,
+      snapshotInterval: config.indexSnapshotInterval
+    })
+  )
 )
 
 const Listening = Layer.effectDiscard(
@@ -132,11 +191,61 @@ export const loggerLive = (options: { readonly toStderr: boolean }) =>
 
 export const LoggerLive = loggerLive({ toStderr: false })
 
-export const NodeLive = Listening.pipe(
-  Layer.provideMerge(HttpServerLive),
+/** Everything that needs the registry database: admin API, scans, the change follower. */
+export const DatabaseSideLive = Listening.pipe(
+  Layer.provideMerge(HttpRouter.serve(AdminApiRoutes, { disableListenLog: true })),
+  Layer.provideMerge(ChangeFollowerLive),
   Layer.provideMerge(MasterScanScheduleLive),
   Layer.provideMerge(BootstrapAdmin),
   Layer.provideMerge(RegistryLayer),
   Layer.provide(MasterScanPolicyLive),
   Layer.provideMerge(DatabaseLive)
+)
+
+/**
+ * The database side of the node, run in the background. It fails the node when there is nothing to serve without
+ * it; with an index (the snapshot), the node keeps answering and tries again, and readiness says "degraded".
+ */
+export class DatabaseSide extends Context.Service<DatabaseSide, { readonly fiber: Fiber.Fiber<never, unknown> }>()(
+  "cluster-node/DatabaseSide"
+) {
+  static readonly layer = Layer.effect(
+    DatabaseSide,
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      const attempt = Layer.launch(DatabaseSideLive).pipe(
+        Effect.tapCause((cause) =>
+          redirector.status().index === undefined
+            ? Effect.void
+            : Effect.gen(function* () {
+                const text = String(cause).split("\n")[0]
+                redirector.update((s) => ({ ...s, following: false, lastError: text }))
+                yield* Effect.logWarning(`registry database unavailable, serving the last index: ${text}`)
+              })
+        )
+      )
+      const fiber = yield* attempt.pipe(
+        Effect.retry({
+          while: () => redirector.status().index !== undefined,
+          schedule: Schedule.min([Schedule.exponential("1 second", 2), Schedule.spaced("15 seconds")])
+        }),
+        Effect.forkScoped
+      )
+      return DatabaseSide.of({ fiber })
+    })
+  )
+}
+
+export const NodeLive = DatabaseSide.layer.pipe(
+  Layer.provideMerge(HttpServerLive),
+  Layer.provideMerge(FrontServerLive),
+  Layer.provideMerge(RedirectorLive)
+)
+
+/** Runs a node until it is stopped, or until its database side fails with nothing to serve. */
+export const runNode = Effect.scoped(
+  Effect.gen(function* () {
+    const context = yield* Layer.build(NodeLive)
+    return yield* Fiber.join(Context.get(context, DatabaseSide).fiber)
+  })
 )

@@ -1,13 +1,13 @@
 // The mirrormanager command line: `mirrormanager serve` runs a node; `scan-master` scans master trees.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Effect, Exit, Layer, Runtime } from "effect"
+import { Cause, Effect, Exit, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { NodeConfig } from "./Config.ts"
-import { LoggerLive, loggerLive, NodeLive } from "./Node.ts"
+import { LoggerLive, loggerLive, runNode } from "./Node.ts"
 import { scanMasterCommand } from "./ScanMaster.ts"
 
 const serve = Command.make("serve", {}, () =>
-  Layer.launch(NodeLive).pipe(Effect.provide(LoggerLive), Effect.provide(NodeConfig.layer))
+  runNode.pipe(Effect.provide(LoggerLive), Effect.provide(NodeConfig.layer))
 ).pipe(Command.withDescription("Run a node: admin API on MM_HTTP_PORT, database from DATABASE_URL or embedded"))
 
 const mirrormanager = Command.make("mirrormanager").pipe(

@@ -91,11 +91,12 @@ export const fileDetailsUnder = (prefix: string) =>
       WHERE d.name LIKE ${`${prefix}%`} ORDER BY d.name, f.filename, f.timestamp DESC`
   }).pipe(Effect.orDie)
 
+/** The changes the scanner itself recorded (the triggers' row-level changes are the redirector's business). */
 export const changesSince = (seq: number) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return yield* sql<{ seq: number; kind: string; payload: any }>`SELECT seq::float8 AS seq, kind, payload
-      FROM changes WHERE seq > ${seq} ORDER BY seq`
+      FROM changes WHERE seq > ${seq} AND kind IN ('master-scan', 'file-details-expired') ORDER BY seq`
   }).pipe(Effect.orDie)
 
 export const lastChange = Effect.gen(function* () {

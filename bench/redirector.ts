@@ -1,0 +1,636 @@
+// Redirector benchmark (SPEC 1.3): a generated world of 2,000 hosts, 2,000 repo/arch pairs and 20,000 netblocks in
+// an embedded PostgreSQL, served by a real node (`mirrormanager serve`, its own process) and loaded by autocannon
+// (its own process) with /mirrorlist and /metalink requests spread over repositories and client addresses (`ip=`).
+// Beside it, in the same run, a bare node:http server answering a fixed body of the size of a typical response.
+// Prints requests/s, latencies, the ratio to the baseline, p99 at half the measured maximum rate, the index build
+// time and the node's resident memory, and one verdict line per target. A missed target is reported, not fatal; a
+// node that cannot start (or does not serve the redirector) fails the run.
+
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { databaseLayer } from "@mirrormanager/actors/Database"
+import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/EmbeddedPostgres"
+import { freePort } from "@mirrormanager/cluster-node/FreePort"
+import { Cause, Effect, Exit, Redacted } from "effect"
+import type { LoadConfig, LoadResult } from "./redirectorLoad.ts"
+import {
+  generateWorld,
+  IPV4_FIRST_OCTETS,
+  IPV6_FIRST_GROUPS,
+  NETBLOCK_COUNTRIES,
+  type RepoTarget,
+  requestMaterial
+} from "./redirectorWorld.ts"
+
+const ROOT = path.resolve(import.meta.dirname, "..")
+const CONFIG_SOURCE = path.join(ROOT, "packages/cluster-node/src/Config.ts")
+
+const CONNECTIONS = 50
+const WARMUP_SECONDS = 2
+/** Length of each measured run at full speed and of the autocannon half-rate run (BENCH_REDIRECTOR_SECONDS). */
+const SECONDS = Number(process.env.BENCH_REDIRECTOR_SECONDS ?? 10)
+const PACED_SECONDS = Math.max(1, Math.round(SECONDS / 2))
+/** Distinct requests per endpoint (repo/arch/client address), cycled through by every connection. */
+const REQUESTS = 4_000
+const ADMIN_TOKEN = "mm_bench-redirector-admin"
+
+const TARGET_MIRRORLIST_RATIO = 0.5
+const TARGET_METALINK_RATIO = 0.35
+const TARGET_P99_MS = 10
+const TARGET_INDEX_SECONDS = 5
+const TARGET_RSS_BYTES = 1024 ** 3
+
+const ENDPOINTS = ["mirrorlist", "metalink"] as const
+type Endpoint = (typeof ENDPOINTS)[number]
+
+// ---------------------------------------------------------------------------------------------------------------
+// Printing
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+const thousands = (n: number) => Math.round(n).toLocaleString("en-US")
+const pad = (label: string) => `  ${label}`.padEnd(34)
+const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`
+const ms = (value: number) => `${value.toFixed(2)} ms`
+const line = (label: string, text: string) => console.log(`${pad(label)}${text}`)
+const verdict = (label: string, met: boolean, text: string) =>
+  console.log(`  ${met ? "met    " : "NOT met"}  ${label.padEnd(36)}${text}`)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests
+
+/** Deterministic pseudo-random numbers (mulberry32), so every run sends the same requests. */
+const random = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+interface RequestMix {
+  /** Query strings (`repo=…&arch=…&ip=…`), the same for both endpoints. */
+  readonly queries: ReadonlyArray<string>
+  readonly kinds: Readonly<Record<string, number>>
+}
+
+/**
+ * Repositories drawn in proportion to how many hosts carry their category (popular content is asked for more), 2 %
+ * by a redirected (end-of-life) name; clients: 50 % random public IPv4, 20 % inside a host netblock, 15 % random
+ * IPv6, 10 % inside a netblock country, 5 % IPv4-mapped IPv6.
+ */
+const requestMix = (
+  repos: ReadonlyArray<RepoTarget>,
+  netblocks: ReadonlyArray<string>,
+  redirected: ReadonlyArray<string>
+): RequestMix => {
+  const rand = random(20_261_125)
+  const pick = <A>(items: ReadonlyArray<A>) => items[Math.floor(rand() * items.length)]!
+  const byte = () => Math.floor(rand() * 256)
+  const host = () => 1 + Math.floor(rand() * 254)
+  const group = () => (1 + Math.floor(rand() * 65535)).toString(16)
+  const publicV4 = () => `${pick(IPV4_FIRST_OCTETS)}.${byte()}.${byte()}.${host()}`
+  const insideV4 = (cidr: string, prefix: number) => {
+    const octets = cidr.split("/")[0]!.split(".")
+    const keep = prefix / 8
+    return octets.map((octet, i) => (i < keep ? octet : i === 3 ? String(host()) : String(byte()))).join(".")
+  }
+  const insideV6 = (cidr: string) => {
+    const [address, prefix] = cidr.split("/") as [string, string]
+    const groups = address.replace(/::$/, "").split(":")
+    const fixed = Number(prefix) / 16
+    while (groups.length < fixed) groups.push("0")
+    return `${groups.slice(0, fixed).join(":")}:${group()}::${group()}`
+  }
+  const inside = (cidr: string) => (cidr.includes(":") ? insideV6(cidr) : insideV4(cidr, Number(cidr.split("/")[1])))
+  const cumulative: Array<number> = []
+  let total = 0
+  for (const repo of repos) {
+    total += repo.carriers + 1
+    cumulative.push(total)
+  }
+  const drawRepo = () => {
+    const x = rand() * total
+    let lo = 0
+    let hi = cumulative.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (cumulative[mid]! > x) hi = mid
+      else lo = mid + 1
+    }
+    return repos[lo]!
+  }
+  const kinds: Record<string, number> = {}
+  const queries: Array<string> = []
+  for (let i = 0; i < REQUESTS; i++) {
+    const repo = drawRepo()
+    const r = rand()
+    const [kind, ip] =
+      r < 0.5
+        ? ["public IPv4", publicV4()]
+        : r < 0.7
+          ? ["in a host netblock", inside(pick(netblocks))]
+          : r < 0.85
+            ? ["public IPv6", `${pick(IPV6_FIRST_GROUPS)}:${group()}:${group()}:${group()}::${group()}`]
+            : r < 0.95
+              ? ["in a netblock country", inside(pick(NETBLOCK_COUNTRIES)[0])]
+              : ["IPv4-mapped IPv6", `::ffff:${publicV4()}`]
+    kinds[kind] = (kinds[kind] ?? 0) + 1
+    const prefix = rand() < 0.02 && redirected.length > 0 ? pick(redirected) : repo.prefix
+    queries.push(`repo=${encodeURIComponent(prefix)}&arch=${encodeURIComponent(repo.arch)}&ip=${ip}`)
+  }
+  return { queries, kinds }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Processes
+
+interface Spawned {
+  readonly child: ChildProcess
+  readonly logFile: string
+  readonly exited: Promise<number | null>
+}
+
+const children = new Set<ChildProcess>()
+
+/** A child in its own process group (a Ctrl-C reaches only this process, which stops the children in order). */
+const spawnChild = (args: ReadonlyArray<string>, logFile: string, env: NodeJS.ProcessEnv = process.env): Spawned => {
+  const log = fs.openSync(logFile, "a")
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", log, log], detached: true })
+  fs.closeSync(log)
+  children.add(child)
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, signal) => {
+      children.delete(child)
+      resolve(code ?? (signal === null ? null : 128))
+    })
+  )
+  return { child, logFile, exited }
+}
+
+const stopChild = async (spawned: Spawned | undefined, graceMs = 10_000) => {
+  if (spawned === undefined || spawned.child.exitCode !== null || spawned.child.signalCode !== null) return
+  spawned.child.kill("SIGTERM")
+  const timer = setTimeout(() => spawned.child.kill("SIGKILL"), graceMs)
+  await spawned.exited
+  clearTimeout(timer)
+}
+
+// If this process dies without cleaning up, its children must not outlive it.
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL")
+})
+
+const tail = (file: string, lines = 30) => {
+  try {
+    return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n")
+  } catch {
+    return "(no log)"
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** An answer that waiting longer will not change. */
+class Fatal extends Error {}
+
+/**
+ * Polls `probe` every 100 ms until it returns a value; fails when it throws `Fatal`, when the process exits or after
+ * `timeoutMs` (other errors, such as a refused connection, mean "not yet").
+ */
+const waitFor = async <A>(
+  what: string,
+  spawned: Spawned,
+  timeoutMs: number,
+  probe: () => Promise<A | undefined>
+): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  let exitCode: number | null | undefined
+  void spawned.exited.then((code) => {
+    exitCode = code
+  })
+  for (;;) {
+    const value = await probe().catch((error: unknown) => {
+      if (error instanceof Fatal) throw error
+      return undefined
+    })
+    if (value !== undefined) return value
+    if (exitCode !== undefined) {
+      throw new Error(`the process exited (${exitCode}) before ${what}; its log:\n${tail(spawned.logFile)}`)
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`no ${what} within ${timeoutMs / 1000} s; the log:\n${tail(spawned.logFile)}`)
+    }
+    await sleep(100)
+  }
+}
+
+const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(10_000) })
+
+const parseMetrics = (text: string) => {
+  const metrics = new Map<string, number>()
+  for (const row of text.split("\n")) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(row)
+    if (match !== null && !metrics.has(match[1]!)) metrics.set(match[1]!, Number(match[2]))
+  }
+  return metrics
+}
+
+/** VmRSS and VmHWM (peak) of a process, in bytes, from /proc. */
+const procMemory = (pid: number | undefined) => {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN)
+    return { rss: kb("VmRSS") * 1024, peak: kb("VmHWM") * 1024 }
+  } catch {
+    return { rss: Number.NaN, peak: Number.NaN }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Probing the node's answers: status codes, sizes, which selection paths the requests took
+
+interface Probe {
+  readonly statuses: Readonly<Record<string, number>>
+  readonly contentType: string
+  /** The answer of median size among the 200s (the baseline serves these bytes). */
+  readonly typical: Buffer
+  readonly sizes: { readonly p10: number; readonly p50: number; readonly p90: number; readonly mean: number }
+  readonly urls: { readonly p50: number; readonly max: number }
+  readonly headerTokens: Readonly<Record<string, number>>
+  readonly ms: number
+}
+
+const probe = async (origin: string, endpoint: Endpoint, queries: ReadonlyArray<string>): Promise<Probe> => {
+  const began = performance.now()
+  const statuses: Record<string, number> = {}
+  const bodies: Array<Buffer> = []
+  const urlCounts: Array<number> = []
+  const headerTokens: Record<string, number> = {}
+  let contentType = ""
+  let next = 0
+  const worker = async () => {
+    while (next < queries.length) {
+      const query = queries[next++]!
+      const response = await get(`${origin}/${endpoint}?${query}`)
+      const body = Buffer.from(await response.arrayBuffer())
+      statuses[response.status] = (statuses[response.status] ?? 0) + 1
+      if (response.status !== 200) continue
+      contentType = response.headers.get("content-type") ?? contentType
+      bodies.push(body)
+      const text = body.toString("utf8")
+      if (endpoint === "mirrorlist") {
+        const header = text.slice(0, text.indexOf("\n"))
+        urlCounts.push(text.split("\n").filter((row) => row.length > 0 && !row.startsWith("#")).length)
+        for (const [token, pattern] of [
+          ["netblock", /Using preferred netblock/],
+          ["ASN", /Using ASN/],
+          ["country = global", /country = global/]
+        ] as const) {
+          if (pattern.test(header)) headerTokens[token] = (headerTokens[token] ?? 0) + 1
+        }
+      } else {
+        urlCounts.push(text.split("<url ").length - 1)
+        if (text.includes('mm0:private="True"')) headerTokens["private URLs"] = (headerTokens["private URLs"] ?? 0) + 1
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: 8 }, worker))
+  if (bodies.length === 0) {
+    throw new Error(`no /${endpoint} request answered 200: ${JSON.stringify(statuses)}`)
+  }
+  bodies.sort((a, b) => a.length - b.length)
+  urlCounts.sort((a, b) => a - b)
+  const at = <A>(items: ReadonlyArray<A>, q: number) => items[Math.min(items.length - 1, Math.floor(q * items.length))]!
+  return {
+    statuses,
+    contentType,
+    typical: at(bodies, 0.5),
+    sizes: {
+      p10: at(bodies, 0.1).length,
+      p50: at(bodies, 0.5).length,
+      p90: at(bodies, 0.9).length,
+      mean: bodies.reduce((sum, body) => sum + body.length, 0) / bodies.length
+    },
+    urls: { p50: at(urlCounts, 0.5), max: urlCounts[urlCounts.length - 1]! },
+    headerTokens,
+    ms: performance.now() - began
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Load
+
+const loadScript = path.join(import.meta.dirname, "redirectorLoad.ts")
+const baselineScript = path.join(import.meta.dirname, "redirectorBaseline.ts")
+
+const load = async (temp: string, label: string, config: LoadConfig): Promise<LoadResult> => {
+  const file = path.join(temp, `load-${label.replace(/[^a-z0-9]+/gi, "-")}.json`)
+  fs.writeFileSync(file, JSON.stringify(config))
+  const log = `${file}.log`
+  const output = `${file}.out`
+  const out = fs.openSync(output, "w")
+  const errors = fs.openSync(log, "w")
+  const child = spawn(process.execPath, [loadScript, file], {
+    cwd: ROOT,
+    stdio: ["ignore", out, errors],
+    detached: true
+  })
+  fs.closeSync(out)
+  fs.closeSync(errors)
+  children.add(child)
+  const code = await new Promise<number | null>((resolve) =>
+    child.once("exit", (exitCode) => {
+      children.delete(child)
+      resolve(exitCode)
+    })
+  )
+  if (code !== 0) throw new Error(`load generator (${label}) exited ${code}:\n${tail(log)}`)
+  return JSON.parse(fs.readFileSync(output, "utf8")) as LoadResult
+}
+
+/** A node that died under load fails the run, with the end of its log. */
+const assertRunning = (spawned: Spawned, what: string) => {
+  const { exitCode, signalCode } = spawned.child
+  if (exitCode !== null || signalCode !== null) {
+    throw new Error(`the node exited (${exitCode ?? signalCode}) during ${what}; its log:\n${tail(spawned.logFile)}`)
+  }
+}
+
+const describeLoad = (result: LoadResult) => {
+  const bad = Object.entries(result.statusCounts).filter(([status]) => !status.startsWith("2"))
+  const problems = [
+    ...bad.map(([status, count]) => `${thousands(count)} × ${status}`),
+    ...(result.errors > 0 ? [`${thousands(result.errors)} errors`] : []),
+    ...(result.timeouts > 0 ? [`${thousands(result.timeouts)} timeouts`] : [])
+  ]
+  return (
+    `${thousands(result.requestsPerSecond).padStart(7)} req/s   p50 ${ms(result.latencyMs.p50).padStart(9)}   ` +
+    `p99 ${ms(result.latencyMs.p99).padStart(9)}   max ${ms(result.latencyMs.max)}` +
+    (problems.length > 0 ? `   (${problems.join(", ")})` : "")
+  )
+}
+
+interface EndpointFigures {
+  readonly node: LoadResult
+  readonly baseline: LoadResult
+  readonly halfRate: number
+  readonly nodeAtHalf: LoadResult
+  readonly nodePaced: LoadResult
+  readonly baselinePaced: LoadResult
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export const run = async () => {
+  const began = performance.now()
+  const temp = fs.mkdtempSync(path.join(os.tmpdir(), "mm-bench-redirector-"))
+  // As root, the embedded PostgreSQL runs as the `postgres` user, which must reach its data directory below this.
+  fs.chmodSync(temp, 0o755)
+  let postgres: RunningPostgres | undefined
+  let node: Spawned | undefined
+  let baseline: Spawned | undefined
+  let cleaned: Promise<void> | undefined
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      for (const child of children) if (child !== node?.child && child !== baseline?.child) child.kill("SIGKILL")
+      await stopChild(baseline, 2_000)
+      await stopChild(node)
+      if (postgres !== undefined) await postgres.stop().catch((error) => console.error("stopping PostgreSQL:", error))
+      fs.rmSync(temp, { recursive: true, force: true })
+    })())
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`\n${signal}: stopping the node and PostgreSQL, removing ${temp}`)
+    void cleanup().finally(() => process.exit(130))
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+
+  try {
+    // 1. The world, straight into a fresh, migrated database.
+    let start = performance.now()
+    postgres = await startEmbeddedPostgres({
+      dataDir: path.join(temp, "postgres"),
+      port: await freePort(),
+      database: "mirrormanager_bench"
+    })
+    line("embedded PostgreSQL started", seconds(performance.now() - start).padStart(9))
+    const packageDirectories = process.env.BENCH_REDIRECTOR_PACKAGES === "1"
+    start = performance.now()
+    const exit = await Effect.runPromiseExit(
+      Effect.gen(function* () {
+        const migratedAt = performance.now()
+        const counts = yield* generateWorld({ packageDirectories })
+        const material = yield* requestMaterial
+        return { counts, material, migrateMs: migratedAt - start }
+      }).pipe(Effect.provide(databaseLayer(Redacted.make(postgres.url), { maxConnections: 2 })))
+    )
+    if (Exit.isFailure(exit)) throw new Error(`generating the world failed:\n${Cause.pretty(exit.cause)}`)
+    const { counts, material, migrateMs } = exit.value
+    const generateMs = performance.now() - start - migrateMs
+    line(
+      "generated world (SQL)",
+      `${seconds(generateMs).padStart(9)}   after ${seconds(migrateMs)} of migrations` +
+        (packageDirectories ? " (BENCH_REDIRECTOR_PACKAGES=1: with Packages/ directories)" : "")
+    )
+    console.log(
+      `${pad("")}  ${Object.entries(counts)
+        .map(([table, count]) => `${table} ${thousands(count)}`)
+        .join(", ")}`
+    )
+
+    // 2. The node, its own process, on the generated database.
+    const configSource = fs.readFileSync(CONFIG_SOURCE, "utf8")
+    const port = await freePort()
+    const origin = `http://127.0.0.1:${port}`
+    const env: NodeJS.ProcessEnv = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !key.startsWith("MM_") && key !== "DATABASE_URL")
+    )
+    Object.assign(env, {
+      DATABASE_URL: postgres.url,
+      MM_HTTP_HOST: "127.0.0.1",
+      MM_HTTP_PORT: String(port),
+      MM_DATA_DIR: path.join(temp, "node"),
+      MM_ADMIN_TOKEN: ADMIN_TOKEN,
+      MM_LOG_LEVEL: "Warn",
+      MM_SCAN_INTERVAL: "0 seconds"
+    })
+    // Settings that only some versions of the node have.
+    const optional = { MM_ACCESS_LOG: "off" }
+    for (const [key, value] of Object.entries(optional)) if (configSource.includes(`"${key}"`)) env[key] = value
+    start = performance.now()
+    node = spawnChild(["packages/cluster-node/src/main.ts", "serve"], path.join(temp, "node.log"), env)
+    await waitFor("/healthz/ready answered 200", node, 90_000, async () =>
+      (await get(`${origin}/healthz/ready`)).status === 200 ? true : undefined
+    )
+    const readyMs = performance.now() - start
+    const [first] = material.repos
+    if (first === undefined) throw new Error("the world has no repositories")
+    const sample = `${origin}/metalink?repo=${first.prefix}&arch=${first.arch}`
+    let metrics = await waitFor(
+      "index (mm_index_ready 1 in /metrics, or /metalink answering)",
+      node,
+      120_000,
+      async () => {
+        const response = await get(`${origin}/metrics`)
+        if (response.status === 200) {
+          const parsed = parseMetrics(await response.text())
+          if (parsed.get("mm_index_ready") === 1) return parsed
+          if (parsed.has("mm_index_ready")) return undefined
+        }
+        const redirector = await get(sample)
+        if (redirector.status === 503) return undefined
+        if (redirector.status === 404 && !(redirector.headers.get("content-type") ?? "").includes("metalink")) {
+          throw new Fatal(`the node does not serve /metalink (404 ${await redirector.text()})`)
+        }
+        return new Map<string, number>()
+      }
+    ).catch((error: Error) => {
+      throw new Error(`the node did not serve the redirector: ${error.message}`)
+    })
+    const indexReadyMs = performance.now() - start
+    const indexSeconds = metrics.get("mm_index_build_seconds")
+    const memoryBefore = procMemory(node.child.pid)
+    const rssBefore = metrics.get("process_resident_memory_bytes") ?? memoryBefore.rss
+    line(
+      "node started",
+      `${seconds(readyMs).padStart(9)}   ready (/healthz/ready), index ready after ${seconds(indexReadyMs)}`
+    )
+    line(
+      "index build (mm_index_build_seconds)",
+      `${indexSeconds === undefined ? "(not reported)" : seconds(indexSeconds * 1000).padStart(9)}   ` +
+        `hosts in index ${metrics.get("mm_index_hosts") ?? "(not reported)"}`
+    )
+    line("node RSS after start", `${mb(rssBefore).padStart(9)}   peak so far ${mb(memoryBefore.peak)} (/proc VmHWM)`)
+
+    // 3. The requests, and what the node answers to them.
+    const mix = requestMix(material.repos, material.netblocks, material.redirectedRepos)
+    console.log(
+      `${pad("requests")}${thousands(REQUESTS)} per endpoint over ${thousands(material.repos.length)} repo/arch ` +
+        `pairs; clients ${Object.entries(mix.kinds)
+          .map(([kind, count]) => `${kind} ${thousands(count)}`)
+          .join(", ")}`
+    )
+    const probes = {} as Record<Endpoint, Probe>
+    for (const endpoint of ENDPOINTS) {
+      const p = await probe(origin, endpoint, mix.queries)
+      probes[endpoint] = p
+      line(
+        `/${endpoint} answers`,
+        `statuses ${JSON.stringify(p.statuses)}; body p10/p50/p90 ${thousands(p.sizes.p10)}/` +
+          `${thousands(p.sizes.p50)}/${thousands(p.sizes.p90)} bytes (mean ${thousands(p.sizes.mean)}); URLs ` +
+          `p50 ${p.urls.p50}, max ${p.urls.max}; ${Object.entries(p.headerTokens)
+            .map(([token, count]) => `${token} ${thousands(count)}`)
+            .join(", ")} (${seconds(p.ms)} for all, 8 at a time)`
+      )
+    }
+
+    // 4. The baseline: a bare node:http server answering the typical bodies.
+    const mirrorlistBody = path.join(temp, "mirrorlist.body")
+    const metalinkBody = path.join(temp, "metalink.body")
+    fs.writeFileSync(mirrorlistBody, probes.mirrorlist.typical)
+    fs.writeFileSync(metalinkBody, probes.metalink.typical)
+    const baselinePort = await freePort()
+    const baselineOrigin = `http://127.0.0.1:${baselinePort}`
+    baseline = spawnChild(
+      [baselineScript, String(baselinePort), mirrorlistBody, metalinkBody],
+      path.join(temp, "baseline.log")
+    )
+    const baselineSpawned = baseline
+    await waitFor("baseline listening", baselineSpawned, 10_000, async () =>
+      fs.readFileSync(baselineSpawned.logFile, "utf8").includes("listening") ? true : undefined
+    )
+
+    // 5. Load: full speed, node and baseline; then half the node's rate, autocannon and evenly paced.
+    const [load1] = os.loadavg()
+    line(
+      "machine",
+      `${os.availableParallelism()} CPUs, load average ${load1!.toFixed(2)} before the load` +
+        (load1! > 0.5 ? " (other processes are busy: expect lower and noisier figures)" : "")
+    )
+    const figures = {} as Record<Endpoint, EndpointFigures>
+    for (const endpoint of ENDPOINTS) {
+      console.log(`  /${endpoint}: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${SECONDS} s measured`)
+      const paths = mix.queries.map((query) => `/${endpoint}?${query}`)
+      const base = { paths, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, durationSeconds: SECONDS }
+      const nodeMax = await load(temp, `${endpoint}-node`, { ...base, origin, mode: "max" })
+      assertRunning(node, `the /${endpoint} load`)
+      line("  node", describeLoad(nodeMax))
+      const baselineMax = await load(temp, `${endpoint}-baseline`, { ...base, origin: baselineOrigin, mode: "max" })
+      line(`  baseline (${thousands(probes[endpoint].typical.length)} B body)`, describeLoad(baselineMax))
+      const halfRate = Math.max(1, Math.round(nodeMax.requestsPerSecond / 2))
+      const nodeAtHalf = await load(temp, `${endpoint}-half`, {
+        ...base,
+        origin,
+        mode: "rate",
+        rate: halfRate,
+        warmupSeconds: 0
+      })
+      line(`  node at ${thousands(halfRate)}/s (autocannon)`, describeLoad(nodeAtHalf))
+      const paced = {
+        ...base,
+        mode: "paced" as const,
+        rate: halfRate,
+        warmupSeconds: 1,
+        durationSeconds: PACED_SECONDS
+      }
+      const nodePaced = await load(temp, `${endpoint}-paced`, { ...paced, origin })
+      line(`  node at ${thousands(halfRate)}/s (paced)`, describeLoad(nodePaced))
+      const baselinePaced = await load(temp, `${endpoint}-baseline-paced`, { ...paced, origin: baselineOrigin })
+      line(`  baseline at ${thousands(halfRate)}/s (paced)`, describeLoad(baselinePaced))
+      figures[endpoint] = { node: nodeMax, baseline: baselineMax, halfRate, nodeAtHalf, nodePaced, baselinePaced }
+    }
+
+    // 6. Memory after the load.
+    const afterResponse = await get(`${origin}/metrics`)
+    metrics = afterResponse.status === 200 ? parseMetrics(await afterResponse.text()) : new Map()
+    const memoryAfter = procMemory(node.child.pid)
+    const rssAfter = metrics.get("process_resident_memory_bytes") ?? memoryAfter.rss
+    line(
+      "node RSS after load",
+      `${mb(rssAfter).padStart(9)}   (/metrics; /proc VmRSS ${mb(memoryAfter.rss)}, peak VmHWM ${mb(memoryAfter.peak)})`
+    )
+
+    // 7. Verdicts.
+    console.log("  targets (SPEC 1.3):")
+    for (const [endpoint, target] of [
+      ["mirrorlist", TARGET_MIRRORLIST_RATIO],
+      ["metalink", TARGET_METALINK_RATIO]
+    ] as const) {
+      const f = figures[endpoint]
+      const ratio = f.node.requestsPerSecond / f.baseline.requestsPerSecond
+      verdict(
+        `/${endpoint} ≥ ${target * 100} % of bare node:http`,
+        ratio >= target,
+        `${(ratio * 100).toFixed(0)} % (${thousands(f.node.requestsPerSecond)} vs ${thousands(f.baseline.requestsPerSecond)} req/s)`
+      )
+    }
+    for (const endpoint of ENDPOINTS) {
+      const f = figures[endpoint]
+      verdict(
+        `/${endpoint} p99 < ${TARGET_P99_MS} ms at half rate`,
+        f.nodeAtHalf.latencyMs.p99 < TARGET_P99_MS,
+        `${ms(f.nodeAtHalf.latencyMs.p99)} at ${thousands(f.halfRate)}/s (autocannon: bursts each second); ` +
+          `evenly paced ${ms(f.nodePaced.latencyMs.p99)}`
+      )
+    }
+    verdict(
+      `index build < ${TARGET_INDEX_SECONDS} s`,
+      indexSeconds !== undefined && indexSeconds < TARGET_INDEX_SECONDS,
+      indexSeconds === undefined ? "mm_index_build_seconds not reported" : seconds(indexSeconds * 1000)
+    )
+    const peak = Math.max(rssAfter, Number.isNaN(memoryAfter.peak) ? 0 : memoryAfter.peak)
+    verdict(
+      "resident memory < 1 GiB",
+      peak < TARGET_RSS_BYTES,
+      `peak ${mb(peak)}; ${mb(rssBefore)} after start, ${mb(rssAfter)} after load`
+    )
+  } finally {
+    process.removeListener("SIGINT", onSignal)
+    process.removeListener("SIGTERM", onSignal)
+    const cleanupStart = performance.now()
+    await cleanup()
+    line("cleaned up", seconds(performance.now() - cleanupStart).padStart(9))
+    line("whole run", seconds(performance.now() - began).padStart(9))
+  }
+}

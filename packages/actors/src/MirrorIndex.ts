@@ -1,0 +1,334 @@
+// The Redirector's in-memory lookup index (SPEC 4.1): everything a mirrorlist, metalink or redirect needs, built
+// from the registry's rows, changed in place by host, directory, repository and override reloads, never read
+// from the database on the request path. Per-directory carrier views are computed on first use and dropped when
+// a change touches them.
+import { type Continent, continentOf } from "@mirrormanager/domain/Countries"
+import type {
+  CategorySource,
+  DirectorySource,
+  FileDetailSource,
+  HostCategorySource,
+  HostSource,
+  IndexSource,
+  OverridesSource,
+  RedirectSource,
+  RepositorySource
+} from "./IndexSource.ts"
+import { type ClientAddress, parseNetblock } from "./IpAddress.ts"
+import { PrefixTrie } from "./PrefixTrie.ts"
+
+export interface IndexDirectory {
+  readonly id: number
+  readonly name: string
+  /** The serving category: of the linked ones, the one with the longest topdir that contains the directory. */
+  readonly categoryId: number | undefined
+  /** The name minus the category's topdir and the `/` ("" = the topdir itself). */
+  readonly subpath: string
+  /** Per file name, newest first. */
+  readonly files: ReadonlyMap<string, ReadonlyArray<FileDetailSource>>
+  readonly source: DirectorySource
+}
+
+export interface IndexRepository extends RepositorySource {}
+
+export interface IndexHost extends HostSource {
+  /** clamp(bandwidth, 1, 10000) */
+  readonly weight: number
+  readonly allowed: ReadonlySet<string> | undefined
+  readonly byCategory: ReadonlyMap<number, HostCategorySource>
+  readonly peerAsnSet: ReadonlySet<number>
+}
+
+/** The hosts that carry one directory (SPEC 2.2 rule 1). */
+export interface CarrierView {
+  readonly all: ReadonlyArray<IndexHost>
+  readonly allIds: ReadonlySet<number>
+  readonly public: ReadonlyArray<IndexHost>
+  readonly byCountry: ReadonlyMap<string, ReadonlyArray<IndexHost>>
+}
+
+export interface IndexCounts {
+  readonly hosts: number
+  readonly directories: number
+  readonly repositories: number
+  readonly netblocks: number
+  readonly fileDetails: number
+}
+
+const EMPTY_VIEW: CarrierView = { all: [], allIds: new Set(), public: [], byCountry: new Map() }
+
+const indexHost = (source: HostSource): IndexHost => ({
+  ...source,
+  weight: Math.min(10_000, Math.max(1, source.bandwidth)),
+  allowed: source.countriesAllowed.length > 0 ? new Set(source.countriesAllowed) : undefined,
+  byCategory: new Map(source.categories.map((hc) => [hc.categoryId, hc])),
+  peerAsnSet: new Set(source.peerAsns)
+})
+
+export class MirrorIndex {
+  readonly builtAt: number
+  private readonly hosts = new Map<number, IndexHost>()
+  private readonly categories = new Map<number, CategorySource>()
+  private readonly directoriesById = new Map<number, IndexDirectory>()
+  private readonly directoriesByName = new Map<string, IndexDirectory>()
+  private repositories = new Map<string, IndexRepository>()
+  private repositoryList: ReadonlyArray<IndexRepository> = []
+  private redirects = new Map<string, string>()
+  private redirectList: ReadonlyArray<RedirectSource> = []
+  private overrides: OverridesSource = { netblockCountries: [], continentRedirects: [] }
+  private readonly hostNetblocks = new PrefixTrie<number>()
+  private netblockCountries = new PrefixTrie<string>()
+  private continentRedirects = new Map<string, Continent>()
+  /** Directory id → hosts with an up-to-date HCD for it. */
+  private readonly upToDate = new Map<number, Set<number>>()
+  /** Category id → hosts whose host category is always up to date. */
+  private readonly alwaysUpToDate = new Map<number, Set<number>>()
+  private readonly views = new Map<number, CarrierView>()
+  private fileDetailCount = 0
+
+  constructor(source: IndexSource, builtAt: number) {
+    this.builtAt = builtAt
+    for (const category of source.categories) this.categories.set(category.id, category)
+    for (const directory of source.directories) this.putDirectory(directory)
+    this.setRepositories(source.repositories, source.redirects)
+    this.setOverrides(source.overrides)
+    for (const host of source.hosts) this.putHost(host)
+  }
+
+  /** The rows this index holds, for the snapshot. */
+  toSource(): IndexSource {
+    return {
+      hosts: [...this.hosts.values()].map(
+        ({ weight: _w, allowed: _a, byCategory: _b, peerAsnSet: _p, ...source }) => source
+      ),
+      categories: [...this.categories.values()],
+      directories: [...this.directoriesById.values()].map((d) => d.source),
+      repositories: this.repositoryList,
+      redirects: this.redirectList,
+      overrides: this.overrides
+    }
+  }
+
+  counts(): IndexCounts {
+    return {
+      hosts: this.hosts.size,
+      directories: this.directoriesById.size,
+      repositories: this.repositoryList.length,
+      netblocks: this.hostNetblocks.size,
+      fileDetails: this.fileDetailCount
+    }
+  }
+
+  // ---- Reads (the request path) ----
+
+  directoryByName(name: string): IndexDirectory | undefined {
+    return this.directoriesByName.get(name)
+  }
+
+  directory(id: number): IndexDirectory | undefined {
+    return this.directoriesById.get(id)
+  }
+
+  repository(prefix: string, arch: string): IndexRepository | undefined {
+    return this.repositories.get(`${prefix}\u0000${arch}`)
+  }
+
+  /** Every addressable repository, sorted by prefix, then arch. */
+  allRepositories(): ReadonlyArray<IndexRepository> {
+    return this.repositoryList
+  }
+
+  redirect(prefix: string): string | undefined {
+    return this.redirects.get(prefix)
+  }
+
+  host(id: number): IndexHost | undefined {
+    return this.hosts.get(id)
+  }
+
+  /** Hosts with a netblock containing the address, most specific netblock first. */
+  netblockMatches(
+    address: ClientAddress
+  ): ReadonlyArray<{ readonly prefixLength: number; readonly values: ReadonlyArray<number> }> {
+    return this.hostNetblocks.matches(address)
+  }
+
+  /** The longest NetblockCountry override containing the address. */
+  countryOverride(address: ClientAddress): string | undefined {
+    return this.netblockCountries.matches(address)[0]?.values[0]
+  }
+
+  continentOf(country: string): Continent | undefined {
+    return this.continentRedirects.get(country) ?? continentOf(country)
+  }
+
+  /** Base URLs of a host category's URL for a directory: `url` + `/` + subpath. */
+  category(id: number): CategorySource | undefined {
+    return this.categories.get(id)
+  }
+
+  carriers(directory: IndexDirectory): CarrierView {
+    const cached = this.views.get(directory.id)
+    if (cached !== undefined) return cached
+    const view = this.computeView(directory)
+    this.views.set(directory.id, view)
+    return view
+  }
+
+  private computeView(directory: IndexDirectory): CarrierView {
+    const categoryId = directory.categoryId
+    if (categoryId === undefined) return EMPTY_VIEW
+    const ids = new Set<number>()
+    const all: Array<IndexHost> = []
+    const consider = (hostId: number) => {
+      if (ids.has(hostId)) return
+      const host = this.hosts.get(hostId)
+      const hc = host?.byCategory.get(categoryId)
+      if (host === undefined || hc === undefined || hc.urls.length === 0) return
+      ids.add(hostId)
+      all.push(host)
+    }
+    for (const hostId of this.alwaysUpToDate.get(categoryId) ?? []) consider(hostId)
+    for (const hostId of this.upToDate.get(directory.id) ?? []) consider(hostId)
+    all.sort((a, b) => a.id - b.id)
+    const publicHosts = all.filter((h) => !h.private)
+    const byCountry = new Map<string, Array<IndexHost>>()
+    for (const host of publicHosts) {
+      const list = byCountry.get(host.country)
+      if (list === undefined) byCountry.set(host.country, [host])
+      else list.push(host)
+    }
+    return { all, allIds: ids, public: publicHosts, byCountry }
+  }
+
+  // ---- Changes (off the request path) ----
+
+  /** Replaces the hosts in `ids` with `rows` (an id missing from `rows` is gone or no longer active). */
+  replaceHosts(ids: ReadonlyArray<number>, rows: ReadonlyArray<HostSource>): void {
+    for (const id of ids) this.removeHost(id)
+    for (const row of rows) {
+      this.removeHost(row.id)
+      this.putHost(row)
+    }
+  }
+
+  /** Replaces the directories in `ids` with `rows` (missing = deleted). */
+  replaceDirectories(ids: ReadonlyArray<number>, rows: ReadonlyArray<DirectorySource>): void {
+    for (const id of ids) this.removeDirectory(id)
+    for (const row of rows) {
+      this.removeDirectory(row.id)
+      this.putDirectory(row)
+    }
+  }
+
+  setRepositories(repositories: ReadonlyArray<RepositorySource>, redirects: ReadonlyArray<RedirectSource>): void {
+    this.repositoryList = repositories
+    this.repositories = new Map(repositories.map((r) => [`${r.prefix}\u0000${r.arch}`, r]))
+    this.redirectList = redirects
+    this.redirects = new Map(redirects.map((r) => [r.from, r.to]))
+  }
+
+  setOverrides(overrides: OverridesSource): void {
+    this.overrides = overrides
+    const trie = new PrefixTrie<string>()
+    for (const row of overrides.netblockCountries) {
+      const netblock = parseNetblock(row.netblock)
+      if (netblock !== undefined) trie.insert(netblock, row.country)
+    }
+    this.netblockCountries = trie
+    this.continentRedirects = new Map(overrides.continentRedirects.map((r) => [r.country, r.continent as Continent]))
+  }
+
+  private putHost(source: HostSource): void {
+    const host = indexHost(source)
+    this.hosts.set(host.id, host)
+    for (const text of host.netblocks) {
+      const netblock = parseNetblock(text)
+      if (netblock !== undefined) this.hostNetblocks.insert(netblock, host.id)
+    }
+    for (const hc of host.categories) {
+      if (hc.alwaysUp2date) {
+        this.addTo(this.alwaysUpToDate, hc.categoryId, host.id)
+        this.dropViewsOfCategory(hc.categoryId)
+      }
+      for (const directoryId of hc.directoryIds) {
+        this.addTo(this.upToDate, directoryId, host.id)
+        this.views.delete(directoryId)
+      }
+    }
+  }
+
+  private removeHost(id: number): void {
+    const host = this.hosts.get(id)
+    if (host === undefined) return
+    this.hosts.delete(id)
+    for (const text of host.netblocks) {
+      const netblock = parseNetblock(text)
+      if (netblock !== undefined) this.hostNetblocks.remove(netblock, id)
+    }
+    for (const hc of host.categories) {
+      if (hc.alwaysUp2date) {
+        this.alwaysUpToDate.get(hc.categoryId)?.delete(id)
+        this.dropViewsOfCategory(hc.categoryId)
+      }
+      for (const directoryId of hc.directoryIds) {
+        this.upToDate.get(directoryId)?.delete(id)
+        this.views.delete(directoryId)
+      }
+    }
+  }
+
+  private putDirectory(source: DirectorySource): void {
+    let categoryId: number | undefined
+    let topdir = ""
+    for (const id of source.categoryIds) {
+      const category = this.categories.get(id)
+      if (category === undefined) continue
+      const contains = source.name === category.topdir || source.name.startsWith(`${category.topdir}/`)
+      if (contains && (categoryId === undefined || category.topdir.length > topdir.length)) {
+        categoryId = id
+        topdir = category.topdir
+      }
+    }
+    const files = new Map<string, Array<FileDetailSource>>()
+    for (const detail of source.fileDetails) {
+      const list = files.get(detail.filename)
+      if (list === undefined) files.set(detail.filename, [detail])
+      else list.push(detail)
+    }
+    for (const list of files.values()) list.sort((a, b) => b.timestamp - a.timestamp)
+    this.fileDetailCount += source.fileDetails.length
+    const directory: IndexDirectory = {
+      id: source.id,
+      name: source.name,
+      categoryId,
+      subpath: categoryId === undefined || source.name === topdir ? "" : source.name.slice(topdir.length + 1),
+      files,
+      source
+    }
+    this.directoriesById.set(directory.id, directory)
+    this.directoriesByName.set(directory.name, directory)
+    this.views.delete(directory.id)
+  }
+
+  private removeDirectory(id: number): void {
+    const directory = this.directoriesById.get(id)
+    if (directory === undefined) return
+    this.fileDetailCount -= directory.source.fileDetails.length
+    this.directoriesById.delete(id)
+    if (this.directoriesByName.get(directory.name) === directory) this.directoriesByName.delete(directory.name)
+    this.views.delete(id)
+  }
+
+  private dropViewsOfCategory(categoryId: number): void {
+    for (const directoryId of this.views.keys()) {
+      if (this.directoriesById.get(directoryId)?.categoryId === categoryId) this.views.delete(directoryId)
+    }
+  }
+
+  private addTo(map: Map<number, Set<number>>, key: number, value: number): void {
+    const set = map.get(key)
+    if (set === undefined) map.set(key, new Set([value]))
+    else set.add(value)
+  }
+}

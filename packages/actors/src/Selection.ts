@@ -1,0 +1,279 @@
+// Mirror selection (SPEC 4.2): which hosts a client gets for a directory, in which order, and the header tokens
+// that explain it. Pure and synchronous: the index, the client facts and a random source in, hosts out.
+import type { MirrorUrlScheme } from "@mirrormanager/domain/MirrorUrl"
+import type { HostUrlSource } from "./IndexSource.ts"
+import type { ClientAddress } from "./IpAddress.ts"
+import type { IndexDirectory, IndexHost, MirrorIndex } from "./MirrorIndex.ts"
+
+/** Uniform numbers in (0, 1). Production seeds one per request from a secure source; tests fix the seed. */
+export interface RandomSource {
+  readonly next: () => number
+}
+
+/** sfc32, a small fast generator with a 128-bit state; never returns 0. */
+export const seededRandom = (seed: ArrayLike<number>): RandomSource => {
+  let a = seed[0]! | 0
+  let b = seed[1]! | 0
+  let c = seed[2]! | 0
+  let d = seed[3]! | 0
+  const step = () => {
+    const t = (((a + b) | 0) + d) | 0
+    d = (d + 1) | 0
+    a = b ^ (b >>> 9)
+    b = (c + (c << 3)) | 0
+    c = (c << 21) | (c >>> 11)
+    c = (c + t) | 0
+    return t >>> 0
+  }
+  for (let i = 0; i < 12; i++) step()
+  return { next: () => (step() + 0.5) / 4294967296 }
+}
+
+export interface SelectionOptions {
+  /** Global fill below this many hosts (SPEC 1.5 `selection.minimum`). */
+  readonly minimum: number
+  /** Whether an R&E prefix list is configured and contains the client (step 4). */
+  readonly researchNetwork: boolean
+  /** The client's ASN from the prefix→ASN table. */
+  readonly clientAsn: number | undefined
+  /** The client's country: NetblockCountry override, else GeoIP; undefined = unknown. */
+  readonly clientCountry: string | undefined
+}
+
+export interface SelectionRequest {
+  readonly directory: IndexDirectory
+  readonly client: ClientAddress | undefined
+  /** Requested countries, upper-case, deduplicated, `GLOBAL` for all; empty = none. */
+  readonly countries: ReadonlyArray<string>
+  readonly netblockMatching: boolean
+  /** `protocol=`, normalised; undefined = not given. */
+  readonly protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+}
+
+export interface SelectedHost {
+  readonly host: IndexHost
+  /** The host's usable URLs for the directory's category that pass the protocol filter, https first. */
+  readonly urls: ReadonlyArray<HostUrlSource>
+}
+
+export interface Selection {
+  readonly hosts: ReadonlyArray<SelectedHost>
+  readonly netblock: boolean
+  readonly asn: number | undefined
+  readonly researchNetwork: boolean
+  /** Country groups that contributed hosts, in output order. */
+  readonly countries: ReadonlyArray<string>
+  /** `global` was requested or the global fill was appended. */
+  readonly global: boolean
+  /** Hosts were found but the protocol filter removed every one of them (step 13). */
+  readonly emptiedByProtocol: boolean
+}
+
+const shuffle = <A>(items: Array<A>, random: RandomSource): Array<A> => {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1))
+    const t = items[i]!
+    items[i] = items[j]!
+    items[j] = t
+  }
+  return items
+}
+
+/** Weighted shuffle: sort by u^(1/w) descending, i.e. by ln(u)/w (the same order, cheaper). */
+const weightedShuffle = (hosts: ReadonlyArray<IndexHost>, random: RandomSource): Array<IndexHost> => {
+  if (hosts.length < 2) return hosts.slice()
+  const keys = new Float64Array(hosts.length)
+  const order = new Array<number>(hosts.length)
+  for (let i = 0; i < hosts.length; i++) {
+    keys[i] = Math.log(random.next()) / hosts[i]!.weight
+    order[i] = i
+  }
+  order.sort((x, y) => keys[y]! - keys[x]!)
+  return order.map((i) => hosts[i]!)
+}
+
+const familyRank = (host: IndexHost, family: 4 | 6 | undefined): number => {
+  if (family === undefined) return 1
+  const support = family === 6 ? host.ipv6 : host.ipv4
+  return support === "yes" ? 0 : support === "unknown" ? 1 : 2
+}
+
+/** Stable partition by the client's family: hosts known to serve it, unknown, known not to. */
+const byFamily = (hosts: Array<IndexHost>, family: 4 | 6 | undefined): Array<IndexHost> => {
+  if (family === undefined || hosts.length < 2) return hosts
+  let mixed = false
+  const first = familyRank(hosts[0]!, family)
+  for (let i = 1; i < hosts.length && !mixed; i++) mixed = familyRank(hosts[i]!, family) !== first
+  if (!mixed) return hosts
+  const ranked: Array<Array<IndexHost>> = [[], [], []]
+  for (const host of hosts) ranked[familyRank(host, family)]!.push(host)
+  return ranked[0]!.concat(ranked[1]!, ranked[2]!)
+}
+
+export const selectHosts = (
+  index: MirrorIndex,
+  request: SelectionRequest,
+  options: SelectionOptions,
+  random: RandomSource
+): Selection => {
+  const { directory, client, countries: requested } = request
+  const categoryId = directory.categoryId
+  const view = index.carriers(directory)
+  const family = client?.family
+  const cc = options.clientCountry
+  const protocols = request.protocols
+
+  // Steps 8 and 9 as one admission test per host and group kind.
+  const allowedHere = (host: IndexHost) => host.allowed === undefined || (cc !== undefined && host.allowed.has(cc))
+  const urlsOf = (host: IndexHost): ReadonlyArray<HostUrlSource> => {
+    const urls = categoryId === undefined ? undefined : host.byCategory.get(categoryId)?.urls
+    if (urls === undefined) return []
+    if (protocols === undefined) return urls
+    return urls.filter((u) => protocols.includes(u.scheme))
+  }
+  let droppedByProtocol = 0
+  const admit = (hosts: ReadonlyArray<IndexHost>, geo: boolean): Array<IndexHost> => {
+    const out: Array<IndexHost> = []
+    for (const host of hosts) {
+      if (geo && !allowedHere(host)) continue
+      if (protocols !== undefined && urlsOf(host).length === 0) {
+        droppedByProtocol++
+        continue
+      }
+      out.push(host)
+    }
+    return out
+  }
+
+  const groups: Array<Array<IndexHost>> = []
+  const countryTokens: Array<string> = []
+  let netblock = false
+  let asn: number | undefined
+  let researchNetwork = false
+  let global = false
+  let exact = false
+  const networkMatching = requested.length === 0 && request.netblockMatching && client !== undefined
+
+  if (networkMatching) {
+    // Step 2: most specific netblock first, equal lengths shuffled.
+    const matched = new Set<number>()
+    const netblockGroup: Array<IndexHost> = []
+    for (const level of index.netblockMatches(client)) {
+      const tier: Array<IndexHost> = []
+      for (const id of level.values) {
+        if (!view.allIds.has(id) || matched.has(id)) continue
+        matched.add(id)
+        tier.push(index.host(id)!)
+      }
+      netblockGroup.push(...shuffle(admit(tier, false), random))
+    }
+    if (netblockGroup.length > 0) {
+      netblock = true
+      groups.push(byFamily(netblockGroup, family))
+    }
+    // Step 3: the client's ASN, as the host's own (when it serves its ASN's clients) or a peer ASN.
+    const casn = options.clientAsn
+    if (casn !== undefined) {
+      const asnGroup = admit(
+        view.all.filter((h) => (h.asnClients && h.asn === casn) || h.peerAsnSet.has(casn)),
+        false
+      )
+      if (asnGroup.length > 0) {
+        asn = casn
+        groups.push(byFamily(shuffle(asnGroup, random), family))
+      }
+    }
+    // Step 4: R&E hosts in the client's country.
+    if (options.researchNetwork && cc !== undefined) {
+      const reGroup = admit(
+        view.all.filter((h) => h.internet2 && h.country === cc && (!h.private || h.internet2Clients)),
+        true
+      )
+      if (reGroup.length > 0) {
+        researchNetwork = true
+        groups.push(byFamily(shuffle(reGroup, random), family))
+      }
+    }
+  }
+
+  const addGeoGroup = (hosts: ReadonlyArray<IndexHost>, token: string | undefined): boolean => {
+    const admitted = admit(hosts, true)
+    if (admitted.length === 0) return false
+    groups.push(byFamily(weightedShuffle(admitted, random), family))
+    if (token === undefined) global = true
+    else countryTokens.push(token)
+    return true
+  }
+
+  // Step 5: requested countries, else the other countries of their continents.
+  if (requested.length > 0) {
+    let found = false
+    for (const code of requested) {
+      if (code === "GLOBAL") found = addGeoGroup(view.public, undefined) || found
+      else found = addGeoGroup(view.byCountry.get(code) ?? [], code) || found
+    }
+    if (!found) {
+      // Each continent country once, even when several requested codes share the continent.
+      const added = new Set<string>()
+      for (const code of requested) {
+        if (code === "GLOBAL") continue
+        const continent = index.continentOf(code)
+        if (continent === undefined) continue
+        for (const other of [...view.byCountry.keys()].sort()) {
+          if (other !== code && !added.has(other) && index.continentOf(other) === continent) {
+            added.add(other)
+            found = addGeoGroup(view.byCountry.get(other)!, other) || found
+          }
+        }
+      }
+    }
+    exact = found
+  }
+
+  if (!exact) {
+    // Step 6: the client's country; step 7: the rest of its continent, as one group.
+    if (cc !== undefined) addGeoGroup(view.byCountry.get(cc) ?? [], cc)
+    const continent = cc === undefined ? undefined : index.continentOf(cc)
+    if (continent !== undefined) {
+      const neighbours: Array<IndexHost> = []
+      const tokens: Array<string> = []
+      for (const other of [...view.byCountry.keys()].sort()) {
+        if (other === cc || index.continentOf(other) !== continent) continue
+        const admitted = admit(view.byCountry.get(other)!, true)
+        if (admitted.length === 0) continue
+        tokens.push(other)
+        neighbours.push(...admitted)
+      }
+      if (neighbours.length > 0) {
+        groups.push(byFamily(weightedShuffle(neighbours, random), family))
+        countryTokens.push(...tokens)
+      }
+    }
+    // Step 10: global fill, counting distinct hosts not known to lack the client's family.
+    const counted = new Set<number>()
+    for (const group of groups) {
+      for (const host of group) if (familyRank(host, family) < 2) counted.add(host.id)
+    }
+    if (counted.size < options.minimum && !global) addGeoGroup(view.public, undefined)
+  }
+
+  // Step 12: concatenate, first position wins.
+  const seen = new Set<number>()
+  const hosts: Array<SelectedHost> = []
+  for (const group of groups) {
+    for (const host of group) {
+      if (seen.has(host.id)) continue
+      seen.add(host.id)
+      hosts.push({ host, urls: urlsOf(host) })
+    }
+  }
+  return {
+    hosts,
+    netblock,
+    asn,
+    researchNetwork,
+    countries: countryTokens,
+    global,
+    emptiedByProtocol: hosts.length === 0 && droppedByProtocol > 0
+  }
+}

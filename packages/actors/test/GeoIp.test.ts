@@ -1,0 +1,185 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { GeoIp } from "@mirrormanager/actors/GeoIp"
+import { type ClientAddress, parseClientAddress } from "@mirrormanager/actors/IpAddress"
+import { Effect, Exit, Layer } from "effect"
+import { geoLite2Country, writeMmdb } from "./support/MmdbWriter.ts"
+
+const address = (text: string): ClientAddress => {
+  const parsed = parseClientAddress(text)
+  if (parsed === undefined) throw new Error(`test address ${text} does not parse`)
+  return parsed
+}
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "mm-geoip-"))
+
+/** Polls `check` until it holds or `seconds` pass. */
+const eventually = (check: () => boolean, seconds = 5) =>
+  Effect.gen(function* () {
+    for (let waited = 0; waited < seconds * 1000; waited += 50) {
+      if (check()) return true
+      yield* Effect.sleep("50 millis")
+    }
+    return check()
+  })
+
+layer(GeoIp.layer, { excludeTestServices: true })("GeoIp with the @ip-location-db package", (it) => {
+  it.effect("answers the countries of known addresses", () =>
+    Effect.gen(function* () {
+      const geoIp = yield* GeoIp
+      assert.strictEqual(geoIp.country(address("89.160.20.113")), "SE")
+      assert.strictEqual(geoIp.country(address("1.1.1.1")), "AU")
+      assert.strictEqual(geoIp.country(address("2001:4860:4860::8888")), "US")
+      assert.strictEqual(geoIp.country(address("::ffff:89.160.20.113")), "SE")
+      assert.strictEqual(geoIp.country(address("10.0.0.1")), undefined)
+      const database = geoIp.describe()
+      assert.match(database.path, /geo-whois-asn-country-mmdb\/geo-whois-asn-country\.mmdb$/)
+      assert.strictEqual(database.databaseType, "country ipvAll")
+      assert.strictEqual(database.ipVersion, 6)
+      assert.isAbove(database.buildEpoch, 1_700_000_000)
+    })
+  )
+})
+
+describe("GeoIp with databases built by the test", () => {
+  it.live("reads GeoLite2 records: country.iso_code, else registered_country.iso_code", () => {
+    const dir = tempDir()
+    const file = path.join(dir, "GeoLite2-Country.mmdb")
+    fs.writeFileSync(
+      file,
+      writeMmdb(
+        [
+          { network: "89.160.0.0/16", record: geoLite2Country("SE", "EU") },
+          { network: "89.160.20.0/24", record: geoLite2Country("NO", "EU") },
+          { network: "2001:db8::/32", record: geoLite2Country("DE", "EU") },
+          // Satellite or anonymous networks have no country, only the registered one.
+          { network: "198.51.100.0/24", record: { registered_country: { iso_code: "NL" }, traits: { x: true } } },
+          { network: "203.0.113.0/24", record: { continent: { code: "OC" } } }
+        ],
+        { ipVersion: 6, recordSize: 24, databaseType: "GeoLite2-Country", buildEpoch: 1_718_000_000 }
+      )
+    )
+    return Effect.gen(function* () {
+      const geoIp = yield* GeoIp
+      assert.strictEqual(geoIp.country(address("89.160.20.113")), "NO")
+      assert.strictEqual(geoIp.country(address("89.160.21.1")), "SE")
+      assert.strictEqual(geoIp.country(address("2001:db8:1::1")), "DE")
+      assert.strictEqual(geoIp.country(address("198.51.100.7")), "NL")
+      assert.strictEqual(geoIp.country(address("203.0.113.1")), undefined)
+      assert.strictEqual(geoIp.country(address("192.0.2.1")), undefined)
+      assert.deepInclude(geoIp.describe(), {
+        path: file,
+        databaseType: "GeoLite2-Country",
+        buildEpoch: 1_718_000_000,
+        ipVersion: 6
+      })
+    }).pipe(
+      Effect.provide(GeoIp.layerFile(file)),
+      Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true })))
+    )
+  })
+
+  it.live("reads flat country_code records from an IPv4-only database (28-bit records)", () => {
+    const dir = tempDir()
+    const file = path.join(dir, "flat.mmdb")
+    fs.writeFileSync(
+      file,
+      writeMmdb(
+        [
+          { network: "192.0.2.0/24", record: { country_code: "jp" } },
+          { network: "192.0.2.128/25", record: { country_code: "KR" } },
+          { network: "198.51.100.0/24", record: { country_code: "Germany" } }
+        ],
+        { ipVersion: 4, recordSize: 28, databaseType: "flat-country" }
+      )
+    )
+    return Effect.gen(function* () {
+      const geoIp = yield* GeoIp
+      assert.strictEqual(geoIp.country(address("192.0.2.1")), "JP", "upper-cased")
+      assert.strictEqual(geoIp.country(address("192.0.2.200")), "KR")
+      assert.strictEqual(geoIp.country(address("198.51.100.1")), undefined, "not an ISO code")
+      // The reader would walk an IPv4 tree with IPv6 bits and answer something: it must answer nothing.
+      assert.strictEqual(geoIp.country(address("c000:0200::1")), undefined)
+      assert.strictEqual(geoIp.describe().ipVersion, 4)
+    }).pipe(
+      Effect.provide(GeoIp.layerFile(file)),
+      Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true })))
+    )
+  })
+
+  it.live("reloads when the file changes, and keeps the old database when the new one is broken", () => {
+    const dir = tempDir()
+    const file = path.join(dir, "country.mmdb")
+    const database = (country: string) =>
+      writeMmdb([{ network: "192.0.2.0/24", record: geoLite2Country(country, "EU") }], {
+        ipVersion: 6,
+        recordSize: 24,
+        databaseType: "GeoLite2-Country"
+      })
+    fs.writeFileSync(file, database("SE"))
+    const client = address("192.0.2.10")
+    return Effect.gen(function* () {
+      const geoIp = yield* GeoIp
+      assert.strictEqual(geoIp.country(client), "SE")
+
+      fs.writeFileSync(file, database("FI"))
+      assert.isTrue(yield* eventually(() => geoIp.country(client) === "FI"), "the new database is used")
+
+      // Not a MaxMind DB: the reload fails and the last good database stays.
+      fs.writeFileSync(file, "this is not a MaxMind database")
+      yield* Effect.sleep("600 millis")
+      assert.strictEqual(geoIp.country(client), "FI")
+      fs.rmSync(file)
+      yield* Effect.sleep("300 millis")
+      assert.strictEqual(geoIp.country(client), "FI")
+
+      // Replaced by rename, as a download script would.
+      fs.writeFileSync(`${file}.tmp`, database("EE"))
+      fs.renameSync(`${file}.tmp`, file)
+      assert.isTrue(yield* eventually(() => geoIp.country(client) === "EE"), "the file that came back is used")
+
+      fs.writeFileSync(file, database("LV"))
+      const reloaded = yield* geoIp.reload()
+      assert.strictEqual(reloaded.path, file)
+      assert.strictEqual(geoIp.country(client), "LV")
+    }).pipe(
+      Effect.provide(GeoIp.layerFile(file, { watchInterval: "100 millis" })),
+      Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true })))
+    )
+  })
+
+  it.live("fails clearly at start on a missing, corrupt or compressed file", () =>
+    Effect.gen(function* () {
+      const dir = tempDir()
+      const build = (file: string) => Effect.exit(Effect.scoped(Layer.build(GeoIp.layerFile(file))))
+      const failure = (exit: Exit.Exit<unknown, { readonly message: string }>) =>
+        Exit.isFailure(exit) ? String(exit.cause) : "no failure"
+
+      const missing = path.join(dir, "missing.mmdb")
+      assert.match(
+        failure(yield* build(missing)),
+        /cannot use .*missing\.mmdb as a GeoIP \(MaxMind DB\) database: ENOENT/
+      )
+
+      const corrupt = path.join(dir, "corrupt.mmdb")
+      fs.writeFileSync(corrupt, Buffer.alloc(4096, 7))
+      assert.match(failure(yield* build(corrupt)), /corrupt\.mmdb as a GeoIP \(MaxMind DB\) database/)
+
+      const truncated = path.join(dir, "truncated.mmdb")
+      const whole = writeMmdb([{ network: "192.0.2.0/24", record: { country_code: "SE" } }], {
+        ipVersion: 6,
+        recordSize: 24,
+        databaseType: "x"
+      })
+      fs.writeFileSync(truncated, whole.subarray(0, 200))
+      assert.match(failure(yield* build(truncated)), /truncated\.mmdb as a GeoIP/)
+
+      const gzipped = path.join(dir, "country.mmdb.gz")
+      fs.writeFileSync(gzipped, Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]))
+      assert.match(failure(yield* build(gzipped)), /gzip-compressed/)
+      fs.rmSync(dir, { recursive: true })
+    })
+  )
+})

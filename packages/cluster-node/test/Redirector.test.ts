@@ -1,0 +1,169 @@
+// The redirector of real node processes: answers from the index, changes reaching every node within a second,
+// and serving on while the database is down, also after a restart (from the snapshot on disk).
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { freshDatabase } from "@mirrormanager/actors/Database"
+import { Effect, Exit, Scope } from "effect"
+import { afterAll, assert, describe, inject, it } from "vitest"
+import { startEmbeddedPostgres } from "../src/EmbeddedPostgres.ts"
+import { api, freePort, type RunningNode, startNode, stop, tempDir } from "./support/Process.ts"
+
+const TOKEN = "mm_redirector-test-admin-token"
+const REPOMD = `<repomd><data type="primary"><timestamp>1700000000</timestamp></data></repomd>\n`
+
+const databases = Scope.makeUnsafe()
+afterAll(() => Effect.runPromise(Scope.close(databases, Exit.void)))
+const newDatabase = () => Effect.runPromise(Scope.provide(freshDatabase(inject("databaseUrl")), databases))
+
+const call = async (node: RunningNode, method: string, route: string, body?: unknown) => {
+  const reply = await api(node, TOKEN, method, route, body)
+  if (reply.status >= 300) throw new Error(`${method} ${route}: ${reply.status} ${reply.text}`)
+  return reply.body
+}
+
+/** An EPEL master tree with one repository, scanned through the API; the registry then has `epel-9`/x86_64. */
+const setUpContent = async (node: RunningNode) => {
+  const master = path.join(tempDir(), "pub/epel")
+  fs.mkdirSync(path.join(master, "9/Everything/x86_64/repodata"), { recursive: true })
+  fs.writeFileSync(path.join(master, "9/Everything/x86_64/repodata/repomd.xml"), REPOMD)
+  const past = new Date(Date.now() - 60_000)
+  for (const dir of ["9/Everything/x86_64/repodata", "9/Everything/x86_64", "9/Everything", "9", "."]) {
+    fs.utimesSync(path.join(master, dir), past, past)
+  }
+  const product = await call(node, "POST", "/api/products", { name: "EPEL" })
+  await call(node, "POST", "/api/arches", { name: "x86_64" })
+  const category = await call(node, "POST", "/api/categories", {
+    name: "Fedora EPEL",
+    productId: product.id,
+    topdir: "pub/epel",
+    masterPath: master
+  })
+  await call(node, "POST", `/api/categories/${category.id}/scan`)
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const scan = await call(node, "GET", `/api/categories/${category.id}/scan`)
+    if (scan.running === null && scan.last !== null) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return category.id as number
+}
+
+/** A site with a host in `country` carrying the category at `url` (always up to date: no crawler yet). */
+const addMirror = async (node: RunningNode, categoryId: number, name: string, country: string, url: string) => {
+  const site = await call(node, "POST", "/api/sites", { name: `${name}-site`, password: "site-password-123456" })
+  const host = await call(node, "POST", `/api/sites/${site.id}/hosts`, { name, country })
+  const hostCategory = await call(node, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
+  await call(node, "PATCH", `/api/host-categories/${hostCategory.id}`, { alwaysUp2date: true })
+  await call(node, "POST", `/api/host-categories/${hostCategory.id}/urls`, { url })
+  return { site, host, hostCategory }
+}
+
+const mirrorlist = async (node: RunningNode, query = "repo=epel-9&arch=x86_64&ip=89.160.20.113") => {
+  const response = await fetch(`${node.url}/mirrorlist?${query}`)
+  return { status: response.status, text: await response.text() }
+}
+
+/** Polls until `check` holds; returns the milliseconds it took. */
+const until = async (what: string, timeoutMs: number, check: () => Promise<boolean>) => {
+  const started = Date.now()
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return Date.now() - started
+}
+
+const readiness = async (node: RunningNode) => {
+  const response = await fetch(`${node.url}/healthz/ready`).catch(() => undefined)
+  if (response === undefined) return "down"
+  return ((await response.json()) as { status?: string }).status ?? `http ${response.status}`
+}
+
+describe("the redirector of a cluster of nodes", () => {
+  it("answers from its index, and a change written through one node reaches the other within a second", async () => {
+    const database = await newDatabase()
+    const env = { DATABASE_URL: database, MM_ADMIN_TOKEN: TOKEN, MM_ACCESS_LOG: "off" }
+    const first = await startNode({ ...env, MM_DATA_DIR: tempDir() })
+    const second = await startNode({ ...env, MM_DATA_DIR: tempDir() })
+    const categoryId = await setUpContent(first)
+    await addMirror(first, categoryId, "mirror-se", "SE", "https://mirror.example.se/pub/epel")
+
+    const expected = "https://mirror.example.se/pub/epel/9/Everything/x86_64/\n"
+    await until("the second node lists the first mirror", 10_000, async () =>
+      (await mirrorlist(second)).text.includes(expected)
+    )
+    const listed = await mirrorlist(second)
+    assert.strictEqual(listed.status, 200)
+    assert.strictEqual(listed.text, `# repo = epel-9 arch = x86_64 country = SE country = global \n${expected}`)
+
+    const metalink = await (await fetch(`${second.url}/metalink?repo=epel-9&arch=x86_64&countme=1`)).text()
+    const sha256 = createHash("sha256").update(REPOMD).digest("hex")
+    assert.include(metalink, `<hash type="sha256">${sha256}</hash>`)
+    assert.include(metalink, "<mm0:timestamp>1700000000</mm0:timestamp>")
+    assert.include(
+      metalink,
+      `<url protocol="https" type="https" location="SE" preference="100">https://mirror.example.se/pub/epel/9/Everything/x86_64/repodata/repomd.xml</url>`
+    )
+
+    // A change through the first node's API, seen in the second node's answers.
+    const added = await addMirror(first, categoryId, "mirror-de", "DE", "https://mirror.example.de/epel")
+    await until("the second node lists the new mirror", 5_000, async () =>
+      (await mirrorlist(second)).text.includes("https://mirror.example.de/epel/9/Everything/x86_64/")
+    )
+    const changed = Date.now()
+    await call(first, "PATCH", `/api/hosts/${added.host.id}`, { userActive: false })
+    const took = await until(
+      "the second node drops the deactivated mirror",
+      1_000,
+      async () => !(await mirrorlist(second)).text.includes("mirror.example.de")
+    )
+    assert.isAtMost(took, 1_000, `applied after ${Date.now() - changed} ms`)
+
+    const metrics = await (await fetch(`${second.url}/metrics`)).text()
+    assert.match(metrics, /^mm_index_hosts 1$/m)
+    assert.match(metrics, /^mm_redirector_requests_total\{endpoint="mirrorlist",status="200"\} \d+$/m)
+    assert.match(metrics, /^mm_changes_following 1$/m)
+  })
+
+  it("keeps answering while the database is down, and from its snapshot after a restart", async () => {
+    const dir = tempDir()
+    const port = await freePort()
+    let postgres = await startEmbeddedPostgres({ dataDir: path.join(dir, "postgres"), port, database: "mirrors" })
+    const env = {
+      DATABASE_URL: postgres.url,
+      MM_ADMIN_TOKEN: TOKEN,
+      MM_DATA_DIR: path.join(dir, "node"),
+      MM_INDEX_SNAPSHOT_INTERVAL: "200 millis"
+    }
+    try {
+      let node = await startNode(env)
+      const categoryId = await setUpContent(node)
+      await addMirror(node, categoryId, "mirror-se", "SE", "https://mirror.example.se/pub/epel")
+      const expected = `# repo = epel-9 arch = x86_64 country = SE country = global \nhttps://mirror.example.se/pub/epel/9/Everything/x86_64/\n`
+      await until("the mirror is listed", 10_000, async () => (await mirrorlist(node)).text === expected)
+
+      await postgres.stop()
+      await until("readiness says degraded", 20_000, async () => (await readiness(node)) === "degraded")
+      assert.deepStrictEqual(await mirrorlist(node), { status: 200, text: expected })
+
+      // Restarted while the database is still down: the snapshot on disk is served.
+      await stop(node)
+      node = await startNode(env, ["degraded"])
+      assert.strictEqual(await readiness(node), "degraded")
+      assert.deepStrictEqual(await mirrorlist(node), { status: 200, text: expected })
+      assert.match(await (await fetch(`${node.url}/metrics`)).text(), /^mm_index_from_snapshot 1$/m)
+      const admin = await api(node, TOKEN, "GET", "/api/me")
+      assert.strictEqual(admin.status, 503)
+      assert.include(node.output(), "serving the index snapshot")
+
+      // The database comes back: the node catches up by itself.
+      postgres = await startEmbeddedPostgres({ dataDir: path.join(dir, "postgres"), port, database: "mirrors" })
+      await until("the node is ready again", 40_000, async () => (await readiness(node)) === "ready")
+      assert.strictEqual((await api(node, TOKEN, "GET", "/api/me")).status, 200)
+      await stop(node)
+    } finally {
+      await postgres.stop()
+    }
+  })
+})

@@ -1,0 +1,166 @@
+// The node's one HTTP server. The redirector's endpoints (and health and metrics) are answered right here, as plain
+// synchronous Node handlers over the in-memory index: the hot path pays for no framework. Everything else goes to
+// the Effect admin API once the database side of the node is up, and gets a 503 problem until then.
+import * as http from "node:http"
+import type { Netblock } from "@mirrormanager/actors/IpAddress"
+import { Redirector } from "@mirrormanager/actors/Redirector"
+import { Context, Effect, Layer } from "effect"
+import type { AccessLog } from "./AccessLog.ts"
+import { answer, endpointOf } from "./RedirectorAnswer.ts"
+import { RedirectorMetrics } from "./RedirectorMetrics.ts"
+
+type Listener = (request: http.IncomingMessage, response: http.ServerResponse) => void
+
+/**
+ * An http.Server whose "request" listener is ours; the listener the Effect HTTP server registers (when the admin
+ * API starts, possibly long after the server listens) becomes the fallback for every other path.
+ */
+export class FrontHttpServer extends http.Server {
+  private fallback: Listener | undefined
+  private readonly front: (request: http.IncomingMessage, response: http.ServerResponse) => boolean
+
+  constructor(front: (request: http.IncomingMessage, response: http.ServerResponse) => boolean) {
+    super()
+    this.front = front
+    super.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
+      if (this.front(request, response)) return
+      if (this.fallback !== undefined) return this.fallback(request, response)
+      const body = JSON.stringify({
+        type: "about:blank",
+        title: "Service Unavailable",
+        status: 503,
+        detail: "the registry database is not reachable yet; mirrorlists and metalinks are served from the index"
+      })
+      response.writeHead(503, { "content-type": "application/problem+json", "retry-after": "10" })
+      response.end(body)
+    })
+  }
+
+  override on(event: string | symbol, listener: (...args: Array<any>) => void): this {
+    if (event === "request") {
+      this.fallback = listener as Listener
+      return this
+    }
+    return super.on(event as string, listener)
+  }
+
+  override off(event: string | symbol, listener: (...args: Array<any>) => void): this {
+    if (event === "request") {
+      if (this.fallback === listener) this.fallback = undefined
+      return this
+    }
+    return super.off(event as string, listener)
+  }
+}
+
+export interface FrontOptions {
+  readonly trustedProxies: ReadonlyArray<Netblock>
+  readonly accessLog: AccessLog
+}
+
+export class FrontServer extends Context.Service<FrontServer, { readonly server: FrontHttpServer }>()(
+  "http/FrontServer"
+) {
+  static readonly layer = (options: FrontOptions) =>
+    Layer.effect(
+      FrontServer,
+      Effect.gen(function* () {
+        const redirector = yield* Redirector
+        const metrics = new RedirectorMetrics()
+        yield* Effect.addFinalizer(() => Effect.promise(() => options.accessLog.close()))
+
+        const send = (
+          request: http.IncomingMessage,
+          response: http.ServerResponse,
+          status: number,
+          headers: Record<string, string | ReadonlyArray<string>>,
+          body: string
+        ) => {
+          const buffer = Buffer.from(body, "utf8")
+          response.writeHead(status, { ...headers, "content-length": String(buffer.length) })
+          response.end(request.method === "HEAD" ? undefined : buffer)
+        }
+
+        const health = (request: http.IncomingMessage, response: http.ServerResponse, path: string) => {
+          if (path === "/healthz/live") {
+            send(request, response, 200, { "content-type": "application/json" }, '{"status":"live"}')
+            return
+          }
+          const status = redirector.status()
+          const age =
+            status.currentAt === undefined
+              ? ""
+              : `, current ${Math.round((Date.now() - status.currentAt) / 1000)} s ago`
+          const checks: Record<string, string> = {
+            index: status.index === undefined ? "not loaded" : `from the ${status.origin}${age}`,
+            database: status.following
+              ? "ok"
+              : status.lastError === undefined
+                ? "connecting"
+                : `unreachable: ${status.lastError}`
+          }
+          const state = status.index === undefined ? "starting" : status.following ? "ready" : "degraded"
+          // A degraded node still answers mirrorlists: it stays in rotation (200), the body says why it is degraded.
+          const body =
+            state === "starting"
+              ? {
+                  type: "about:blank",
+                  title: "Service Unavailable",
+                  status: 503,
+                  detail: "the node is not ready",
+                  checks
+                }
+              : { status: state, checks }
+          send(
+            request,
+            response,
+            state === "starting" ? 503 : 200,
+            { "content-type": state === "starting" ? "application/problem+json" : "application/json" },
+            JSON.stringify(body)
+          )
+        }
+
+        const front = (request: http.IncomingMessage, response: http.ServerResponse): boolean => {
+          const url = request.url ?? "/"
+          const q = url.indexOf("?")
+          const path = q < 0 ? url : url.slice(0, q)
+          const endpoint = endpointOf(path)
+          if (endpoint === undefined) {
+            if (path === "/metrics") {
+              send(
+                request,
+                response,
+                200,
+                { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+                metrics.render(redirector, Date.now())
+              )
+              return true
+            }
+            if (path === "/healthz/live" || path === "/healthz/ready") {
+              health(request, response, path)
+              return true
+            }
+            return false
+          }
+          if (request.method !== "GET" && request.method !== "HEAD") {
+            send(request, response, 405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" }, "")
+            metrics.count(endpoint, 405)
+            return true
+          }
+          const forwarded = request.headers["x-forwarded-for"]
+          const result = answer(redirector, options, {
+            method: request.method,
+            path,
+            query: q < 0 ? "" : url.slice(q + 1),
+            peer: request.socket.remoteAddress,
+            forwardedFor: Array.isArray(forwarded) ? forwarded.join(",") : forwarded
+          })
+          send(request, response, result.status, result.headers, result.body)
+          metrics.count(endpoint, result.status)
+          options.accessLog.record(Date.now(), result)
+          return true
+        }
+        return FrontServer.of({ server: new FrontHttpServer(front) })
+      })
+    )
+}

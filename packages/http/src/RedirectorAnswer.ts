@@ -1,0 +1,374 @@
+// What the redirector answers (SPEC 3, 5): a request's path, query and client in, status, headers and body out.
+// Synchronous, no database: everything comes from the Redirector's index.
+import {
+  type ClientAddress,
+  type Netblock,
+  netblockContains,
+  parseClientAddress
+} from "@mirrormanager/actors/IpAddress"
+import type { IndexDirectory, MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
+import type { Redirector } from "@mirrormanager/actors/Redirector"
+import { type Selection, selectHosts } from "@mirrormanager/actors/Selection"
+import { type MirrorUrlScheme, MirrorUrlSchemes } from "@mirrormanager/domain/MirrorUrl"
+import {
+  bestUrl,
+  directoryUrl,
+  httpDate,
+  metalinkBody,
+  metalinkFailure,
+  mirrorlistBody,
+  mirrorlistHeader
+} from "./MirrorlistFormat.ts"
+
+export type Endpoint = "mirrorlist" | "metalink" | "download"
+
+export interface RedirectorRequest {
+  readonly method: string
+  /** The path without the query. */
+  readonly path: string
+  /** The raw query string without `?`. */
+  readonly query: string
+  /** The TCP peer's address. */
+  readonly peer: string | undefined
+  readonly forwardedFor: string | undefined
+}
+
+export interface Answer {
+  readonly endpoint: Endpoint
+  readonly status: number
+  readonly headers: Record<string, string | ReadonlyArray<string>>
+  readonly body: string
+  /** For the access log. */
+  readonly log: AccessFields
+}
+
+export interface AccessFields {
+  readonly client: string | undefined
+  readonly country: string | undefined
+  readonly repo: string | undefined
+  readonly arch: string | undefined
+  readonly path: string | undefined
+  readonly hosts: number
+  readonly countme: string | undefined
+  result: string
+}
+
+/** Which endpoint a path is, if any: any path ending in /mirrorlist or /metalink, and /download/<path>. */
+export const endpointOf = (path: string): Endpoint | undefined => {
+  if (path.endsWith("/mirrorlist")) return "mirrorlist"
+  if (path.endsWith("/metalink")) return "metalink"
+  if (path.startsWith("/download/")) return "download"
+  return undefined
+}
+
+/** Query parameters, percent-decoded; `+` stays a `+`; the first occurrence of a name wins. */
+export const parseQuery = (query: string): Map<string, string> => {
+  const params = new Map<string, string>()
+  if (query.length === 0) return params
+  for (const part of query.split("&")) {
+    if (part.length === 0) continue
+    const eq = part.indexOf("=")
+    const name = decode(eq < 0 ? part : part.slice(0, eq))
+    if (!params.has(name)) params.set(name, eq < 0 ? "" : decode(part.slice(eq + 1)))
+  }
+  return params
+}
+
+const decode = (text: string) => {
+  if (!text.includes("%")) return text
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/** Trims `/`, collapses runs of `/`; undefined for `.` or `..` segments. */
+export const normalisePath = (path: string): string | undefined => {
+  const segments = path.split("/").filter((s) => s.length > 0)
+  if (segments.some((s) => s === "." || s === "..")) return undefined
+  return segments.join("/")
+}
+
+/** The client: `X-Forwarded-For` walked from the right while the hops are trusted proxies (SPEC 3.1). */
+export const clientAddress = (
+  peer: string | undefined,
+  forwardedFor: string | undefined,
+  trustedProxies: ReadonlyArray<Netblock>
+): ClientAddress | undefined => {
+  const direct = peer === undefined ? undefined : parseClientAddress(peer)
+  const trusted = (address: ClientAddress) => trustedProxies.some((n) => netblockContains(n, address))
+  if (direct === undefined || forwardedFor === undefined || trustedProxies.length === 0 || !trusted(direct)) {
+    return direct
+  }
+  const hops = forwardedFor
+    .split(",")
+    .map((s) => parseClientAddress(s.trim()))
+    .filter((a): a is ClientAddress => a !== undefined)
+  for (let i = hops.length - 1; i >= 0; i--) if (!trusted(hops[i]!)) return hops[i]
+  return hops[0] ?? direct
+}
+
+const normaliseList = (value: string) => {
+  const out: Array<string> = []
+  for (const item of value.split(",")) {
+    const token = item.trim().toLowerCase()
+    if (token.length > 0 && !out.includes(token)) out.push(token)
+  }
+  return out
+}
+
+interface Target {
+  readonly directory: IndexDirectory
+  /** A file inside the directory, or undefined for the directory itself. */
+  readonly file: string | undefined
+  readonly subject: string
+  readonly repo: string | undefined
+  readonly arch: string | undefined
+  readonly path: string | undefined
+}
+
+type Resolved = { readonly target: Target } | { readonly status: number; readonly message: string }
+
+export interface AnswerOptions {
+  readonly trustedProxies: ReadonlyArray<Netblock>
+}
+
+export const answer = (
+  redirector: Redirector["Service"],
+  options: AnswerOptions,
+  request: RedirectorRequest
+): Answer => {
+  const endpoint = endpointOf(request.path)!
+  const settings = redirector.settings
+  const now = redirector.now()
+  const pubdate = httpDate(now)
+  const params = parseQuery(request.query)
+  const metalink = endpoint === "metalink"
+  const log = {
+    client: undefined as string | undefined,
+    country: undefined as string | undefined,
+    repo: params.get("repo"),
+    arch: params.get("arch"),
+    path: endpoint === "download" ? request.path.slice("/download/".length) : params.get("path"),
+    hosts: 0,
+    countme: params.get("countme"),
+    result: "ok"
+  }
+  const text = (status: number, body: string, extra: Record<string, string> = {}): Answer => {
+    log.result = status === 200 ? log.result : body.split("\n")[0]!.replace(/^# /, "")
+    return metalink
+      ? {
+          endpoint,
+          status,
+          headers: { "content-type": "application/metalink+xml", "cache-control": "private", ...extra },
+          body: metalinkFailure(pubdate, settings.generator, body.replace(/^# /, "").replace(/\n$/, "")),
+          log
+        }
+      : {
+          endpoint,
+          status,
+          headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "private", ...extra },
+          body,
+          log
+        }
+  }
+
+  const index = redirector.status().index
+  if (index === undefined) return text(503, "service starting", { "retry-after": "10" })
+
+  // The client.
+  let client = clientAddress(request.peer, request.forwardedFor, options.trustedProxies)
+  const ipParam = params.get("ip")
+  if (ipParam !== undefined && settings.allowIpOverride) {
+    const parsed = parseClientAddress(ipParam)
+    if (parsed === undefined) return text(400, "Cannot parse client IP address. Aborting.")
+    client = parsed
+  }
+  log.client = client?.text
+  const facts = redirector.clientFacts(index, client)
+  log.country = facts.country
+
+  // What is asked for.
+  const resolved = resolveTarget(index, endpoint, params, request.path)
+  if ("status" in resolved) return text(resolved.status, resolved.message)
+  const target = resolved.target
+
+  const countries = normaliseList(params.get("country") ?? params.get("cc") ?? "").map((c) => c.toUpperCase())
+  const protocolParam = params.get("protocol")
+  const protocols =
+    protocolParam === undefined
+      ? undefined
+      : (normaliseList(protocolParam).filter((p) =>
+          (MirrorUrlSchemes as ReadonlyArray<string>).includes(p)
+        ) as Array<MirrorUrlScheme>)
+  const netblockParam = params.get("netblock")
+  const selection = selectHosts(
+    index,
+    {
+      directory: target.directory,
+      client,
+      countries,
+      netblockMatching: netblockParam === undefined || netblockParam === "1",
+      protocols
+    },
+    redirector.selectionOptions(facts),
+    redirector.random()
+  )
+  log.hosts = selection.hosts.length
+
+  if (endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))) {
+    return redirect(index, endpoint, target, selection, protocols, settings.httpsOnly, request.method, log)
+  }
+
+  if (metalink) {
+    const file = target.file!
+    const all = target.directory.files.get(file) ?? []
+    const newest = all[0]!
+    const window = newest.timestamp - settings.maxStaleDays * 86_400
+    const details = [newest, ...all.slice(1).filter((d) => d.timestamp >= window)]
+    return {
+      endpoint,
+      status: 200,
+      headers: { "content-type": "application/metalink+xml", "cache-control": "private" },
+      body: metalinkBody(
+        pubdate,
+        settings.generator,
+        { name: file, details, subpath: target.directory.subpath, tail: `/${file}` },
+        selection.hosts,
+        protocols
+      ),
+      log
+    }
+  }
+
+  const header = mirrorlistHeader(
+    {
+      subject: target.subject,
+      protocols,
+      databaseTime: params.has("time") ? Math.floor(index.builtAt / 1000) : undefined
+    },
+    selection
+  )
+  const tail = target.file === undefined ? "/" : `/${target.file}`
+  return {
+    endpoint,
+    status: 200,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "private" },
+    body: mirrorlistBody(header, selection.hosts, target.directory.subpath, tail, protocols),
+    log
+  }
+}
+
+const resolveTarget = (
+  index: MirrorIndex,
+  endpoint: Endpoint,
+  params: Map<string, string>,
+  requestPath: string
+): Resolved => {
+  const metalink = endpoint === "metalink"
+  const rawPath = endpoint === "download" ? decode(requestPath.slice("/download/".length)) : params.get("path")
+  if (rawPath !== undefined && (endpoint === "download" || rawPath.length > 0)) {
+    const path = normalisePath(rawPath)
+    const invalid = { status: 404, message: `# path = ${path ?? rawPath} error: invalid path\n` }
+    if (path === undefined || path.length === 0) return invalid
+    const subject = `path = ${path} `
+    const directory = index.directoryByName(path)
+    if (directory !== undefined) {
+      if (!metalink) return { target: { directory, file: undefined, subject, repo: undefined, arch: undefined, path } }
+      const repodata = index.directoryByName(`${path}/repodata`)
+      if (repodata?.files.has("repomd.xml")) {
+        return { target: { directory: repodata, file: "repomd.xml", subject, repo: undefined, arch: undefined, path } }
+      }
+      return { status: 404, message: `# ${path}/repodata/repomd.xml not found or has not metalink\n` }
+    }
+    const slash = path.lastIndexOf("/")
+    const parent = slash < 0 ? undefined : index.directoryByName(path.slice(0, slash))
+    if (parent === undefined) return invalid
+    const file = path.slice(slash + 1)
+    if (metalink && !parent.files.has(file)) {
+      return { status: 404, message: `# ${path} not found or has not metalink\n` }
+    }
+    return { target: { directory: parent, file, subject, repo: undefined, arch: undefined, path } }
+  }
+  const repoParam = params.get("repo")
+  const archParam = params.get("arch")
+  if (repoParam === undefined || archParam === undefined || repoParam === "" || archParam === "") {
+    return { status: 400, message: "# either path=, or repo= and arch= must be specified\n" }
+  }
+  const repo = index.redirect(repoParam) ?? repoParam
+  const arch = repo.includes("source") ? "source" : archParam
+  const subject = `repo = ${repo} arch = ${arch} `
+  const repository = index.repository(repo, arch)
+  if (repository === undefined) {
+    const available = index
+      .allRepositories()
+      .map((r) => `# repo=${r.prefix}&arch=${r.arch}\n`)
+      .join("")
+    return {
+      status: 404,
+      message: `# ${subject}error: invalid repo or arch\n# following repositories are available:\n${available}`
+    }
+  }
+  if (repository.disabled) return { status: 200, message: `# ${subject}error: repo disabled\n` }
+  const directory = index.directory(repository.directoryId)
+  if (directory === undefined) {
+    return { status: 500, message: "internal error: repository directory missing from index" }
+  }
+  if (!metalink) return { target: { directory, file: undefined, subject, repo, arch, path: undefined } }
+  const repodata = index.directoryByName(`${directory.name}/repodata`)
+  if (repodata === undefined || !repodata.files.has("repomd.xml")) {
+    return { status: 404, message: `# ${directory.name}/repodata/repomd.xml not found or has not metalink\n` }
+  }
+  return { target: { directory: repodata, file: "repomd.xml", subject, repo, arch, path: undefined } }
+}
+
+const redirect = (
+  _index: MirrorIndex,
+  endpoint: Endpoint,
+  target: Target,
+  selection: Selection,
+  protocols: ReadonlyArray<MirrorUrlScheme> | undefined,
+  httpsOnly: boolean,
+  method: string,
+  log: Answer["log"]
+): Answer => {
+  const allowed: Array<MirrorUrlScheme> = ["https"]
+  if (!httpsOnly && (protocols === undefined || protocols.includes("http"))) allowed.push("http")
+  const usable = protocols === undefined ? allowed : allowed.filter((s) => protocols.includes(s))
+  const tail = target.file === undefined ? "/" : `/${target.file}`
+  const candidates: Array<{ url: string; country: string }> = []
+  for (const { host, urls } of selection.hosts) {
+    const url = bestUrl(urls, usable)
+    if (url !== undefined) {
+      candidates.push({ url: `${directoryUrl(url.url, target.directory.subpath)}${tail}`, country: host.country })
+    }
+  }
+  const cacheControl = "private, no-cache"
+  if (candidates.length === 0) {
+    log.result = "no mirror available"
+    return {
+      endpoint,
+      status: 404,
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": cacheControl },
+      body: "no mirror available\n",
+      log
+    }
+  }
+  const headers: Record<string, string | ReadonlyArray<string>> = {
+    location: candidates[0]!.url,
+    "cache-control": cacheControl,
+    link: candidates
+      .slice(0, 5)
+      .map((c, i) => `<${c.url}>; rel=duplicate; pri=${i + 1}; geo=${c.country.toLowerCase()}`)
+  }
+  const newest = target.file === undefined ? undefined : target.directory.files.get(target.file)?.[0]
+  if (newest?.sha256 != null && /^[0-9a-f]{64}$/i.test(newest.sha256)) {
+    const digest = Buffer.from(newest.sha256, "hex").toString("base64")
+    headers.digest = `SHA-256=${digest}`
+    headers["repr-digest"] = `sha-256=:${digest}:`
+  }
+  void method
+  log.result = "redirect"
+  return { endpoint, status: 302, headers, body: "", log }
+}

@@ -1,0 +1,57 @@
+// Counters of the redirector and the state of its index, in the Prometheus text format (GET /metrics).
+import type { Redirector } from "@mirrormanager/actors/Redirector"
+
+export class RedirectorMetrics {
+  private readonly requests = new Map<string, number>()
+
+  count(endpoint: string, status: number): void {
+    const key = `endpoint="${endpoint}",status="${status}"`
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1)
+  }
+
+  render(redirector: Redirector["Service"], now: number): string {
+    const status = redirector.status()
+    const lines: Array<string> = []
+    const metric = (name: string, type: string, help: string, values: ReadonlyArray<[string, number]>) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+      for (const [labels, value] of values) lines.push(`${name}${labels === "" ? "" : `{${labels}}`} ${value}`)
+    }
+    metric(
+      "mm_redirector_requests_total",
+      "counter",
+      "Redirector requests by endpoint and status.",
+      [...this.requests.entries()].sort()
+    )
+    const counts = status.index?.counts()
+    metric("mm_index_ready", "gauge", "Whether an index is loaded (1) or not (0).", [["", status.index ? 1 : 0]])
+    metric("mm_index_from_snapshot", "gauge", "Whether the index was read from the snapshot on disk.", [
+      ["", status.origin === "snapshot" ? 1 : 0]
+    ])
+    metric("mm_index_hosts", "gauge", "Active hosts in the index.", [["", counts?.hosts ?? 0]])
+    metric("mm_index_directories", "gauge", "Directories in the index.", [["", counts?.directories ?? 0]])
+    metric("mm_index_repositories", "gauge", "Addressable repositories in the index.", [
+      ["", counts?.repositories ?? 0]
+    ])
+    metric("mm_index_netblocks", "gauge", "Host netblocks in the index.", [["", counts?.netblocks ?? 0]])
+    metric("mm_index_file_details", "gauge", "File details in the index.", [["", counts?.fileDetails ?? 0]])
+    metric("mm_index_build_seconds", "gauge", "Duration of the last full index build.", [
+      ["", (status.buildMs ?? 0) / 1000]
+    ])
+    metric("mm_index_age_seconds", "gauge", "Seconds since the index was last known to be current.", [
+      ["", status.currentAt === undefined ? 0 : Math.max(0, (now - status.currentAt) / 1000)]
+    ])
+    metric("mm_changes_following", "gauge", "Whether the change stream is followed (0: database unreachable).", [
+      ["", status.following ? 1 : 0]
+    ])
+    metric("mm_changes_lag_seconds", "gauge", "Commit-to-apply delay of the newest applied change.", [
+      ["", status.lagSeconds]
+    ])
+    metric("mm_changes_applied_total", "counter", "Changes applied from the change stream.", [
+      ["", status.changesApplied]
+    ])
+    metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [
+      ["", process.memoryUsage.rss()]
+    ])
+    return `${lines.join("\n")}\n`
+  }
+}
