@@ -1,6 +1,8 @@
 // What the Redirector's index is made of, as plain rows (JSON-safe, so the same shape is the on-disk snapshot),
 // and the SQL that reads them: everything at once, or just the hosts and directories a change names.
+import * as dns from "node:dns/promises"
 import type { MirrorUrlScheme } from "@mirrormanager/domain/MirrorUrl"
+import { parseNetblock } from "@mirrormanager/domain/Netblock"
 import { Effect } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 
@@ -124,6 +126,35 @@ const byHost = <R extends { readonly hostId: number }>(rows: ReadonlyArray<R>) =
   return map
 }
 
+/**
+ * A netblock given as a DNS name stands for the addresses it resolves to when the index is built (SPEC 2.1), as
+ * /32 and /128 networks; a name that does not resolve (within 2 s) matches nothing until the next build.
+ */
+const resolveNetblocks = (texts: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const isName = (text: string) => {
+      const parsed = parseNetblock(text)
+      return parsed.ok && parsed.value.kind === "dns"
+    }
+    const names = [...new Set(texts.filter(isName))]
+    const resolved = new Map<string, ReadonlyArray<string>>()
+    yield* Effect.forEach(
+      names,
+      (name) =>
+        Effect.promise(() =>
+          dns.lookup(name, { all: true, verbatim: true }).then(
+            (addresses) => addresses.map((a) => `${a.address}/${a.family === 6 ? 128 : 32}`),
+            () => []
+          )
+        ).pipe(
+          Effect.timeoutOption("2 seconds"),
+          Effect.map((found) => resolved.set(name, found._tag === "Some" ? found.value : []))
+        ),
+      { concurrency: 16, discard: true }
+    )
+    return (text: string): ReadonlyArray<string> => resolved.get(text) ?? [text]
+  })
+
 /** Hosts, all of them or those in `ids` (a host missing from the answer is gone or inactive). */
 export const loadHosts = (ids?: ReadonlyArray<number>) =>
   Effect.gen(function* () {
@@ -160,10 +191,10 @@ export const loadHosts = (ids?: ReadonlyArray<number>) =>
       yield* sql<{ hostId: number; country: string }>`SELECT host_id AS "hostId", country
         FROM host_countries_allowed WHERE (${all} OR host_id IN (SELECT value::int FROM jsonb_array_elements(${of}::jsonb))) ORDER BY country`
     )
-    const netblocks = byHost(
-      yield* sql<{ hostId: number; netblock: string }>`SELECT host_id AS "hostId", netblock
+    const netblockRows = yield* sql<{ hostId: number; netblock: string }>`SELECT host_id AS "hostId", netblock
         FROM host_netblocks WHERE (${all} OR host_id IN (SELECT value::int FROM jsonb_array_elements(${of}::jsonb))) ORDER BY id`
-    )
+    const netblocks = byHost(netblockRows)
+    const expand = yield* resolveNetblocks(netblockRows.map((row) => row.netblock))
     const categories = byHost(
       yield* sql<{ hostId: number; id: number; categoryId: number; alwaysUp2date: boolean }>`SELECT
           host_id AS "hostId", id, category_id AS "categoryId", always_up2date AS "alwaysUp2date"
@@ -195,7 +226,7 @@ export const loadHosts = (ids?: ReadonlyArray<number>) =>
         asn: h.asn === null ? null : Number(h.asn),
         peerAsns: (peerAsns.get(h.id) ?? []).map((row) => Number(row.asn)),
         countriesAllowed: (allowed.get(h.id) ?? []).map((row) => row.country),
-        netblocks: (netblocks.get(h.id) ?? []).map((row) => row.netblock),
+        netblocks: (netblocks.get(h.id) ?? []).flatMap((row) => expand(row.netblock)),
         categories: (categories.get(h.id) ?? []).map((hc) => ({
           id: hc.id,
           categoryId: hc.categoryId,
