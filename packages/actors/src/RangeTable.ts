@@ -176,8 +176,8 @@ class FamilyOutput {
   }
 
   pushV6(start: bigint, end: bigint, value: number): void {
-    const from = writeBig(start, new Uint32Array(8), 0)
-    this.pushV6Words(from, 0, writeBig(end, from, 4), 4, value)
+    writeBig(start, bounds, 0)
+    this.pushV6Words(bounds, 0, writeBig(end, bounds, 4), 4, value)
   }
 
   pushV6Words(starts: Uint32Array, startAt: number, ends: Uint32Array, endAt: number, value: number): void {
@@ -208,6 +208,7 @@ class FamilyOutput {
 }
 
 const following = new Uint32Array(4)
+const bounds = new Uint32Array(8)
 
 /** out = words + 1; false when it wraps past the last address. */
 const increment = (words: Uint32Array, offset: number, out: Uint32Array): boolean => {
