@@ -2,8 +2,9 @@
 // the `maxmind` reader, looked up synchronously on the request path, and replaced in place when its file changes.
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
-import { Clock, Context, Duration, Effect, Layer, Queue, Schema, type Scope } from "effect"
+import { Clock, Context, type Duration, Effect, Layer, Schema } from "effect"
 import { Reader, type Response } from "maxmind"
+import { reloadWhenChanged } from "./FileWatch.ts"
 import type { ClientAddress } from "./IpAddress.ts"
 
 /** The GeoIP database cannot be used: missing, unreadable, not a MaxMind DB. */
@@ -92,35 +93,6 @@ const openDatabase = (path: string) =>
     })
   })
 
-/**
- * Polls the files' status every `interval` and runs `reload` after a change, one reload at a time (changes during
- * a reload cause one more), until the scope closes. A file replaced by rename is seen too (the path is polled).
- */
-export const reloadWhenChanged = (
-  paths: ReadonlyArray<string>,
-  interval: Duration.Input,
-  reload: Effect.Effect<void>
-): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const changes = yield* Queue.sliding<void>(1)
-    const listener = (current: fs.Stats, previous: fs.Stats) => {
-      if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size || current.ino !== previous.ino) {
-        Queue.offerUnsafe(changes, undefined)
-      }
-    }
-    const options = { interval: Math.max(1, Duration.toMillis(interval)), persistent: false }
-    yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        for (const path of paths) fs.watchFile(path, options, listener)
-      }),
-      () =>
-        Effect.sync(() => {
-          for (const path of paths) fs.unwatchFile(path, listener)
-        })
-    )
-    yield* Queue.take(changes).pipe(Effect.andThen(reload), Effect.forever, Effect.forkScoped)
-  })
-
 const makeGeoIp = (file: string | undefined, options: GeoIpOptions) =>
   Effect.gen(function* () {
     const path =
@@ -196,16 +168,4 @@ export class GeoIp extends Context.Service<
   /** A MaxMind DB file (GeoLite2/GeoIP2 Country or City, or flat `country_code`); undefined = the package's. */
   static readonly layerFile = (file: string | undefined, options: GeoIpOptions = {}): Layer.Layer<GeoIp, GeoIpError> =>
     Layer.effect(GeoIp, makeGeoIp(file, options))
-
-  /** Fixed answers, for tests of code that uses GeoIp. */
-  static readonly layerTest = (countries: Readonly<Record<string, string>>): Layer.Layer<GeoIp> =>
-    Layer.succeed(
-      GeoIp,
-      GeoIp.of({
-        country: (address) => countries[address.text],
-        describe: () => ({ path: "<test>", databaseType: "test", buildEpoch: 0, ipVersion: 6, loadedAt: 0 }),
-        reload: () =>
-          Effect.succeed({ path: "<test>", databaseType: "test", buildEpoch: 0, ipVersion: 6 as const, loadedAt: 0 })
-      })
-    )
 }

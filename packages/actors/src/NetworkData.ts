@@ -3,9 +3,9 @@
 // are read again when they change.
 import { createRequire } from "node:module"
 import { Clock, Context, type Duration, Effect, Layer, Schema } from "effect"
-import { reloadWhenChanged } from "./GeoIp.ts"
+import { reloadWhenChanged } from "./FileWatch.ts"
 import type { ClientAddress } from "./IpAddress.ts"
-import { RangeTable, readTableFiles, type TableFormat } from "./RangeTable.ts"
+import { type RangeTable, readTableFiles, type TableFormat } from "./RangeTable.ts"
 
 /** ASN or R&E data cannot be used: a file is missing or unreadable, or holds no usable line. */
 export class NetworkDataError extends Schema.TaggedError<NetworkDataError>()("NetworkDataError", {
@@ -185,32 +185,4 @@ export class NetworkData extends Context.Service<
   /** `asnFile` undefined: the @ip-location-db/asn CSVs; `researchNetworksFile` undefined: no R&E list. */
   static readonly layer = (options: NetworkDataOptions = {}): Layer.Layer<NetworkData, NetworkDataError> =>
     Layer.effect(NetworkData, makeNetworkData(options))
-
-  /** Fixed tables, for tests of code that uses NetworkData. */
-  static readonly layerTest = (tables: {
-    readonly asn?: RangeTable
-    readonly researchNetworks?: RangeTable
-  }): Layer.Layer<NetworkData> => {
-    const info = (table: RangeTable): NetworkTable => ({
-      files: [],
-      format: "prefixes",
-      entries: table.size,
-      ranges: { v4: table.v4.count, v6: table.v6.count },
-      problems: 0,
-      loadedAt: 0,
-      loadMillis: 0
-    })
-    const asn = tables.asn ?? RangeTable.empty
-    const research = tables.researchNetworks
-    const description = { asn: info(asn), researchNetworks: research === undefined ? undefined : info(research) }
-    return Layer.succeed(
-      NetworkData,
-      NetworkData.of({
-        asn: (address) => asn.lookup(address) || undefined,
-        isResearchNetwork: (address) => research?.lookup(address) !== undefined,
-        describe: () => description,
-        reload: () => Effect.succeed(description)
-      })
-    )
-  }
 }

@@ -142,7 +142,7 @@ export const RedirectorLive = Layer.unwrap(
       Layer.provide(GeoIp.layerFile(Option.getOrUndefined(config.geoipDatabase))),
       Layer.provide(
         NetworkData.layer({
-          asnFile: Option.getOrUndefined(config.asnFile),
+          asnFile: Option.getOrUndefined(Option.map(config.asnFile, (files) => files.split(",").map((f) => f.trim()))),
           researchNetworksFile: Option.getOrUndefined(config.researchNetworksFile)
         })
       )
