@@ -222,7 +222,9 @@ export class MirrorIndex {
   }
 
   setRepositories(repositories: ReadonlyArray<RepositorySource>, redirects: ReadonlyArray<RedirectSource>): void {
-    this.repositoryList = repositories
+    // Code-unit order, whatever the database's collation.
+    const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+    this.repositoryList = [...repositories].sort((a, b) => byName(a.prefix, b.prefix) || byName(a.arch, b.arch))
     this.repositories = new Map(repositories.map((r) => [`${r.prefix}\u0000${r.arch}`, r]))
     this.redirectList = redirects
     this.redirects = new Map(redirects.map((r) => [r.from, r.to]))

@@ -12,6 +12,7 @@ import { type Selection, selectHosts } from "@mirrormanager/actors/Selection"
 import { type MirrorUrlScheme, MirrorUrlSchemes } from "@mirrormanager/domain/MirrorUrl"
 import {
   bestUrl,
+  DEFAULT_SCHEMES,
   directoryUrl,
   httpDate,
   metalinkBody,
@@ -21,6 +22,9 @@ import {
 } from "./MirrorlistFormat.ts"
 
 export type Endpoint = "mirrorlist" | "metalink" | "download"
+
+/** Schemes a redirect may go to: https and http, or https only. */
+const REDIRECT_SCHEMES: ReadonlyArray<ReadonlyArray<MirrorUrlScheme>> = [["https", "http"], ["https"]]
 
 export interface RedirectorRequest {
   readonly method: string
@@ -101,12 +105,17 @@ export const clientAddress = (
   if (direct === undefined || forwardedFor === undefined || trustedProxies.length === 0 || !trusted(direct)) {
     return direct
   }
-  const hops = forwardedFor
-    .split(",")
-    .map((s) => parseClientAddress(s.trim()))
-    .filter((a): a is ClientAddress => a !== undefined)
-  for (let i = hops.length - 1; i >= 0; i--) if (!trusted(hops[i]!)) return hops[i]
-  return hops[0] ?? direct
+  // Only trusted hops vouch for the entry to their left; an entry that is not an address (a port, "unknown") ends
+  // the walk at the last hop that was one.
+  let client = direct
+  const hops = forwardedFor.split(",")
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = parseClientAddress(hops[i]!.trim())
+    if (hop === undefined) return client
+    client = hop
+    if (!trusted(hop)) return hop
+  }
+  return client
 }
 
 const normaliseList = (value: string) => {
@@ -203,6 +212,12 @@ export const answer = (
           (MirrorUrlSchemes as ReadonlyArray<string>).includes(p)
         ) as Array<MirrorUrlScheme>)
   const netblockParam = params.get("netblock")
+  const redirecting = endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))
+  // Selection sees only the schemes the answer can list, so the global fill counts hosts that will be listed: a
+  // host with only rsync URLs is no mirror for a plain list, an ftp-only host none for a redirect.
+  const listable: ReadonlyArray<MirrorUrlScheme> = redirecting
+    ? REDIRECT_SCHEMES[settings.httpsOnly ? 1 : 0]!.filter((s) => protocols === undefined || protocols.includes(s))
+    : (protocols ?? DEFAULT_SCHEMES)
   const selection = selectHosts(
     index,
     {
@@ -210,14 +225,14 @@ export const answer = (
       client,
       countries,
       netblockMatching: netblockParam === undefined || netblockParam === "1",
-      protocols
+      protocols: listable
     },
     redirector.selectionOptions(facts),
     redirector.random()
   )
   log.hosts = selection.hosts.length
 
-  if (endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))) {
+  if (redirecting) {
     return redirect(index, endpoint, target, selection, protocols, settings.httpsOnly, request.method, log)
   }
 
