@@ -1,29 +1,10 @@
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { GeoIp } from "@mirrormanager/actors/GeoIp"
-import { type ClientAddress, parseClientAddress } from "@mirrormanager/actors/IpAddress"
 import { Effect, Exit, Layer } from "effect"
+import { address, eventually, tempDir } from "./support/IpTest.ts"
 import { geoLite2Country, writeMmdb } from "./support/MmdbWriter.ts"
-
-const address = (text: string): ClientAddress => {
-  const parsed = parseClientAddress(text)
-  if (parsed === undefined) throw new Error(`test address ${text} does not parse`)
-  return parsed
-}
-
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "mm-geoip-"))
-
-/** Polls `check` until it holds or `seconds` pass. */
-const eventually = (check: () => boolean, seconds = 5) =>
-  Effect.gen(function* () {
-    for (let waited = 0; waited < seconds * 1000; waited += 50) {
-      if (check()) return true
-      yield* Effect.sleep("50 millis")
-    }
-    return check()
-  })
 
 layer(GeoIp.layer, { excludeTestServices: true })("GeoIp with the @ip-location-db package", (it) => {
   it.effect("answers the countries of known addresses", () =>
@@ -45,7 +26,7 @@ layer(GeoIp.layer, { excludeTestServices: true })("GeoIp with the @ip-location-d
 
 describe("GeoIp with databases built by the test", () => {
   it.live("reads GeoLite2 records: country.iso_code, else registered_country.iso_code", () => {
-    const dir = tempDir()
+    const dir = tempDir("geoip")
     const file = path.join(dir, "GeoLite2-Country.mmdb")
     fs.writeFileSync(
       file,
@@ -82,7 +63,7 @@ describe("GeoIp with databases built by the test", () => {
   })
 
   it.live("reads flat country_code records from an IPv4-only database (28-bit records)", () => {
-    const dir = tempDir()
+    const dir = tempDir("geoip")
     const file = path.join(dir, "flat.mmdb")
     fs.writeFileSync(
       file,
@@ -110,7 +91,7 @@ describe("GeoIp with databases built by the test", () => {
   })
 
   it.live("reloads when the file changes, and keeps the old database when the new one is broken", () => {
-    const dir = tempDir()
+    const dir = tempDir("geoip")
     const file = path.join(dir, "country.mmdb")
     const database = (country: string) =>
       writeMmdb([{ network: "192.0.2.0/24", record: geoLite2Country(country, "EU") }], {
@@ -152,7 +133,7 @@ describe("GeoIp with databases built by the test", () => {
 
   it.live("fails clearly at start on a missing, corrupt or compressed file", () =>
     Effect.gen(function* () {
-      const dir = tempDir()
+      const dir = tempDir("geoip")
       const build = (file: string) => Effect.exit(Effect.scoped(Layer.build(GeoIp.layerFile(file))))
       const failure = (exit: Exit.Exit<unknown, { readonly message: string }>) =>
         Exit.isFailure(exit) ? String(exit.cause) : "no failure"

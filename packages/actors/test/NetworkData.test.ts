@@ -1,27 +1,9 @@
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { type ClientAddress, parseClientAddress } from "@mirrormanager/actors/IpAddress"
 import { defaultAsnFiles, NetworkData } from "@mirrormanager/actors/NetworkData"
 import { Effect, Exit, Layer } from "effect"
-
-const address = (text: string): ClientAddress => {
-  const parsed = parseClientAddress(text)
-  if (parsed === undefined) throw new Error(`test address ${text} does not parse`)
-  return parsed
-}
-
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "mm-network-"))
-
-const eventually = (check: () => boolean, seconds = 5) =>
-  Effect.gen(function* () {
-    for (let waited = 0; waited < seconds * 1000; waited += 50) {
-      if (check()) return true
-      yield* Effect.sleep("50 millis")
-    }
-    return check()
-  })
+import { address, eventually, tempDir } from "./support/IpTest.ts"
 
 /** The first row of a package CSV: `start,end,asn,...`. */
 const firstRow = (file: string) => {
@@ -57,7 +39,7 @@ layer(NetworkData.layer(), { excludeTestServices: true, timeout: "60 seconds" })
 
 describe("NetworkData with operator files", () => {
   it.live("reads a prefix→ASN file and an R&E list, and reloads each when it changes", () => {
-    const dir = tempDir()
+    const dir = tempDir("network")
     const asnFile = path.join(dir, "global_netblocks.txt")
     const researchFile = path.join(dir, "i2_netblocks.txt")
     fs.writeFileSync(
@@ -109,7 +91,7 @@ describe("NetworkData with operator files", () => {
   })
 
   it.live("reads CSV files given by the operator (IPv4 and IPv6 files together)", () => {
-    const dir = tempDir()
+    const dir = tempDir("network")
     const v4 = path.join(dir, "asn-ipv4.csv")
     const v6 = path.join(dir, "asn-ipv6-num.csv")
     fs.writeFileSync(v4, '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n')
@@ -127,7 +109,7 @@ describe("NetworkData with operator files", () => {
 
   it.live("fails clearly at start on a missing file or one without a usable line", () =>
     Effect.gen(function* () {
-      const dir = tempDir()
+      const dir = tempDir("network")
       const build = (layer: Layer.Layer<NetworkData, unknown>) => Effect.exit(Effect.scoped(Layer.build(layer)))
       const failure = (exit: Exit.Exit<unknown, unknown>) => (Exit.isFailure(exit) ? String(exit.cause) : "no failure")
 
