@@ -31,6 +31,15 @@ const addressOf = (address: ipaddr.IPv4 | ipaddr.IPv6): ClientAddress =>
  * (ipaddr.js also reads the deprecated IPv4-compatible `::a.b.c.d` as mapped, so that becomes IPv4 too.)
  */
 export const parseClientAddress = (input: string): ClientAddress | undefined => {
+  // The common case first, without ipaddr.js: a dotted quad as the socket or `ip=` gives it.
+  const word = scanIPv4(input, 0, input.length)
+  if (word >= 0) {
+    return {
+      family: 4,
+      bytes: Uint8Array.of(word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff),
+      text: input
+    }
+  }
   let text = input.trim()
   if (text.startsWith("[") && text.endsWith("]")) text = text.slice(1, -1)
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) return addressOf(ipaddr.IPv4.parse(text))

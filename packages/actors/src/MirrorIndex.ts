@@ -36,7 +36,6 @@ export interface IndexHost extends HostSource {
   readonly weight: number
   readonly allowed: ReadonlySet<string> | undefined
   readonly byCategory: ReadonlyMap<number, HostCategorySource>
-  readonly peerAsnSet: ReadonlySet<number>
 }
 
 /** The hosts that carry one directory (SPEC 2.2 rule 1). */
@@ -45,6 +44,12 @@ export interface CarrierView {
   readonly allIds: ReadonlySet<number>
   readonly public: ReadonlyArray<IndexHost>
   readonly byCountry: ReadonlyMap<string, ReadonlyArray<IndexHost>>
+  /** Countries with public carriers, in code order. */
+  readonly countries: ReadonlyArray<string>
+  /** Per client ASN: hosts serving its clients (own ASN with asnClients, or a peer ASN), in id order. */
+  readonly byAsn: ReadonlyMap<number, ReadonlyArray<IndexHost>>
+  /** Hosts on R&E networks (internet2), in id order. */
+  readonly research: ReadonlyArray<IndexHost>
 }
 
 export interface IndexCounts {
@@ -55,14 +60,21 @@ export interface IndexCounts {
   readonly fileDetails: number
 }
 
-const EMPTY_VIEW: CarrierView = { all: [], allIds: new Set(), public: [], byCountry: new Map() }
+const EMPTY_VIEW: CarrierView = {
+  all: [],
+  allIds: new Set(),
+  public: [],
+  byCountry: new Map(),
+  countries: [],
+  byAsn: new Map(),
+  research: []
+}
 
 const indexHost = (source: HostSource): IndexHost => ({
   ...source,
   weight: Math.min(10_000, Math.max(1, source.bandwidth)),
   allowed: source.countriesAllowed.length > 0 ? new Set(source.countriesAllowed) : undefined,
-  byCategory: new Map(source.categories.map((hc) => [hc.categoryId, hc])),
-  peerAsnSet: new Set(source.peerAsns)
+  byCategory: new Map(source.categories.map((hc) => [hc.categoryId, hc]))
 })
 
 export class MirrorIndex {
@@ -98,9 +110,7 @@ export class MirrorIndex {
   /** The rows this index holds, for the snapshot. */
   toSource(): IndexSource {
     return {
-      hosts: [...this.hosts.values()].map(
-        ({ weight: _w, allowed: _a, byCategory: _b, peerAsnSet: _p, ...source }) => source
-      ),
+      hosts: [...this.hosts.values()].map(({ weight: _w, allowed: _a, byCategory: _b, ...source }) => source),
       categories: [...this.categories.values()],
       directories: [...this.directoriesById.values()].map((d) => d.source),
       repositories: this.repositoryList,
@@ -198,7 +208,19 @@ export class MirrorIndex {
       if (list === undefined) byCountry.set(host.country, [host])
       else list.push(host)
     }
-    return { all, allIds: ids, public: publicHosts, byCountry }
+    const byAsn = new Map<number, Array<IndexHost>>()
+    const serve = (asn: number, host: IndexHost) => {
+      const list = byAsn.get(asn)
+      if (list === undefined) byAsn.set(asn, [host])
+      else if (list[list.length - 1] !== host) list.push(host)
+    }
+    for (const host of all) {
+      if (host.asnClients && host.asn !== null) serve(host.asn, host)
+      for (const asn of host.peerAsns) serve(asn, host)
+    }
+    const countries = [...byCountry.keys()].sort()
+    const research = all.filter((h) => h.internet2)
+    return { all, allIds: ids, public: publicHosts, byCountry, countries, byAsn, research }
   }
 
   // ---- Changes (off the request path) ----

@@ -174,10 +174,7 @@ export const selectHosts = (
     // Step 3: the client's ASN, as the host's own (when it serves its ASN's clients) or a peer ASN.
     const casn = options.clientAsn
     if (casn !== undefined) {
-      const asnGroup = admit(
-        view.all.filter((h) => (h.asnClients && h.asn === casn) || h.peerAsnSet.has(casn)),
-        false
-      )
+      const asnGroup = admit(view.byAsn.get(casn) ?? [], false)
       if (asnGroup.length > 0) {
         asn = casn
         groups.push(byFamily(shuffle(asnGroup, random), family))
@@ -186,7 +183,7 @@ export const selectHosts = (
     // Step 4: R&E hosts in the client's country.
     if (options.researchNetwork && cc !== undefined) {
       const reGroup = admit(
-        view.all.filter((h) => h.internet2 && h.country === cc && (!h.private || h.internet2Clients)),
+        view.research.filter((h) => h.country === cc && (!h.private || h.internet2Clients)),
         true
       )
       if (reGroup.length > 0) {
@@ -219,7 +216,7 @@ export const selectHosts = (
         if (code === "GLOBAL") continue
         const continent = index.continentOf(code)
         if (continent === undefined) continue
-        for (const other of [...view.byCountry.keys()].sort()) {
+        for (const other of view.countries) {
           if (other !== code && !added.has(other) && index.continentOf(other) === continent) {
             added.add(other)
             found = addGeoGroup(view.byCountry.get(other)!, other) || found
@@ -237,7 +234,7 @@ export const selectHosts = (
     if (continent !== undefined) {
       const neighbours: Array<IndexHost> = []
       const tokens: Array<string> = []
-      for (const other of [...view.byCountry.keys()].sort()) {
+      for (const other of view.countries) {
         if (other === cc || index.continentOf(other) !== continent) continue
         const admitted = admit(view.byCountry.get(other)!, true)
         if (admitted.length === 0) continue

@@ -58,7 +58,9 @@ export const mirrorlistBody = (
 }
 
 const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" }
-export const escapeXml = (text: string) => text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!)
+const XML_SPECIAL = /[&<>"']/
+export const escapeXml = (text: string) =>
+  XML_SPECIAL.test(text) ? text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!) : text
 
 /** `Www, DD Mon YYYY HH:MM:SS GMT` */
 export const httpDate = (epochMs: number) => new Date(epochMs).toUTCString()
