@@ -8,6 +8,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { databaseLayer } from "@mirrormanager/actors/Database"
@@ -30,9 +31,9 @@ const CONFIG_SOURCE = path.join(ROOT, "packages/cluster-node/src/Config.ts")
 const CONNECTIONS = 50
 const WARMUP_SECONDS = 2
 /** Length of each measured run at full speed and of the autocannon half-rate run (BENCH_REDIRECTOR_SECONDS). */
-const SECONDS = Number(process.env.BENCH_REDIRECTOR_SECONDS ?? 10)
+const SECONDS = Number(process.env.BENCH_REDIRECTOR_SECONDS) > 0 ? Number(process.env.BENCH_REDIRECTOR_SECONDS) : 10
 const PACED_SECONDS = Math.max(1, Math.round(SECONDS / 2))
-/** Distinct requests per endpoint (repo/arch/client address), cycled through by every connection. */
+/** Distinct requests per endpoint (repo/arch/client address), shared out among the connections. */
 const REQUESTS = 4_000
 const ADMIN_TOKEN = "mm_bench-redirector-admin"
 
@@ -50,12 +51,14 @@ type Endpoint = (typeof ENDPOINTS)[number]
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 const thousands = (n: number) => Math.round(n).toLocaleString("en-US")
-const pad = (label: string) => `  ${label}`.padEnd(34)
+const pad = (label: string) => `  ${label}`.padEnd(40)
 const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`
 const ms = (value: number) => `${value.toFixed(2)} ms`
+/** A share of one core as a percentage ("95 %"), "?" where it could not be measured. */
+const cores = (value: number) => (Number.isNaN(value) ? "?" : `${(value * 100).toFixed(0)} %`)
 const line = (label: string, text: string) => console.log(`${pad(label)}${text}`)
 const verdict = (label: string, met: boolean, text: string) =>
-  console.log(`  ${met ? "met    " : "NOT met"}  ${label.padEnd(36)}${text}`)
+  console.log(`  ${met ? "met    " : "NOT met"}  ${label.padEnd(44)}${text}`)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Requests
@@ -191,6 +194,24 @@ const tail = (file: string, lines = 30) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** How many CPUs were busy, on average, over one second (Linux /proc/stat; NaN elsewhere). */
+const machineBusy = async () => {
+  const sample = () => {
+    try {
+      const fields = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
+      const idle = fields[3]! + fields[4]! // idle + iowait
+      return { idle, total: fields.reduce((sum, value) => sum + value, 0) }
+    } catch {
+      return { idle: Number.NaN, total: Number.NaN }
+    }
+  }
+  const before = sample()
+  await sleep(1000)
+  const after = sample()
+  const total = after.total - before.total
+  return ((total - (after.idle - before.idle)) / total) * os.availableParallelism()
+}
+
 /** An answer that waiting longer will not change. */
 class Fatal extends Error {}
 
@@ -318,6 +339,39 @@ const probe = async (origin: string, endpoint: Endpoint, queries: ReadonlyArray<
   }
 }
 
+/**
+ * Every request once more, one at a time over one keep-alive connection: the node's time per answer without load
+ * (client and loopback included), and the slowest request.
+ */
+const oneByOne = async (origin: string, endpoint: Endpoint, queries: ReadonlyArray<string>) => {
+  const url = new URL(origin)
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  const times: Array<{ readonly ms: number; readonly query: string; readonly bytes: number }> = []
+  try {
+    for (const query of queries) {
+      const began = performance.now()
+      const bytes = await new Promise<number>((resolve, reject) => {
+        http
+          .get({ agent, host: url.hostname, port: url.port, path: `/${endpoint}?${query}` }, (response) => {
+            let size = 0
+            response.on("data", (chunk: Buffer) => {
+              size += chunk.length
+            })
+            response.on("end", () => resolve(size))
+            response.on("error", reject)
+          })
+          .on("error", reject)
+      })
+      times.push({ ms: performance.now() - began, query, bytes })
+    }
+  } finally {
+    agent.destroy()
+  }
+  const sorted = times.toSorted((a, b) => a.ms - b.ms)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.ms
+  return { p50: at(0.5), p99: at(0.99), slowest: sorted[sorted.length - 1]! }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Load
 
@@ -366,7 +420,8 @@ const describeLoad = (result: LoadResult) => {
   ]
   return (
     `${thousands(result.requestsPerSecond).padStart(7)} req/s   p50 ${ms(result.latencyMs.p50).padStart(9)}   ` +
-    `p99 ${ms(result.latencyMs.p99).padStart(9)}   max ${ms(result.latencyMs.max)}` +
+    `p99 ${ms(result.latencyMs.p99).padStart(9)}   max ${ms(result.latencyMs.max).padStart(10)}   CPU ` +
+    `${cores(result.cpu.server)} server, ${cores(result.cpu.loadGenerator)} load` +
     (problems.length > 0 ? `   (${problems.join(", ")})` : "")
   )
 }
@@ -391,12 +446,24 @@ export const run = async () => {
   let node: Spawned | undefined
   let baseline: Spawned | undefined
   let cleaned: Promise<void> | undefined
+  // e.g. BENCH_REDIRECTOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" to profile the node under load.
+  const nodeArgs = (process.env.BENCH_REDIRECTOR_NODE_ARGS ?? "").split(/\s+/).filter((arg) => arg.length > 0)
   const cleanup = () =>
     (cleaned ??= (async () => {
       for (const child of children) if (child !== node?.child && child !== baseline?.child) child.kill("SIGKILL")
       await stopChild(baseline, 2_000)
       await stopChild(node)
       if (postgres !== undefined) await postgres.stop().catch((error) => console.error("stopping PostgreSQL:", error))
+      if (nodeArgs.length > 0 && node !== undefined) {
+        // Node flags such as --trace-gc write to the node's log: keep it.
+        const kept = path.join(os.tmpdir(), "mm-bench-redirector-node.log")
+        try {
+          fs.copyFileSync(node.logFile, kept)
+          console.log(`${pad("node log kept")}${kept}`)
+        } catch (error) {
+          console.error("keeping the node's log:", error)
+        }
+      }
       fs.rmSync(temp, { recursive: true, force: true })
     })())
   const onSignal = (signal: NodeJS.Signals) => {
@@ -459,7 +526,7 @@ export const run = async () => {
     const optional = { MM_ACCESS_LOG: "off" }
     for (const [key, value] of Object.entries(optional)) if (configSource.includes(`"${key}"`)) env[key] = value
     start = performance.now()
-    node = spawnChild(["packages/cluster-node/src/main.ts", "serve"], path.join(temp, "node.log"), env)
+    node = spawnChild([...nodeArgs, "packages/cluster-node/src/main.ts", "serve"], path.join(temp, "node.log"), env)
     await waitFor("/healthz/ready answered 200", node, 90_000, async () =>
       (await get(`${origin}/healthz/ready`)).status === 200 ? true : undefined
     )
@@ -523,6 +590,12 @@ export const run = async () => {
             .map(([token, count]) => `${token} ${thousands(count)}`)
             .join(", ")} (${seconds(p.ms)} for all, 8 at a time)`
       )
+      const single = await oneByOne(origin, endpoint, mix.queries)
+      line(
+        `/${endpoint} one at a time`,
+        `p50 ${ms(single.p50)}, p99 ${ms(single.p99)}, slowest ${ms(single.slowest.ms)} ` +
+          `(${thousands(single.slowest.bytes)} bytes: ${single.slowest.query})`
+      )
     }
 
     // 4. The baseline: a bare node:http server answering the typical bodies.
@@ -542,26 +615,31 @@ export const run = async () => {
     )
 
     // 5. Load: full speed, node and baseline; then half the node's rate, autocannon and evenly paced.
-    const [load1] = os.loadavg()
+    const busy = await machineBusy()
     line(
       "machine",
-      `${os.availableParallelism()} CPUs, load average ${load1!.toFixed(2)} before the load` +
-        (load1! > 0.5 ? " (other processes are busy: expect lower and noisier figures)" : "")
+      `${os.availableParallelism()} CPUs; ${busy.toFixed(2)} of them busy in the second before the load` +
+        (busy > 0.25 ? " (other processes are running: expect lower and noisier figures)" : "")
     )
     const figures = {} as Record<Endpoint, EndpointFigures>
     for (const endpoint of ENDPOINTS) {
       console.log(`  /${endpoint}: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${SECONDS} s measured`)
       const paths = mix.queries.map((query) => `/${endpoint}?${query}`)
       const base = { paths, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, durationSeconds: SECONDS }
-      const nodeMax = await load(temp, `${endpoint}-node`, { ...base, origin, mode: "max" })
+      const atNode = { origin, ...(node.child.pid === undefined ? {} : { serverPid: node.child.pid }) }
+      const atBaseline = {
+        origin: baselineOrigin,
+        ...(baselineSpawned.child.pid === undefined ? {} : { serverPid: baselineSpawned.child.pid })
+      }
+      const nodeMax = await load(temp, `${endpoint}-node`, { ...base, ...atNode, mode: "max" })
       assertRunning(node, `the /${endpoint} load`)
       line("  node", describeLoad(nodeMax))
-      const baselineMax = await load(temp, `${endpoint}-baseline`, { ...base, origin: baselineOrigin, mode: "max" })
+      const baselineMax = await load(temp, `${endpoint}-baseline`, { ...base, ...atBaseline, mode: "max" })
       line(`  baseline (${thousands(probes[endpoint].typical.length)} B body)`, describeLoad(baselineMax))
       const halfRate = Math.max(1, Math.round(nodeMax.requestsPerSecond / 2))
       const nodeAtHalf = await load(temp, `${endpoint}-half`, {
         ...base,
-        origin,
+        ...atNode,
         mode: "rate",
         rate: halfRate,
         warmupSeconds: 0
@@ -574,9 +652,9 @@ export const run = async () => {
         warmupSeconds: 1,
         durationSeconds: PACED_SECONDS
       }
-      const nodePaced = await load(temp, `${endpoint}-paced`, { ...paced, origin })
+      const nodePaced = await load(temp, `${endpoint}-paced`, { ...paced, ...atNode })
       line(`  node at ${thousands(halfRate)}/s (paced)`, describeLoad(nodePaced))
-      const baselinePaced = await load(temp, `${endpoint}-baseline-paced`, { ...paced, origin: baselineOrigin })
+      const baselinePaced = await load(temp, `${endpoint}-baseline-paced`, { ...paced, ...atBaseline })
       line(`  baseline at ${thousands(halfRate)}/s (paced)`, describeLoad(baselinePaced))
       figures[endpoint] = { node: nodeMax, baseline: baselineMax, halfRate, nodeAtHalf, nodePaced, baselinePaced }
     }

@@ -25,6 +25,8 @@ export interface LoadConfig {
   readonly durationSeconds: number
   /** Requests per second for "rate" and "paced". */
   readonly rate?: number
+  /** The server's process id: its CPU time over the measured run is reported (Linux /proc). */
+  readonly serverPid?: number
 }
 
 export interface LoadResult {
@@ -36,6 +38,8 @@ export interface LoadResult {
   readonly errors: number
   readonly timeouts: number
   readonly bytesPerResponse: number
+  /** CPU time over the measured run, in cores (1 = one core busy all the time): the server's and this process's. */
+  readonly cpu: { readonly server: number; readonly loadGenerator: number }
   readonly latencyMs: {
     readonly mean: number
     readonly p50: number
@@ -94,6 +98,34 @@ class Samples {
   }
 }
 
+/** CPU seconds (user + system) of a process so far, from /proc/<pid>/stat; NaN where that cannot be read. */
+const processCpuSeconds = (pid: number | undefined) => {
+  if (pid === undefined) return Number.NaN
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name; in clock ticks (100/s).
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Measures the CPU the server and this process use from now until the returned function is called. */
+const cpuMeter = (serverPid: number | undefined) => {
+  const began = performance.now()
+  const server = processCpuSeconds(serverPid)
+  const own = process.cpuUsage()
+  return (): LoadResult["cpu"] => {
+    const wall = (performance.now() - began) / 1000
+    const used = process.cpuUsage(own)
+    return {
+      server: (processCpuSeconds(serverPid) - server) / wall,
+      loadGenerator: (used.user + used.system) / 1e6 / wall
+    }
+  }
+}
+
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon
 
 const runAutocannon = (config: LoadConfig, seconds: number, samples: Samples | undefined) =>
@@ -111,9 +143,7 @@ const runAutocannon = (config: LoadConfig, seconds: number, samples: Samples | u
         setupClient: (client: { setRequests(requests: ReadonlyArray<{ method: string; path: string }>): void }) => {
           const index = nextClient++ % config.connections
           client.setRequests(
-            config.paths
-              .filter((_, i) => i % config.connections === index)
-              .map((path) => ({ method: "GET", path }))
+            config.paths.filter((_, i) => i % config.connections === index).map((path) => ({ method: "GET", path }))
           )
         },
         ...(config.mode === "rate" && config.rate !== undefined ? { overallRate: config.rate } : {}),
@@ -127,7 +157,9 @@ const runAutocannon = (config: LoadConfig, seconds: number, samples: Samples | u
 const autocannonLoad = async (config: LoadConfig): Promise<LoadResult> => {
   if (config.warmupSeconds > 0) await runAutocannon(config, config.warmupSeconds, undefined)
   const samples = new Samples()
+  const meter = cpuMeter(config.serverPid)
   const result = await runAutocannon(config, config.durationSeconds, samples)
+  const cpu = meter()
   const statusCounts: Record<string, number> = {}
   let ok = 0
   for (const [status, { count }] of Object.entries(result.statusCodeStats)) {
@@ -143,6 +175,7 @@ const autocannonLoad = async (config: LoadConfig): Promise<LoadResult> => {
     errors: result.errors,
     timeouts: result.timeouts,
     bytesPerResponse: ok === 0 ? 0 : result.throughput.total / ok,
+    cpu,
     latencyMs: samples.summary()
   }
 }
@@ -152,7 +185,7 @@ const pacedLoad = async (config: LoadConfig): Promise<LoadResult> => {
   const url = new URL(config.origin)
   const agent = new http.Agent({ keepAlive: true, maxSockets: config.connections })
   const phase = (seconds: number, samples: Samples | undefined) =>
-    new Promise<Omit<LoadResult, "mode" | "latencyMs">>((resolve) => {
+    new Promise<Omit<LoadResult, "mode" | "latencyMs" | "cpu">>((resolve) => {
       const statusCounts: Record<string, number> = {}
       let sent = 0
       let done = 0
@@ -218,9 +251,11 @@ const pacedLoad = async (config: LoadConfig): Promise<LoadResult> => {
     })
   if (config.warmupSeconds > 0) await phase(config.warmupSeconds, undefined)
   const samples = new Samples()
+  const meter = cpuMeter(config.serverPid)
   const result = await phase(config.durationSeconds, samples)
+  const cpu = meter()
   agent.destroy()
-  return { mode: config.mode, ...result, latencyMs: samples.summary() }
+  return { mode: config.mode, ...result, cpu, latencyMs: samples.summary() }
 }
 
 const configFile = process.argv[2]
