@@ -25,6 +25,32 @@ const addressOf = (address: ipaddr.IPv4 | ipaddr.IPv6): ClientAddress =>
     ? { family: 4, bytes: Uint8Array.from(address.toByteArray()), text: address.toString() }
     : { family: 6, bytes: Uint8Array.from(address.toByteArray()), text: address.toString() }
 
+const scratch = new Uint32Array(4)
+
+/** Four 32-bit words as RFC 5952 text: lower case, no leading zeros, the longest run of 2+ zero groups as `::`. */
+const formatIPv6 = (words: Uint32Array): string => {
+  const groups: Array<number> = []
+  for (let w = 0; w < 4; w++) groups.push(words[w]! >>> 16, words[w]! & 0xffff)
+  let bestStart = -1
+  let bestLength = 1
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && groups[j] === 0) j++
+    if (j - i > bestLength) {
+      bestStart = i
+      bestLength = j - i
+    }
+    i = j
+  }
+  const hex = (list: Array<number>) => list.map((g) => g.toString(16)).join(":")
+  if (bestStart < 0) return hex(groups)
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`
+}
+
 /**
  * Parses a client address: dotted-quad IPv4 (no leading zeros, no short forms) or IPv6, with or without brackets;
  * zones (`fe80::1%eth0`) are refused. `::ffff:a.b.c.d` comes back as the IPv4 address a.b.c.d.
@@ -42,6 +68,28 @@ export const parseClientAddress = (input: string): ClientAddress | undefined => 
   }
   let text = input.trim()
   if (text.startsWith("[") && text.endsWith("]")) text = text.slice(1, -1)
+  // IPv6 without ipaddr.js either (its IPv4 check throws and catches for every IPv6 address).
+  if (text.includes(":") && !text.includes("%") && scanIPv6(text, 0, text.length, scratch, 0)) {
+    const [w0, w1, w2, w3] = scratch as unknown as [number, number, number, number]
+    if (w0 === 0 && w1 === 0 && w2 === 0xffff) {
+      return {
+        family: 4,
+        bytes: Uint8Array.of(w3 >>> 24, (w3 >>> 16) & 0xff, (w3 >>> 8) & 0xff, w3 & 0xff),
+        text: `${w3 >>> 24}.${(w3 >>> 16) & 0xff}.${(w3 >>> 8) & 0xff}.${w3 & 0xff}`
+      }
+    }
+    if (!(w0 === 0 && w1 === 0 && w2 === 0 && text.includes("."))) {
+      const bytes = new Uint8Array(16)
+      for (let w = 0; w < 4; w++) {
+        const word = scratch[w]!
+        bytes[4 * w] = word >>> 24
+        bytes[4 * w + 1] = (word >>> 16) & 0xff
+        bytes[4 * w + 2] = (word >>> 8) & 0xff
+        bytes[4 * w + 3] = word & 0xff
+      }
+      return { family: 6, bytes, text: formatIPv6(scratch) }
+    }
+  }
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) return addressOf(ipaddr.IPv4.parse(text))
   if (text.includes("%") || !ipaddr.IPv6.isValid(text)) return undefined
   const address = ipaddr.IPv6.parse(text)

@@ -16,6 +16,7 @@ import type {
 } from "./IndexSource.ts"
 import { type ClientAddress, parseNetblock } from "./IpAddress.ts"
 import { PrefixTrie } from "./PrefixTrie.ts"
+import { SCHEME_BITS } from "./Selection.ts"
 
 export interface IndexDirectory {
   readonly id: number
@@ -36,6 +37,8 @@ export interface IndexHost extends HostSource {
   readonly weight: number
   readonly allowed: ReadonlySet<string> | undefined
   readonly byCategory: ReadonlyMap<number, HostCategorySource>
+  /** Per category id: the schemes of the usable URLs, as SCHEME_BITS. */
+  readonly schemes: ReadonlyMap<number, number>
 }
 
 /** The hosts that carry one directory (SPEC 2.2 rule 1). */
@@ -74,7 +77,10 @@ const indexHost = (source: HostSource): IndexHost => ({
   ...source,
   weight: Math.min(10_000, Math.max(1, source.bandwidth)),
   allowed: source.countriesAllowed.length > 0 ? new Set(source.countriesAllowed) : undefined,
-  byCategory: new Map(source.categories.map((hc) => [hc.categoryId, hc]))
+  byCategory: new Map(source.categories.map((hc) => [hc.categoryId, hc])),
+  schemes: new Map(
+    source.categories.map((hc) => [hc.categoryId, hc.urls.reduce((bits, url) => bits | SCHEME_BITS[url.scheme], 0)])
+  )
 })
 
 export class MirrorIndex {
@@ -110,7 +116,9 @@ export class MirrorIndex {
   /** The rows this index holds, for the snapshot. */
   toSource(): IndexSource {
     return {
-      hosts: [...this.hosts.values()].map(({ weight: _w, allowed: _a, byCategory: _b, ...source }) => source),
+      hosts: [...this.hosts.values()].map(
+        ({ weight: _w, allowed: _a, byCategory: _b, schemes: _s, ...source }) => source
+      ),
       categories: [...this.categories.values()],
       directories: [...this.directoriesById.values()].map((d) => d.source),
       repositories: this.repositoryList,

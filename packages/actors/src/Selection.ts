@@ -69,6 +69,9 @@ export interface Selection {
   readonly emptiedByProtocol: boolean
 }
 
+/** One bit per scheme, for a cheap "has a URL of these schemes" test. */
+export const SCHEME_BITS: Record<MirrorUrlScheme, number> = { https: 1, http: 2, ftp: 4, rsync: 8 }
+
 const shuffle = <A>(items: Array<A>, random: RandomSource): Array<A> => {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(random.next() * (i + 1))
@@ -132,11 +135,13 @@ export const selectHosts = (
     return urls.filter((u) => protocols.includes(u.scheme))
   }
   let droppedByProtocol = 0
+  let wanted = 0
+  for (const scheme of protocols ?? []) wanted |= SCHEME_BITS[scheme]
   const admit = (hosts: ReadonlyArray<IndexHost>, geo: boolean): Array<IndexHost> => {
     const out: Array<IndexHost> = []
     for (const host of hosts) {
       if (geo && !allowedHere(host)) continue
-      if (protocols !== undefined && urlsOf(host).length === 0) {
+      if (protocols !== undefined && ((host.schemes.get(categoryId!) ?? 0) & wanted) === 0) {
         droppedByProtocol++
         continue
       }

@@ -63,7 +63,16 @@ export const escapeXml = (text: string) =>
   XML_SPECIAL.test(text) ? text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!) : text
 
 /** `Www, DD Mon YYYY HH:MM:SS GMT` */
-export const httpDate = (epochMs: number) => new Date(epochMs).toUTCString()
+let dateSecond = -1
+let dateText = ""
+export const httpDate = (epochMs: number) => {
+  const second = Math.floor(epochMs / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateText = new Date(second * 1000).toUTCString()
+  }
+  return dateText
+}
 
 const metalinkOpen = (pubdate: string, generator: string) =>
   `<?xml version="1.0" encoding="utf-8"?>\n<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" pubdate="${pubdate}" generator="${escapeXml(generator)}" xmlns:mm0="http://fedorahosted.org/mirrormanager">\n`
