@@ -39,6 +39,8 @@ export interface IndexHost extends HostSource {
   readonly byCategory: ReadonlyMap<number, HostCategorySource>
   /** Per category id: the schemes of the usable URLs, as SCHEME_BITS. */
   readonly schemes: ReadonlyMap<number, number>
+  /** Scratch of a selection in progress (see Selection.ts): the pass that last saw the host. */
+  mark: number
 }
 
 /** The hosts that carry one directory (SPEC 2.2 rule 1). */
@@ -80,7 +82,8 @@ const indexHost = (source: HostSource): IndexHost => ({
   byCategory: new Map(source.categories.map((hc) => [hc.categoryId, hc])),
   schemes: new Map(
     source.categories.map((hc) => [hc.categoryId, hc.urls.reduce((bits, url) => bits | SCHEME_BITS[url.scheme], 0)])
-  )
+  ),
+  mark: 0
 })
 
 export class MirrorIndex {
@@ -117,7 +120,7 @@ export class MirrorIndex {
   toSource(): IndexSource {
     return {
       hosts: [...this.hosts.values()].map(
-        ({ weight: _w, allowed: _a, byCategory: _b, schemes: _s, ...source }) => source
+        ({ weight: _w, allowed: _a, byCategory: _b, schemes: _s, mark: _m, ...source }) => source
       ),
       categories: [...this.categories.values()],
       directories: [...this.directoriesById.values()].map((d) => d.source),

@@ -19,6 +19,11 @@ export interface RedirectorSettings {
   readonly generator: string
   /** Redirects and Link headers use https URLs only. */
   readonly httpsOnly: boolean
+  /**
+   * Shuffled answers kept per directory and client class (0 = compute every answer). Each key keeps this many
+   * variants and computes a fresh one every this many requests.
+   */
+  readonly answerVariants: number
 }
 
 export const defaultRedirectorSettings: RedirectorSettings = {
@@ -26,7 +31,8 @@ export const defaultRedirectorSettings: RedirectorSettings = {
   allowIpOverride: true,
   maxStaleDays: 4,
   generator: "mirrormanager",
-  httpsOnly: false
+  httpsOnly: false,
+  answerVariants: 8
 }
 
 export type IndexOrigin = "database" | "snapshot"

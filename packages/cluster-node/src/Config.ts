@@ -29,6 +29,8 @@ export interface NodeConfigShape {
   readonly metalinkMaxStaleDays: number
   readonly metalinkGenerator: string
   readonly redirectHttpsOnly: boolean
+  /** Shuffled answers kept per directory and client class; 0 computes every answer. */
+  readonly answerVariants: number
   readonly indexRebuildInterval: Duration.Duration
   /** How often the index snapshot is rewritten while changes arrive. */
   readonly indexSnapshotInterval: Duration.Duration
@@ -65,6 +67,7 @@ export const nodeConfig = Config.all({
   metalinkMaxStaleDays: Config.Int("MM_METALINK_MAX_STALE_DAYS").pipe(Config.withDefault(4)),
   metalinkGenerator: Config.String("MM_METALINK_GENERATOR").pipe(Config.withDefault("mirrormanager")),
   redirectHttpsOnly: Config.Boolean("MM_REDIRECT_HTTPS_ONLY").pipe(Config.withDefault(false)),
+  answerVariants: Config.Int("MM_ANSWER_VARIANTS").pipe(Config.withDefault(8)),
   indexRebuildInterval: Config.Duration("MM_INDEX_REBUILD_INTERVAL").pipe(Config.withDefault(Duration.minutes(15))),
   indexSnapshotInterval: Config.Duration("MM_INDEX_SNAPSHOT_INTERVAL").pipe(Config.withDefault(Duration.minutes(1))),
   accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option)

@@ -135,7 +135,8 @@ export const RedirectorLive = Layer.unwrap(
       allowIpOverride: config.allowIpOverride,
       maxStaleDays: config.metalinkMaxStaleDays,
       generator: config.metalinkGenerator,
-      httpsOnly: config.redirectHttpsOnly
+      httpsOnly: config.redirectHttpsOnly,
+      answerVariants: Math.max(0, config.answerVariants)
     })
     return IndexSnapshotLayer(snapshotFile(config.dataDir)).pipe(
       Layer.provideMerge(redirector),

@@ -7,9 +7,10 @@ import {
   parseClientAddress
 } from "@mirrormanager/actors/IpAddress"
 import type { IndexDirectory, MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
-import type { Redirector } from "@mirrormanager/actors/Redirector"
+import type { ClientFacts, Redirector } from "@mirrormanager/actors/Redirector"
 import { type Selection, selectHosts } from "@mirrormanager/actors/Selection"
 import { type MirrorUrlScheme, MirrorUrlSchemes } from "@mirrormanager/domain/MirrorUrl"
+import { answerCache } from "./AnswerCache.ts"
 import {
   bestUrl,
   DEFAULT_SCHEMES,
@@ -52,7 +53,7 @@ export interface AccessFields {
   readonly repo: string | undefined
   readonly arch: string | undefined
   readonly path: string | undefined
-  readonly hosts: number
+  hosts: number
   readonly countme: string | undefined
   result: string
 }
@@ -205,14 +206,69 @@ export const answer = (
 
   const countries = normaliseList(params.get("country") ?? params.get("cc") ?? "").map((c) => c.toUpperCase())
   const protocolParam = params.get("protocol")
+  const netblockParam = params.get("netblock")
+  const redirecting = endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))
+  const netblockMatching = netblockParam === undefined || netblockParam === "1"
+  const compute = () =>
+    fresh(
+      redirector,
+      index,
+      endpoint,
+      target,
+      client,
+      facts,
+      countries,
+      protocolParam,
+      netblockMatching,
+      redirecting,
+      params.has("time"),
+      pubdate,
+      request.method,
+      log
+    )
+  if (settings.answerVariants <= 0) return compute()
+
+  // Answers are kept per directory and client class as a few independently shuffled variants (see AnswerCache).
+  // A client inside a mirror's netblock is answered afresh: its class is the netblocks it is in.
+  const view = index.carriers(target.directory)
+  if (
+    countries.length === 0 &&
+    netblockMatching &&
+    client !== undefined &&
+    index.netblockMatches(client).some((level) => level.values.some((id) => view.allIds.has(id)))
+  ) {
+    return compute()
+  }
+  const asn = facts.asn !== undefined && view.byAsn.has(facts.asn) ? facts.asn : ""
+  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${facts.country ?? ""}|${asn}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocolParam ?? "-"}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
+  return answerCache.answer(view, key, settings.answerVariants, redirector.random(), pubdate, log, compute)
+}
+
+/** Selection and rendering of one answer for a resolved target. */
+const fresh = (
+  redirector: Redirector["Service"],
+  index: MirrorIndex,
+  endpoint: Endpoint,
+  target: Target,
+  client: ClientAddress | undefined,
+  facts: ClientFacts,
+  countries: ReadonlyArray<string>,
+  protocolParam: string | undefined,
+  netblockMatching: boolean,
+  redirecting: boolean,
+  time: boolean,
+  pubdate: string,
+  method: string,
+  log: AccessFields
+): Answer => {
+  const settings = redirector.settings
+  const metalink = endpoint === "metalink"
   const protocols =
     protocolParam === undefined
       ? undefined
       : (normaliseList(protocolParam).filter((p) =>
           (MirrorUrlSchemes as ReadonlyArray<string>).includes(p)
         ) as Array<MirrorUrlScheme>)
-  const netblockParam = params.get("netblock")
-  const redirecting = endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))
   // Selection sees only the schemes the answer can list, so the global fill counts hosts that will be listed: a
   // host with only rsync URLs is no mirror for a plain list, an ftp-only host none for a redirect.
   const listable: ReadonlyArray<MirrorUrlScheme> = redirecting
@@ -220,20 +276,14 @@ export const answer = (
     : (protocols ?? DEFAULT_SCHEMES)
   const selection = selectHosts(
     index,
-    {
-      directory: target.directory,
-      client,
-      countries,
-      netblockMatching: netblockParam === undefined || netblockParam === "1",
-      protocols: listable
-    },
+    { directory: target.directory, client, countries, netblockMatching, protocols: listable },
     redirector.selectionOptions(facts),
     redirector.random()
   )
   log.hosts = selection.hosts.length
 
   if (redirecting) {
-    return redirect(index, endpoint, target, selection, protocols, settings.httpsOnly, request.method, log)
+    return redirect(index, endpoint, target, selection, protocols, settings.httpsOnly, method, log)
   }
 
   if (metalink) {
@@ -245,7 +295,7 @@ export const answer = (
     return {
       endpoint,
       status: 200,
-      headers: { "content-type": "application/metalink+xml", "cache-control": "private" },
+      headers: METALINK_HEADERS,
       body: metalinkBody(
         pubdate,
         settings.generator,
@@ -258,22 +308,21 @@ export const answer = (
   }
 
   const header = mirrorlistHeader(
-    {
-      subject: target.subject,
-      protocols,
-      databaseTime: params.has("time") ? Math.floor(index.builtAt / 1000) : undefined
-    },
+    { subject: target.subject, protocols, databaseTime: time ? Math.floor(index.builtAt / 1000) : undefined },
     selection
   )
   const tail = target.file === undefined ? "/" : `/${target.file}`
   return {
     endpoint,
     status: 200,
-    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "private" },
+    headers: TEXT_HEADERS,
     body: mirrorlistBody(header, selection.hosts, target.directory.subpath, tail, protocols),
     log
   }
 }
+
+const METALINK_HEADERS = { "content-type": "application/metalink+xml", "cache-control": "private" }
+const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8", "cache-control": "private" }
 
 const resolveTarget = (
   index: MirrorIndex,

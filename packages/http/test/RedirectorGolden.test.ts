@@ -198,10 +198,14 @@ fs.writeFileSync(asnFile, "10.0.0.0/8 64500\n203.0.113.0/24 64500\n")
 fs.writeFileSync(reFile, "10.1.0.0/16 11537\n")
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 
-const redirectorLayer = Redirector.make(defaultRedirectorSettings, {
-  random: () => seededRandom([1, 2, 3, 4]),
-  now: () => NOW
-}).pipe(
+// Every answer computed afresh, so that each is the one the seeded random source gives.
+const redirectorLayer = Redirector.make(
+  { ...defaultRedirectorSettings, answerVariants: 0 },
+  {
+    random: () => seededRandom([1, 2, 3, 4]),
+    now: () => NOW
+  }
+).pipe(
   Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, researchNetworksFile: reFile, watchInterval: "1 hour" })])
 )
 
@@ -892,7 +896,7 @@ ${TAIL}`
 })
 
 const strictLayer = Redirector.make(
-  { minimum: 1, allowIpOverride: false, maxStaleDays: 1, generator: "mm&co", httpsOnly: true },
+  { minimum: 1, allowIpOverride: false, maxStaleDays: 1, generator: "mm&co", httpsOnly: true, answerVariants: 0 },
   { random: () => seededRandom([1, 2, 3, 4]), now: () => NOW }
 ).pipe(
   Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, researchNetworksFile: reFile, watchInterval: "1 hour" })])

@@ -1,0 +1,97 @@
+// Answers kept between requests. Selection is random (the bandwidth-weighted shuffle), so an answer cannot simply be
+// reused; instead each (directory, client class, request options) keeps up to `variants` independently shuffled
+// answers and a request gets one of them at random. One request in `variants` computes a fresh answer that joins
+// or replaces one, so the orders keep changing and the share of each mirror stays what the shuffle gives. The
+// entries hang on the index's per-directory carrier view: a change that touches the directory drops the view, and
+// its answers with it.
+import type { CarrierView } from "@mirrormanager/actors/MirrorIndex"
+import type { RandomSource } from "@mirrormanager/actors/Selection"
+import type { AccessFields, Answer } from "./RedirectorAnswer.ts"
+
+interface Variant {
+  readonly endpoint: Answer["endpoint"]
+  readonly status: number
+  readonly headers: Answer["headers"]
+  /** The body, or the part before the response time (metalink `pubdate`) ... */
+  readonly head: string
+  /** ... and the part after it. */
+  readonly tail: string | undefined
+  readonly hosts: number
+  readonly result: string
+}
+
+interface Entry {
+  readonly variants: Array<Variant>
+}
+
+export class AnswerCache {
+  private views = new WeakMap<CarrierView, Map<string, Entry>>()
+  private bytes = 0
+  /** At most about this many characters of answers are kept in all; past it, everything is dropped and refilled. */
+  private readonly limit: number
+
+  constructor(limit: number) {
+    this.limit = limit
+  }
+
+  answer(
+    view: CarrierView,
+    key: string,
+    variants: number,
+    random: RandomSource,
+    pubdate: string,
+    log: AccessFields,
+    compute: () => Answer
+  ): Answer {
+    let entries = this.views.get(view)
+    if (entries === undefined) {
+      entries = new Map()
+      this.views.set(view, entries)
+    }
+    let entry = entries.get(key)
+    if (entry === undefined) {
+      entry = { variants: [] }
+      entries.set(key, entry)
+    }
+    // A fresh answer for the first two requests, then for one request in `variants` (at random): each variant is
+    // an independent draw and the choice among them ignores their content, so what a client gets is distributed
+    // as a fresh shuffle would be.
+    const count = entry.variants.length
+    if (count < 2 || random.next() * variants < 1) {
+      const answer = compute()
+      const at = answer.body.indexOf(pubdate)
+      const variant: Variant = {
+        endpoint: answer.endpoint,
+        status: answer.status,
+        headers: answer.headers,
+        head: at < 0 ? answer.body : answer.body.slice(0, at),
+        tail: at < 0 ? undefined : answer.body.slice(at + pubdate.length),
+        hosts: answer.log.hosts,
+        result: answer.log.result
+      }
+      this.bytes += answer.body.length
+      if (this.bytes > this.limit) {
+        this.views = new WeakMap()
+        this.bytes = 0
+      } else if (entry.variants.length < variants) {
+        entry.variants.push(variant)
+      } else {
+        entry.variants[Math.floor(random.next() * variants)] = variant
+      }
+      return answer
+    }
+    const variant = entry.variants[Math.floor(random.next() * entry.variants.length)]!
+    log.hosts = variant.hosts
+    log.result = variant.result
+    return {
+      endpoint: variant.endpoint,
+      status: variant.status,
+      headers: variant.headers,
+      body: variant.tail === undefined ? variant.head : variant.head + pubdate + variant.tail,
+      log
+    }
+  }
+}
+
+/** The node's cache: about 64 Mi characters of answers (replaced variants count until the next reset). */
+export const answerCache = new AnswerCache(64 * 1024 * 1024)

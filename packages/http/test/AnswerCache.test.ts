@@ -1,0 +1,141 @@
+// Answers kept between requests (AnswerCache): every answer is still a proper shuffle, the weights still decide
+// who comes first, the response time stays current, and a change to the index is seen at once.
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, assert, layer } from "@effect/vitest"
+import { GeoIp } from "@mirrormanager/actors/GeoIp"
+import type { HostSource, IndexSource } from "@mirrormanager/actors/IndexSource"
+import { MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
+import { NetworkData } from "@mirrormanager/actors/NetworkData"
+import { defaultRedirectorSettings, Redirector } from "@mirrormanager/actors/Redirector"
+import { answer } from "@mirrormanager/http/RedirectorAnswer"
+import { Effect, Layer } from "effect"
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mm-answer-cache-"))
+const asnFile = path.join(dataDir, "asn.txt")
+fs.writeFileSync(asnFile, "10.0.0.0/8 64500\n")
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
+
+let now = Date.UTC(2026, 10, 25, 12, 0, 0)
+const layerUnderTest = Redirector.make({ ...defaultRedirectorSettings, answerVariants: 4 }, { now: () => now }).pipe(
+  Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, watchInterval: "1 hour" })])
+)
+
+/** Six Swedish mirrors, one of them with 100 times the bandwidth of the others. */
+const mirror = (id: number, bandwidth: number): HostSource => ({
+  id,
+  siteId: id,
+  name: `m${id}`,
+  country: "SE",
+  bandwidth,
+  private: false,
+  asn: null,
+  asnClients: true,
+  internet2: false,
+  internet2Clients: false,
+  ipv4: "unknown",
+  ipv6: "unknown",
+  peerAsns: [],
+  countriesAllowed: [],
+  netblocks: id === 6 ? ["10.9.0.0/16"] : [],
+  categories: [
+    {
+      id: id * 10,
+      categoryId: 1,
+      alwaysUp2date: true,
+      urls: [{ url: `https://m${id}.example.se/epel`, scheme: "https" }],
+      directoryIds: []
+    }
+  ]
+})
+
+const detail = { filename: "repomd.xml", timestamp: 1_700_000_000, size: 42, md5: null, sha1: null, sha512: null }
+const source = (hosts: ReadonlyArray<HostSource>): IndexSource => ({
+  hosts,
+  categories: [{ id: 1, name: "Fedora EPEL", topdir: "pub/epel" }],
+  directories: [
+    { id: 1, name: "pub/epel", categoryIds: [1], fileDetails: [] },
+    { id: 2, name: "pub/epel/9/x86_64", categoryIds: [1], fileDetails: [] },
+    {
+      id: 3,
+      name: "pub/epel/9/x86_64/repodata",
+      categoryIds: [1],
+      fileDetails: [{ ...detail, sha256: "ab".repeat(32) }]
+    }
+  ],
+  repositories: [{ prefix: "epel-9", arch: "x86_64", directoryId: 2, disabled: false }],
+  redirects: [],
+  overrides: { netblockCountries: [], continentRedirects: [] }
+})
+const WORLD = [mirror(1, 10_000), mirror(2, 100), mirror(3, 100), mirror(4, 100), mirror(5, 100), mirror(6, 100)]
+
+const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.20.113") =>
+  answer(
+    redirector,
+    { trustedProxies: [] },
+    {
+      method: "GET",
+      path: `/${endpoint}`,
+      query: `repo=epel-9&arch=x86_64&ip=${ip}`,
+      peer: "127.0.0.1",
+      forwardedFor: undefined
+    }
+  )
+
+const urlsOf = (body: string) => body.split("\n").filter((line) => line.startsWith("https://"))
+
+layer(layerUnderTest, { excludeTestServices: true })("answers kept between requests", (it) => {
+  it.effect("each answer is a whole shuffle; orders vary; the heavy mirror leads most answers", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+      const orders = new Set<string>()
+      let heavyFirst = 0
+      const all = WORLD.map((h) => `https://m${h.id}.example.se/epel/9/x86_64/`).sort()
+      for (let i = 0; i < 2000; i++) {
+        const reply = ask(redirector, "mirrorlist")
+        assert.strictEqual(reply.status, 200)
+        const urls = urlsOf(reply.body)
+        assert.deepStrictEqual([...urls].sort(), all, "every answer lists every mirror once")
+        assert.isTrue(reply.body.startsWith("# repo = epel-9 arch = x86_64 country = SE \n"))
+        orders.add(urls.join(" "))
+        if (urls[0] === "https://m1.example.se/epel/9/x86_64/") heavyFirst++
+      }
+      // Fresh shuffles keep arriving (1 in 4), so far more than the 4 kept variants are seen.
+      assert.isAbove(orders.size, 20)
+      // 10,000 against 5 × 100: the heavy mirror leads about 96 % of fresh shuffles, hence of answers.
+      assert.isAbove(heavyFirst, 1_700)
+    })
+  )
+
+  it.effect("a kept metalink carries the current response time; a change to the index is seen at once", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+      for (let i = 0; i < 20; i++) ask(redirector, "metalink")
+      now += 3_600_000
+      const later = ask(redirector, "metalink")
+      assert.include(later.body, `pubdate="${new Date(now).toUTCString()}"`)
+      assert.strictEqual(later.body.split("pubdate=").length, 2)
+
+      redirector.status().index!.replaceHosts([1], [])
+      for (let i = 0; i < 50; i++) {
+        assert.notInclude(ask(redirector, "mirrorlist").body, "m1.example.se")
+        assert.notInclude(ask(redirector, "metalink").body, "m1.example.se")
+      }
+    })
+  )
+
+  it.effect("a client inside a mirror's netblock is answered afresh, with that mirror first", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+      for (let i = 0; i < 50; i++) {
+        const reply = ask(redirector, "mirrorlist", "10.9.1.1")
+        assert.strictEqual(urlsOf(reply.body)[0], "https://m6.example.se/epel/9/x86_64/")
+        assert.isTrue(reply.body.startsWith("# repo = epel-9 arch = x86_64 Using preferred netblock "))
+      }
+    })
+  )
+})
