@@ -69,14 +69,20 @@ export class AnswerCache {
         hosts: answer.log.hosts,
         result: answer.log.result
       }
-      this.bytes += answer.body.length
+      const size = variant.head.length + (variant.tail?.length ?? 0)
+      if (entry.variants.length < variants) {
+        entry.variants.push(variant)
+        this.bytes += size
+      } else {
+        const at = Math.floor(random.next() * variants)
+        const old = entry.variants[at]!
+        this.bytes += size - old.head.length - (old.tail?.length ?? 0)
+        entry.variants[at] = variant
+      }
+      // Answers of views dropped by changes still count here until the next reset.
       if (this.bytes > this.limit) {
         this.views = new WeakMap()
         this.bytes = 0
-      } else if (entry.variants.length < variants) {
-        entry.variants.push(variant)
-      } else {
-        entry.variants[Math.floor(random.next() * variants)] = variant
       }
       return answer
     }
@@ -93,5 +99,5 @@ export class AnswerCache {
   }
 }
 
-/** The node's cache: about 64 Mi characters of answers (replaced variants count until the next reset). */
-export const answerCache = new AnswerCache(64 * 1024 * 1024)
+/** The node's cache: about 128 Mi characters of answers. */
+export const answerCache = new AnswerCache(128 * 1024 * 1024)
