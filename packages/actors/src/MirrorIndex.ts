@@ -55,6 +55,8 @@ export interface CarrierView {
   readonly byAsn: ReadonlyMap<number, ReadonlyArray<IndexHost>>
   /** Hosts on R&E networks (internet2), in id order. */
   readonly research: ReadonlyArray<IndexHost>
+  /** Whether a carrier has an allowed-countries list (then the client's own country shapes every geo group). */
+  readonly restricted: boolean
 }
 
 export interface IndexCounts {
@@ -72,7 +74,8 @@ const EMPTY_VIEW: CarrierView = {
   byCountry: new Map(),
   countries: [],
   byAsn: new Map(),
-  research: []
+  research: [],
+  restricted: false
 }
 
 const indexHost = (source: HostSource): IndexHost => ({
@@ -231,7 +234,8 @@ export class MirrorIndex {
     }
     const countries = [...byCountry.keys()].sort()
     const research = all.filter((h) => h.internet2)
-    return { all, allIds: ids, public: publicHosts, byCountry, countries, byAsn, research }
+    const restricted = all.some((h) => h.allowed !== undefined)
+    return { all, allIds: ids, public: publicHosts, byCountry, countries, byAsn, research, restricted }
   }
 
   // ---- Changes (off the request path) ----

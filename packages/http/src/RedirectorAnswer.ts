@@ -240,7 +240,16 @@ export const answer = (
     return compute()
   }
   const asn = facts.asn !== undefined && view.byAsn.has(facts.asn) ? facts.asn : ""
-  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${facts.country ?? ""}|${asn}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocolParam ?? "-"}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
+  // The client's country matters only through its own carriers, its continent, R&E hosts and allowed-country
+  // lists: a client from a country without carriers gets what any client of its continent would.
+  const cc = facts.country
+  const place =
+    cc === undefined
+      ? "?"
+      : view.byCountry.has(cc) || view.restricted || facts.researchNetwork
+        ? cc
+        : `@${index.continentOf(cc) ?? "?"}`
+  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${place}|${asn}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocolParam ?? "-"}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
   return answerCache.answer(view, key, settings.answerVariants, redirector.random(), pubdate, log, compute)
 }
 

@@ -66,7 +66,13 @@ const source = (hosts: ReadonlyArray<HostSource>): IndexSource => ({
   ],
   repositories: [{ prefix: "epel-9", arch: "x86_64", directoryId: 2, disabled: false }],
   redirects: [],
-  overrides: { netblockCountries: [], continentRedirects: [] }
+  overrides: {
+    netblockCountries: [
+      { netblock: "198.51.100.0/25", country: "DE" },
+      { netblock: "198.51.100.128/25", country: "FI" }
+    ],
+    continentRedirects: []
+  }
 })
 const WORLD = [mirror(1, 10_000), mirror(2, 100), mirror(3, 100), mirror(4, 100), mirror(5, 100), mirror(6, 100)]
 
@@ -137,5 +143,31 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
         assert.isTrue(reply.body.startsWith("# repo = epel-9 arch = x86_64 Using preferred netblock "))
       }
     })
+  )
+
+  it.effect(
+    "clients of countries without mirrors share answers, unless a mirror's allowed countries tell them apart",
+    () =>
+      Effect.gen(function* () {
+        const redirector = yield* Redirector
+        redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+        for (let i = 0; i < 30; i++) {
+          for (const ip of ["198.51.100.1", "198.51.100.200"]) {
+            const reply = ask(redirector, "mirrorlist", ip)
+            assert.isTrue(reply.body.startsWith("# repo = epel-9 arch = x86_64 country = SE \n"), reply.body)
+            assert.strictEqual(urlsOf(reply.body).length, 6)
+          }
+        }
+        // Mirror 2 serves Finland only: German clients never get it, Finnish ones always do.
+        const finnish = { ...mirror(2, 100), countriesAllowed: ["FI"] }
+        redirector.update((s) => ({
+          ...s,
+          index: new MirrorIndex(source([...WORLD.filter((h) => h.id !== 2), finnish]), now)
+        }))
+        for (let i = 0; i < 30; i++) {
+          assert.notInclude(ask(redirector, "mirrorlist", "198.51.100.1").body, "m2.example.se")
+          assert.include(ask(redirector, "mirrorlist", "198.51.100.200").body, "m2.example.se")
+        }
+      })
   )
 })
