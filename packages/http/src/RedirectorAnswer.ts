@@ -229,15 +229,13 @@ export const answer = (
   if (settings.answerVariants <= 0) return compute()
 
   // Answers are kept per directory and client class as a few independently shuffled variants (see AnswerCache).
-  // A client inside a mirror's netblock is answered afresh: its class is the netblocks it is in.
+  // A client inside mirrors' netblocks is classed by those netblocks: which carriers, at which prefix lengths.
   const view = index.carriers(target.directory)
-  if (
-    countries.length === 0 &&
-    netblockMatching &&
-    client !== undefined &&
-    index.netblockMatches(client).some((level) => level.values.some((id) => view.allIds.has(id)))
-  ) {
-    return compute()
+  let netblocks = ""
+  if (countries.length === 0 && netblockMatching && client !== undefined) {
+    for (const level of index.netblockMatches(client)) {
+      for (const id of level.values) if (view.allIds.has(id)) netblocks += `${level.prefixLength}:${id},`
+    }
   }
   const asn = facts.asn !== undefined && view.byAsn.has(facts.asn) ? facts.asn : ""
   // The client's country matters only through its own carriers, its continent, R&E hosts and allowed-country
@@ -249,7 +247,7 @@ export const answer = (
       : view.byCountry.has(cc) || view.restricted || facts.researchNetwork
         ? cc
         : `@${index.continentOf(cc) ?? "?"}`
-  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${place}|${asn}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocolParam ?? "-"}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
+  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${place}|${asn}|${netblocks}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocolParam ?? "-"}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
   return answerCache.answer(view, key, settings.answerVariants, redirector.random(), pubdate, log, compute)
 }
 

@@ -133,7 +133,7 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
     })
   )
 
-  it.effect("a client inside a mirror's netblock is answered afresh, with that mirror first", () =>
+  it.effect("a client inside a mirror's netblock gets that mirror first, and others do not", () =>
     Effect.gen(function* () {
       const redirector = yield* Redirector
       redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
@@ -141,6 +141,8 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
         const reply = ask(redirector, "mirrorlist", "10.9.1.1")
         assert.strictEqual(urlsOf(reply.body)[0], "https://m6.example.se/epel/9/x86_64/")
         assert.isTrue(reply.body.startsWith("# repo = epel-9 arch = x86_64 Using preferred netblock "))
+        // The same (unknown) country, outside the netblock: a class of its own.
+        assert.isFalse(ask(redirector, "mirrorlist", "10.8.1.1").body.includes("Using preferred netblock"))
       }
     })
   )
