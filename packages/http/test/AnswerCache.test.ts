@@ -11,6 +11,7 @@ import { NetworkData } from "@mirrormanager/actors/NetworkData"
 import { defaultRedirectorSettings, Redirector } from "@mirrormanager/actors/Redirector"
 import { answer } from "@mirrormanager/http/RedirectorAnswer"
 import { Effect, Layer } from "effect"
+import { host } from "./support/IndexHosts.ts"
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mm-answer-cache-"))
 const asnFile = path.join(dataDir, "asn.txt")
@@ -23,32 +24,11 @@ const layerUnderTest = Redirector.make({ ...defaultRedirectorSettings, answerVar
 )
 
 /** Six Swedish mirrors, one of them with 100 times the bandwidth of the others. */
-const mirror = (id: number, bandwidth: number): HostSource => ({
-  id,
-  siteId: id,
-  name: `m${id}`,
-  country: "SE",
-  bandwidth,
-  private: false,
-  asn: null,
-  asnClients: true,
-  internet2: false,
-  internet2Clients: false,
-  ipv4: "unknown",
-  ipv6: "unknown",
-  peerAsns: [],
-  countriesAllowed: [],
-  netblocks: id === 6 ? ["10.9.0.0/16"] : [],
-  categories: [
-    {
-      id: id * 10,
-      categoryId: 1,
-      alwaysUp2date: true,
-      urls: [{ url: `https://m${id}.example.se/epel`, scheme: "https" }],
-      directoryIds: []
-    }
-  ]
-})
+const mirror = (id: number, bandwidth: number): HostSource =>
+  host(id, `m${id}`, "SE", [`https://m${id}.example.se/epel`], {
+    bandwidth,
+    netblocks: id === 6 ? ["10.9.0.0/16"] : []
+  })
 
 const detail = { filename: "repomd.xml", timestamp: 1_700_000_000, size: 42, md5: null, sha1: null, sha512: null }
 const source = (hosts: ReadonlyArray<HostSource>): IndexSource => ({

@@ -6,63 +6,22 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, layer } from "@effect/vitest"
 import { GeoIp } from "@mirrormanager/actors/GeoIp"
-import type { FileDetailSource, HostSource, IndexSource } from "@mirrormanager/actors/IndexSource"
+import type { FileDetailSource, IndexSource } from "@mirrormanager/actors/IndexSource"
 import { parseNetblock } from "@mirrormanager/actors/IpAddress"
 import { MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
 import { NetworkData } from "@mirrormanager/actors/NetworkData"
 import { defaultRedirectorSettings, Redirector } from "@mirrormanager/actors/Redirector"
 import { seededRandom } from "@mirrormanager/actors/Selection"
-import type { MirrorUrlScheme } from "@mirrormanager/domain/MirrorUrl"
 import { metalinkBody } from "@mirrormanager/http/MirrorlistFormat"
 import { type Answer, answer, endpointOf } from "@mirrormanager/http/RedirectorAnswer"
 import { Effect, Layer } from "effect"
+import { host } from "./support/IndexHosts.ts"
 
 // ---- The world ----
 
 const NOW = Date.UTC(2024, 9, 27, 6, 0, 0) // Sun, 27 Oct 2024 06:00:00 GMT
 const BUILT_AT = 1_730_000_000_000
 const PUBDATE = "Sun, 27 Oct 2024 06:00:00 GMT"
-
-const SCHEME_RANK: Record<MirrorUrlScheme, number> = { https: 0, http: 1, ftp: 2, rsync: 3 }
-
-const host = (
-  id: number,
-  name: string,
-  country: string,
-  urls: ReadonlyArray<string>,
-  extra: Partial<HostSource> & { readonly dirs?: ReadonlyArray<number> } = {}
-): HostSource => {
-  const { dirs, ...rest } = extra
-  return {
-    id,
-    siteId: id,
-    name,
-    country,
-    bandwidth: 100,
-    private: false,
-    asn: null,
-    asnClients: true,
-    internet2: false,
-    internet2Clients: false,
-    ipv4: "unknown",
-    ipv6: "unknown",
-    peerAsns: [],
-    countriesAllowed: [],
-    netblocks: [],
-    ...rest,
-    categories: [
-      {
-        id: id * 10,
-        categoryId: 1,
-        alwaysUp2date: dirs === undefined,
-        urls: urls
-          .map((url) => ({ url, scheme: url.slice(0, url.indexOf(":")) as MirrorUrlScheme }))
-          .sort((a, b) => SCHEME_RANK[a.scheme] - SCHEME_RANK[b.scheme]),
-        directoryIds: dirs ?? []
-      }
-    ]
-  }
-}
 
 const detail = (timestamp: number, hashes: Partial<FileDetailSource> = {}): FileDetailSource => ({
   filename: "repomd.xml",

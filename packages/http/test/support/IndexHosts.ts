@@ -1,0 +1,45 @@
+// Hosts of a test index (IndexSource rows): one category (id 1), URLs in scheme order, always up to date unless
+// `dirs` names the directories the host is up to date on.
+import type { HostSource } from "@mirrormanager/actors/IndexSource"
+import type { MirrorUrlScheme } from "@mirrormanager/domain/MirrorUrl"
+
+const SCHEME_RANK: Record<MirrorUrlScheme, number> = { https: 0, http: 1, ftp: 2, rsync: 3 }
+
+export const host = (
+  id: number,
+  name: string,
+  country: string,
+  urls: ReadonlyArray<string>,
+  extra: Partial<HostSource> & { readonly dirs?: ReadonlyArray<number> } = {}
+): HostSource => {
+  const { dirs, ...rest } = extra
+  return {
+    id,
+    siteId: id,
+    name,
+    country,
+    bandwidth: 100,
+    private: false,
+    asn: null,
+    asnClients: true,
+    internet2: false,
+    internet2Clients: false,
+    ipv4: "unknown",
+    ipv6: "unknown",
+    peerAsns: [],
+    countriesAllowed: [],
+    netblocks: [],
+    ...rest,
+    categories: [
+      {
+        id: id * 10,
+        categoryId: 1,
+        alwaysUp2date: dirs === undefined,
+        urls: urls
+          .map((url) => ({ url, scheme: url.slice(0, url.indexOf(":")) as MirrorUrlScheme }))
+          .sort((a, b) => SCHEME_RANK[a.scheme] - SCHEME_RANK[b.scheme]),
+        directoryIds: dirs ?? []
+      }
+    ]
+  }
+}
