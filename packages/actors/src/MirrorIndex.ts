@@ -276,6 +276,8 @@ export class MirrorIndex {
     }
     this.netblockCountries = trie
     this.continentRedirects = new Map(overrides.continentRedirects.map((r) => [r.country, r.continent as Continent]))
+    // Continents shape the selection of every directory (and what is kept of it).
+    this.views.clear()
   }
 
   private putHost(source: HostSource): void {

@@ -116,12 +116,37 @@ const byFamily = (hosts: Array<IndexHost>, family: 4 | 6 | undefined): Array<Ind
 /** Marks hosts as seen in one pass of one selection (instead of a Set per pass): a new number per pass. */
 let round = 0
 
-export const selectHosts = (
+/** One group of a selection: its hosts (admitted) and how they are ordered on each request. */
+export interface PlannedGroup {
+  readonly hosts: ReadonlyArray<IndexHost>
+  /** Bandwidth-weighted shuffle (geo groups), or uniform. */
+  readonly weighted: boolean
+  /** The netblock group: where each prefix-length tier ends (most specific first); tiers are shuffled apart. */
+  readonly tiers: ReadonlyArray<number> | undefined
+}
+
+/**
+ * The deterministic part of a selection (steps 1-10): which groups, with which hosts, and the header tokens. The
+ * same client class asks the same plan; only the order (steps 11-12) is drawn anew for each answer.
+ */
+export interface SelectionPlan {
+  readonly groups: ReadonlyArray<PlannedGroup>
+  readonly categoryId: number | undefined
+  readonly protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+  readonly family: 4 | 6 | undefined
+  readonly netblock: boolean
+  readonly asn: number | undefined
+  readonly researchNetwork: boolean
+  readonly countries: ReadonlyArray<string>
+  readonly global: boolean
+  readonly emptiedByProtocol: boolean
+}
+
+export const planSelection = (
   index: MirrorIndex,
   request: SelectionRequest,
-  options: SelectionOptions,
-  random: RandomSource
-): Selection => {
+  options: SelectionOptions
+): SelectionPlan => {
   const { directory, client, countries: requested } = request
   const categoryId = directory.categoryId
   const view = index.carriers(directory)
@@ -131,12 +156,6 @@ export const selectHosts = (
 
   // Steps 8 and 9 as one admission test per host and group kind.
   const allowedHere = (host: IndexHost) => host.allowed === undefined || (cc !== undefined && host.allowed.has(cc))
-  const urlsOf = (host: IndexHost): ReadonlyArray<HostUrlSource> => {
-    const urls = categoryId === undefined ? undefined : host.byCategory.get(categoryId)?.urls
-    if (urls === undefined) return []
-    if (protocols === undefined) return urls
-    return urls.filter((u) => protocols.includes(u.scheme))
-  }
   let droppedByProtocol = 0
   let wanted = 0
   for (const scheme of protocols ?? []) wanted |= SCHEME_BITS[scheme]
@@ -153,7 +172,7 @@ export const selectHosts = (
     return out
   }
 
-  const groups: Array<Array<IndexHost>> = []
+  const groups: Array<PlannedGroup> = []
   const countryTokens: Array<string> = []
   let netblock = false
   let asn: number | undefined
@@ -166,6 +185,7 @@ export const selectHosts = (
     // Step 2: most specific netblock first, equal lengths shuffled.
     const matched = new Set<number>()
     const netblockGroup: Array<IndexHost> = []
+    const tiers: Array<number> = []
     for (const level of index.netblockMatches(client)) {
       const tier: Array<IndexHost> = []
       for (const id of level.values) {
@@ -173,11 +193,14 @@ export const selectHosts = (
         matched.add(id)
         tier.push(index.host(id)!)
       }
-      netblockGroup.push(...shuffle(admit(tier, false), random))
+      const admitted = admit(tier, false)
+      if (admitted.length === 0) continue
+      netblockGroup.push(...admitted)
+      tiers.push(netblockGroup.length)
     }
     if (netblockGroup.length > 0) {
       netblock = true
-      groups.push(byFamily(netblockGroup, family))
+      groups.push({ hosts: netblockGroup, weighted: false, tiers })
     }
     // Step 3: the client's ASN, as the host's own (when it serves its ASN's clients) or a peer ASN.
     const casn = options.clientAsn
@@ -185,7 +208,7 @@ export const selectHosts = (
       const asnGroup = admit(view.byAsn.get(casn) ?? [], false)
       if (asnGroup.length > 0) {
         asn = casn
-        groups.push(byFamily(shuffle(asnGroup, random), family))
+        groups.push({ hosts: asnGroup, weighted: false, tiers: undefined })
       }
     }
     // Step 4: R&E hosts in the client's country.
@@ -196,7 +219,7 @@ export const selectHosts = (
       )
       if (reGroup.length > 0) {
         researchNetwork = true
-        groups.push(byFamily(shuffle(reGroup, random), family))
+        groups.push({ hosts: reGroup, weighted: false, tiers: undefined })
       }
     }
   }
@@ -204,7 +227,7 @@ export const selectHosts = (
   const addGeoGroup = (hosts: ReadonlyArray<IndexHost>, token: string | undefined): boolean => {
     const admitted = admit(hosts, true)
     if (admitted.length === 0) return false
-    groups.push(byFamily(weightedShuffle(admitted, random), family))
+    groups.push({ hosts: admitted, weighted: true, tiers: undefined })
     if (token === undefined) global = true
     else countryTokens.push(token)
     return true
@@ -250,7 +273,7 @@ export const selectHosts = (
         neighbours.push(...admitted)
       }
       if (neighbours.length > 0) {
-        groups.push(byFamily(weightedShuffle(neighbours, random), family))
+        groups.push({ hosts: neighbours, weighted: true, tiers: undefined })
         countryTokens.push(...tokens)
       }
     }
@@ -258,7 +281,7 @@ export const selectHosts = (
     const counting = ++round
     let counted = 0
     for (const group of groups) {
-      for (const host of group) {
+      for (const host of group.hosts) {
         if (host.mark === counting || familyRank(host, family) === 2) continue
         host.mark = counting
         counted++
@@ -267,11 +290,44 @@ export const selectHosts = (
     if (counted < options.minimum && !global) addGeoGroup(view.public, undefined)
   }
 
-  // Step 12: concatenate, first position wins.
+  return {
+    groups,
+    categoryId,
+    protocols,
+    family,
+    netblock,
+    asn,
+    researchNetwork,
+    countries: countryTokens,
+    global,
+    emptiedByProtocol: groups.length === 0 && droppedByProtocol > 0
+  }
+}
+
+/** Steps 11-12: each group in its order (drawn from `random`), partitioned by family, concatenated, deduplicated. */
+export const orderSelection = (plan: SelectionPlan, random: RandomSource): Selection => {
+  const { categoryId, protocols, family } = plan
+  const urlsOf = (host: IndexHost): ReadonlyArray<HostUrlSource> => {
+    const urls = categoryId === undefined ? undefined : host.byCategory.get(categoryId)?.urls
+    if (urls === undefined) return []
+    if (protocols === undefined) return urls
+    return urls.filter((u) => protocols.includes(u.scheme))
+  }
   const seen = ++round
   const hosts: Array<SelectedHost> = []
-  for (const group of groups) {
-    for (const host of group) {
+  for (const group of plan.groups) {
+    let ordered: Array<IndexHost>
+    if (group.tiers !== undefined) {
+      ordered = []
+      let from = 0
+      for (const end of group.tiers) {
+        ordered.push(...shuffle(group.hosts.slice(from, end), random))
+        from = end
+      }
+    } else {
+      ordered = group.weighted ? weightedShuffle(group.hosts, random) : shuffle(group.hosts.slice(), random)
+    }
+    for (const host of byFamily(ordered, family)) {
       if (host.mark === seen) continue
       host.mark = seen
       hosts.push({ host, urls: urlsOf(host) })
@@ -279,11 +335,18 @@ export const selectHosts = (
   }
   return {
     hosts,
-    netblock,
-    asn,
-    researchNetwork,
-    countries: countryTokens,
-    global,
-    emptiedByProtocol: hosts.length === 0 && droppedByProtocol > 0
+    netblock: plan.netblock,
+    asn: plan.asn,
+    researchNetwork: plan.researchNetwork,
+    countries: plan.countries,
+    global: plan.global,
+    emptiedByProtocol: plan.emptiedByProtocol
   }
 }
+
+export const selectHosts = (
+  index: MirrorIndex,
+  request: SelectionRequest,
+  options: SelectionOptions,
+  random: RandomSource
+): Selection => orderSelection(planSelection(index, request, options), random)

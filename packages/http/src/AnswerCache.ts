@@ -22,6 +22,8 @@ interface Variant {
 
 interface Entry {
   readonly variants: Array<Variant>
+  /** What the fresh answers of this key are drawn from (a selection plan), made once. */
+  plan: unknown
 }
 
 export class AnswerCache {
@@ -34,6 +36,27 @@ export class AnswerCache {
     this.limit = limit
   }
 
+  private entry(view: CarrierView, key: string): Entry {
+    let entries = this.views.get(view)
+    if (entries === undefined) {
+      entries = new Map()
+      this.views.set(view, entries)
+    }
+    let entry = entries.get(key)
+    if (entry === undefined) {
+      entry = { variants: [], plan: undefined }
+      entries.set(key, entry)
+    }
+    return entry
+  }
+
+  /** The key's plan: the one kept, or `make`'s, kept from now on. */
+  plan<P>(view: CarrierView, key: string, make: () => P): P {
+    const entry = this.entry(view, key)
+    if (entry.plan === undefined) entry.plan = make()
+    return entry.plan as P
+  }
+
   answer(
     view: CarrierView,
     key: string,
@@ -43,16 +66,7 @@ export class AnswerCache {
     log: AccessFields,
     compute: () => Answer
   ): Answer {
-    let entries = this.views.get(view)
-    if (entries === undefined) {
-      entries = new Map()
-      this.views.set(view, entries)
-    }
-    let entry = entries.get(key)
-    if (entry === undefined) {
-      entry = { variants: [] }
-      entries.set(key, entry)
-    }
+    const entry = this.entry(view, key)
     // A fresh answer for the first two requests, then for one request in `variants` (at random): each variant is
     // an independent draw and the choice among them ignores their content, so what a client gets is distributed
     // as a fresh shuffle would be.

@@ -8,7 +8,7 @@ import {
 } from "@mirrormanager/actors/IpAddress"
 import type { IndexDirectory, MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
 import type { ClientFacts, Redirector } from "@mirrormanager/actors/Redirector"
-import { type Selection, selectHosts } from "@mirrormanager/actors/Selection"
+import { orderSelection, planSelection, type Selection, type SelectionPlan } from "@mirrormanager/actors/Selection"
 import { type MirrorUrlScheme, MirrorUrlSchemes } from "@mirrormanager/domain/MirrorUrl"
 import { answerCache } from "./AnswerCache.ts"
 import {
@@ -209,7 +209,7 @@ export const answer = (
   const netblockParam = params.get("netblock")
   const redirecting = endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))
   const netblockMatching = netblockParam === undefined || netblockParam === "1"
-  const compute = () =>
+  const compute = (plans: Plans) => () =>
     fresh(
       redirector,
       index,
@@ -224,9 +224,10 @@ export const answer = (
       params.has("time"),
       pubdate,
       request.method,
-      log
+      log,
+      plans
     )
-  if (settings.answerVariants <= 0) return compute()
+  if (settings.answerVariants <= 0) return compute((make) => make())()
 
   // Answers are kept per directory and client class as a few independently shuffled variants (see AnswerCache).
   // A client inside mirrors' netblocks is classed by those netblocks: which carriers, at which prefix lengths.
@@ -248,8 +249,12 @@ export const answer = (
         ? cc
         : `@${index.continentOf(cc) ?? "?"}`
   const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${place}|${asn}|${netblocks}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocolParam ?? "-"}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
-  return answerCache.answer(view, key, settings.answerVariants, redirector.random(), pubdate, log, compute)
+  const plans: Plans = (make) => answerCache.plan(view, key, make)
+  return answerCache.answer(view, key, settings.answerVariants, redirector.random(), pubdate, log, compute(plans))
 }
+
+/** Where a fresh answer gets its selection plan: made afresh, or kept for the client class. */
+type Plans = (make: () => SelectionPlan) => SelectionPlan
 
 /** Selection and rendering of one answer for a resolved target. */
 const fresh = (
@@ -266,7 +271,8 @@ const fresh = (
   time: boolean,
   pubdate: string,
   method: string,
-  log: AccessFields
+  log: AccessFields,
+  plans: Plans
 ): Answer => {
   const settings = redirector.settings
   const metalink = endpoint === "metalink"
@@ -281,12 +287,14 @@ const fresh = (
   const listable: ReadonlyArray<MirrorUrlScheme> = redirecting
     ? REDIRECT_SCHEMES[settings.httpsOnly ? 1 : 0]!.filter((s) => protocols === undefined || protocols.includes(s))
     : (protocols ?? DEFAULT_SCHEMES)
-  const selection = selectHosts(
-    index,
-    { directory: target.directory, client, countries, netblockMatching, protocols: listable },
-    redirector.selectionOptions(facts),
-    redirector.random()
+  const plan = plans(() =>
+    planSelection(
+      index,
+      { directory: target.directory, client, countries, netblockMatching, protocols: listable },
+      redirector.selectionOptions(facts)
+    )
   )
+  const selection = orderSelection(plan, redirector.random())
   log.hosts = selection.hosts.length
 
   if (redirecting) {

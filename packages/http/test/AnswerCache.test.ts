@@ -140,6 +140,16 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
             assert.strictEqual(urlsOf(reply.body).length, 6)
           }
         }
+        // Germany moved to Asia by a continent redirect: Swedish mirrors are no neighbours any more.
+        redirector.status().index!.setOverrides({
+          netblockCountries: [{ netblock: "198.51.100.0/25", country: "DE" }],
+          continentRedirects: [{ country: "DE", continent: "AS" }]
+        })
+        assert.isTrue(
+          ask(redirector, "mirrorlist", "198.51.100.1").body.startsWith(
+            "# repo = epel-9 arch = x86_64 country = global \n"
+          )
+        )
         // Mirror 2 serves Finland only: German clients never get it, Finnish ones always do.
         const finnish = { ...mirror(2, 100), countriesAllowed: ["FI"] }
         redirector.update((s) => ({
