@@ -4,9 +4,9 @@
 import * as http from "node:http"
 import type { Netblock } from "@mirrormanager/actors/IpAddress"
 import { Redirector } from "@mirrormanager/actors/Redirector"
-import { Context, Effect, Layer } from "effect"
+import { Cause, Context, Effect, Layer } from "effect"
 import type { AccessLog } from "./AccessLog.ts"
-import { answer, endpointOf } from "./RedirectorAnswer.ts"
+import { type Answer, answer, endpointOf } from "./RedirectorAnswer.ts"
 import { RedirectorMetrics } from "./RedirectorMetrics.ts"
 
 type Listener = (request: http.IncomingMessage, response: http.ServerResponse) => void
@@ -67,6 +67,9 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
       Effect.gen(function* () {
         const redirector = yield* Redirector
         const metrics = new RedirectorMetrics()
+        const services = yield* Effect.context<never>()
+        const logFailure = (error: unknown) =>
+          Effect.runForkWith(services)(Effect.logError("redirector answer failed", Cause.die(error)))
         yield* Effect.addFinalizer(() => Effect.promise(() => options.accessLog.close()))
 
         const send = (
@@ -148,13 +151,22 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
             return true
           }
           const forwarded = request.headers["x-forwarded-for"]
-          const result = answer(redirector, options, {
-            method: request.method,
-            path,
-            query: q < 0 ? "" : url.slice(q + 1),
-            peer: request.socket.remoteAddress,
-            forwardedFor: Array.isArray(forwarded) ? forwarded.join(",") : forwarded
-          })
+          let result: Answer
+          try {
+            result = answer(redirector, options, {
+              method: request.method,
+              path,
+              query: q < 0 ? "" : url.slice(q + 1),
+              peer: request.socket.remoteAddress,
+              forwardedFor: Array.isArray(forwarded) ? forwarded.join(",") : forwarded
+            })
+          } catch (error) {
+            // A defect answers this request with a 500 and is logged; it never takes the node down.
+            logFailure(error)
+            send(request, response, 500, { "content-type": "text/plain; charset=utf-8" }, "internal error\n")
+            metrics.count(endpoint, 500)
+            return true
+          }
           send(request, response, result.status, result.headers, result.body)
           metrics.count(endpoint, result.status)
           options.accessLog.record(Date.now(), result)

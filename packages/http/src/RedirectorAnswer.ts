@@ -24,6 +24,9 @@ import {
 
 export type Endpoint = "mirrorlist" | "metalink" | "download"
 
+/** How many codes `country=` may list. */
+const MAX_COUNTRIES = 32
+
 /** Schemes a redirect may go to: https and http, or https only. */
 const REDIRECT_SCHEMES: ReadonlyArray<ReadonlyArray<MirrorUrlScheme>> = [["https", "http"], ["https"]]
 
@@ -205,6 +208,7 @@ export const answer = (
   const target = resolved.target
 
   const countries = normaliseList(params.get("country") ?? params.get("cc") ?? "").map((c) => c.toUpperCase())
+  if (countries.length > MAX_COUNTRIES) return text(400, `# at most ${MAX_COUNTRIES} countries may be requested\n`)
   const protocolParam = params.get("protocol")
   const netblockParam = params.get("netblock")
   const redirecting = endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))

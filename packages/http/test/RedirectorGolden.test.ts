@@ -625,7 +625,12 @@ ${TAIL}`
         ["repo=epel-9&arch=ppc64le", 404, `# repo = epel-9 arch = ppc64le error: invalid repo or arch\n${AVAILABLE}`],
         ["repo=epel-old-9&arch=x86_64", 200, "# repo = epel-old-9 arch = x86_64 error: repo disabled\n"],
         [`${EPEL9}&ip=999.1.1.1`, 400, "Cannot parse client IP address. Aborting."],
-        [`${EPEL9}&ip=`, 400, "Cannot parse client IP address. Aborting."]
+        [`${EPEL9}&ip=`, 400, "Cannot parse client IP address. Aborting."],
+        [
+          `${EPEL9}&country=${Array.from({ length: 33 }, (_, i) => `c${i}`).join(",")}`,
+          400,
+          "# at most 32 countries may be requested\n"
+        ]
       ]
       for (const [query, status, body] of cases) {
         expectAnswer(get(r, `${ML}?${query}`), status, TEXT, body)
