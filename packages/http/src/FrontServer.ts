@@ -19,9 +19,18 @@ export class FrontHttpServer extends http.Server {
   private fallback: Listener | undefined
   private readonly front: (request: http.IncomingMessage, response: http.ServerResponse) => boolean
 
+  private fallbackContinue: Listener | undefined
+
   constructor(front: (request: http.IncomingMessage, response: http.ServerResponse) => boolean) {
     super()
     this.front = front
+    // `Expect: 100-continue` requests arrive as "checkContinue": the redirector's answer them like any other.
+    super.on("checkContinue", (request: http.IncomingMessage, response: http.ServerResponse) => {
+      if (this.front(request, response)) return
+      if (this.fallbackContinue !== undefined) return this.fallbackContinue(request, response)
+      response.writeContinue()
+      this.emit("request", request, response)
+    })
     super.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => {
       if (this.front(request, response)) return
       if (this.fallback !== undefined) return this.fallback(request, response)
@@ -41,12 +50,20 @@ export class FrontHttpServer extends http.Server {
       this.fallback = listener as Listener
       return this
     }
+    if (event === "checkContinue") {
+      this.fallbackContinue = listener as Listener
+      return this
+    }
     return super.on(event as string, listener)
   }
 
   override off(event: string | symbol, listener: (...args: Array<any>) => void): this {
     if (event === "request") {
       if (this.fallback === listener) this.fallback = undefined
+      return this
+    }
+    if (event === "checkContinue") {
+      if (this.fallbackContinue === listener) this.fallbackContinue = undefined
       return this
     }
     return super.off(event as string, listener)
@@ -123,7 +140,22 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
           )
         }
 
+        /** Answers redirector, health and metrics requests; a defect ends the request, never the node. */
         const front = (request: http.IncomingMessage, response: http.ServerResponse): boolean => {
+          try {
+            return answerFront(request, response)
+          } catch (error) {
+            logFailure(error)
+            if (!response.headersSent) {
+              send(request, response, 500, { "content-type": "text/plain; charset=utf-8" }, "internal error\n")
+            } else {
+              response.destroy()
+            }
+            return true
+          }
+        }
+
+        const answerFront = (request: http.IncomingMessage, response: http.ServerResponse): boolean => {
           const url = request.url ?? "/"
           const q = url.indexOf("?")
           const path = q < 0 ? url : url.slice(0, q)

@@ -77,9 +77,9 @@ export const httpDate = (epochMs: number) => {
 const metalinkOpen = (pubdate: string, generator: string) =>
   `<?xml version="1.0" encoding="utf-8"?>\n<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" pubdate="${pubdate}" generator="${escapeXml(generator)}" xmlns:mm0="http://fedorahosted.org/mirrormanager">\n`
 
-/** The failure envelope: declaration and root, and a comment holding the message (`--` made `- -`). */
+/** The failure envelope: declaration and root, and a comment holding the message (no `--` left in it). */
 export const metalinkFailure = (pubdate: string, generator: string, text: string) =>
-  `${metalinkOpen(pubdate, generator)}<!-- ${text.replace(/--/g, "- -")}\n-->\n</metalink>\n`
+  `${metalinkOpen(pubdate, generator)}<!-- ${text.replace(/-(?=-)/g, "- ")}\n-->\n</metalink>\n`
 
 const verification = (detail: FileDetailSource, indent: string) => {
   let text = `${indent}<verification>\n`

@@ -14,7 +14,6 @@ import { answerCache } from "./AnswerCache.ts"
 import {
   bestUrl,
   DEFAULT_SCHEMES,
-  directoryUrl,
   httpDate,
   metalinkBody,
   metalinkFailure,
@@ -122,13 +121,27 @@ export const clientAddress = (
   return client
 }
 
-const normaliseList = (value: string) => {
-  const out: Array<string> = []
-  for (const item of value.split(",")) {
+/** A comma list, lower-cased, without empty items and duplicates, in order; undefined past `limit` items. */
+const normaliseList = (value: string, limit: number): Array<string> | undefined => {
+  const out = new Set<string>()
+  for (const item of value.split(",", 4 * limit)) {
     const token = item.trim().toLowerCase()
-    if (token.length > 0 && !out.includes(token)) out.push(token)
+    if (token.length === 0) continue
+    out.add(token)
+    if (out.size > limit) return undefined
   }
-  return out
+  return [...out]
+}
+
+const COUNTRY_CODE = /^(?:[A-Z]{2}|GLOBAL)$/
+
+/** Control characters (and DEL) would reach header lines, URLs and XML comments: never accepted in a request. */
+const hasControl = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || c === 0x7f) return true
+  }
+  return false
 }
 
 interface Target {
@@ -207,9 +220,20 @@ export const answer = (
   if ("status" in resolved) return text(resolved.status, resolved.message)
   const target = resolved.target
 
-  const countries = normaliseList(params.get("country") ?? params.get("cc") ?? "").map((c) => c.toUpperCase())
-  if (countries.length > MAX_COUNTRIES) return text(400, `# at most ${MAX_COUNTRIES} countries may be requested\n`)
+  const countries = normaliseList(params.get("country") ?? params.get("cc") ?? "", MAX_COUNTRIES)?.map((c) =>
+    c.toUpperCase()
+  )
+  if (countries === undefined) return text(400, `# at most ${MAX_COUNTRIES} countries may be requested\n`)
+  const badCountry = countries.find((c) => !COUNTRY_CODE.test(c))
+  if (badCountry !== undefined) return text(400, "# country= takes two-letter country codes or global\n")
   const protocolParam = params.get("protocol")
+  const protocols = protocolParam === undefined ? undefined : normaliseList(protocolParam, MirrorUrlSchemes.length)
+  if (
+    protocols !== undefined &&
+    (protocols.length === 0 || protocols.some((p) => !(MirrorUrlSchemes as ReadonlyArray<string>).includes(p)))
+  ) {
+    return text(400, `# protocol= takes a list of ${MirrorUrlSchemes.join(", ")}\n`)
+  }
   const netblockParam = params.get("netblock")
   const redirecting = endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))
   const netblockMatching = netblockParam === undefined || netblockParam === "1"
@@ -222,7 +246,7 @@ export const answer = (
       client,
       facts,
       countries,
-      protocolParam,
+      protocols as ReadonlyArray<MirrorUrlScheme> | undefined,
       netblockMatching,
       redirecting,
       params.has("time"),
@@ -252,7 +276,7 @@ export const answer = (
       : view.byCountry.has(cc) || view.restricted || facts.researchNetwork
         ? cc
         : `@${index.continentOf(cc) ?? "?"}`
-  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${place}|${asn}|${netblocks}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocolParam ?? "-"}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
+  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${place}|${asn}|${netblocks}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocols === undefined ? "*" : protocols.join(",")}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
   const plans: Plans = (make) => answerCache.plan(view, key, make)
   return answerCache.answer(view, key, settings.answerVariants, redirector.random(), pubdate, log, compute(plans))
 }
@@ -269,7 +293,7 @@ const fresh = (
   client: ClientAddress | undefined,
   facts: ClientFacts,
   countries: ReadonlyArray<string>,
-  protocolParam: string | undefined,
+  protocols: ReadonlyArray<MirrorUrlScheme> | undefined,
   netblockMatching: boolean,
   redirecting: boolean,
   time: boolean,
@@ -280,12 +304,6 @@ const fresh = (
 ): Answer => {
   const settings = redirector.settings
   const metalink = endpoint === "metalink"
-  const protocols =
-    protocolParam === undefined
-      ? undefined
-      : (normaliseList(protocolParam).filter((p) =>
-          (MirrorUrlSchemes as ReadonlyArray<string>).includes(p)
-        ) as Array<MirrorUrlScheme>)
   // Selection sees only the schemes the answer can list, so the global fill counts hosts that will be listed: a
   // host with only rsync URLs is no mirror for a plain list, an ftp-only host none for a redirect.
   const listable: ReadonlyArray<MirrorUrlScheme> = redirecting
@@ -352,6 +370,7 @@ const resolveTarget = (
   const metalink = endpoint === "metalink"
   const rawPath = endpoint === "download" ? decode(requestPath.slice("/download/".length)) : params.get("path")
   if (rawPath !== undefined && (endpoint === "download" || rawPath.length > 0)) {
+    if (hasControl(rawPath)) return { status: 404, message: "# path = (with control characters) error: invalid path\n" }
     const path = normalisePath(rawPath)
     const invalid = { status: 404, message: `# path = ${path ?? rawPath} error: invalid path\n` }
     if (path === undefined || path.length === 0) return invalid
@@ -378,6 +397,9 @@ const resolveTarget = (
   const archParam = params.get("arch")
   if (repoParam === undefined || archParam === undefined || repoParam === "" || archParam === "") {
     return { status: 400, message: "# either path=, or repo= and arch= must be specified\n" }
+  }
+  if (hasControl(repoParam) || hasControl(archParam)) {
+    return { status: 400, message: "# repo= and arch= must not contain control characters\n" }
   }
   const repo = index.redirect(repoParam) ?? repoParam
   const arch = repo.includes("source") ? "source" : archParam
@@ -421,11 +443,12 @@ const redirect = (
   const usable = protocols === undefined ? allowed : allowed.filter((s) => protocols.includes(s))
   const tail = target.file === undefined ? "/" : `/${target.file}`
   const candidates: Array<{ url: string; country: string }> = []
+  // Header values: the path part percent-encoded (a file name may hold any character a URL path cannot).
+  const subpath = target.directory.subpath
+  const path = encodeURI(subpath === "" ? tail : `/${subpath}${tail}`)
   for (const { host, urls } of selection.hosts) {
     const url = bestUrl(urls, usable)
-    if (url !== undefined) {
-      candidates.push({ url: `${directoryUrl(url.url, target.directory.subpath)}${tail}`, country: host.country })
-    }
+    if (url !== undefined) candidates.push({ url: `${url.url}${path}`, country: host.country })
   }
   const cacheControl = "private, no-cache"
   if (candidates.length === 0) {

@@ -661,6 +661,29 @@ ${TAIL}`
     })
   )
 
+  it.effect("what an outsider controls cannot reach headers, lines or comments", () =>
+    Effect.gen(function* () {
+      const r = yield* loaded
+      // Control characters: refused before anything is echoed.
+      assert.strictEqual(get(r, `${ML}?path=pub/epel/9/x%0A/evil`).status, 404)
+      assert.notInclude(get(r, `${ML}?path=pub/epel/9/x%0A/evil`).body, "/evil")
+      assert.strictEqual(get(r, `${ML}?repo=epel-9%0D%0AX-Evil:%201&arch=x86_64`).status, 400)
+      assert.strictEqual(get(r, `/download/pub/epel/9/Everything/x86_64/x%0D%0AX-Evil:%201`).status, 404)
+      // Any other character of a file name is percent-encoded in Location and Link.
+      const euro = get(r, "/download/pub/epel/9/Everything/x86_64/%E2%82%AC%20x.iso?country=de")
+      assert.strictEqual(euro.status, 302)
+      assert.strictEqual(euro.headers.location, "https://mirror.example.de/epel/9/Everything/x86_64/%E2%82%AC%20x.iso")
+      // No "--" survives into a metalink comment, however many dashes.
+      assert.notInclude(get(r, `${MK}?path=pub/x---y`).body.split("<!--")[1]!.split("-->")[0]!, "--")
+      // Unknown protocols and country codes are refused, not turned into empty lists.
+      for (const query of ["protocol=-", "protocol=gopher", "protocol=https,", "country=deu", "country=d1"]) {
+        const reply = get(r, `${ML}?${EPEL9}&${query}`)
+        if (query === "protocol=https,") assert.strictEqual(reply.status, 200, query)
+        else assert.strictEqual(reply.status, 400, query)
+      }
+    })
+  )
+
   it.effect("a repository whose directory is missing from the index: 500", () =>
     Effect.gen(function* () {
       const r = yield* loaded
