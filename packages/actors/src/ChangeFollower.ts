@@ -56,9 +56,9 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       const saveSnapshot = Effect.gen(function* () {
         const index = redirector.status().index
         if (options.snapshotFile === undefined || index === undefined) return
-        dirty = false
         snapshotWrittenAt = Date.now()
         const bytes = yield* writeSnapshot(options.snapshotFile, { builtAt: index.builtAt, source: index.toSource() })
+        dirty = false
         yield* Effect.logDebug(`index snapshot written: ${options.snapshotFile} (${bytes} bytes)`)
       }).pipe(Effect.catch((error) => Effect.logWarning(error.message)))
 
@@ -113,19 +113,18 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           if (everything) return yield* fullBuild
           const index = redirector.status().index
           if (index === undefined) return yield* fullBuild
-          if (directoryIds.size > 0) {
-            const ids = [...directoryIds]
-            index.replaceDirectories(ids, yield* loadDirectories(ids))
-          }
-          if (hostIds.size > 0) {
-            const ids = [...hostIds]
-            index.replaceHosts(ids, yield* loadHosts(ids))
-          }
-          if (repositories) {
-            const loaded = yield* loadRepositories
-            index.setRepositories(loaded.repositories, loaded.redirects)
-          }
-          if (overrides) index.setOverrides(yield* loadOverrides)
+          // Everything is read first and applied in one synchronous step: no request sees half a change, and a
+          // read that fails leaves the index as it was (the next session rebuilds it).
+          const directoryList = [...directoryIds]
+          const hostList = [...hostIds]
+          const directories = yield* loadDirectories(directoryList)
+          const hosts = yield* loadHosts(hostList)
+          const repositoryRows = repositories ? yield* loadRepositories : undefined
+          const overrideRows = overrides ? yield* loadOverrides : undefined
+          if (directoryList.length > 0) index.replaceDirectories(directoryList, directories)
+          if (hostList.length > 0) index.replaceHosts(hostList, hosts)
+          if (repositoryRows !== undefined) index.setRepositories(repositoryRows.repositories, repositoryRows.redirects)
+          if (overrideRows !== undefined) index.setOverrides(overrideRows)
           const now = Date.now()
           if (applied > 0) dirty = true
           redirector.update((s) => ({

@@ -65,7 +65,11 @@ export const IndexSnapshotLayer = (file: string) =>
         Effect.catch((error) => Effect.as(Effect.logWarning(error.message), undefined))
       )
       if (snapshot === undefined || redirector.status().index !== undefined) return
-      const index = new MirrorIndex(snapshot.source, snapshot.builtAt)
+      const index = yield* Effect.try({
+        try: () => new MirrorIndex(snapshot.source, snapshot.builtAt),
+        catch: (error) => new Error(`the index snapshot ${file} cannot be used: ${String(error)}`)
+      }).pipe(Effect.catch((error) => Effect.as(Effect.logWarning(error.message), undefined)))
+      if (index === undefined) return
       redirector.update((s) => ({ ...s, index, origin: "snapshot", currentAt: snapshot.builtAt }))
       yield* Effect.logInfo(
         `serving the index snapshot ${file} of ${new Date(snapshot.builtAt).toISOString()} until the database answers`

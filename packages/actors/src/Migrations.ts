@@ -329,7 +329,14 @@ const changeTriggers: ReadonlyArray<ChangeTrigger> = [
     table: "directories",
     kind: "directories",
     payload: `(SELECT jsonb_build_object('directoryIds', jsonb_agg(DISTINCT id)) FROM rows HAVING count(*) > 0)`,
-    events: ["INSERT", "DELETE", "UPDATE"],
+    events: ["INSERT", "DELETE"]
+  },
+  // A renamed directory may be a category's topdir (subpaths of everything below it change): reload all content.
+  {
+    table: "directories",
+    kind: "content",
+    payload: `(SELECT '{}'::jsonb FROM rows HAVING count(*) > 0)`,
+    events: ["UPDATE"],
     columns: ["name"]
   },
   ...["category_directories", "file_details"].map(

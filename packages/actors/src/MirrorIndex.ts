@@ -67,7 +67,8 @@ export interface IndexCounts {
   readonly fileDetails: number
 }
 
-const EMPTY_VIEW: CarrierView = {
+/** A view of no carriers; a new one per directory, since what is kept for a view hangs on its identity. */
+const emptyView = (): CarrierView => ({
   all: [],
   allIds: new Set(),
   public: [],
@@ -76,7 +77,7 @@ const EMPTY_VIEW: CarrierView = {
   byAsn: new Map(),
   research: [],
   restricted: false
-}
+})
 
 const indexHost = (source: HostSource): IndexHost => ({
   ...source,
@@ -201,7 +202,7 @@ export class MirrorIndex {
 
   private computeView(directory: IndexDirectory): CarrierView {
     const categoryId = directory.categoryId
-    if (categoryId === undefined) return EMPTY_VIEW
+    if (categoryId === undefined) return emptyView()
     const ids = new Set<number>()
     const all: Array<IndexHost> = []
     const consider = (hostId: number) => {

@@ -139,6 +139,11 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the chan
         yield* changesOf(sql`INSERT INTO netblock_countries (netblock, country) VALUES ('198.51.100.0/24', 'DE')`),
         [{ kind: "overrides", payload: {} }]
       )
+      // A renamed directory may be a topdir: everything is reloaded.
+      assert.deepStrictEqual(
+        yield* changesOf(sql`UPDATE directories SET name = name || '-renamed' WHERE id = ${w.directoryId}`),
+        [{ kind: "content", payload: {} }]
+      )
       // Bookkeeping that selection never reads leaves no change.
       assert.deepStrictEqual(yield* changesOf(sql`UPDATE hosts SET last_crawled = now() WHERE id = ${w.hostId}`), [])
       assert.deepStrictEqual(

@@ -20,6 +20,9 @@ interface Variant {
   readonly result: string
 }
 
+/** What an entry costs besides its answers and key, in characters' worth: the Map slot, the entry, a plan. */
+const ENTRY_OVERHEAD = 512
+
 interface Entry {
   readonly variants: Array<Variant>
   /** What the fresh answers of this key are drawn from (a selection plan), made once. */
@@ -46,8 +49,19 @@ export class AnswerCache {
     if (entry === undefined) {
       entry = { variants: [], plan: undefined }
       entries.set(key, entry)
+      // The key and the entry's own bookkeeping count too (a plan is a few hundred bytes more).
+      this.charge(key.length + ENTRY_OVERHEAD)
     }
     return entry
+  }
+
+  /** Adds to what is kept; past the limit everything is dropped (answers of views dropped by changes count too). */
+  private charge(characters: number): void {
+    this.bytes += characters
+    if (this.bytes > this.limit) {
+      this.views = new WeakMap()
+      this.bytes = 0
+    }
   }
 
   /** The key's plan: the one kept, or `make`'s, kept from now on. */
@@ -93,11 +107,7 @@ export class AnswerCache {
         this.bytes += size - old.head.length - (old.tail?.length ?? 0)
         entry.variants[at] = variant
       }
-      // Answers of views dropped by changes still count here until the next reset.
-      if (this.bytes > this.limit) {
-        this.views = new WeakMap()
-        this.bytes = 0
-      }
+      this.charge(0)
       return answer
     }
     const variant = entry.variants[Math.floor(random.next() * entry.variants.length)]!
