@@ -277,7 +277,10 @@ export const answer = (
         ? cc
         : `@${index.continentOf(cc) ?? "?"}`
   const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${place}|${asn}|${netblocks}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocols === undefined ? "*" : protocols.join(",")}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
-  const plans: Plans = (make) => answerCache.plan(view, key, make)
+  const plans: Plans = (make) =>
+    answerCache.plan(view, key, make, (plan) =>
+      plan.groups.reduce((sum, group) => sum + 8 * group.hosts.length + 64, 0)
+    )
   return answerCache.answer(view, key, settings.answerVariants, redirector.random(), pubdate, log, compute(plans))
 }
 
