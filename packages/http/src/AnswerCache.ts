@@ -2,8 +2,8 @@
 // reused; instead each (directory, client class, request options) keeps up to `variants` independently shuffled
 // answers and a request gets one of them at random. One request in `variants` computes a fresh answer that joins
 // or replaces one, so the orders keep changing and the share of each mirror stays what the shuffle gives. The
-// entries hang on the index's per-directory carrier view: a change that touches the directory drops the view, and
-// its answers with it.
+// entries hang on the index's per-directory carrier view: a change that touches the directory replaces the view, so
+// nothing kept for the old one is served again (and it is the first to go when space is needed).
 import type { CarrierView } from "@mirrormanager/actors/MirrorIndex"
 import type { RandomSource } from "@mirrormanager/actors/Selection"
 import type { AccessFields, Answer } from "./RedirectorAnswer.ts"
@@ -20,6 +20,9 @@ interface Variant {
   readonly result: string
 }
 
+/** Answers longer than this keep half the variants. */
+const LARGE_ANSWER = 2048
+
 /** What an entry costs besides its answers and key, in characters' worth: the Map slot, the entry, a plan. */
 const ENTRY_OVERHEAD = 512
 
@@ -29,48 +32,68 @@ interface Entry {
   plan: unknown
 }
 
+/** What is kept for one carrier view (one directory of one index generation). */
+interface Slot {
+  readonly view: CarrierView
+  readonly entries: Map<string, Entry>
+  bytes: number
+}
+
 export class AnswerCache {
-  private views = new WeakMap<CarrierView, Map<string, Entry>>()
+  /** In order of last growth: the directories least recently refreshed come first and go first. */
+  private readonly slots = new Map<CarrierView, Slot>()
   private bytes = 0
-  /** At most about this many characters of answers are kept in all; past it, everything is dropped and refilled. */
+  /** At most about this many characters' worth is kept; past it, the least recently refreshed directories go. */
   private readonly limit: number
 
   constructor(limit: number) {
     this.limit = limit
   }
 
-  private entry(view: CarrierView, key: string): Entry {
-    let entries = this.views.get(view)
-    if (entries === undefined) {
-      entries = new Map()
-      this.views.set(view, entries)
+  private slot(view: CarrierView): Slot {
+    let slot = this.slots.get(view)
+    if (slot === undefined) {
+      slot = { view, entries: new Map(), bytes: 0 }
+      this.slots.set(view, slot)
     }
-    let entry = entries.get(key)
+    return slot
+  }
+
+  private entry(slot: Slot, key: string): Entry {
+    let entry = slot.entries.get(key)
     if (entry === undefined) {
       entry = { variants: [], plan: undefined }
-      entries.set(key, entry)
-      // The key and the entry's own bookkeeping count too (a plan is a few hundred bytes more).
-      this.charge(key.length + ENTRY_OVERHEAD)
+      slot.entries.set(key, entry)
+      // The key and the entry's own bookkeeping count too.
+      this.charge(slot, key.length + ENTRY_OVERHEAD)
     }
     return entry
   }
 
-  /** Adds to what is kept; past the limit everything is dropped (answers of views dropped by changes count too). */
-  private charge(characters: number): void {
+  /**
+   * Adds to what a directory keeps and moves it to the end; past the limit the directories at the front go. Views
+   * replaced by changes are never refreshed again, so they are the first to go.
+   */
+  private charge(slot: Slot, characters: number): void {
+    slot.bytes += characters
     this.bytes += characters
-    if (this.bytes > this.limit) {
-      this.views = new WeakMap()
-      this.bytes = 0
+    this.slots.delete(slot.view)
+    this.slots.set(slot.view, slot)
+    for (const [view, oldest] of this.slots) {
+      if (this.bytes <= this.limit) break
+      this.slots.delete(view)
+      this.bytes -= oldest.bytes
     }
   }
 
   /** The key's plan: the one kept, or `make`'s, kept from now on. */
   plan<P>(view: CarrierView, key: string, make: () => P, cost: (plan: P) => number): P {
-    const entry = this.entry(view, key)
+    const slot = this.slot(view)
+    const entry = this.entry(slot, key)
     if (entry.plan === undefined) {
       const plan = make()
       entry.plan = plan
-      this.charge(cost(plan))
+      this.charge(slot, cost(plan))
       return plan
     }
     return entry.plan as P
@@ -85,7 +108,8 @@ export class AnswerCache {
     log: AccessFields,
     compute: () => Answer
   ): Answer {
-    const entry = this.entry(view, key)
+    const slot = this.slot(view)
+    const entry = this.entry(slot, key)
     // A fresh answer for the first two requests, then for one request in `variants` (at random): each variant is
     // an independent draw and the choice among them ignores their content, so what a client gets is distributed
     // as a fresh shuffle would be.
@@ -103,16 +127,17 @@ export class AnswerCache {
         result: answer.log.result
       }
       const size = variant.head.length + (variant.tail?.length ?? 0)
-      if (entry.variants.length < variants) {
+      // Large answers (metalinks) keep fewer variants, so more keys fit; one request in `variants` still draws anew.
+      const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
+      if (entry.variants.length < keep) {
         entry.variants.push(variant)
-        this.bytes += size
+        this.charge(slot, size)
       } else {
-        const at = Math.floor(random.next() * variants)
+        const at = Math.floor(random.next() * entry.variants.length)
         const old = entry.variants[at]!
-        this.bytes += size - old.head.length - (old.tail?.length ?? 0)
         entry.variants[at] = variant
+        this.charge(slot, size - old.head.length - (old.tail?.length ?? 0))
       }
-      this.charge(0)
       return answer
     }
     const variant = entry.variants[Math.floor(random.next() * entry.variants.length)]!

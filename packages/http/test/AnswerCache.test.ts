@@ -3,13 +3,15 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, assert, layer } from "@effect/vitest"
+import { afterAll, assert, describe, it, layer } from "@effect/vitest"
 import { GeoIp } from "@mirrormanager/actors/GeoIp"
 import type { HostSource, IndexSource } from "@mirrormanager/actors/IndexSource"
-import { MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
+import { type CarrierView, MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
 import { NetworkData } from "@mirrormanager/actors/NetworkData"
 import { defaultRedirectorSettings, Redirector } from "@mirrormanager/actors/Redirector"
-import { answer } from "@mirrormanager/http/RedirectorAnswer"
+import { seededRandom } from "@mirrormanager/actors/Selection"
+import { AnswerCache } from "@mirrormanager/http/AnswerCache"
+import { type AccessFields, answer } from "@mirrormanager/http/RedirectorAnswer"
 import { Effect, Layer } from "effect"
 import { host } from "./support/IndexHosts.ts"
 
@@ -162,4 +164,37 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
         }
       })
   )
+})
+
+const LOG: AccessFields = {
+  client: undefined,
+  country: undefined,
+  repo: undefined,
+  arch: undefined,
+  path: undefined,
+  hosts: 0,
+  countme: undefined,
+  result: "ok"
+}
+
+describe("the answer cache's bound", () => {
+  it("drops the directories least recently refreshed first, and keeps the rest", () => {
+    const cache = new AnswerCache(3_000)
+    const random = seededRandom([1, 2, 3, 4])
+    const views = [{}, {}, {}] as unknown as Array<CarrierView>
+    let computed = 0
+    const ask = (view: CarrierView) =>
+      cache.answer(view, "k", 8, random, "now", { ...LOG }, () => {
+        computed++
+        return { endpoint: "mirrorlist", status: 200, headers: {}, body: "x".repeat(400), log: { ...LOG } }
+      })
+    for (const view of views) for (let i = 0; i < 20; i++) ask(view)
+    // Each directory keeps two variants at least (2 × 400 characters and its entry): the first went for the third.
+    computed = 0
+    for (let i = 0; i < 20; i++) ask(views[2]!)
+    assert.isBelow(computed, 10, "the newest directory is kept")
+    computed = 0
+    ask(views[0]!)
+    assert.strictEqual(computed, 1, "the oldest was dropped")
+  })
 })
