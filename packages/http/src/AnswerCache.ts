@@ -12,13 +12,25 @@ interface Variant {
   readonly endpoint: Answer["endpoint"]
   readonly status: number
   readonly headers: Answer["headers"]
-  /** The body, or the part before the response time (metalink `pubdate`) ... */
-  readonly head: string
-  /** ... and the part after it. */
-  readonly tail: string | undefined
+  /** The whole body, or, for a metalink, only its URL lines (the rest is the key's frame). */
+  readonly own: string
+  readonly framed: boolean
   readonly hosts: number
   readonly result: string
 }
+
+/** What every metalink of a key shares, kept once: the text before the response time, and around the URL lines. */
+interface Frame {
+  readonly head: string
+  readonly open: string
+  readonly close: string
+}
+
+const RESOURCES_OPEN = '<resources maxconnections="1">\n'
+const RESOURCES_CLOSE = "   </resources>\n"
+
+/** A copy of its own (a slice would keep the whole answer it was cut from alive). */
+const own = (text: string) => Buffer.from(text, "utf8").toString("utf8")
 
 /** Answers longer than this keep half the variants. */
 const LARGE_ANSWER = 2048
@@ -30,6 +42,7 @@ interface Entry {
   readonly variants: Array<Variant>
   /** What the fresh answers of this key are drawn from (a selection plan), made once. */
   plan: unknown
+  frame: Frame | undefined
 }
 
 /** What is kept for one carrier view (one directory of one index generation). */
@@ -62,7 +75,7 @@ export class AnswerCache {
   private entry(slot: Slot, key: string): Entry {
     let entry = slot.entries.get(key)
     if (entry === undefined) {
-      entry = { variants: [], plan: undefined }
+      entry = { variants: [], plan: undefined, frame: undefined }
       slot.entries.set(key, entry)
       // The key and the entry's own bookkeeping count too.
       this.charge(slot, key.length + ENTRY_OVERHEAD)
@@ -99,6 +112,30 @@ export class AnswerCache {
     return entry.plan as P
   }
 
+  /** What is kept of an answer; undefined when it does not fit the key's frame (then it is not kept). */
+  private variantOf(slot: Slot, entry: Entry, answer: Answer, pubdate: string): Variant | undefined {
+    const base = {
+      endpoint: answer.endpoint,
+      status: answer.status,
+      headers: answer.headers,
+      hosts: answer.log.hosts,
+      result: answer.log.result
+    }
+    const body = answer.body
+    const at = body.indexOf(pubdate)
+    const opens = at < 0 ? -1 : body.indexOf(RESOURCES_OPEN, at)
+    const closes = opens < 0 ? -1 : body.lastIndexOf(RESOURCES_CLOSE)
+    if (closes < 0) return at < 0 ? { ...base, own: body, framed: false } : undefined
+    const head = body.slice(0, at)
+    const open = body.slice(at + pubdate.length, opens + RESOURCES_OPEN.length)
+    const close = body.slice(closes)
+    if (entry.frame === undefined) {
+      entry.frame = { head: own(head), open: own(open), close: own(close) }
+      this.charge(slot, head.length + open.length + close.length)
+    } else if (entry.frame.head !== head || entry.frame.open !== open || entry.frame.close !== close) return undefined
+    return { ...base, own: own(body.slice(opens + RESOURCES_OPEN.length, closes)), framed: true }
+  }
+
   answer(
     view: CarrierView,
     key: string,
@@ -116,18 +153,10 @@ export class AnswerCache {
     const count = entry.variants.length
     if (count < 2 || random.next() * variants < 1) {
       const answer = compute()
-      const at = answer.body.indexOf(pubdate)
-      const variant: Variant = {
-        endpoint: answer.endpoint,
-        status: answer.status,
-        headers: answer.headers,
-        head: at < 0 ? answer.body : answer.body.slice(0, at),
-        tail: at < 0 ? undefined : answer.body.slice(at + pubdate.length),
-        hosts: answer.log.hosts,
-        result: answer.log.result
-      }
-      const size = variant.head.length + (variant.tail?.length ?? 0)
-      // Large answers (metalinks) keep fewer variants, so more keys fit; one request in `variants` still draws anew.
+      const variant = this.variantOf(slot, entry, answer, pubdate)
+      if (variant === undefined) return answer
+      const size = variant.own.length
+      // Large answers keep fewer variants, so more keys fit; one request in `variants` still draws anew.
       const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
       if (entry.variants.length < keep) {
         entry.variants.push(variant)
@@ -136,7 +165,7 @@ export class AnswerCache {
         const at = Math.floor(random.next() * entry.variants.length)
         const old = entry.variants[at]!
         entry.variants[at] = variant
-        this.charge(slot, size - old.head.length - (old.tail?.length ?? 0))
+        this.charge(slot, size - old.own.length)
       }
       return answer
     }
@@ -147,7 +176,9 @@ export class AnswerCache {
       endpoint: variant.endpoint,
       status: variant.status,
       headers: variant.headers,
-      body: variant.tail === undefined ? variant.head : variant.head + pubdate + variant.tail,
+      body: variant.framed
+        ? `${entry.frame!.head}${pubdate}${entry.frame!.open}${variant.own}${entry.frame!.close}`
+        : variant.own,
       log
     }
   }

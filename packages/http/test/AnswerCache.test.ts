@@ -106,6 +106,14 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
       const later = ask(redirector, "metalink")
       assert.include(later.body, `pubdate="${new Date(now).toUTCString()}"`)
       assert.strictEqual(later.body.split("pubdate=").length, 2)
+      // Kept metalinks are put back together whole: the frame (hashes and all) around the URL lines of a variant.
+      for (let i = 0; i < 50; i++) {
+        const body = ask(redirector, "metalink").body
+        const fresh = body.replace(/preference="\d+"/g, "").replace(/https:\/\/m\d\.example\.se/g, "URL")
+        assert.include(body, `<hash type="sha256">${"ab".repeat(32)}</hash>`)
+        assert.isTrue(body.endsWith("   </resources>\n  </file>\n </files>\n</metalink>\n"))
+        assert.strictEqual(fresh.split("<url ").length, 7, "six URLs")
+      }
 
       redirector.status().index!.replaceHosts([1], [])
       for (let i = 0; i < 50; i++) {
