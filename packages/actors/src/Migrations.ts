@@ -2,17 +2,21 @@
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 
-/** Runs a DDL script one statement at a time: the extended query protocol takes a single command. */
-const runDdl = (ddl: string) =>
+/** Runs statements one at a time: the extended query protocol takes a single command. */
+const runStatements = (statements: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    for (const statement of ddl
+    for (const statement of statements) yield* sql.unsafe(statement)
+  })
+
+/** Runs a DDL script of plain statements ended by `;` and a newline (no function bodies). */
+const runDdl = (ddl: string) =>
+  runStatements(
+    ddl
       .split(/;\s*\n/)
       .map((s) => s.trim())
-      .filter((s) => s.length > 0)) {
-      yield* sql.unsafe(statement)
-    }
-  })
+      .filter((s) => s.length > 0)
+  )
 
 const registry = runDdl(`
     CREATE TABLE users (
@@ -430,12 +434,7 @@ const changeStreamDdl = (): ReadonlyArray<string> => {
   return statements
 }
 
-const changeStream = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  for (const statement of changeStreamDdl()) {
-    yield* sql.unsafe(statement)
-  }
-})
+const changeStream = runStatements(changeStreamDdl())
 
 export const migrations = {
   "0001_registry": registry,

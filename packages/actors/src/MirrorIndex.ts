@@ -30,8 +30,6 @@ export interface IndexDirectory {
   readonly source: DirectorySource
 }
 
-export interface IndexRepository extends RepositorySource {}
-
 export interface IndexHost extends HostSource {
   /** clamp(bandwidth, 1, 10000) */
   readonly weight: number
@@ -96,8 +94,8 @@ export class MirrorIndex {
   private readonly categories = new Map<number, CategorySource>()
   private readonly directoriesById = new Map<number, IndexDirectory>()
   private readonly directoriesByName = new Map<string, IndexDirectory>()
-  private repositories = new Map<string, IndexRepository>()
-  private repositoryList: ReadonlyArray<IndexRepository> = []
+  private repositories = new Map<string, RepositorySource>()
+  private repositoryList: ReadonlyArray<RepositorySource> = []
   private redirects = new Map<string, string>()
   private redirectList: ReadonlyArray<RedirectSource> = []
   private overrides: OverridesSource = { netblockCountries: [], continentRedirects: [] }
@@ -154,12 +152,12 @@ export class MirrorIndex {
     return this.directoriesById.get(id)
   }
 
-  repository(prefix: string, arch: string): IndexRepository | undefined {
+  repository(prefix: string, arch: string): RepositorySource | undefined {
     return this.repositories.get(`${prefix}\u0000${arch}`)
   }
 
   /** Every addressable repository, sorted by prefix, then arch. */
-  allRepositories(): ReadonlyArray<IndexRepository> {
+  allRepositories(): ReadonlyArray<RepositorySource> {
     return this.repositoryList
   }
 
@@ -185,11 +183,6 @@ export class MirrorIndex {
 
   continentOf(country: string): Continent | undefined {
     return this.continentRedirects.get(country) ?? continentOf(country)
-  }
-
-  /** Base URLs of a host category's URL for a directory: `url` + `/` + subpath. */
-  category(id: number): CategorySource | undefined {
-    return this.categories.get(id)
   }
 
   carriers(directory: IndexDirectory): CarrierView {

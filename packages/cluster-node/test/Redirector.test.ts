@@ -106,6 +106,29 @@ describe("the redirector of a cluster of nodes", () => {
       `<url protocol="https" type="https" location="SE" preference="100">https://mirror.example.se/pub/epel/9/Everything/x86_64/repodata/repomd.xml</url>`
     )
 
+    // HEAD: the headers of GET, no body.
+    for (const route of [
+      "/mirrorlist?repo=epel-9&arch=x86_64",
+      "/download/pub/epel/9/Everything/x86_64/repodata/repomd.xml"
+    ]) {
+      const get = await fetch(`${second.url}${route}`, { redirect: "manual" })
+      const getBody = await get.text()
+      const head = await fetch(`${second.url}${route}`, { method: "HEAD", redirect: "manual" })
+      assert.strictEqual(head.status, get.status, route)
+      assert.strictEqual(head.headers.get("location"), get.headers.get("location"), route)
+      assert.strictEqual(head.headers.get("content-length"), String(Buffer.byteLength(getBody)), route)
+      assert.strictEqual(await head.text(), "", route)
+    }
+    const download = await fetch(`${second.url}/download/pub/epel/9/Everything/x86_64/repodata/repomd.xml`, {
+      redirect: "manual"
+    })
+    assert.strictEqual(download.status, 302)
+    assert.strictEqual(
+      download.headers.get("location"),
+      "https://mirror.example.se/pub/epel/9/Everything/x86_64/repodata/repomd.xml"
+    )
+    assert.strictEqual(download.headers.get("digest"), `SHA-256=${Buffer.from(sha256, "hex").toString("base64")}`)
+
     // A change through the first node's API, seen in the second node's answers.
     const added = await addMirror(first, categoryId, "mirror-de", "DE", "https://mirror.example.de/epel")
     await until("the second node lists the new mirror", 5_000, async () =>

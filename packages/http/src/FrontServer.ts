@@ -6,7 +6,7 @@ import type { Netblock } from "@mirrormanager/actors/IpAddress"
 import { Redirector } from "@mirrormanager/actors/Redirector"
 import { Cause, Context, Effect, Layer } from "effect"
 import type { AccessLog } from "./AccessLog.ts"
-import { type Answer, answer, endpointOf } from "./RedirectorAnswer.ts"
+import { answer, endpointOf } from "./RedirectorAnswer.ts"
 import { RedirectorMetrics } from "./RedirectorMetrics.ts"
 
 type Listener = (request: http.IncomingMessage, response: http.ServerResponse) => void
@@ -146,6 +146,8 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
             return answerFront(request, response)
           } catch (error) {
             logFailure(error)
+            const endpoint = endpointOf((request.url ?? "/").split("?")[0]!)
+            if (endpoint !== undefined) metrics.count(endpoint, 500)
             if (!response.headersSent) {
               send(request, response, 500, { "content-type": "text/plain; charset=utf-8" }, "internal error\n")
             } else {
@@ -183,22 +185,12 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
             return true
           }
           const forwarded = request.headers["x-forwarded-for"]
-          let result: Answer
-          try {
-            result = answer(redirector, options, {
-              method: request.method,
-              path,
-              query: q < 0 ? "" : url.slice(q + 1),
-              peer: request.socket.remoteAddress,
-              forwardedFor: Array.isArray(forwarded) ? forwarded.join(",") : forwarded
-            })
-          } catch (error) {
-            // A defect answers this request with a 500 and is logged; it never takes the node down.
-            logFailure(error)
-            send(request, response, 500, { "content-type": "text/plain; charset=utf-8" }, "internal error\n")
-            metrics.count(endpoint, 500)
-            return true
-          }
+          const result = answer(redirector, options, {
+            path,
+            query: q < 0 ? "" : url.slice(q + 1),
+            peer: request.socket.remoteAddress,
+            forwardedFor: Array.isArray(forwarded) ? forwarded.join(",") : forwarded
+          })
           send(request, response, result.status, result.headers, result.body)
           metrics.count(endpoint, result.status)
           options.accessLog.record(Date.now(), result)

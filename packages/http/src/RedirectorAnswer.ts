@@ -12,7 +12,6 @@ import { orderSelection, planSelection, type Selection, type SelectionPlan } fro
 import { type MirrorUrlScheme, MirrorUrlSchemes } from "@mirrormanager/domain/MirrorUrl"
 import { answerCache } from "./AnswerCache.ts"
 import {
-  bestUrl,
   DEFAULT_SCHEMES,
   httpDate,
   metalinkBody,
@@ -30,7 +29,6 @@ const MAX_COUNTRIES = 32
 const REDIRECT_SCHEMES: ReadonlyArray<ReadonlyArray<MirrorUrlScheme>> = [["https", "http"], ["https"]]
 
 export interface RedirectorRequest {
-  readonly method: string
   /** The path without the query. */
   readonly path: string
   /** The raw query string without `?`. */
@@ -251,7 +249,6 @@ export const answer = (
       redirecting,
       params.has("time"),
       pubdate,
-      request.method,
       log,
       plans
     )
@@ -301,7 +298,6 @@ const fresh = (
   redirecting: boolean,
   time: boolean,
   pubdate: string,
-  method: string,
   log: AccessFields,
   plans: Plans
 ): Answer => {
@@ -323,7 +319,7 @@ const fresh = (
   log.hosts = selection.hosts.length
 
   if (redirecting) {
-    return redirect(index, endpoint, target, selection, protocols, settings.httpsOnly, method, log)
+    return redirect(endpoint, target, selection, log)
   }
 
   if (metalink) {
@@ -431,26 +427,15 @@ const resolveTarget = (
   return { target: { directory: repodata, file: "repomd.xml", subject, repo, arch, path: undefined } }
 }
 
-const redirect = (
-  _index: MirrorIndex,
-  endpoint: Endpoint,
-  target: Target,
-  selection: Selection,
-  protocols: ReadonlyArray<MirrorUrlScheme> | undefined,
-  httpsOnly: boolean,
-  method: string,
-  log: Answer["log"]
-): Answer => {
-  const allowed: Array<MirrorUrlScheme> = ["https"]
-  if (!httpsOnly && (protocols === undefined || protocols.includes("http"))) allowed.push("http")
-  const usable = protocols === undefined ? allowed : allowed.filter((s) => protocols.includes(s))
+/** Selection already kept only the schemes a redirect may use, https first: each host's first URL is its best. */
+const redirect = (endpoint: Endpoint, target: Target, selection: Selection, log: Answer["log"]): Answer => {
   const tail = target.file === undefined ? "/" : `/${target.file}`
   const candidates: Array<{ url: string; country: string }> = []
   // Header values: the path part percent-encoded (a file name may hold any character a URL path cannot).
   const subpath = target.directory.subpath
   const path = encodeURI(subpath === "" ? tail : `/${subpath}${tail}`)
   for (const { host, urls } of selection.hosts) {
-    const url = bestUrl(urls, usable)
+    const url = urls[0]
     if (url !== undefined) candidates.push({ url: `${url.url}${path}`, country: host.country })
   }
   const cacheControl = "private, no-cache"
@@ -477,7 +462,6 @@ const redirect = (
     headers.digest = `SHA-256=${digest}`
     headers["repr-digest"] = `sha-256=:${digest}:`
   }
-  void method
   log.result = "redirect"
   return { endpoint, status: 302, headers, body: "", log }
 }

@@ -63,7 +63,6 @@ const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.2
     redirector,
     { trustedProxies: [] },
     {
-      method: "GET",
       path: `/${endpoint}`,
       query: `repo=epel-9&arch=x86_64&ip=${ip}`,
       peer: "127.0.0.1",
