@@ -57,10 +57,58 @@ const recordCache = (max: number) => {
   }
 }
 
+/**
+ * The search tree of a MaxMind DB, walked with the address bytes the request already has (the reader would parse
+ * the address text again): the record a client's address leads to, as its data-section pointer (0 = none). The
+ * reader decodes each record once; its country is kept per pointer.
+ */
+interface SearchTree {
+  readonly find: (address: ClientAddress) => number
+}
+
+const searchTree = (db: Buffer, metadata: Reader<Response>["metadata"]): SearchTree => {
+  const { nodeCount, recordSize, nodeByteSize } = metadata
+  const u24 = (o: number) => (db[o]! << 16) | (db[o + 1]! << 8) | db[o + 2]!
+  const record =
+    recordSize === 24
+      ? (node: number, bit: number) => u24(node * nodeByteSize + 3 * bit)
+      : recordSize === 28
+        ? (node: number, bit: number) => {
+            const o = node * nodeByteSize
+            return bit === 0 ? ((db[o + 3]! & 0xf0) << 20) | u24(o) : ((db[o + 3]! & 0x0f) << 24) | u24(o + 4)
+          }
+        : recordSize === 32
+          ? (node: number, bit: number) => db.readUInt32BE(node * nodeByteSize + 4 * bit)
+          : undefined
+  if (record === undefined) throw new Error(`its record size ${recordSize} is not 24, 28 or 32`)
+  // IPv4 addresses in an IPv6 tree sit below 96 zero bits.
+  let ipv4Start = 0
+  if (metadata.ipVersion === 6) {
+    for (let i = 0; i < 96 && ipv4Start < nodeCount; i++) ipv4Start = record(ipv4Start, 0)
+  }
+  return {
+    find: (address) => {
+      const bytes = address.bytes
+      const bits = bytes.length * 8
+      let node = bytes.length === 4 ? ipv4Start : 0
+      for (let depth = 0; depth < bits && node < nodeCount; depth++) {
+        node = record(node, (bytes[depth >> 3]! >> (7 - (depth & 7))) & 1)
+      }
+      return node > nodeCount ? node : 0
+    }
+  }
+}
+
 interface Loaded {
   readonly reader: Reader<Response>
+  readonly tree: SearchTree
+  /** Country per record pointer, filled as records are met. */
+  readonly countries: Map<number, string | undefined>
   readonly database: GeoIpDatabase
 }
+
+/** Records whose country is kept (a Country database has a few hundred; a City database is capped here). */
+const MAX_KEPT_RECORDS = 100_000
 
 const messageOf = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
@@ -79,6 +127,8 @@ const openDatabase = (path: string) =>
         reader.get("1.1.1.1") // a broken tree or data section throws here rather than on the request path
         return {
           reader,
+          tree: searchTree(buffer, metadata),
+          countries: new Map(),
           database: {
             path,
             databaseType: String(metadata.databaseType),
@@ -137,11 +187,18 @@ const makeGeoIp = (file: string | undefined, options: GeoIpOptions) =>
 
     return GeoIp.of({
       country: (address) => {
-        const { reader, database } = current
+        const { reader, tree, countries, database } = current
         // An IPv4-only tree has no IPv6 branch: walking it with an IPv6 address gives a wrong answer, not none.
         if (address.family === 6 && database.ipVersion === 4) return undefined
         try {
-          return countryOf(reader.get(address.text) as CountryRecord | null)
+          const pointer = tree.find(address)
+          if (pointer === 0) return undefined
+          const known = countries.get(pointer)
+          if (known !== undefined || countries.has(pointer)) return known
+          const country = countryOf(reader.get(address.text) as CountryRecord | null)
+          if (countries.size >= MAX_KEPT_RECORDS) countries.clear()
+          countries.set(pointer, country)
+          return country
         } catch {
           return undefined
         }

@@ -108,6 +108,15 @@ export class MirrorIndex {
   private readonly alwaysUpToDate = new Map<number, Set<number>>()
   private readonly views = new Map<number, CarrierView>()
   private fileDetailCount = 0
+  /**
+   * Counts changes to what a request names (directories, their files, repositories and redirects), so that what
+   * was worked out from a request's path and query can be kept until one of them changes.
+   */
+  private contentVersion = 0
+
+  get version(): number {
+    return this.contentVersion
+  }
 
   constructor(source: IndexSource, builtAt: number) {
     this.builtAt = builtAt
@@ -259,6 +268,7 @@ export class MirrorIndex {
     this.repositories = new Map(repositories.map((r) => [`${r.prefix}\u0000${r.arch}`, r]))
     this.redirectList = redirects
     this.redirects = new Map(redirects.map((r) => [r.from, r.to]))
+    this.contentVersion++
   }
 
   setOverrides(overrides: OverridesSource): void {
@@ -344,6 +354,7 @@ export class MirrorIndex {
     this.directoriesById.set(directory.id, directory)
     this.directoriesByName.set(directory.name, directory)
     this.views.delete(directory.id)
+    this.contentVersion++
   }
 
   private removeDirectory(id: number): void {
@@ -353,6 +364,7 @@ export class MirrorIndex {
     this.directoriesById.delete(id)
     if (this.directoriesByName.get(directory.name) === directory) this.directoriesByName.delete(directory.name)
     this.views.delete(id)
+    this.contentVersion++
   }
 
   private dropViewsOfCategory(categoryId: number): void {

@@ -19,11 +19,12 @@ export interface RedirectorSettings {
   readonly generator: string
   /** Redirects and Link headers use https URLs only. */
   readonly httpsOnly: boolean
-  /**
-   * Shuffled answers kept per directory and client class (0 = compute every answer). Each key keeps this many
-   * variants and computes a fresh one every this many requests.
-   */
+  /** Shuffled answers kept per directory, request and client class (0 = compute every answer). */
   readonly answerVariants: number
+  /** One request in this many (of a directory, request and client class) gets a freshly shuffled answer. */
+  readonly answerRefresh: number
+  /** At most about this many bytes of kept answers (the least recently refreshed directories go first). */
+  readonly answerCacheBytes: number
 }
 
 export const defaultRedirectorSettings: RedirectorSettings = {
@@ -32,7 +33,9 @@ export const defaultRedirectorSettings: RedirectorSettings = {
   maxStaleDays: 4,
   generator: "mirrormanager",
   httpsOnly: false,
-  answerVariants: 8
+  answerVariants: 8,
+  answerRefresh: 32,
+  answerCacheBytes: 256 * 1024 * 1024
 }
 
 export type IndexOrigin = "database" | "snapshot"

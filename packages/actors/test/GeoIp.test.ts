@@ -1,8 +1,10 @@
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as path from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { GeoIp } from "@mirrormanager/actors/GeoIp"
 import { Effect, Exit, Layer } from "effect"
+import { Reader, type Response } from "maxmind"
 import { address, eventually, tempDir } from "./support/IpTest.ts"
 import { geoLite2Country, writeMmdb } from "./support/MmdbWriter.ts"
 
@@ -163,4 +165,77 @@ describe("GeoIp with databases built by the test", () => {
       fs.rmSync(dir, { recursive: true })
     })
   )
+})
+
+// The node walks the search tree itself (with the address bytes it already has) and asks the reader only for
+// records it has not met: every answer must be the reader's.
+describe("GeoIp's own tree walk", () => {
+  /** Deterministic pseudo-random numbers (mulberry32). */
+  const random = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const randomAddress = (next: () => number, family: 4 | 6) =>
+    family === 4
+      ? Array.from({ length: 4 }, () => Math.floor(next() * 256)).join(".")
+      : Array.from({ length: 8 }, (_, i) =>
+          i < 2
+            ? ["2001", "2a02", "2600", "2400"][i === 0 ? Math.floor(next() * 4) : 0]!
+            : Math.floor(next() * 65536).toString(16)
+        ).join(":")
+  const agrees = (file: string, expected: (text: string) => string | undefined, families: ReadonlyArray<4 | 6>) =>
+    Effect.gen(function* () {
+      const geoIp = yield* GeoIp
+      const next = random(2026)
+      let answered = 0
+      for (let i = 0; i < 4000; i++) {
+        const text = randomAddress(next, families[i % families.length]!)
+        // Twice: the second answer comes from the country kept for the record.
+        for (let pass = 0; pass < 2; pass++) assert.strictEqual(geoIp.country(address(text)), expected(text), text)
+        if (expected(text) !== undefined) answered++
+      }
+      assert.isAbove(answered, 100, "the addresses hit records")
+    }).pipe(Effect.provide(GeoIp.layerFile(file)))
+
+  it.live("agrees with the maxmind reader on the installed database", () => {
+    const file = createRequire(import.meta.url).resolve(
+      "@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb"
+    )
+    const reader = new Reader<Response>(fs.readFileSync(file))
+    const expected = (text: string) => {
+      const code = (reader.get(text) as { country_code?: string } | null)?.country_code
+      return code === undefined ? undefined : code.toUpperCase()
+    }
+    return agrees(file, expected, [4, 6])
+  })
+
+  for (const recordSize of [24, 28, 32] as const) {
+    for (const ipVersion of [4, 6] as const) {
+      it.live(`agrees with the maxmind reader on ${recordSize}-bit records, IPv${ipVersion} tree`, () => {
+        const next = random(recordSize * 10 + ipVersion)
+        const countries = ["SE", "NO", "DE", "FR", "JP", "BR", "US", "AU"]
+        const entries = Array.from({ length: 600 }, (_, i) => {
+          const v6 = ipVersion === 6 && i % 3 === 0
+          const prefix = v6 ? 16 + Math.floor(next() * 40) : 8 + Math.floor(next() * 20)
+          return {
+            network: `${randomAddress(next, v6 ? 6 : 4)}/${prefix}`,
+            record: geoLite2Country(countries[i % countries.length]!, "EU")
+          }
+        })
+        const dir = tempDir("geoip-walk")
+        const file = path.join(dir, "walk.mmdb")
+        fs.writeFileSync(file, writeMmdb(entries, { ipVersion, recordSize, databaseType: "GeoLite2-Country" }))
+        const reader = new Reader<Response>(fs.readFileSync(file))
+        const expected = (text: string) => {
+          if (ipVersion === 4 && text.includes(":")) return undefined
+          return (reader.get(text) as { country?: { iso_code?: string } } | null)?.country?.iso_code
+        }
+        return agrees(file, expected, ipVersion === 4 ? [4] : [4, 6]).pipe(
+          Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true })))
+        )
+      })
+    }
+  }
 })

@@ -31,6 +31,10 @@ export interface NodeConfigShape {
   readonly redirectHttpsOnly: boolean
   /** Shuffled answers kept per directory and client class; 0 computes every answer. */
   readonly answerVariants: number
+  /** One request in this many gets a freshly shuffled answer. */
+  readonly answerRefresh: number
+  /** Bound of the kept answers, in MiB. */
+  readonly answerCacheMegabytes: number
   readonly indexRebuildInterval: Duration.Duration
   /** How often the index snapshot is rewritten while changes arrive. */
   readonly indexSnapshotInterval: Duration.Duration
@@ -68,6 +72,8 @@ export const nodeConfig = Config.all({
   metalinkGenerator: Config.String("MM_METALINK_GENERATOR").pipe(Config.withDefault("mirrormanager")),
   redirectHttpsOnly: Config.Boolean("MM_REDIRECT_HTTPS_ONLY").pipe(Config.withDefault(false)),
   answerVariants: Config.Int("MM_ANSWER_VARIANTS").pipe(Config.withDefault(8)),
+  answerRefresh: Config.Int("MM_ANSWER_REFRESH").pipe(Config.withDefault(32)),
+  answerCacheMegabytes: Config.Int("MM_ANSWER_CACHE_MB").pipe(Config.withDefault(256)),
   indexRebuildInterval: Config.Duration("MM_INDEX_REBUILD_INTERVAL").pipe(Config.withDefault(Duration.minutes(15))),
   indexSnapshotInterval: Config.Duration("MM_INDEX_SNAPSHOT_INTERVAL").pipe(Config.withDefault(Duration.minutes(1))),
   accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option)

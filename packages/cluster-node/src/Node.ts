@@ -136,7 +136,9 @@ export const RedirectorLive = Layer.unwrap(
       maxStaleDays: config.metalinkMaxStaleDays,
       generator: config.metalinkGenerator,
       httpsOnly: config.redirectHttpsOnly,
-      answerVariants: Math.max(0, config.answerVariants)
+      answerVariants: Math.max(0, config.answerVariants),
+      answerRefresh: Math.max(1, config.answerRefresh),
+      answerCacheBytes: Math.max(0, config.answerCacheMegabytes) * 1024 * 1024
     })
     return IndexSnapshotLayer(snapshotFile(config.dataDir)).pipe(
       Layer.provideMerge(redirector),

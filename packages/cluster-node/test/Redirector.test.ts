@@ -106,6 +106,33 @@ describe("the redirector of a cluster of nodes", () => {
       `<url protocol="https" type="https" location="SE" preference="100">https://mirror.example.se/pub/epel/9/Everything/x86_64/repodata/repomd.xml</url>`
     )
 
+    // Many at once, over several connections: every answer whole, its length as declared, metalinks (kept ones
+    // too, written in pieces around the response time) well formed.
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const route =
+          i % 2 === 0
+            ? `/mirrorlist?repo=epel-9&arch=x86_64&ip=89.160.20.${i % 7}`
+            : `/metalink?repo=epel-9&arch=x86_64&ip=89.160.20.${i % 7}`
+        const response = await fetch(`${second.url}${route}`)
+        const body = Buffer.from(await response.arrayBuffer())
+        return { i, status: response.status, length: response.headers.get("content-length"), body }
+      })
+    )
+    for (const reply of replies) {
+      assert.strictEqual(reply.status, 200)
+      assert.strictEqual(reply.length, String(reply.body.length))
+      const text = reply.body.toString("utf8")
+      if (reply.i % 2 === 0)
+        assert.strictEqual(text, `# repo = epel-9 arch = x86_64 country = SE country = global \n${expected}`)
+      else {
+        assert.match(text, /^<\?xml version="1\.0" encoding="utf-8"\?>\n<metalink version="3\.0" /)
+        assert.match(text, / pubdate="\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT" generator=/)
+        assert.isTrue(text.endsWith("</metalink>\n"))
+        assert.include(text, `<hash type="sha256">${sha256}</hash>`)
+      }
+    }
+
     // HEAD: the headers of GET, no body.
     for (const route of [
       "/mirrorlist?repo=epel-9&arch=x86_64",
@@ -147,6 +174,7 @@ describe("the redirector of a cluster of nodes", () => {
     assert.match(metrics, /^mm_index_hosts 1$/m)
     assert.match(metrics, /^mm_redirector_requests_total\{endpoint="mirrorlist",status="200"\} \d+$/m)
     assert.match(metrics, /^mm_changes_following 1$/m)
+    assert.match(metrics, /^mm_answer_cache_bytes [1-9]\d*$/m)
   })
 
   it("keeps answering while the database is down, and from its snapshot after a restart", async () => {

@@ -1,95 +1,141 @@
 // Answers kept between requests. Selection is random (the bandwidth-weighted shuffle), so an answer cannot simply be
-// reused; instead each (directory, client class, request options) keeps up to `variants` independently shuffled
-// answers and a request gets one of them at random. One request in `variants` computes a fresh answer that joins
-// or replaces one, so the orders keep changing and the share of each mirror stays what the shuffle gives. The
-// entries hang on the index's per-directory carrier view: a change that touches the directory replaces the view, so
-// nothing kept for the old one is served again (and it is the first to go when space is needed).
+// reused; instead each (directory, request, client class) keeps up to `variants` independently shuffled answers and
+// a request gets one of them at random. One request in `refresh` computes a fresh answer that joins or replaces
+// one, so the orders keep changing and the share of each mirror stays what the shuffle gives. The entries hang on
+// the index's per-directory carrier view: a change that touches the directory replaces the view, so nothing kept
+// for the old one is served again (and it is the first to go when space is needed). Answers are kept as bytes,
+// ready to send: a kept mirrorlist is sent as it is, a kept metalink with the response time put in as its pubdate.
 import type { CarrierView } from "@mirrormanager/actors/MirrorIndex"
 import type { RandomSource } from "@mirrormanager/actors/Selection"
-import type { AccessFields, Answer } from "./RedirectorAnswer.ts"
+import { httpDateBytes, type MetalinkParts } from "./MirrorlistFormat.ts"
+import type { AccessFields, Answer, Endpoint } from "./RedirectorAnswer.ts"
 
-interface Variant {
-  readonly endpoint: Answer["endpoint"]
+/** An answer as selection and rendering make it: a whole body, or a metalink in parts. */
+export interface Rendered {
+  readonly endpoint: Endpoint
   readonly status: number
   readonly headers: Answer["headers"]
-  /** The whole body, or, for a metalink, only its URL lines (the rest is the key's frame). */
-  readonly own: string
-  readonly framed: boolean
+  readonly body: string | MetalinkParts
   readonly hosts: number
   readonly result: string
 }
 
-/** What every metalink of a key shares, kept once: the text before the response time, and around the URL lines. */
-interface Frame {
-  readonly head: string
-  readonly open: string
-  readonly close: string
+interface Variant {
+  readonly endpoint: Endpoint
+  readonly status: number
+  readonly headers: Answer["headers"]
+  /** The body, or for a metalink the bytes before and after its pubdate (which is the response time). */
+  readonly chunks: ReadonlyArray<Buffer>
+  readonly size: number
+  readonly hosts: number
+  readonly result: string
 }
 
-const RESOURCES_OPEN = '<resources maxconnections="1">\n'
-const RESOURCES_CLOSE = "   </resources>\n"
+/** Bytes of their own, outside Node's shared pool (a kept slice of the pool would keep all 8 KiB of it). */
+const kept = (text: string): Buffer => {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"))
+  bytes.write(text, 0, "utf8")
+  return bytes
+}
 
-/** A copy of its own (a slice would keep the whole answer it was cut from alive). */
-const own = (text: string) => Buffer.from(text, "utf8").toString("utf8")
+/** A rendered body as bytes: whole, or, for a metalink, the bytes before and after the pubdate. */
+const chunksOf = (body: string | MetalinkParts, bytes: (text: string) => Buffer): ReadonlyArray<Buffer> =>
+  typeof body === "string" ? [bytes(body)] : [bytes(body.head), bytes(`${body.open}${body.urls}${body.close}`)]
+
+/** The body to send: the chunks, with the response time between the two parts of a metalink. */
+const bodyOf = (chunks: ReadonlyArray<Buffer>, epochMs: number): ReadonlyArray<Buffer> =>
+  chunks.length === 1 ? chunks : [chunks[0]!, httpDateBytes(epochMs), chunks[1]!]
+
+/** The answer to send, from a fresh rendering. */
+export const answerOf = (rendered: Rendered, epochMs: number, log: AccessFields): Answer => {
+  log.hosts = rendered.hosts
+  log.result = rendered.result
+  return {
+    endpoint: rendered.endpoint,
+    status: rendered.status,
+    headers: rendered.headers,
+    body: bodyOf(
+      chunksOf(rendered.body, (text) => Buffer.from(text, "utf8")),
+      epochMs
+    ),
+    log
+  }
+}
 
 /** Answers longer than this keep half the variants. */
 const LARGE_ANSWER = 2048
 
-/** What an entry costs besides its answers and key, in characters' worth: the Map slot, the entry, a plan. */
+/** What an entry costs besides its answers, in bytes' worth: the Map slots, the entry, its key. */
 const ENTRY_OVERHEAD = 512
 
 interface Entry {
   readonly variants: Array<Variant>
-  /** What the fresh answers of this key are drawn from (a selection plan), made once. */
+  /** What the fresh answers of this entry are drawn from (a selection plan), made once. */
   plan: unknown
-  frame: Frame | undefined
 }
 
 /** What is kept for one carrier view (one directory of one index generation). */
 interface Slot {
   readonly view: CarrierView
-  readonly entries: Map<string, Entry>
+  /** Per request key, per client class. */
+  readonly entries: Map<string, Map<string, Entry>>
   bytes: number
 }
+
+/** How many answers an entry keeps, and how often one is drawn afresh. */
+export interface KeepPolicy {
+  /** Variants kept per entry (large answers: half as many, two at least). */
+  readonly variants: number
+  /** One request in this many computes a fresh answer (at random). */
+  readonly refresh: number
+}
+
+/** Where a fresh answer gets its selection plan: made afresh, or kept for the entry. */
+export type Plans = <P>(make: () => P, cost: (plan: P) => number) => P
 
 export class AnswerCache {
   /** In order of last growth: the directories least recently refreshed come first and go first. */
   private readonly slots = new Map<CarrierView, Slot>()
   private bytes = 0
-  /** At most about this many characters' worth is kept; past it, the least recently refreshed directories go. */
+  /** At most about this many bytes' worth is kept; past it, the least recently refreshed directories go. */
   private readonly limit: number
 
   constructor(limit: number) {
     this.limit = limit
   }
 
-  private slot(view: CarrierView): Slot {
+  /** Bytes' worth kept now. */
+  get size(): number {
+    return this.bytes
+  }
+
+  private entry(view: CarrierView, request: string, client: string): { slot: Slot; entry: Entry } {
     let slot = this.slots.get(view)
     if (slot === undefined) {
       slot = { view, entries: new Map(), bytes: 0 }
       this.slots.set(view, slot)
     }
-    return slot
-  }
-
-  private entry(slot: Slot, key: string): Entry {
-    let entry = slot.entries.get(key)
-    if (entry === undefined) {
-      entry = { variants: [], plan: undefined, frame: undefined }
-      slot.entries.set(key, entry)
-      // The key and the entry's own bookkeeping count too.
-      this.charge(slot, key.length + ENTRY_OVERHEAD)
+    let byClient = slot.entries.get(request)
+    if (byClient === undefined) {
+      byClient = new Map()
+      slot.entries.set(request, byClient)
     }
-    return entry
+    let entry = byClient.get(client)
+    if (entry === undefined) {
+      entry = { variants: [], plan: undefined }
+      byClient.set(client, entry)
+      this.charge(slot, client.length + ENTRY_OVERHEAD)
+    }
+    return { slot, entry }
   }
 
   /**
    * Adds to what a directory keeps and moves it to the end; past the limit the directories at the front go. Views
    * replaced by changes are never refreshed again, so they are the first to go.
    */
-  private charge(slot: Slot, characters: number): void {
-    slot.bytes += characters
-    this.bytes += characters
+  private charge(slot: Slot, bytes: number): void {
+    slot.bytes += bytes
+    this.bytes += bytes
     this.slots.delete(slot.view)
     this.slots.set(slot.view, slot)
     for (const [view, oldest] of this.slots) {
@@ -99,90 +145,78 @@ export class AnswerCache {
     }
   }
 
-  /** The key's plan: the one kept, or `make`'s, kept from now on. */
-  plan<P>(view: CarrierView, key: string, make: () => P, cost: (plan: P) => number): P {
-    const slot = this.slot(view)
-    const entry = this.entry(slot, key)
-    if (entry.plan === undefined) {
-      const plan = make()
-      entry.plan = plan
-      this.charge(slot, cost(plan))
-      return plan
-    }
-    return entry.plan as P
-  }
-
-  /** What is kept of an answer; undefined when it does not fit the key's frame (then it is not kept). */
-  private variantOf(slot: Slot, entry: Entry, answer: Answer, pubdate: string): Variant | undefined {
-    const base = {
-      endpoint: answer.endpoint,
-      status: answer.status,
-      headers: answer.headers,
-      hosts: answer.log.hosts,
-      result: answer.log.result
-    }
-    const body = answer.body
-    const at = body.indexOf(pubdate)
-    const opens = at < 0 ? -1 : body.indexOf(RESOURCES_OPEN, at)
-    const closes = opens < 0 ? -1 : body.lastIndexOf(RESOURCES_CLOSE)
-    if (closes < 0) return at < 0 ? { ...base, own: body, framed: false } : undefined
-    const head = body.slice(0, at)
-    const open = body.slice(at + pubdate.length, opens + RESOURCES_OPEN.length)
-    const close = body.slice(closes)
-    if (entry.frame === undefined) {
-      entry.frame = { head: own(head), open: own(open), close: own(close) }
-      this.charge(slot, head.length + open.length + close.length)
-    } else if (entry.frame.head !== head || entry.frame.open !== open || entry.frame.close !== close) return undefined
-    return { ...base, own: own(body.slice(opens + RESOURCES_OPEN.length, closes)), framed: true }
-  }
-
+  /**
+   * The answer for a request (its key: what of the request shapes the answer) from a client (its class): a kept
+   * variant, or a fresh one from `compute`, which gets the entry's selection plan through `plans`.
+   */
   answer(
     view: CarrierView,
-    key: string,
-    variants: number,
+    request: string,
+    client: string,
+    policy: KeepPolicy,
     random: RandomSource,
-    pubdate: string,
+    epochMs: number,
     log: AccessFields,
-    compute: () => Answer
+    compute: (plans: Plans) => Rendered
   ): Answer {
-    const slot = this.slot(view)
-    const entry = this.entry(slot, key)
-    // A fresh answer for the first two requests, then for one request in `variants` (at random): each variant is
+    const { slot, entry } = this.entry(view, request, client)
+    // A fresh answer for the first two requests, then for one request in `refresh` (at random): each variant is
     // an independent draw and the choice among them ignores their content, so what a client gets is distributed
     // as a fresh shuffle would be.
     const count = entry.variants.length
-    if (count < 2 || random.next() * variants < 1) {
-      const answer = compute()
-      const variant = this.variantOf(slot, entry, answer, pubdate)
-      if (variant === undefined) return answer
-      const size = variant.own.length
-      // Large answers keep fewer variants, so more keys fit; one request in `variants` still draws anew.
-      const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
-      if (entry.variants.length < keep) {
-        entry.variants.push(variant)
-        this.charge(slot, size)
-      } else {
-        const at = Math.floor(random.next() * entry.variants.length)
-        const old = entry.variants[at]!
-        entry.variants[at] = variant
-        this.charge(slot, size - old.own.length)
-      }
-      return answer
-    }
-    const variant = entry.variants[Math.floor(random.next() * entry.variants.length)]!
+    const variant =
+      count < 2 || random.next() * policy.refresh < 1
+        ? this.keep(
+            slot,
+            entry,
+            compute((make, cost) => {
+              if (entry.plan === undefined) {
+                const plan = make()
+                entry.plan = plan
+                this.charge(slot, cost(plan))
+              }
+              return entry.plan as ReturnType<typeof make>
+            }),
+            policy.variants,
+            random
+          )
+        : entry.variants[Math.floor(random.next() * count)]!
     log.hosts = variant.hosts
     log.result = variant.result
     return {
       endpoint: variant.endpoint,
       status: variant.status,
       headers: variant.headers,
-      body: variant.framed
-        ? `${entry.frame!.head}${pubdate}${entry.frame!.open}${variant.own}${entry.frame!.close}`
-        : variant.own,
+      body: bodyOf(variant.chunks, epochMs),
       log
     }
   }
-}
 
-/** The node's cache: about 48 Mi characters' worth (the node's RSS stays under 1 GiB at the benchmark's scale). */
-export const answerCache = new AnswerCache(48 * 1024 * 1024)
+  /** Keeps a fresh answer as a variant: another one, or in place of one drawn at random. */
+  private keep(slot: Slot, entry: Entry, rendered: Rendered, variants: number, random: RandomSource): Variant {
+    const chunks = chunksOf(rendered.body, kept)
+    let size = 0
+    for (const chunk of chunks) size += chunk.length
+    const variant: Variant = {
+      endpoint: rendered.endpoint,
+      status: rendered.status,
+      headers: rendered.headers,
+      chunks,
+      size,
+      hosts: rendered.hosts,
+      result: rendered.result
+    }
+    // Large answers keep fewer variants, so more keys fit; they are drawn afresh as often.
+    const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
+    if (entry.variants.length < keep) {
+      entry.variants.push(variant)
+      this.charge(slot, size)
+    } else {
+      const at = Math.floor(random.next() * entry.variants.length)
+      const old = entry.variants[at]!
+      entry.variants[at] = variant
+      this.charge(slot, size - old.size)
+    }
+    return variant
+  }
+}

@@ -65,17 +65,27 @@ export const escapeXml = (text: string) =>
 /** `Www, DD Mon YYYY HH:MM:SS GMT` */
 let dateSecond = -1
 let dateText = ""
+let dateBytes: Buffer = Buffer.alloc(0)
 export const httpDate = (epochMs: number) => {
   const second = Math.floor(epochMs / 1000)
   if (second !== dateSecond) {
     dateSecond = second
     dateText = new Date(second * 1000).toUTCString()
+    dateBytes = Buffer.from(dateText, "latin1")
   }
   return dateText
 }
 
+/** `httpDate` as bytes (made once a second). */
+export const httpDateBytes = (epochMs: number): Buffer => {
+  httpDate(epochMs)
+  return dateBytes
+}
+
+const METALINK_HEAD =
+  '<?xml version="1.0" encoding="utf-8"?>\n<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" pubdate="'
 const metalinkOpen = (pubdate: string, generator: string) =>
-  `<?xml version="1.0" encoding="utf-8"?>\n<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" pubdate="${pubdate}" generator="${escapeXml(generator)}" xmlns:mm0="http://fedorahosted.org/mirrormanager">\n`
+  `${METALINK_HEAD}${pubdate}" generator="${escapeXml(generator)}" xmlns:mm0="http://fedorahosted.org/mirrormanager">\n`
 
 /** The failure envelope: declaration and root, and a comment holding the message (no `--` left in it). */
 export const metalinkFailure = (pubdate: string, generator: string, text: string) =>
@@ -105,6 +115,61 @@ export interface MetalinkFile {
   readonly tail: string
 }
 
+/**
+ * A metalink in four parts, so that what does not depend on the mirrors' order is kept once: the text before the
+ * pubdate, the text after it up to the resources, the URL lines, and the end. Whole, it is
+ * `head + pubdate + open + urls + close`.
+ */
+export interface MetalinkParts {
+  readonly head: string
+  readonly open: string
+  readonly urls: string
+  readonly close: string
+}
+
+const METALINK_CLOSE = "   </resources>\n  </file>\n </files>\n</metalink>\n"
+
+export const metalinkParts = (
+  generator: string,
+  file: MetalinkFile,
+  hosts: ReadonlyArray<SelectedHost>,
+  protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+): MetalinkParts => {
+  const [newest, ...alternates] = file.details
+  let open = `" generator="${escapeXml(generator)}" xmlns:mm0="http://fedorahosted.org/mirrormanager">\n <files>\n  <file name="${escapeXml(file.name)}">\n`
+  open += `   <mm0:timestamp>${newest!.timestamp}</mm0:timestamp>\n   <size>${newest!.size}</size>\n`
+  open += verification(newest!, "   ")
+  if (alternates.length > 0) {
+    open += "   <mm0:alternates>\n"
+    for (const alternate of alternates) {
+      open += `    <mm0:alternate>\n     <mm0:timestamp>${alternate.timestamp}</mm0:timestamp>\n     <size>${alternate.size}</size>\n`
+      open += verification(alternate, "     ")
+      open += "    </mm0:alternate>\n"
+    }
+    open += "   </mm0:alternates>\n"
+  }
+  open += `   <resources maxconnections="1">\n`
+  const allowed = protocols ?? DEFAULT_SCHEMES
+  const tail = escapeXml(file.tail)
+  let urls = ""
+  let preference = 100
+  for (const { host, urls: hostUrls } of hosts) {
+    let listed = false
+    for (const scheme of METALINK_ORDER) {
+      if (!allowed.includes(scheme)) continue
+      for (const url of hostUrls) {
+        if (url.scheme !== scheme) continue
+        listed = true
+        const location = escapeXml(host.country.toUpperCase())
+        const privateMark = host.private ? ' mm0:private="True"' : ""
+        urls += `    <url protocol="${scheme}" type="${scheme}" location="${location}" preference="${preference}"${privateMark}>${escapeXml(directoryUrl(url.url, file.subpath))}${tail}</url>\n`
+      }
+    }
+    if (listed) preference = Math.max(1, preference - 1)
+  }
+  return { head: METALINK_HEAD, open, urls, close: METALINK_CLOSE }
+}
+
 export const metalinkBody = (
   pubdate: string,
   generator: string,
@@ -112,35 +177,6 @@ export const metalinkBody = (
   hosts: ReadonlyArray<SelectedHost>,
   protocols: ReadonlyArray<MirrorUrlScheme> | undefined
 ): string => {
-  const [newest, ...alternates] = file.details
-  let text = `${metalinkOpen(pubdate, generator)} <files>\n  <file name="${escapeXml(file.name)}">\n`
-  text += `   <mm0:timestamp>${newest!.timestamp}</mm0:timestamp>\n   <size>${newest!.size}</size>\n`
-  text += verification(newest!, "   ")
-  if (alternates.length > 0) {
-    text += "   <mm0:alternates>\n"
-    for (const alternate of alternates) {
-      text += `    <mm0:alternate>\n     <mm0:timestamp>${alternate.timestamp}</mm0:timestamp>\n     <size>${alternate.size}</size>\n`
-      text += verification(alternate, "     ")
-      text += "    </mm0:alternate>\n"
-    }
-    text += "   </mm0:alternates>\n"
-  }
-  text += `   <resources maxconnections="1">\n`
-  const allowed = protocols ?? DEFAULT_SCHEMES
-  let preference = 100
-  for (const { host, urls } of hosts) {
-    let listed = false
-    for (const scheme of METALINK_ORDER) {
-      if (!allowed.includes(scheme)) continue
-      for (const url of urls) {
-        if (url.scheme !== scheme) continue
-        listed = true
-        const location = escapeXml(host.country.toUpperCase())
-        const privateMark = host.private ? ' mm0:private="True"' : ""
-        text += `    <url protocol="${scheme}" type="${scheme}" location="${location}" preference="${preference}"${privateMark}>${escapeXml(directoryUrl(url.url, file.subpath))}${escapeXml(file.tail)}</url>\n`
-      }
-    }
-    if (listed) preference = Math.max(1, preference - 1)
-  }
-  return `${text}   </resources>\n  </file>\n </files>\n</metalink>\n`
+  const parts = metalinkParts(generator, file, hosts, protocols)
+  return `${parts.head}${pubdate}${parts.open}${parts.urls}${parts.close}`
 }

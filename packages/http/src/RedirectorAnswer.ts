@@ -8,17 +8,18 @@ import {
 } from "@mirrormanager/actors/IpAddress"
 import type { IndexDirectory, MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
 import type { ClientFacts, Redirector } from "@mirrormanager/actors/Redirector"
-import { orderSelection, planSelection, type Selection, type SelectionPlan } from "@mirrormanager/actors/Selection"
+import { orderSelection, planSelection, type Selection } from "@mirrormanager/actors/Selection"
 import { type MirrorUrlScheme, MirrorUrlSchemes } from "@mirrormanager/domain/MirrorUrl"
-import { answerCache } from "./AnswerCache.ts"
+import { AnswerCache, answerOf, type Plans, type Rendered } from "./AnswerCache.ts"
 import {
   DEFAULT_SCHEMES,
   httpDate,
-  metalinkBody,
   metalinkFailure,
+  metalinkParts,
   mirrorlistBody,
   mirrorlistHeader
 } from "./MirrorlistFormat.ts"
+import { ResolvedRequests } from "./ResolvedRequests.ts"
 
 export type Endpoint = "mirrorlist" | "metalink" | "download"
 
@@ -42,14 +43,15 @@ export interface Answer {
   readonly endpoint: Endpoint
   readonly status: number
   readonly headers: Record<string, string | ReadonlyArray<string>>
-  readonly body: string
+  /** Ready to send, in one or more chunks. */
+  readonly body: ReadonlyArray<Buffer>
   /** For the access log. */
   readonly log: AccessFields
 }
 
 export interface AccessFields {
-  readonly client: string | undefined
-  readonly country: string | undefined
+  client: string | undefined
+  country: string | undefined
   readonly repo: string | undefined
   readonly arch: string | undefined
   readonly path: string | undefined
@@ -152,10 +154,102 @@ interface Target {
   readonly path: string | undefined
 }
 
-type Resolved = { readonly target: Target } | { readonly status: number; readonly message: string }
+type Resolved = { readonly target: Target } | Failure
+
+interface Failure {
+  readonly status: number
+  readonly message: string
+}
+
+/** What a request asks for, worked out from its path and query alone (kept per path and query). */
+interface Asked {
+  readonly target: Target
+  readonly countries: ReadonlyArray<string>
+  readonly protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+  readonly netblockMatching: boolean
+  readonly redirecting: boolean
+  readonly time: boolean
+  /** Everything of the request that shapes the answer besides the client: the answer cache's request key. */
+  readonly key: string
+}
+
+interface Resolution {
+  readonly repo: string | undefined
+  readonly arch: string | undefined
+  readonly path: string | undefined
+  readonly countme: string | undefined
+  /** `ip=`: the address, null when it does not parse, undefined when absent. */
+  readonly ip: ClientAddress | null | undefined
+  readonly outcome: Asked | Failure
+}
 
 export interface AnswerOptions {
   readonly trustedProxies: ReadonlyArray<Netblock>
+  /** Where answers are kept (a node has one, bounded by its settings); without, each redirector gets its own. */
+  readonly answers?: AnswerCache
+}
+
+/** The caches of redirectors that were given none. */
+const ownCaches = new WeakMap<Redirector["Service"], AnswerCache>()
+const cacheOf = (redirector: Redirector["Service"], options: AnswerOptions): AnswerCache => {
+  if (options.answers !== undefined) return options.answers
+  let cache = ownCaches.get(redirector)
+  if (cache === undefined) {
+    cache = new AnswerCache(redirector.settings.answerCacheBytes)
+    ownCaches.set(redirector, cache)
+  }
+  return cache
+}
+
+/** Requests worked out, per path and query (see ResolvedRequests). */
+const resolvedRequests = new ResolvedRequests<Resolution>(20_000)
+
+const resolve = (index: MirrorIndex, endpoint: Endpoint, path: string, query: string): Resolution => {
+  const params = parseQuery(query)
+  const ipParam = params.get("ip")
+  const resolution = {
+    repo: params.get("repo"),
+    arch: params.get("arch"),
+    path: endpoint === "download" ? path.slice("/download/".length) : params.get("path"),
+    countme: params.get("countme"),
+    ip: ipParam === undefined ? undefined : (parseClientAddress(ipParam) ?? null)
+  }
+  const resolved = resolveTarget(index, endpoint, params, path)
+  if ("status" in resolved) return { ...resolution, outcome: resolved }
+  const target = resolved.target
+  const fail = (status: number, message: string): Resolution => ({ ...resolution, outcome: { status, message } })
+  const countries = normaliseList(params.get("country") ?? params.get("cc") ?? "", MAX_COUNTRIES)?.map((c) =>
+    c.toUpperCase()
+  )
+  if (countries === undefined) return fail(400, `# at most ${MAX_COUNTRIES} countries may be requested\n`)
+  if (countries.some((c) => !COUNTRY_CODE.test(c))) {
+    return fail(400, "# country= takes two-letter country codes or global\n")
+  }
+  const protocolParam = params.get("protocol")
+  const protocols = protocolParam === undefined ? undefined : normaliseList(protocolParam, MirrorUrlSchemes.length)
+  if (
+    protocols !== undefined &&
+    (protocols.length === 0 || protocols.some((p) => !(MirrorUrlSchemes as ReadonlyArray<string>).includes(p)))
+  ) {
+    return fail(400, `# protocol= takes a list of ${MirrorUrlSchemes.join(", ")}\n`)
+  }
+  const netblockParam = params.get("netblock")
+  const redirecting = endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))
+  const netblockMatching = netblockParam === undefined || netblockParam === "1"
+  const time = params.has("time")
+  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${countries.join(",")}|${protocols === undefined ? "*" : protocols.join(",")}|${netblockMatching ? 1 : 0}|${time ? 1 : 0}|${redirecting ? 1 : 0}`
+  return {
+    ...resolution,
+    outcome: {
+      target,
+      countries,
+      protocols: protocols as ReadonlyArray<MirrorUrlScheme> | undefined,
+      netblockMatching,
+      redirecting,
+      time,
+      key
+    }
+  }
 }
 
 export const answer = (
@@ -166,99 +260,84 @@ export const answer = (
   const endpoint = endpointOf(request.path)!
   const settings = redirector.settings
   const now = redirector.now()
-  const pubdate = httpDate(now)
-  const params = parseQuery(request.query)
   const metalink = endpoint === "metalink"
-  const log = {
-    client: undefined as string | undefined,
-    country: undefined as string | undefined,
-    repo: params.get("repo"),
-    arch: params.get("arch"),
-    path: endpoint === "download" ? request.path.slice("/download/".length) : params.get("path"),
+  const index = redirector.status().index
+  const resolution =
+    index === undefined
+      ? undefined
+      : resolvedRequests.get(index, request.path, request.query, () =>
+          resolve(index, endpoint, request.path, request.query)
+        )
+  const params = resolution === undefined ? parseQuery(request.query) : undefined
+  const log: AccessFields = {
+    client: undefined,
+    country: undefined,
+    repo: resolution === undefined ? params!.get("repo") : resolution.repo,
+    arch: resolution === undefined ? params!.get("arch") : resolution.arch,
+    path:
+      resolution === undefined
+        ? endpoint === "download"
+          ? request.path.slice("/download/".length)
+          : params!.get("path")
+        : resolution.path,
     hosts: 0,
-    countme: params.get("countme"),
+    countme: resolution === undefined ? params!.get("countme") : resolution.countme,
     result: "ok"
   }
   const text = (status: number, body: string, extra: Record<string, string> = {}): Answer => {
     log.result = status === 200 ? log.result : body.split("\n")[0]!.replace(/^# /, "")
+    const pubdate = httpDate(now)
     return metalink
       ? {
           endpoint,
           status,
           headers: { "content-type": "application/metalink+xml", "cache-control": "private", ...extra },
-          body: metalinkFailure(pubdate, settings.generator, body.replace(/^# /, "").replace(/\n$/, "")),
+          body: [
+            Buffer.from(
+              metalinkFailure(pubdate, settings.generator, body.replace(/^# /, "").replace(/\n$/, "")),
+              "utf8"
+            )
+          ],
           log
         }
       : {
           endpoint,
           status,
           headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "private", ...extra },
-          body,
+          body: [Buffer.from(body, "utf8")],
           log
         }
   }
 
-  const index = redirector.status().index
-  if (index === undefined) return text(503, "service starting", { "retry-after": "10" })
+  if (index === undefined || resolution === undefined) return text(503, "service starting", { "retry-after": "10" })
 
   // The client.
   let client = clientAddress(request.peer, request.forwardedFor, options.trustedProxies)
-  const ipParam = params.get("ip")
-  if (ipParam !== undefined && settings.allowIpOverride) {
-    const parsed = parseClientAddress(ipParam)
-    if (parsed === undefined) return text(400, "Cannot parse client IP address. Aborting.")
-    client = parsed
+  if (resolution.ip !== undefined && settings.allowIpOverride) {
+    if (resolution.ip === null) return text(400, "Cannot parse client IP address. Aborting.")
+    client = resolution.ip
   }
   log.client = client?.text
   const facts = redirector.clientFacts(index, client)
   log.country = facts.country
 
   // What is asked for.
-  const resolved = resolveTarget(index, endpoint, params, request.path)
-  if ("status" in resolved) return text(resolved.status, resolved.message)
-  const target = resolved.target
-
-  const countries = normaliseList(params.get("country") ?? params.get("cc") ?? "", MAX_COUNTRIES)?.map((c) =>
-    c.toUpperCase()
-  )
-  if (countries === undefined) return text(400, `# at most ${MAX_COUNTRIES} countries may be requested\n`)
-  const badCountry = countries.find((c) => !COUNTRY_CODE.test(c))
-  if (badCountry !== undefined) return text(400, "# country= takes two-letter country codes or global\n")
-  const protocolParam = params.get("protocol")
-  const protocols = protocolParam === undefined ? undefined : normaliseList(protocolParam, MirrorUrlSchemes.length)
-  if (
-    protocols !== undefined &&
-    (protocols.length === 0 || protocols.some((p) => !(MirrorUrlSchemes as ReadonlyArray<string>).includes(p)))
-  ) {
-    return text(400, `# protocol= takes a list of ${MirrorUrlSchemes.join(", ")}\n`)
-  }
-  const netblockParam = params.get("netblock")
-  const redirecting = endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))
-  const netblockMatching = netblockParam === undefined || netblockParam === "1"
-  const compute = (plans: Plans) => () =>
-    fresh(
-      redirector,
-      index,
-      endpoint,
-      target,
-      client,
-      facts,
-      countries,
-      protocols as ReadonlyArray<MirrorUrlScheme> | undefined,
-      netblockMatching,
-      redirecting,
-      params.has("time"),
-      pubdate,
-      log,
-      plans
+  const outcome = resolution.outcome
+  if ("status" in outcome) return text(outcome.status, outcome.message)
+  const compute = (plans: Plans) => fresh(redirector, index, endpoint, outcome, client, facts, plans)
+  if (settings.answerVariants <= 0)
+    return answerOf(
+      compute((make) => make()),
+      now,
+      log
     )
-  if (settings.answerVariants <= 0) return compute((make) => make())()
 
-  // Answers are kept per directory and client class as a few independently shuffled variants (see AnswerCache).
-  // A client inside mirrors' netblocks is classed by those netblocks: which carriers, at which prefix lengths.
-  const view = index.carriers(target.directory)
+  // Answers are kept per directory, request and client class as a few independently shuffled variants (see
+  // AnswerCache). A client inside mirrors' netblocks is classed by those netblocks: which carriers, at which
+  // prefix lengths.
+  const view = index.carriers(outcome.target.directory)
   let netblocks = ""
-  if (countries.length === 0 && netblockMatching && client !== undefined) {
+  if (outcome.countries.length === 0 && outcome.netblockMatching && client !== undefined) {
     for (const level of index.netblockMatches(client)) {
       for (const id of level.values) if (view.allIds.has(id)) netblocks += `${level.prefixLength}:${id},`
     }
@@ -273,56 +352,51 @@ export const answer = (
       : view.byCountry.has(cc) || view.restricted || facts.researchNetwork
         ? cc
         : `@${index.continentOf(cc) ?? "?"}`
-  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${place}|${asn}|${netblocks}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}|${countries.join(",")}|${protocols === undefined ? "*" : protocols.join(",")}|${netblockMatching ? 1 : 0}|${params.has("time") ? 1 : 0}|${redirecting ? 1 : 0}`
-  const plans: Plans = (make) =>
-    answerCache.plan(view, key, make, (plan) =>
-      plan.groups.reduce((sum, group) => sum + 8 * group.hosts.length + 64, 0)
-    )
-  return answerCache.answer(view, key, settings.answerVariants, redirector.random(), pubdate, log, compute(plans))
+  const clientClass = `${place}|${asn}|${netblocks}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}`
+  return cacheOf(redirector, options).answer(
+    view,
+    outcome.key,
+    clientClass,
+    { variants: settings.answerVariants, refresh: Math.max(1, settings.answerRefresh) },
+    redirector.random(),
+    now,
+    log,
+    compute
+  )
 }
 
-/** Where a fresh answer gets its selection plan: made afresh, or kept for the client class. */
-type Plans = (make: () => SelectionPlan) => SelectionPlan
-
-/** Selection and rendering of one answer for a resolved target. */
+/** Selection and rendering of one answer for a resolved request. */
 const fresh = (
   redirector: Redirector["Service"],
   index: MirrorIndex,
   endpoint: Endpoint,
-  target: Target,
+  asked: Asked,
   client: ClientAddress | undefined,
   facts: ClientFacts,
-  countries: ReadonlyArray<string>,
-  protocols: ReadonlyArray<MirrorUrlScheme> | undefined,
-  netblockMatching: boolean,
-  redirecting: boolean,
-  time: boolean,
-  pubdate: string,
-  log: AccessFields,
   plans: Plans
-): Answer => {
+): Rendered => {
   const settings = redirector.settings
-  const metalink = endpoint === "metalink"
+  const { target, countries, protocols, netblockMatching, redirecting } = asked
   // Selection sees only the schemes the answer can list, so the global fill counts hosts that will be listed: a
   // host with only rsync URLs is no mirror for a plain list, an ftp-only host none for a redirect.
   const listable: ReadonlyArray<MirrorUrlScheme> = redirecting
     ? REDIRECT_SCHEMES[settings.httpsOnly ? 1 : 0]!.filter((s) => protocols === undefined || protocols.includes(s))
     : (protocols ?? DEFAULT_SCHEMES)
-  const plan = plans(() =>
-    planSelection(
-      index,
-      { directory: target.directory, client, countries, netblockMatching, protocols: listable },
-      redirector.selectionOptions(facts)
-    )
+  const plan = plans(
+    () =>
+      planSelection(
+        index,
+        { directory: target.directory, client, countries, netblockMatching, protocols: listable },
+        redirector.selectionOptions(facts)
+      ),
+    (made) => made.groups.reduce((sum, group) => sum + 8 * group.hosts.length + 64, 0)
   )
   const selection = orderSelection(plan, redirector.random())
-  log.hosts = selection.hosts.length
+  const hosts = selection.hosts.length
 
-  if (redirecting) {
-    return redirect(endpoint, target, selection, log)
-  }
+  if (redirecting) return redirect(endpoint, target, selection)
 
-  if (metalink) {
+  if (endpoint === "metalink") {
     const file = target.file!
     const all = target.directory.files.get(file) ?? []
     const newest = all[0]!
@@ -332,19 +406,23 @@ const fresh = (
       endpoint,
       status: 200,
       headers: METALINK_HEADERS,
-      body: metalinkBody(
-        pubdate,
+      body: metalinkParts(
         settings.generator,
         { name: file, details, subpath: target.directory.subpath, tail: `/${file}` },
         selection.hosts,
         protocols
       ),
-      log
+      hosts,
+      result: "ok"
     }
   }
 
   const header = mirrorlistHeader(
-    { subject: target.subject, protocols, databaseTime: time ? Math.floor(index.builtAt / 1000) : undefined },
+    {
+      subject: target.subject,
+      protocols,
+      databaseTime: asked.time ? Math.floor(index.builtAt / 1000) : undefined
+    },
     selection
   )
   const tail = target.file === undefined ? "/" : `/${target.file}`
@@ -353,7 +431,8 @@ const fresh = (
     status: 200,
     headers: TEXT_HEADERS,
     body: mirrorlistBody(header, selection.hosts, target.directory.subpath, tail, protocols),
-    log
+    hosts,
+    result: "ok"
   }
 }
 
@@ -428,7 +507,7 @@ const resolveTarget = (
 }
 
 /** Selection already kept only the schemes a redirect may use, https first: each host's first URL is its best. */
-const redirect = (endpoint: Endpoint, target: Target, selection: Selection, log: Answer["log"]): Answer => {
+const redirect = (endpoint: Endpoint, target: Target, selection: Selection): Rendered => {
   const tail = target.file === undefined ? "/" : `/${target.file}`
   const candidates: Array<{ url: string; country: string }> = []
   // Header values: the path part percent-encoded (a file name may hold any character a URL path cannot).
@@ -438,15 +517,16 @@ const redirect = (endpoint: Endpoint, target: Target, selection: Selection, log:
     const url = urls[0]
     if (url !== undefined) candidates.push({ url: `${url.url}${path}`, country: host.country })
   }
+  const hosts = selection.hosts.length
   const cacheControl = "private, no-cache"
   if (candidates.length === 0) {
-    log.result = "no mirror available"
     return {
       endpoint,
       status: 404,
       headers: { "content-type": "text/plain; charset=utf-8", "cache-control": cacheControl },
       body: "no mirror available\n",
-      log
+      hosts,
+      result: "no mirror available"
     }
   }
   const headers: Record<string, string | ReadonlyArray<string>> = {
@@ -462,6 +542,5 @@ const redirect = (endpoint: Endpoint, target: Target, selection: Selection, log:
     headers.digest = `SHA-256=${digest}`
     headers["repr-digest"] = `sha-256=:${digest}:`
   }
-  log.result = "redirect"
-  return { endpoint, status: 302, headers, body: "", log }
+  return { endpoint, status: 302, headers, body: "", hosts, result: "redirect" }
 }

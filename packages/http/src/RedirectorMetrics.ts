@@ -1,15 +1,21 @@
 // Counters of the redirector and the state of its index, in the Prometheus text format (GET /metrics).
 import type { Redirector } from "@mirrormanager/actors/Redirector"
+import type { AnswerCache } from "./AnswerCache.ts"
 
 export class RedirectorMetrics {
-  private readonly requests = new Map<string, number>()
+  /** Per endpoint, per status. */
+  private readonly requests = new Map<string, Map<number, number>>()
 
   count(endpoint: string, status: number): void {
-    const key = `endpoint="${endpoint}",status="${status}"`
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1)
+    let byStatus = this.requests.get(endpoint)
+    if (byStatus === undefined) {
+      byStatus = new Map()
+      this.requests.set(endpoint, byStatus)
+    }
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
   }
 
-  render(redirector: Redirector["Service"], now: number): string {
+  render(redirector: Redirector["Service"], answers: AnswerCache, now: number): string {
     const status = redirector.status()
     const lines: Array<string> = []
     const metric = (name: string, type: string, help: string, values: ReadonlyArray<[string, number]>) => {
@@ -20,7 +26,11 @@ export class RedirectorMetrics {
       "mm_redirector_requests_total",
       "counter",
       "Redirector requests by endpoint and status.",
-      [...this.requests.entries()].sort()
+      [...this.requests]
+        .flatMap(([endpoint, byStatus]) =>
+          [...byStatus].map(([status, count]): [string, number] => [`endpoint="${endpoint}",status="${status}"`, count])
+        )
+        .sort()
     )
     const counts = status.index?.counts()
     metric("mm_index_ready", "gauge", "Whether an index is loaded (1) or not (0).", [["", status.index ? 1 : 0]])
@@ -48,6 +58,9 @@ export class RedirectorMetrics {
     ])
     metric("mm_changes_applied_total", "counter", "Changes applied from the change stream.", [
       ["", status.changesApplied]
+    ])
+    metric("mm_answer_cache_bytes", "gauge", "Bytes' worth of answers kept (bounded by MM_ANSWER_CACHE_MB).", [
+      ["", answers.size]
     ])
     metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [
       ["", process.memoryUsage.rss()]

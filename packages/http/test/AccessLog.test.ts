@@ -11,7 +11,7 @@ const answerWith = (fields: Partial<Answer["log"]>): Answer => ({
   endpoint: "metalink",
   status: 200,
   headers: {},
-  body: "",
+  body: [],
   log: {
     client: "192.0.2.10",
     country: "DE",

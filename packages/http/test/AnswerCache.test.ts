@@ -21,9 +21,10 @@ fs.writeFileSync(asnFile, "10.0.0.0/8 64500\n")
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 
 let now = Date.UTC(2026, 10, 25, 12, 0, 0)
-const layerUnderTest = Redirector.make({ ...defaultRedirectorSettings, answerVariants: 4 }, { now: () => now }).pipe(
-  Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, watchInterval: "1 hour" })])
-)
+const layerUnderTest = Redirector.make(
+  { ...defaultRedirectorSettings, answerVariants: 4, answerRefresh: 4 },
+  { now: () => now }
+).pipe(Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, watchInterval: "1 hour" })]))
 
 /** Six Swedish mirrors, one of them with 100 times the bandwidth of the others. */
 const mirror = (id: number, bandwidth: number): HostSource =>
@@ -58,8 +59,8 @@ const source = (hosts: ReadonlyArray<HostSource>): IndexSource => ({
 })
 const WORLD = [mirror(1, 10_000), mirror(2, 100), mirror(3, 100), mirror(4, 100), mirror(5, 100), mirror(6, 100)]
 
-const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.20.113") =>
-  answer(
+const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.20.113") => {
+  const reply = answer(
     redirector,
     { trustedProxies: [] },
     {
@@ -69,6 +70,8 @@ const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.2
       forwardedFor: undefined
     }
   )
+  return { ...reply, body: Buffer.concat(reply.body).toString("utf8") }
+}
 
 const urlsOf = (body: string) => body.split("\n").filter((line) => line.startsWith("https://"))
 
@@ -119,6 +122,36 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
         assert.notInclude(ask(redirector, "mirrorlist").body, "m1.example.se")
         assert.notInclude(ask(redirector, "metalink").body, "m1.example.se")
       }
+    })
+  )
+
+  it.effect("what a request names is worked out again when repositories, redirects or directories change", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      const world = source(WORLD)
+      const index = new MirrorIndex(world, now)
+      redirector.update((s) => ({ ...s, index }))
+      for (let i = 0; i < 5; i++) assert.strictEqual(ask(redirector, "mirrorlist").status, 200)
+      // The repository goes: the same URL is now an unknown repository.
+      index.setRepositories([], [])
+      const gone = ask(redirector, "mirrorlist")
+      assert.strictEqual(gone.status, 404)
+      assert.include(gone.body, "error: invalid repo or arch")
+      // Back as a redirect from an older name to another one... and back again.
+      index.setRepositories(world.repositories, [{ from: "epel-9", to: "epel-9-next" }])
+      assert.strictEqual(ask(redirector, "mirrorlist").status, 404)
+      index.setRepositories(world.repositories, [])
+      assert.strictEqual(ask(redirector, "mirrorlist").status, 200)
+      // The repomd.xml of the repository changes: the next metalink carries the new hash.
+      assert.include(ask(redirector, "metalink").body, `<hash type="sha256">${"ab".repeat(32)}</hash>`)
+      const repodata = world.directories.find((d) => d.name.endsWith("/repodata"))!
+      index.replaceDirectories(
+        [repodata.id],
+        [{ ...repodata, fileDetails: [{ ...detail, timestamp: 1_700_000_100, sha256: "cd".repeat(32) }] }]
+      )
+      const metalink = ask(redirector, "metalink").body
+      assert.include(metalink, `<hash type="sha256">${"cd".repeat(32)}</hash>`)
+      assert.include(metalink, "<mm0:timestamp>1700000100</mm0:timestamp>")
     })
   )
 
@@ -191,9 +224,9 @@ describe("the answer cache's bound", () => {
     const views = [{}, {}, {}] as unknown as Array<CarrierView>
     let computed = 0
     const ask = (view: CarrierView) =>
-      cache.answer(view, "k", 8, random, "now", { ...LOG }, () => {
+      cache.answer(view, "k", "c", { variants: 8, refresh: 8 }, random, 0, { ...LOG }, () => {
         computed++
-        return { endpoint: "mirrorlist", status: 200, headers: {}, body: "x".repeat(400), log: { ...LOG } }
+        return { endpoint: "mirrorlist", status: 200, headers: {}, body: "x".repeat(400), hosts: 1, result: "ok" }
       })
     for (const view of views) for (let i = 0; i < 20; i++) ask(view)
     // Each directory keeps two variants at least (2 × 400 characters and its entry): the first went for the third.

@@ -182,9 +182,12 @@ const loaded = Effect.gen(function* () {
   return redirector
 })
 
-const get = (redirector: Redirector["Service"], url: string, ask: Ask = {}): Answer => {
+/** An answer with its body as text. */
+type TextAnswer = Omit<Answer, "body"> & { readonly body: string }
+
+const get = (redirector: Redirector["Service"], url: string, ask: Ask = {}): TextAnswer => {
   const q = url.indexOf("?")
-  return answer(
+  const reply = answer(
     redirector,
     { trustedProxies },
     {
@@ -194,13 +197,14 @@ const get = (redirector: Redirector["Service"], url: string, ask: Ask = {}): Ans
       forwardedFor: ask.forwardedFor
     }
   )
+  return { ...reply, body: Buffer.concat(reply.body).toString("utf8") }
 }
 
 const TEXT = { "content-type": "text/plain; charset=utf-8", "cache-control": "private" }
 const XML = { "content-type": "application/metalink+xml", "cache-control": "private" }
 
 const expectAnswer = (
-  actual: Answer,
+  actual: TextAnswer,
   status: number,
   headers: Record<string, string | ReadonlyArray<string>>,
   body: string
@@ -881,7 +885,16 @@ ${TAIL}`
 })
 
 const strictLayer = Redirector.make(
-  { minimum: 1, allowIpOverride: false, maxStaleDays: 1, generator: "mm&co", httpsOnly: true, answerVariants: 0 },
+  {
+    minimum: 1,
+    allowIpOverride: false,
+    maxStaleDays: 1,
+    generator: "mm&co",
+    httpsOnly: true,
+    answerVariants: 0,
+    answerRefresh: 1,
+    answerCacheBytes: 0
+  },
   { random: () => seededRandom([1, 2, 3, 4]), now: () => NOW }
 ).pipe(
   Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, researchNetworksFile: reFile, watchInterval: "1 hour" })])
