@@ -713,7 +713,10 @@ export const run = async () => {
     const rssAfter = metrics.get("process_resident_memory_bytes") ?? memoryAfter.rss
     line(
       "node RSS after load",
-      `${mb(rssAfter).padStart(9)}   (/metrics; /proc VmRSS ${mb(memoryAfter.rss)}, peak VmHWM ${mb(memoryAfter.peak)})`
+      `${mb(rssAfter).padStart(9)}   (/metrics; /proc VmRSS ${mb(memoryAfter.rss)}, peak VmHWM ${mb(memoryAfter.peak)})` +
+        (metrics.has("mm_answer_cache_bytes")
+          ? `; answers kept ${mb(metrics.get("mm_answer_cache_bytes")!)}`
+          : "")
     )
 
     // 7. Verdicts.

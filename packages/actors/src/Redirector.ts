@@ -66,8 +66,15 @@ export class Redirector extends Context.Service<
   {
     readonly settings: RedirectorSettings
     readonly status: () => RedirectorStatus
-    /** Client facts: NetblockCountry override, else GeoIP; ASN and R&E from the network tables. */
-    readonly clientFacts: (index: MirrorIndex, address: ClientAddress | undefined) => ClientFacts
+    /**
+     * Client facts: NetblockCountry override, else GeoIP; ASN and R&E from the network tables, unless `needs` says
+     * they cannot matter (no carrier serves an ASN, no carrier is on an R&E network): then undefined and false.
+     */
+    readonly clientFacts: (
+      index: MirrorIndex,
+      address: ClientAddress | undefined,
+      needs?: { readonly asn: boolean; readonly researchNetwork: boolean }
+    ) => ClientFacts
     readonly selectionOptions: (facts: ClientFacts) => SelectionOptions
     /** A random source for one request (seeded from the node's secure pool, or as the test layer says). */
     readonly random: () => RandomSource
@@ -113,12 +120,12 @@ export class Redirector extends Context.Service<
           update: (f) => {
             status = f(status)
           },
-          clientFacts: (index, address) => {
+          clientFacts: (index, address, needs = { asn: true, researchNetwork: true }) => {
             if (address === undefined) return { country: undefined, asn: undefined, researchNetwork: false }
             return {
               country: index.countryOverride(address) ?? geoIp.country(address),
-              asn: network.asn(address),
-              researchNetwork: network.isResearchNetwork(address)
+              asn: needs.asn ? network.asn(address) : undefined,
+              researchNetwork: needs.researchNetwork && network.isResearchNetwork(address)
             }
           },
           selectionOptions: (facts) => ({

@@ -252,6 +252,8 @@ const resolve = (index: MirrorIndex, endpoint: Endpoint, path: string, query: st
   }
 }
 
+const NO_NETWORK_FACTS = { asn: false, researchNetwork: false }
+
 export const answer = (
   redirector: Redirector["Service"],
   options: AnswerOptions,
@@ -311,31 +313,35 @@ export const answer = (
 
   if (index === undefined || resolution === undefined) return text(503, "service starting", { "retry-after": "10" })
 
-  // The client.
-  let client = clientAddress(request.peer, request.forwardedFor, options.trustedProxies)
+  // The client: as `ip=` says (when allowed), else the peer or what trusted proxies say.
+  let client: ClientAddress | undefined
   if (resolution.ip !== undefined && settings.allowIpOverride) {
     if (resolution.ip === null) return text(400, "Cannot parse client IP address. Aborting.")
     client = resolution.ip
+  } else {
+    client = clientAddress(request.peer, request.forwardedFor, options.trustedProxies)
   }
   log.client = client?.text
-  const facts = redirector.clientFacts(index, client)
-  log.country = facts.country
 
   // What is asked for.
   const outcome = resolution.outcome
-  if ("status" in outcome) return text(outcome.status, outcome.message)
+  if ("status" in outcome) {
+    log.country = redirector.clientFacts(index, client, NO_NETWORK_FACTS).country
+    return text(outcome.status, outcome.message)
+  }
+  // The client's ASN and R&E membership matter only where a carrier serves an ASN or sits on an R&E network.
+  const view = index.carriers(outcome.target.directory)
+  const facts = redirector.clientFacts(index, client, {
+    asn: view.byAsn.size > 0,
+    researchNetwork: view.research.length > 0
+  })
+  log.country = facts.country
   const compute = (plans: Plans) => fresh(redirector, index, endpoint, outcome, client, facts, plans)
-  if (settings.answerVariants <= 0)
-    return answerOf(
-      compute((make) => make()),
-      now,
-      log
-    )
+  if (settings.answerVariants <= 0) return answerOf(compute((make) => make()), now, log)
 
   // Answers are kept per directory, request and client class as a few independently shuffled variants (see
   // AnswerCache). A client inside mirrors' netblocks is classed by those netblocks: which carriers, at which
   // prefix lengths.
-  const view = index.carriers(outcome.target.directory)
   let netblocks = ""
   if (outcome.countries.length === 0 && outcome.netblockMatching && client !== undefined) {
     for (const level of index.netblockMatches(client)) {
