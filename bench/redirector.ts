@@ -714,9 +714,7 @@ export const run = async () => {
     line(
       "node RSS after load",
       `${mb(rssAfter).padStart(9)}   (/metrics; /proc VmRSS ${mb(memoryAfter.rss)}, peak VmHWM ${mb(memoryAfter.peak)})` +
-        (metrics.has("mm_answer_cache_bytes")
-          ? `; answers kept ${mb(metrics.get("mm_answer_cache_bytes")!)}`
-          : "")
+        (metrics.has("mm_answer_cache_bytes") ? `; answers kept ${mb(metrics.get("mm_answer_cache_bytes")!)}` : "")
     )
 
     // 7. Verdicts.

@@ -201,8 +201,8 @@ const cacheOf = (redirector: Redirector["Service"], options: AnswerOptions): Ans
   return cache
 }
 
-/** Requests worked out, per path and query (see ResolvedRequests). */
-const resolvedRequests = new ResolvedRequests<Resolution>(20_000)
+/** Requests worked out, per path and query (see ResolvedRequests); those that fail are worked out every time. */
+const resolvedRequests = new ResolvedRequests<Resolution>(20_000, (resolution) => !("status" in resolution.outcome))
 
 const resolve = (index: MirrorIndex, endpoint: Endpoint, path: string, query: string): Resolution => {
   const params = parseQuery(query)
@@ -253,6 +253,9 @@ const resolve = (index: MirrorIndex, endpoint: Endpoint, path: string, query: st
 }
 
 const NO_NETWORK_FACTS = { asn: false, researchNetwork: false }
+
+/** Plans for answers that are not kept: made for each. */
+const planAfresh: Plans = (make) => make()
 
 export const answer = (
   redirector: Redirector["Service"],
@@ -337,7 +340,7 @@ export const answer = (
   })
   log.country = facts.country
   const compute = (plans: Plans) => fresh(redirector, index, endpoint, outcome, client, facts, plans)
-  if (settings.answerVariants <= 0) return answerOf(compute((make) => make()), now, log)
+  if (settings.answerVariants <= 0) return answerOf(compute(planAfresh), now, log)
 
   // Answers are kept per directory, request and client class as a few independently shuffled variants (see
   // AnswerCache). A client inside mirrors' netblocks is classed by those netblocks: which carriers, at which

@@ -13,9 +13,12 @@ export class ResolvedRequests<R> {
   private version = -1
   /** At most this many are kept; past it, all go (the next requests make the common ones again). */
   private readonly limit: number
+  /** Which are kept (an error that lists every repository is not: thousands of those would be a lot of memory). */
+  private readonly worthKeeping: (resolved: R) => boolean
 
-  constructor(limit: number) {
+  constructor(limit: number, worthKeeping: (resolved: R) => boolean) {
     this.limit = limit
+    this.worthKeeping = worthKeeping
   }
 
   get(index: MirrorIndex, path: string, query: string, resolve: () => R): R {
@@ -29,6 +32,7 @@ export class ResolvedRequests<R> {
     let resolved = this.entries.get(key)
     if (resolved === undefined) {
       resolved = resolve()
+      if (!this.worthKeeping(resolved)) return resolved
       if (this.entries.size >= this.limit) this.entries.clear()
       this.entries.set(key, resolved)
     }
