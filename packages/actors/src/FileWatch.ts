@@ -1,11 +1,24 @@
 // Reloading data files (GeoIP, ASN, R&E tables) without a restart: the files' status is polled and a change runs
 // the owner's reload.
 import * as fs from "node:fs"
-import { Duration, Effect, Queue, type Scope } from "effect"
+import { Duration, Effect, Schedule, type Scope } from "effect"
+
+/** What tells one version of a file from the next (undefined: the file is not there). */
+const versionOf = (stats: fs.Stats | undefined) =>
+  stats === undefined ? undefined : `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`
+
+const statNow = (path: string) => {
+  try {
+    return versionOf(fs.statSync(path))
+  } catch {
+    return undefined
+  }
+}
 
 /**
- * Polls the files' status every `interval` and runs `reload` after a change, one reload at a time (changes during
- * a reload cause one more), until the scope closes. A file replaced by rename is seen too (the path is polled).
+ * Polls the files' status every `interval` and runs `reload` after a change, one reload at a time, until the scope
+ * closes. The versions compared against are taken when the watch starts (synchronously, right after the owner's
+ * first load), so a file replaced at once is seen too; so is one replaced by rename (the path is polled).
  */
 export const reloadWhenChanged = (
   paths: ReadonlyArray<string>,
@@ -13,21 +26,20 @@ export const reloadWhenChanged = (
   reload: Effect.Effect<void>
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const changes = yield* Queue.sliding<void>(1)
-    const listener = (current: fs.Stats, previous: fs.Stats) => {
-      if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size || current.ino !== previous.ino) {
-        Queue.offerUnsafe(changes, undefined)
+    const seen = new Map(paths.map((path) => [path, statNow(path)]))
+    const check = Effect.gen(function* () {
+      let changed = false
+      for (const path of paths) {
+        const version = versionOf(yield* Effect.promise(() => fs.promises.stat(path).catch(() => undefined)))
+        if (version !== seen.get(path)) {
+          seen.set(path, version)
+          changed = true
+        }
       }
-    }
-    const options = { interval: Math.max(1, Duration.toMillis(interval)), persistent: false }
-    yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        for (const path of paths) fs.watchFile(path, options, listener)
-      }),
-      () =>
-        Effect.sync(() => {
-          for (const path of paths) fs.unwatchFile(path, listener)
-        })
+      if (changed) yield* reload
+    })
+    yield* check.pipe(
+      Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, Duration.toMillis(interval))))),
+      Effect.forkScoped
     )
-    yield* Queue.take(changes).pipe(Effect.andThen(reload), Effect.forever, Effect.forkScoped)
   })

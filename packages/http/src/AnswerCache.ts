@@ -46,21 +46,26 @@ const chunksOf = (body: string | MetalinkParts, bytes: (text: string) => Buffer)
 const bodyOf = (chunks: ReadonlyArray<Buffer>, epochMs: number): ReadonlyArray<Buffer> =>
   chunks.length === 1 ? chunks : [chunks[0]!, httpDateBytes(epochMs), chunks[1]!]
 
-/** The answer to send, from a fresh rendering. */
-export const answerOf = (rendered: Rendered, epochMs: number, log: AccessFields): Answer => {
-  log.hosts = rendered.hosts
-  log.result = rendered.result
-  return {
-    endpoint: rendered.endpoint,
-    status: rendered.status,
-    headers: rendered.headers,
-    body: bodyOf(
-      chunksOf(rendered.body, (text) => Buffer.from(text, "utf8")),
-      epochMs
-    ),
-    log
-  }
+/** The answer to send: what was made (fresh or kept), its body chunks, the response time; the log learns of it. */
+const answerWith = (
+  made: Pick<Rendered, "endpoint" | "status" | "headers" | "hosts" | "result">,
+  chunks: ReadonlyArray<Buffer>,
+  epochMs: number,
+  log: AccessFields
+): Answer => {
+  log.hosts = made.hosts
+  log.result = made.result
+  return { endpoint: made.endpoint, status: made.status, headers: made.headers, body: bodyOf(chunks, epochMs), log }
 }
+
+/** The answer to send, from a fresh rendering that is not kept. */
+export const answerOf = (rendered: Rendered, epochMs: number, log: AccessFields): Answer =>
+  answerWith(
+    rendered,
+    chunksOf(rendered.body, (text) => Buffer.from(text, "utf8")),
+    epochMs,
+    log
+  )
 
 /** Answers longer than this keep half the variants. */
 const LARGE_ANSWER = 2048
@@ -181,15 +186,7 @@ export class AnswerCache {
             random
           )
         : entry.variants[Math.floor(random.next() * count)]!
-    log.hosts = variant.hosts
-    log.result = variant.result
-    return {
-      endpoint: variant.endpoint,
-      status: variant.status,
-      headers: variant.headers,
-      body: bodyOf(variant.chunks, epochMs),
-      log
-    }
+    return answerWith(variant, variant.chunks, epochMs, log)
   }
 
   /** Keeps a fresh answer as a variant: another one, or in place of one drawn at random. */
