@@ -1,6 +1,7 @@
 export * as Account from "./Account.ts"
 export * from "./api/Api.ts"
 export * from "./api/Authentication.ts"
+export * as Checkin from "./Checkin.ts"
 export * as Content from "./Content.ts"
 export * as Countries from "./Countries.ts"
 export * as Errors from "./Errors.ts"

@@ -1,0 +1,45 @@
+// The report_mirror check-in (SPEC 6): what a mirror host reports after its rsync, as the server reads it from the
+// upstream client's payload, and the reply strings the upstream client prints.
+import { Schema } from "effect"
+
+/** One category section of the client's config file. */
+export const CheckinCategory = Schema.Struct({
+  /** The section name, lower-cased by the client (matched case-insensitively against category names). */
+  key: Schema.String,
+  /** False when the section says `enabled` other than "1" (the upstream client sends disabled sections too). */
+  enabled: Schema.Boolean,
+  /** Directories relative to the category's top, `/` stripped at both ends; "" is the top itself. */
+  directories: Schema.Array(Schema.String)
+}).annotate({ identifier: "CheckinCategory" })
+export type CheckinCategory = typeof CheckinCategory.Type
+
+/** A check-in payload that passed the checks of SPEC 6.2 rules 1-3. */
+export const CheckinReport = Schema.Struct({
+  siteName: Schema.String,
+  sitePassword: Schema.Redacted(Schema.String),
+  hostName: Schema.String,
+  /** `user_active` of the host section: undefined when absent. */
+  userActive: Schema.UndefinedOr(Schema.Boolean),
+  categories: Schema.Array(CheckinCategory)
+}).annotate({ identifier: "CheckinReport" })
+export type CheckinReport = typeof CheckinReport.Type
+
+/** The reply strings of the upstream server, which the upstream client prints as they are. */
+export const CheckinReplies = {
+  invalidConfig: "Invalid config file provided, please check your report_mirror.conf.\nerror checking in",
+  badCredentials: "Config file site name or password incorrect.\nerror checking in",
+  unknownHost: "Config file host name for site not found.\nerror checking in",
+  success: "checked in successful",
+  failure: "error checking in"
+} as const
+
+/** XML-RPC fault codes of malformed calls (the specification for fault code interoperability). */
+export const XmlRpcFaultCodes = {
+  /** The body is not well-formed XML, or holds a DTD. */
+  parseError: -32700,
+  /** Not an XML-RPC method call, or too large. */
+  invalidRequest: -32600,
+  unknownMethod: -32601,
+  /** Not exactly one string parameter. */
+  invalidParams: -32602
+} as const
