@@ -436,8 +436,29 @@ const changeStreamDdl = (): ReadonlyArray<string> => {
 
 const changeStream = runStatements(changeStreamDdl())
 
+/**
+ * Check-ins (SPEC 6.2): what a public host claims until a crawl verifies it, and failed logins for the rate limit
+ * (kept in the database, so every node counts them).
+ */
+const checkins = runStatements([
+  `CREATE TABLE host_category_claims (
+     host_category_id integer PRIMARY KEY REFERENCES host_categories ON DELETE CASCADE,
+     paths jsonb NOT NULL,
+     reported_at timestamptz NOT NULL,
+     verification_due boolean NOT NULL DEFAULT true
+   )`,
+  `CREATE TABLE checkin_failures (
+     id bigserial PRIMARY KEY,
+     scope text NOT NULL,
+     at timestamptz NOT NULL DEFAULT now()
+   )`,
+  "CREATE INDEX checkin_failures_scope_at ON checkin_failures (scope, at)",
+  "CREATE INDEX checkin_failures_at ON checkin_failures (at)"
+])
+
 export const migrations = {
   "0001_registry": registry,
   "0002_master_scan": masterScan,
-  "0003_change_stream": changeStream
+  "0003_change_stream": changeStream,
+  "0004_checkins": checkins
 }

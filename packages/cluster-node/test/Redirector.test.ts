@@ -1,5 +1,6 @@
 // The redirector of real node processes: answers from the index, changes reaching every node within a second,
 // and serving on while the database is down, also after a restart (from the snapshot on disk).
+import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -72,6 +73,14 @@ const until = async (what: string, timeoutMs: number, check: () => Promise<boole
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   return Date.now() - started
+}
+
+/** Checks in as report_mirror does (test-support/checkin_wire.py: Python's json, bz2, base64 and xmlrpc.client). */
+const checkIn = (node: RunningNode, config: unknown) => {
+  const script = path.resolve(import.meta.dirname, "../../../test-support/checkin_wire.py")
+  const run = spawnSync("python3", [script, "checkin", `${node.url}/xmlrpc`], { input: JSON.stringify(config) })
+  if (run.status !== 0) throw new Error(`check-in failed (${run.status}): ${run.stderr}`)
+  return run.stdout.toString("utf8")
 }
 
 const readiness = async (node: RunningNode) => {
@@ -175,6 +184,58 @@ describe("the redirector of a cluster of nodes", () => {
     assert.match(metrics, /^mm_redirector_requests_total\{endpoint="mirrorlist",status="200"\} \d+$/m)
     assert.match(metrics, /^mm_changes_following 1$/m)
     assert.match(metrics, /^mm_answer_cache_bytes [1-9]\d*$/m)
+  })
+
+  it("a check-in sent to one node changes what another node serves within a second", async () => {
+    const database = await newDatabase()
+    const env = { DATABASE_URL: database, MM_ADMIN_TOKEN: TOKEN, MM_ACCESS_LOG: "off" }
+    const first = await startNode({ ...env, MM_DATA_DIR: tempDir() })
+    const second = await startNode({ ...env, MM_DATA_DIR: tempDir() })
+    const categoryId = await setUpContent(first)
+    // A private mirror for the clients of its netblock; up to date on what its check-ins say.
+    const site = await call(first, "POST", "/api/sites", { name: "Campus", password: "campus-password-1234" })
+    const host = await call(first, "POST", `/api/sites/${site.id}/hosts`, {
+      name: "mirror.campus.example",
+      country: "SE",
+      private: true
+    })
+    await call(first, "POST", `/api/hosts/${host.id}/netblocks`, { netblock: "198.51.100.0/24" })
+    const hostCategory = await call(first, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
+    await call(first, "POST", `/api/host-categories/${hostCategory.id}/urls`, {
+      url: "https://mirror.campus.example/epel"
+    })
+    const config = (paths: ReadonlyArray<string>) => ({
+      version: 0,
+      global: { enabled: "1", server: `${first.url}/xmlrpc` },
+      site: { enabled: "1", name: "Campus", password: "campus-password-1234" },
+      host: { enabled: "1", name: "mirror.campus.example" },
+      stats: {},
+      "fedora epel": { enabled: "1", dirtree: Object.fromEntries(paths.map((p) => [p, {}])) }
+    })
+    const url = "https://mirror.campus.example/epel/9/Everything/x86_64/"
+    const campus = "repo=epel-9&arch=x86_64&ip=198.51.100.7"
+    assert.notInclude((await mirrorlist(second, campus)).text, url)
+
+    let sent = Date.now()
+    assert.strictEqual(
+      checkIn(first, config(["", "9", "9/Everything", "9/Everything/x86_64", "9/Everything/x86_64/repodata"])),
+      "Category Fedora EPEL directories updated: 0  added: 5  deleted 0\nchecked in successful"
+    )
+    let took = await until("the other node lists the checked-in mirror", 1_000, async () =>
+      (await mirrorlist(second, campus)).text.includes(url)
+    )
+    assert.isAtMost(took, 1_000, `listed ${Date.now() - sent} ms after the check-in was sent`)
+    assert.match((await mirrorlist(second, campus)).text, /^# repo = epel-9 arch = x86_64 Using preferred netblock /)
+
+    // The mirror no longer has the repository: gone from the other node's answers as quickly.
+    sent = Date.now()
+    assert.match(checkIn(first, config(["", "9"])), /added: 0 {2}deleted 3\nchecked in successful$/)
+    took = await until(
+      "the other node drops the repository",
+      1_000,
+      async () => !(await mirrorlist(second, campus)).text.includes(url)
+    )
+    assert.isAtMost(took, 1_000, `dropped ${Date.now() - sent} ms after the check-in was sent`)
   })
 
   it("keeps answering while the database is down, and from its snapshot after a restart", async () => {

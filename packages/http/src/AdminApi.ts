@@ -1,4 +1,5 @@
-// The node's HTTP routes for the admin API: handlers, authentication, problem details, body limit, docs.
+// The node's HTTP routes for the admin API: handlers, authentication, problem details, body limit, docs; and the
+// XML-RPC check-in of report_mirror, which answers in its own terms (faults, reply strings) under its own limit.
 import { Api } from "@mirrormanager/domain/api/Api"
 import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
@@ -12,6 +13,7 @@ import { MasterTreeHandlers } from "./MasterTreeHandlers.ts"
 import { OverridesHandlers } from "./OverridesHandlers.ts"
 import { NotFoundRoute, problemResponses } from "./ProblemResponses.ts"
 import { SitesHandlers } from "./SitesHandlers.ts"
+import { XMLRPC_PATH, XmlRpcRoute } from "./XmlRpcRoute.ts"
 
 export const MAX_API_BODY_BYTES = 1024 * 1024
 
@@ -29,6 +31,7 @@ export const AdminApiRoutes = Layer.mergeAll(
     Layer.provide([AuthenticationLayer, HttpApiMiddleware.layerProblemDetails({ includeDetails: true })])
   ),
   ApiDocsRoute,
-  problemResponses({ maxBodyBytes: MAX_API_BODY_BYTES }),
+  XmlRpcRoute,
+  problemResponses({ maxBodyBytes: MAX_API_BODY_BYTES, except: [XMLRPC_PATH] }),
   NotFoundRoute
 )

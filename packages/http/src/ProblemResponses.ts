@@ -50,12 +50,17 @@ const causedByBodyTooLarge = (cause: Cause.Cause<unknown>) =>
     isBodyTooLarge(reason._tag === "Fail" ? reason.error : reason._tag === "Die" ? reason.defect : undefined)
   )
 
-export const problemResponses = (options: { readonly maxBodyBytes: number }) => {
+export const problemResponses = (options: {
+  readonly maxBodyBytes: number
+  /** Paths that answer in a protocol of their own (XML-RPC), with their own body limit: left alone. */
+  readonly except?: ReadonlyArray<string>
+}) => {
   const tooLarge = new PayloadTooLarge({ detail: `request body exceeds the limit of ${options.maxBodyBytes} bytes` })
   return HttpRouter.middleware(
     (httpEffect) =>
       Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
+        if (options.except?.includes(request.url.split("?")[0]!)) return yield* httpEffect
         if (Number(request.headers["content-length"] ?? 0) > options.maxBodyBytes) {
           return yield* HttpServerRespondable.toResponse(tooLarge)
         }

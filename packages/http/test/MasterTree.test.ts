@@ -6,7 +6,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { createCategory, makeUser } from "./support/Fixtures.ts"
+import { createCategory, makeUser, waitForScan } from "./support/Fixtures.ts"
 import { expectStatus, problemText, request } from "./support/Requests.ts"
 import { testNodeLayer } from "./support/TestNode.ts"
 
@@ -23,16 +23,6 @@ const masterTree = (timestamp: number) => {
   fs.writeFileSync(path.join(repodata, "repomd.xml"), xml)
   return { root, xml }
 }
-
-const waitForScan = (categoryId: number) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 200; i++) {
-      const status = yield* expectStatus("GET", `/api/categories/${categoryId}/scan`, 200)
-      if (status.running === null && status.last !== null) return status
-      yield* Effect.sleep("50 millis")
-    }
-    return yield* Effect.die("the scan did not finish")
-  })
 
 layer(testNodeLayer(), { excludeTestServices: true })("master tree over the API", (it) => {
   it.effect("a global admin starts a scan; its repositories, directories and file details can be read", () =>

@@ -48,6 +48,24 @@ export const createCategory = (fields: Json = {}) =>
     })
   })
 
+/** Waits until no scan of the category runs and one has finished; its status. */
+export const waitForScan = (categoryId: number) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 200; i++) {
+      const status = yield* expectStatus("GET", `/api/categories/${categoryId}/scan`, 200)
+      if (status.running === null && status.last !== null) return status
+      yield* Effect.sleep("50 millis")
+    }
+    return yield* Effect.die("the scan did not finish")
+  })
+
+/** Scans the category's master tree now (as the global admin) and waits for the scan to finish. */
+export const scanCategory = (categoryId: number) =>
+  Effect.gen(function* () {
+    yield* expectStatus("POST", `/api/categories/${categoryId}/scan`, 202)
+    return yield* waitForScan(categoryId)
+  })
+
 export const createArch = (fields: Json = {}) => create("/api/arches", { name: unique("arch-"), ...fields })
 
 // ---------------------------------------------------------------------------------------------------------------

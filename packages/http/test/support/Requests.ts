@@ -49,6 +49,7 @@ const TABLES: Record<string, string> = {
   host_categories: "host_categories",
   host_category_urls: "host_category_urls",
   host_category_dirs: "host_category_dirs",
+  host_category_claims: "host_category_claims",
   host_netblocks: "host_netblocks",
   host_peer_asns: "host_peer_asns",
   host_countries_allowed: "host_countries_allowed",

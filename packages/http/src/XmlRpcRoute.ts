@@ -1,0 +1,48 @@
+// `POST /xmlrpc`, where report_mirror checks in (SPEC 6): malformed calls get XML-RPC faults, everything else a
+// string the client prints. Always HTTP 200 with text/xml, as the upstream client expects.
+import { Checkins } from "@mirrormanager/actors/Checkins"
+import { CheckinReplies, XmlRpcFaultCodes } from "@mirrormanager/domain/Checkin"
+import { ByteSize, Effect, Option } from "effect"
+import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { readCheckinPayload } from "./CheckinPayload.ts"
+import { faultResponse, isXmlRpcFault, methodResponse, readMethodCall, type XmlRpcFault } from "./XmlRpc.ts"
+
+/** The largest request body read (SPEC 6.2 rule 1); a larger one is refused unread. */
+export const XMLRPC_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+export const XMLRPC_PATH = "/xmlrpc"
+
+const xml = (body: string) => HttpServerResponse.text(body, { contentType: "text/xml; charset=utf-8" })
+const fault = (faultCode: number, faultString: string) => xml(faultResponse({ faultCode, faultString }))
+const tooLarge = () => fault(XmlRpcFaultCodes.invalidRequest, `the request body exceeds ${XMLRPC_MAX_BODY_BYTES} bytes`)
+
+const checkin = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  if (Number(request.headers["content-length"] ?? 0) > XMLRPC_MAX_BODY_BYTES) return tooLarge()
+  const body = yield* request.text.pipe(
+    Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(XMLRPC_MAX_BODY_BYTES)),
+    Effect.map((text) => ({ text })),
+    Effect.catch(() => Effect.succeed({ text: undefined }))
+  )
+  // A body cut short by the limit, or not read at all.
+  if (body.text === undefined) return tooLarge()
+  const call = readMethodCall(body.text)
+  if (isXmlRpcFault(call)) return xml(faultResponse(call as XmlRpcFault))
+  if (call.methodName !== "checkin") {
+    return fault(XmlRpcFaultCodes.unknownMethod, `method "${call.methodName.slice(0, 100)}" is not supported`)
+  }
+  const param = call.params[0]
+  if (call.params.length !== 1 || param?.type !== "string") {
+    return fault(XmlRpcFaultCodes.invalidParams, "checkin takes exactly one string parameter")
+  }
+  const address = Option.getOrUndefined(request.remoteAddress)
+  const payload = readCheckinPayload(param.value)
+  if (payload._tag === "Invalid") {
+    yield* Effect.logWarning("check-in payload refused").pipe(Effect.annotateLogs({ address, reason: payload.reason }))
+    return xml(methodResponse(CheckinReplies.invalidConfig))
+  }
+  const checkins = yield* Checkins
+  return xml(methodResponse(yield* checkins.checkIn(payload.report, { address })))
+})
+
+export const XmlRpcRoute = HttpRouter.add("POST", XMLRPC_PATH, checkin)
