@@ -531,6 +531,7 @@ export const run = async () => {
       DATABASE_URL: postgres.url,
       MM_HTTP_HOST: "127.0.0.1",
       MM_HTTP_PORT: String(port),
+      MM_RUNNER_PORT: String(await freePort()),
       MM_DATA_DIR: path.join(temp, "node"),
       MM_ADMIN_TOKEN: ADMIN_TOKEN,
       MM_LOG_LEVEL: "Warn",

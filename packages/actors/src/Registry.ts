@@ -2,7 +2,6 @@
 import { Layer } from "effect"
 import { Accounts } from "./Accounts.ts"
 import { ChangeLog } from "./ChangeLog.ts"
-import { Checkins } from "./Checkins.ts"
 import { Content } from "./Content.ts"
 import { Directories } from "./Directories.ts"
 import { Hosts } from "./Hosts.ts"
@@ -19,6 +18,5 @@ export const RegistryLayer = Layer.mergeAll(
   Directories.layer,
   Overrides.layer,
   Readiness.layer,
-  MasterScanner.layer,
-  Checkins.layer()
+  MasterScanner.layer
 ).pipe(Layer.provideMerge(ChangeLog.layer))

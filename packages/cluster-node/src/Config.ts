@@ -4,6 +4,11 @@ import { Config, Context, Duration, Effect, Layer, type LogLevel, type Option, t
 export interface NodeConfigShape {
   readonly httpHost: string
   readonly httpPort: number
+  /** Where this node's cluster runner is reached by the other nodes (host entities live on runners). */
+  readonly runnerHost: string
+  readonly runnerPort: number
+  /** Where the runner listens, when that differs from where it is reached (a container's 0.0.0.0). */
+  readonly runnerListenHost: Option.Option<string>
   readonly dataDir: string
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly embeddedPostgresPort: number
@@ -45,6 +50,9 @@ export interface NodeConfigShape {
 export const nodeConfig = Config.all({
   httpHost: Config.String("MM_HTTP_HOST").pipe(Config.withDefault("0.0.0.0")),
   httpPort: Config.Port("MM_HTTP_PORT").pipe(Config.withDefault(8080)),
+  runnerHost: Config.String("MM_RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
+  runnerPort: Config.Port("MM_RUNNER_PORT").pipe(Config.withDefault(34431)),
+  runnerListenHost: Config.String("MM_RUNNER_LISTEN_HOST").pipe(Config.option),
   dataDir: Config.String("MM_DATA_DIR").pipe(Config.withDefault("./var")),
   databaseUrl: Config.Redacted("DATABASE_URL").pipe(Config.option),
   embeddedPostgresPort: Config.Port("MM_EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)),

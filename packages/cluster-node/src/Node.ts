@@ -2,11 +2,13 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { NodeHttpServer } from "@effect/platform-node"
+import { NodeClusterSocket, NodeHttpServer } from "@effect/platform-node"
 import { Accounts } from "@mirrormanager/actors/Accounts"
 import { ChangeFollowerLayer, defaultChangeFollowerOptions } from "@mirrormanager/actors/ChangeFollower"
+import { Checkins } from "@mirrormanager/actors/Checkins"
 import { databaseLayer } from "@mirrormanager/actors/Database"
 import { GeoIp } from "@mirrormanager/actors/GeoIp"
+import { HostEntityLive } from "@mirrormanager/actors/HostEntityLive"
 import { IndexSnapshotLayer, snapshotFile } from "@mirrormanager/actors/IndexSnapshot"
 import { parseNetblock } from "@mirrormanager/actors/IpAddress"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "@mirrormanager/actors/MasterScanPolicy"
@@ -19,6 +21,7 @@ import { openAccessLog } from "@mirrormanager/http/AccessLog"
 import { AdminApiRoutes } from "@mirrormanager/http/AdminApi"
 import { FrontServer } from "@mirrormanager/http/FrontServer"
 import { Context, Effect, Fiber, Layer, Logger, Option, Redacted, References, Schedule } from "effect"
+import { RunnerAddress } from "effect/cluster"
 import { HttpRouter } from "effect/http"
 import { NodeConfig } from "./Config.ts"
 import { attachEmbeddedPostgres, startEmbeddedPostgres } from "./EmbeddedPostgres.ts"
@@ -194,12 +197,39 @@ export const loggerLive = (options: { readonly toStderr: boolean }) =>
 
 export const LoggerLive = loggerLive({ toStderr: false })
 
-/** Everything that needs the registry database: admin API, scans, the change follower. */
+/**
+ * The node's cluster runner (its storage in the registry database, runners talking over TCP) and the entities it
+ * runs: every node accepts any check-in, and the host's entity applies it on whichever node owns the host.
+ */
+const ClusterLive = Layer.mergeAll(HostEntityLive, Checkins.layer()).pipe(
+  Layer.provideMerge(
+    Layer.unwrap(
+      Effect.gen(function* () {
+        const config = yield* NodeConfig
+        yield* Effect.logInfo(`cluster runner: ${config.runnerHost}:${config.runnerPort}`)
+        return NodeClusterSocket.layer({
+          storage: "sql",
+          shardingConfig: {
+            runnerAddress: Option.some(RunnerAddress.make(config.runnerHost, config.runnerPort)),
+            runnerListenAddress: Option.map(config.runnerListenHost, (host) =>
+              RunnerAddress.make(host, config.runnerPort)
+            ),
+            entityMessagePollInterval: "100 millis",
+            entityReplyPollInterval: "50 millis"
+          }
+        })
+      })
+    )
+  )
+)
+
+/** Everything that needs the registry database: admin API, check-ins, scans, the change follower. */
 export const DatabaseSideLive = Listening.pipe(
   Layer.provideMerge(HttpRouter.serve(AdminApiRoutes, { disableListenLog: true })),
   Layer.provideMerge(ChangeFollowerLive),
   Layer.provideMerge(MasterScanScheduleLive),
   Layer.provideMerge(BootstrapAdmin),
+  Layer.provideMerge(ClusterLive),
   Layer.provideMerge(RegistryLayer),
   Layer.provide(MasterScanPolicyLive),
   Layer.provideMerge(DatabaseLive)

@@ -32,9 +32,17 @@ export const startNode = async (
   accept: ReadonlyArray<string> = ["ready"]
 ): Promise<RunningNode> => {
   const port = await freePort()
+  const runnerPort = await freePort()
   let output = ""
   const child = spawn(process.execPath, [MAIN, "serve"], {
-    env: { ...process.env, MM_HTTP_HOST: "127.0.0.1", MM_HTTP_PORT: String(port), MM_LOG_FORMAT: "logfmt", ...env },
+    env: {
+      ...process.env,
+      MM_HTTP_HOST: "127.0.0.1",
+      MM_HTTP_PORT: String(port),
+      MM_RUNNER_PORT: String(runnerPort),
+      MM_LOG_FORMAT: "logfmt",
+      ...env
+    },
     stdio: ["ignore", "pipe", "pipe"]
   })
   child.stdout!.on("data", (chunk) => (output += chunk))

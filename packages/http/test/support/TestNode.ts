@@ -1,13 +1,16 @@
 // A node's admin API on a loopback port over a fresh database, with a known global admin token, for tests.
 
 import { createServer } from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
+import { NodeCrypto, NodeHttpServer } from "@effect/platform-node"
 import { Accounts } from "@mirrormanager/actors/Accounts"
+import { Checkins } from "@mirrormanager/actors/Checkins"
 import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
+import { HostEntityLive } from "@mirrormanager/actors/HostEntityLive"
 import { RegistryLayer } from "@mirrormanager/actors/Registry"
 import { RegistryPolicy, type RegistryPolicyShape } from "@mirrormanager/actors/RegistryPolicy"
 import { AdminApiRoutes } from "@mirrormanager/http/AdminApi"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { SingleRunner } from "effect/cluster"
 import { HttpRouter, HttpServer } from "effect/http"
 import type { SqlClient } from "effect/sql"
 import { inject } from "vitest"
@@ -79,12 +82,22 @@ const Bootstrap = Layer.effectDiscard(
   })
 )
 
+/** One runner of the cluster in this process, its storage in the test database (no network between runners). */
+const ClusterLive = Layer.mergeAll(HostEntityLive, Checkins.layer()).pipe(
+  Layer.provideMerge(
+    SingleRunner.layer({
+      shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
+    }).pipe(Layer.provide(NodeCrypto.layerDigest))
+  )
+)
+
 /** Services of a node (registry + HTTP) over a fresh database; SqlClient stays available to assert on rows. */
 export const testNodeLayer = (options: { readonly policy?: Partial<RegistryPolicyShape> } = {}) =>
   TestNodeLive.pipe(
     Layer.provideMerge(HttpRouter.serve(AdminApiRoutes, { disableLogger: true, disableListenLog: true })),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
     Layer.provideMerge(Bootstrap),
+    Layer.provideMerge(ClusterLive),
     Layer.provideMerge(RegistryLayer),
     Layer.provide(
       Layer.effect(

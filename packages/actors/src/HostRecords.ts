@@ -1,0 +1,192 @@
+// What the Host entity writes and reads (SPEC 6.2 rules 6-11, 7.4): a check-in's and a crawl's effect on the host's
+// directories, each in one transaction that holds the host's row, and the host's status. Every write reaches the
+// redirectors through the change stream (table triggers).
+import { type CrawlReport, type HostCheckin, HostGone, type HostStatus } from "@mirrormanager/domain/cluster/HostEntity"
+import { Effect } from "effect"
+import type { SqlClient, SqlError } from "effect/sql"
+
+/** Consecutive failed crawls after which a host is switched off (SPEC 7.4). */
+export const CRAWL_FAILURES_TO_DISABLE = 4
+
+interface LockedHost {
+  readonly id: number
+  readonly private: boolean
+  readonly userActive: boolean
+  readonly disabledBy: string
+  readonly crawlFailures: number
+}
+
+const lockHost = (sql: SqlClient.SqlClient, hostId: number) =>
+  Effect.gen(function* () {
+    const rows = yield* sql<LockedHost>`
+      SELECT id, private, user_active AS "userActive", disabled_by AS "disabledBy", crawl_failures AS "crawlFailures"
+      FROM hosts WHERE id = ${hostId} FOR UPDATE`
+    const host = rows[0]
+    if (host === undefined) return yield* Effect.fail(new HostGone({ hostId }))
+    return host
+  })
+
+/** Runs `effect` in a transaction; database errors are defects (the caller tells the client the check-in failed). */
+const inTransaction = <A, E>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E | SqlError.SqlError>) =>
+  sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
+
+/**
+ * A check-in of the host: `user_active`, and per category the reported directories (SPEC 6.2 rules 6-10). Returns
+ * the reply's lines.
+ */
+export const applyCheckin = (sql: SqlClient.SqlClient, hostId: number, checkin: HostCheckin) =>
+  inTransaction(
+    sql,
+    Effect.gen(function* () {
+      const host = yield* lockHost(sql, hostId)
+      if (checkin.userActive === false && (host.userActive || host.disabledBy !== "user")) {
+        yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'user',
+          disable_reason = 'disabled by report_mirror (user_active)' WHERE id = ${host.id}`
+      } else if (
+        checkin.userActive === true &&
+        !host.userActive &&
+        (host.disabledBy === "user" || (host.disabledBy === "crawler" && host.private))
+      ) {
+        // A crawler's disable of a public host is lifted by a successful crawl only.
+        yield* sql`UPDATE hosts SET user_active = true, disabled_by = 'none', disable_reason = NULL WHERE id = ${host.id}`
+      }
+
+      const categories = yield* sql<{
+        readonly hostCategoryId: number
+        readonly categoryId: number
+        readonly name: string
+        readonly topdir: string
+      }>`
+        SELECT hc.id AS "hostCategoryId", c.id AS "categoryId", c.name, d.name AS topdir
+        FROM host_categories hc JOIN categories c ON c.id = hc.category_id JOIN directories d ON d.id = c.topdir_id
+        WHERE hc.host_id = ${host.id}`
+      const byKey = new Map(categories.map((c) => [c.name.toLowerCase(), c]))
+
+      const lines: Array<string> = []
+      for (const reported of checkin.categories) {
+        if (!reported.enabled) continue
+        const category = byKey.get(reported.key.toLowerCase())
+        if (category === undefined) {
+          lines.push(`Category ${reported.key} not configured for this host, skipped\n`)
+          continue
+        }
+        const names = reported.directories.map((path) => (path === "" ? category.topdir : `${category.topdir}/${path}`))
+        // The reported paths that are directories of the category, as paths below its top.
+        const known = yield* sql<{ readonly directoryId: number; readonly path: string }>`
+          SELECT d.id AS "directoryId",
+                 CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END AS path
+          FROM directories d
+          JOIN category_directories cd ON cd.directory_id = d.id AND cd.category_id = ${category.categoryId}
+          WHERE d.name IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(names)}::jsonb))`
+        const rows = JSON.stringify(known)
+
+        if (!host.private) {
+          // Trust, then verify: the claim waits for a crawl of these directories (SPEC 6.2 rule 10).
+          yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at, verification_due)
+            VALUES (${category.hostCategoryId}, ${JSON.stringify(known.map((k) => k.path))}::jsonb, now(), true)
+            ON CONFLICT (host_category_id) DO UPDATE
+            SET paths = EXCLUDED.paths, reported_at = EXCLUDED.reported_at, verification_due = true`
+          lines.push(`Category ${category.name} directories reported: ${known.length}  verification scheduled\n`)
+          continue
+        }
+        // Authoritative: what was reported is up to date, what was not is gone (SPEC 6.2 rule 9).
+        const written = yield* sql<{ readonly inserted: boolean }>`
+          INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at)
+          SELECT ${category.hostCategoryId}, r."directoryId", r.path, true, 'checkin', now()
+          FROM jsonb_to_recordset(${rows}::jsonb) AS r("directoryId" integer, path text)
+          ON CONFLICT (host_category_id, path) DO UPDATE
+          SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'checkin', verified_at = now()
+          RETURNING (xmax = 0) AS inserted`
+        const deleted = yield* sql<{ readonly count: number }>`
+          WITH gone AS (
+            DELETE FROM host_category_dirs WHERE host_category_id = ${category.hostCategoryId}
+              AND path NOT IN (SELECT r.path FROM jsonb_to_recordset(${rows}::jsonb) AS r(path text))
+            RETURNING 1)
+          SELECT count(*)::int AS count FROM gone`
+        const added = written.filter((w) => w.inserted).length
+        lines.push(
+          `Category ${category.name} directories updated: ${written.length - added}  added: ${added}  deleted ${deleted[0]?.count ?? 0}\n`
+        )
+      }
+      yield* sql`UPDATE hosts SET last_checked_in = now() WHERE id = ${host.id}`
+      return lines.join("")
+    })
+  )
+
+/** A crawl of the host (SPEC 7.2 rule 4, 7.3, 7.4). */
+export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: CrawlReport) =>
+  inTransaction(
+    sql,
+    Effect.gen(function* () {
+      const host = yield* lockHost(sql, hostId)
+      const own = new Set(
+        (yield* sql<{ readonly id: number }>`SELECT id FROM host_categories WHERE host_id = ${host.id}`).map(
+          (r) => r.id
+        )
+      )
+      for (const category of report.categories) {
+        // Only the host's own categories; an inaccessible one keeps its directories as they were.
+        if (!own.has(category.hostCategoryId) || !category.accessible) continue
+        const hc = category.hostCategoryId
+        const upToDate = category.directories.filter((d) => d.result === "upToDate")
+        const stale = category.directories.filter((d) => d.result === "stale").map((d) => d.path)
+        yield* sql`
+          INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at, matched)
+          SELECT ${hc}, r."directoryId", r.path, true, 'crawl', now(), r.matched
+          FROM jsonb_to_recordset(${JSON.stringify(upToDate)}::jsonb) AS r("directoryId" integer, path text, matched text)
+          ON CONFLICT (host_category_id, path) DO UPDATE
+          SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'crawl', verified_at = now(),
+              matched = EXCLUDED.matched`
+        yield* sql`UPDATE host_category_dirs SET up2date = false, verified_by = 'crawl', verified_at = now(), matched = NULL
+          WHERE host_category_id = ${hc}
+            AND path IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(stale)}::jsonb))`
+        if (report.mode === "full") {
+          // After a full crawl, what was not confirmed is not up to date.
+          yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL
+            WHERE host_category_id = ${hc} AND up2date
+              AND path NOT IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(upToDate.map((d) => d.path))}::jsonb))`
+        }
+        yield* sql`UPDATE host_category_claims SET verification_due = false WHERE host_category_id = ${hc}`
+      }
+      if (report.status === "ok") {
+        yield* sql`UPDATE hosts SET crawl_failures = 0 WHERE id = ${host.id}`
+        if (host.disabledBy === "crawler") {
+          yield* sql`UPDATE hosts SET user_active = true, disabled_by = 'none', disable_reason = NULL WHERE id = ${host.id}`
+        }
+      } else if (report.status === "failure" || report.status === "timeout") {
+        const reason =
+          report.reason ?? (report.status === "timeout" ? "crawl timed out, host likely overloaded" : "crawl failed")
+        yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL
+          WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
+        const failures = host.crawlFailures + 1
+        yield* sql`UPDATE hosts SET crawl_failures = ${failures} WHERE id = ${host.id}`
+        if (failures >= CRAWL_FAILURES_TO_DISABLE && host.userActive) {
+          yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'crawler',
+            disable_reason = ${`disabled after ${failures} consecutive crawl failures: ${reason}`}
+            WHERE id = ${host.id}`
+        }
+      }
+      const measured = report.mode === "full" && report.status !== "unknown"
+      yield* sql`UPDATE hosts SET last_crawled = now(),
+        last_crawl_duration = CASE WHEN ${measured} THEN ${report.durationMs / 1000} ELSE last_crawl_duration END
+        WHERE id = ${host.id}`
+    })
+  )
+
+/** The host's status as its entity reports it. */
+export const hostStatus = (sql: SqlClient.SqlClient, hostId: number) =>
+  Effect.gen(function* () {
+    const rows = yield* sql<HostStatus>`
+      SELECT h.id AS "hostId", h.user_active AS "userActive", h.disabled_by AS "disabledBy",
+             extract(epoch FROM h.last_checked_in)::float8 AS "lastCheckedIn",
+             extract(epoch FROM h.last_crawled)::float8 AS "lastCrawled",
+             h.crawl_failures AS "crawlFailures",
+             (SELECT count(*)::int FROM host_category_dirs d JOIN host_categories hc ON hc.id = d.host_category_id
+               WHERE hc.host_id = h.id AND d.up2date) AS "directoriesUpToDate",
+             (SELECT count(*)::int FROM host_category_claims c JOIN host_categories hc ON hc.id = c.host_category_id
+               WHERE hc.host_id = h.id AND c.verification_due) AS "claimsAwaitingCrawl"
+      FROM hosts h WHERE h.id = ${hostId}`
+    const status = rows[0]
+    if (status === undefined) return yield* Effect.fail(new HostGone({ hostId }))
+    return status
+  }).pipe(Effect.catchTag("SqlError", Effect.die))

@@ -1,0 +1,72 @@
+// The Host entity's protocol (SPEC 2, 6, 7): one entity per mirror host, addressed by its host id, the single writer
+// of the host's directory state. Check-ins and crawl results for one host reach it from any node and are applied
+// one after the other.
+import { Schema } from "effect"
+import { Entity } from "effect/cluster"
+import { Rpc } from "effect/rpc"
+import { CheckinCategory } from "../Checkin.ts"
+
+/** A check-in of the host, its site's password already verified (SPEC 6.2 rules 6-11). */
+export const HostCheckin = Schema.Struct({
+  userActive: Schema.UndefinedOr(Schema.Boolean),
+  categories: Schema.Array(CheckinCategory)
+}).annotate({ identifier: "HostCheckin" })
+export type HostCheckin = typeof HostCheckin.Type
+
+/** What a crawl found in one directory (SPEC 7.3); `unknown` changes nothing. */
+export const CrawledDirectory = Schema.Struct({
+  directoryId: Schema.Int,
+  /** Below the category's top directory; "" is the top. */
+  path: Schema.String,
+  result: Schema.Literals(["upToDate", "stale", "unknown"]),
+  /** For an up-to-date repomd.xml: whether it matched the newest file detail or a retained alternate. */
+  matched: Schema.NullOr(Schema.Literals(["newest", "alternate"]))
+}).annotate({ identifier: "CrawledDirectory" })
+export type CrawledDirectory = typeof CrawledDirectory.Type
+
+export const CrawledCategory = Schema.Struct({
+  hostCategoryId: Schema.Int,
+  /** False: no base URL answered; the category's directories stay as they were (SPEC 7.2 rule 1). */
+  accessible: Schema.Boolean,
+  directories: Schema.Array(CrawledDirectory)
+}).annotate({ identifier: "CrawledCategory" })
+export type CrawledCategory = typeof CrawledCategory.Type
+
+/** One crawl of the host (SPEC 7.4). */
+export const CrawlReport = Schema.Struct({
+  mode: Schema.Literals(["full", "repodata", "canary", "targeted"]),
+  status: Schema.Literals(["ok", "failure", "timeout", "unknown"]),
+  reason: Schema.NullOr(Schema.String),
+  durationMs: Schema.Number,
+  categories: Schema.Array(CrawledCategory)
+}).annotate({ identifier: "CrawlReport" })
+export type CrawlReport = typeof CrawlReport.Type
+
+export const HostStatus = Schema.Struct({
+  hostId: Schema.Int,
+  userActive: Schema.Boolean,
+  disabledBy: Schema.String,
+  /** Epoch seconds. */
+  lastCheckedIn: Schema.NullOr(Schema.Number),
+  lastCrawled: Schema.NullOr(Schema.Number),
+  crawlFailures: Schema.Int,
+  /** Host-category directories up to date. */
+  directoriesUpToDate: Schema.Int,
+  /** Categories whose check-in claim still waits for a crawl. */
+  claimsAwaitingCrawl: Schema.Int
+}).annotate({ identifier: "HostStatus" })
+export type HostStatus = typeof HostStatus.Type
+
+/** The host is not in the registry (deleted meanwhile). */
+export class HostGone extends Schema.TaggedError<HostGone>()("HostGone", { hostId: Schema.Int }) {}
+
+/** Applies a check-in; succeeds with the reply's lines (without the closing `checked in successful`). */
+export const Checkin = Rpc.make("Checkin", {
+  payload: { checkin: HostCheckin },
+  success: Schema.String,
+  error: HostGone
+})
+export const CrawlResult = Rpc.make("CrawlResult", { payload: { report: CrawlReport }, error: HostGone })
+export const Status = Rpc.make("Status", { success: HostStatus, error: HostGone })
+
+export const HostEntity = Entity.make("Host", [Checkin, CrawlResult, Status])
