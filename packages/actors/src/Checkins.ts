@@ -7,6 +7,9 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { verifyPassword } from "./Secrets.ts"
 
+/** A check-in not applied by then is answered as failed (the client tries again after its next rsync). */
+const CHECKIN_TIMEOUT = "30 seconds"
+
 /** Where a check-in came from (for the rate limit and the log). */
 export interface CheckinSource {
   readonly address: string | undefined
@@ -95,9 +98,9 @@ export class Checkins extends Context.Service<
           const hostId = found[0]?.id
           if (hostId === undefined) return CheckinReplies.unknownHost
           // The host's entity applies it, on whichever node holds it, after the host's earlier messages.
-          const applied = yield* hosts(String(hostId)).Checkin({
-            checkin: { userActive: report.userActive, categories: report.categories }
-          })
+          const applied = yield* hosts(String(hostId))
+            .Checkin({ checkin: { userActive: report.userActive, categories: report.categories } })
+            .pipe(Effect.timeout(CHECKIN_TIMEOUT))
           lines.push(applied)
           yield* Effect.logInfo("check-in").pipe(
             Effect.annotateLogs({ site: report.siteName, host: report.hostName, hostId })

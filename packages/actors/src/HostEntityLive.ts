@@ -10,8 +10,12 @@ import { applyCheckin, applyCrawl, hostStatus } from "./HostRecords.ts"
 export const HostEntityLive = HostEntity.toLayer(
   Effect.gen(function* () {
     const address = yield* Entity.CurrentAddress
+    const runner = yield* Entity.CurrentRunnerAddress
     const hostId = Number(address.entityId)
     const sql = yield* SqlClient.SqlClient
+    yield* Effect.logInfo("host entity active").pipe(
+      Effect.annotateLogs({ hostId, runner: `${runner.host}:${runner.port}` })
+    )
     return HostEntity.of({
       Checkin: ({ payload }) => applyCheckin(sql, hostId, payload.checkin),
       CrawlResult: ({ payload }) => applyCrawl(sql, hostId, payload.report),

@@ -215,7 +215,14 @@ const ClusterLive = Layer.mergeAll(HostEntityLive, Checkins.layer()).pipe(
               RunnerAddress.make(host, config.runnerPort)
             ),
             entityMessagePollInterval: "100 millis",
-            entityReplyPollInterval: "50 millis"
+            entityReplyPollInterval: "50 millis",
+            // A node that stopped (killed, frozen, cut off) gives up its hosts within seconds: its runner is found
+            // unhealthy within a second or two, and its shard locks expire after 6 s (refreshed every 2 s; the
+            // longest the event loop stalls, a full index rebuild, is about a second).
+            runnerHealthCheckInterval: "1 second",
+            refreshAssignmentsInterval: "1 second",
+            shardLockRefreshInterval: "2 seconds",
+            shardLockExpiration: "6 seconds"
           }
         })
       })

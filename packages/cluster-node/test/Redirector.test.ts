@@ -1,87 +1,11 @@
 // The redirector of real node processes: answers from the index, changes reaching every node within a second,
 // and serving on while the database is down, also after a restart (from the snapshot on disk).
-import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import * as fs from "node:fs"
 import * as path from "node:path"
-import { freshDatabase } from "@mirrormanager/actors/Database"
-import { Effect, Exit, Scope } from "effect"
-import { afterAll, assert, describe, inject, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { startEmbeddedPostgres } from "../src/EmbeddedPostgres.ts"
+import { addMirror, call, mirrorlist, newDatabase, REPOMD, setUpContent, TOKEN, until } from "./support/Nodes.ts"
 import { api, freePort, type RunningNode, startNode, stop, tempDir } from "./support/Process.ts"
-
-const TOKEN = "mm_redirector-test-admin-token"
-const REPOMD = `<repomd><data type="primary"><timestamp>1700000000</timestamp></data></repomd>\n`
-
-const databases = Scope.makeUnsafe()
-afterAll(() => Effect.runPromise(Scope.close(databases, Exit.void)))
-const newDatabase = () => Effect.runPromise(Scope.provide(freshDatabase(inject("databaseUrl")), databases))
-
-const call = async (node: RunningNode, method: string, route: string, body?: unknown) => {
-  const reply = await api(node, TOKEN, method, route, body)
-  if (reply.status >= 300) throw new Error(`${method} ${route}: ${reply.status} ${reply.text}`)
-  return reply.body
-}
-
-/** An EPEL master tree with one repository, scanned through the API; the registry then has `epel-9`/x86_64. */
-const setUpContent = async (node: RunningNode) => {
-  const master = path.join(tempDir(), "pub/epel")
-  fs.mkdirSync(path.join(master, "9/Everything/x86_64/repodata"), { recursive: true })
-  fs.writeFileSync(path.join(master, "9/Everything/x86_64/repodata/repomd.xml"), REPOMD)
-  const past = new Date(Date.now() - 60_000)
-  for (const dir of ["9/Everything/x86_64/repodata", "9/Everything/x86_64", "9/Everything", "9", "."]) {
-    fs.utimesSync(path.join(master, dir), past, past)
-  }
-  const product = await call(node, "POST", "/api/products", { name: "EPEL" })
-  await call(node, "POST", "/api/arches", { name: "x86_64" })
-  const category = await call(node, "POST", "/api/categories", {
-    name: "Fedora EPEL",
-    productId: product.id,
-    topdir: "pub/epel",
-    masterPath: master
-  })
-  await call(node, "POST", `/api/categories/${category.id}/scan`)
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const scan = await call(node, "GET", `/api/categories/${category.id}/scan`)
-    if (scan.running === null && scan.last !== null) break
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  return category.id as number
-}
-
-/** A site with a host in `country` carrying the category at `url` (always up to date: no crawler yet). */
-const addMirror = async (node: RunningNode, categoryId: number, name: string, country: string, url: string) => {
-  const site = await call(node, "POST", "/api/sites", { name: `${name}-site`, password: "site-password-123456" })
-  const host = await call(node, "POST", `/api/sites/${site.id}/hosts`, { name, country })
-  const hostCategory = await call(node, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
-  await call(node, "PATCH", `/api/host-categories/${hostCategory.id}`, { alwaysUp2date: true })
-  await call(node, "POST", `/api/host-categories/${hostCategory.id}/urls`, { url })
-  return { site, host, hostCategory }
-}
-
-const mirrorlist = async (node: RunningNode, query = "repo=epel-9&arch=x86_64&ip=89.160.20.113") => {
-  const response = await fetch(`${node.url}/mirrorlist?${query}`)
-  return { status: response.status, text: await response.text() }
-}
-
-/** Polls until `check` holds; returns the milliseconds it took. */
-const until = async (what: string, timeoutMs: number, check: () => Promise<boolean>) => {
-  const started = Date.now()
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  return Date.now() - started
-}
-
-/** Checks in as report_mirror does (test-support/checkin_wire.py: Python's json, bz2, base64 and xmlrpc.client). */
-const checkIn = (node: RunningNode, config: unknown) => {
-  const script = path.resolve(import.meta.dirname, "../../../test-support/checkin_wire.py")
-  const run = spawnSync("python3", [script, "checkin", `${node.url}/xmlrpc`], { input: JSON.stringify(config) })
-  if (run.status !== 0) throw new Error(`check-in failed (${run.status}): ${run.stderr}`)
-  return run.stdout.toString("utf8")
-}
 
 const readiness = async (node: RunningNode) => {
   const response = await fetch(`${node.url}/healthz/ready`).catch(() => undefined)
@@ -184,58 +108,6 @@ describe("the redirector of a cluster of nodes", () => {
     assert.match(metrics, /^mm_redirector_requests_total\{endpoint="mirrorlist",status="200"\} \d+$/m)
     assert.match(metrics, /^mm_changes_following 1$/m)
     assert.match(metrics, /^mm_answer_cache_bytes [1-9]\d*$/m)
-  })
-
-  it("a check-in sent to one node changes what another node serves within a second", async () => {
-    const database = await newDatabase()
-    const env = { DATABASE_URL: database, MM_ADMIN_TOKEN: TOKEN, MM_ACCESS_LOG: "off" }
-    const first = await startNode({ ...env, MM_DATA_DIR: tempDir() })
-    const second = await startNode({ ...env, MM_DATA_DIR: tempDir() })
-    const categoryId = await setUpContent(first)
-    // A private mirror for the clients of its netblock; up to date on what its check-ins say.
-    const site = await call(first, "POST", "/api/sites", { name: "Campus", password: "campus-password-1234" })
-    const host = await call(first, "POST", `/api/sites/${site.id}/hosts`, {
-      name: "mirror.campus.example",
-      country: "SE",
-      private: true
-    })
-    await call(first, "POST", `/api/hosts/${host.id}/netblocks`, { netblock: "198.51.100.0/24" })
-    const hostCategory = await call(first, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
-    await call(first, "POST", `/api/host-categories/${hostCategory.id}/urls`, {
-      url: "https://mirror.campus.example/epel"
-    })
-    const config = (paths: ReadonlyArray<string>) => ({
-      version: 0,
-      global: { enabled: "1", server: `${first.url}/xmlrpc` },
-      site: { enabled: "1", name: "Campus", password: "campus-password-1234" },
-      host: { enabled: "1", name: "mirror.campus.example" },
-      stats: {},
-      "fedora epel": { enabled: "1", dirtree: Object.fromEntries(paths.map((p) => [p, {}])) }
-    })
-    const url = "https://mirror.campus.example/epel/9/Everything/x86_64/"
-    const campus = "repo=epel-9&arch=x86_64&ip=198.51.100.7"
-    assert.notInclude((await mirrorlist(second, campus)).text, url)
-
-    let sent = Date.now()
-    assert.strictEqual(
-      checkIn(first, config(["", "9", "9/Everything", "9/Everything/x86_64", "9/Everything/x86_64/repodata"])),
-      "Category Fedora EPEL directories updated: 0  added: 5  deleted 0\nchecked in successful"
-    )
-    let took = await until("the other node lists the checked-in mirror", 1_000, async () =>
-      (await mirrorlist(second, campus)).text.includes(url)
-    )
-    assert.isAtMost(took, 1_000, `listed ${Date.now() - sent} ms after the check-in was sent`)
-    assert.match((await mirrorlist(second, campus)).text, /^# repo = epel-9 arch = x86_64 Using preferred netblock /)
-
-    // The mirror no longer has the repository: gone from the other node's answers as quickly.
-    sent = Date.now()
-    assert.match(checkIn(first, config(["", "9"])), /added: 0 {2}deleted 3\nchecked in successful$/)
-    took = await until(
-      "the other node drops the repository",
-      1_000,
-      async () => !(await mirrorlist(second, campus)).text.includes(url)
-    )
-    assert.isAtMost(took, 1_000, `dropped ${Date.now() - sent} ms after the check-in was sent`)
   })
 
   it("keeps answering while the database is down, and from its snapshot after a restart", async () => {
