@@ -1,19 +1,31 @@
 // The mirrormanager command line: `mirrormanager serve` runs a node; `scan-master` scans master trees.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Effect, Exit, Runtime } from "effect"
+import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { NodeConfig } from "./Config.ts"
-import { LoggerLive, loggerLive, runNode } from "./Node.ts"
+import { DatabaseLive, LoggerLive, loggerLive, runNode } from "./Node.ts"
 import { scanMasterCommand } from "./ScanMaster.ts"
 
 const serve = Command.make("serve", {}, () =>
   runNode.pipe(Effect.provide(LoggerLive), Effect.provide(NodeConfig.layer))
 ).pipe(Command.withDescription("Run a node: admin API on MM_HTTP_PORT, database from DATABASE_URL or embedded"))
 
+const migrate = Command.make("migrate", {}, () =>
+  Effect.scoped(Layer.build(DatabaseLive).pipe(Effect.andThen(Effect.logInfo("the database is migrated")))).pipe(
+    Effect.provide(LoggerLive),
+    Effect.provide(NodeConfig.layer)
+  )
+).pipe(
+  Command.withDescription(
+    "Apply the database migrations (DATABASE_URL, or the embedded server under MM_DATA_DIR) and exit; nodes also do this when they start"
+  )
+)
+
 const mirrormanager = Command.make("mirrormanager").pipe(
   Command.withDescription("Mirror manager for Linux distributions"),
   Command.withSubcommands([
     serve,
+    migrate,
     scanMasterCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer))
   ])
 )
