@@ -2,6 +2,7 @@
 xmlrpc.client (the client runs on Python's standard library alone). For the tests of every package:
 
   python3 checkin_wire.py payload    < config.json   URL-safe base64 of bz2 of json.dumps(config)
+  python3 checkin_wire.py payloads   < configs.json  the same for a JSON list of configs, as a JSON list
   python3 checkin_wire.py bz2        < bytes         URL-safe base64 of bz2 of any bytes
   python3 checkin_wire.py call       < request.json  {"method", "params"} as an XML-RPC method call body
   python3 checkin_wire.py response   < body.xml      {"value": ...} or {"fault": [code, string]} as JSON
@@ -17,6 +18,12 @@ command = sys.argv[1]
 if command == "payload":
     config = json.loads(sys.stdin.read())
     sys.stdout.write(base64.urlsafe_b64encode(bz2.compress(json.dumps(config).encode("utf-8"))).decode("ascii"))
+elif command == "payloads":
+    configs = json.loads(sys.stdin.read())
+    print(json.dumps([
+        base64.urlsafe_b64encode(bz2.compress(json.dumps(config).encode("utf-8"))).decode("ascii")
+        for config in configs
+    ]))
 elif command == "bz2":
     sys.stdout.write(base64.urlsafe_b64encode(bz2.compress(sys.stdin.buffer.read())).decode("ascii"))
 elif command == "call":
