@@ -2,7 +2,7 @@
 // wherever it lives and reaches every node's mirrorlist within a second; after `kill -9` of the node that holds the
 // host, a check-in sent to a survivor is applied within 10 s, and nothing applied before is lost.
 import { assert, describe, it } from "vitest"
-import { call, checkIn, mirrorlist, newDatabase, setUpContent, TOKEN, until } from "./support/Nodes.ts"
+import { call, checkIn, checkInAsync, mirrorlist, newDatabase, setUpContent, TOKEN, until } from "./support/Nodes.ts"
 import { type RunningNode, startNode, tempDir } from "./support/Process.ts"
 
 const SUCCESS = /checked in successful$/
@@ -49,6 +49,39 @@ describe("a cluster of three nodes", () => {
     )
     assert.isAtMost(took, 1_000, `listed ${Date.now() - sent} ms after the check-in was sent`)
     assert.match((await mirrorlist(c, campus)).text, /^# repo = epel-9 arch = x86_64 Using preferred netblock /)
+
+    // Check-ins of the host sent to all three nodes at once are applied one after the other: each whole, none lost.
+    const sets = [
+      ["", "9"],
+      ["", "9", "9/Everything"],
+      ["", "9/Everything/x86_64"],
+      ["9", "9/Everything/x86_64"]
+    ]
+    const replies = await Promise.all(sets.map((paths, i) => checkInAsync(nodes[i % 3]!, config(paths))))
+    for (const reply of replies) assert.match(reply, SUCCESS)
+    const counts = replies.map((reply) =>
+      /updated: (\d+) {2}added: (\d+) {2}deleted (\d+)/.exec(reply)!.slice(1).join(",")
+    )
+    // They were applied in some order, each to exactly what the one before it left: one order explains every reply.
+    const whole = ["", "9", "9/Everything", "9/Everything/x86_64", "9/Everything/x86_64/repodata"]
+    const orders = (items: ReadonlyArray<number>): Array<Array<number>> =>
+      items.length === 0 ? [[]] : items.flatMap((x) => orders(items.filter((y) => y !== x)).map((rest) => [x, ...rest]))
+    const explains = orders([0, 1, 2, 3]).some((order) => {
+      let state = new Set(whole)
+      return order.every((i) => {
+        const next = new Set(sets[i])
+        const updated = [...next].filter((p) => state.has(p)).length
+        const expected = `${updated},${next.size - updated},${[...state].filter((p) => !next.has(p)).length}`
+        state = next
+        return counts[i] === expected
+      })
+    })
+    assert.isTrue(explains, `no order of the check-ins explains the replies ${JSON.stringify(counts)}`)
+    // Back to the whole tree, for what follows.
+    assert.match(
+      checkIn(a, config(["", "9", "9/Everything", "9/Everything/x86_64", "9/Everything/x86_64/repodata"])),
+      SUCCESS
+    )
 
     // The node holding the host's entity says so in its log; it is killed without a chance to hand over.
     const owner = nodes.find(

@@ -1,5 +1,6 @@
 // report_mirror check-ins over real HTTP (SPEC 6): requests built as the upstream client builds them, replies read
 // by Python's xmlrpc.client, and what each check-in wrote (or, refused, did not write).
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -19,6 +20,8 @@ import {
 } from "./support/Fixtures.ts"
 import { changedTables, snapshot } from "./support/Requests.ts"
 import { TestNode, testNodeLayer } from "./support/TestNode.ts"
+
+const CHECKIN_WIRE = path.resolve(import.meta.dirname, "../../../test-support/checkin_wire.py")
 
 /** A master tree: 9, 9/Everything, 9/Everything/x86_64, 9/Everything/x86_64/repodata, 10. */
 const masterTree = () => {
@@ -136,6 +139,46 @@ layer(testNodeLayer(), { excludeTestServices: true })("report_mirror check-ins",
       assert.deepStrictEqual(
         (yield* directoriesOf(w.hostCategory.id)).map((d) => d.path),
         ["9", "9/Everything"]
+      )
+    })
+  )
+
+  it.effect("a config file as operators write it: its copy walked and sent as report_mirror does", () =>
+    Effect.gen(function* () {
+      const w = yield* world({ private: true })
+      const node = yield* TestNode
+      const copy = masterTree()
+      const conf = path.join(copy, "..", `${path.basename(copy)}.conf`)
+      fs.writeFileSync(
+        conf,
+        fs
+          .readFileSync(path.join(import.meta.dirname, "fixtures/report_mirror.conf"), "utf8")
+          .replace("{server}", `${node.baseUrl}/xmlrpc`)
+          .replace("{site}", w.site.name)
+          .replace("{password}", SITE_PASSWORD)
+          .replace("{host}", w.host.name)
+          .replace("{category}", w.category.name)
+          .replace("{path}", copy)
+      )
+      const run = yield* Effect.promise(
+        () =>
+          new Promise<{ code: number | null; out: string }>((resolve) => {
+            const child = spawn("python3", [CHECKIN_WIRE, "report", conf])
+            let out = ""
+            child.stdout.on("data", (chunk) => (out += chunk))
+            child.stderr.on("data", (chunk) => (out += chunk))
+            child.on("exit", (code) => resolve({ code, out }))
+          })
+      )
+      assert.strictEqual(run.code, 0, run.out)
+      // The copy has the master's six directories; the disabled [Fedora Archive] section is not reported.
+      assert.strictEqual(
+        run.out,
+        `Category ${w.category.name} directories updated: 0  added: 6  deleted 0\n${CheckinReplies.success}`
+      )
+      assert.deepStrictEqual(
+        (yield* directoriesOf(w.hostCategory.id)).map((d) => d.path),
+        ["", "10", "9", "9/Everything", "9/Everything/x86_64", "9/Everything/x86_64/repodata"]
       )
     })
   )

@@ -1,6 +1,6 @@
 // Helpers of the tests that run several node processes on one database: content scanned through the API, mirrors
 // added, mirrorlists read, check-ins sent as report_mirror sends them.
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { freshDatabase } from "@mirrormanager/actors/Database"
@@ -89,3 +89,16 @@ export const checkIn = (node: RunningNode, config: unknown, timeoutMs?: number) 
   if (run.status !== 0) throw new Error(`check-in failed (${run.status}): ${run.stderr}`)
   return run.stdout.toString("utf8")
 }
+
+/** `checkIn`, without blocking: several can be on their way at once. */
+export const checkInAsync = (node: RunningNode, config: unknown) =>
+  new Promise<string>((resolve, reject) => {
+    const script = path.resolve(import.meta.dirname, "../../../../test-support/checkin_wire.py")
+    const child = spawn("python3", [script, "checkin", `${node.url}/xmlrpc`], { stdio: ["pipe", "pipe", "pipe"] })
+    let out = ""
+    let err = ""
+    child.stdout.on("data", (chunk) => (out += chunk))
+    child.stderr.on("data", (chunk) => (err += chunk))
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`check-in failed (${code}): ${err}`))))
+    child.stdin.end(JSON.stringify(config))
+  })
