@@ -5,22 +5,54 @@ import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
 import { Effect } from "effect"
 import { Entity } from "effect/cluster"
 import { SqlClient } from "effect/sql"
-import { applyCheckin, applyCrawl, hostStatus } from "./HostRecords.ts"
+import { type CrawlOptions, crawlHost, defaultCrawlOptions } from "./Crawler.ts"
+import { applyCheckin, applyCrawl, hostStatus, loadCrawlTarget } from "./HostRecords.ts"
 
-export const HostEntityLive = HostEntity.toLayer(
-  Effect.gen(function* () {
-    const address = yield* Entity.CurrentAddress
-    const runner = yield* Entity.CurrentRunnerAddress
-    const hostId = Number(address.entityId)
-    const sql = yield* SqlClient.SqlClient
-    yield* Effect.logInfo("host entity active").pipe(
-      Effect.annotateLogs({ hostId, runner: `${runner.host}:${runner.port}` })
-    )
-    return HostEntity.of({
-      Checkin: ({ payload }) => applyCheckin(sql, hostId, payload.checkin),
-      CrawlResult: ({ payload }) => applyCrawl(sql, hostId, payload.report),
-      Status: () => hostStatus(sql, hostId)
-    })
-  }),
-  { maxIdleTime: "5 minutes" }
-)
+/** The entity, crawling as `crawl` says (the node's crawler settings). */
+export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = defaultCrawlOptions) =>
+  HostEntity.toLayer(
+    Effect.gen(function* () {
+      const address = yield* Entity.CurrentAddress
+      const runner = yield* Entity.CurrentRunnerAddress
+      const hostId = Number(address.entityId)
+      const sql = yield* SqlClient.SqlClient
+      yield* Effect.logInfo("host entity active").pipe(
+        Effect.annotateLogs({ hostId, runner: `${runner.host}:${runner.port}` })
+      )
+      return HostEntity.of({
+        Checkin: ({ payload }) => applyCheckin(sql, hostId, payload.checkin),
+        CrawlResult: ({ payload }) => applyCrawl(sql, hostId, payload.report),
+        Status: () => hostStatus(sql, hostId),
+        Crawl: ({ payload }) =>
+          Effect.gen(function* () {
+            yield* hostStatus(sql, hostId)
+            const target = yield* loadCrawlTarget(sql, hostId)
+            const targets = new Map(payload.targets.map((t) => [t.hostCategoryId, new Set(t.paths)]))
+            const outcome = yield* Effect.promise(() => crawlHost(target, { ...crawl, mode: payload.mode, targets }))
+            yield* applyCrawl(sql, hostId, outcome.report)
+            const directories = outcome.report.categories.flatMap((c) => c.directories)
+            const count = (result: string) => directories.filter((d) => d.result === result).length
+            yield* Effect.logInfo("host crawled").pipe(
+              Effect.annotateLogs({
+                hostId,
+                mode: payload.mode,
+                status: outcome.report.status,
+                requests: outcome.requests
+              })
+            )
+            return {
+              status: outcome.report.status,
+              reason: outcome.report.reason,
+              directoriesUpToDate: count("upToDate"),
+              directoriesStale: count("stale"),
+              directoriesUnknown: count("unknown"),
+              requests: outcome.requests,
+              durationMs: outcome.report.durationMs
+            }
+          })
+      })
+    }),
+    { maxIdleTime: "5 minutes" }
+  )
+
+export const HostEntityLive = hostEntityLayer()

@@ -4,6 +4,7 @@
 import { type CrawlReport, type HostCheckin, HostGone, type HostStatus } from "@mirrormanager/domain/cluster/HostEntity"
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
+import type { CrawlCategory } from "./Crawler.ts"
 
 /** Consecutive failed crawls after which a host is switched off (SPEC 7.4). */
 export const CRAWL_FAILURES_TO_DISABLE = 4
@@ -190,3 +191,50 @@ export const hostStatus = (sql: SqlClient.SqlClient, hostId: number) =>
     if (status === undefined) return yield* Effect.fail(new HostGone({ hostId }))
     return status
   }).pipe(Effect.catchTag("SqlError", Effect.die))
+
+/** What a crawl of the host checks (SPEC 7.2): its categories' base URLs and readable directories, with files. */
+export const loadCrawlTarget = (sql: SqlClient.SqlClient, hostId: number) =>
+  Effect.gen(function* () {
+    const categories = yield* sql<{
+      readonly hostCategoryId: number
+      readonly alwaysUpToDate: boolean
+      readonly categoryId: number
+      readonly topdir: string
+      readonly urls: ReadonlyArray<string>
+    }>`
+      SELECT hc.id AS "hostCategoryId", hc.always_up2date AS "alwaysUpToDate", c.id AS "categoryId", d.name AS topdir,
+             coalesce((SELECT jsonb_agg(u.url ORDER BY (u.url LIKE 'https:%') DESC, u.id) FROM host_category_urls u
+                       WHERE u.host_category_id = hc.id AND NOT u.private
+                         AND (u.url LIKE 'https://%' OR u.url LIKE 'http://%')), '[]'::jsonb) AS urls
+      FROM host_categories hc JOIN categories c ON c.id = hc.category_id JOIN directories d ON d.id = c.topdir_id
+      WHERE hc.host_id = ${hostId} ORDER BY hc.id`
+    const target: Array<CrawlCategory> = []
+    for (const category of categories) {
+      const directories = yield* sql<{
+        readonly directoryId: number
+        readonly name: string
+        readonly files: ReadonlyArray<{ readonly name: string; readonly size: number }> | null
+        readonly repomd: ReadonlyArray<string> | null
+      }>`
+        SELECT d.id AS "directoryId", d.name, d.files,
+               (SELECT jsonb_agg(f.sha256 ORDER BY f.timestamp DESC) FROM file_details f
+                WHERE f.directory_id = d.id AND f.filename = 'repomd.xml') AS repomd
+        FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
+        WHERE cd.category_id = ${category.categoryId} AND d.readable`
+      target.push({
+        hostCategoryId: category.hostCategoryId,
+        alwaysUpToDate: category.alwaysUpToDate,
+        urls: category.urls,
+        directories: directories.map((d) => ({
+          directoryId: d.directoryId,
+          path: d.name === category.topdir ? "" : d.name.slice(category.topdir.length + 1),
+          files: (d.files ?? []).map((f) => ({ name: f.name, size: Number(f.size) })),
+          repomd:
+            d.repomd === null || d.repomd.length === 0
+              ? undefined
+              : { newest: d.repomd[0]!, alternates: d.repomd.slice(1) }
+        }))
+      })
+    }
+    return { hostId, categories: target }
+  }).pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))

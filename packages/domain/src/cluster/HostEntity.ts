@@ -57,6 +57,18 @@ export const HostStatus = Schema.Struct({
 }).annotate({ identifier: "HostStatus" })
 export type HostStatus = typeof HostStatus.Type
 
+/** What one crawl run by the entity found, in numbers. */
+export const CrawlSummary = Schema.Struct({
+  status: Schema.Literals(["ok", "failure", "timeout", "unknown"]),
+  reason: Schema.NullOr(Schema.String),
+  directoriesUpToDate: Schema.Int,
+  directoriesStale: Schema.Int,
+  directoriesUnknown: Schema.Int,
+  requests: Schema.Int,
+  durationMs: Schema.Number
+}).annotate({ identifier: "CrawlSummary" })
+export type CrawlSummary = typeof CrawlSummary.Type
+
 /** The host is not in the registry (deleted meanwhile). */
 export class HostGone extends Schema.TaggedError<HostGone>()("HostGone", { hostId: Schema.Int }) {}
 
@@ -68,5 +80,14 @@ export const Checkin = Rpc.make("Checkin", {
 })
 export const CrawlResult = Rpc.make("CrawlResult", { payload: { report: CrawlReport }, error: HostGone })
 export const Status = Rpc.make("Status", { success: HostStatus, error: HostGone })
+/** Crawls the host now (SPEC 7) and applies what it found; a targeted crawl names its directories per host category. */
+export const Crawl = Rpc.make("Crawl", {
+  payload: {
+    mode: Schema.Literals(["full", "repodata", "canary", "targeted"]),
+    targets: Schema.Array(Schema.Struct({ hostCategoryId: Schema.Int, paths: Schema.Array(Schema.String) }))
+  },
+  success: CrawlSummary,
+  error: HostGone
+})
 
-export const HostEntity = Entity.make("Host", [Checkin, CrawlResult, Status])
+export const HostEntity = Entity.make("Host", [Checkin, CrawlResult, Status, Crawl])

@@ -1,0 +1,218 @@
+// The crawl run by a host's entity (SPEC 7), against real HTTP servers on loopback addresses serving fresh, stale,
+// partly missing, slow and broken trees: which directories end up up to date, alternates accepted, failures
+// counted, private addresses refused unless allowed.
+import { createHash } from "node:crypto"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { NodeCrypto } from "@effect/platform-node"
+import { afterAll, assert, layer } from "@effect/vitest"
+import { defaultCrawlOptions } from "@mirrormanager/actors/Crawler"
+import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
+import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
+import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
+import { Effect, Layer } from "effect"
+import { SingleRunner } from "effect/cluster"
+import { SqlClient } from "effect/sql"
+import { inject } from "vitest"
+
+const crawlOptions = { ...defaultCrawlOptions, allowPrivateAddresses: true, requestTimeoutMs: 1_000, retries: 1 }
+const cluster = SingleRunner.layer({
+  shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
+}).pipe(Layer.provide(NodeCrypto.layerDigest))
+const database = freshDatabaseLayer(inject("databaseUrl"))
+const TestLayer = hostEntityLayer(crawlOptions).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database))
+
+const REPOMD_NEW = "<repomd>new</repomd>\n"
+const REPOMD_OLD = "<repomd>old</repomd>\n"
+const REPOMD_ANCIENT = "<repomd>ancient</repomd>\n"
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
+
+/** What a mirror serves: path → body, or a status, or a delay. */
+type Served = Record<string, string | number | { readonly delayMs: number; readonly body: string }>
+
+const servers: Array<http.Server> = []
+afterAll(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))))
+
+/** A mirror on 127.0.0.<n>: answers HEAD and GET from `served`; HEAD of anything ending in `/` is a directory. */
+const mirror = (n: number, served: Served, options: { readonly headNotAllowed?: boolean } = {}) =>
+  new Promise<string>((resolve) => {
+    const server = http.createServer((request, response) => {
+      const path = decodeURIComponent((request.url ?? "/").split("?")[0]!)
+      if (options.headNotAllowed && request.method === "HEAD" && !path.endsWith("/")) {
+        response.writeHead(405).end()
+        return
+      }
+      if (path.endsWith("/")) {
+        response.writeHead(200, { "content-type": "text/html" }).end("<html>index</html>")
+        return
+      }
+      const entry = served[path]
+      if (entry === undefined || typeof entry === "number") {
+        response.writeHead(typeof entry === "number" ? entry : 404).end()
+        return
+      }
+      const send = (body: string) => {
+        const range = request.headers.range
+        if (range !== undefined) {
+          response.writeHead(206, { "content-range": `bytes 0-0/${Buffer.byteLength(body)}`, "content-length": 1 })
+          response.end(body.slice(0, 1))
+          return
+        }
+        response.writeHead(200, { "content-length": Buffer.byteLength(body) })
+        response.end(request.method === "HEAD" ? undefined : body)
+      }
+      if (typeof entry === "string") send(entry)
+      else setTimeout(() => send(entry.body), entry.delayMs)
+    })
+    servers.push(server)
+    server.listen(0, `127.0.0.${n}`, () => resolve(`http://127.0.0.${n}:${(server.address() as AddressInfo).port}`))
+  })
+
+let counter = 0
+/** A category (top, 9/x86_64 with two packages, 9/x86_64/repodata with repomd.xml); a public host at `url`. */
+const world = (url: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const n = ++counter
+    const top = `pub/c${n}`
+    const directory = (name: string, files: ReadonlyArray<{ name: string; size: number }>) =>
+      Effect.map(
+        sql<{ id: number }>`INSERT INTO directories (name, files) VALUES (${name}, ${JSON.stringify(files)}::jsonb)
+          RETURNING id`,
+        ([row]) => row!.id
+      )
+    const topId = yield* directory(top, [])
+    const packages = yield* directory(`${top}/9/x86_64`, [
+      { name: "a.rpm", size: 5 },
+      { name: "b.rpm", size: 7 }
+    ])
+    const repodata = yield* directory(`${top}/9/x86_64/repodata`, [{ name: "repomd.xml", size: REPOMD_NEW.length }])
+    for (const [text, timestamp] of [
+      [REPOMD_NEW, 1_700_000_200],
+      [REPOMD_OLD, 1_700_000_100]
+    ] as const) {
+      yield* sql`INSERT INTO file_details (directory_id, filename, timestamp, size, sha256)
+        VALUES (${repodata}, 'repomd.xml', ${timestamp}, ${text.length}, ${sha256(text)})`
+    }
+    const [product] = yield* sql<{ id: number }>`INSERT INTO products (name) VALUES (${`p${n}`}) RETURNING id`
+    const [category] = yield* sql<{ id: number }>`INSERT INTO categories (name, product_id, topdir_id)
+      VALUES (${`c${n}`}, ${product!.id}, ${topId}) RETURNING id`
+    yield* sql`INSERT INTO category_directories (category_id, directory_id)
+      VALUES (${category!.id}, ${topId}), (${category!.id}, ${packages}), (${category!.id}, ${repodata})`
+    const [site] = yield* sql<{ id: number }>`INSERT INTO sites (name, password_hash) VALUES (${`s${n}`}, 'x')
+      RETURNING id`
+    const [host] = yield* sql<{ id: number }>`INSERT INTO hosts (site_id, name, country)
+      VALUES (${site!.id}, ${`h${n}`}, 'SE') RETURNING id`
+    const [hc] = yield* sql<{ id: number }>`INSERT INTO host_categories (host_id, category_id)
+      VALUES (${host!.id}, ${category!.id}) RETURNING id`
+    yield* sql`INSERT INTO host_category_urls (host_category_id, url) VALUES (${hc!.id}, ${`${url}/${top}`})`
+    return { hostId: host!.id, hostCategoryId: hc!.id, top }
+  }).pipe(Effect.orDie)
+
+/** A mirror's files for a world's category: `repomd` as its repomd.xml, the packages as given. */
+const tree = (top: string, repomd: string | number, packages: Served = {}): Served => ({
+  [`/${top}/9/x86_64/a.rpm`]: "aaaaa",
+  [`/${top}/9/x86_64/b.rpm`]: "bbbbbbb",
+  ...Object.fromEntries(Object.entries(packages).map(([name, body]) => [`/${top}/9/x86_64/${name}`, body])),
+  [`/${top}/9/x86_64/repodata/repomd.xml`]: repomd
+})
+
+const directories = (hostCategoryId: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ path: string; up2date: boolean; matched: string | null }>`
+      SELECT path, up2date, matched FROM host_category_dirs WHERE host_category_id = ${hostCategoryId} ORDER BY path`
+    return Object.fromEntries(
+      rows.map((r) => [r.path, r.up2date ? `up to date${r.matched ? ` (${r.matched})` : ""}` : "stale"])
+    )
+  }).pipe(Effect.orDie)
+
+const crawl = (hostId: number, mode: "full" | "repodata" | "canary" = "full") =>
+  Effect.gen(function* () {
+    const hosts = yield* HostEntity.client
+    return yield* hosts(String(hostId)).Crawl({ mode, targets: [] })
+  })
+
+/** Serves `served` from a fresh world's mirror (the world's top directory is only known once the world exists). */
+const crawledWorld = (n: number, served: (top: string) => Served, options: { headNotAllowed?: boolean } = {}) =>
+  Effect.gen(function* () {
+    const routes: Served = {}
+    const url = yield* Effect.promise(() => mirror(n, routes, options))
+    const w = yield* world(url)
+    Object.assign(routes, served(w.top))
+    return w
+  })
+
+layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the crawler", (it) => {
+  it.effect("a fresh mirror: every directory up to date, repomd.xml matching the newest", () =>
+    Effect.gen(function* () {
+      const w = yield* crawledWorld(11, (top) => tree(top, REPOMD_NEW))
+      const summary = yield* crawl(w.hostId)
+      assert.deepInclude(summary, { status: "ok", directoriesUpToDate: 3, directoriesStale: 0, directoriesUnknown: 0 })
+      assert.deepStrictEqual(yield* directories(w.hostCategoryId), {
+        "": "up to date",
+        "9/x86_64": "up to date",
+        "9/x86_64/repodata": "up to date (newest)"
+      })
+    })
+  )
+
+  it.effect("one push behind is still up to date (an alternate); an older or missing one is not", () =>
+    Effect.gen(function* () {
+      const behind = yield* crawledWorld(12, (top) => tree(top, REPOMD_OLD))
+      yield* crawl(behind.hostId)
+      assert.strictEqual((yield* directories(behind.hostCategoryId))["9/x86_64/repodata"], "up to date (alternate)")
+      const ancient = yield* crawledWorld(13, (top) => tree(top, REPOMD_ANCIENT, { "b.rpm": 404 }))
+      const summary = yield* crawl(ancient.hostId)
+      assert.deepInclude(summary, { status: "ok", directoriesUpToDate: 1, directoriesStale: 2 })
+      assert.deepStrictEqual(yield* directories(ancient.hostCategoryId), { "": "up to date" })
+    })
+  )
+
+  it.effect("a wrong size is stale; HEAD refused is asked again as a one-byte GET; slow answers are unknown", () =>
+    Effect.gen(function* () {
+      const wrongSize = yield* crawledWorld(14, (top) => tree(top, REPOMD_NEW, { "a.rpm": "aaaaaaaaaa" }))
+      yield* crawl(wrongSize.hostId)
+      assert.strictEqual((yield* directories(wrongSize.hostCategoryId))["9/x86_64"], undefined)
+      const noHead = yield* crawledWorld(15, (top) => tree(top, REPOMD_NEW), { headNotAllowed: true })
+      assert.deepInclude(yield* crawl(noHead.hostId), { directoriesUpToDate: 3 })
+      const slow = yield* crawledWorld(16, (top) =>
+        tree(top, REPOMD_NEW, { "a.rpm": { delayMs: 3_000, body: "aaaaa" } })
+      )
+      assert.deepInclude(yield* crawl(slow.hostId), { status: "ok", directoriesUnknown: 1, directoriesUpToDate: 2 })
+    })
+  )
+
+  it.effect("a mirror that does not answer fails the crawl; four failures in a row switch it off", () =>
+    Effect.gen(function* () {
+      const w = yield* world("http://127.0.0.17:9")
+      for (let i = 0; i < 3; i++) assert.strictEqual((yield* crawl(w.hostId)).status, "failure")
+      assert.deepInclude(yield* (yield* HostEntity.client)(String(w.hostId)).Status(), {
+        userActive: true,
+        crawlFailures: 3
+      })
+      const fourth = yield* crawl(w.hostId)
+      assert.match(fourth.reason ?? "", /no base URL answered/)
+      assert.deepInclude(yield* (yield* HostEntity.client)(String(w.hostId)).Status(), {
+        userActive: false,
+        disabledBy: "crawler",
+        crawlFailures: 4
+      })
+    })
+  )
+})
+
+layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database)), {
+  excludeTestServices: true,
+  timeout: "60 seconds"
+})("the crawler by default", (it) => {
+  it.effect("refuses mirrors on loopback and private addresses", () =>
+    Effect.gen(function* () {
+      const w = yield* crawledWorld(18, (top) => tree(top, REPOMD_NEW))
+      const summary = yield* crawl(w.hostId)
+      assert.strictEqual(summary.status, "failure")
+      assert.strictEqual(summary.requests, 0)
+      assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
+    })
+  )
+})
