@@ -1,6 +1,8 @@
 // Handlers of /api/hosts, /api/host-categories and /api/host-category-urls.
 import { Hosts } from "@mirrormanager/actors/Hosts"
 import { Api } from "@mirrormanager/domain/api/Api"
+import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
+import { notFound } from "@mirrormanager/domain/Errors"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { asCaller } from "./Principal.ts"
@@ -10,10 +12,25 @@ export const HostsHandlers = HttpApiBuilder.group(
   "hosts",
   Effect.fn(function* (handlers) {
     const hosts = yield* Hosts
+    const entities = yield* HostEntity.client
     return handlers
       .handle("getHost", ({ params }) => asCaller((p) => hosts.get(p, params.hostId)))
       .handle("updateHost", ({ params, payload }) => asCaller((p) => hosts.update(p, params.hostId, payload)))
       .handle("deleteHost", ({ params }) => asCaller((p) => hosts.remove(p, params.hostId)))
+      .handle("crawlHost", ({ params, payload }) =>
+        asCaller((p) => hosts.get(p, params.hostId)).pipe(
+          Effect.andThen(
+            entities(String(params.hostId))
+              .Crawl({ mode: payload.mode ?? "full", targets: [] })
+              .pipe(
+                // The host deleted meanwhile is not found; the cluster failing to deliver is the server's fault.
+                Effect.catch((error) =>
+                  error._tag === "HostGone" ? Effect.fail(notFound("host", params.hostId)) : Effect.die(error)
+                )
+              )
+          )
+        )
+      )
       .handle("listHostCategories", ({ params, query }) =>
         asCaller((p) => hosts.listCategories(p, params.hostId, query))
       )

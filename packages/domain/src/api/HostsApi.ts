@@ -1,6 +1,7 @@
 // A host and what it carries: categories, URLs, netblocks, peer ASNs, allowed countries.
-import type { Schema } from "effect"
+import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { CrawlSummary } from "../cluster/HostEntity.ts"
 import { Page, PageQuery } from "../Fields.ts"
 import * as H from "../Host.ts"
 import {
@@ -58,7 +59,14 @@ export class HostsApi extends HttpApiGroup.make("hosts")
       success: H.Host,
       error: Errors
     }),
-    HttpApiEndpoint.delete("deleteHost", "/api/hosts/:hostId", { params: hostParams, error: Errors })
+    HttpApiEndpoint.delete("deleteHost", "/api/hosts/:hostId", { params: hostParams, error: Errors }),
+    // Crawls the host now, on the node that holds it, and answers what the crawl found (SPEC 7).
+    HttpApiEndpoint.post("crawlHost", "/api/hosts/:hostId/crawl", {
+      params: hostParams,
+      payload: Schema.Struct({ mode: Schema.optional(Schema.Literals(["full", "repodata", "canary"])) }),
+      success: CrawlSummary,
+      error: Errors
+    })
   )
   .add(
     HttpApiEndpoint.get("listHostCategories", "/api/hosts/:hostId/categories", {

@@ -1,0 +1,31 @@
+// POST /api/hosts/{hostId}/crawl: a crawl of the host now, by the node that holds it, answered with what it found;
+// for the host's site admins and global admins only.
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { makeContent, makeTenant } from "./support/Fixtures.ts"
+import { expectStatus } from "./support/Requests.ts"
+import { testNodeLayer } from "./support/TestNode.ts"
+
+layer(testNodeLayer(), { excludeTestServices: true })("crawling a host on demand", (it) => {
+  it.effect("answers the crawl's summary; by default a mirror that resolves to nowhere public is not crawled", () =>
+    Effect.gen(function* () {
+      const content = yield* makeContent
+      const tenant = yield* makeTenant(content)
+      const other = yield* makeTenant(content)
+      // The tenant's URL (https://<user>.example.org) resolves to no address here: nothing is fetched.
+      const summary = yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 200, {
+        body: { mode: "canary" },
+        token: tenant.token
+      })
+      assert.deepInclude(summary, { status: "failure", requests: 0, directoriesUpToDate: 0 })
+      assert.match(summary.reason, /no base URL answered/)
+      yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 403, { body: {}, token: other.token })
+      yield* expectStatus("POST", "/api/hosts/999999/crawl", 404, { body: {} })
+      yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 400, { body: { mode: "everything" } })
+      assert.strictEqual(
+        (yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 200, { body: {} })).status,
+        "failure"
+      )
+    })
+  )
+})
