@@ -7,10 +7,11 @@ import type { AddressInfo } from "node:net"
 import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, layer } from "@effect/vitest"
 import { defaultCrawlOptions } from "@mirrormanager/actors/Crawler"
+import { CrawlScheduleLayer } from "@mirrormanager/actors/CrawlSchedule"
 import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
 import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
 import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
@@ -213,6 +214,40 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Lay
       assert.strictEqual(summary.status, "failure")
       assert.strictEqual(summary.requests, 0)
       assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
+    })
+  )
+})
+
+layer(
+  Layer.mergeAll(
+    hostEntityLayer(crawlOptions),
+    CrawlScheduleLayer({ interval: Duration.seconds(3), parallel: 4, verifyEvery: Duration.millis(100) })
+  ).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database)),
+  { excludeTestServices: true, timeout: "60 seconds" }
+)("scheduled crawls", (it) => {
+  it.effect("verify check-in claims first, then crawl every public host in full", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const w = yield* crawledWorld(19, (top) => tree(top, REPOMD_NEW))
+      yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at)
+        VALUES (${w.hostCategoryId}, '["9/x86_64/repodata"]'::jsonb, now())`.pipe(Effect.orDie)
+      // The claim is verified by a targeted crawl of what was claimed, within moments.
+      for (let i = 0; i < 100; i++) {
+        const [claim] = yield* sql<{ due: boolean }>`SELECT verification_due AS due FROM host_category_claims
+          WHERE host_category_id = ${w.hostCategoryId}`.pipe(Effect.orDie)
+        if (claim?.due === false) break
+        yield* Effect.sleep("50 millis")
+      }
+      assert.deepStrictEqual(yield* directories(w.hostCategoryId), { "9/x86_64/repodata": "up to date (newest)" })
+      // The next full round (every 3 s here) checks the rest.
+      for (let i = 0; i < 100 && Object.keys(yield* directories(w.hostCategoryId)).length < 3; i++) {
+        yield* Effect.sleep("100 millis")
+      }
+      assert.deepStrictEqual(yield* directories(w.hostCategoryId), {
+        "": "up to date",
+        "9/x86_64": "up to date",
+        "9/x86_64/repodata": "up to date (newest)"
+      })
     })
   )
 })

@@ -9,6 +9,12 @@ export interface NodeConfigShape {
   readonly runnerPort: number
   /** Where the runner listens, when that differs from where it is reached (a container's 0.0.0.0). */
   readonly runnerListenHost: Option.Option<string>
+  /** Between full crawls of a public host; zero: none scheduled. */
+  readonly crawlInterval: Duration.Duration
+  /** Hosts crawled at once, cluster-wide. */
+  readonly crawlParallel: number
+  /** Crawl mirrors on loopback and private addresses (labs, tests); off by default. */
+  readonly crawlPrivateAddresses: boolean
   readonly dataDir: string
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly embeddedPostgresPort: number
@@ -53,6 +59,9 @@ export const nodeConfig = Config.all({
   runnerHost: Config.String("MM_RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
   runnerPort: Config.Port("MM_RUNNER_PORT").pipe(Config.withDefault(34431)),
   runnerListenHost: Config.String("MM_RUNNER_LISTEN_HOST").pipe(Config.option),
+  crawlInterval: Config.Duration("MM_CRAWL_INTERVAL").pipe(Config.withDefault(Duration.hours(12))),
+  crawlParallel: Config.Int("MM_CRAWL_PARALLEL").pipe(Config.withDefault(50)),
+  crawlPrivateAddresses: Config.Boolean("MM_CRAWL_PRIVATE_ADDRESSES").pipe(Config.withDefault(false)),
   dataDir: Config.String("MM_DATA_DIR").pipe(Config.withDefault("./var")),
   databaseUrl: Config.Redacted("DATABASE_URL").pipe(Config.option),
   embeddedPostgresPort: Config.Port("MM_EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)),

@@ -6,9 +6,11 @@ import { NodeClusterSocket, NodeHttpServer } from "@effect/platform-node"
 import { Accounts } from "@mirrormanager/actors/Accounts"
 import { ChangeFollowerLayer, defaultChangeFollowerOptions } from "@mirrormanager/actors/ChangeFollower"
 import { Checkins } from "@mirrormanager/actors/Checkins"
+import { defaultCrawlOptions } from "@mirrormanager/actors/Crawler"
+import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "@mirrormanager/actors/CrawlSchedule"
 import { databaseLayer } from "@mirrormanager/actors/Database"
 import { GeoIp } from "@mirrormanager/actors/GeoIp"
-import { HostEntityLive } from "@mirrormanager/actors/HostEntityLive"
+import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
 import { IndexSnapshotLayer, snapshotFile } from "@mirrormanager/actors/IndexSnapshot"
 import { parseNetblock } from "@mirrormanager/actors/IpAddress"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "@mirrormanager/actors/MasterScanPolicy"
@@ -201,7 +203,21 @@ export const LoggerLive = loggerLive({ toStderr: false })
  * The node's cluster runner (its storage in the registry database, runners talking over TCP) and the entities it
  * runs: every node accepts any check-in, and the host's entity applies it on whichever node owns the host.
  */
-const ClusterLive = Layer.mergeAll(HostEntityLive, Checkins.layer()).pipe(
+const EntitiesLive = Layer.unwrap(
+  Effect.map(NodeConfig, (config) =>
+    Layer.mergeAll(
+      hostEntityLayer({ ...defaultCrawlOptions, allowPrivateAddresses: config.crawlPrivateAddresses }),
+      Checkins.layer(),
+      CrawlScheduleLayer({
+        ...defaultCrawlScheduleOptions,
+        interval: config.crawlInterval,
+        parallel: Math.max(1, config.crawlParallel)
+      })
+    )
+  )
+)
+
+const ClusterLive = EntitiesLive.pipe(
   Layer.provideMerge(
     Layer.unwrap(
       Effect.gen(function* () {
