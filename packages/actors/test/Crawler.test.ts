@@ -15,6 +15,7 @@ import { Duration, Effect, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
+import { hostCarrying } from "./support/HostRows.ts"
 
 const crawlOptions = { ...defaultCrawlOptions, allowPrivateAddresses: true, requestTimeoutMs: 1_000, retries: 1 }
 const cluster = SingleRunner.layer({
@@ -95,19 +96,9 @@ const world = (url: string) =>
       yield* sql`INSERT INTO file_details (directory_id, filename, timestamp, size, sha256)
         VALUES (${repodata}, 'repomd.xml', ${timestamp}, ${text.length}, ${sha256(text)})`
     }
-    const [product] = yield* sql<{ id: number }>`INSERT INTO products (name) VALUES (${`p${n}`}) RETURNING id`
-    const [category] = yield* sql<{ id: number }>`INSERT INTO categories (name, product_id, topdir_id)
-      VALUES (${`c${n}`}, ${product!.id}, ${topId}) RETURNING id`
-    yield* sql`INSERT INTO category_directories (category_id, directory_id)
-      VALUES (${category!.id}, ${topId}), (${category!.id}, ${packages}), (${category!.id}, ${repodata})`
-    const [site] = yield* sql<{ id: number }>`INSERT INTO sites (name, password_hash) VALUES (${`s${n}`}, 'x')
-      RETURNING id`
-    const [host] = yield* sql<{ id: number }>`INSERT INTO hosts (site_id, name, country)
-      VALUES (${site!.id}, ${`h${n}`}, 'SE') RETURNING id`
-    const [hc] = yield* sql<{ id: number }>`INSERT INTO host_categories (host_id, category_id)
-      VALUES (${host!.id}, ${category!.id}) RETURNING id`
-    yield* sql`INSERT INTO host_category_urls (host_category_id, url) VALUES (${hc!.id}, ${`${url}/${top}`})`
-    return { hostId: host!.id, hostCategoryId: hc!.id, top }
+    const { hostId, hostCategoryId } = yield* hostCarrying(n, topId, [packages, repodata])
+    yield* sql`INSERT INTO host_category_urls (host_category_id, url) VALUES (${hostCategoryId}, ${`${url}/${top}`})`
+    return { hostId, hostCategoryId, top }
   }).pipe(Effect.orDie)
 
 /** A mirror's files for a world's category: `repomd` as its repomd.xml, the packages as given. */

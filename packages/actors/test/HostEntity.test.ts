@@ -10,6 +10,7 @@ import { Effect, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
+import { hostCarrying } from "./support/HostRows.ts"
 
 const TestLayer = HostEntityLive.pipe(
   Layer.provideMerge(
@@ -30,22 +31,12 @@ const world = Effect.gen(function* () {
   const top = yield* directory(`pub/e${n}`)
   const nine = yield* directory(`pub/e${n}/9`)
   const repo = yield* directory(`pub/e${n}/9/x86_64`)
-  const [product] = yield* sql<{ id: number }>`INSERT INTO products (name) VALUES (${`p${n}`}) RETURNING id`
-  const [category] = yield* sql<{ id: number }>`INSERT INTO categories (name, product_id, topdir_id)
-    VALUES (${`c${n}`}, ${product!.id}, ${top}) RETURNING id`
-  yield* sql`INSERT INTO category_directories (category_id, directory_id)
-    VALUES (${category!.id}, ${top}), (${category!.id}, ${nine}), (${category!.id}, ${repo})`
-  const [site] = yield* sql<{ id: number }>`INSERT INTO sites (name, password_hash) VALUES (${`s${n}`}, 'x')
-    RETURNING id`
-  const [host] = yield* sql<{ id: number }>`INSERT INTO hosts (site_id, name, country)
-    VALUES (${site!.id}, ${`h${n}`}, 'SE') RETURNING id`
-  const [hc] = yield* sql<{ id: number }>`INSERT INTO host_categories (host_id, category_id)
-    VALUES (${host!.id}, ${category!.id}) RETURNING id`
+  const { hostId, hostCategoryId } = yield* hostCarrying(n, top, [nine, repo])
   yield* sql`INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by)
-    VALUES (${hc!.id}, ${nine}, '9', true, 'checkin')`
+    VALUES (${hostCategoryId}, ${nine}, '9', true, 'checkin')`
   yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at)
-    VALUES (${hc!.id}, '["9"]'::jsonb, now())`
-  return { hostId: host!.id, hostCategoryId: hc!.id, top, nine, repo }
+    VALUES (${hostCategoryId}, '["9"]'::jsonb, now())`
+  return { hostId, hostCategoryId, top, nine, repo }
 }).pipe(Effect.orDie)
 
 type World = Effect.Success<typeof world>
