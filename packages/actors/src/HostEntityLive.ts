@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import { Entity } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { type CrawlOptions, crawlHost, defaultCrawlOptions } from "./Crawler.ts"
-import { applyCheckin, applyCrawl, hostStatus, loadCrawlTarget } from "./HostRecords.ts"
+import { applyCheckin, applyCrawl, hostStatus, loadCrawlTarget, recordCrawlLog } from "./HostRecords.ts"
 
 /** The entity, crawling as `crawl` says (the node's crawler settings). */
 export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = defaultCrawlOptions) =>
@@ -28,8 +28,10 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
             yield* hostStatus(sql, hostId)
             const target = yield* loadCrawlTarget(sql, hostId)
             const targets = new Map(payload.targets.map((t) => [t.hostCategoryId, new Set(t.paths)]))
+            const startedAt = Date.now()
             const outcome = yield* Effect.promise(() => crawlHost(target, { ...crawl, mode: payload.mode, targets }))
             yield* applyCrawl(sql, hostId, outcome.report)
+            yield* recordCrawlLog(sql, hostId, startedAt, outcome)
             const directories = outcome.report.categories.flatMap((c) => c.directories)
             const count = (result: string) => directories.filter((d) => d.result === result).length
             yield* Effect.logInfo("host crawled").pipe(

@@ -1,7 +1,13 @@
 // What the Host entity writes and reads (SPEC 6.2 rules 6-11, 7.4): a check-in's and a crawl's effect on the host's
 // directories, each in one transaction that holds the host's row, and the host's status. Every write reaches the
 // redirectors through the change stream (table triggers).
-import { type CrawlReport, type HostCheckin, HostGone, type HostStatus } from "@mirrormanager/domain/cluster/HostEntity"
+import {
+  type CrawlLog,
+  type CrawlReport,
+  type HostCheckin,
+  HostGone,
+  type HostStatus
+} from "@mirrormanager/domain/cluster/HostEntity"
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { CrawlCategory } from "./Crawler.ts"
@@ -238,3 +244,37 @@ export const loadCrawlTarget = (sql: SqlClient.SqlClient, hostId: number) =>
     }
     return { hostId, categories: target }
   }).pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
+
+/** Crawl log entries kept per crawl; the runs kept per host; how long they are kept (SPEC 7.5). */
+export const CRAWL_LOG_ENTRIES = 500
+export const CRAWL_LOG_RUNS = 10
+const CRAWL_LOG_DAYS = 14
+
+/** Keeps a crawl in the host's crawl log, dropping runs past the last ten and older than two weeks. */
+export const recordCrawlLog = (
+  sql: SqlClient.SqlClient,
+  hostId: number,
+  startedAt: number,
+  outcome: { readonly report: CrawlReport; readonly log: ReadonlyArray<unknown>; readonly requests: number }
+) =>
+  Effect.gen(function* () {
+    const { report } = outcome
+    yield* sql`INSERT INTO host_crawl_logs (host_id, started_at, mode, status, reason, duration_ms, requests, entries,
+        entries_total)
+      VALUES (${hostId}, to_timestamp(${startedAt / 1000}), ${report.mode}, ${report.status}, ${report.reason},
+        ${report.durationMs}, ${outcome.requests}, ${JSON.stringify(outcome.log.slice(0, CRAWL_LOG_ENTRIES))}::jsonb,
+        ${outcome.log.length})`
+    yield* sql`DELETE FROM host_crawl_logs WHERE host_id = ${hostId} AND (
+        started_at < now() - make_interval(days => ${CRAWL_LOG_DAYS})
+        OR id NOT IN (SELECT id FROM host_crawl_logs WHERE host_id = ${hostId} ORDER BY started_at DESC, id DESC
+                      LIMIT ${CRAWL_LOG_RUNS}))`
+  }).pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
+
+/** The host's crawl log, newest first. */
+export const crawlLogs = (sql: SqlClient.SqlClient, hostId: number) =>
+  sql<CrawlLog>`
+    SELECT extract(epoch FROM started_at)::float8 AS "startedAt", mode, status, reason, duration_ms AS "durationMs",
+           requests, entries, entries_total AS "entriesTotal"
+    FROM host_crawl_logs WHERE host_id = ${hostId} ORDER BY started_at DESC, id DESC`.pipe(
+    Effect.catchTag("SqlError", (error) => Effect.die(error))
+  )

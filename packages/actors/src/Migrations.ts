@@ -456,9 +456,27 @@ const checkins = runStatements([
   "CREATE INDEX checkin_failures_at ON checkin_failures (at)"
 ])
 
+/** The crawler (SPEC 7.5): a log of each host's last crawls. */
+const crawler = runStatements([
+  `CREATE TABLE host_crawl_logs (
+     id bigserial PRIMARY KEY,
+     host_id integer NOT NULL REFERENCES hosts ON DELETE CASCADE,
+     started_at timestamptz NOT NULL,
+     mode text NOT NULL,
+     status text NOT NULL,
+     reason text,
+     duration_ms double precision NOT NULL,
+     requests integer NOT NULL,
+     entries jsonb NOT NULL,
+     entries_total integer NOT NULL
+   )`,
+  "CREATE INDEX host_crawl_logs_host ON host_crawl_logs (host_id, started_at DESC)"
+])
+
 export const migrations = {
   "0001_registry": registry,
   "0002_master_scan": masterScan,
   "0003_change_stream": changeStream,
-  "0004_checkins": checkins
+  "0004_checkins": checkins,
+  "0005_crawler": crawler
 }

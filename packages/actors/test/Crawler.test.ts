@@ -10,6 +10,7 @@ import { defaultCrawlOptions } from "@mirrormanager/actors/Crawler"
 import { CrawlScheduleLayer } from "@mirrormanager/actors/CrawlSchedule"
 import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
 import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
+import { crawlLogs } from "@mirrormanager/actors/HostRecords"
 import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
 import { Duration, Effect, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
@@ -146,6 +147,15 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
         "9/x86_64": "up to date",
         "9/x86_64/repodata": "up to date (newest)"
       })
+      // The crawl log says what was asked and answered.
+      const [log] = yield* crawlLogs(yield* SqlClient.SqlClient, w.hostId)
+      assert.deepInclude(log!, { mode: "full", status: "ok", requests: 4, entriesTotal: 4 })
+      assert.deepStrictEqual(log!.entries.map((e) => `${e.method} ${new URL(e.url).pathname} ${e.status}`).toSorted(), [
+        `GET /${w.top}/9/x86_64/repodata/repomd.xml 200`,
+        `HEAD /${w.top}/ 200`,
+        `HEAD /${w.top}/9/x86_64/a.rpm 200`,
+        `HEAD /${w.top}/9/x86_64/b.rpm 200`
+      ])
     })
   )
 

@@ -1,10 +1,12 @@
 // Handlers of /api/hosts, /api/host-categories and /api/host-category-urls.
+import { crawlLogs } from "@mirrormanager/actors/HostRecords"
 import { Hosts } from "@mirrormanager/actors/Hosts"
 import { Api } from "@mirrormanager/domain/api/Api"
 import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
 import { notFound } from "@mirrormanager/domain/Errors"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
+import { SqlClient } from "effect/sql"
 import { asCaller } from "./Principal.ts"
 
 export const HostsHandlers = HttpApiBuilder.group(
@@ -13,10 +15,14 @@ export const HostsHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const hosts = yield* Hosts
     const entities = yield* HostEntity.client
+    const sql = yield* SqlClient.SqlClient
     return handlers
       .handle("getHost", ({ params }) => asCaller((p) => hosts.get(p, params.hostId)))
       .handle("updateHost", ({ params, payload }) => asCaller((p) => hosts.update(p, params.hostId, payload)))
       .handle("deleteHost", ({ params }) => asCaller((p) => hosts.remove(p, params.hostId)))
+      .handle("getHostCrawlLog", ({ params }) =>
+        asCaller((p) => hosts.get(p, params.hostId)).pipe(Effect.andThen(crawlLogs(sql, params.hostId)))
+      )
       .handle("crawlHost", ({ params, payload }) =>
         asCaller((p) => hosts.get(p, params.hostId)).pipe(
           Effect.andThen(

@@ -26,6 +26,17 @@ layer(testNodeLayer(), { excludeTestServices: true })("crawling a host on demand
         (yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 200, { body: {} })).status,
         "failure"
       )
+
+      // The crawl log: newest first, each request and its result; the last ten crawls only.
+      const log = yield* expectStatus("GET", `/api/hosts/${tenant.hostId}/crawl-log`, 200, { token: tenant.token })
+      assert.strictEqual(log.length, 2)
+      assert.deepInclude(log[0], { mode: "full", status: "failure", requests: 0, entriesTotal: 1 })
+      assert.deepInclude(log[1], { mode: "canary" })
+      assert.match(log[0].entries[0].result, /^refused: /)
+      assert.strictEqual(log[0].entries[0].url, `${tenant.url}/`)
+      yield* expectStatus("GET", `/api/hosts/${tenant.hostId}/crawl-log`, 403, { token: other.token })
+      for (let i = 0; i < 10; i++) yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 200, { body: {} })
+      assert.strictEqual((yield* expectStatus("GET", `/api/hosts/${tenant.hostId}/crawl-log`, 200)).length, 10)
     })
   )
 })

@@ -1,7 +1,7 @@
 // A host and what it carries: categories, URLs, netblocks, peer ASNs, allowed countries.
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { CrawlSummary } from "../cluster/HostEntity.ts"
+import { CrawlLog, CrawlSummary } from "../cluster/HostEntity.ts"
 import { Page, PageQuery } from "../Fields.ts"
 import * as H from "../Host.ts"
 import {
@@ -65,6 +65,12 @@ export class HostsApi extends HttpApiGroup.make("hosts")
       params: hostParams,
       payload: Schema.Struct({ mode: Schema.optional(Schema.Literals(["full", "repodata", "canary"])) }),
       success: CrawlSummary,
+      error: Errors
+    }),
+    // The host's last crawls, newest first: each request and what it answered (SPEC 7.5).
+    HttpApiEndpoint.get("getHostCrawlLog", "/api/hosts/:hostId/crawl-log", {
+      params: hostParams,
+      success: Schema.Array(CrawlLog),
       error: Errors
     })
   )

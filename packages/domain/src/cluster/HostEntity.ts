@@ -69,6 +69,30 @@ export const CrawlSummary = Schema.Struct({
 }).annotate({ identifier: "CrawlSummary" })
 export type CrawlSummary = typeof CrawlSummary.Type
 
+/** One request of a crawl, as the crawl log keeps it. */
+export const CrawlLogEntry = Schema.Struct({
+  url: Schema.String,
+  method: Schema.Literals(["HEAD", "GET"]),
+  /** 0: no answer (refused, timed out, connection failed). */
+  status: Schema.Int,
+  result: Schema.String,
+  ms: Schema.Number
+}).annotate({ identifier: "CrawlLogEntry" })
+
+/** One crawl of a host, as its crawl log keeps it (the first entries only; `entriesTotal` counts them all). */
+export const CrawlLog = Schema.Struct({
+  /** Epoch seconds. */
+  startedAt: Schema.Number,
+  mode: Schema.String,
+  status: Schema.String,
+  reason: Schema.NullOr(Schema.String),
+  durationMs: Schema.Number,
+  requests: Schema.Int,
+  entries: Schema.Array(CrawlLogEntry),
+  entriesTotal: Schema.Int
+}).annotate({ identifier: "CrawlLog" })
+export type CrawlLog = typeof CrawlLog.Type
+
 /** The host is not in the registry (deleted meanwhile). */
 export class HostGone extends Schema.TaggedError<HostGone>()("HostGone", { hostId: Schema.Int }) {}
 
