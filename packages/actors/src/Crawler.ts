@@ -7,7 +7,12 @@ import { createHash } from "node:crypto"
 import { lookup } from "node:dns/promises"
 import * as http from "node:http"
 import * as https from "node:https"
-import type { CrawledCategory, CrawledDirectory, CrawlReport } from "@mirrormanager/domain/cluster/HostEntity"
+import type {
+  CrawledCategory,
+  CrawledDirectory,
+  CrawledUrl,
+  CrawlReport
+} from "@mirrormanager/domain/cluster/HostEntity"
 import { parseClientAddress } from "./IpAddress.ts"
 
 export type CrawlMode = CrawlReport["mode"]
@@ -86,12 +91,31 @@ export interface CrawlOutcome {
 interface Answer {
   readonly status: number
   readonly headers: http.IncomingHttpHeaders
+  /** https: the certificate's expiry (epoch seconds), when the connection was made. */
+  readonly tlsExpiresAt?: number | undefined
+  /** https: the connection failed on the certificate. */
+  readonly tlsInvalid?: boolean
+  /** Not asked: the address is not crawled. */
+  readonly refused?: boolean
   /** GET only: the body's sha256, or undefined when the body was too large. */
   readonly sha256?: string | undefined
   readonly error?: string
 }
 
 class HostTimedOut extends Error {}
+
+/** Errors of a TLS handshake that mean the certificate is not valid for the name (not a network failure). */
+const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|certificate/i
+
+/** The families a URL's host reaches: an address literal's own, or what its name resolves to. */
+const familiesOf = async (url: URL): Promise<{ readonly ipv4: boolean; readonly ipv6: boolean } | undefined> => {
+  const name = url.hostname.replace(/^\[|\]$/g, "")
+  const literal = parseClientAddress(name)
+  if (literal !== undefined) return { ipv4: literal.family === 4, ipv6: literal.family === 6 }
+  const addresses = await lookup(name, { all: true }).catch(() => undefined)
+  if (addresses === undefined) return undefined
+  return { ipv4: addresses.some((a) => a.family === 4), ipv6: addresses.some((a) => a.family === 6) }
+}
 
 const isPrivate = (address: string): boolean => {
   const parsed = parseClientAddress(address)
@@ -122,6 +146,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     "https:": new https.Agent({ keepAlive: true, maxSockets: options.connectionsPerHost })
   }
   const deadline = started + options.hostTimeoutMs
+  const urls: Array<CrawledUrl> = []
   const refused = new Map<string, string | undefined>()
 
   /** Why a URL's host may not be crawled (a private address), or undefined. */
@@ -161,10 +186,14 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         },
         (response) => {
           const status = response.statusCode ?? 0
+          const socket = response.socket as import("node:tls").TLSSocket
+          const validTo =
+            typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate()?.valid_to : undefined
+          const tlsExpiresAt = validTo === undefined ? undefined : Math.floor(Date.parse(validTo) / 1000)
           if (method === "HEAD" || headers.range !== undefined || status < 200 || status >= 300) {
             response.resume()
-            response.on("end", () => resolve({ status, headers: response.headers }))
-            response.on("error", () => resolve({ status, headers: response.headers }))
+            response.on("end", () => resolve({ status, headers: response.headers, tlsExpiresAt }))
+            response.on("error", () => resolve({ status, headers: response.headers, tlsExpiresAt }))
             return
           }
           const hash = createHash("sha256")
@@ -183,7 +212,14 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         }
       )
       request.on("timeout", () => request.destroy(new Error("timed out")))
-      request.on("error", (error) => resolve({ status: 0, headers: {}, error: error.message }))
+      request.on("error", (error: NodeJS.ErrnoException) =>
+        resolve({
+          status: 0,
+          headers: {},
+          error: error.message,
+          tlsInvalid: url.protocol === "https:" && TLS_ERRORS.test(`${error.code ?? ""} ${error.message}`)
+        })
+      )
       request.end()
     })
 
@@ -194,7 +230,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       const reason = await refusal(url)
       if (reason !== undefined) {
         log.push({ url: url.href, method, status: 0, result: `refused: ${reason}`, ms: 0 })
-        return { status: 0, headers: {}, error: reason }
+        return { status: 0, headers: {}, error: reason, refused: true }
       }
       const began = Date.now()
       requests++
@@ -276,15 +312,32 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
   const crawlCategory = async (category: CrawlCategory): Promise<CrawledCategory> => {
     const skipped = { hostCategoryId: category.hostCategoryId, accessible: false, directories: [] }
     if (category.alwaysUpToDate) return { ...skipped, accessible: true }
-    // Base check: the first base URL that answers (any HTTP answer but 404 and 5xx) is the one used.
+    // Base check: every base URL is asked (its families, whether it answers, its certificate); the first that
+    // answers (any HTTP answer but 404 and 5xx) is the one the directories are checked through.
     let base: string | undefined
     for (const raw of category.urls) {
       const url = raw.replace(/\/+$/, "")
+      const families = await familiesOf(new URL(url))
       const answer = await ask(`${url}/`, "HEAD")
-      if (answer.status >= 200 && answer.status < 500 && answer.status !== 404) {
-        base = url
-        break
-      }
+      const refusedHere = answer.refused === true
+      const reachable = answer.status >= 200 && answer.status < 500 && answer.status !== 404
+      urls.push({
+        hostCategoryId: category.hostCategoryId,
+        url: raw,
+        reachable: refusedHere ? null : reachable,
+        ipv4: families?.ipv4 ?? null,
+        ipv6: families?.ipv6 ?? null,
+        tlsValid:
+          !url.startsWith("https:") || refusedHere
+            ? null
+            : answer.tlsInvalid === true
+              ? false
+              : reachable
+                ? true
+                : null,
+        tlsExpiresAt: answer.tlsExpiresAt ?? null
+      })
+      if (reachable && base === undefined) base = url
     }
     if (base === undefined) return skipped
     if (options.mode === "canary") return { ...skipped, accessible: true }
@@ -327,7 +380,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     agents["https:"].destroy()
   }
   return {
-    report: { mode: options.mode, status, reason, durationMs: Date.now() - started, categories },
+    report: { mode: options.mode, status, reason, durationMs: Date.now() - started, categories, urls },
     log,
     requests
   }

@@ -155,6 +155,27 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
         }
         yield* sql`UPDATE host_category_claims SET verification_due = false WHERE host_category_id = ${hc}`
       }
+      // What the base checks learned of each URL; the host serves a family if any usable URL does (SPEC 7.6).
+      const urls = report.urls.filter((u) => own.has(u.hostCategoryId))
+      if (urls.length > 0) {
+        yield* sql`UPDATE host_category_urls u SET
+            reachable = coalesce(r.reachable, u.reachable), ipv4 = coalesce(r.ipv4, u.ipv4),
+            ipv6 = coalesce(r.ipv6, u.ipv6), tls_valid = coalesce(r."tlsValid", u.tls_valid),
+            tls_expires_at = coalesce(to_timestamp(r."tlsExpiresAt"), u.tls_expires_at), checked_at = now()
+          FROM jsonb_to_recordset(${JSON.stringify(urls)}::jsonb)
+            AS r("hostCategoryId" integer, url text, reachable boolean, ipv4 boolean, ipv6 boolean, "tlsValid" boolean,
+                 "tlsExpiresAt" double precision)
+          WHERE u.host_category_id = r."hostCategoryId" AND u.url = r.url`
+        yield* sql`UPDATE hosts h SET
+            ipv4 = CASE WHEN bool_or_4 THEN 'yes' WHEN all_known_4 THEN 'no' ELSE h.ipv4 END,
+            ipv6 = CASE WHEN bool_or_6 THEN 'yes' WHEN all_known_6 THEN 'no' ELSE h.ipv6 END
+          FROM (SELECT bool_or(u.ipv4) AS bool_or_4, bool_and(u.ipv4 IS NOT NULL) AND NOT bool_or(u.ipv4) AS all_known_4,
+                       bool_or(u.ipv6) AS bool_or_6, bool_and(u.ipv6 IS NOT NULL) AND NOT bool_or(u.ipv6) AS all_known_6
+                FROM host_category_urls u JOIN host_categories hc ON hc.id = u.host_category_id
+                WHERE hc.host_id = ${host.id} AND NOT u.private AND u.reachable IS NOT FALSE
+                  AND u.tls_valid IS NOT FALSE) f
+          WHERE h.id = ${host.id} AND (f.bool_or_4 IS NOT NULL OR f.bool_or_6 IS NOT NULL)`
+      }
       if (report.status === "ok") {
         yield* sql`UPDATE hosts SET crawl_failures = 0 WHERE id = ${host.id}`
         if (host.disabledBy === "crawler") {

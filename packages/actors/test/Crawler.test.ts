@@ -2,8 +2,11 @@
 // partly missing, slow and broken trees: which directories end up up to date, alternates accepted, failures
 // counted, private addresses refused unless allowed.
 import { createHash } from "node:crypto"
+import * as fs from "node:fs"
 import * as http from "node:http"
+import * as https from "node:https"
 import type { AddressInfo } from "node:net"
+import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, layer } from "@effect/vitest"
 import { defaultCrawlOptions } from "@mirrormanager/actors/Crawler"
@@ -33,7 +36,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 /** What a mirror serves: path → body, or a status, or a delay. */
 type Served = Record<string, string | number | { readonly delayMs: number; readonly body: string }>
 
-const servers: Array<http.Server> = []
+const servers: Array<http.Server | https.Server> = []
 afterAll(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))))
 
 /** A mirror on 127.0.0.<n>: answers HEAD and GET from `served`; HEAD of anything ending in `/` is a directory. */
@@ -182,6 +185,45 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
         tree(top, REPOMD_NEW, { "a.rpm": { delayMs: 3_000, body: "aaaaa" } })
       )
       assert.deepInclude(yield* crawl(slow.hostId), { status: "ok", directoriesUnknown: 1, directoriesUpToDate: 2 })
+    })
+  )
+
+  it.effect("learns each URL's families; an https mirror whose certificate is not valid is not used", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const w = yield* crawledWorld(20, (top) => tree(top, REPOMD_NEW))
+      yield* crawl(w.hostId, "canary")
+      const urlRows = () =>
+        sql<{ reachable: boolean | null; ipv4: boolean | null; ipv6: boolean | null; tlsValid: boolean | null }>`
+          SELECT reachable, ipv4, ipv6, tls_valid AS "tlsValid" FROM host_category_urls
+          WHERE host_category_id = ${w.hostCategoryId} ORDER BY id`.pipe(Effect.orDie)
+      assert.deepStrictEqual(yield* urlRows(), [{ reachable: true, ipv4: true, ipv6: false, tlsValid: null }])
+      const [families] = yield* sql<{ ipv4: string; ipv6: string }>`SELECT ipv4, ipv6 FROM hosts
+        WHERE id = ${w.hostId}`.pipe(Effect.orDie)
+      assert.deepStrictEqual(families, { ipv4: "yes", ipv6: "no" })
+
+      // A self-signed certificate (for 127.0.0.21): the URL is marked, the category not accessible.
+      const server = https.createServer(
+        {
+          key: fs.readFileSync(path.join(import.meta.dirname, "fixtures/self-signed.key")),
+          cert: fs.readFileSync(path.join(import.meta.dirname, "fixtures/self-signed.crt"))
+        },
+        (_request, response) => response.writeHead(200).end()
+      )
+      servers.push(server)
+      const port = yield* Effect.promise(
+        () =>
+          new Promise<number>((resolve) =>
+            server.listen(0, "127.0.0.21", () => resolve((server.address() as AddressInfo).port))
+          )
+      )
+      const secure = yield* world(`https://127.0.0.21:${port}`)
+      const summary = yield* crawl(secure.hostId, "canary")
+      assert.strictEqual(summary.status, "failure")
+      const [row] = yield* sql<{ reachable: boolean | null; tlsValid: boolean | null }>`
+        SELECT reachable, tls_valid AS "tlsValid" FROM host_category_urls
+        WHERE host_category_id = ${secure.hostCategoryId}`.pipe(Effect.orDie)
+      assert.deepStrictEqual(row, { reachable: false, tlsValid: false })
     })
   )
 

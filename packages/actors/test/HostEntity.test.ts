@@ -67,7 +67,7 @@ const crawl = (w: World, report: Partial<CrawlReport>) =>
   Effect.gen(function* () {
     const hosts = yield* HostEntity.client
     yield* hosts(String(w.hostId)).CrawlResult({
-      report: { mode: "full", status: "ok", reason: null, durationMs: 1500, categories: [], ...report }
+      report: { mode: "full", status: "ok", reason: null, durationMs: 1500, categories: [], urls: [], ...report }
     })
   })
 

@@ -32,13 +32,28 @@ export const CrawledCategory = Schema.Struct({
 }).annotate({ identifier: "CrawledCategory" })
 export type CrawledCategory = typeof CrawledCategory.Type
 
+/** What the base check learned of one base URL (SPEC 7.2 rule 2, 7.6); null: not learned in this crawl. */
+export const CrawledUrl = Schema.Struct({
+  hostCategoryId: Schema.Int,
+  url: Schema.String,
+  reachable: Schema.NullOr(Schema.Boolean),
+  /** Whether the URL's host name has IPv4 (A) and IPv6 (AAAA) addresses. */
+  ipv4: Schema.NullOr(Schema.Boolean),
+  ipv6: Schema.NullOr(Schema.Boolean),
+  /** https only: whether the certificate is valid for the name, and when it expires (epoch seconds). */
+  tlsValid: Schema.NullOr(Schema.Boolean),
+  tlsExpiresAt: Schema.NullOr(Schema.Number)
+}).annotate({ identifier: "CrawledUrl" })
+export type CrawledUrl = typeof CrawledUrl.Type
+
 /** One crawl of the host (SPEC 7.4). */
 export const CrawlReport = Schema.Struct({
   mode: Schema.Literals(["full", "repodata", "canary", "targeted"]),
   status: Schema.Literals(["ok", "failure", "timeout", "unknown"]),
   reason: Schema.NullOr(Schema.String),
   durationMs: Schema.Number,
-  categories: Schema.Array(CrawledCategory)
+  categories: Schema.Array(CrawledCategory),
+  urls: Schema.Array(CrawledUrl)
 }).annotate({ identifier: "CrawlReport" })
 export type CrawlReport = typeof CrawlReport.Type
 
