@@ -72,7 +72,7 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
               WHERE h.admin_active AND (h.user_active OR h.disabled_by = 'crawler') AND NOT h.private
                 AND s.admin_active AND s.user_active
               ORDER BY h.last_crawl_duration DESC NULLS FIRST, h.id`
-            if (due.length === 0) return
+            if (due.length === 0) return yield* Effect.sleep(options.interval)
             // One host started every interval / hosts, at most `parallel` crawling at once.
             const spacing = Duration.millis(Duration.toMillis(options.interval) / due.length)
             const slots = yield* Semaphore.make(options.parallel)
@@ -82,9 +82,15 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
               yield* Effect.sleep(spacing)
             }
             yield* Fiber.awaitAll(fibers)
-          }).pipe(Effect.catchCause((cause) => Effect.logError("scheduled crawls failed", cause)))
+          }).pipe(
+            // A round that could not start (the database away) is tried again a minute later.
+            Effect.catchCause((cause) =>
+              Effect.logError("scheduled crawls failed", cause).pipe(Effect.andThen(Effect.sleep(Duration.minutes(1))))
+            )
+          )
 
           yield* verify.pipe(Effect.repeat(Schedule.spaced(options.verifyEvery)), Effect.forkScoped)
-          yield* full.pipe(Effect.repeat(Schedule.spaced(options.interval)))
+          // A round spreads its hosts over the interval, so the next one starts when it ends.
+          yield* Effect.forever(full)
         })
       )
