@@ -73,11 +73,7 @@ export class Checkins extends Context.Service<
 
         const hosts = yield* HostEntity.client
 
-        const checkIn = Effect.fn("Checkins.checkIn")(function* (
-          report: CheckinReport,
-          source: CheckinSource,
-          lines: Array<string>
-        ) {
+        const checkIn = Effect.fn("Checkins.checkIn")(function* (report: CheckinReport, source: CheckinSource) {
           const keys = scopes(report, source)
           if ((yield* recentFailures(keys)) >= limits.failuresAllowed) {
             yield* Effect.logWarning("check-in refused: too many failed logins").pipe(
@@ -101,7 +97,6 @@ export class Checkins extends Context.Service<
           const applied = yield* hosts(String(hostId))
             .Checkin({ checkin: { userActive: report.userActive, categories: report.categories } })
             .pipe(Effect.timeout(CHECKIN_TIMEOUT))
-          lines.push(applied)
           yield* Effect.logInfo("check-in").pipe(
             Effect.annotateLogs({ site: report.siteName, host: report.hostName, hostId })
           )
@@ -111,19 +106,17 @@ export class Checkins extends Context.Service<
         return Checkins.of({
           // An unexpected failure (the host deleted meanwhile, its node unreachable, the database) changed nothing
           // (the entity's transaction is rolled back): the client is told so.
-          checkIn: (report, source) => {
-            const lines: Array<string> = []
-            return checkIn(report, source, lines).pipe(
+          checkIn: (report, source) =>
+            checkIn(report, source).pipe(
               Effect.catchCause((cause) =>
                 Effect.as(
                   Effect.logError("check-in failed", cause).pipe(
                     Effect.annotateLogs({ site: report.siteName, host: report.hostName })
                   ),
-                  `${lines.join("")}${CheckinReplies.failure}`
+                  CheckinReplies.failure
                 )
               )
             )
-          }
         })
       })
     )

@@ -296,8 +296,8 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       if (file.name === "repomd.xml" && directory.repomd !== undefined) {
         const answer = await ask(`${url}/repomd.xml`, "GET")
         if (answer.status === 404 || answer.status === 410 || answer.status === 403) return verdict("stale")
+        // No hash: not a 2xx answer, or a body over the limit.
         if (answer.sha256 === undefined) return verdict("unknown")
-        if (answer.status < 200 || answer.status >= 300) return verdict("unknown")
         if (answer.sha256 === directory.repomd.newest.toLowerCase()) matched = "newest"
         else if (directory.repomd.alternates.some((a) => a.toLowerCase() === answer.sha256)) matched = "alternate"
         else return verdict("stale")

@@ -25,7 +25,6 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
         Status: () => hostStatus(sql, hostId),
         Crawl: ({ payload }) =>
           Effect.gen(function* () {
-            yield* hostStatus(sql, hostId)
             const target = yield* loadCrawlTarget(sql, hostId)
             const targets = new Map(payload.targets.map((t) => [t.hostCategoryId, new Set(t.paths)]))
             const startedAt = Date.now()

@@ -56,8 +56,8 @@ export interface SelectedHost {
   readonly urls: ReadonlyArray<HostUrlSource>
 }
 
-export interface Selection {
-  readonly hosts: ReadonlyArray<SelectedHost>
+/** What a selection's header says of how its hosts were found. */
+export interface SelectionHeader {
   readonly netblock: boolean
   readonly asn: number | undefined
   readonly researchNetwork: boolean
@@ -67,6 +67,10 @@ export interface Selection {
   readonly global: boolean
   /** Hosts were found but the protocol filter removed every one of them (step 13). */
   readonly emptiedByProtocol: boolean
+}
+
+export interface Selection extends SelectionHeader {
+  readonly hosts: ReadonlyArray<SelectedHost>
 }
 
 /** One bit per scheme, for a cheap "has a URL of these schemes" test. */
@@ -151,17 +155,11 @@ export interface PlannedGroup {
  * The deterministic part of a selection (steps 1-10): which groups, with which hosts, and the header tokens. The
  * same client class asks the same plan; only the order (steps 11-12) is drawn anew for each answer.
  */
-export interface SelectionPlan {
+export interface SelectionPlan extends SelectionHeader {
   readonly groups: ReadonlyArray<PlannedGroup>
   readonly categoryId: number | undefined
   readonly protocols: ReadonlyArray<MirrorUrlScheme> | undefined
   readonly family: 4 | 6 | undefined
-  readonly netblock: boolean
-  readonly asn: number | undefined
-  readonly researchNetwork: boolean
-  readonly countries: ReadonlyArray<string>
-  readonly global: boolean
-  readonly emptiedByProtocol: boolean
 }
 
 export const planSelection = (

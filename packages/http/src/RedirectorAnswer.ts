@@ -204,14 +204,19 @@ const cacheOf = (redirector: Redirector["Service"], options: AnswerOptions): Ans
 /** Requests worked out, per path and query (see ResolvedRequests); those that fail are worked out every time. */
 const resolvedRequests = new ResolvedRequests<Resolution>(20_000, (resolution) => !("status" in resolution.outcome))
 
+/** What the access log says of a request's path and query. */
+const loggedFields = (endpoint: Endpoint, path: string, params: Map<string, string>) => ({
+  repo: params.get("repo"),
+  arch: params.get("arch"),
+  path: endpoint === "download" ? path.slice("/download/".length) : params.get("path"),
+  countme: params.get("countme")
+})
+
 const resolve = (index: MirrorIndex, endpoint: Endpoint, path: string, query: string): Resolution => {
   const params = parseQuery(query)
   const ipParam = params.get("ip")
   const resolution = {
-    repo: params.get("repo"),
-    arch: params.get("arch"),
-    path: endpoint === "download" ? path.slice("/download/".length) : params.get("path"),
-    countme: params.get("countme"),
+    ...loggedFields(endpoint, path, params),
     ip: ipParam === undefined ? undefined : (parseClientAddress(ipParam) ?? null)
   }
   const resolved = resolveTarget(index, endpoint, params, path)
@@ -273,20 +278,15 @@ export const answer = (
       : resolvedRequests.get(index, request.path, request.query, () =>
           resolve(index, endpoint, request.path, request.query)
         )
-  const params = resolution === undefined ? parseQuery(request.query) : undefined
+  const fields = resolution ?? loggedFields(endpoint, request.path, parseQuery(request.query))
   const log: AccessFields = {
     client: undefined,
     country: undefined,
-    repo: resolution === undefined ? params!.get("repo") : resolution.repo,
-    arch: resolution === undefined ? params!.get("arch") : resolution.arch,
-    path:
-      resolution === undefined
-        ? endpoint === "download"
-          ? request.path.slice("/download/".length)
-          : params!.get("path")
-        : resolution.path,
+    repo: fields.repo,
+    arch: fields.arch,
+    path: fields.path,
     hosts: 0,
-    countme: resolution === undefined ? params!.get("countme") : resolution.countme,
+    countme: fields.countme,
     result: "ok"
   }
   const text = (status: number, body: string, extra: Record<string, string> = {}): Answer => {

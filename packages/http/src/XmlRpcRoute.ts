@@ -5,7 +5,7 @@ import { CheckinReplies, XmlRpcFaultCodes } from "@mirrormanager/domain/Checkin"
 import { ByteSize, Effect, Option } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { readCheckinPayload } from "./CheckinPayload.ts"
-import { faultResponse, isXmlRpcFault, methodResponse, readMethodCall, type XmlRpcFault } from "./XmlRpc.ts"
+import { faultResponse, isXmlRpcFault, methodResponse, readMethodCall } from "./XmlRpc.ts"
 
 /** The largest request body read (SPEC 6.2 rule 1); a larger one is refused unread. */
 export const XMLRPC_MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -21,13 +21,12 @@ const checkin = Effect.gen(function* () {
   if (Number(request.headers["content-length"] ?? 0) > XMLRPC_MAX_BODY_BYTES) return tooLarge()
   const body = yield* request.text.pipe(
     Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(XMLRPC_MAX_BODY_BYTES)),
-    Effect.map((text) => ({ text })),
-    Effect.catch(() => Effect.succeed({ text: undefined }))
+    Effect.option
   )
   // A body cut short by the limit, or not read at all.
-  if (body.text === undefined) return tooLarge()
-  const call = readMethodCall(body.text)
-  if (isXmlRpcFault(call)) return xml(faultResponse(call as XmlRpcFault))
+  if (Option.isNone(body)) return tooLarge()
+  const call = readMethodCall(body.value)
+  if (isXmlRpcFault(call)) return xml(faultResponse(call))
   if (call.methodName !== "checkin") {
     return fault(XmlRpcFaultCodes.unknownMethod, `method "${call.methodName.slice(0, 100)}" is not supported`)
   }

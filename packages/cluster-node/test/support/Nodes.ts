@@ -74,14 +74,16 @@ export const until = async (what: string, timeoutMs: number, check: () => Promis
   return Date.now() - started
 }
 
+/** Builds and sends check-ins as report_mirror does (Python's json, bz2, base64 and xmlrpc.client). */
+const CHECKIN_WIRE = path.resolve(import.meta.dirname, "../../../../test-support/checkin_wire.py")
+
 /**
  * Checks in as report_mirror does (test-support/checkin_wire.py: Python's json, bz2, base64 and xmlrpc.client).
  * With `timeoutMs`, an attempt that takes longer is given up and answers "timed out" (as a client run by cron would
  * be stopped and run again).
  */
 export const checkIn = (node: RunningNode, config: unknown, timeoutMs?: number) => {
-  const script = path.resolve(import.meta.dirname, "../../../../test-support/checkin_wire.py")
-  const run = spawnSync("python3", [script, "checkin", `${node.url}/xmlrpc`], {
+  const run = spawnSync("python3", [CHECKIN_WIRE, "checkin", `${node.url}/xmlrpc`], {
     input: JSON.stringify(config),
     ...(timeoutMs === undefined ? {} : { timeout: timeoutMs })
   })
@@ -93,8 +95,7 @@ export const checkIn = (node: RunningNode, config: unknown, timeoutMs?: number) 
 /** `checkIn`, without blocking: several can be on their way at once. */
 export const checkInAsync = (node: RunningNode, config: unknown) =>
   new Promise<string>((resolve, reject) => {
-    const script = path.resolve(import.meta.dirname, "../../../../test-support/checkin_wire.py")
-    const child = spawn("python3", [script, "checkin", `${node.url}/xmlrpc`], { stdio: ["pipe", "pipe", "pipe"] })
+    const child = spawn("python3", [CHECKIN_WIRE, "checkin", `${node.url}/xmlrpc`], { stdio: ["pipe", "pipe", "pipe"] })
     let out = ""
     let err = ""
     child.stdout.on("data", (chunk) => (out += chunk))
