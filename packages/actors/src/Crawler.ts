@@ -4,9 +4,11 @@
 // mirror sends is bounded: time per request and per host, bytes, redirects. The outcome is a CrawlReport for the
 // host's entity and a log of what was asked and answered.
 import { createHash } from "node:crypto"
-import { lookup } from "node:dns/promises"
+import * as dns from "node:dns"
 import * as http from "node:http"
 import * as https from "node:https"
+import type { LookupFunction } from "node:net"
+import type { TLSSocket } from "node:tls"
 import type {
   CrawledCategory,
   CrawledDirectory,
@@ -27,8 +29,14 @@ export interface CrawlDirectory {
   /** Below the category's top directory; "" is the top. */
   readonly path: string
   readonly files: ReadonlyArray<CrawlFile>
-  /** For a repodata directory: sha256 of the newest repomd.xml, then of the retained alternates. */
-  readonly repomd: { readonly newest: string; readonly alternates: ReadonlyArray<string> } | undefined
+  /** For a repodata directory: the newest repomd.xml's file detail, then the retained alternates. */
+  readonly repomd: { readonly newest: RepomdDetail; readonly alternates: ReadonlyArray<RepomdDetail> } | undefined
+}
+
+/** A file detail of repomd.xml: its sha256 and its timestamp (epoch seconds). */
+export interface RepomdDetail {
+  readonly sha256: string
+  readonly timestamp: number
 }
 
 export interface CrawlCategory {
@@ -59,6 +67,18 @@ export interface CrawlOptions {
   /** Mirrors on loopback, private or link-local addresses are refused unless this is set (tests, labs). */
   readonly allowPrivateAddresses: boolean
   readonly userAgent: string
+  /**
+   * When the whole crawl run ends (epoch ms; the global timeout): a host still being crawled then ends `unknown`,
+   * as it is not the mirror's fault.
+   */
+  readonly runDeadline?: number | undefined
+  /** Resolves a host name (in place of the system resolver: labs and tests with names of their own). */
+  readonly resolve?: ((name: string) => Promise<ReadonlyArray<ResolvedAddress>>) | undefined
+}
+
+export interface ResolvedAddress {
+  readonly address: string
+  readonly family: 4 | 6
 }
 
 export const defaultCrawlOptions: CrawlOptions = {
@@ -97,25 +117,66 @@ interface Answer {
   readonly tlsInvalid?: boolean
   /** Not asked: the address is not crawled. */
   readonly refused?: boolean
-  /** GET only: the body's sha256, or undefined when the body was too large. */
+  /** GET of a whole file only: the body's sha256 (undefined when the body was cut short or too large). */
   readonly sha256?: string | undefined
   readonly error?: string
 }
 
-class HostTimedOut extends Error {}
+/** The host's time ran out (the mirror's fault) or the run's (ours). */
+class OutOfTime extends Error {
+  readonly run: boolean
+  constructor(run: boolean) {
+    super(run ? "the crawl run's time ran out" : "the host's time ran out")
+    this.run = run
+  }
+}
 
 /** Errors of a TLS handshake that mean the certificate is not valid for the name (not a network failure). */
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|certificate/i
 
-/** The families a URL's host reaches: an address literal's own, or what its name resolves to. */
-const familiesOf = async (url: URL): Promise<{ readonly ipv4: boolean; readonly ipv6: boolean } | undefined> => {
-  const name = url.hostname.replace(/^\[|\]$/g, "")
-  const literal = parseClientAddress(name)
-  if (literal !== undefined) return { ipv4: literal.family === 4, ipv6: literal.family === 6 }
-  const addresses = await lookup(name, { all: true }).catch(() => undefined)
-  if (addresses === undefined) return undefined
-  return { ipv4: addresses.some((a) => a.family === 4), ipv6: addresses.some((a) => a.family === 6) }
+/** Bytes of an answer whose body is not wanted (error pages, redirects) read to keep the connection, at most. */
+const DRAIN_BYTES = 64 * 1024
+
+/**
+ * Connections to mirrors, shared by every crawl on this node: keep-alive, and at most `connectionsPerHost` at once
+ * to one mirror origin (scheme, name, port, family) however many of the mirror's hosts are crawled at once (SPEC 7.5).
+ * Idle connections close after 15 s.
+ */
+const agents = new Map<number, { readonly "http:": http.Agent; readonly "https:": https.Agent }>()
+const agentsFor = (connections: number) => {
+  let pair = agents.get(connections)
+  if (pair === undefined) {
+    const settings = { keepAlive: true, maxSockets: connections, timeout: 15_000, scheduling: "lifo" as const }
+    pair = { "http:": new http.Agent(settings), "https:": new https.Agent(settings) }
+    agents.set(connections, pair)
+  }
+  return pair
 }
+
+const systemResolve = (name: string): Promise<ReadonlyArray<ResolvedAddress>> =>
+  dns.promises
+    .lookup(name, { all: true })
+    .then((all) => all.map((a) => ({ address: a.address, family: a.family === 6 ? (6 as const) : (4 as const) })))
+
+/** A connection-time lookup answering from `resolve`, as node:net asks (one address of a family, or all). */
+const lookupThrough =
+  (resolve: (name: string) => Promise<ReadonlyArray<ResolvedAddress>>): LookupFunction =>
+  (hostname, options, callback) => {
+    resolve(hostname).then(
+      (all) => {
+        const usable = all.filter((a) => !options.family || a.family === options.family)
+        if (usable.length === 0) {
+          const error: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`)
+          error.code = "ENOTFOUND"
+          return callback(error, "", 0)
+        }
+        if (options.all)
+          return (callback as unknown as (e: null, a: ReadonlyArray<ResolvedAddress>) => void)(null, usable)
+        callback(null, usable[0]!.address, usable[0]!.family)
+      },
+      (error: NodeJS.ErrnoException) => callback(error, "", 0)
+    )
+  }
 
 const isPrivate = (address: string): boolean => {
   const parsed = parseClientAddress(address)
@@ -136,46 +197,72 @@ const isPrivate = (address: string): boolean => {
   return loopback || (b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80)
 }
 
+/** Whether an answer to a base URL's HEAD says the URL serves (any HTTP answer but 404 and 5xx). */
+const serves = (answer: Answer) => answer.status >= 200 && answer.status < 500 && answer.status !== 404
+
+const byPath = (a: CrawlDirectory, b: CrawlDirectory) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+
 /** Crawls one host; never throws: what could not be learned is `unknown` in the report and said in the log. */
 export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Promise<CrawlOutcome> => {
   const started = Date.now()
   const log: Array<CrawlLogEntry> = []
   let requests = 0
-  const agents = {
-    "http:": new http.Agent({ keepAlive: true, maxSockets: options.connectionsPerHost }),
-    "https:": new https.Agent({ keepAlive: true, maxSockets: options.connectionsPerHost })
-  }
-  const deadline = started + options.hostTimeoutMs
+  const pool = agentsFor(options.connectionsPerHost)
+  const resolve = options.resolve ?? systemResolve
+  const lookup = options.resolve === undefined ? undefined : lookupThrough(options.resolve)
+  const hostDeadline = started + options.hostTimeoutMs
+  const runEndsFirst = options.runDeadline !== undefined && options.runDeadline < hostDeadline
+  const deadline = runEndsFirst ? options.runDeadline! : hostDeadline
   const urls: Array<CrawledUrl> = []
-  const refused = new Map<string, string | undefined>()
+  const addresses = new Map<string, Promise<ReadonlyArray<ResolvedAddress>>>()
+  const addressesOf = (url: URL) => {
+    const name = url.hostname.replace(/^\[|\]$/g, "")
+    let found = addresses.get(name)
+    if (found === undefined) {
+      const literal = parseClientAddress(name)
+      found =
+        literal !== undefined
+          ? Promise.resolve([{ address: name, family: literal.family }])
+          : resolve(name).catch(() => [])
+      addresses.set(name, found)
+    }
+    return found
+  }
 
   /** Why a URL's host may not be crawled (a private address), or undefined. */
   const refusal = async (url: URL): Promise<string | undefined> => {
     if (options.allowPrivateAddresses) return undefined
-    if (refused.has(url.hostname)) return refused.get(url.hostname)
-    const name = url.hostname.replace(/^\[|\]$/g, "")
-    const addresses = await lookup(name, { all: true }).catch(() => [])
-    const reason =
-      addresses.length === 0
-        ? "the name does not resolve"
-        : addresses.some((a) => isPrivate(a.address))
-          ? "a loopback, private or link-local address is not crawled"
-          : undefined
-    refused.set(url.hostname, reason)
-    return reason
+    const all = await addressesOf(url)
+    return all.length === 0
+      ? "the name does not resolve"
+      : all.some((a) => isPrivate(a.address))
+        ? "a loopback, private or link-local address is not crawled"
+        : undefined
   }
 
-  const once = (url: URL, method: "HEAD" | "GET", headers: Record<string, string>) =>
-    new Promise<Answer>((resolve) => {
+  /** One request, bounded in time (as a whole, not only while idle) and in the bytes read. */
+  const once = (url: URL, method: "HEAD" | "GET", headers: Record<string, string>, family: 4 | 6 | undefined) =>
+    new Promise<Answer>((resolveAnswer, reject) => {
       const remaining = deadline - Date.now()
-      if (remaining <= 0) throw new HostTimedOut()
+      if (remaining <= 0) return reject(new OutOfTime(runEndsFirst))
+      const wantsBody = method === "GET" && headers.range === undefined
       const client = url.protocol === "https:" ? https : http
+      let settled = false
+      const settle = (answer: Answer) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolveAnswer(answer)
+      }
+      const limit = Math.min(options.requestTimeoutMs, remaining)
       const request = client.request(
         url,
         {
           method,
-          agent: agents[url.protocol as "http:" | "https:"],
-          timeout: Math.min(options.requestTimeoutMs, remaining),
+          agent: pool[url.protocol as "http:" | "https:"],
+          timeout: limit,
+          ...(family === undefined ? {} : { family }),
+          ...(lookup === undefined ? {} : { lookup }),
           headers: {
             "user-agent": options.userAgent,
             "accept-encoding": "identity",
@@ -186,34 +273,54 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         },
         (response) => {
           const status = response.statusCode ?? 0
-          const socket = response.socket as import("node:tls").TLSSocket
+          const socket = response.socket as TLSSocket
           const validTo =
             typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate()?.valid_to : undefined
           const tlsExpiresAt = validTo === undefined ? undefined : Math.floor(Date.parse(validTo) / 1000)
-          if (method === "HEAD" || headers.range !== undefined || status < 200 || status >= 300) {
-            response.resume()
-            response.on("end", () => resolve({ status, headers: response.headers, tlsExpiresAt }))
-            response.on("error", () => resolve({ status, headers: response.headers, tlsExpiresAt }))
-            return
-          }
-          const hash = createHash("sha256")
+          const answered = { status, headers: response.headers, tlsExpiresAt }
+          const whole = wantsBody && status >= 200 && status < 300
+          const hash = whole ? createHash("sha256") : undefined
+          const cap = whole ? options.maxRepomdBytes : DRAIN_BYTES
           let bytes = 0
           response.on("data", (chunk: Buffer) => {
             bytes += chunk.length
-            if (bytes > options.maxRepomdBytes) {
+            if (bytes > cap) {
+              // Not worth reading on (or endless): the connection is given up.
+              settle(whole ? { ...answered, error: `body over ${cap} bytes` } : answered)
               response.destroy()
-              resolve({ status, headers: response.headers, error: `body over ${options.maxRepomdBytes} bytes` })
               return
             }
-            hash.update(chunk)
+            hash?.update(chunk)
           })
-          response.on("end", () => resolve({ status, headers: response.headers, sha256: hash.digest("hex") }))
-          response.on("error", (error) => resolve({ status: 0, headers: {}, error: error.message }))
+          response.on("end", () => {
+            const announced = response.headers["content-length"]
+            const short = whole && announced !== undefined && Number(announced) !== bytes
+            settle(
+              short
+                ? { ...answered, error: `body of ${bytes} bytes, ${announced} announced` }
+                : { ...answered, sha256: hash?.digest("hex") }
+            )
+          })
+          // Cut short (connection closed before the announced length): what was read does not count.
+          response.on("error", () =>
+            settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
+          )
+          response.on("close", () =>
+            settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
+          )
         }
       )
-      request.on("timeout", () => request.destroy(new Error("timed out")))
+      // The whole request (connection, answer, body) within the limit, however slowly a mirror trickles bytes.
+      const timer = setTimeout(() => {
+        settle({ status: 0, headers: {}, error: "timed out" })
+        request.destroy()
+      }, limit)
+      request.on("timeout", () => {
+        settle({ status: 0, headers: {}, error: "timed out" })
+        request.destroy()
+      })
       request.on("error", (error: NodeJS.ErrnoException) =>
-        resolve({
+        settle({
           status: 0,
           headers: {},
           error: error.message,
@@ -224,8 +331,14 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     })
 
   /** A request, redirects followed (at most `maxRedirects`), "later" answers retried with backoff; logged. */
-  const ask = async (raw: string, method: "HEAD" | "GET", headers: Record<string, string> = {}): Promise<Answer> => {
+  const ask = async (
+    raw: string,
+    method: "HEAD" | "GET",
+    headers: Record<string, string> = {},
+    family?: 4 | 6
+  ): Promise<Answer> => {
     let url = new URL(raw)
+    const over = family === undefined ? "" : ` over IPv${family}`
     for (let attempt = 0, redirects = 0; ; ) {
       const reason = await refusal(url)
       if (reason !== undefined) {
@@ -234,17 +347,20 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       }
       const began = Date.now()
       requests++
-      const answer = await once(url, method, headers)
+      const answer = await once(url, method, headers, family)
       const location = answer.headers.location
       if (answer.status >= 300 && answer.status < 400 && location !== undefined) {
         log.push({
           url: url.href,
           method,
           status: answer.status,
-          result: `redirect to ${location}`,
+          result: `redirect to ${location}${over}`,
           ms: Date.now() - began
         })
-        if (++redirects > options.maxRedirects) return { status: 0, headers: {}, error: "too many redirects" }
+        if (++redirects > options.maxRedirects) {
+          log.push({ url: url.href, method, status: 0, result: "too many redirects", ms: 0 })
+          return { status: 0, headers: {}, error: "too many redirects" }
+        }
         url = new URL(location, url)
         continue
       }
@@ -253,14 +369,14 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         url: url.href,
         method,
         status: answer.status,
-        result: answer.error ?? (later ? "later" : "answered"),
+        result: `${answer.error ?? (later ? "later" : "answered")}${over}`,
         ms: Date.now() - began
       })
       if (!later || attempt >= options.retries) return answer
       attempt++
       const retryAfter = Number(answer.headers["retry-after"])
       const wait = Math.min(10_000, Number.isFinite(retryAfter) ? retryAfter * 1000 : 250 * 2 ** attempt)
-      if (Date.now() + wait > deadline) throw new HostTimedOut()
+      if (Date.now() + wait > deadline) throw new OutOfTime(runEndsFirst)
       await new Promise((resolve) => setTimeout(resolve, wait))
     }
   }
@@ -275,7 +391,13 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       const ranged = await ask(url, "GET", { range: "bytes=0-0" })
       status = ranged.status
       const total = /\/(\d+)\s*$/.exec(String(ranged.headers["content-range"] ?? ""))?.[1]
-      size = total === undefined ? undefined : Number(total)
+      // 206 names the size in Content-Range; a 200 that ignored the range names it in Content-Length.
+      size =
+        total !== undefined
+          ? Number(total)
+          : status === 200 && ranged.headers["content-length"] !== undefined
+            ? Number(ranged.headers["content-length"])
+            : undefined
       if (status === 206) status = 200
     }
     if (status >= 200 && status < 300) return size === undefined || size === file.size ? "ok" : "stale"
@@ -285,59 +407,76 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
 
   const checkDirectory = async (base: string, directory: CrawlDirectory): Promise<CrawledDirectory> => {
     const url = directory.path === "" ? base : `${base}/${directory.path.split("/").map(encodeURIComponent).join("/")}`
-    const verdict = (result: CrawledDirectory["result"], matched: CrawledDirectory["matched"] = null) => ({
+    const verdict = (
+      result: CrawledDirectory["result"],
+      matched: RepomdDetail | undefined = undefined,
+      newest = false
+    ): CrawledDirectory => ({
       directoryId: directory.directoryId,
       path: directory.path,
       result,
-      matched
+      matched: matched === undefined ? null : newest ? "newest" : "alternate",
+      matchedTimestamp: matched?.timestamp ?? null
     })
-    let matched: CrawledDirectory["matched"] = null
+    let matched: RepomdDetail | undefined
     for (const file of directory.files) {
       if (file.name === "repomd.xml" && directory.repomd !== undefined) {
         const answer = await ask(`${url}/repomd.xml`, "GET")
         if (answer.status === 404 || answer.status === 410 || answer.status === 403) return verdict("stale")
-        // No hash: not a 2xx answer, or a body over the limit.
+        // No hash: not a 2xx answer, or a body cut short or over the limit.
         if (answer.sha256 === undefined) return verdict("unknown")
-        if (answer.sha256 === directory.repomd.newest.toLowerCase()) matched = "newest"
-        else if (directory.repomd.alternates.some((a) => a.toLowerCase() === answer.sha256)) matched = "alternate"
-        else return verdict("stale")
+        const { newest, alternates } = directory.repomd
+        matched = [newest, ...alternates].find((d) => d.sha256.toLowerCase() === answer.sha256)
+        if (matched === undefined) return verdict("stale")
         continue
       }
       const result = await checkFile(url, file)
       if (result !== "ok") return verdict(result === "stale" ? "stale" : "unknown")
     }
-    return verdict("upToDate", matched)
+    return verdict("upToDate", matched, matched === directory.repomd?.newest)
+  }
+
+  /**
+   * The base check of one URL (SPEC 7.2 rule 2, 7.6): asked over each family its name has addresses in, so a mirror
+   * whose IPv6 address does not answer is known not to serve IPv6.
+   */
+  const checkBase = async (hostCategoryId: number, raw: string): Promise<boolean> => {
+    const url = raw.replace(/\/+$/, "")
+    const all = await addressesOf(new URL(url))
+    const families = ([4, 6] as const).filter((family) => all.some((a) => a.family === family))
+    const answers = new Map<4 | 6, Answer>()
+    if (families.length === 0) {
+      // Nothing to connect to: asked once so the log says why.
+      answers.set(4, await ask(`${url}/`, "HEAD"))
+    } else {
+      for (const family of families) answers.set(family, await ask(`${url}/`, "HEAD", {}, family))
+    }
+    const refused = [...answers.values()].some((a) => a.refused === true)
+    const reachable = [...answers.values()].some(serves)
+    const answered = (family: 4 | 6) => {
+      const answer = answers.get(family)
+      return families.includes(family) ? answer !== undefined && serves(answer) : false
+    }
+    const tlsInvalid = [...answers.values()].some((a) => a.tlsInvalid === true)
+    urls.push({
+      hostCategoryId,
+      url: raw,
+      reachable: refused ? null : reachable,
+      ipv4: refused ? null : answered(4),
+      ipv6: refused ? null : answered(6),
+      tlsValid: !url.startsWith("https:") || refused ? null : tlsInvalid ? false : reachable ? true : null,
+      tlsExpiresAt: [...answers.values()].find((a) => a.tlsExpiresAt !== undefined)?.tlsExpiresAt ?? null
+    })
+    return reachable && !tlsInvalid
   }
 
   const crawlCategory = async (category: CrawlCategory): Promise<CrawledCategory> => {
     const skipped = { hostCategoryId: category.hostCategoryId, accessible: false, directories: [] }
     if (category.alwaysUpToDate) return { ...skipped, accessible: true }
-    // Base check: every base URL is asked (its families, whether it answers, its certificate); the first that
-    // answers (any HTTP answer but 404 and 5xx) is the one the directories are checked through.
+    // Every base URL is checked; the directories are checked through the first that serves.
     let base: string | undefined
     for (const raw of category.urls) {
-      const url = raw.replace(/\/+$/, "")
-      const families = await familiesOf(new URL(url))
-      const answer = await ask(`${url}/`, "HEAD")
-      const refusedHere = answer.refused === true
-      const reachable = answer.status >= 200 && answer.status < 500 && answer.status !== 404
-      urls.push({
-        hostCategoryId: category.hostCategoryId,
-        url: raw,
-        reachable: refusedHere ? null : reachable,
-        ipv4: families?.ipv4 ?? null,
-        ipv6: families?.ipv6 ?? null,
-        tlsValid:
-          !url.startsWith("https:") || refusedHere
-            ? null
-            : answer.tlsInvalid === true
-              ? false
-              : reachable
-                ? true
-                : null,
-        tlsExpiresAt: answer.tlsExpiresAt ?? null
-      })
-      if (reachable && base === undefined) base = url
+      if ((await checkBase(category.hostCategoryId, raw)) && base === undefined) base = raw.replace(/\/+$/, "")
     }
     if (base === undefined) return skipped
     if (options.mode === "canary") return { ...skipped, accessible: true }
@@ -350,7 +489,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
             ? wanted?.has(d.path) === true
             : true
       )
-      .toSorted((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .toSorted(byPath)
     const results: Array<CrawledDirectory> = []
     // As many directories at once as connections to the mirror.
     let next = 0
@@ -367,17 +506,19 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
   try {
     for (const category of target.categories) categories.push(await crawlCategory(category))
     status = target.categories.length === 0 ? "unknown" : categories.some((c) => c.accessible) ? "ok" : "failure"
+    if (target.categories.length === 0) reason = "the host has no categories to crawl"
     if (status === "failure") {
       const last = log.findLast((entry) => entry.status === 0 || entry.status >= 400)
       reason = `no base URL answered${last === undefined ? "" : ` (last: ${last.url} ${last.status || ""} ${last.result})`}`
     }
   } catch (error) {
-    if (!(error instanceof HostTimedOut)) throw error
-    status = "timeout"
-    reason = "crawl timed out, host likely overloaded"
-  } finally {
-    agents["http:"].destroy()
-    agents["https:"].destroy()
+    if (!(error instanceof OutOfTime)) throw error
+    // The run's time is ours to blame, not the mirror's: nothing changes (SPEC 7.4 UNKNOWN).
+    status = error.run ? "unknown" : "timeout"
+    reason = error.run
+      ? "the crawl run's time ran out before this host was done"
+      : "crawl timed out, host likely overloaded"
+    categories.length = 0
   }
   return {
     report: { mode: options.mode, status, reason, durationMs: Date.now() - started, categories, urls },

@@ -25,10 +25,12 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
         Status: () => hostStatus(sql, hostId),
         Crawl: ({ payload }) =>
           Effect.gen(function* () {
-            const target = yield* loadCrawlTarget(sql, hostId)
+            const target = yield* loadCrawlTarget(sql, hostId, payload.categories)
             const targets = new Map(payload.targets.map((t) => [t.hostCategoryId, new Set(t.paths)]))
             const startedAt = Date.now()
-            const outcome = yield* Effect.promise(() => crawlHost(target, { ...crawl, mode: payload.mode, targets }))
+            const outcome = yield* Effect.promise(() =>
+              crawlHost(target, { ...crawl, mode: payload.mode, targets, runDeadline: payload.runDeadline })
+            )
             yield* applyCrawl(sql, hostId, outcome.report)
             yield* recordCrawlLog(sql, hostId, startedAt, outcome)
             const directories = outcome.report.categories.flatMap((c) => c.directories)

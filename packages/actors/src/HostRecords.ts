@@ -138,12 +138,14 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
         const upToDate = category.directories.filter((d) => d.result === "upToDate")
         const stale = category.directories.filter((d) => d.result === "stale").map((d) => d.path)
         yield* sql`
-          INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at, matched)
-          SELECT ${hc}, r."directoryId", r.path, true, 'crawl', now(), r.matched
-          FROM jsonb_to_recordset(${JSON.stringify(upToDate)}::jsonb) AS r("directoryId" integer, path text, matched text)
+          INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at, matched,
+            matched_timestamp)
+          SELECT ${hc}, r."directoryId", r.path, true, 'crawl', now(), r.matched, r."matchedTimestamp"
+          FROM jsonb_to_recordset(${JSON.stringify(upToDate)}::jsonb)
+            AS r("directoryId" integer, path text, matched text, "matchedTimestamp" bigint)
           ON CONFLICT (host_category_id, path) DO UPDATE
           SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'crawl', verified_at = now(),
-              matched = EXCLUDED.matched`
+              matched = EXCLUDED.matched, matched_timestamp = EXCLUDED.matched_timestamp`
         yield* sql`UPDATE host_category_dirs SET up2date = false, verified_by = 'crawl', verified_at = now(), matched = NULL
           WHERE host_category_id = ${hc}
             AND path IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(stale)}::jsonb))`
@@ -220,7 +222,12 @@ export const hostStatus = (sql: SqlClient.SqlClient, hostId: number) =>
   }).pipe(Effect.catchTag("SqlError", Effect.die))
 
 /** What a crawl of the host checks (SPEC 7.2): its categories' base URLs and readable directories, with files. */
-export const loadCrawlTarget = (sql: SqlClient.SqlClient, hostId: number) =>
+export const loadCrawlTarget = (
+  sql: SqlClient.SqlClient,
+  hostId: number,
+  /** Only these categories (names, any case); all when absent. */
+  only?: ReadonlyArray<string>
+) =>
   Effect.gen(function* () {
     const categories = yield* sql<{
       readonly hostCategoryId: number
@@ -234,17 +241,20 @@ export const loadCrawlTarget = (sql: SqlClient.SqlClient, hostId: number) =>
                        WHERE u.host_category_id = hc.id AND NOT u.private
                          AND (u.url LIKE 'https://%' OR u.url LIKE 'http://%')), '[]'::jsonb) AS urls
       FROM host_categories hc JOIN categories c ON c.id = hc.category_id JOIN directories d ON d.id = c.topdir_id
-      WHERE hc.host_id = ${hostId} ORDER BY hc.id`
+      WHERE hc.host_id = ${hostId}
+        AND (${only === undefined} OR lower(c.name) IN (SELECT lower(value) FROM jsonb_array_elements_text(${JSON.stringify(only ?? [])}::jsonb)))
+      ORDER BY hc.id`
     const target: Array<CrawlCategory> = []
     for (const category of categories) {
       const directories = yield* sql<{
         readonly directoryId: number
         readonly name: string
         readonly files: ReadonlyArray<{ readonly name: string; readonly size: number }> | null
-        readonly repomd: ReadonlyArray<string> | null
+        readonly repomd: ReadonlyArray<{ readonly sha256: string; readonly timestamp: number }> | null
       }>`
         SELECT d.id AS "directoryId", d.name, d.files,
-               (SELECT jsonb_agg(f.sha256 ORDER BY f.timestamp DESC) FROM file_details f
+               (SELECT jsonb_agg(jsonb_build_object('sha256', f.sha256, 'timestamp', f.timestamp)
+                                 ORDER BY f.timestamp DESC) FROM file_details f
                 WHERE f.directory_id = d.id AND f.filename = 'repomd.xml') AS repomd
         FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
         WHERE cd.category_id = ${category.categoryId} AND d.readable`

@@ -473,10 +473,43 @@ const crawler = runStatements([
   "CREATE INDEX host_crawl_logs_host ON host_crawl_logs (host_id, started_at DESC)"
 ])
 
+/**
+ * Propagation (SPEC 10.2): which repomd.xml each crawled repodata directory matched, and per repository and crawl
+ * run how many hosts carry the newest, one day, two days old or older. Host events (SPEC 7.4): what admins are told
+ * (a host switched off by the crawler, repodata gone stale), kept whatever becomes of the host.
+ */
+const propagation = runStatements([
+  "ALTER TABLE host_category_dirs ADD COLUMN matched_timestamp bigint",
+  `CREATE TABLE propagation_stats (
+     id bigserial PRIMARY KEY,
+     repository_id integer NOT NULL REFERENCES repositories ON DELETE CASCADE,
+     run_at timestamptz NOT NULL,
+     newest_timestamp bigint NOT NULL,
+     same_day integer NOT NULL,
+     one_day integer NOT NULL,
+     two_day integer NOT NULL,
+     older integer NOT NULL,
+     no_info integer NOT NULL
+   )`,
+  "CREATE INDEX propagation_stats_repository ON propagation_stats (repository_id, run_at DESC)",
+  "CREATE INDEX propagation_stats_run_at ON propagation_stats (run_at)",
+  `CREATE TABLE host_events (
+     id bigserial PRIMARY KEY,
+     kind text NOT NULL,
+     at timestamptz NOT NULL DEFAULT now(),
+     site_id integer NOT NULL,
+     host_id integer NOT NULL,
+     details jsonb NOT NULL
+   )`,
+  "CREATE INDEX host_events_at ON host_events (at DESC, id DESC)",
+  "CREATE INDEX host_events_site ON host_events (site_id, at DESC)"
+])
+
 export const migrations = {
   "0001_registry": registry,
   "0002_master_scan": masterScan,
   "0003_change_stream": changeStream,
   "0004_checkins": checkins,
-  "0005_crawler": crawler
+  "0005_crawler": crawler,
+  "0006_propagation_events": propagation
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, layer } from "@effect/vitest"
-import { defaultCrawlOptions } from "@mirrormanager/actors/Crawler"
+import { crawlHost, defaultCrawlOptions, type ResolvedAddress } from "@mirrormanager/actors/Crawler"
 import { CrawlScheduleLayer } from "@mirrormanager/actors/CrawlSchedule"
 import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
 import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
@@ -224,6 +224,93 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
         SELECT reachable, tls_valid AS "tlsValid" FROM host_category_urls
         WHERE host_category_id = ${secure.hostCategoryId}`.pipe(Effect.orDie)
       assert.deepStrictEqual(row, { reachable: false, tlsValid: false })
+    })
+  )
+
+  it.effect("asks a name over each of its families: an IPv6 address that does not answer is not served", () =>
+    Effect.gen(function* () {
+      // One server on 127.0.0.22 only, another on every address (IPv4 and IPv6); names resolved by the test.
+      const listen = (server: http.Server, host: string) =>
+        new Promise<number>((resolve, reject) => {
+          server.once("error", reject)
+          server.listen(0, host, () => resolve((server.address() as AddressInfo).port))
+        })
+      const answer = (_request: http.IncomingMessage, response: http.ServerResponse) => response.writeHead(200).end()
+      const v4only = http.createServer(answer)
+      const both = http.createServer(answer)
+      servers.push(v4only, both)
+      const v4port = yield* Effect.promise(() => listen(v4only, "127.0.0.22"))
+      const bothPort = yield* Effect.promise(() => listen(both, "::"))
+      const names: Record<string, ReadonlyArray<ResolvedAddress>> = {
+        "v4only.mirror.test": [
+          { address: "127.0.0.22", family: 4 },
+          { address: "::1", family: 6 }
+        ],
+        "both.mirror.test": [
+          { address: "127.0.0.1", family: 4 },
+          { address: "::1", family: 6 }
+        ],
+        "v6.mirror.test": [{ address: "::1", family: 6 }]
+      }
+      const outcome = yield* Effect.promise(() =>
+        crawlHost(
+          {
+            hostId: 0,
+            categories: [
+              {
+                hostCategoryId: 1,
+                alwaysUpToDate: false,
+                urls: [
+                  `http://v4only.mirror.test:${v4port}/pub`,
+                  `http://both.mirror.test:${bothPort}/pub`,
+                  `http://v6.mirror.test:${bothPort}/pub`,
+                  `http://nowhere.mirror.test:${bothPort}/pub`
+                ],
+                directories: []
+              }
+            ]
+          },
+          {
+            ...crawlOptions,
+            mode: "canary",
+            resolve: async (name) => {
+              const found = names[name]
+              if (found === undefined) throw new Error(`getaddrinfo ENOTFOUND ${name}`)
+              return found
+            }
+          }
+        )
+      )
+      assert.deepStrictEqual(
+        outcome.report.urls.map(({ url, reachable, ipv4, ipv6 }) => [new URL(url).hostname, reachable, ipv4, ipv6]),
+        [
+          ["v4only.mirror.test", true, true, false],
+          ["both.mirror.test", true, true, true],
+          ["v6.mirror.test", true, false, true],
+          ["nowhere.mirror.test", false, false, false]
+        ]
+      )
+      assert.strictEqual(outcome.report.status, "ok")
+      // The log says which family did not answer.
+      assert.isTrue(
+        outcome.log.some((e) => e.url.includes("v4only.mirror.test") && e.status === 0 && /IPv6/.test(e.result))
+      )
+    })
+  )
+
+  it.effect("a crawl run whose time runs out ends the host's crawl unknown: nothing is held against the mirror", () =>
+    Effect.gen(function* () {
+      const w = yield* crawledWorld(23, (top) => tree(top, { delayMs: 3_000, body: REPOMD_NEW }))
+      const hosts = yield* HostEntity.client
+      const summary = yield* hosts(String(w.hostId)).Crawl({
+        mode: "full",
+        targets: [],
+        runDeadline: Date.now() + 500
+      })
+      assert.strictEqual(summary.status, "unknown")
+      assert.match(summary.reason ?? "", /run's time ran out/)
+      assert.deepInclude(yield* hosts(String(w.hostId)).Status(), { crawlFailures: 0, userActive: true })
+      assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
     })
   )
 

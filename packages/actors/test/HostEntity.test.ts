@@ -90,9 +90,15 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the Host
               hostCategoryId: w.hostCategoryId,
               accessible: true,
               directories: [
-                { directoryId: w.top, path: "", result: "upToDate", matched: null },
-                { directoryId: w.repo, path: "9/x86_64", result: "upToDate", matched: "alternate" },
-                { directoryId: w.nine, path: "9", result: "unknown", matched: null }
+                { directoryId: w.top, path: "", result: "upToDate", matched: null, matchedTimestamp: null },
+                {
+                  directoryId: w.repo,
+                  path: "9/x86_64",
+                  result: "upToDate",
+                  matched: "alternate",
+                  matchedTimestamp: 1700000000
+                },
+                { directoryId: w.nine, path: "9", result: "unknown", matched: null, matchedTimestamp: null }
               ]
             }
           ]
@@ -116,7 +122,9 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the Host
             {
               hostCategoryId: w.hostCategoryId,
               accessible: true,
-              directories: [{ directoryId: w.repo, path: "9/x86_64", result: "stale", matched: null }]
+              directories: [
+                { directoryId: w.repo, path: "9/x86_64", result: "stale", matched: null, matchedTimestamp: null }
+              ]
             }
           ]
         })
@@ -168,7 +176,9 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the Host
           {
             hostCategoryId: other.hostCategoryId,
             accessible: true,
-            directories: [{ directoryId: other.top, path: "", result: "upToDate", matched: null }]
+            directories: [
+              { directoryId: other.top, path: "", result: "upToDate", matched: null, matchedTimestamp: null }
+            ]
           },
           { hostCategoryId: w.hostCategoryId, accessible: false, directories: [] }
         ]

@@ -20,7 +20,9 @@ export const CrawledDirectory = Schema.Struct({
   path: Schema.String,
   result: Schema.Literals(["upToDate", "stale", "unknown"]),
   /** For an up-to-date repomd.xml: whether it matched the newest file detail or a retained alternate. */
-  matched: Schema.NullOr(Schema.Literals(["newest", "alternate"]))
+  matched: Schema.NullOr(Schema.Literals(["newest", "alternate"])),
+  /** The timestamp (epoch seconds) of the repomd.xml file detail it matched: how far behind the mirror is. */
+  matchedTimestamp: Schema.NullOr(Schema.Number)
 }).annotate({ identifier: "CrawledDirectory" })
 export type CrawledDirectory = typeof CrawledDirectory.Type
 
@@ -37,7 +39,7 @@ export const CrawledUrl = Schema.Struct({
   hostCategoryId: Schema.Int,
   url: Schema.String,
   reachable: Schema.NullOr(Schema.Boolean),
-  /** Whether the URL's host name has IPv4 (A) and IPv6 (AAAA) addresses. */
+  /** Whether the URL answers over IPv4 and over IPv6 (its name has such addresses and they answer). */
   ipv4: Schema.NullOr(Schema.Boolean),
   ipv6: Schema.NullOr(Schema.Boolean),
   /** https only: whether the certificate is valid for the name, and when it expires (epoch seconds). */
@@ -119,11 +121,17 @@ export const Checkin = Rpc.make("Checkin", {
 })
 export const CrawlResult = Rpc.make("CrawlResult", { payload: { report: CrawlReport }, error: HostGone })
 export const Status = Rpc.make("Status", { success: HostStatus, error: HostGone })
-/** Crawls the host now (SPEC 7) and applies what it found; a targeted crawl names its directories per host category. */
+/**
+ * Crawls the host now (SPEC 7) and applies what it found; a targeted crawl names its directories per host category.
+ * `categories` (names) limits the crawl to those categories; `runDeadline` (epoch ms) is when the whole run of which
+ * this crawl is part ends (the global timeout).
+ */
 export const Crawl = Rpc.make("Crawl", {
   payload: {
     mode: Schema.Literals(["full", "repodata", "canary", "targeted"]),
-    targets: Schema.Array(Schema.Struct({ hostCategoryId: Schema.Int, paths: Schema.Array(Schema.String) }))
+    targets: Schema.Array(Schema.Struct({ hostCategoryId: Schema.Int, paths: Schema.Array(Schema.String) })),
+    categories: Schema.optionalKey(Schema.Array(Schema.String)),
+    runDeadline: Schema.optionalKey(Schema.Number)
   },
   success: CrawlSummary,
   error: HostGone
