@@ -1,25 +1,41 @@
-// Scheduled crawls (SPEC 7.1), run by one node of the cluster at a time (a cluster singleton): each round first
-// verifies what public hosts claimed in their check-ins (a targeted crawl of the claimed directories), then crawls
-// every active public host in full, spread over the interval, a bounded number at once. Each crawl runs in the
+// Scheduled crawls (SPEC 7.1), run by one node of the cluster at a time (a cluster singleton): check-in claims of
+// public hosts verified first (a targeted crawl of the claimed directories, looked for every minute); then rounds
+// of full crawls (every 12 h), repodata crawls (every 2 h) and canary checks (hourly) of every active public host,
+// each round's hosts spread over its interval and a bounded number crawling at once across all rounds. Hosts the
+// crawler switched off are crawled in full at a reduced rate (daily) so they can recover. Each crawl runs in the
 // host's entity, wherever it lives.
 import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
-import { Duration, Effect, Fiber, Layer, Schedule, Semaphore } from "effect"
+import { Duration, Effect, Layer, Schedule, Semaphore } from "effect"
 import { Singleton } from "effect/cluster"
 import { SqlClient } from "effect/sql"
+import { defaultCrawlOptions } from "./Crawler.ts"
+import { type CrawlRunMode, hostsToCrawl, runCrawls } from "./CrawlRun.ts"
 
 export interface CrawlScheduleOptions {
-  /** Between full crawls of a host; zero: no scheduled crawls. */
+  /** Between full crawls of a host; zero: no scheduled crawls at all. */
   readonly interval: Duration.Duration
+  /** Between repodata crawls; zero: none. */
+  readonly repodataInterval: Duration.Duration
+  /** Between canary checks; zero: none. */
+  readonly canaryInterval: Duration.Duration
+  /** Hosts switched off by the crawler are crawled in full at most this often. */
+  readonly disabledInterval: Duration.Duration
   /** Hosts crawled at once, cluster-wide. */
   readonly parallel: number
   /** How often claims waiting for verification are looked for. */
   readonly verifyEvery: Duration.Duration
+  /** The crawler's time limit per host (a round leaves each host this long before the next round is due). */
+  readonly hostTimeout: Duration.Duration
 }
 
 export const defaultCrawlScheduleOptions: CrawlScheduleOptions = {
   interval: Duration.hours(12),
+  repodataInterval: Duration.hours(2),
+  canaryInterval: Duration.hours(1),
+  disabledInterval: Duration.hours(24),
   parallel: 50,
-  verifyEvery: Duration.minutes(1)
+  verifyEvery: Duration.minutes(1),
+  hostTimeout: Duration.millis(defaultCrawlOptions.hostTimeoutMs)
 }
 
 export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
@@ -30,20 +46,7 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           const hosts = yield* HostEntity.client
-          const crawl = (
-            hostId: number,
-            mode: "full" | "targeted",
-            targets: ReadonlyArray<{ hostCategoryId: number; paths: ReadonlyArray<string> }>
-          ) =>
-            hosts(String(hostId))
-              .Crawl({ mode, targets })
-              .pipe(
-                Effect.tap((summary) =>
-                  Effect.logInfo("scheduled crawl").pipe(Effect.annotateLogs({ hostId, mode, status: summary.status }))
-                ),
-                Effect.catchCause((cause) => Effect.logWarning("scheduled crawl failed", cause)),
-                Effect.asVoid
-              )
+          const slots = yield* Semaphore.make(Math.max(1, options.parallel))
 
           /** Check-in claims waiting for a crawl: a targeted crawl of what was claimed. */
           const verify = Effect.gen(function* () {
@@ -59,38 +62,64 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
               list.push({ hostCategoryId: claim.hostCategoryId, paths: claim.paths })
               byHost.set(claim.hostId, list)
             }
-            yield* Effect.forEach([...byHost], ([hostId, targets]) => crawl(hostId, "targeted", targets), {
-              concurrency: options.parallel,
-              discard: true
-            })
+            yield* Effect.forEach(
+              [...byHost],
+              ([hostId, targets]) =>
+                hosts(String(hostId))
+                  .Crawl({ mode: "targeted", targets })
+                  .pipe(
+                    Effect.tap((summary) =>
+                      Effect.logInfo("check-in claim verified").pipe(
+                        Effect.annotateLogs({ hostId, status: summary.status })
+                      )
+                    ),
+                    Effect.catchCause((cause) => Effect.logWarning("verifying a check-in claim failed", cause))
+                  ),
+              { concurrency: options.parallel, discard: true }
+            )
           }).pipe(Effect.catchCause((cause) => Effect.logError("verifying check-in claims failed", cause)))
 
-          /** Every active public host in full, spread over the interval. */
-          const full = Effect.gen(function* () {
-            const due = yield* sql<{ id: number }>`
-              SELECT h.id FROM hosts h JOIN sites s ON s.id = h.site_id
-              WHERE h.admin_active AND (h.user_active OR h.disabled_by = 'crawler') AND NOT h.private
-                AND s.admin_active AND s.user_active
-              ORDER BY h.last_crawl_duration DESC NULLS FIRST, h.id`
-            if (due.length === 0) return yield* Effect.sleep(options.interval)
-            // One host started every interval / hosts, at most `parallel` crawling at once.
-            const spacing = Duration.millis(Duration.toMillis(options.interval) / due.length)
-            const slots = yield* Semaphore.make(options.parallel)
-            const fibers: Array<Fiber.Fiber<void>> = []
-            for (const { id } of due) {
-              fibers.push(yield* Effect.forkChild(slots.withPermits(1)(crawl(id, "full", []))))
-              yield* Effect.sleep(spacing)
-            }
-            yield* Fiber.awaitAll(fibers)
-          }).pipe(
-            // A round that could not start (the database away) is tried again a minute later.
-            Effect.catchCause((cause) =>
-              Effect.logError("scheduled crawls failed", cause).pipe(Effect.andThen(Effect.sleep(Duration.minutes(1))))
+          /**
+           * One round of `mode`: its hosts started one by one over the interval less the host time limit, so each
+           * has that long before the next round is due (when the round's time runs out); the next round starts an
+           * interval after this one did.
+           */
+          const round = (mode: CrawlRunMode, interval: Duration.Duration) =>
+            Effect.gen(function* () {
+              const started = Date.now()
+              const due = yield* hostsToCrawl(sql, { mode, disabledEvery: options.disabledInterval })
+              const every = Duration.toMillis(interval)
+              const hostTime = Duration.toMillis(options.hostTimeout)
+              const spreadOver = every > 2 * hostTime ? every - hostTime : every / 2
+              if (due.length > 0) {
+                yield* Effect.logInfo("crawl round started").pipe(Effect.annotateLogs({ mode, hosts: due.length }))
+                const summary = yield* runCrawls(due, {
+                  mode,
+                  parallel: options.parallel,
+                  slots,
+                  deadline: started + every,
+                  spacing: Duration.millis(spreadOver / due.length)
+                })
+                yield* Effect.logInfo("crawl round ended").pipe(Effect.annotateLogs({ ...summary }))
+              }
+              yield* Effect.sleep(Duration.millis(Math.max(0, started + every - Date.now())))
+            }).pipe(
+              // A round that could not start (the database away) is tried again a minute later.
+              Effect.catchCause((cause) =>
+                Effect.logError("scheduled crawls failed", cause).pipe(
+                  Effect.andThen(Effect.sleep(Duration.minutes(1)))
+                )
+              ),
+              Effect.forever
             )
-          )
 
           yield* verify.pipe(Effect.repeat(Schedule.spaced(options.verifyEvery)), Effect.forkScoped)
-          // A round spreads its hosts over the interval, so the next one starts when it ends.
-          yield* Effect.forever(full)
+          if (!Duration.isZero(options.repodataInterval)) {
+            yield* Effect.forkScoped(round("repodata", options.repodataInterval))
+          }
+          if (!Duration.isZero(options.canaryInterval)) {
+            yield* Effect.forkScoped(round("canary", options.canaryInterval))
+          }
+          return yield* round("full", options.interval)
         })
       )

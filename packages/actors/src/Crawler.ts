@@ -120,6 +120,11 @@ interface Answer {
   /** GET of a whole file only: the body's sha256 (undefined when the body was cut short or too large). */
   readonly sha256?: string | undefined
   readonly error?: string
+  /** Bytes of the body read; `bodyCut`: more followed (the answer was not read to its end). */
+  readonly bodyBytes?: number
+  readonly bodyCut?: boolean
+  /** The answer's crawl log entry, to which the verdict is added. */
+  readonly entry?: { result: string }
 }
 
 /** The host's time ran out (the mirror's fault) or the run's (ours). */
@@ -286,7 +291,11 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
             bytes += chunk.length
             if (bytes > cap) {
               // Not worth reading on (or endless): the connection is given up.
-              settle(whole ? { ...answered, error: `body over ${cap} bytes` } : answered)
+              settle(
+                whole
+                  ? { ...answered, error: `body over ${cap} bytes` }
+                  : { ...answered, bodyBytes: bytes, bodyCut: true }
+              )
               response.destroy()
               return
             }
@@ -298,7 +307,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
             settle(
               short
                 ? { ...answered, error: `body of ${bytes} bytes, ${announced} announced` }
-                : { ...answered, sha256: hash?.digest("hex") }
+                : { ...answered, sha256: hash?.digest("hex"), bodyBytes: bytes }
             )
           })
           // Cut short (connection closed before the announced length): what was read does not count.
@@ -365,14 +374,15 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         continue
       }
       const later = answer.status === 429 || answer.status === 503 || answer.error === "timed out"
-      log.push({
+      const entry = {
         url: url.href,
         method,
         status: answer.status,
         result: `${answer.error ?? (later ? "later" : "answered")}${over}`,
         ms: Date.now() - began
-      })
-      if (!later || attempt >= options.retries) return answer
+      }
+      log.push(entry)
+      if (!later || attempt >= options.retries) return { ...answer, entry }
       attempt++
       const retryAfter = Number(answer.headers["retry-after"])
       const wait = Math.min(10_000, Number.isFinite(retryAfter) ? retryAfter * 1000 : 250 * 2 ** attempt)
@@ -381,28 +391,43 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     }
   }
 
-  /** SPEC 7.3: a file's answer as "ok", "stale" or "unknown". */
+  /** SPEC 7.3: a file's answer as "ok", "stale" or "unknown"; why is added to the answer's crawl log entry. */
   const checkFile = async (base: string, file: CrawlFile): Promise<"ok" | "stale" | "unknown"> => {
     const url = `${base}/${encodeURIComponent(file.name)}`
-    const answer = await ask(url, "HEAD")
+    let answer = await ask(url, "HEAD")
     let status = answer.status
     let size = answer.headers["content-length"] === undefined ? undefined : Number(answer.headers["content-length"])
     if (status === 405 || status === 501) {
-      const ranged = await ask(url, "GET", { range: "bytes=0-0" })
-      status = ranged.status
-      const total = /\/(\d+)\s*$/.exec(String(ranged.headers["content-range"] ?? ""))?.[1]
-      // 206 names the size in Content-Range; a 200 that ignored the range names it in Content-Length.
+      answer = await ask(url, "GET", { range: "bytes=0-0" })
+      status = answer.status
+      const total = /\/(\d+)\s*$/.exec(String(answer.headers["content-range"] ?? ""))?.[1]
+      // 206 names the size in Content-Range; a 200 that ignored the range in Content-Length, or by its body.
       size =
         total !== undefined
           ? Number(total)
-          : status === 200 && ranged.headers["content-length"] !== undefined
-            ? Number(ranged.headers["content-length"])
-            : undefined
+          : status !== 200
+            ? undefined
+            : answer.headers["content-length"] !== undefined
+              ? Number(answer.headers["content-length"])
+              : answer.bodyCut === true
+                ? // More than was read: too big for a file no larger than that.
+                  file.size <= (answer.bodyBytes ?? 0)
+                  ? Number.POSITIVE_INFINITY
+                  : undefined
+                : answer.bodyBytes
       if (status === 206) status = 200
     }
-    if (status >= 200 && status < 300) return size === undefined || size === file.size ? "ok" : "stale"
-    if (status === 404 || status === 410 || status === 403) return "stale"
-    return "unknown"
+    const verdict = (result: "ok" | "stale" | "unknown", why?: string) => {
+      if (answer.entry !== undefined && why !== undefined) answer.entry.result += `; ${result}: ${why}`
+      return result
+    }
+    if (status >= 200 && status < 300) {
+      return size === undefined || size === file.size
+        ? verdict("ok")
+        : verdict("stale", `size ${size === Number.POSITIVE_INFINITY ? "larger" : size}, the master's ${file.size}`)
+    }
+    if (status === 404 || status === 410 || status === 403) return verdict("stale", `answered ${status}`)
+    return verdict("unknown", status === 0 ? (answer.error ?? "no answer") : `answered ${status}`)
   }
 
   const checkDirectory = async (base: string, directory: CrawlDirectory): Promise<CrawledDirectory> => {
@@ -422,12 +447,19 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     for (const file of directory.files) {
       if (file.name === "repomd.xml" && directory.repomd !== undefined) {
         const answer = await ask(`${url}/repomd.xml`, "GET")
+        const why = (text: string) => {
+          if (answer.entry !== undefined) answer.entry.result += `; ${text}`
+        }
         if (answer.status === 404 || answer.status === 410 || answer.status === 403) return verdict("stale")
         // No hash: not a 2xx answer, or a body cut short or over the limit.
         if (answer.sha256 === undefined) return verdict("unknown")
         const { newest, alternates } = directory.repomd
         matched = [newest, ...alternates].find((d) => d.sha256.toLowerCase() === answer.sha256)
-        if (matched === undefined) return verdict("stale")
+        if (matched === undefined) {
+          why(`stale: sha256 ${answer.sha256.slice(0, 12)}… matches no retained repomd.xml`)
+          return verdict("stale")
+        }
+        why(`matches the ${matched === newest ? "newest" : "an older retained"} repomd.xml`)
         continue
       }
       const result = await checkFile(url, file)

@@ -11,12 +11,16 @@ import {
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { CrawlCategory } from "./Crawler.ts"
+import { recordHostEvent } from "./HostEvents.ts"
 
 /** Consecutive failed crawls after which a host is switched off (SPEC 7.4). */
 export const CRAWL_FAILURES_TO_DISABLE = 4
 
 interface LockedHost {
   readonly id: number
+  readonly name: string
+  readonly siteId: number
+  readonly siteName: string
   readonly private: boolean
   readonly userActive: boolean
   readonly disabledBy: string
@@ -26,8 +30,9 @@ interface LockedHost {
 const lockHost = (sql: SqlClient.SqlClient, hostId: number) =>
   Effect.gen(function* () {
     const rows = yield* sql<LockedHost>`
-      SELECT id, private, user_active AS "userActive", disabled_by AS "disabledBy", crawl_failures AS "crawlFailures"
-      FROM hosts WHERE id = ${hostId} FOR UPDATE`
+      SELECT h.id, h.name, h.site_id AS "siteId", s.name AS "siteName", h.private, h.user_active AS "userActive",
+             h.disabled_by AS "disabledBy", h.crawl_failures AS "crawlFailures"
+      FROM hosts h JOIN sites s ON s.id = h.site_id WHERE h.id = ${hostId} FOR UPDATE OF h`
     const host = rows[0]
     if (host === undefined) return yield* Effect.fail(new HostGone({ hostId }))
     return host
@@ -146,12 +151,36 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
           ON CONFLICT (host_category_id, path) DO UPDATE
           SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'crawl', verified_at = now(),
               matched = EXCLUDED.matched, matched_timestamp = EXCLUDED.matched_timestamp`
-        yield* sql`UPDATE host_category_dirs SET up2date = false, verified_by = 'crawl', verified_at = now(), matched = NULL
-          WHERE host_category_id = ${hc}
-            AND path IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(stale)}::jsonb))`
+        const turned = yield* sql<{ readonly path: string; readonly wasUpToDate: boolean }>`
+          UPDATE host_category_dirs d SET up2date = false, verified_by = 'crawl', verified_at = now(), matched = NULL,
+            matched_timestamp = NULL
+          FROM host_category_dirs before
+          WHERE before.id = d.id AND d.host_category_id = ${hc}
+            AND d.path IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(stale)}::jsonb))
+          RETURNING d.path, before.up2date AS "wasUpToDate"`
+        // Repodata that was up to date and is not any more: the host's admins are told (SPEC 7.4).
+        const staleRepodata = turned
+          .filter((t) => t.wasUpToDate && (t.path === "repodata" || t.path.endsWith("/repodata")))
+          .map((t) => t.path)
+          .sort()
+        if (staleRepodata.length > 0) {
+          const [category] = yield* sql<{ readonly name: string }>`
+            SELECT c.name FROM host_categories hc JOIN categories c ON c.id = hc.category_id WHERE hc.id = ${hc}`
+          yield* recordHostEvent(sql, {
+            kind: "HostNotUpToDate",
+            siteId: host.siteId,
+            hostId: host.id,
+            details: {
+              siteName: host.siteName,
+              hostName: host.name,
+              category: category?.name ?? null,
+              directories: staleRepodata
+            }
+          })
+        }
         if (report.mode === "full") {
           // After a full crawl, what was not confirmed is not up to date.
-          yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL
+          yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
             WHERE host_category_id = ${hc} AND up2date
               AND path NOT IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(upToDate.map((d) => d.path))}::jsonb))`
         }
@@ -186,14 +215,26 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
       } else if (report.status === "failure" || report.status === "timeout") {
         const reason =
           report.reason ?? (report.status === "timeout" ? "crawl timed out, host likely overloaded" : "crawl failed")
-        yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL
+        yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
           WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
         const failures = host.crawlFailures + 1
         yield* sql`UPDATE hosts SET crawl_failures = ${failures} WHERE id = ${host.id}`
         if (failures >= CRAWL_FAILURES_TO_DISABLE && host.userActive) {
-          yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'crawler',
-            disable_reason = ${`disabled after ${failures} consecutive crawl failures: ${reason}`}
+          const disableReason = `disabled after ${failures} consecutive crawl failures: ${reason}`
+          yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'crawler', disable_reason = ${disableReason}
             WHERE id = ${host.id}`
+          yield* recordHostEvent(sql, {
+            kind: "HostAutoDisabled",
+            siteId: host.siteId,
+            hostId: host.id,
+            details: {
+              siteName: host.siteName,
+              hostName: host.name,
+              crawledAt: Math.floor(Date.now() / 1000),
+              reason: disableReason,
+              crawlLogUrl: `/api/hosts/${host.id}/crawl-log`
+            }
+          })
         }
       }
       const measured = report.mode === "full" && report.status !== "unknown"

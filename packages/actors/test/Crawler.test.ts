@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, layer } from "@effect/vitest"
 import { crawlHost, defaultCrawlOptions, type ResolvedAddress } from "@mirrormanager/actors/Crawler"
-import { CrawlScheduleLayer } from "@mirrormanager/actors/CrawlSchedule"
+import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "@mirrormanager/actors/CrawlSchedule"
 import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
 import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
 import { crawlLogs } from "@mirrormanager/actors/HostRecords"
@@ -106,7 +106,7 @@ const world = (url: string) =>
   }).pipe(Effect.orDie)
 
 /** A mirror's files for a world's category: `repomd` as its repomd.xml, the packages as given. */
-const tree = (top: string, repomd: string | number, packages: Served = {}): Served => ({
+const tree = (top: string, repomd: Served[string], packages: Served = {}): Served => ({
   [`/${top}/9/x86_64/a.rpm`]: "aaaaa",
   [`/${top}/9/x86_64/b.rpm`]: "bbbbbbb",
   ...Object.fromEntries(Object.entries(packages).map(([name, body]) => [`/${top}/9/x86_64/${name}`, body])),
@@ -351,7 +351,14 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Lay
 layer(
   Layer.mergeAll(
     hostEntityLayer(crawlOptions),
-    CrawlScheduleLayer({ interval: Duration.seconds(3), parallel: 4, verifyEvery: Duration.millis(100) })
+    CrawlScheduleLayer({
+      ...defaultCrawlScheduleOptions,
+      interval: Duration.seconds(3),
+      repodataInterval: Duration.zero,
+      canaryInterval: Duration.zero,
+      parallel: 4,
+      verifyEvery: Duration.millis(100)
+    })
   ).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database)),
   { excludeTestServices: true, timeout: "60 seconds" }
 )("scheduled crawls", (it) => {

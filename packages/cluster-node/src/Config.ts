@@ -11,6 +11,11 @@ export interface NodeConfigShape {
   readonly runnerListenHost: Option.Option<string>
   /** Between full crawls of a public host; zero: none scheduled. */
   readonly crawlInterval: Duration.Duration
+  /** Between repodata crawls and between canary checks of a public host; zero: none scheduled. */
+  readonly crawlRepodataInterval: Duration.Duration
+  readonly crawlCanaryInterval: Duration.Duration
+  /** Hosts switched off by the crawler are crawled at most this often, so they can recover. */
+  readonly crawlDisabledInterval: Duration.Duration
   /** Hosts crawled at once, cluster-wide. */
   readonly crawlParallel: number
   /** Crawl mirrors on loopback and private addresses (labs, tests); off by default. */
@@ -60,6 +65,9 @@ export const nodeConfig = Config.all({
   runnerPort: Config.Port("MM_RUNNER_PORT").pipe(Config.withDefault(34431)),
   runnerListenHost: Config.String("MM_RUNNER_LISTEN_HOST").pipe(Config.option),
   crawlInterval: Config.Duration("MM_CRAWL_INTERVAL").pipe(Config.withDefault(Duration.hours(12))),
+  crawlRepodataInterval: Config.Duration("MM_CRAWL_REPODATA_INTERVAL").pipe(Config.withDefault(Duration.hours(2))),
+  crawlCanaryInterval: Config.Duration("MM_CRAWL_CANARY_INTERVAL").pipe(Config.withDefault(Duration.hours(1))),
+  crawlDisabledInterval: Config.Duration("MM_CRAWL_DISABLED_INTERVAL").pipe(Config.withDefault(Duration.hours(24))),
   crawlParallel: Config.Int("MM_CRAWL_PARALLEL").pipe(Config.withDefault(50)),
   crawlPrivateAddresses: Config.Boolean("MM_CRAWL_PRIVATE_ADDRESSES").pipe(Config.withDefault(false)),
   dataDir: Config.String("MM_DATA_DIR").pipe(Config.withDefault("./var")),

@@ -211,40 +211,47 @@ const EntitiesLive = Layer.unwrap(
       CrawlScheduleLayer({
         ...defaultCrawlScheduleOptions,
         interval: config.crawlInterval,
+        repodataInterval: config.crawlRepodataInterval,
+        canaryInterval: config.crawlCanaryInterval,
+        disabledInterval: config.crawlDisabledInterval,
         parallel: Math.max(1, config.crawlParallel)
       })
     )
   )
 )
 
-const ClusterLive = EntitiesLive.pipe(
-  Layer.provideMerge(
-    Layer.unwrap(
-      Effect.gen(function* () {
-        const config = yield* NodeConfig
-        yield* Effect.logInfo(`cluster runner: ${config.runnerHost}:${config.runnerPort}`)
-        return NodeClusterSocket.layer({
-          storage: "sql",
-          shardingConfig: {
-            runnerAddress: Option.some(RunnerAddress.make(config.runnerHost, config.runnerPort)),
-            runnerListenAddress: Option.map(config.runnerListenHost, (host) =>
-              RunnerAddress.make(host, config.runnerPort)
-            ),
-            entityMessagePollInterval: "100 millis",
-            entityReplyPollInterval: "50 millis",
-            // A node that stopped (killed, frozen, cut off) gives up its hosts within seconds: its runner is found
-            // unhealthy within a second or two, and its shard locks expire after 6 s (refreshed every 2 s; the
-            // longest the event loop stalls, a full index rebuild, is about a second).
-            runnerHealthCheckInterval: "1 second",
-            refreshAssignmentsInterval: "1 second",
-            shardLockRefreshInterval: "2 seconds",
-            shardLockExpiration: "6 seconds"
-          }
-        })
+/**
+ * The cluster as this process takes part in it: a node's runner (its storage in the registry database, runners
+ * talking over TCP), or a command's client that only sends messages to the runners of the nodes.
+ */
+export const clusterLive = (options: { readonly clientOnly: boolean }) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const config = yield* NodeConfig
+      if (!options.clientOnly) yield* Effect.logInfo(`cluster runner: ${config.runnerHost}:${config.runnerPort}`)
+      return NodeClusterSocket.layer({
+        storage: "sql",
+        clientOnly: options.clientOnly,
+        shardingConfig: {
+          runnerAddress: Option.some(RunnerAddress.make(config.runnerHost, config.runnerPort)),
+          runnerListenAddress: Option.map(config.runnerListenHost, (host) =>
+            RunnerAddress.make(host, config.runnerPort)
+          ),
+          entityMessagePollInterval: "100 millis",
+          entityReplyPollInterval: "50 millis",
+          // A node that stopped (killed, frozen, cut off) gives up its hosts within seconds: its runner is found
+          // unhealthy within a second or two, and its shard locks expire after 6 s (refreshed every 2 s; the
+          // longest the event loop stalls, a full index rebuild, is about a second).
+          runnerHealthCheckInterval: "1 second",
+          refreshAssignmentsInterval: "1 second",
+          shardLockRefreshInterval: "2 seconds",
+          shardLockExpiration: "6 seconds"
+        }
       })
-    )
+    })
   )
-)
+
+const ClusterLive = EntitiesLive.pipe(Layer.provideMerge(clusterLive({ clientOnly: false })))
 
 /** Everything that needs the registry database: admin API, check-ins, scans, the change follower. */
 export const DatabaseSideLive = Listening.pipe(

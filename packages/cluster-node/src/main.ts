@@ -1,8 +1,10 @@
-// The mirrormanager command line: `mirrormanager serve` runs a node; `scan-master` scans master trees.
+// The mirrormanager command line: `mirrormanager serve` runs a node; `scan-master` scans master trees; `crawl` crawls
+// mirror hosts through the running nodes.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import { Command } from "effect/cli"
 import { NodeConfig } from "./Config.ts"
+import { crawlCommand } from "./CrawlCommand.ts"
 import { DatabaseLive, LoggerLive, loggerLive, runNode } from "./Node.ts"
 import { scanMasterCommand } from "./ScanMaster.ts"
 
@@ -26,7 +28,8 @@ const mirrormanager = Command.make("mirrormanager").pipe(
   Command.withSubcommands([
     serve,
     migrate,
-    scanMasterCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer))
+    scanMasterCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer)),
+    crawlCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer))
   ])
 )
 

@@ -5,7 +5,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, assert, describe, it } from "vitest"
 import { call, mirrorlist, newDatabase, REPOMD, setUpContent, TOKEN } from "./support/Nodes.ts"
-import { startNode, tempDir } from "./support/Process.ts"
+import { type RunningNode, runCommand, startNode, stop, tempDir } from "./support/Process.ts"
 
 const servers: Array<http.Server> = []
 afterAll(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))))
@@ -25,6 +25,15 @@ const mirror = (n: number, state: { repomd: string }) =>
     servers.push(server)
     server.listen(0, `127.0.0.${n}`, () => resolve(`http://127.0.0.${n}:${(server.address() as AddressInfo).port}`))
   })
+
+/** A site with a public host carrying the category at `base`/pub/epel; the host's id. */
+const addHost = async (node: RunningNode, categoryId: number, n: number, base: string) => {
+  const site = await call(node, "POST", "/api/sites", { name: `site-${n}`, password: "site-password-123456" })
+  const host = await call(node, "POST", `/api/sites/${site.id}/hosts`, { name: `mirror-${n}`, country: "SE" })
+  const hc = await call(node, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
+  await call(node, "POST", `/api/host-categories/${hc.id}/urls`, { url: `${base}/pub/epel` })
+  return host.id as number
+}
 
 describe("crawling through a running node", () => {
   it("takes a stale mirror out of the metalink and the mirrorlist, and puts it back when it is fresh", async () => {
@@ -46,11 +55,7 @@ describe("crawling through a running node", () => {
       [32, stale]
     ] as const) {
       const base = await mirror(n, state)
-      const site = await call(node, "POST", "/api/sites", { name: `site-${n}`, password: "site-password-123456" })
-      const host = await call(node, "POST", `/api/sites/${site.id}/hosts`, { name: `mirror-${n}`, country: "SE" })
-      const hc = await call(node, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
-      await call(node, "POST", `/api/host-categories/${hc.id}/urls`, { url: `${base}/pub/epel` })
-      hosts.push({ id: host.id, url: `${base}/pub/epel/9/Everything/x86_64/repodata` })
+      hosts.push({ id: await addHost(node, categoryId, n, base), url: `${base}/pub/epel/9/Everything/x86_64/repodata` })
     }
     const [a, b] = hosts as [{ id: number; url: string }, { id: number; url: string }]
     const crawl = async (id: number) => call(node, "POST", `/api/hosts/${id}/crawl`, {})
@@ -78,5 +83,80 @@ describe("crawling through a running node", () => {
     assert.include(await listed(), b.url)
     assert.notInclude(await metalink(), `${a.url}/repomd.xml`)
     assert.include(await metalink(), `${b.url}/repomd.xml`)
+  })
+})
+
+describe("mirrormanager crawl", () => {
+  it("crawls through the running nodes with progress and a summary; propagation and events follow", async () => {
+    const database = await newDatabase()
+    const env = {
+      DATABASE_URL: database,
+      MM_ADMIN_TOKEN: TOKEN,
+      MM_DATA_DIR: tempDir(),
+      MM_ACCESS_LOG: "off",
+      MM_CRAWL_INTERVAL: "0 seconds",
+      MM_CRAWL_PRIVATE_ADDRESSES: "true"
+    }
+    const node = await startNode(env)
+    const categoryId = await setUpContent(node)
+    const fresh = { repomd: REPOMD }
+    const freshId = await addHost(node, categoryId, 33, await mirror(33, fresh))
+    const staleId = await addHost(node, categoryId, 34, await mirror(34, { repomd: "<html>moved</html>" }))
+    // Nothing listens on port 9 of 127.0.0.35.
+    const deadId = await addHost(node, categoryId, 35, "http://127.0.0.35:9")
+    const crawl = (...args: ReadonlyArray<string>) => runCommand(["crawl", ...args], { DATABASE_URL: database })
+
+    const all = await crawl()
+    assert.strictEqual(all.code, 2, all.stderr)
+    for (const n of [33, 34, 35]) assert.match(all.stderr, new RegExp(`\\[\\d/3\\] mirror-${n} \\(host \\d+\\): `))
+    assert.match(all.stderr, /mirror-35 \(host \d+\): failure, .* — no base URL answered/)
+    assert.match(all.stdout, /crawl \(full\): 3 hosts in .*: 2 ok, 1 failed, 0 timed out/)
+    assert.match(all.stdout, /propagation recorded for 1 repositories/)
+
+    // Public: the fresh host carries the newest repomd.xml, the other's does not match, the dead one is not known.
+    const propagation = await (await fetch(`${node.url}/api/propagation`)).json()
+    assert.deepInclude(propagation[0], { repository: "epel-9", arch: "x86_64", sameDay: 1, older: 1, noInfo: 1 })
+
+    const one = await crawl("--host", String(freshId), "--repodata")
+    assert.strictEqual(one.code, 0, one.stderr)
+    assert.match(one.stdout, /crawl \(repodata\): 1 hosts .*: 1 ok/)
+    assert.match(one.stdout, /1 up to date, 0 stale/)
+
+    for (const [args, message] of [
+      [["--host", "987654"], /no host 987654/],
+      [["--canary", "--repodata"], /exclude each other/],
+      [["--category", "Nope"], /no category is named "Nope" \(categories: "Fedora EPEL"\)/],
+      [["--timeout", "soon"], /--timeout needs a duration/]
+    ] as const) {
+      const refused = await crawl(...args)
+      assert.notStrictEqual(refused.code, 0)
+      assert.match(refused.stderr, message)
+    }
+
+    // Three more failures switch the dead host off: its admins see why, in the host and in the event feed.
+    for (let i = 0; i < 3; i++) await call(node, "POST", `/api/hosts/${deadId}/crawl`, {})
+    const dead = await call(node, "GET", `/api/hosts/${deadId}`)
+    assert.deepInclude(dead, { userActive: false, disabledBy: "crawler" })
+    assert.match(dead.disableReason, /^disabled after 4 consecutive crawl failures: no base URL answered/)
+    // The fresh mirror falls behind: its repodata turning stale is an event too.
+    fresh.repomd = "<repomd>older</repomd>"
+    await call(node, "POST", `/api/hosts/${freshId}/crawl`, { mode: "repodata" })
+    const events = await call(node, "GET", "/api/events")
+    assert.deepStrictEqual(
+      events.map((e: { kind: string; hostId: number }) => [e.kind, e.hostId]),
+      [
+        ["HostNotUpToDate", freshId],
+        ["HostAutoDisabled", deadId]
+      ]
+    )
+    assert.deepInclude(events[1].details, { hostName: "mirror-35", crawlLogUrl: `/api/hosts/${deadId}/crawl-log` })
+    assert.deepInclude(events[0].details, { category: "Fedora EPEL", directories: ["9/Everything/x86_64/repodata"] })
+    assert.notStrictEqual(staleId, freshId)
+
+    // No node running: the command says so instead of waiting.
+    await stop(node)
+    const alone = await crawl()
+    assert.strictEqual(alone.code, 1)
+    assert.match(alone.stderr, /no node of this database is running/)
   })
 })

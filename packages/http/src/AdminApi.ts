@@ -7,11 +7,13 @@ import { AccountsHandlers } from "./AccountsHandlers.ts"
 import { ApiDocsRoute } from "./ApiDocs.ts"
 import { AuthenticationLayer } from "./Authentication.ts"
 import { ContentHandlers } from "./ContentHandlers.ts"
+import { EventsHandlers } from "./EventsHandlers.ts"
 import { HealthHandlers } from "./HealthHandlers.ts"
 import { HostsHandlers } from "./HostsHandlers.ts"
 import { MasterTreeHandlers } from "./MasterTreeHandlers.ts"
 import { OverridesHandlers } from "./OverridesHandlers.ts"
 import { NotFoundRoute, problemResponses } from "./ProblemResponses.ts"
+import { PropagationHandlers } from "./PropagationHandlers.ts"
 import { SitesHandlers } from "./SitesHandlers.ts"
 import { XMLRPC_PATH, XmlRpcRoute } from "./XmlRpcRoute.ts"
 
@@ -26,7 +28,9 @@ export const AdminApiRoutes = Layer.mergeAll(
       HostsHandlers,
       ContentHandlers,
       MasterTreeHandlers,
-      OverridesHandlers
+      OverridesHandlers,
+      EventsHandlers,
+      PropagationHandlers
     ]),
     Layer.provide([AuthenticationLayer, HttpApiMiddleware.layerProblemDetails({ includeDetails: true })])
   ),

@@ -2,14 +2,16 @@
 import { HttpApi, HttpApiMiddleware, OpenApi } from "effect/http-api"
 import { AccountsApi } from "./AccountsApi.ts"
 import { ContentApi } from "./ContentApi.ts"
+import { EventsApi } from "./EventsApi.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { HostsApi } from "./HostsApi.ts"
 import { MasterTreeApi } from "./MasterTreeApi.ts"
 import { OverridesApi } from "./OverridesApi.ts"
+import { PropagationApi } from "./PropagationApi.ts"
 import { SitesApi } from "./SitesApi.ts"
 
 export class Api extends HttpApi.make("mirrormanager")
-  .add(HealthApi, AccountsApi, SitesApi, HostsApi, ContentApi, MasterTreeApi, OverridesApi)
+  .add(HealthApi, AccountsApi, SitesApi, HostsApi, ContentApi, MasterTreeApi, OverridesApi, EventsApi, PropagationApi)
   .middleware(HttpApiMiddleware.ProblemDetails)
   // Unknown fields in a request body are an error, not silently dropped.
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error", errors: "all" })
