@@ -1,8 +1,10 @@
 // The Host entity (protocol in domain/cluster/HostEntity.ts): one per host, on whichever node owns its shard. Its
 // state is the host's rows in PostgreSQL, read within each message's transaction, so an entity that moves to
-// another node after a failure goes on with nothing lost; its mailbox applies one message at a time.
+// another node after a failure goes on with nothing lost. Writes to the host (check-ins, crawl results) apply one at
+// a time, in the order they arrive; one crawl runs at a time, and while it asks the mirror (minutes, for a big one)
+// check-ins and status questions are answered, its result waiting its turn among the writes.
 import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
-import { Effect } from "effect"
+import { Effect, Semaphore } from "effect"
 import { Entity } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { type CrawlOptions, crawlHost, defaultCrawlOptions } from "./Crawler.ts"
@@ -16,12 +18,15 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
       const runner = yield* Entity.CurrentRunnerAddress
       const hostId = Number(address.entityId)
       const sql = yield* SqlClient.SqlClient
+      const writes = yield* Semaphore.make(1)
+      const crawls = yield* Semaphore.make(1)
+      const write = writes.withPermits(1)
       yield* Effect.logInfo("host entity active").pipe(
         Effect.annotateLogs({ hostId, runner: `${runner.host}:${runner.port}` })
       )
       return HostEntity.of({
-        Checkin: ({ payload }) => applyCheckin(sql, hostId, payload.checkin),
-        CrawlResult: ({ payload }) => applyCrawl(sql, hostId, payload.report),
+        Checkin: ({ payload }) => write(applyCheckin(sql, hostId, payload.checkin)),
+        CrawlResult: ({ payload }) => write(applyCrawl(sql, hostId, payload.report)),
         Status: () => hostStatus(sql, hostId),
         Crawl: ({ payload }) =>
           Effect.gen(function* () {
@@ -31,8 +36,11 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
             const outcome = yield* Effect.promise(() =>
               crawlHost(target, { ...crawl, mode: payload.mode, targets, runDeadline: payload.runDeadline })
             )
-            yield* applyCrawl(sql, hostId, outcome.report)
-            yield* recordCrawlLog(sql, hostId, startedAt, outcome)
+            yield* write(
+              applyCrawl(sql, hostId, outcome.report).pipe(
+                Effect.andThen(recordCrawlLog(sql, hostId, startedAt, outcome))
+              )
+            )
             const directories = outcome.report.categories.flatMap((c) => c.directories)
             const count = (result: string) => directories.filter((d) => d.result === result).length
             yield* Effect.logInfo("host crawled").pipe(
@@ -52,10 +60,11 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
               requests: outcome.requests,
               durationMs: outcome.report.durationMs
             }
-          })
+          }).pipe(crawls.withPermits(1))
       })
     }),
-    { maxIdleTime: "5 minutes" }
+    // Messages are taken at once; the semaphores above keep writes, and crawls, one at a time.
+    { maxIdleTime: "5 minutes", concurrency: "unbounded" }
   )
 
 export const HostEntityLive = hostEntityLayer()

@@ -15,7 +15,7 @@ import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
 import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
 import { crawlLogs } from "@mirrormanager/actors/HostRecords"
 import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Fiber, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
@@ -311,6 +311,29 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       assert.match(summary.reason ?? "", /run's time ran out/)
       assert.deepInclude(yield* hosts(String(w.hostId)).Status(), { crawlFailures: 0, userActive: true })
       assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
+    })
+  )
+
+  it.effect("while a host is crawled, its check-ins and status are answered; a second crawl waits its turn", () =>
+    Effect.gen(function* () {
+      // repomd.xml answers after 2 s (past the test crawler's 1 s limit, asked twice): the crawl takes seconds.
+      const w = yield* crawledWorld(24, (top) => tree(top, { delayMs: 2_000, body: REPOMD_NEW }))
+      const hosts = yield* HostEntity.client
+      const host = hosts(String(w.hostId))
+      const first = yield* Effect.forkChild(host.Crawl({ mode: "full", targets: [] }))
+      yield* Effect.sleep("200 millis")
+      const reply = yield* host.Checkin({ checkin: { userActive: true, categories: [] } })
+      assert.strictEqual(reply, "")
+      assert.isNumber((yield* host.Status()).hostId)
+      assert.isUndefined(first.pollUnsafe(), "answered while the crawl is still running")
+      // Crawls of one host run one after the other, never two at once against the mirror.
+      const second = yield* Effect.forkChild(host.Crawl({ mode: "repodata", targets: [] }))
+      const [a, b] = yield* Fiber.joinAll([first, second])
+      assert.strictEqual(a.status, "ok")
+      assert.strictEqual(b.status, "ok")
+      const log = yield* crawlLogs(yield* SqlClient.SqlClient, w.hostId)
+      const [newer, older] = log
+      assert.isAtLeast(newer!.startedAt * 1000, older!.startedAt * 1000 + older!.durationMs - 5)
     })
   )
 

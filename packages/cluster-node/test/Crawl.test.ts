@@ -113,8 +113,8 @@ describe("mirrormanager crawl", () => {
     assert.match(all.stdout, /crawl \(full\): 3 hosts in .*: 2 ok, 1 failed, 0 timed out/)
     assert.match(all.stdout, /propagation recorded for 1 repositories/)
 
-    // Public: the fresh host carries the newest repomd.xml, the other's does not match, the dead one is not known.
-    const propagation = await (await fetch(`${node.url}/api/propagation`)).json()
+    // The fresh host carries the newest repomd.xml, the other's does not match, the dead one is not known.
+    const propagation = await call(node, "GET", "/api/propagation")
     assert.deepInclude(propagation[0], { repository: "epel-9", arch: "x86_64", sameDay: 1, older: 1, noInfo: 1 })
 
     const one = await crawl("--host", String(freshId), "--repodata")

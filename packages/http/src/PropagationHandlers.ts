@@ -1,4 +1,4 @@
-// Handler of /api/propagation: the crawler's propagation statistics, public.
+// Handler of /api/propagation: the crawler's propagation statistics, for any signed-in user.
 import { listPropagation } from "@mirrormanager/actors/Propagation"
 import { Api } from "@mirrormanager/domain/api/Api"
 import { Effect } from "effect"

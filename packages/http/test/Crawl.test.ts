@@ -37,6 +37,29 @@ layer(testNodeLayer(), { excludeTestServices: true })("crawling a host on demand
       yield* expectStatus("GET", `/api/hosts/${tenant.hostId}/crawl-log`, 403, { token: other.token })
       for (let i = 0; i < 10; i++) yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 200, { body: {} })
       assert.strictEqual((yield* expectStatus("GET", `/api/hosts/${tenant.hostId}/crawl-log`, 200)).length, 10)
+
+      // Four failures in a row switched the host off: the event is in its site admins' feed and the global admins',
+      // not in another site's; the feed needs a login.
+      const mine = yield* expectStatus("GET", `/api/events?hostId=${tenant.hostId}`, 200, { token: tenant.token })
+      assert.deepStrictEqual(
+        mine.map((e: { kind: string }) => e.kind),
+        ["HostAutoDisabled"]
+      )
+      assert.match(mine[0].details.reason, /^disabled after 4 consecutive crawl failures: no base URL answered/)
+      assert.deepStrictEqual(yield* expectStatus("GET", "/api/events", 200, { token: other.token }), [])
+      const all = yield* expectStatus("GET", "/api/events?kind=HostAutoDisabled&limit=1000", 200)
+      assert.isTrue(all.some((e: { id: number }) => e.id === mine[0].id))
+      assert.deepStrictEqual(
+        yield* expectStatus("GET", `/api/events?after=${mine[0].id}&hostId=${tenant.hostId}`, 200),
+        []
+      )
+      yield* expectStatus("GET", "/api/events", 401, { token: null })
+      yield* expectStatus("GET", "/api/events?limit=0", 400)
+      yield* expectStatus("GET", "/api/events?kind=Everything", 400)
+      // Propagation: for any signed-in user (nothing recorded here: no crawl run, only single crawls).
+      assert.isArray(yield* expectStatus("GET", "/api/propagation", 200, { token: other.token }))
+      yield* expectStatus("GET", "/api/propagation", 401, { token: null })
+      yield* expectStatus("GET", "/api/propagation?repositoryId=x", 400)
     })
   )
 })

@@ -1,10 +1,11 @@
 // Propagation statistics (SPEC 10.2): per repository and crawl run, how many active public hosts carry the newest
-// repomd.xml, one a day older, two days, older (or stale), and of how many nothing is known. Public, like the
-// mirror lists.
+// repomd.xml, one a day older, two days, older (or stale), and of how many nothing is known. Any signed-in user
+// (every /api/ operation needs a login; the public pages are another matter).
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { EpochSeconds } from "../Fields.ts"
 import { RepositoryId } from "../Ids.ts"
+import { Authentication } from "./Authentication.ts"
 import { Errors } from "./Crud.ts"
 
 export const PropagationStat = Schema.Struct({
@@ -38,9 +39,10 @@ export class PropagationApi extends HttpApiGroup.make("propagation")
       error: Errors
     })
   )
+  .middleware(Authentication)
   .annotateMerge(
     OpenApi.annotations({
       title: "Propagation",
-      description: "How far the mirrors are behind, per repository, as the crawler last saw them. No authentication."
+      description: "How far the mirrors are behind, per repository, as the crawler last saw them."
     })
   ) {}
