@@ -8,7 +8,7 @@ import * as dns from "node:dns"
 import * as http from "node:http"
 import * as https from "node:https"
 import type { LookupFunction } from "node:net"
-import type { TLSSocket } from "node:tls"
+import * as tls from "node:tls"
 import type {
   CrawledCategory,
   CrawledDirectory,
@@ -67,11 +67,18 @@ export interface CrawlOptions {
   /** Mirrors on loopback, private or link-local addresses are refused unless this is set (tests, labs). */
   readonly allowPrivateAddresses: boolean
   readonly userAgent: string
+  /** An https certificate expiring within this many days is reported as expiring soon (SPEC 7.6). */
+  readonly tlsWarnDays: number
   /**
    * When the whole crawl run ends (epoch ms; the global timeout): a host still being crawled then ends `unknown`,
    * as it is not the mirror's fault.
    */
   readonly runDeadline?: number | undefined
+  /**
+   * Certificate authorities trusted besides the system's (PEM; a lab's own CA, tests). Operators can also name a
+   * file in NODE_EXTRA_CA_CERTS.
+   */
+  readonly ca?: string | undefined
   /** Resolves a host name (in place of the system resolver: labs and tests with names of their own). */
   readonly resolve?: ((name: string) => Promise<ReadonlyArray<ResolvedAddress>>) | undefined
 }
@@ -90,7 +97,8 @@ export const defaultCrawlOptions: CrawlOptions = {
   maxRedirects: 3,
   retries: 3,
   allowPrivateAddresses: false,
-  userAgent: "mirrormanager-crawler/0.1 (+https://github.com/mirrormanager)"
+  userAgent: "mirrormanager-crawler/0.1 (+https://github.com/mirrormanager)",
+  tlsWarnDays: 14
 }
 
 export interface CrawlLogEntry {
@@ -147,13 +155,17 @@ const DRAIN_BYTES = 64 * 1024
  * to one mirror origin (scheme, name, port, family) however many of the mirror's hosts are crawled at once (SPEC 7.5).
  * Idle connections close after 15 s.
  */
-const agents = new Map<number, { readonly "http:": http.Agent; readonly "https:": https.Agent }>()
-const agentsFor = (connections: number) => {
-  let pair = agents.get(connections)
+const agents = new Map<string, { readonly "http:": http.Agent; readonly "https:": https.Agent }>()
+const agentsFor = (connections: number, ca: string | undefined) => {
+  const key = `${connections}\n${ca ?? ""}`
+  let pair = agents.get(key)
   if (pair === undefined) {
     const settings = { keepAlive: true, maxSockets: connections, timeout: 15_000, scheduling: "lifo" as const }
-    pair = { "http:": new http.Agent(settings), "https:": new https.Agent(settings) }
-    agents.set(connections, pair)
+    pair = {
+      "http:": new http.Agent(settings),
+      "https:": new https.Agent(ca === undefined ? settings : { ...settings, ca: [...tls.rootCertificates, ca] })
+    }
+    agents.set(key, pair)
   }
   return pair
 }
@@ -212,7 +224,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
   const started = Date.now()
   const log: Array<CrawlLogEntry> = []
   let requests = 0
-  const pool = agentsFor(options.connectionsPerHost)
+  const pool = agentsFor(options.connectionsPerHost, options.ca)
   const resolve = options.resolve ?? systemResolve
   const lookup = options.resolve === undefined ? undefined : lookupThrough(options.resolve)
   const hostDeadline = started + options.hostTimeoutMs
@@ -278,7 +290,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         },
         (response) => {
           const status = response.statusCode ?? 0
-          const socket = response.socket as TLSSocket
+          const socket = response.socket as tls.TLSSocket
           const validTo =
             typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate()?.valid_to : undefined
           const tlsExpiresAt = validTo === undefined ? undefined : Math.floor(Date.parse(validTo) / 1000)
@@ -490,6 +502,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       return families.includes(family) ? answer !== undefined && serves(answer) : false
     }
     const tlsInvalid = [...answers.values()].some((a) => a.tlsInvalid === true)
+    const expiresAt = [...answers.values()].find((a) => a.tlsExpiresAt !== undefined)?.tlsExpiresAt
     urls.push({
       hostCategoryId,
       url: raw,
@@ -497,7 +510,8 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       ipv4: refused ? null : answered(4),
       ipv6: refused ? null : answered(6),
       tlsValid: !url.startsWith("https:") || refused ? null : tlsInvalid ? false : reachable ? true : null,
-      tlsExpiresAt: [...answers.values()].find((a) => a.tlsExpiresAt !== undefined)?.tlsExpiresAt ?? null
+      tlsExpiresAt: expiresAt ?? null,
+      tlsExpiresSoon: expiresAt === undefined ? null : expiresAt * 1000 < Date.now() + options.tlsWarnDays * 86_400_000
     })
     return reachable && !tlsInvalid
   }

@@ -36,10 +36,15 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
             const outcome = yield* Effect.promise(() =>
               crawlHost(target, { ...crawl, mode: payload.mode, targets, runDeadline: payload.runDeadline })
             )
+            // The result and its crawl log in one transaction: both or neither.
             yield* write(
-              applyCrawl(sql, hostId, outcome.report).pipe(
-                Effect.andThen(recordCrawlLog(sql, hostId, startedAt, outcome))
-              )
+              sql
+                .withTransaction(
+                  applyCrawl(sql, hostId, outcome.report).pipe(
+                    Effect.andThen(recordCrawlLog(sql, hostId, startedAt, outcome))
+                  )
+                )
+                .pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
             )
             const directories = outcome.report.categories.flatMap((c) => c.directories)
             const count = (result: string) => directories.filter((d) => d.result === result).length
@@ -60,7 +65,25 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
               requests: outcome.requests,
               durationMs: outcome.report.durationMs
             }
-          }).pipe(crawls.withPermits(1))
+          }).pipe(
+            // A fault of ours (a bug, the database failing while the result is written) ends the crawl unknown,
+            // which changes nothing; left as a defect it would restart the entity and crawl the mirror again.
+            Effect.catchDefect((defect) =>
+              Effect.logError("crawl failed on our side", defect).pipe(
+                Effect.annotateLogs({ hostId }),
+                Effect.as({
+                  status: "unknown" as const,
+                  reason: `the crawl failed on the crawler's side: ${defect instanceof Error ? defect.message : String(defect)}`,
+                  directoriesUpToDate: 0,
+                  directoriesStale: 0,
+                  directoriesUnknown: 0,
+                  requests: 0,
+                  durationMs: 0
+                })
+              )
+            ),
+            crawls.withPermits(1)
+          )
       })
     }),
     // Messages are taken at once; the semaphores above keep writes, and crawls, one at a time.

@@ -207,6 +207,25 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
                   AND u.tls_valid IS NOT FALSE) f
           WHERE h.id = ${host.id} AND (f.bool_or_4 IS NOT NULL OR f.bool_or_6 IS NOT NULL)`
       }
+      // A certificate about to expire: its admins are told once per certificate (SPEC 7.6).
+      const expiring = urls.filter((u) => u.tlsExpiresSoon === true && u.tlsExpiresAt !== null)
+      if (expiring.length > 0) {
+        const warned = yield* sql<{ readonly url: string; readonly expiresAt: number }>`
+          UPDATE host_category_urls u SET tls_expiry_warned = to_timestamp(r."tlsExpiresAt")
+          FROM jsonb_to_recordset(${JSON.stringify(expiring)}::jsonb)
+            AS r("hostCategoryId" integer, url text, "tlsExpiresAt" double precision)
+          WHERE u.host_category_id = r."hostCategoryId" AND u.url = r.url
+            AND u.tls_expiry_warned IS DISTINCT FROM to_timestamp(r."tlsExpiresAt")
+          RETURNING u.url, r."tlsExpiresAt" AS "expiresAt"`
+        if (warned.length > 0) {
+          yield* recordHostEvent(sql, {
+            kind: "TlsCertificateExpiring",
+            siteId: host.siteId,
+            hostId: host.id,
+            details: { siteName: host.siteName, hostName: host.name, urls: warned }
+          })
+        }
+      }
       if (report.status === "ok") {
         yield* sql`UPDATE hosts SET crawl_failures = 0 WHERE id = ${host.id}`
         if (host.disabledBy === "crawler") {

@@ -476,10 +476,13 @@ const crawler = runStatements([
 /**
  * Propagation (SPEC 10.2): which repomd.xml each crawled repodata directory matched, and per repository and crawl
  * run how many hosts carry the newest, one day, two days old or older. Host events (SPEC 7.4): what admins are told
- * (a host switched off by the crawler, repodata gone stale), kept whatever becomes of the host.
+ * (a host switched off by the crawler, repodata gone stale, a certificate about to expire), kept whatever becomes of
+ * the host.
  */
 const propagation = runStatements([
   "ALTER TABLE host_category_dirs ADD COLUMN matched_timestamp bigint",
+  // The certificate expiry its admins were last warned of (once per certificate).
+  "ALTER TABLE host_category_urls ADD COLUMN tls_expiry_warned timestamptz",
   `CREATE TABLE propagation_stats (
      id bigserial PRIMARY KEY,
      repository_id integer NOT NULL REFERENCES repositories ON DELETE CASCADE,

@@ -337,6 +337,47 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
     })
   )
 
+  it.effect("the database failing as a crawl's result is written: unknown, nothing applied, not crawled again", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      let asked = 0
+      const w = yield* crawledWorld(26, (top) => tree(top, REPOMD_NEW))
+      const counting = http.createServer((request, response) => {
+        asked++
+        response.writeHead(request.url?.endsWith("/") ? 200 : 404).end()
+      })
+      servers.push(counting)
+      const port = yield* Effect.promise(
+        () =>
+          new Promise<number>((resolve) =>
+            counting.listen(0, "127.0.0.26", () => resolve((counting.address() as AddressInfo).port))
+          )
+      )
+      yield* sql`UPDATE host_category_urls SET url = ${`http://127.0.0.26:${port}/${w.top}`}
+        WHERE host_category_id = ${w.hostCategoryId}`.pipe(Effect.orDie)
+      // The crawl log of this host cannot be written.
+      yield* sql
+        .unsafe(`CREATE FUNCTION refuse_crawl_log() RETURNS trigger LANGUAGE plpgsql AS
+          $$ BEGIN RAISE EXCEPTION 'crawl logs refused'; END $$`)
+        .pipe(Effect.orDie)
+      yield* sql
+        .unsafe(`CREATE TRIGGER refuse_crawl_log BEFORE INSERT ON host_crawl_logs FOR EACH ROW
+          WHEN (NEW.host_id = ${w.hostId}) EXECUTE FUNCTION refuse_crawl_log()`)
+        .pipe(Effect.orDie)
+      const summary = yield* crawl(w.hostId)
+      yield* sql.unsafe("DROP TRIGGER refuse_crawl_log ON host_crawl_logs").pipe(Effect.orDie)
+      yield* sql.unsafe("DROP FUNCTION refuse_crawl_log()").pipe(Effect.orDie)
+      assert.strictEqual(summary.status, "unknown")
+      assert.match(summary.reason ?? "", /crawler's side/)
+      // The stale verdicts were not applied (one transaction), and the mirror was asked once, not again and again.
+      assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
+      const once = asked
+      yield* Effect.sleep("1500 millis")
+      assert.strictEqual(asked, once)
+      assert.isAbove(once, 0)
+    })
+  )
+
   it.effect("a mirror that does not answer fails the crawl; four failures in a row switch it off", () =>
     Effect.gen(function* () {
       const w = yield* world("http://127.0.0.17:9")
@@ -367,6 +408,49 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Lay
       assert.strictEqual(summary.status, "failure")
       assert.strictEqual(summary.requests, 0)
       assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
+    })
+  )
+})
+
+// A lab's own CA (the fixture's self-signed certificate, valid until 2126), and a warning window reaching past it.
+const labCa = fs.readFileSync(path.join(import.meta.dirname, "fixtures/self-signed.crt"), "utf8")
+layer(
+  hostEntityLayer({ ...crawlOptions, ca: labCa, tlsWarnDays: 365 * 200 }).pipe(
+    Layer.provideMerge(cluster),
+    Layer.provideMerge(database)
+  ),
+  { excludeTestServices: true, timeout: "60 seconds" }
+)("the crawler with certificates it trusts", (it) => {
+  it.effect("records a valid certificate's expiry, and tells the host's admins once when it is near", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const server = https.createServer(
+        {
+          key: fs.readFileSync(path.join(import.meta.dirname, "fixtures/self-signed.key")),
+          cert: labCa
+        },
+        (_request, response) => response.writeHead(200).end()
+      )
+      servers.push(server)
+      const port = yield* Effect.promise(
+        () =>
+          new Promise<number>((resolve) =>
+            server.listen(0, "127.0.0.21", () => resolve((server.address() as AddressInfo).port))
+          )
+      )
+      const w = yield* world(`https://127.0.0.21:${port}`)
+      assert.strictEqual((yield* crawl(w.hostId, "canary")).status, "ok")
+      const [row] = yield* sql<{ tlsValid: boolean; expires: string }>`
+        SELECT tls_valid AS "tlsValid", to_char(tls_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS expires
+        FROM host_category_urls WHERE host_category_id = ${w.hostCategoryId}`.pipe(Effect.orDie)
+      assert.deepStrictEqual(row, { tlsValid: true, expires: "2126-11-01" })
+      yield* crawl(w.hostId, "canary")
+      const events = yield* sql<{ kind: string; details: { urls: ReadonlyArray<{ url: string }> } }>`
+        SELECT kind, details FROM host_events WHERE host_id = ${w.hostId}`.pipe(Effect.orDie)
+      assert.deepStrictEqual(
+        events.map((e) => [e.kind, e.details.urls.map((u) => u.url)]),
+        [["TlsCertificateExpiring", [`https://127.0.0.21:${port}/${w.top}`]]]
+      )
     })
   )
 })

@@ -1,5 +1,6 @@
-// The admin feed (SPEC 7.4): what the crawler tells a host's admins — a host switched off after consecutive failed
-// crawls, repodata that was up to date gone stale. Site admins see their sites' events, global admins all.
+// The admin feed (SPEC 7.4, 7.6): what the crawler tells a host's admins — a host switched off after consecutive
+// failed crawls, repodata that was up to date gone stale, an https certificate about to expire. Site admins see their
+// sites' events, global admins all.
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { EpochSeconds } from "../Fields.ts"
@@ -7,7 +8,7 @@ import { HostId, SiteId } from "../Ids.ts"
 import { Authentication } from "./Authentication.ts"
 import { Errors } from "./Crud.ts"
 
-export const HostEventKind = Schema.Literals(["HostAutoDisabled", "HostNotUpToDate"])
+export const HostEventKind = Schema.Literals(["HostAutoDisabled", "HostNotUpToDate", "TlsCertificateExpiring"])
 export type HostEventKind = typeof HostEventKind.Type
 
 export const HostEvent = Schema.Struct({
@@ -18,7 +19,7 @@ export const HostEvent = Schema.Struct({
   hostId: HostId,
   /**
    * HostAutoDisabled: siteName, hostName, crawledAt, reason, crawlLogUrl. HostNotUpToDate: siteName, hostName,
-   * category, directories.
+   * category, directories. TlsCertificateExpiring: siteName, hostName, urls (each url and expiresAt).
    */
   details: Schema.Record(Schema.String, Schema.Unknown)
 }).annotate({ identifier: "HostEvent" })

@@ -44,7 +44,9 @@ export const CrawledUrl = Schema.Struct({
   ipv6: Schema.NullOr(Schema.Boolean),
   /** https only: whether the certificate is valid for the name, and when it expires (epoch seconds). */
   tlsValid: Schema.NullOr(Schema.Boolean),
-  tlsExpiresAt: Schema.NullOr(Schema.Number)
+  tlsExpiresAt: Schema.NullOr(Schema.Number),
+  /** https only: the certificate expires within the crawler's warning window (its admins are told once). */
+  tlsExpiresSoon: Schema.NullOr(Schema.Boolean)
 }).annotate({ identifier: "CrawledUrl" })
 export type CrawledUrl = typeof CrawledUrl.Type
 
