@@ -11,11 +11,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
 import { defaultCrawlOptions } from "@mirrormanager/actors/Crawler"
+import { hostsToCrawl, runCrawls } from "@mirrormanager/actors/CrawlRun"
 import { databaseLayer } from "@mirrormanager/actors/Database"
 import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/EmbeddedPostgres"
 import { freePort } from "@mirrormanager/cluster-node/FreePort"
-import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
 import { Effect, Layer, Redacted } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
@@ -106,30 +106,25 @@ export const run = async () => {
         start = performance.now()
         const hosts = yield* world(urls)
         line("world", `${seconds(performance.now() - start)}   ${hosts.length} hosts x ${DIRECTORIES} directories`)
-        const client = yield* HostEntity.client
+        // As the schedule and `mirrormanager crawl` run them: slowest first, PARALLEL at once.
+        const due = yield* hostsToCrawl(yield* SqlClient.SqlClient, { mode: "full" })
         start = performance.now()
-        let done = 0
-        const summaries = yield* Effect.forEach(
-          hosts,
-          ({ id }) =>
-            client(String(id))
-              .Crawl({ mode: "full", targets: [] })
-              .pipe(
-                Effect.tap(() =>
-                  Effect.sync(() => {
-                    if (++done % 50 === 0) line("  crawled", `${done} of ${hosts.length}`)
-                  })
-                )
-              ),
-          { concurrency: PARALLEL }
-        )
+        const summary = yield* runCrawls(due, {
+          mode: "full",
+          parallel: PARALLEL,
+          deadline: Date.now() + 3_600_000,
+          onCrawled: (_host, done, total) =>
+            Effect.sync(() => {
+              if (done % 50 === 0) line("  crawled", `${done} of ${total}`)
+            })
+        })
         const ms = performance.now() - start
-        const requests = summaries.reduce((sum, s) => sum + s.requests, 0)
-        const upToDate = summaries.reduce((sum, s) => sum + s.directoriesUpToDate, 0)
-        const statuses = summaries.reduce<Record<string, number>>((counts, s) => {
-          counts[s.status] = (counts[s.status] ?? 0) + 1
-          return counts
-        }, {})
+        const { requests, directoriesUpToDate: upToDate } = summary
+        const statuses = Object.fromEntries(
+          (["ok", "failure", "timeout", "unknown", "skipped", "errors"] as const)
+            .map((status) => [status, summary[status]])
+            .filter(([, count]) => count !== 0)
+        )
         line("crawls", `${hosts.length} hosts in ${seconds(ms)}, ${PARALLEL} at once; ${JSON.stringify(statuses)}`)
         line(
           "requests",
