@@ -555,7 +555,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     if (target.categories.length === 0) reason = "the host has no categories to crawl"
     if (status === "failure") {
       const last = log.findLast((entry) => entry.status === 0 || entry.status >= 400)
-      reason = `no base URL answered${last === undefined ? "" : ` (last: ${last.url} ${last.status || ""} ${last.result})`}`
+      reason = `no base URL answered${last === undefined ? "" : ` (last: ${last.url}: ${last.status === 0 ? "" : `${last.status} `}${last.result})`}`
     }
   } catch (error) {
     if (!(error instanceof OutOfTime)) throw error

@@ -14,20 +14,23 @@ const EXIT_FAILED = 1
 const EXIT_INTERRUPTED = 130
 
 const number = (n: number) => n.toLocaleString("en-US")
+const count = (n: number, one: string, many = `${one}s`) => `${number(n)} ${n === 1 ? one : many}`
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
 export const hostLine = (host: CrawledHost, done: number, total: number) =>
   `[${done}/${total}] ${host.hostName} (host ${host.hostId}): ${host.status}` +
   (host.status === "skipped"
     ? ", not started before the run's time ran out"
-    : `, ${number(host.directoriesUpToDate)} up to date, ${number(host.directoriesStale)} stale, ${number(host.directoriesUnknown)} unknown; ${number(host.requests)} requests in ${seconds(host.durationMs)}`) +
+    : `, ${number(host.directoriesUpToDate)} up to date, ${number(host.directoriesStale)} stale, ${number(host.directoriesUnknown)} unknown; ${count(host.requests, "request")} in ${seconds(host.durationMs)}`) +
   (host.reason === null || host.status === "ok" ? "" : ` — ${host.reason}`)
 
 export const summaryText = (s: CrawlRunSummary) =>
   [
-    `crawl (${s.mode}): ${number(s.hosts)} hosts in ${seconds(s.durationMs)}: ${number(s.ok)} ok, ${number(s.failure)} failed, ${number(s.timeout)} timed out, ${number(s.unknown)} unknown, ${number(s.skipped)} skipped, ${number(s.errors)} not reached`,
-    `  directories: ${number(s.directoriesUpToDate)} up to date, ${number(s.directoriesStale)} stale, ${number(s.directoriesUnknown)} unknown; ${number(s.requests)} requests`,
-    ...(s.mode === "canary" ? [] : [`  propagation recorded for ${number(s.propagationRecorded)} repositories`])
+    `crawl (${s.mode}): ${count(s.hosts, "host")} in ${seconds(s.durationMs)}: ${number(s.ok)} ok, ${number(s.failure)} failed, ${number(s.timeout)} timed out, ${number(s.unknown)} unknown, ${number(s.skipped)} skipped, ${number(s.errors)} not reached`,
+    `  directories: ${number(s.directoriesUpToDate)} up to date, ${number(s.directoriesStale)} stale, ${number(s.directoriesUnknown)} unknown; ${count(s.requests, "request")}`,
+    ...(s.mode === "canary"
+      ? []
+      : [`  propagation recorded for ${count(s.propagationRecorded, "repository", "repositories")}`])
   ].join("\n")
 
 const fail = (message: string) =>
@@ -82,7 +85,7 @@ const crawl = (options: CrawlCommandOptions) =>
       process.exitCode = 0
       return
     }
-    process.stderr.write(`crawl (${mode}): ${number(hosts.length)} hosts, ${options.parallel} at once\n`)
+    process.stderr.write(`crawl (${mode}): ${count(hosts.length, "host")}, ${options.parallel} at once\n`)
     const summary = yield* runCrawls(hosts, {
       mode,
       categories: category === undefined ? undefined : [category],

@@ -111,7 +111,7 @@ describe("mirrormanager crawl", () => {
     for (const n of [33, 34, 35]) assert.match(all.stderr, new RegExp(`\\[\\d/3\\] mirror-${n} \\(host \\d+\\): `))
     assert.match(all.stderr, /mirror-35 \(host \d+\): failure, .* — no base URL answered/)
     assert.match(all.stdout, /crawl \(full\): 3 hosts in .*: 2 ok, 1 failed, 0 timed out/)
-    assert.match(all.stdout, /propagation recorded for 1 repositories/)
+    assert.match(all.stdout, /propagation recorded for 1 repository$/m)
 
     // The fresh host carries the newest repomd.xml, the other's does not match, the dead one is not known.
     const propagation = await call(node, "GET", "/api/propagation")
@@ -119,7 +119,7 @@ describe("mirrormanager crawl", () => {
 
     const one = await crawl("--host", String(freshId), "--repodata")
     assert.strictEqual(one.code, 0, one.stderr)
-    assert.match(one.stdout, /crawl \(repodata\): 1 hosts .*: 1 ok/)
+    assert.match(one.stdout, /crawl \(repodata\): 1 host in .*: 1 ok/)
     assert.match(one.stdout, /1 up to date, 0 stale/)
 
     for (const [args, message] of [
