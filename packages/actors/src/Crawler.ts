@@ -131,6 +131,8 @@ interface Answer {
   /** Bytes of the body read; `bodyCut`: more followed (the answer was not read to its end). */
   readonly bodyBytes?: number
   readonly bodyCut?: boolean
+  /** The request could not leave this machine (no route of that family here): says nothing of the mirror. */
+  readonly ourSide?: boolean
   /** The answer's crawl log entry, to which the verdict is added. */
   readonly entry?: { result: string }
 }
@@ -146,6 +148,12 @@ class OutOfTime extends Error {
 
 /** Errors of a TLS handshake that mean the certificate is not valid for the name (not a network failure). */
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|certificate/i
+
+/**
+ * Connection errors that say this machine cannot reach that family at all (a crawler without IPv6 connectivity):
+ * they tell nothing of the mirror, so the family stays unknown rather than "no".
+ */
+const OUR_SIDE = new Set(["ENETUNREACH", "EADDRNOTAVAIL", "EAFNOSUPPORT"])
 
 /** Bytes of an answer whose body is not wanted (error pages, redirects) read to keep the connection, at most. */
 const DRAIN_BYTES = 64 * 1024
@@ -345,6 +353,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
           status: 0,
           headers: {},
           error: error.message,
+          ourSide: OUR_SIDE.has(error.code ?? ""),
           tlsInvalid: url.protocol === "https:" && TLS_ERRORS.test(`${error.code ?? ""} ${error.message}`)
         })
       )
@@ -499,7 +508,9 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     const reachable = [...answers.values()].some(serves)
     const answered = (family: 4 | 6) => {
       const answer = answers.get(family)
-      return families.includes(family) ? answer !== undefined && serves(answer) : false
+      if (!families.includes(family)) return false
+      if (answer?.ourSide === true) return null
+      return answer !== undefined && serves(answer)
     }
     const tlsInvalid = [...answers.values()].some((a) => a.tlsInvalid === true)
     const expiresAt = [...answers.values()].find((a) => a.tlsExpiresAt !== undefined)?.tlsExpiresAt

@@ -234,8 +234,13 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
       } else if (report.status === "failure" || report.status === "timeout") {
         const reason =
           report.reason ?? (report.status === "timeout" ? "crawl timed out, host likely overloaded" : "crawl failed")
-        yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
-          WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
+        // A failed full crawl takes the host's directories out of date (SPEC 7.4). A failed canary, repodata or
+        // targeted crawl does not: its URLs, recorded as not answering, keep the host out of the lists until they
+        // answer again, and wiping its directories would keep it out until the next full crawl.
+        if (report.mode === "full") {
+          yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
+            WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
+        }
         const failures = host.crawlFailures + 1
         yield* sql`UPDATE hosts SET crawl_failures = ${failures} WHERE id = ${host.id}`
         if (failures >= CRAWL_FAILURES_TO_DISABLE && host.userActive) {
@@ -341,7 +346,7 @@ export const CRAWL_LOG_ENTRIES = 500
 export const CRAWL_LOG_RUNS = 10
 const CRAWL_LOG_DAYS = 14
 
-/** Keeps a crawl in the host's crawl log, dropping runs past the last ten and older than two weeks. */
+/** Keeps a crawl in the host's crawl log, dropping runs past the last ten of its mode and older than two weeks. */
 export const recordCrawlLog = (
   sql: SqlClient.SqlClient,
   hostId: number,
@@ -355,10 +360,12 @@ export const recordCrawlLog = (
       VALUES (${hostId}, to_timestamp(${startedAt / 1000}), ${report.mode}, ${report.status}, ${report.reason},
         ${report.durationMs}, ${outcome.requests}, ${JSON.stringify(outcome.log.slice(0, CRAWL_LOG_ENTRIES))}::jsonb,
         ${outcome.log.length})`
+    // Per mode, so that hourly canary checks do not push the last full crawl out of the log.
     yield* sql`DELETE FROM host_crawl_logs WHERE host_id = ${hostId} AND (
         started_at < now() - make_interval(days => ${CRAWL_LOG_DAYS})
-        OR id NOT IN (SELECT id FROM host_crawl_logs WHERE host_id = ${hostId} ORDER BY started_at DESC, id DESC
-                      LIMIT ${CRAWL_LOG_RUNS}))`
+        OR (mode = ${report.mode} AND id NOT IN (
+          SELECT id FROM host_crawl_logs WHERE host_id = ${hostId} AND mode = ${report.mode}
+          ORDER BY started_at DESC, id DESC LIMIT ${CRAWL_LOG_RUNS})))`
   }).pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
 
 /** The host's crawl log, newest first. */

@@ -6,6 +6,7 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as https from "node:https"
 import type { AddressInfo } from "node:net"
+import * as net from "node:net"
 import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, layer } from "@effect/vitest"
@@ -250,8 +251,24 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
           { address: "127.0.0.1", family: 4 },
           { address: "::1", family: 6 }
         ],
-        "v6.mirror.test": [{ address: "::1", family: 6 }]
+        "v6.mirror.test": [{ address: "::1", family: 6 }],
+        // A multicast address: no route from here (ENETUNREACH), which says nothing of the mirror.
+        "v6unroutable.mirror.test": [
+          { address: "127.0.0.22", family: 4 },
+          { address: "ff02::1", family: 6 }
+        ]
       }
+      const unroutable = yield* Effect.promise(
+        () =>
+          new Promise<string>((resolve) => {
+            const socket = net.connect({ host: "ff02::1", port: v4port })
+            socket.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? ""))
+            socket.on("connect", () => {
+              socket.destroy()
+              resolve("connected")
+            })
+          })
+      )
       const outcome = yield* Effect.promise(() =>
         crawlHost(
           {
@@ -264,7 +281,8 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
                   `http://v4only.mirror.test:${v4port}/pub`,
                   `http://both.mirror.test:${bothPort}/pub`,
                   `http://v6.mirror.test:${bothPort}/pub`,
-                  `http://nowhere.mirror.test:${bothPort}/pub`
+                  `http://nowhere.mirror.test:${bothPort}/pub`,
+                  `http://v6unroutable.mirror.test:${v4port}/pub`
                 ],
                 directories: []
               }
@@ -287,7 +305,9 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
           ["v4only.mirror.test", true, true, false],
           ["both.mirror.test", true, true, true],
           ["v6.mirror.test", true, false, true],
-          ["nowhere.mirror.test", false, false, false]
+          ["nowhere.mirror.test", false, false, false],
+          // Where this machine has no route to the address, its family is unknown (null), not "no".
+          ["v6unroutable.mirror.test", true, true, unroutable === "ENETUNREACH" ? null : false]
         ]
       )
       assert.strictEqual(outcome.report.status, "ok")

@@ -142,11 +142,18 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the Host
   it.effect("consecutive failed crawls switch the host off; a good crawl switches it on again", () =>
     Effect.gen(function* () {
       const w = yield* world
-      for (let i = 1; i < CRAWL_FAILURES_TO_DISABLE; i++) {
+      const upToDate = (yield* directories(w)).filter((d) => d.up2date).length
+      assert.isAbove(upToDate, 0)
+      // A failed canary or repodata crawl counts, but leaves the directories (the host's URLs, recorded as not
+      // answering, keep it out of the lists until they answer again).
+      yield* crawl(w, { mode: "canary", status: "failure", reason: "connection refused" })
+      assert.deepInclude(yield* host(w), { userActive: true, crawlFailures: 1 })
+      assert.strictEqual((yield* directories(w)).filter((d) => d.up2date).length, upToDate)
+      for (let i = 2; i < CRAWL_FAILURES_TO_DISABLE; i++) {
         yield* crawl(w, { status: i % 2 === 0 ? "timeout" : "failure", reason: "connection refused" })
         assert.deepInclude(yield* host(w), { userActive: true, crawlFailures: i })
       }
-      // A failed crawl takes every directory of the host out of date.
+      // A failed full crawl takes every directory of the host out of date.
       assert.isTrue((yield* directories(w)).every((d) => !d.up2date))
       // Our own fault (unknown) counts for nothing.
       yield* crawl(w, { status: "unknown" })
