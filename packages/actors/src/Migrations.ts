@@ -477,7 +477,7 @@ const crawler = runStatements([
  * Propagation (SPEC 10.2): which repomd.xml each crawled repodata directory matched, and per repository and crawl
  * run how many hosts carry the newest, one day, two days old or older. Host events (SPEC 7.4): what admins are told
  * (a host switched off by the crawler, repodata gone stale, a certificate about to expire), kept whatever becomes of
- * the host.
+ * the host, and an outbox for their delivery to a webhook.
  */
 const propagation = runStatements([
   "ALTER TABLE host_category_dirs ADD COLUMN matched_timestamp bigint",
@@ -502,9 +502,14 @@ const propagation = runStatements([
      at timestamptz NOT NULL DEFAULT now(),
      site_id integer NOT NULL,
      host_id integer NOT NULL,
-     details jsonb NOT NULL
+     details jsonb NOT NULL,
+     delivered_at timestamptz,
+     delivery_attempts integer NOT NULL DEFAULT 0,
+     next_attempt_at timestamptz,
+     delivery_abandoned boolean NOT NULL DEFAULT false
    )`,
   "CREATE INDEX host_events_at ON host_events (at DESC, id DESC)",
+  "CREATE INDEX host_events_undelivered ON host_events (id) WHERE delivered_at IS NULL AND NOT delivery_abandoned",
   "CREATE INDEX host_events_site ON host_events (site_id, at DESC)"
 ])
 

@@ -75,6 +75,20 @@ const mirror = (n: number, served: Served, options: { readonly headNotAllowed?: 
     server.listen(0, `127.0.0.${n}`, () => resolve(`http://127.0.0.${n}:${(server.address() as AddressInfo).port}`))
   })
 
+/** An https mirror on 127.0.0.21 (the fixture's certificate is for that address) answering 200 to everything. */
+const secureMirror = (cert: string) =>
+  Effect.promise(
+    () =>
+      new Promise<number>((resolve) => {
+        const server = https.createServer(
+          { key: fs.readFileSync(path.join(import.meta.dirname, "fixtures/self-signed.key")), cert },
+          (_request, response) => response.writeHead(200).end()
+        )
+        servers.push(server)
+        server.listen(0, "127.0.0.21", () => resolve((server.address() as AddressInfo).port))
+      })
+  )
+
 let counter = 0
 /** A category (top, 9/x86_64 with two packages, 9/x86_64/repodata with repomd.xml); a public host at `url`. */
 const world = (url: string) =>
@@ -204,19 +218,8 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       assert.deepStrictEqual(families, { ipv4: "yes", ipv6: "no" })
 
       // A self-signed certificate (for 127.0.0.21): the URL is marked, the category not accessible.
-      const server = https.createServer(
-        {
-          key: fs.readFileSync(path.join(import.meta.dirname, "fixtures/self-signed.key")),
-          cert: fs.readFileSync(path.join(import.meta.dirname, "fixtures/self-signed.crt"))
-        },
-        (_request, response) => response.writeHead(200).end()
-      )
-      servers.push(server)
-      const port = yield* Effect.promise(
-        () =>
-          new Promise<number>((resolve) =>
-            server.listen(0, "127.0.0.21", () => resolve((server.address() as AddressInfo).port))
-          )
+      const port = yield* secureMirror(
+        fs.readFileSync(path.join(import.meta.dirname, "fixtures/self-signed.crt"), "utf8")
       )
       const secure = yield* world(`https://127.0.0.21:${port}`)
       const summary = yield* crawl(secure.hostId, "canary")
@@ -444,20 +447,7 @@ layer(
   it.effect("records a valid certificate's expiry, and tells the host's admins once when it is near", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const server = https.createServer(
-        {
-          key: fs.readFileSync(path.join(import.meta.dirname, "fixtures/self-signed.key")),
-          cert: labCa
-        },
-        (_request, response) => response.writeHead(200).end()
-      )
-      servers.push(server)
-      const port = yield* Effect.promise(
-        () =>
-          new Promise<number>((resolve) =>
-            server.listen(0, "127.0.0.21", () => resolve((server.address() as AddressInfo).port))
-          )
-      )
+      const port = yield* secureMirror(labCa)
       const w = yield* world(`https://127.0.0.21:${port}`)
       assert.strictEqual((yield* crawl(w.hostId, "canary")).status, "ok")
       const [row] = yield* sql<{ tlsValid: boolean; expires: string }>`

@@ -18,6 +18,9 @@ export interface NodeConfigShape {
   readonly crawlDisabledInterval: Duration.Duration
   /** Hosts crawled at once, cluster-wide. */
   readonly crawlParallel: number
+  /** Where host events are posted (JSON), and the secret they are signed with. */
+  readonly eventWebhook: Option.Option<string>
+  readonly eventWebhookSecret: Option.Option<Redacted.Redacted<string>>
   /** Crawl mirrors on loopback and private addresses (labs, tests); off by default. */
   readonly crawlPrivateAddresses: boolean
   readonly dataDir: string
@@ -70,6 +73,11 @@ export const nodeConfig = Config.all({
   crawlDisabledInterval: Config.Duration("MM_CRAWL_DISABLED_INTERVAL").pipe(Config.withDefault(Duration.hours(24))),
   crawlParallel: Config.Int("MM_CRAWL_PARALLEL").pipe(Config.withDefault(50)),
   crawlPrivateAddresses: Config.Boolean("MM_CRAWL_PRIVATE_ADDRESSES").pipe(Config.withDefault(false)),
+  eventWebhook: Config.URL("MM_EVENT_WEBHOOK").pipe(
+    Config.map((url) => url.href),
+    Config.option
+  ),
+  eventWebhookSecret: Config.Redacted("MM_EVENT_WEBHOOK_SECRET").pipe(Config.option),
   dataDir: Config.String("MM_DATA_DIR").pipe(Config.withDefault("./var")),
   databaseUrl: Config.Redacted("DATABASE_URL").pipe(Config.option),
   embeddedPostgresPort: Config.Port("MM_EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)),

@@ -9,6 +9,7 @@ import { Checkins } from "@mirrormanager/actors/Checkins"
 import { defaultCrawlOptions } from "@mirrormanager/actors/Crawler"
 import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "@mirrormanager/actors/CrawlSchedule"
 import { databaseLayer } from "@mirrormanager/actors/Database"
+import { defaultEventDeliveryOptions, EventDeliveryLayer } from "@mirrormanager/actors/EventDelivery"
 import { GeoIp } from "@mirrormanager/actors/GeoIp"
 import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
 import { IndexSnapshotLayer, snapshotFile } from "@mirrormanager/actors/IndexSnapshot"
@@ -208,6 +209,11 @@ const EntitiesLive = Layer.unwrap(
     Layer.mergeAll(
       hostEntityLayer({ ...defaultCrawlOptions, allowPrivateAddresses: config.crawlPrivateAddresses }),
       Checkins.layer(),
+      EventDeliveryLayer({
+        ...defaultEventDeliveryOptions,
+        url: Option.getOrUndefined(config.eventWebhook),
+        secret: Option.getOrUndefined(config.eventWebhookSecret)
+      }),
       CrawlScheduleLayer({
         ...defaultCrawlScheduleOptions,
         interval: config.crawlInterval,

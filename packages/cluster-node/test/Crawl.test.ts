@@ -3,8 +3,9 @@
 // finds it fresh again.
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import { signature } from "@mirrormanager/actors/EventDelivery"
 import { afterAll, assert, describe, it } from "vitest"
-import { call, mirrorlist, newDatabase, REPOMD, setUpContent, TOKEN } from "./support/Nodes.ts"
+import { call, mirrorlist, newDatabase, REPOMD, setUpContent, TOKEN, until } from "./support/Nodes.ts"
 import { type RunningNode, runCommand, startNode, stop, tempDir } from "./support/Process.ts"
 
 const servers: Array<http.Server> = []
@@ -26,6 +27,21 @@ const mirror = (n: number, state: { repomd: string }) =>
     server.listen(0, `127.0.0.${n}`, () => resolve(`http://127.0.0.${n}:${(server.address() as AddressInfo).port}`))
   })
 
+/** A node of its own database that crawls loopback mirrors on demand only (no schedule). */
+const crawlingNode = async (env: Record<string, string> = {}) => {
+  const database = await newDatabase()
+  const node = await startNode({
+    DATABASE_URL: database,
+    MM_ADMIN_TOKEN: TOKEN,
+    MM_DATA_DIR: tempDir(),
+    MM_ACCESS_LOG: "off",
+    MM_CRAWL_INTERVAL: "0 seconds",
+    MM_CRAWL_PRIVATE_ADDRESSES: "true",
+    ...env
+  })
+  return { node, database }
+}
+
 /** A site with a public host carrying the category at `base`/pub/epel; the host's id. */
 const addHost = async (node: RunningNode, categoryId: number, n: number, base: string) => {
   const site = await call(node, "POST", "/api/sites", { name: `site-${n}`, password: "site-password-123456" })
@@ -37,15 +53,7 @@ const addHost = async (node: RunningNode, categoryId: number, n: number, base: s
 
 describe("crawling through a running node", () => {
   it("takes a stale mirror out of the metalink and the mirrorlist, and puts it back when it is fresh", async () => {
-    const database = await newDatabase()
-    const node = await startNode({
-      DATABASE_URL: database,
-      MM_ADMIN_TOKEN: TOKEN,
-      MM_DATA_DIR: tempDir(),
-      MM_ACCESS_LOG: "off",
-      MM_CRAWL_INTERVAL: "0 seconds",
-      MM_CRAWL_PRIVATE_ADDRESSES: "true"
-    })
+    const { node } = await crawlingNode()
     const categoryId = await setUpContent(node)
     const fresh = { repomd: REPOMD }
     const stale = { repomd: REPOMD.replace("1700000000", "1600000000") }
@@ -86,18 +94,30 @@ describe("crawling through a running node", () => {
   })
 })
 
+/** A webhook receiver on loopback: what was posted to it, with its signature header. */
+const webhook = (() => {
+  const received: Array<{ body: string; signature: string | undefined }> = []
+  const server = http.createServer((request, response) => {
+    let body = ""
+    request.on("data", (chunk) => (body += chunk))
+    request.on("end", () => {
+      received.push({ body, signature: request.headers["x-mirrormanager-signature"] as string | undefined })
+      response.writeHead(204).end()
+    })
+  })
+  servers.push(server)
+  const url = new Promise<string>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/events`))
+  )
+  return { received, url }
+})()
+
 describe("mirrormanager crawl", () => {
   it("crawls through the running nodes with progress and a summary; propagation and events follow", async () => {
-    const database = await newDatabase()
-    const env = {
-      DATABASE_URL: database,
-      MM_ADMIN_TOKEN: TOKEN,
-      MM_DATA_DIR: tempDir(),
-      MM_ACCESS_LOG: "off",
-      MM_CRAWL_INTERVAL: "0 seconds",
-      MM_CRAWL_PRIVATE_ADDRESSES: "true"
-    }
-    const node = await startNode(env)
+    const { node, database } = await crawlingNode({
+      MM_EVENT_WEBHOOK: await webhook.url,
+      MM_EVENT_WEBHOOK_SECRET: "hush"
+    })
     const categoryId = await setUpContent(node)
     const fresh = { repomd: REPOMD }
     const freshId = await addHost(node, categoryId, 33, await mirror(33, fresh))
@@ -152,6 +172,15 @@ describe("mirrormanager crawl", () => {
     assert.deepInclude(events[1].details, { hostName: "mirror-35", crawlLogUrl: `/api/hosts/${deadId}/crawl-log` })
     assert.deepInclude(events[0].details, { category: "Fedora EPEL", directories: ["9/Everything/x86_64/repodata"] })
     assert.notStrictEqual(staleId, freshId)
+    // And both were posted to the webhook, in the order they happened, signed.
+    await until("the events are posted", 10_000, async () => webhook.received.length >= 2)
+    assert.deepStrictEqual(
+      webhook.received.map((r) => [JSON.parse(r.body).kind, r.signature === signature("hush", r.body)]),
+      [
+        ["HostAutoDisabled", true],
+        ["HostNotUpToDate", true]
+      ]
+    )
 
     // No node running: the command says so instead of waiting.
     await stop(node)

@@ -1,0 +1,136 @@
+// Host events delivered to a webhook (SPEC 7.4: "mail/webhook to site admins, the robot email and the admin feed"):
+// host_events is the outbox. One node of the cluster (a singleton) posts each new event as JSON to the configured
+// URL, in order and at least once (a receiver may see one twice, by its id), retrying with backoff while the
+// receiver fails; an event still undelivered a day after it happened is given up, and said so in the log. With a
+// secret, each body is signed: `X-MirrorManager-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+import { createHmac } from "node:crypto"
+import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import { Singleton } from "effect/cluster"
+import { SqlClient } from "effect/sql"
+
+export interface EventDeliveryOptions {
+  /** Where events are posted; none: not delivered (they stay in the feed). */
+  readonly url: string | undefined
+  readonly secret: Redacted.Redacted<string> | undefined
+  /** How often undelivered events are looked for. */
+  readonly pollEvery: Duration.Duration
+  readonly timeout: Duration.Duration
+  /** The wait after a first failed attempt; it doubles with each further one, up to ten minutes. */
+  readonly firstRetry: Duration.Duration
+}
+
+export const defaultEventDeliveryOptions: Omit<EventDeliveryOptions, "url" | "secret"> = {
+  pollEvery: Duration.seconds(2),
+  timeout: Duration.seconds(10),
+  firstRetry: Duration.seconds(5)
+}
+
+/** How long an event is tried, and the longest wait between two attempts. */
+const GIVE_UP_AFTER_SECONDS = 86_400
+const MAX_BACKOFF_SECONDS = 600
+
+interface PendingEvent {
+  readonly id: number
+  readonly kind: string
+  readonly at: number
+  readonly siteId: number
+  readonly hostId: number
+  readonly details: unknown
+  readonly attempts: number
+  /** Its next attempt is due (not waiting out a backoff). */
+  readonly due: boolean
+}
+
+export const signature = (secret: string, body: string) =>
+  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`
+
+export const EventDeliveryLayer = (options: EventDeliveryOptions) =>
+  options.url === undefined
+    ? Layer.empty
+    : Singleton.make(
+        "mirrormanager/EventDelivery",
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const url = options.url!
+          yield* Effect.logInfo(`host events are posted to ${new URL(url).origin}`)
+
+          /** Posts one event; the receiver's answer as an error message, or undefined when it took it (2xx). */
+          const post = (event: PendingEvent) =>
+            Effect.promise(async () => {
+              const body = JSON.stringify({
+                id: event.id,
+                kind: event.kind,
+                at: event.at,
+                siteId: event.siteId,
+                hostId: event.hostId,
+                details: event.details
+              })
+              const headers: Record<string, string> = {
+                "content-type": "application/json",
+                "user-agent": "mirrormanager-events/0.1"
+              }
+              if (options.secret !== undefined) {
+                headers["x-mirrormanager-signature"] = signature(Redacted.value(options.secret), body)
+              }
+              try {
+                const response = await fetch(url, {
+                  method: "POST",
+                  headers,
+                  body,
+                  redirect: "error",
+                  signal: AbortSignal.timeout(Duration.toMillis(options.timeout))
+                })
+                await response.body?.cancel()
+                return response.ok ? undefined : `answered ${response.status}`
+              } catch (error) {
+                return error instanceof Error
+                  ? error.cause instanceof Error
+                    ? error.cause.message
+                    : error.message
+                  : String(error)
+              }
+            })
+
+          /** Delivers what is due, oldest first; stops at the first failure so that events arrive in order. */
+          const deliver = Effect.gen(function* () {
+            const due = yield* sql<PendingEvent>`
+              SELECT id::int AS id, kind, extract(epoch FROM at)::int AS at, site_id AS "siteId", host_id AS "hostId",
+                     details, delivery_attempts AS attempts,
+                     (next_attempt_at IS NULL OR next_attempt_at <= now()) AS due
+              FROM host_events
+              WHERE delivered_at IS NULL AND NOT delivery_abandoned
+                AND at > now() - make_interval(secs => ${GIVE_UP_AFTER_SECONDS})
+              ORDER BY id LIMIT 100`
+            for (const event of due) {
+              // The oldest waits out its backoff, and the later ones wait for it.
+              if (!event.due) return
+              const failure = yield* post(event)
+              if (failure === undefined) {
+                yield* sql`UPDATE host_events SET delivered_at = now(), delivery_attempts = delivery_attempts + 1
+                  WHERE id = ${event.id}`
+                continue
+              }
+              const attempts = event.attempts + 1
+              const wait = Math.min(MAX_BACKOFF_SECONDS, Duration.toSeconds(options.firstRetry) * 2 ** (attempts - 1))
+              const [row] = yield* sql<{ abandoned: boolean }>`
+                UPDATE host_events SET delivery_attempts = ${attempts},
+                  next_attempt_at = now() + make_interval(secs => ${wait}),
+                  delivery_abandoned = now() + make_interval(secs => ${wait})
+                    > at + make_interval(secs => ${GIVE_UP_AFTER_SECONDS})
+                WHERE id = ${event.id}
+                RETURNING delivery_abandoned AS abandoned`
+              yield* (row?.abandoned ? Effect.logError : Effect.logWarning)(
+                row?.abandoned
+                  ? "a host event could not be delivered for a day; given up"
+                  : "a host event could not be delivered; trying again"
+              ).pipe(
+                Effect.annotateLogs({ eventId: event.id, kind: event.kind, attempts, failure, retryInSeconds: wait })
+              )
+              // The later ones wait for this one.
+              return
+            }
+          }).pipe(Effect.catchCause((cause) => Effect.logError("delivering host events failed", cause)))
+
+          return yield* deliver.pipe(Effect.repeat(Schedule.spaced(options.pollEvery)), Effect.asVoid)
+        })
+      )
