@@ -33,7 +33,8 @@ export interface EventsQuery {
   readonly limit?: number
 }
 
-/** The events the caller may see, newest first. */
+/** The events the caller may see: newest first, or with `after` the ones after it, oldest first (a feed reader's
+ * next page). */
 export const listHostEvents = (sql: SqlClient.SqlClient, principal: Principal, query: EventsQuery) =>
   sql<HostEvent>`
     SELECT id::int AS id, kind, extract(epoch FROM at)::int AS at, site_id AS "siteId", host_id AS "hostId", details
@@ -42,5 +43,5 @@ export const listHostEvents = (sql: SqlClient.SqlClient, principal: Principal, q
       AND (${query.kind === undefined} OR kind = ${query.kind ?? ""})
       AND (${query.hostId === undefined} OR host_id = ${query.hostId ?? 0})
       AND id > ${query.after ?? 0}
-    ORDER BY id DESC
+    ORDER BY ${query.after === undefined ? sql`id DESC` : sql`id ASC`}
     LIMIT ${query.limit ?? 100}`.pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))

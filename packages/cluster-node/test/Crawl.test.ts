@@ -170,6 +170,17 @@ describe("mirrormanager crawl", () => {
       ]
     )
     assert.deepInclude(events[1].details, { hostName: "mirror-35", crawlLogUrl: `/api/hosts/${deadId}/crawl-log` })
+    // A feed reader pages forward from the last id it saw: oldest first.
+    const page = await call(node, "GET", `/api/events?after=${events[1].id - 1}&limit=1`)
+    assert.deepStrictEqual(
+      page.map((e: { id: number }) => e.id),
+      [events[1].id]
+    )
+    const next = await call(node, "GET", `/api/events?after=${events[1].id}`)
+    assert.deepStrictEqual(
+      next.map((e: { id: number }) => e.id),
+      [events[0].id]
+    )
     assert.deepInclude(events[0].details, { category: "Fedora EPEL", directories: ["9/Everything/x86_64/repodata"] })
     assert.notStrictEqual(staleId, freshId)
     // And both were posted to the webhook, in the order they happened, signed.

@@ -28,7 +28,7 @@ export type HostEvent = typeof HostEvent.Type
 export const EventsQuery = {
   kind: Schema.optionalKey(HostEventKind),
   hostId: Schema.optionalKey(HostId),
-  /** Only events newer than this one (a feed reader's cursor). */
+  /** Only events after this one, oldest first (a feed reader's cursor: the last id it has seen). */
   after: Schema.optionalKey(Schema.Int),
   limit: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })))
 }
@@ -42,4 +42,9 @@ export class EventsApi extends HttpApiGroup.make("events")
     })
   )
   .middleware(Authentication)
-  .annotateMerge(OpenApi.annotations({ title: "Events", description: "Newest first." })) {}
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Events",
+      description: "Newest first; with `after`, the ones after it, oldest first."
+    })
+  ) {}
