@@ -153,7 +153,22 @@ const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|certificate/i
  * Connection errors that say this machine cannot reach that family at all (a crawler without IPv6 connectivity):
  * they tell nothing of the mirror, so the family stays unknown rather than "no".
  */
-const OUR_SIDE = new Set(["ENETUNREACH", "EADDRNOTAVAIL", "EAFNOSUPPORT"])
+const OUR_SIDE = new Set(["ENETUNREACH", "EADDRNOTAVAIL", "EAFNOSUPPORT", "EAI_AGAIN"])
+
+/** Resolver answers that say the name does not exist (the mirror's fault); any other failure may be ours. */
+const NO_SUCH_NAME = new Set(["ENOTFOUND", "ENODATA", "EAI_NONAME", "EAI_NODATA"])
+
+interface Resolved {
+  readonly all: ReadonlyArray<ResolvedAddress>
+  readonly error?: string
+}
+
+interface BaseCheck {
+  /** The URL answers (over some family) with a valid certificate. */
+  readonly serves: boolean
+  /** It could not be checked from here (the resolver failing, no route): nothing is known of it. */
+  readonly ourSide: boolean
+}
 
 /** Bytes of an answer whose body is not wanted (error pages, redirects) read to keep the connection, at most. */
 const DRAIN_BYTES = 64 * 1024
@@ -239,7 +254,8 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
   const runEndsFirst = options.runDeadline !== undefined && options.runDeadline < hostDeadline
   const deadline = runEndsFirst ? options.runDeadline! : hostDeadline
   const urls: Array<CrawledUrl> = []
-  const addresses = new Map<string, Promise<ReadonlyArray<ResolvedAddress>>>()
+  /** A name's addresses, or why there are none (the resolver's error code). Asked once per crawl. */
+  const addresses = new Map<string, Promise<Resolved>>()
   const addressesOf = (url: URL) => {
     const name = url.hostname.replace(/^\[|\]$/g, "")
     let found = addresses.get(name)
@@ -247,8 +263,11 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       const literal = parseClientAddress(name)
       found =
         literal !== undefined
-          ? Promise.resolve([{ address: name, family: literal.family }])
-          : resolve(name).catch(() => [])
+          ? Promise.resolve({ all: [{ address: name, family: literal.family }] })
+          : resolve(name).then(
+              (all) => ({ all }),
+              (error: NodeJS.ErrnoException) => ({ all: [], error: error.code ?? error.message })
+            )
       addresses.set(name, found)
     }
     return found
@@ -257,12 +276,10 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
   /** Why a URL's host may not be crawled (a private address), or undefined. */
   const refusal = async (url: URL): Promise<string | undefined> => {
     if (options.allowPrivateAddresses) return undefined
-    const all = await addressesOf(url)
-    return all.length === 0
-      ? "the name does not resolve"
-      : all.some((a) => isPrivate(a.address))
-        ? "a loopback, private or link-local address is not crawled"
-        : undefined
+    const { all } = await addressesOf(url)
+    return all.some((a) => isPrivate(a.address))
+      ? "a loopback, private or link-local address is not crawled"
+      : undefined
   }
 
   /** One request, bounded in time (as a whole, not only while idle) and in the bytes read. */
@@ -491,40 +508,59 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
 
   /**
    * The base check of one URL (SPEC 7.2 rule 2, 7.6): asked over each family its name has addresses in, so a mirror
-   * whose IPv6 address does not answer is known not to serve IPv6.
+   * whose IPv6 address does not answer is known not to serve IPv6. What this machine could not find out (its
+   * resolver failing, no route of a family from here) stays unknown.
    */
-  const checkBase = async (hostCategoryId: number, raw: string): Promise<boolean> => {
+  const checkBase = async (hostCategoryId: number, raw: string): Promise<BaseCheck> => {
     const url = raw.replace(/\/+$/, "")
-    const all = await addressesOf(new URL(url))
-    const families = ([4, 6] as const).filter((family) => all.some((a) => a.family === family))
-    const answers = new Map<4 | 6, Answer>()
-    if (families.length === 0) {
-      // Nothing to connect to: asked once so the log says why.
-      answers.set(4, await ask(`${url}/`, "HEAD"))
-    } else {
-      for (const family of families) answers.set(family, await ask(`${url}/`, "HEAD", {}, family))
+    const found = await addressesOf(new URL(url))
+    if (found.all.length === 0) {
+      const ourSide = !NO_SUCH_NAME.has(found.error ?? "")
+      log.push({
+        url: `${url}/`,
+        method: "HEAD",
+        status: 0,
+        result: `the name does not resolve (${found.error})`,
+        ms: 0
+      })
+      const known = ourSide ? null : false
+      urls.push({
+        hostCategoryId,
+        url: raw,
+        reachable: known,
+        ipv4: known,
+        ipv6: known,
+        tlsValid: null,
+        tlsExpiresAt: null,
+        tlsExpiresSoon: null
+      })
+      return { serves: false, ourSide }
     }
-    const refused = [...answers.values()].some((a) => a.refused === true)
-    const reachable = [...answers.values()].some(serves)
+    const families = ([4, 6] as const).filter((family) => found.all.some((a) => a.family === family))
+    const answers = new Map<4 | 6, Answer>()
+    for (const family of families) answers.set(family, await ask(`${url}/`, "HEAD", {}, family))
+    const all = [...answers.values()]
+    const refused = all.some((a) => a.refused === true)
+    const reachable = all.some(serves)
+    const ourSide = !reachable && all.every((a) => a.ourSide === true)
     const answered = (family: 4 | 6) => {
       const answer = answers.get(family)
-      if (!families.includes(family)) return false
-      if (answer?.ourSide === true) return null
-      return answer !== undefined && serves(answer)
+      if (answer === undefined) return false
+      return answer.ourSide === true ? null : serves(answer)
     }
-    const tlsInvalid = [...answers.values()].some((a) => a.tlsInvalid === true)
-    const expiresAt = [...answers.values()].find((a) => a.tlsExpiresAt !== undefined)?.tlsExpiresAt
+    const tlsInvalid = all.some((a) => a.tlsInvalid === true)
+    const expiresAt = all.find((a) => a.tlsExpiresAt !== undefined)?.tlsExpiresAt
     urls.push({
       hostCategoryId,
       url: raw,
-      reachable: refused ? null : reachable,
+      reachable: refused || ourSide ? null : reachable,
       ipv4: refused ? null : answered(4),
       ipv6: refused ? null : answered(6),
       tlsValid: !url.startsWith("https:") || refused ? null : tlsInvalid ? false : reachable ? true : null,
       tlsExpiresAt: expiresAt ?? null,
       tlsExpiresSoon: expiresAt === undefined ? null : expiresAt * 1000 < Date.now() + options.tlsWarnDays * 86_400_000
     })
-    return reachable && !tlsInvalid
+    return { serves: reachable && !tlsInvalid, ourSide }
   }
 
   const crawlCategory = async (category: CrawlCategory): Promise<CrawledCategory> => {
@@ -532,10 +568,16 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     if (category.alwaysUpToDate) return { ...skipped, accessible: true }
     // Every base URL is checked; the directories are checked through the first that serves.
     let base: string | undefined
+    let ourSideOnly = category.urls.length > 0
     for (const raw of category.urls) {
-      if ((await checkBase(category.hostCategoryId, raw)) && base === undefined) base = raw.replace(/\/+$/, "")
+      const checked = await checkBase(category.hostCategoryId, raw)
+      if (checked.serves && base === undefined) base = raw.replace(/\/+$/, "")
+      if (!checked.ourSide) ourSideOnly = false
     }
-    if (base === undefined) return skipped
+    if (base === undefined) {
+      if (ourSideOnly) couldNotCheck.push(category.hostCategoryId)
+      return skipped
+    }
     if (options.mode === "canary") return { ...skipped, accessible: true }
     const wanted = options.targets?.get(category.hostCategoryId)
     const directories = category.directories
@@ -558,13 +600,20 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
   }
 
   const categories: Array<CrawledCategory> = []
+  /** Categories not accessible only because of this machine (its resolver, its routes). */
+  const couldNotCheck: Array<number> = []
   let status: CrawlReport["status"]
   let reason: string | null = null
   try {
     for (const category of target.categories) categories.push(await crawlCategory(category))
     status = target.categories.length === 0 ? "unknown" : categories.some((c) => c.accessible) ? "ok" : "failure"
     if (target.categories.length === 0) reason = "the host has no categories to crawl"
-    if (status === "failure") {
+    if (status === "failure" && couldNotCheck.length === categories.length) {
+      // Nothing failed on the mirror's side: this machine could not resolve or reach it. Not held against it.
+      status = "unknown"
+      const last = log.at(-1)
+      reason = `could not check from here${last === undefined ? "" : ` (last: ${last.url}: ${last.result})`}`
+    } else if (status === "failure") {
       const last = log.findLast((entry) => entry.status === 0 || entry.status >= 400)
       reason = `no base URL answered${last === undefined ? "" : ` (last: ${last.url}: ${last.status === 0 ? "" : `${last.status} `}${last.result})`}`
     }

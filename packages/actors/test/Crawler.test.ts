@@ -231,6 +231,18 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
     })
   )
 
+  /** A resolver answering from `names`: a name not there does not exist; "resolver-down…" fails for a while. */
+  const lookupIn =
+    (names: Record<string, ReadonlyArray<ResolvedAddress>>) =>
+    async (name: string): Promise<ReadonlyArray<ResolvedAddress>> => {
+      const found = names[name]
+      if (found !== undefined) return found
+      const down = name.startsWith("resolver-down")
+      const error: NodeJS.ErrnoException = new Error(`getaddrinfo ${down ? "EAI_AGAIN" : "ENOTFOUND"} ${name}`)
+      error.code = down ? "EAI_AGAIN" : "ENOTFOUND"
+      throw error
+    }
+
   it.effect("asks a name over each of its families: an IPv6 address that does not answer is not served", () =>
     Effect.gen(function* () {
       // One server on 127.0.0.22 only, another on every address (IPv4 and IPv6); names resolved by the test.
@@ -294,11 +306,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
           {
             ...crawlOptions,
             mode: "canary",
-            resolve: async (name) => {
-              const found = names[name]
-              if (found === undefined) throw new Error(`getaddrinfo ENOTFOUND ${name}`)
-              return found
-            }
+            resolve: lookupIn(names)
           }
         )
       )
@@ -313,6 +321,26 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
           ["v6unroutable.mirror.test", true, true, unroutable === "ENETUNREACH" ? null : false]
         ]
       )
+      // A resolver failing here (not "no such name") says nothing of the mirror: its crawl ends unknown.
+      const unresolved = yield* Effect.promise(() =>
+        crawlHost(
+          {
+            hostId: 0,
+            categories: [
+              {
+                hostCategoryId: 1,
+                alwaysUpToDate: false,
+                urls: [`http://resolver-down.mirror.test:${v4port}/pub`],
+                directories: []
+              }
+            ]
+          },
+          { ...crawlOptions, mode: "canary", resolve: lookupIn(names) }
+        )
+      )
+      assert.strictEqual(unresolved.report.status, "unknown")
+      assert.match(unresolved.report.reason ?? "", /could not check from here .*EAI_AGAIN/)
+      assert.deepInclude(unresolved.report.urls[0], { reachable: null, ipv4: null, ipv6: null })
       assert.strictEqual(outcome.report.status, "ok")
       // The log says which family did not answer.
       assert.isTrue(

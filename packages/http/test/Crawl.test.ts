@@ -7,12 +7,17 @@ import { expectStatus } from "./support/Requests.ts"
 import { testNodeLayer } from "./support/TestNode.ts"
 
 layer(testNodeLayer(), { excludeTestServices: true })("crawling a host on demand", (it) => {
-  it.effect("answers the crawl's summary; by default a mirror that resolves to nowhere public is not crawled", () =>
+  it.effect("answers the crawl's summary; by default a mirror on a private address is not crawled", () =>
     Effect.gen(function* () {
       const content = yield* makeContent
       const tenant = yield* makeTenant(content)
       const other = yield* makeTenant(content)
-      // The tenant's URL (https://<user>.example.org) resolves to no address here: nothing is fetched.
+      // The tenant's mirror on a private address: by default nothing is fetched from it.
+      const mirrorUrl = "https://10.255.255.1/pub"
+      yield* expectStatus("PATCH", `/api/host-category-urls/${tenant.urlId}`, 200, {
+        body: { url: mirrorUrl },
+        token: tenant.token
+      })
       const summary = yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 200, {
         body: { mode: "canary" },
         token: tenant.token
@@ -33,7 +38,7 @@ layer(testNodeLayer(), { excludeTestServices: true })("crawling a host on demand
       assert.deepInclude(log[0], { mode: "full", status: "failure", requests: 0, entriesTotal: 1 })
       assert.deepInclude(log[1], { mode: "canary" })
       assert.match(log[0].entries[0].result, /^refused: /)
-      assert.strictEqual(log[0].entries[0].url, `${tenant.url}/`)
+      assert.strictEqual(log[0].entries[0].url, `${mirrorUrl}/`)
       yield* expectStatus("GET", `/api/hosts/${tenant.hostId}/crawl-log`, 403, { token: other.token })
       for (let i = 0; i < 10; i++) yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 200, { body: {} })
       // Ten of each mode: the canary check stays.
