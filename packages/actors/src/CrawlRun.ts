@@ -58,6 +58,9 @@ export interface CrawlRunOptions {
   readonly onCrawled?: ((host: CrawledHost, done: number, total: number) => Effect.Effect<void>) | undefined
 }
 
+/** How long past a run's deadline a crawl's reply is waited for. */
+const REPLY_GRACE_MS = 5 * 60_000
+
 export interface HostToCrawl {
   readonly id: number
   readonly name: string
@@ -74,6 +77,8 @@ export const hostsToCrawl = (
     readonly hostIds?: ReadonlyArray<number> | undefined
     /** Only hosts carrying this category (name, any case). */
     readonly category?: string | undefined
+    /** Leave out hosts crawled in this mode within this time (a round restarted with a new node, say). */
+    readonly notCrawledWithin?: Duration.Duration | undefined
   }
 ) => {
   const recovering =
@@ -93,9 +98,14 @@ export const hostsToCrawl = (
       ? sql`true`
       : sql`EXISTS (SELECT 1 FROM host_categories hc JOIN categories c ON c.id = hc.category_id
           WHERE hc.host_id = h.id AND lower(c.name) = lower(${select.category}))`
+  const due =
+    select.notCrawledWithin === undefined
+      ? sql`true`
+      : sql`NOT EXISTS (SELECT 1 FROM host_crawl_logs l WHERE l.host_id = h.id AND l.mode = ${select.mode}
+          AND l.started_at > now() - make_interval(secs => ${Duration.toSeconds(select.notCrawledWithin)}))`
   return sql<HostToCrawl>`
     SELECT h.id, h.name FROM hosts h JOIN sites s ON s.id = h.site_id
-    WHERE ${which} AND ${carrying}
+    WHERE ${which} AND ${carrying} AND ${due}
     ORDER BY h.last_crawl_duration DESC NULLS FIRST, h.id`
 }
 
@@ -123,6 +133,9 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
                   ...(options.categories === undefined ? {} : { categories: options.categories })
                 })
                 .pipe(
+                  // The entity ends its crawl by the deadline; a reply lost with a node that died is not waited
+                  // for past it.
+                  Effect.timeout(Duration.millis(Math.max(0, options.deadline - began) + REPLY_GRACE_MS)),
                   Effect.map((summary): CrawledHost => ({ hostId: host.id, hostName: host.name, ...summary })),
                   Effect.catchCause((cause) =>
                     Effect.logWarning("a host could not be crawled", cause).pipe(
@@ -132,7 +145,7 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
                         hostName: host.name,
                         status: "error",
                         ...none,
-                        reason: "its entity could not be reached, or it was deleted",
+                        reason: "its entity could not be reached or did not answer, or it was deleted",
                         durationMs: Date.now() - began
                       })
                     )

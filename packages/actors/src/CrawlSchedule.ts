@@ -73,7 +73,9 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
                         Effect.annotateLogs({ hostId, status: summary.status })
                       )
                     ),
-                    Effect.catchCause((cause) => Effect.logWarning("verifying a check-in claim failed", cause))
+                    Effect.catchCause((cause) => Effect.logWarning("verifying a check-in claim failed", cause)),
+                    // Within the same limit as the rounds' crawls.
+                    slots.withPermits(1)
                   ),
               { concurrency: options.parallel, discard: true }
             )
@@ -87,8 +89,15 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
           const round = (mode: CrawlRunMode, interval: Duration.Duration) =>
             Effect.gen(function* () {
               const started = Date.now()
-              const due = yield* hostsToCrawl(sql, { mode, disabledEvery: options.disabledInterval })
               const every = Duration.toMillis(interval)
+              const due = yield* hostsToCrawl(sql, {
+                mode,
+                // Judged as each round starts: a host switched off just after one round is crawled in the round
+                // closest to a day later, not the one after it.
+                disabledEvery: Duration.millis(Math.max(0, Duration.toMillis(options.disabledInterval) - every / 2)),
+                // A round restarted (a new node took the schedule over) leaves out what was crawled lately.
+                notCrawledWithin: Duration.millis(every / 2)
+              })
               const hostTime = Duration.toMillis(options.hostTimeout)
               const spreadOver = every > 2 * hostTime ? every - hostTime : every / 2
               if (due.length > 0) {

@@ -153,14 +153,17 @@ const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|certificate/i
  * Connection errors that say this machine cannot reach that family at all (a crawler without IPv6 connectivity):
  * they tell nothing of the mirror, so the family stays unknown rather than "no".
  */
-const OUR_SIDE = new Set(["ENETUNREACH", "EADDRNOTAVAIL", "EAFNOSUPPORT", "EAI_AGAIN"])
+const OUR_SIDE = new Set(["ENETUNREACH", "EADDRNOTAVAIL", "EAFNOSUPPORT"])
 
 /** Resolver answers that say the name does not exist (the mirror's fault); any other failure may be ours. */
 const NO_SUCH_NAME = new Set(["ENOTFOUND", "ENODATA", "EAI_NONAME", "EAI_NODATA"])
 
 interface Resolved {
   readonly all: ReadonlyArray<ResolvedAddress>
+  /** Why there are none: the resolver's error code. */
   readonly error?: string
+  /** The failure is this machine's (its resolver answers nothing at all), not the name's. */
+  readonly ourSide: boolean
 }
 
 interface BaseCheck {
@@ -198,25 +201,18 @@ const systemResolve = (name: string): Promise<ReadonlyArray<ResolvedAddress>> =>
     .lookup(name, { all: true })
     .then((all) => all.map((a) => ({ address: a.address, family: a.family === 6 ? (6 as const) : (4 as const) })))
 
-/** A connection-time lookup answering from `resolve`, as node:net asks (one address of a family, or all). */
-const lookupThrough =
-  (resolve: (name: string) => Promise<ReadonlyArray<ResolvedAddress>>): LookupFunction =>
-  (hostname, options, callback) => {
-    resolve(hostname).then(
-      (all) => {
-        const usable = all.filter((a) => !options.family || a.family === options.family)
-        if (usable.length === 0) {
-          const error: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`)
-          error.code = "ENOTFOUND"
-          return callback(error, "", 0)
-        }
-        if (options.all)
-          return (callback as unknown as (e: null, a: ReadonlyArray<ResolvedAddress>) => void)(null, usable)
-        callback(null, usable[0]!.address, usable[0]!.family)
-      },
-      (error: NodeJS.ErrnoException) => callback(error, "", 0)
-    )
-  }
+/**
+ * When each resolver last answered a name: a resolver that works (it answered within the last ten minutes) failing
+ * on one name says that name's DNS is broken, the mirror's fault; one that answers nothing says it is ours.
+ */
+const resolverAnswered = new WeakMap<(name: string) => Promise<ReadonlyArray<ResolvedAddress>>, number>()
+const RESOLVER_HEALTHY_MS = 10 * 60_000
+
+const lookupError = (hostname: string, code: string) => {
+  const error: NodeJS.ErrnoException = new Error(`getaddrinfo ${code} ${hostname}`)
+  error.code = code
+  return error
+}
 
 const isPrivate = (address: string): boolean => {
   const parsed = parseClientAddress(address)
@@ -249,28 +245,47 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
   let requests = 0
   const pool = agentsFor(options.connectionsPerHost, options.ca)
   const resolve = options.resolve ?? systemResolve
-  const lookup = options.resolve === undefined ? undefined : lookupThrough(options.resolve)
   const hostDeadline = started + options.hostTimeoutMs
   const runEndsFirst = options.runDeadline !== undefined && options.runDeadline < hostDeadline
   const deadline = runEndsFirst ? options.runDeadline! : hostDeadline
   const urls: Array<CrawledUrl> = []
-  /** A name's addresses, or why there are none (the resolver's error code). Asked once per crawl. */
+  /**
+   * A name's addresses, or why there are none: asked once per crawl, and the same addresses are both checked
+   * (private ones refused) and connected to, so a name cannot point elsewhere between the check and the connection.
+   */
   const addresses = new Map<string, Promise<Resolved>>()
-  const addressesOf = (url: URL) => {
-    const name = url.hostname.replace(/^\[|\]$/g, "")
+  const resolveName = (name: string) => {
     let found = addresses.get(name)
     if (found === undefined) {
       const literal = parseClientAddress(name)
       found =
         literal !== undefined
-          ? Promise.resolve({ all: [{ address: name, family: literal.family }] })
+          ? Promise.resolve({ all: [{ address: name, family: literal.family }], ourSide: false })
           : resolve(name).then(
-              (all) => ({ all }),
-              (error: NodeJS.ErrnoException) => ({ all: [], error: error.code ?? error.message })
+              (all): Resolved => {
+                resolverAnswered.set(resolve, Date.now())
+                return { all, ourSide: false }
+              },
+              (error: NodeJS.ErrnoException): Resolved => {
+                const code = error.code ?? "EAI_FAIL"
+                const healthy = Date.now() - (resolverAnswered.get(resolve) ?? 0) < RESOLVER_HEALTHY_MS
+                return { all: [], error: code, ourSide: !NO_SUCH_NAME.has(code) && !healthy }
+              }
             )
       addresses.set(name, found)
     }
     return found
+  }
+  const addressesOf = (url: URL) => resolveName(url.hostname.replace(/^\[|\]$/g, ""))
+  /** node:net's lookup, answered from `resolveName` (one address of a family, or all). */
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    resolveName(hostname).then((found) => {
+      const usable = found.all.filter((a) => !options.family || a.family === options.family)
+      if (usable.length === 0) return callback(lookupError(hostname, found.error ?? "ENOTFOUND"), "", 0)
+      if (options.all)
+        return (callback as unknown as (e: null, a: ReadonlyArray<ResolvedAddress>) => void)(null, usable)
+      callback(null, usable[0]!.address, usable[0]!.family)
+    })
   }
 
   /** Why a URL's host may not be crawled (a private address), or undefined. */
@@ -297,73 +312,93 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         resolveAnswer(answer)
       }
       const limit = Math.min(options.requestTimeoutMs, remaining)
-      const request = client.request(
-        url,
-        {
-          method,
-          agent: pool[url.protocol as "http:" | "https:"],
-          timeout: limit,
-          ...(family === undefined ? {} : { family }),
-          ...(lookup === undefined ? {} : { lookup }),
-          headers: {
-            "user-agent": options.userAgent,
-            "accept-encoding": "identity",
-            "cache-control": "no-cache",
-            pragma: "no-cache",
-            ...headers
-          }
-        },
-        (response) => {
-          const status = response.statusCode ?? 0
-          const socket = response.socket as tls.TLSSocket
-          const validTo =
-            typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate()?.valid_to : undefined
-          const tlsExpiresAt = validTo === undefined ? undefined : Math.floor(Date.parse(validTo) / 1000)
-          const answered = { status, headers: response.headers, tlsExpiresAt }
-          const whole = wantsBody && status >= 200 && status < 300
-          const hash = whole ? createHash("sha256") : undefined
-          const cap = whole ? options.maxRepomdBytes : DRAIN_BYTES
-          let bytes = 0
-          response.on("data", (chunk: Buffer) => {
-            bytes += chunk.length
-            if (bytes > cap) {
-              // Not worth reading on (or endless): the connection is given up.
-              settle(
-                whole
-                  ? { ...answered, error: `body over ${cap} bytes` }
-                  : { ...answered, bodyBytes: bytes, bodyCut: true }
-              )
-              response.destroy()
-              return
-            }
-            hash?.update(chunk)
-          })
-          response.on("end", () => {
-            const announced = response.headers["content-length"]
-            const short = whole && announced !== undefined && Number(announced) !== bytes
-            settle(
-              short
-                ? { ...answered, error: `body of ${bytes} bytes, ${announced} announced` }
-                : { ...answered, sha256: hash?.digest("hex"), bodyBytes: bytes }
-            )
-          })
-          // Cut short (connection closed before the announced length): what was read does not count.
-          response.on("error", () =>
-            settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
-          )
-          response.on("close", () =>
-            settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
-          )
+      // Cut by the crawl's own time rather than the request's: that says nothing of the mirror.
+      const outOfTime = () => {
+        if (remaining >= options.requestTimeoutMs) return false
+        if (!settled) {
+          settled = true
+          clearTimeout(timer)
+          reject(new OutOfTime(runEndsFirst))
         }
-      )
+        request?.destroy()
+        return true
+      }
+      let request: http.ClientRequest | undefined
       // The whole request (connection, answer, body) within the limit, however slowly a mirror trickles bytes.
       const timer = setTimeout(() => {
+        if (outOfTime()) return
         settle({ status: 0, headers: {}, error: "timed out" })
-        request.destroy()
+        request?.destroy()
       }, limit)
+      try {
+        request = client.request(
+          url,
+          {
+            method,
+            agent: pool[url.protocol as "http:" | "https:"],
+            timeout: limit,
+            ...(family === undefined ? {} : { family }),
+            lookup,
+            headers: {
+              "user-agent": options.userAgent,
+              "accept-encoding": "identity",
+              "cache-control": "no-cache",
+              pragma: "no-cache",
+              ...headers
+            }
+          },
+          (response) => {
+            const status = response.statusCode ?? 0
+            const socket = response.socket as tls.TLSSocket
+            const validTo =
+              typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate()?.valid_to : undefined
+            const tlsExpiresAt = validTo === undefined ? undefined : Math.floor(Date.parse(validTo) / 1000)
+            const answered = { status, headers: response.headers, tlsExpiresAt }
+            const whole = wantsBody && status >= 200 && status < 300
+            const hash = whole ? createHash("sha256") : undefined
+            const cap = whole ? options.maxRepomdBytes : DRAIN_BYTES
+            let bytes = 0
+            response.on("data", (chunk: Buffer) => {
+              bytes += chunk.length
+              if (bytes > cap) {
+                // Not worth reading on (or endless): the connection is given up.
+                settle(
+                  whole
+                    ? { ...answered, error: `body over ${cap} bytes` }
+                    : { ...answered, bodyBytes: bytes, bodyCut: true }
+                )
+                response.destroy()
+                return
+              }
+              hash?.update(chunk)
+            })
+            response.on("end", () => {
+              const announced = response.headers["content-length"]
+              const short = whole && announced !== undefined && Number(announced) !== bytes
+              settle(
+                short
+                  ? { ...answered, error: `body of ${bytes} bytes, ${announced} announced` }
+                  : { ...answered, sha256: hash?.digest("hex"), bodyBytes: bytes }
+              )
+            })
+            // Cut short (connection closed before the announced length): what was read does not count.
+            response.on("error", () =>
+              settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
+            )
+            response.on("close", () =>
+              settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
+            )
+          }
+        )
+      } catch (error) {
+        // A URL node:http will not ask (characters it refuses in a mirror's redirect, say).
+        settle({ status: 0, headers: {}, error: error instanceof Error ? error.message : String(error) })
+        return
+      }
       request.on("timeout", () => {
+        if (outOfTime()) return
         settle({ status: 0, headers: {}, error: "timed out" })
-        request.destroy()
+        request?.destroy()
       })
       request.on("error", (error: NodeJS.ErrnoException) =>
         settle({
@@ -408,7 +443,12 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
           log.push({ url: url.href, method, status: 0, result: "too many redirects", ms: 0 })
           return { status: 0, headers: {}, error: "too many redirects" }
         }
-        url = new URL(location, url)
+        const next = URL.canParse(location, url) ? new URL(location, url) : undefined
+        if (next === undefined || (next.protocol !== "http:" && next.protocol !== "https:")) {
+          log.push({ url: url.href, method, status: 0, result: "redirect to a URL that is not http(s)", ms: 0 })
+          return { status: 0, headers: {}, error: "redirect to a URL that is not http(s)" }
+        }
+        url = next
         continue
       }
       const later = answer.status === 429 || answer.status === 503 || answer.error === "timed out"
@@ -515,7 +555,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     const url = raw.replace(/\/+$/, "")
     const found = await addressesOf(new URL(url))
     if (found.all.length === 0) {
-      const ourSide = !NO_SUCH_NAME.has(found.error ?? "")
+      const ourSide = found.ourSide
       log.push({
         url: `${url}/`,
         method: "HEAD",
@@ -549,7 +589,9 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       return answer.ourSide === true ? null : serves(answer)
     }
     const tlsInvalid = all.some((a) => a.tlsInvalid === true)
-    const expiresAt = all.find((a) => a.tlsExpiresAt !== undefined)?.tlsExpiresAt
+    // The earliest, should the families reach servers with different certificates.
+    const expiries = all.flatMap((a) => (a.tlsExpiresAt === undefined ? [] : [a.tlsExpiresAt]))
+    const expiresAt = expiries.length === 0 ? undefined : Math.min(...expiries)
     urls.push({
       hostCategoryId,
       url: raw,

@@ -1,8 +1,9 @@
 // Host events delivered to a webhook (SPEC 7.4: "mail/webhook to site admins, the robot email and the admin feed"):
 // host_events is the outbox. One node of the cluster (a singleton) posts each new event as JSON to the configured
 // URL, in order and at least once (a receiver may see one twice, by its id), retrying with backoff while the
-// receiver fails; an event still undelivered a day after it happened is given up, and said so in the log. With a
-// secret, each body is signed: `X-MirrorManager-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+// receiver fails; an event still undelivered a day after it happened, or refused by the receiver (4xx), is given up,
+// and said so in the log. With a secret, each body is signed: `X-MirrorManager-Signature: sha256=<hex HMAC-SHA256 of
+// the body>`.
 import { createHmac } from "node:crypto"
 import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { Singleton } from "effect/cluster"
@@ -54,7 +55,7 @@ export const EventDeliveryLayer = (options: EventDeliveryOptions) =>
           const url = options.url!
           yield* Effect.logInfo(`host events are posted to ${new URL(url).origin}`)
 
-          /** Posts one event; the receiver's answer as an error message, or undefined when it took it (2xx). */
+          /** Posts one event: what went wrong (nothing when the receiver took it, 2xx), and whether it refused it. */
           const post = (event: PendingEvent) =>
             Effect.promise(async () => {
               const body = JSON.stringify({
@@ -81,33 +82,54 @@ export const EventDeliveryLayer = (options: EventDeliveryOptions) =>
                   signal: AbortSignal.timeout(Duration.toMillis(options.timeout))
                 })
                 await response.body?.cancel()
-                return response.ok ? undefined : `answered ${response.status}`
+                const refused =
+                  response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429
+                return response.ok
+                  ? { failure: undefined, refused: false }
+                  : { failure: `answered ${response.status}`, refused }
               } catch (error) {
-                return error instanceof Error
-                  ? error.cause instanceof Error
-                    ? error.cause.message
-                    : error.message
-                  : String(error)
+                const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
+                return { failure: cause instanceof Error ? cause.message : String(cause), refused: false }
               }
             })
 
           /** Delivers what is due, oldest first; stops at the first failure so that events arrive in order. */
           const deliver = Effect.gen(function* () {
+            // A day after it happened an event is given up, delivered or not, and said so.
+            const aged = yield* sql<{ id: number }>`
+              UPDATE host_events SET delivery_abandoned = true
+              WHERE delivered_at IS NULL AND NOT delivery_abandoned
+                AND at <= now() - make_interval(secs => ${GIVE_UP_AFTER_SECONDS})
+              RETURNING id::int AS id`
+            if (aged.length > 0) {
+              yield* Effect.logError("host events not delivered within a day; given up").pipe(
+                Effect.annotateLogs({ events: aged.length, firstId: Math.min(...aged.map((a) => a.id)) })
+              )
+            }
             const due = yield* sql<PendingEvent>`
               SELECT id::int AS id, kind, extract(epoch FROM at)::int AS at, site_id AS "siteId", host_id AS "hostId",
                      details, delivery_attempts AS attempts,
                      (next_attempt_at IS NULL OR next_attempt_at <= now()) AS due
               FROM host_events
               WHERE delivered_at IS NULL AND NOT delivery_abandoned
-                AND at > now() - make_interval(secs => ${GIVE_UP_AFTER_SECONDS})
               ORDER BY id LIMIT 100`
             for (const event of due) {
               // The oldest waits out its backoff, and the later ones wait for it.
               if (!event.due) return
-              const failure = yield* post(event)
+              const { failure, refused } = yield* post(event)
               if (failure === undefined) {
                 yield* sql`UPDATE host_events SET delivered_at = now(), delivery_attempts = delivery_attempts + 1
                   WHERE id = ${event.id}`
+                continue
+              }
+              if (refused) {
+                // The receiver will not take this one (a 4xx other than 408/429): trying again would not help, and
+                // the later ones would wait behind it.
+                yield* sql`UPDATE host_events SET delivery_abandoned = true, delivery_attempts = delivery_attempts + 1
+                  WHERE id = ${event.id}`
+                yield* Effect.logError("the webhook refused a host event; not sent again").pipe(
+                  Effect.annotateLogs({ eventId: event.id, kind: event.kind, failure })
+                )
                 continue
               }
               const attempts = event.attempts + 1

@@ -1,8 +1,9 @@
 // The Host entity (protocol in domain/cluster/HostEntity.ts): one per host, on whichever node owns its shard. Its
 // state is the host's rows in PostgreSQL, read within each message's transaction, so an entity that moves to
 // another node after a failure goes on with nothing lost. Writes to the host (check-ins, crawl results) apply one at
-// a time, in the order they arrive; one crawl runs at a time, and while it asks the mirror (minutes, for a big one)
-// check-ins and status questions are answered, its result waiting its turn among the writes.
+// a time, in the order they arrive; one crawl runs at a time (another asked meanwhile is answered at once, not
+// started), and while it asks the mirror (minutes, for a big one) check-ins and status questions are answered, its
+// result waiting its turn among the writes.
 import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
 import { Effect, Semaphore } from "effect"
 import { Entity } from "effect/cluster"
@@ -19,7 +20,8 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
       const hostId = Number(address.entityId)
       const sql = yield* SqlClient.SqlClient
       const writes = yield* Semaphore.make(1)
-      const crawls = yield* Semaphore.make(1)
+      /** When the crawl running now began; one crawl of a host at a time. */
+      let crawling: number | undefined
       const write = writes.withPermits(1)
       yield* Effect.logInfo("host entity active").pipe(
         Effect.annotateLogs({ hostId, runner: `${runner.host}:${runner.port}` })
@@ -30,6 +32,24 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
         Status: () => hostStatus(sql, hostId),
         Crawl: ({ payload }) =>
           Effect.gen(function* () {
+            if (crawling !== undefined) {
+              // Not queued behind it (a round's slot would wait idle, maybe past the round's end): said at once.
+              return {
+                status: "unknown" as const,
+                reason: `another crawl of this host has been running since ${new Date(crawling).toISOString()}; this one was not started`,
+                directoriesUpToDate: 0,
+                directoriesStale: 0,
+                directoriesUnknown: 0,
+                requests: 0,
+                durationMs: 0
+              }
+            }
+            crawling = Date.now()
+            yield* Effect.addFinalizer(() =>
+              Effect.sync(() => {
+                crawling = undefined
+              })
+            )
             const target = yield* loadCrawlTarget(sql, hostId, payload.categories)
             const targets = new Map(payload.targets.map((t) => [t.hostCategoryId, new Set(t.paths)]))
             const startedAt = Date.now()
@@ -82,11 +102,11 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
                 })
               )
             ),
-            crawls.withPermits(1)
+            Effect.scoped
           )
       })
     }),
-    // Messages are taken at once; the semaphores above keep writes, and crawls, one at a time.
+    // Messages are taken at once; writes go one at a time through the semaphore above, crawls one at a time.
     { maxIdleTime: "5 minutes", concurrency: "unbounded" }
   )
 

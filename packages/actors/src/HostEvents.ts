@@ -15,9 +15,16 @@ export interface NewHostEvent {
   readonly details: Readonly<Record<string, unknown>>
 }
 
-/** Records an event within the caller's transaction, and logs it. */
+/** Held by a transaction that writes an event, to its end: ids are then taken in the order events commit. */
+const EVENTS_LOCK = 0x6d6d_6576
+
+/**
+ * Records an event within the caller's transaction, and logs it. Event writers take turns (a transaction-level
+ * lock), so a feed reader or the webhook that has seen id N never later meets a smaller id committed after it.
+ */
 export const recordHostEvent = (sql: SqlClient.SqlClient, event: NewHostEvent) =>
   Effect.gen(function* () {
+    yield* sql`SELECT pg_advisory_xact_lock(${EVENTS_LOCK})`
     yield* sql`INSERT INTO host_events (kind, site_id, host_id, details)
       VALUES (${event.kind}, ${event.siteId}, ${event.hostId}, ${JSON.stringify(event.details)}::jsonb)`
     yield* sql`DELETE FROM host_events WHERE at < now() - make_interval(days => ${EVENTS_KEPT_DAYS})`

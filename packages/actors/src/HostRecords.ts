@@ -138,7 +138,15 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
       )
       for (const category of report.categories) {
         // Only the host's own categories; an inaccessible one keeps its directories as they were.
-        if (!own.has(category.hostCategoryId) || !category.accessible) continue
+        if (!own.has(category.hostCategoryId)) continue
+        if (!category.accessible) {
+          // A claim whose mirror does not answer is not asked again every minute: the regular crawls will see to it.
+          if (report.mode === "targeted") {
+            yield* sql`UPDATE host_category_claims SET verification_due = false
+              WHERE host_category_id = ${category.hostCategoryId}`
+          }
+          continue
+        }
         const hc = category.hostCategoryId
         const upToDate = category.directories.filter((d) => d.result === "upToDate")
         const stale = category.directories.filter((d) => d.result === "stale").map((d) => d.path)
@@ -226,21 +234,23 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
           })
         }
       }
-      if (report.status === "ok") {
+      // Full crawls decide a host's standing (SPEC 7.4): four failed ones in a row switch it off, a good one resets
+      // the count and switches it on again. Canary, repodata and targeted crawls, run far more often, record what
+      // they find of the URLs and directories but count for neither, so an hour's outage does not switch a mirror
+      // off, nor does a mirror that answers its front page but times out on its tree escape the count.
+      const counts = report.mode === "full"
+      if (counts && report.status === "ok") {
         yield* sql`UPDATE hosts SET crawl_failures = 0 WHERE id = ${host.id}`
         if (host.disabledBy === "crawler") {
           yield* sql`UPDATE hosts SET user_active = true, disabled_by = 'none', disable_reason = NULL WHERE id = ${host.id}`
         }
-      } else if (report.status === "failure" || report.status === "timeout") {
+      } else if (counts && (report.status === "failure" || report.status === "timeout")) {
         const reason =
           report.reason ?? (report.status === "timeout" ? "crawl timed out, host likely overloaded" : "crawl failed")
-        // A failed full crawl takes the host's directories out of date (SPEC 7.4). A failed canary, repodata or
-        // targeted crawl does not: its URLs, recorded as not answering, keep the host out of the lists until they
-        // answer again, and wiping its directories would keep it out until the next full crawl.
-        if (report.mode === "full") {
-          yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
-            WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
-        }
+        // A failed full crawl takes the host's directories out of date (SPEC 7.4). (After a failed canary or repodata
+        // crawl its URLs, recorded as not answering, keep it out of the lists until they answer again.)
+        yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
+          WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
         const failures = host.crawlFailures + 1
         yield* sql`UPDATE hosts SET crawl_failures = ${failures} WHERE id = ${host.id}`
         if (failures >= CRAWL_FAILURES_TO_DISABLE && host.userActive) {

@@ -25,7 +25,8 @@ export const recordPropagation = (sql: SqlClient.SqlClient) =>
         JOIN directories rd ON rd.name = d.name || '/repodata'
         WHERE NOT r.disabled
       ), carriers AS (
-        SELECT repos.id AS repository_id, h.crawl_failures, h.last_crawl_duration IS NOT NULL AS crawled_in_full,
+        SELECT repos.id AS repository_id, h.crawl_failures = 0 AS known,
+               h.last_crawl_duration IS NOT NULL AS crawled_in_full,
                coalesce(hcd.up2date, false) AS up2date, hcd.matched_timestamp,
                repos.newest - hcd.matched_timestamp AS behind
         FROM repos
@@ -35,11 +36,13 @@ export const recordPropagation = (sql: SqlClient.SqlClient) =>
         WHERE h.admin_active AND h.user_active AND NOT h.private AND s.admin_active AND s.user_active AND NOT s.private
       ), counted AS (
         SELECT repos.id, repos.newest,
-          count(c.repository_id) FILTER (WHERE c.up2date AND c.behind <= ${DAY}) AS same_day,
-          count(c.repository_id) FILTER (WHERE c.up2date AND c.behind > ${DAY} AND c.behind <= ${2 * DAY}) AS one_day,
-          count(c.repository_id) FILTER (WHERE c.up2date AND c.behind > ${2 * DAY} AND c.behind <= ${3 * DAY}) AS two_day,
-          count(c.repository_id) FILTER (WHERE (c.up2date AND c.behind > ${3 * DAY})
-            OR (NOT c.up2date AND c.crawled_in_full AND c.crawl_failures = 0)) AS older,
+          count(c.repository_id) FILTER (WHERE c.known AND c.up2date AND c.behind <= ${DAY}) AS same_day,
+          count(c.repository_id) FILTER (WHERE c.known AND c.up2date AND c.behind > ${DAY}
+            AND c.behind <= ${2 * DAY}) AS one_day,
+          count(c.repository_id) FILTER (WHERE c.known AND c.up2date AND c.behind > ${2 * DAY}
+            AND c.behind <= ${3 * DAY}) AS two_day,
+          count(c.repository_id) FILTER (WHERE c.known AND ((c.up2date AND c.behind > ${3 * DAY})
+            OR (NOT c.up2date AND c.crawled_in_full))) AS older,
           count(c.repository_id) AS carriers
         FROM repos LEFT JOIN carriers c ON c.repository_id = repos.id
         WHERE repos.newest IS NOT NULL

@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, layer } from "@effect/vitest"
 import { crawlHost, defaultCrawlOptions, type ResolvedAddress } from "@mirrormanager/actors/Crawler"
+import { hostsToCrawl } from "@mirrormanager/actors/CrawlRun"
 import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "@mirrormanager/actors/CrawlSchedule"
 import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
 import { hostEntityLayer } from "@mirrormanager/actors/HostEntityLive"
@@ -297,7 +298,8 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
                   `http://both.mirror.test:${bothPort}/pub`,
                   `http://v6.mirror.test:${bothPort}/pub`,
                   `http://nowhere.mirror.test:${bothPort}/pub`,
-                  `http://v6unroutable.mirror.test:${v4port}/pub`
+                  `http://v6unroutable.mirror.test:${v4port}/pub`,
+                  `http://resolver-down.mirror.test:${v4port}/pub`
                 ],
                 directories: []
               }
@@ -318,10 +320,13 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
           ["v6.mirror.test", true, false, true],
           ["nowhere.mirror.test", false, false, false],
           // Where this machine has no route to the address, its family is unknown (null), not "no".
-          ["v6unroutable.mirror.test", true, true, unroutable === "ENETUNREACH" ? null : false]
+          ["v6unroutable.mirror.test", true, true, unroutable === "ENETUNREACH" ? null : false],
+          // The resolver answered other names just now: its failing on this one is the name's fault.
+          ["resolver-down.mirror.test", false, false, false]
         ]
       )
-      // A resolver failing here (not "no such name") says nothing of the mirror: its crawl ends unknown.
+      // A resolver that answers nothing (it has not answered any name lately) says nothing of the mirror: the crawl
+      // ends unknown.
       const unresolved = yield* Effect.promise(() =>
         crawlHost(
           {
@@ -365,7 +370,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
     })
   )
 
-  it.effect("while a host is crawled, its check-ins and status are answered; a second crawl waits its turn", () =>
+  it.effect("while a host is crawled, its check-ins and status are answered; a second crawl is not started", () =>
     Effect.gen(function* () {
       // repomd.xml answers after 2 s (past the test crawler's 1 s limit, asked twice): the crawl takes seconds.
       const w = yield* crawledWorld(24, (top) => tree(top, { delayMs: 2_000, body: REPOMD_NEW }))
@@ -377,14 +382,23 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       assert.strictEqual(reply, "")
       assert.isNumber((yield* host.Status()).hostId)
       assert.isUndefined(first.pollUnsafe(), "answered while the crawl is still running")
-      // Crawls of one host run one after the other, never two at once against the mirror.
-      const second = yield* Effect.forkChild(host.Crawl({ mode: "repodata", targets: [] }))
-      const [a, b] = yield* Fiber.joinAll([first, second])
-      assert.strictEqual(a.status, "ok")
-      assert.strictEqual(b.status, "ok")
+      // One crawl of a host at a time: another asked meanwhile is answered at once, not started.
+      const second = yield* host.Crawl({ mode: "repodata", targets: [] })
+      assert.strictEqual(second.status, "unknown")
+      assert.match(
+        second.reason ?? "",
+        /another crawl of this host has been running since .*; this one was not started/
+      )
+      assert.strictEqual(second.requests, 0)
+      assert.isUndefined(first.pollUnsafe(), "answered while the first is still running")
+      assert.strictEqual((yield* Fiber.join(first)).status, "ok")
+      // Once it has ended, the next one runs.
+      assert.strictEqual((yield* host.Crawl({ mode: "canary", targets: [] })).status, "ok")
       const log = yield* crawlLogs(yield* SqlClient.SqlClient, w.hostId)
-      const [newer, older] = log
-      assert.isAtLeast(newer!.startedAt * 1000, older!.startedAt * 1000 + older!.durationMs - 5)
+      assert.deepStrictEqual(
+        log.map((run) => run.mode),
+        ["canary", "full"]
+      )
     })
   )
 
@@ -426,6 +440,29 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       yield* Effect.sleep("1500 millis")
       assert.strictEqual(asked, once)
       assert.isAbove(once, 0)
+    })
+  )
+
+  it.effect("a round leaves out hosts crawled in its mode lately; switched-off hosts come back at their own pace", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const w = yield* crawledWorld(27, (top) => tree(top, REPOMD_NEW))
+      const ids = (select: Parameters<typeof hostsToCrawl>[1]) =>
+        Effect.map(hostsToCrawl(sql, select), (hosts) => hosts.map((h) => h.id).includes(w.hostId)).pipe(Effect.orDie)
+      const hour = Duration.hours(1)
+      assert.isTrue(yield* ids({ mode: "full", notCrawledWithin: hour }))
+      yield* crawl(w.hostId)
+      assert.isFalse(yield* ids({ mode: "full", notCrawledWithin: hour }), "crawled in full just now")
+      assert.isTrue(yield* ids({ mode: "canary", notCrawledWithin: hour }), "not checked by a canary yet")
+      assert.isTrue(yield* ids({ mode: "full" }), "a command's run takes every host")
+      // Switched off by the crawler: back in a full round only once its last crawl is old enough.
+      yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'crawler' WHERE id = ${w.hostId}`.pipe(
+        Effect.orDie
+      )
+      assert.isFalse(yield* ids({ mode: "full", disabledEvery: hour }))
+      assert.isFalse(yield* ids({ mode: "canary" }), "canary rounds leave switched-off hosts alone")
+      yield* sql`UPDATE hosts SET last_crawled = now() - interval '2 hours' WHERE id = ${w.hostId}`.pipe(Effect.orDie)
+      assert.isTrue(yield* ids({ mode: "full", disabledEvery: hour }))
     })
   )
 

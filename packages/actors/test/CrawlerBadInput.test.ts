@@ -430,4 +430,39 @@ describe("crawlHost against misbehaving mirrors", () => {
     expect(badOutcome.log.some((e) => /timed out/.test(e.result))).toBe(true)
     expect(badEnded).toBeLessThan(BOUND_MS)
   })
+
+  it("3c. a base URL redirecting to ftp:// or to a URL that does not parse: the mirror's failure, not ours", {
+    timeout: TEST_TIMEOUT_MS
+  }, async () => {
+    for (const [n, location] of [
+      [55, "ftp://ftp.example.org/pub/"],
+      [56, "http://["]
+    ] as const) {
+      const server = http.createServer((_request, response) => response.writeHead(302, { location }).end())
+      const base = `http://127.0.0.${n}:${await listen(server, n)}/pub`
+      const outcome = await crawl(target(base, [packages()]))
+      expect(outcome.report.status, JSON.stringify(outcome.log)).toBe("failure")
+      expect(outcome.report.urls[0]?.reachable).toBe(false)
+      expect(outcome.log.some((e) => /redirect to a URL that is not http\(s\)/.test(e.result))).toBe(true)
+    }
+  })
+
+  it("10. a request cut short by the crawl run's deadline is not held against the mirror", {
+    timeout: TEST_TIMEOUT_MS
+  }, async () => {
+    // The base URL answers after 800 ms; the run ends in 300 ms, during its only attempt.
+    const server = http.createServer((_request, response) => {
+      setTimeout(() => response.writeHead(200).end(), 800)
+    })
+    const base = `http://127.0.0.57:${await listen(server, 57)}/pub`
+    const outcome = await crawl(target(base, [packages()]), BOUND_MS, {
+      ...options,
+      retries: 0,
+      runDeadline: Date.now() + 300
+    })
+    expect(outcome.report.status).toBe("unknown")
+    expect(outcome.report.reason).toMatch(/run's time ran out/)
+    // Nothing learned of the URL either: not "does not answer".
+    expect(outcome.report.urls).toEqual([])
+  })
 })

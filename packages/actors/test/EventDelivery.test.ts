@@ -1,5 +1,6 @@
 // Host events posted to a webhook: in order, at least once, retried while the receiver fails, signed with the
-// configured secret; a receiver that keeps failing holds the later events back rather than reordering them.
+// configured secret; a receiver that fails holds the later events back rather than reordering them, and one it
+// refuses is given up.
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { NodeCrypto } from "@effect/platform-node"
@@ -19,14 +20,15 @@ interface Received {
 }
 
 const received: Array<Received> = []
-/** Answers 500 to the next `failures` requests, then 204. */
-const receiver = { failures: 1 }
+/** Answers 500 to the next `failures` requests and 400 to the next `refusals`, then 204. */
+const receiver = { failures: 1, refusals: 0 }
 const server = http.createServer((request, response) => {
   let body = ""
   request.on("data", (chunk) => (body += chunk))
   request.on("end", () => {
-    const answered = receiver.failures > 0 ? 500 : 204
+    const answered = receiver.failures > 0 ? 500 : receiver.refusals > 0 ? 400 : 204
     if (receiver.failures > 0) receiver.failures--
+    else if (receiver.refusals > 0) receiver.refusals--
     received.push({ body, signature: request.headers["x-mirrormanager-signature"] as string | undefined, answered })
     response.writeHead(answered).end()
   })
@@ -89,6 +91,31 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("host eve
       const [attempts] = yield* sql<{ attempts: number }>`
         SELECT delivery_attempts AS attempts FROM host_events WHERE host_id = 7`
       assert.strictEqual(attempts!.attempts, 2)
+
+      // An event the receiver refuses (4xx) is not sent again, and does not hold back the next.
+      receiver.refusals = 1
+      received.length = 0
+      for (const hostId of [9, 10]) {
+        yield* sql.withTransaction(
+          recordHostEvent(sql, { kind: "HostNotUpToDate", siteId: 3, hostId, details: { directories: ["x/repodata"] } })
+        )
+      }
+      for (let i = 0; i < 100 && received.length < 2; i++) yield* Effect.sleep("50 millis")
+      yield* Effect.sleep("300 millis")
+      assert.deepStrictEqual(
+        received.map((r) => [JSON.parse(r.body).hostId, r.answered]),
+        [
+          [9, 400],
+          [10, 204]
+        ]
+      )
+      const rows = yield* sql<{ hostId: number; delivered: boolean; abandoned: boolean }>`
+        SELECT host_id AS "hostId", delivered_at IS NOT NULL AS delivered, delivery_abandoned AS abandoned
+        FROM host_events WHERE host_id IN (9, 10) ORDER BY host_id`
+      assert.deepStrictEqual(rows, [
+        { hostId: 9, delivered: false, abandoned: true },
+        { hostId: 10, delivered: true, abandoned: false }
+      ])
     }).pipe(Effect.orDie)
   )
 })

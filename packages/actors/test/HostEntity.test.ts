@@ -144,12 +144,14 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the Host
       const w = yield* world
       const upToDate = (yield* directories(w)).filter((d) => d.up2date).length
       assert.isAbove(upToDate, 0)
-      // A failed canary or repodata crawl counts, but leaves the directories (the host's URLs, recorded as not
-      // answering, keep it out of the lists until they answer again).
-      yield* crawl(w, { mode: "canary", status: "failure", reason: "connection refused" })
-      assert.deepInclude(yield* host(w), { userActive: true, crawlFailures: 1 })
+      // Failed canary and repodata crawls neither count nor take directories out of date (the host's URLs, recorded
+      // as not answering, keep it out of the lists until they answer again); only full crawls decide its standing.
+      for (const mode of ["canary", "repodata", "canary", "canary", "repodata"] as const) {
+        yield* crawl(w, { mode, status: "failure", reason: "connection refused" })
+      }
+      assert.deepInclude(yield* host(w), { userActive: true, crawlFailures: 0 })
       assert.strictEqual((yield* directories(w)).filter((d) => d.up2date).length, upToDate)
-      for (let i = 2; i < CRAWL_FAILURES_TO_DISABLE; i++) {
+      for (let i = 1; i < CRAWL_FAILURES_TO_DISABLE; i++) {
         yield* crawl(w, { status: i % 2 === 0 ? "timeout" : "failure", reason: "connection refused" })
         assert.deepInclude(yield* host(w), { userActive: true, crawlFailures: i })
       }
@@ -164,6 +166,9 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the Host
         disabledBy: "crawler",
         disableReason: `disabled after ${CRAWL_FAILURES_TO_DISABLE} consecutive crawl failures: connection refused`
       })
+      // A good canary check does not switch it on again; a good full crawl does.
+      yield* crawl(w, { mode: "canary", status: "ok" })
+      assert.deepInclude(yield* host(w), { userActive: false, crawlFailures: CRAWL_FAILURES_TO_DISABLE })
       yield* crawl(w, { status: "ok" })
       assert.deepInclude(yield* host(w), {
         userActive: true,
