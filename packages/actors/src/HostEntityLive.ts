@@ -9,6 +9,7 @@ import { Effect, Semaphore } from "effect"
 import { Entity } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { type CrawlOptions, crawlHost, defaultCrawlOptions } from "./Crawler.ts"
+import { crawlMetrics } from "./CrawlMetrics.ts"
 import { applyCheckin, applyCrawl, hostStatus, loadCrawlTarget, recordCrawlLog } from "./HostRecords.ts"
 
 /** The entity, crawling as `crawl` says (the node's crawler settings). */
@@ -28,7 +29,7 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
       )
       return HostEntity.of({
         Checkin: ({ payload }) => write(applyCheckin(sql, hostId, payload.checkin)),
-        CrawlResult: ({ payload }) => write(applyCrawl(sql, hostId, payload.report)),
+        CrawlResult: ({ payload }) => write(Effect.asVoid(applyCrawl(sql, hostId, payload.report))),
         Status: () => hostStatus(sql, hostId),
         Crawl: ({ payload }) =>
           Effect.gen(function* () {
@@ -57,15 +58,17 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
               crawlHost(target, { ...crawl, mode: payload.mode, targets, runDeadline: payload.runDeadline })
             )
             // The result and its crawl log in one transaction: both or neither.
-            yield* write(
+            const { switchedOff } = yield* write(
               sql
                 .withTransaction(
                   applyCrawl(sql, hostId, outcome.report).pipe(
-                    Effect.andThen(recordCrawlLog(sql, hostId, startedAt, outcome))
+                    Effect.tap(() => recordCrawlLog(sql, hostId, startedAt, outcome))
                   )
                 )
                 .pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
             )
+            crawlMetrics.crawled(payload.mode, outcome.report.status, outcome.requests)
+            if (switchedOff) crawlMetrics.switchedOff++
             const directories = outcome.report.categories.flatMap((c) => c.directories)
             const count = (result: string) => directories.filter((d) => d.result === result).length
             yield* Effect.logInfo("host crawled").pipe(

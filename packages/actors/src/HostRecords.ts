@@ -125,7 +125,7 @@ export const applyCheckin = (sql: SqlClient.SqlClient, hostId: number, checkin: 
     })
   )
 
-/** A crawl of the host (SPEC 7.2 rule 4, 7.3, 7.4). */
+/** A crawl of the host (SPEC 7.2 rule 4, 7.3, 7.4); says whether it switched the host off. */
 export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: CrawlReport) =>
   inTransaction(
     sql,
@@ -239,6 +239,7 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
       // they find of the URLs and directories but count for neither, so an hour's outage does not switch a mirror
       // off, nor does a mirror that answers its front page but times out on its tree escape the count.
       const counts = report.mode === "full"
+      let switchedOff = false
       if (counts && report.status === "ok") {
         yield* sql`UPDATE hosts SET crawl_failures = 0 WHERE id = ${host.id}`
         if (host.disabledBy === "crawler") {
@@ -254,6 +255,7 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
         const failures = host.crawlFailures + 1
         yield* sql`UPDATE hosts SET crawl_failures = ${failures} WHERE id = ${host.id}`
         if (failures >= CRAWL_FAILURES_TO_DISABLE && host.userActive) {
+          switchedOff = true
           const disableReason = `disabled after ${failures} consecutive crawl failures: ${reason}`
           yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'crawler', disable_reason = ${disableReason}
             WHERE id = ${host.id}`
@@ -275,6 +277,7 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
       yield* sql`UPDATE hosts SET last_crawled = now(),
         last_crawl_duration = CASE WHEN ${measured} THEN ${report.durationMs / 1000} ELSE last_crawl_duration END
         WHERE id = ${host.id}`
+      return { switchedOff }
     })
   )
 

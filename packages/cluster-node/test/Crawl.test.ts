@@ -193,6 +193,12 @@ describe("mirrormanager crawl", () => {
       ]
     )
 
+    // The node's metrics count its crawls and the host it switched off.
+    const metrics = await (await fetch(`${node.url}/metrics`)).text()
+    assert.match(metrics, /^mm_crawls_total\{mode="full",status="failure"\} 4$/m)
+    assert.match(metrics, /^mm_crawls_total\{mode="repodata",status="ok"\} 2$/m)
+    assert.match(metrics, /^mm_hosts_switched_off_total 1$/m)
+
     // No node running: the command says so instead of waiting.
     await stop(node)
     const alone = await crawl()

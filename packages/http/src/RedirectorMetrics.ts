@@ -1,4 +1,6 @@
-// Counters of the redirector and the state of its index, in the Prometheus text format (GET /metrics).
+// Counters of the redirector and the state of its index, and of the node's crawls, in the Prometheus text format
+// (GET /metrics).
+import { crawlMetrics } from "@mirrormanager/actors/CrawlMetrics"
 import type { Redirector } from "@mirrormanager/actors/Redirector"
 import type { AnswerCache } from "./AnswerCache.ts"
 
@@ -61,6 +63,18 @@ export class RedirectorMetrics {
     ])
     metric("mm_answer_cache_bytes", "gauge", "Bytes' worth of answers kept (bounded by MM_ANSWER_CACHE_MB).", [
       ["", answers.size]
+    ])
+    metric(
+      "mm_crawls_total",
+      "counter",
+      "Host crawls run on this node, by mode and status.",
+      crawlMetrics.crawlCounts()
+    )
+    metric("mm_crawl_requests_total", "counter", "Requests made to mirrors by this node's crawls.", [
+      ["", crawlMetrics.requests]
+    ])
+    metric("mm_hosts_switched_off_total", "counter", "Hosts switched off by this node's crawls (4 failed in a row).", [
+      ["", crawlMetrics.switchedOff]
     ])
     metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [
       ["", process.memoryUsage.rss()]
