@@ -56,6 +56,8 @@ export interface CrawlRunOptions {
   readonly spacing?: Duration.Duration | undefined
   /** Called as each host's crawl ends, with how many have ended. */
   readonly onCrawled?: ((host: CrawledHost, done: number, total: number) => Effect.Effect<void>) | undefined
+  /** Called as each host's crawl starts. */
+  readonly onStarted?: ((host: HostToCrawl) => Effect.Effect<void>) | undefined
 }
 
 /** How long past a run's deadline a crawl's reply is waited for. */
@@ -122,6 +124,7 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
     const crawlOne = (host: HostToCrawl) =>
       Effect.gen(function* () {
         const began = Date.now()
+        if (began < options.deadline && options.onStarted !== undefined) yield* options.onStarted(host)
         const result: CrawledHost =
           began >= options.deadline
             ? { hostId: host.id, hostName: host.name, status: "skipped", ...none, durationMs: 0 }

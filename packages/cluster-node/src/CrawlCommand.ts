@@ -3,7 +3,7 @@
 // Exit status: 0 = every host crawled ok, 2 = some host's crawl did not end ok (named above the summary),
 // 1 = could not crawl (no database, no running node, an unknown host or category), 130 = stopped before the end.
 import { type CrawledHost, type CrawlRunSummary, hostsToCrawl, runCrawls } from "@mirrormanager/actors/CrawlRun"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql"
 import { NodeConfig } from "./Config.ts"
@@ -46,6 +46,8 @@ interface CrawlCommandOptions {
   readonly repodata: boolean
   readonly parallel: number
   readonly timeout: Duration.Duration
+  /** Seconds between the lines that say what is still being crawled. */
+  readonly progress: number
 }
 
 const crawl = (options: CrawlCommandOptions) =>
@@ -86,13 +88,36 @@ const crawl = (options: CrawlCommandOptions) =>
       return
     }
     process.stderr.write(`crawl (${mode}): ${count(hosts.length, "host")}, ${options.parallel} at once\n`)
+    // Between hosts' ends, a line now and then says what is still being crawled (a big mirror takes minutes).
+    const started = Date.now()
+    const crawling = new Map<number, { readonly name: string; readonly since: number }>()
+    let done = 0
+    const stillLine = () => {
+      const names = [...crawling.values()].slice(0, 3).map((h) => `${h.name} (${seconds(Date.now() - h.since)})`)
+      const more = crawling.size > 3 ? ` and ${crawling.size - 3} more` : ""
+      return `... ${done}/${hosts.length} done after ${seconds(Date.now() - started)}; crawling ${names.join(", ")}${more}`
+    }
+    const ticker = yield* Effect.forkChild(
+      Effect.sync(() => {
+        if (crawling.size > 0) process.stderr.write(`${stillLine()}\n`)
+      }).pipe(Effect.delay(Duration.seconds(options.progress)), Effect.forever)
+    )
     const summary = yield* runCrawls(hosts, {
       mode,
       categories: category === undefined ? undefined : [category],
       parallel: options.parallel,
       deadline: Date.now() + Duration.toMillis(options.timeout),
-      onCrawled: (host, done, total) => Effect.sync(() => process.stderr.write(`${hostLine(host, done, total)}\n`))
-    })
+      onStarted: (host) =>
+        Effect.sync(() => {
+          crawling.set(host.id, { name: host.name, since: Date.now() })
+        }),
+      onCrawled: (host, ended, total) =>
+        Effect.sync(() => {
+          crawling.delete(host.hostId)
+          done = ended
+          process.stderr.write(`${hostLine(host, ended, total)}\n`)
+        })
+    }).pipe(Effect.ensuring(Fiber.interrupt(ticker)))
     process.stdout.write(`${summaryText(summary)}\n`)
     process.exitCode = summary.ok === summary.hosts ? 0 : EXIT_NOT_ALL_OK
   })
@@ -127,6 +152,17 @@ export const crawlCommand = Command.make(
           return n
         },
         () => "--parallel needs a number from 1 to 1000"
+      )
+    ),
+    progress: Flag.Int("progress").pipe(
+      Flag.withDescription("Seconds between the lines that say which hosts are still being crawled"),
+      Flag.withDefault(15),
+      Flag.mapTryCatch(
+        (n) => {
+          if (n < 1) throw new Error("out of range")
+          return n
+        },
+        () => "--progress needs a number of seconds, 1 or more"
       )
     ),
     timeout: Flag.String("timeout").pipe(

@@ -11,15 +11,18 @@ import { type RunningNode, runCommand, startNode, stop, tempDir } from "./suppor
 const servers: Array<http.Server> = []
 afterAll(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))))
 
-/** A mirror of pub/epel on 127.0.0.<n>; `state.repomd` is what it serves as repomd.xml. */
-const mirror = (n: number, state: { repomd: string }) =>
+/** A mirror of pub/epel on 127.0.0.<n>; `state.repomd` is what it serves as repomd.xml, after `state.delayMs`. */
+const mirror = (n: number, state: { repomd: string; delayMs?: number }) =>
   new Promise<string>((resolve) => {
     const server = http.createServer((request, response) => {
       const path = request.url ?? "/"
       if (path.endsWith("/")) return void response.writeHead(200, { "content-length": 0 }).end()
       if (path === "/pub/epel/9/Everything/x86_64/repodata/repomd.xml") {
-        response.writeHead(200, { "content-length": Buffer.byteLength(state.repomd) })
-        return void response.end(request.method === "HEAD" ? undefined : state.repomd)
+        const body = state.repomd
+        return void setTimeout(() => {
+          response.writeHead(200, { "content-length": Buffer.byteLength(body) })
+          response.end(request.method === "HEAD" ? undefined : body)
+        }, state.delayMs ?? 0)
       }
       response.writeHead(404).end()
     })
@@ -119,7 +122,7 @@ describe("mirrormanager crawl", () => {
       MM_EVENT_WEBHOOK_SECRET: "hush"
     })
     const categoryId = await setUpContent(node)
-    const fresh = { repomd: REPOMD }
+    const fresh: { repomd: string; delayMs?: number } = { repomd: REPOMD }
     const freshId = await addHost(node, categoryId, 33, await mirror(33, fresh))
     const staleId = await addHost(node, categoryId, 34, await mirror(34, { repomd: "<html>moved</html>" }))
     // Nothing listens on port 9 of 127.0.0.35.
@@ -139,6 +142,12 @@ describe("mirrormanager crawl", () => {
 
     const one = await crawl("--host", String(freshId), "--repodata")
     assert.strictEqual(one.code, 0, one.stderr)
+    // A slow mirror: lines in between say what is still being crawled.
+    fresh.delayMs = 2_500
+    const slow = await crawl("--host", String(freshId), "--repodata", "--progress", "1")
+    fresh.delayMs = 0
+    assert.strictEqual(slow.code, 0, slow.stderr)
+    assert.match(slow.stderr, /^\.\.\. 0\/1 done after \d+\.\d s; crawling mirror-33 \(\d+\.\d s\)$/m)
     assert.match(one.stdout, /crawl \(repodata\): 1 host in .*: 1 ok/)
     assert.match(one.stdout, /1 up to date, 0 stale/)
 
@@ -196,7 +205,7 @@ describe("mirrormanager crawl", () => {
     // The node's metrics count its crawls and the host it switched off.
     const metrics = await (await fetch(`${node.url}/metrics`)).text()
     assert.match(metrics, /^mm_crawls_total\{mode="full",status="failure"\} 4$/m)
-    assert.match(metrics, /^mm_crawls_total\{mode="repodata",status="ok"\} 2$/m)
+    assert.match(metrics, /^mm_crawls_total\{mode="repodata",status="ok"\} 3$/m)
     assert.match(metrics, /^mm_hosts_switched_off_total 1$/m)
 
     // No node running: the command says so instead of waiting.
