@@ -56,6 +56,8 @@ export interface CrawlRunOptions {
   readonly spacing?: Duration.Duration | undefined
   /** Called as each host's crawl ends, with how many have ended. */
   readonly onCrawled?: ((host: CrawledHost, done: number, total: number) => Effect.Effect<void>) | undefined
+  /** Apply the load budget: directories found up to date lately and unchanged since are not asked again. */
+  readonly budget?: boolean | undefined
   /** Called as each host's crawl starts. */
   readonly onStarted?: ((host: HostToCrawl) => Effect.Effect<void>) | undefined
 }
@@ -133,6 +135,7 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
                   mode: options.mode,
                   targets: [],
                   runDeadline: options.deadline,
+                  ...(options.budget === true ? { budget: true } : {}),
                   ...(options.categories === undefined ? {} : { categories: options.categories })
                 })
                 .pipe(

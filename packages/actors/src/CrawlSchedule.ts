@@ -106,6 +106,8 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
                   mode,
                   parallel: options.parallel,
                   slots,
+                  // Scheduled crawls spare the mirrors what they were found to carry lately (SPEC 7.5).
+                  budget: true,
                   deadline: started + every,
                   spacing: Duration.millis(spreadOver / due.length)
                 })

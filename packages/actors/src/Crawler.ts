@@ -31,6 +31,13 @@ export interface CrawlDirectory {
   readonly files: ReadonlyArray<CrawlFile>
   /** For a repodata directory: the newest repomd.xml's file detail, then the retained alternates. */
   readonly repomd: { readonly newest: RepomdDetail; readonly alternates: ReadonlyArray<RepomdDetail> } | undefined
+  /**
+   * Found up to date lately and unchanged on the master since (the load budget): a full crawl keeps it as it is,
+   * without asking the mirror.
+   */
+  readonly kept?:
+    | { readonly matched: CrawledDirectory["matched"]; readonly matchedTimestamp: number | null }
+    | undefined
 }
 
 /** A file detail of repomd.xml: its sha256 and its timestamp (epoch seconds). */
@@ -70,6 +77,11 @@ export interface CrawlOptions {
   /** An https certificate expiring within this many days is reported as expiring soon (SPEC 7.6). */
   readonly tlsWarnDays: number
   /**
+   * The load budget (SPEC 7.5): in a scheduled full crawl, a directory found up to date within this time and
+   * unchanged on the master since is not asked again (repodata directories always are).
+   */
+  readonly recheckAfterMs: number
+  /**
    * When the whole crawl run ends (epoch ms; the global timeout): a host still being crawled then ends `unknown`,
    * as it is not the mirror's fault.
    */
@@ -98,7 +110,8 @@ export const defaultCrawlOptions: CrawlOptions = {
   retries: 3,
   allowPrivateAddresses: false,
   userAgent: "mirrormanager-crawler/0.1 (+https://github.com/mirrormanager)",
-  tlsWarnDays: 14
+  tlsWarnDays: 14,
+  recheckAfterMs: 24 * 3_600_000
 }
 
 export interface CrawlLogEntry {
@@ -622,7 +635,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     }
     if (options.mode === "canary") return { ...skipped, accessible: true }
     const wanted = options.targets?.get(category.hostCategoryId)
-    const directories = category.directories
+    let directories = category.directories
       .filter((d) =>
         options.mode === "repodata"
           ? d.path.endsWith("repodata")
@@ -632,6 +645,29 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       )
       .toSorted(byPath)
     const results: Array<CrawledDirectory> = []
+    if (options.mode === "full") {
+      const kept = directories.filter((d) => d.kept !== undefined)
+      for (const d of kept) {
+        results.push({
+          directoryId: d.directoryId,
+          path: d.path,
+          result: "upToDate",
+          matched: d.kept!.matched,
+          matchedTimestamp: d.kept!.matchedTimestamp,
+          kept: true
+        })
+      }
+      if (kept.length > 0) {
+        log.push({
+          url: `${base}/`,
+          method: "HEAD",
+          status: 0,
+          result: `${kept.length} directories found up to date lately and unchanged on the master since: not asked again`,
+          ms: 0
+        })
+        directories = directories.filter((d) => d.kept === undefined)
+      }
+    }
     // As many directories at once as connections to the mirror.
     let next = 0
     const worker = async () => {

@@ -5,7 +5,7 @@
 // started), and while it asks the mirror (minutes, for a big one) check-ins and status questions are answered, its
 // result waiting its turn among the writes.
 import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
-import { Effect, Semaphore } from "effect"
+import { Duration, Effect, Semaphore } from "effect"
 import { Entity } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { type CrawlOptions, crawlHost, defaultCrawlOptions } from "./Crawler.ts"
@@ -51,7 +51,12 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
                 crawling = undefined
               })
             )
-            const target = yield* loadCrawlTarget(sql, hostId, payload.categories)
+            const target = yield* loadCrawlTarget(
+              sql,
+              hostId,
+              payload.categories,
+              payload.budget === true ? Duration.millis(crawl.recheckAfterMs) : undefined
+            )
             const targets = new Map(payload.targets.map((t) => [t.hostCategoryId, new Set(t.paths)]))
             const startedAt = Date.now()
             const outcome = yield* Effect.promise(() =>

@@ -8,7 +8,7 @@ import {
   HostGone,
   type HostStatus
 } from "@mirrormanager/domain/cluster/HostEntity"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { CrawlCategory } from "./Crawler.ts"
 import { recordHostEvent } from "./HostEvents.ts"
@@ -149,16 +149,20 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
         }
         const hc = category.hostCategoryId
         const upToDate = category.directories.filter((d) => d.result === "upToDate")
+        // Kept as they were (the load budget): confirmed for the sweep below, but their verification not renewed.
+        const verified = upToDate.filter((d) => d.kept !== true)
         const stale = category.directories.filter((d) => d.result === "stale").map((d) => d.path)
         yield* sql`
           INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at, matched,
-            matched_timestamp)
-          SELECT ${hc}, r."directoryId", r.path, true, 'crawl', now(), r.matched, r."matchedTimestamp"
-          FROM jsonb_to_recordset(${JSON.stringify(upToDate)}::jsonb)
+            matched_timestamp, verified_files)
+          SELECT ${hc}, r."directoryId", r.path, true, 'crawl', now(), r.matched, r."matchedTimestamp", md5(d.files::text)
+          FROM jsonb_to_recordset(${JSON.stringify(verified)}::jsonb)
             AS r("directoryId" integer, path text, matched text, "matchedTimestamp" bigint)
+          JOIN directories d ON d.id = r."directoryId"
           ON CONFLICT (host_category_id, path) DO UPDATE
           SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'crawl', verified_at = now(),
-              matched = EXCLUDED.matched, matched_timestamp = EXCLUDED.matched_timestamp`
+              matched = EXCLUDED.matched, matched_timestamp = EXCLUDED.matched_timestamp,
+              verified_files = EXCLUDED.verified_files`
         const turned = yield* sql<{ readonly path: string; readonly wasUpToDate: boolean }>`
           UPDATE host_category_dirs d SET up2date = false, verified_by = 'crawl', verified_at = now(), matched = NULL,
             matched_timestamp = NULL
@@ -304,7 +308,12 @@ export const loadCrawlTarget = (
   sql: SqlClient.SqlClient,
   hostId: number,
   /** Only these categories (names, any case); all when absent. */
-  only?: ReadonlyArray<string>
+  only?: ReadonlyArray<string>,
+  /**
+   * The load budget (SPEC 7.5): a directory a crawl found up to date within this time, unchanged on the master since,
+   * is kept as it is rather than asked again (repodata directories are always asked). None: every directory asked.
+   */
+  recheckAfter?: Duration.Duration
 ) =>
   Effect.gen(function* () {
     const categories = yield* sql<{
@@ -329,12 +338,20 @@ export const loadCrawlTarget = (
         readonly name: string
         readonly files: ReadonlyArray<{ readonly name: string; readonly size: number }> | null
         readonly repomd: ReadonlyArray<{ readonly sha256: string; readonly timestamp: number }> | null
+        readonly kept: boolean
+        readonly matched: "newest" | "alternate" | null
+        readonly matchedTimestamp: number | null
       }>`
         SELECT d.id AS "directoryId", d.name, d.files,
                (SELECT jsonb_agg(jsonb_build_object('sha256', f.sha256, 'timestamp', f.timestamp)
                                  ORDER BY f.timestamp DESC) FROM file_details f
-                WHERE f.directory_id = d.id AND f.filename = 'repomd.xml') AS repomd
+                WHERE f.directory_id = d.id AND f.filename = 'repomd.xml') AS repomd,
+               coalesce(${recheckAfter !== undefined} AND hcd.up2date AND hcd.verified_by = 'crawl'
+                 AND hcd.verified_at > now() - make_interval(secs => ${recheckAfter === undefined ? 0 : Duration.toSeconds(recheckAfter)})
+                 AND hcd.verified_files = md5(d.files::text) AND d.name NOT LIKE '%/repodata', false) AS kept,
+               hcd.matched, hcd.matched_timestamp::float8 AS "matchedTimestamp"
         FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
+        LEFT JOIN host_category_dirs hcd ON hcd.host_category_id = ${category.hostCategoryId} AND hcd.directory_id = d.id
         WHERE cd.category_id = ${category.categoryId} AND d.readable`
       target.push({
         hostCategoryId: category.hostCategoryId,
@@ -347,7 +364,8 @@ export const loadCrawlTarget = (
           repomd:
             d.repomd === null || d.repomd.length === 0
               ? undefined
-              : { newest: d.repomd[0]!, alternates: d.repomd.slice(1) }
+              : { newest: d.repomd[0]!, alternates: d.repomd.slice(1) },
+          kept: d.kept ? { matched: d.matched, matchedTimestamp: d.matchedTimestamp } : undefined
         }))
       })
     }

@@ -481,6 +481,9 @@ const crawler = runStatements([
  */
 const propagation = runStatements([
   "ALTER TABLE host_category_dirs ADD COLUMN matched_timestamp bigint",
+  // What the master listed in the directory when a crawl last found it up to date (md5 of its files), so that a
+  // directory unchanged since is not asked again for a while (SPEC 7.5 load budget).
+  "ALTER TABLE host_category_dirs ADD COLUMN verified_files text",
   // The certificate expiry its admins were last warned of (once per certificate).
   "ALTER TABLE host_category_urls ADD COLUMN tls_expiry_warned timestamptz",
   `CREATE TABLE propagation_stats (

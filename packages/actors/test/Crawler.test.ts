@@ -466,6 +466,37 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
     })
   )
 
+  it.effect("scheduled crawls spare what was found up to date lately and has not changed on the master since", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const w = yield* crawledWorld(28, (top) => tree(top, REPOMD_NEW))
+      const host = (yield* HostEntity.client)(String(w.hostId))
+      const scheduled = () => host.Crawl({ mode: "full", targets: [], budget: true })
+      const verifiedAt = () =>
+        Effect.map(
+          sql<{ path: string; at: string }>`SELECT path, verified_at::text AS at FROM host_category_dirs
+            WHERE host_category_id = ${w.hostCategoryId} ORDER BY path`,
+          (rows) => Object.fromEntries(rows.map((r) => [r.path, r.at]))
+        ).pipe(Effect.orDie)
+      const first = yield* scheduled()
+      assert.deepInclude(first, { status: "ok", directoriesUpToDate: 3 })
+      const before = yield* verifiedAt()
+      // Again: only the base URL and repomd.xml are asked; the others are kept, their verification not renewed.
+      const second = yield* scheduled()
+      assert.deepInclude(second, { status: "ok", directoriesUpToDate: 3, requests: 2 })
+      const after = yield* verifiedAt()
+      assert.strictEqual(after["9/x86_64"], before["9/x86_64"])
+      assert.notStrictEqual(after["9/x86_64/repodata"], before["9/x86_64/repodata"])
+      // A crawl asked for (not scheduled) asks everything.
+      assert.strictEqual((yield* host.Crawl({ mode: "full", targets: [] })).requests, first.requests)
+      // The master's directory changes (a new package the mirror lacks): asked again, and found stale.
+      yield* sql`UPDATE directories SET files = files || '[{"name": "c.rpm", "size": 3}]'::jsonb
+        WHERE name = ${`${w.top}/9/x86_64`}`.pipe(Effect.orDie)
+      assert.deepInclude(yield* scheduled(), { directoriesUpToDate: 2, directoriesStale: 1 })
+      assert.strictEqual((yield* directories(w.hostCategoryId))["9/x86_64"], "stale")
+    })
+  )
+
   it.effect("a mirror that does not answer fails the crawl; four failures in a row switch it off", () =>
     Effect.gen(function* () {
       const w = yield* world("http://127.0.0.17:9")

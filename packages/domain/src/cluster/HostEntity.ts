@@ -22,7 +22,9 @@ export const CrawledDirectory = Schema.Struct({
   /** For an up-to-date repomd.xml: whether it matched the newest file detail or a retained alternate. */
   matched: Schema.NullOr(Schema.Literals(["newest", "alternate"])),
   /** The timestamp (epoch seconds) of the repomd.xml file detail it matched: how far behind the mirror is. */
-  matchedTimestamp: Schema.NullOr(Schema.Number)
+  matchedTimestamp: Schema.NullOr(Schema.Number),
+  /** Not asked: found up to date lately and unchanged on the master since (the load budget, SPEC 7.5). */
+  kept: Schema.optionalKey(Schema.Boolean)
 }).annotate({ identifier: "CrawledDirectory" })
 export type CrawledDirectory = typeof CrawledDirectory.Type
 
@@ -126,14 +128,16 @@ export const Status = Rpc.make("Status", { success: HostStatus, error: HostGone 
 /**
  * Crawls the host now (SPEC 7) and applies what it found; a targeted crawl names its directories per host category.
  * `categories` (names) limits the crawl to those categories; `runDeadline` (epoch ms) is when the whole run of which
- * this crawl is part ends (the global timeout).
+ * this crawl is part ends (the global timeout); `budget` applies the load budget.
  */
 export const Crawl = Rpc.make("Crawl", {
   payload: {
     mode: Schema.Literals(["full", "repodata", "canary", "targeted"]),
     targets: Schema.Array(Schema.Struct({ hostCategoryId: Schema.Int, paths: Schema.Array(Schema.String) })),
     categories: Schema.optionalKey(Schema.Array(Schema.String)),
-    runDeadline: Schema.optionalKey(Schema.Number)
+    runDeadline: Schema.optionalKey(Schema.Number),
+    /** Keep directories found up to date lately and unchanged since, rather than ask again (scheduled rounds). */
+    budget: Schema.optionalKey(Schema.Boolean)
   },
   success: CrawlSummary,
   error: HostGone
