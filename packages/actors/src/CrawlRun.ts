@@ -90,8 +90,10 @@ export const hostsToCrawl = (
       ? sql`false`
       : select.disabledEvery === undefined
         ? sql`h.disabled_by = 'crawler'`
-        : sql`h.disabled_by = 'crawler' AND (h.last_crawled IS NULL
-            OR h.last_crawled < now() - make_interval(secs => ${Duration.toSeconds(select.disabledEvery)}))`
+        : // Its last full crawl (claim verifications and other modes do not count: only a full crawl switches it on).
+          sql`h.disabled_by = 'crawler' AND NOT EXISTS (SELECT 1 FROM host_crawl_logs l
+            WHERE l.host_id = h.id AND l.mode = 'full'
+              AND l.started_at > now() - make_interval(secs => ${Duration.toSeconds(select.disabledEvery)}))`
   const which =
     select.hostIds !== undefined
       ? sql`h.id IN (SELECT value::int FROM jsonb_array_elements_text(${JSON.stringify(select.hostIds)}::jsonb))`

@@ -86,8 +86,9 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
            * has that long before the next round is due (when the round's time runs out); the next round starts an
            * interval after this one did.
            */
-          const round = (mode: CrawlRunMode, interval: Duration.Duration) =>
-            Effect.gen(function* () {
+          const round = (mode: CrawlRunMode, interval: Duration.Duration) => {
+            let first = true
+            return Effect.gen(function* () {
               const started = Date.now()
               const every = Duration.toMillis(interval)
               const due = yield* hostsToCrawl(sql, {
@@ -95,8 +96,9 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
                 // Judged as each round starts: a host switched off just after one round is crawled in the round
                 // closest to a day later, not the one after it.
                 disabledEvery: Duration.millis(Math.max(0, Duration.toMillis(options.disabledInterval) - every / 2)),
-                // A round restarted (a new node took the schedule over) leaves out what was crawled lately.
-                notCrawledWithin: Duration.millis(every / 2)
+                // The first round after the schedule (re)started on this node leaves out what was crawled lately, so
+                // a schedule taken over by another node does not crawl the same hosts again.
+                ...(first ? { notCrawledWithin: Duration.millis(every / 2) } : {})
               })
               const hostTime = Duration.toMillis(options.hostTimeout)
               const spreadOver = every > 2 * hostTime ? every - hostTime : every / 2
@@ -113,6 +115,7 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
                 })
                 yield* Effect.logInfo("crawl round ended").pipe(Effect.annotateLogs({ ...summary }))
               }
+              first = false
               yield* Effect.sleep(Duration.millis(Math.max(0, started + every - Date.now())))
             }).pipe(
               // A round that could not start (the database away) is tried again a minute later.
@@ -123,6 +126,7 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
               ),
               Effect.forever
             )
+          }
 
           yield* verify.pipe(Effect.repeat(Schedule.spaced(options.verifyEvery)), Effect.forkScoped)
           if (!Duration.isZero(options.repodataInterval)) {

@@ -38,6 +38,8 @@ export interface CrawlDirectory {
   readonly kept?:
     | { readonly matched: CrawledDirectory["matched"]; readonly matchedTimestamp: number | null }
     | undefined
+  /** The master's file list as the crawl checks it (md5), recorded with an up-to-date verdict (the load budget). */
+  readonly filesDigest?: string | undefined
 }
 
 /** A file detail of repomd.xml: its sha256 and its timestamp (epoch seconds). */
@@ -91,6 +93,8 @@ export interface CrawlOptions {
    * file in NODE_EXTRA_CA_CERTS.
    */
   readonly ca?: string | undefined
+  /** Stops the crawl (the request for it withdrawn, the node stopping): it ends `unknown` at once. */
+  readonly signal?: AbortSignal | undefined
   /** Resolves a host name (in place of the system resolver: labs and tests with names of their own). */
   readonly resolve?: ((name: string) => Promise<ReadonlyArray<ResolvedAddress>>) | undefined
 }
@@ -159,6 +163,9 @@ class OutOfTime extends Error {
   }
 }
 
+/** The crawl was stopped from outside (its signal). */
+class Stopped extends Error {}
+
 /** Errors of a TLS handshake that mean the certificate is not valid for the name (not a network failure). */
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|certificate/i
 
@@ -215,11 +222,13 @@ const systemResolve = (name: string): Promise<ReadonlyArray<ResolvedAddress>> =>
     .then((all) => all.map((a) => ({ address: a.address, family: a.family === 6 ? (6 as const) : (4 as const) })))
 
 /**
- * When each resolver last answered a name: a resolver that works (it answered within the last ten minutes) failing
- * on one name says that name's DNS is broken, the mirror's fault; one that answers nothing says it is ours.
+ * A name each resolver answered lately: when another name fails (not "no such name") even when asked again, this
+ * one is asked as a control. If the resolver answers it, the failing name's DNS is broken (the mirror's fault); if
+ * not, or if there is no such name yet, the resolver is (ours).
  */
-const resolverAnswered = new WeakMap<(name: string) => Promise<ReadonlyArray<ResolvedAddress>>, number>()
-const RESOLVER_HEALTHY_MS = 10 * 60_000
+const resolverAnswered = new WeakMap<(name: string) => Promise<ReadonlyArray<ResolvedAddress>>, string>()
+/** Before a failed lookup is asked again. */
+const LOOKUP_RETRY_MS = 500
 
 const lookupError = (hostname: string, code: string) => {
   const error: NodeJS.ErrnoException = new Error(`getaddrinfo ${code} ${hostname}`)
@@ -274,20 +283,35 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       found =
         literal !== undefined
           ? Promise.resolve({ all: [{ address: name, family: literal.family }], ourSide: false })
-          : resolve(name).then(
-              (all): Resolved => {
-                resolverAnswered.set(resolve, Date.now())
-                return { all, ourSide: false }
-              },
-              (error: NodeJS.ErrnoException): Resolved => {
-                const code = error.code ?? "EAI_FAIL"
-                const healthy = Date.now() - (resolverAnswered.get(resolve) ?? 0) < RESOLVER_HEALTHY_MS
-                return { all: [], error: code, ourSide: !NO_SUCH_NAME.has(code) && !healthy }
-              }
-            )
+          : lookUp(name)
       addresses.set(name, found)
     }
     return found
+  }
+  /** A name's addresses; a failure other than "no such name" asked again, then judged against a control name. */
+  const lookUp = async (name: string): Promise<Resolved> => {
+    const attempt = (): Promise<Resolved> =>
+      resolve(name).then(
+        (all): Resolved => {
+          resolverAnswered.set(resolve, name)
+          return { all, ourSide: false }
+        },
+        (error: NodeJS.ErrnoException): Resolved => ({ all: [], error: error.code ?? "EAI_FAIL", ourSide: false })
+      )
+    const first = await attempt()
+    if (first.all.length > 0 || NO_SUCH_NAME.has(first.error ?? "")) return first
+    await new Promise((resolveLater) => setTimeout(resolveLater, LOOKUP_RETRY_MS))
+    const second = await attempt()
+    if (second.all.length > 0 || NO_SUCH_NAME.has(second.error ?? "")) return second
+    const control = resolverAnswered.get(resolve)
+    const resolverWorks =
+      control !== undefined &&
+      control !== name &&
+      (await resolve(control).then(
+        (all) => all.length > 0,
+        () => false
+      ))
+    return { ...second, ourSide: !resolverWorks }
   }
   const addressesOf = (url: URL) => resolveName(url.hostname.replace(/^\[|\]$/g, ""))
   /** node:net's lookup, answered from `resolveName` (one address of a family, or all). */
@@ -315,6 +339,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     new Promise<Answer>((resolveAnswer, reject) => {
       const remaining = deadline - Date.now()
       if (remaining <= 0) return reject(new OutOfTime(runEndsFirst))
+      if (options.signal?.aborted === true) return reject(new Stopped())
       const wantsBody = method === "GET" && headers.range === undefined
       const client = url.protocol === "https:" ? https : http
       let settled = false
@@ -408,6 +433,16 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         settle({ status: 0, headers: {}, error: error instanceof Error ? error.message : String(error) })
         return
       }
+      const stop = () => {
+        if (!settled) {
+          settled = true
+          clearTimeout(timer)
+          reject(new Stopped())
+        }
+        request?.destroy()
+      }
+      options.signal?.addEventListener("abort", stop, { once: true })
+      request.on("close", () => options.signal?.removeEventListener("abort", stop))
       request.on("timeout", () => {
         if (outOfTime()) return
         settle({ status: 0, headers: {}, error: "timed out" })
@@ -532,7 +567,8 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       path: directory.path,
       result,
       matched: matched === undefined ? null : newest ? "newest" : "alternate",
-      matchedTimestamp: matched?.timestamp ?? null
+      matchedTimestamp: matched?.timestamp ?? null,
+      ...(directory.filesDigest === undefined ? {} : { filesDigest: directory.filesDigest })
     })
     let matched: RepomdDetail | undefined
     for (const file of directory.files) {
@@ -696,6 +732,20 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       reason = `no base URL answered${last === undefined ? "" : ` (last: ${last.url}: ${last.status === 0 ? "" : `${last.status} `}${last.result})`}`
     }
   } catch (error) {
+    if (error instanceof Stopped) {
+      return {
+        report: {
+          mode: options.mode,
+          status: "unknown",
+          reason: "stopped before the end",
+          durationMs: Date.now() - started,
+          categories: [],
+          urls
+        },
+        log,
+        requests
+      }
+    }
     if (!(error instanceof OutOfTime)) throw error
     // The run's time is ours to blame, not the mirror's: nothing changes (SPEC 7.4 UNKNOWN).
     status = error.run ? "unknown" : "timeout"

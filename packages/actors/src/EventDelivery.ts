@@ -1,9 +1,9 @@
 // Host events delivered to a webhook (SPEC 7.4: "mail/webhook to site admins, the robot email and the admin feed"):
 // host_events is the outbox. One node of the cluster (a singleton) posts each new event as JSON to the configured
 // URL, in order and at least once (a receiver may see one twice, by its id), retrying with backoff while the
-// receiver fails; an event still undelivered a day after it happened, or refused by the receiver (4xx), is given up,
-// and said so in the log. With a secret, each body is signed: `X-MirrorManager-Signature: sha256=<hex HMAC-SHA256 of
-// the body>`.
+// receiver fails; an event still undelivered a day after it happened, or refused by the receiver (400, 413, 415,
+// 422), is given up, and said so in the log. With a secret, each body is signed: `X-MirrorManager-Signature:
+// sha256=<hex HMAC-SHA256 of the body>`.
 import { createHmac } from "node:crypto"
 import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { Singleton } from "effect/cluster"
@@ -25,6 +25,9 @@ export const defaultEventDeliveryOptions: Omit<EventDeliveryOptions, "url" | "se
   timeout: Duration.seconds(10),
   firstRetry: Duration.seconds(5)
 }
+
+/** Answers that refuse the event itself (malformed, too large, not processable): not sent again. */
+const PERMANENT_REFUSALS = new Set([400, 413, 415, 422])
 
 /** How long an event is tried, and the longest wait between two attempts. */
 const GIVE_UP_AFTER_SECONDS = 86_400
@@ -82,8 +85,9 @@ export const EventDeliveryLayer = (options: EventDeliveryOptions) =>
                   signal: AbortSignal.timeout(Duration.toMillis(options.timeout))
                 })
                 await response.body?.cancel()
-                const refused =
-                  response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429
+                // What the receiver says of this event itself; 401/403/404 and the like are more often a receiver
+                // being set up or redeployed, and are tried again.
+                const refused = PERMANENT_REFUSALS.has(response.status)
                 return response.ok
                   ? { failure: undefined, refused: false }
                   : { failure: `answered ${response.status}`, refused }
@@ -123,7 +127,7 @@ export const EventDeliveryLayer = (options: EventDeliveryOptions) =>
                 continue
               }
               if (refused) {
-                // The receiver will not take this one (a 4xx other than 408/429): trying again would not help, and
+                // The receiver will not take this one (400, 413, 415, 422): trying again would not help, and
                 // the later ones would wait behind it.
                 yield* sql`UPDATE host_events SET delivery_abandoned = true, delivery_attempts = delivery_attempts + 1
                   WHERE id = ${event.id}`

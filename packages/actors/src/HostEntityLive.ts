@@ -45,11 +45,20 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
                 durationMs: 0
               }
             }
-            crawling = Date.now()
-            yield* Effect.addFinalizer(() =>
+            // Taken until the crawl's promise has settled, even when this request is withdrawn meanwhile.
+            let running: Promise<unknown> | undefined
+            yield* Effect.acquireRelease(
               Effect.sync(() => {
-                crawling = undefined
-              })
+                crawling = Date.now()
+              }),
+              () =>
+                Effect.sync(() => {
+                  const release = () => {
+                    crawling = undefined
+                  }
+                  if (running === undefined) release()
+                  else running.then(release, release)
+                })
             )
             const target = yield* loadCrawlTarget(
               sql,
@@ -59,9 +68,20 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
             )
             const targets = new Map(payload.targets.map((t) => [t.hostCategoryId, new Set(t.paths)]))
             const startedAt = Date.now()
-            const outcome = yield* Effect.promise(() =>
-              crawlHost(target, { ...crawl, mode: payload.mode, targets, runDeadline: payload.runDeadline })
-            )
+            // Withdrawn (the caller gone, the node stopping): the signal stops the crawl at once.
+            const outcome = yield* Effect.promise((signal) => {
+              const crawled = crawlHost(target, {
+                ...crawl,
+                mode: payload.mode,
+                targets,
+                runDeadline: payload.runDeadline,
+                signal
+              })
+              running = crawled
+              return crawled
+            })
+            // Settled: released at once when this ends (a release after the promise would come a turn too late).
+            running = undefined
             // The result and its crawl log in one transaction: both or neither.
             const { switchedOff } = yield* write(
               sql

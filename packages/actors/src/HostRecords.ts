@@ -155,10 +155,9 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
         yield* sql`
           INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at, matched,
             matched_timestamp, verified_files)
-          SELECT ${hc}, r."directoryId", r.path, true, 'crawl', now(), r.matched, r."matchedTimestamp", md5(d.files::text)
+          SELECT ${hc}, r."directoryId", r.path, true, 'crawl', now(), r.matched, r."matchedTimestamp", r."filesDigest"
           FROM jsonb_to_recordset(${JSON.stringify(verified)}::jsonb)
-            AS r("directoryId" integer, path text, matched text, "matchedTimestamp" bigint)
-          JOIN directories d ON d.id = r."directoryId"
+            AS r("directoryId" integer, path text, matched text, "matchedTimestamp" bigint, "filesDigest" text)
           ON CONFLICT (host_category_id, path) DO UPDATE
           SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'crawl', verified_at = now(),
               matched = EXCLUDED.matched, matched_timestamp = EXCLUDED.matched_timestamp,
@@ -341,6 +340,7 @@ export const loadCrawlTarget = (
         readonly kept: boolean
         readonly matched: "newest" | "alternate" | null
         readonly matchedTimestamp: number | null
+        readonly filesDigest: string
       }>`
         SELECT d.id AS "directoryId", d.name, d.files,
                (SELECT jsonb_agg(jsonb_build_object('sha256', f.sha256, 'timestamp', f.timestamp)
@@ -349,9 +349,10 @@ export const loadCrawlTarget = (
                coalesce(${recheckAfter !== undefined} AND hcd.up2date AND hcd.verified_by = 'crawl'
                  AND hcd.verified_at > now() - make_interval(secs => ${recheckAfter === undefined ? 0 : Duration.toSeconds(recheckAfter)})
                  AND hcd.verified_files = md5(d.files::text) AND d.name NOT LIKE '%/repodata', false) AS kept,
-               hcd.matched, hcd.matched_timestamp::float8 AS "matchedTimestamp"
+               hcd.matched, hcd.matched_timestamp::float8 AS "matchedTimestamp", md5(d.files::text) AS "filesDigest"
         FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
-        LEFT JOIN host_category_dirs hcd ON hcd.host_category_id = ${category.hostCategoryId} AND hcd.directory_id = d.id
+        LEFT JOIN host_category_dirs hcd ON hcd.host_category_id = ${category.hostCategoryId}
+          AND hcd.path = CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END
         WHERE cd.category_id = ${category.categoryId} AND d.readable`
       target.push({
         hostCategoryId: category.hostCategoryId,
@@ -365,7 +366,8 @@ export const loadCrawlTarget = (
             d.repomd === null || d.repomd.length === 0
               ? undefined
               : { newest: d.repomd[0]!, alternates: d.repomd.slice(1) },
-          kept: d.kept ? { matched: d.matched, matchedTimestamp: d.matchedTimestamp } : undefined
+          kept: d.kept ? { matched: d.matched, matchedTimestamp: d.matchedTimestamp } : undefined,
+          filesDigest: d.filesDigest
         }))
       })
     }

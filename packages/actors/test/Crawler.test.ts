@@ -443,10 +443,38 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
     })
   )
 
+  it.effect("a crawl whose request is withdrawn stops at once, and the next one runs", () =>
+    Effect.gen(function* () {
+      let asked = 0
+      const w = yield* crawledWorld(29, (top) => {
+        const served = tree(top, { delayMs: 2_000, body: REPOMD_NEW })
+        // Count the slow repomd.xml requests.
+        return new Proxy(served, {
+          get: (target, key) => {
+            if (typeof key === "string" && key.endsWith("/repomd.xml")) asked++
+            return target[key as string]
+          }
+        })
+      })
+      const host = (yield* HostEntity.client)(String(w.hostId))
+      const withdrawn = yield* Effect.forkChild(host.Crawl({ mode: "full", targets: [] }))
+      yield* Effect.sleep("300 millis")
+      yield* Fiber.interrupt(withdrawn)
+      yield* Effect.sleep("200 millis")
+      const next = yield* host.Crawl({ mode: "canary", targets: [] })
+      assert.strictEqual(next.status, "ok", next.reason ?? "")
+      // The withdrawn crawl asked repomd.xml once and was not retried after it stopped.
+      const before = asked
+      yield* Effect.sleep("2 seconds")
+      assert.strictEqual(asked, before)
+    })
+  )
+
   it.effect("a round leaves out hosts crawled in its mode lately; switched-off hosts come back at their own pace", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const w = yield* crawledWorld(27, (top) => tree(top, REPOMD_NEW))
+      const host = (yield* HostEntity.client)(String(w.hostId))
       const ids = (select: Parameters<typeof hostsToCrawl>[1]) =>
         Effect.map(hostsToCrawl(sql, select), (hosts) => hosts.map((h) => h.id).includes(w.hostId)).pipe(Effect.orDie)
       const hour = Duration.hours(1)
@@ -461,7 +489,11 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       )
       assert.isFalse(yield* ids({ mode: "full", disabledEvery: hour }))
       assert.isFalse(yield* ids({ mode: "canary" }), "canary rounds leave switched-off hosts alone")
-      yield* sql`UPDATE hosts SET last_crawled = now() - interval '2 hours' WHERE id = ${w.hostId}`.pipe(Effect.orDie)
+      // Its last full crawl counts (not a claim's targeted crawl, nor other modes).
+      yield* host.Crawl({ mode: "canary", targets: [] })
+      assert.isFalse(yield* ids({ mode: "full", disabledEvery: hour }))
+      yield* sql`UPDATE host_crawl_logs SET started_at = started_at - interval '2 hours'
+        WHERE host_id = ${w.hostId} AND mode = 'full'`.pipe(Effect.orDie)
       assert.isTrue(yield* ids({ mode: "full", disabledEvery: hour }))
     })
   )

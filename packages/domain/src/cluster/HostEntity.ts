@@ -24,7 +24,9 @@ export const CrawledDirectory = Schema.Struct({
   /** The timestamp (epoch seconds) of the repomd.xml file detail it matched: how far behind the mirror is. */
   matchedTimestamp: Schema.NullOr(Schema.Number),
   /** Not asked: found up to date lately and unchanged on the master since (the load budget, SPEC 7.5). */
-  kept: Schema.optionalKey(Schema.Boolean)
+  kept: Schema.optionalKey(Schema.Boolean),
+  /** md5 of the master's file list the crawl checked (kept with an up-to-date verdict for the load budget). */
+  filesDigest: Schema.optionalKey(Schema.String)
 }).annotate({ identifier: "CrawledDirectory" })
 export type CrawledDirectory = typeof CrawledDirectory.Type
 
