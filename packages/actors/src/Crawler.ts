@@ -334,6 +334,13 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       : undefined
   }
 
+  /** The requests under way, each stopped by the crawl's signal (one listener for the whole crawl). */
+  const inFlight = new Set<() => void>()
+  const stopAll = () => {
+    for (const stop of inFlight) stop()
+  }
+  options.signal?.addEventListener("abort", stopAll, { once: true })
+
   /** One request, bounded in time (as a whole, not only while idle) and in the bytes read. */
   const once = (url: URL, method: "HEAD" | "GET", headers: Record<string, string>, family: 4 | 6 | undefined) =>
     new Promise<Answer>((resolveAnswer, reject) => {
@@ -343,24 +350,29 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       const wantsBody = method === "GET" && headers.range === undefined
       const client = url.protocol === "https:" ? https : http
       let settled = false
-      const settle = (answer: Answer) => {
+      /** Ends the request once: its timer cleared, no longer stoppable by the crawl's signal. */
+      const finish = (end: () => void) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
-        resolveAnswer(answer)
+        inFlight.delete(stop)
+        end()
       }
+      const settle = (answer: Answer) => finish(() => resolveAnswer(answer))
       const limit = Math.min(options.requestTimeoutMs, remaining)
       // Cut by the crawl's own time rather than the request's: that says nothing of the mirror.
       const outOfTime = () => {
         if (remaining >= options.requestTimeoutMs) return false
-        if (!settled) {
-          settled = true
-          clearTimeout(timer)
-          reject(new OutOfTime(runEndsFirst))
-        }
+        finish(() => reject(new OutOfTime(runEndsFirst)))
         request?.destroy()
         return true
       }
+      // The crawl stopped from outside.
+      const stop = () => {
+        finish(() => reject(new Stopped()))
+        request?.destroy()
+      }
+      inFlight.add(stop)
       let request: http.ClientRequest | undefined
       // The whole request (connection, answer, body) within the limit, however slowly a mirror trickles bytes.
       const timer = setTimeout(() => {
@@ -433,16 +445,6 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         settle({ status: 0, headers: {}, error: error instanceof Error ? error.message : String(error) })
         return
       }
-      const stop = () => {
-        if (!settled) {
-          settled = true
-          clearTimeout(timer)
-          reject(new Stopped())
-        }
-        request?.destroy()
-      }
-      options.signal?.addEventListener("abort", stop, { once: true })
-      request.on("close", () => options.signal?.removeEventListener("abort", stop))
       request.on("timeout", () => {
         if (outOfTime()) return
         settle({ status: 0, headers: {}, error: "timed out" })
@@ -754,6 +756,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       : "crawl timed out, host likely overloaded"
     categories.length = 0
   }
+  options.signal?.removeEventListener("abort", stopAll)
   return {
     report: { mode: options.mode, status, reason, durationMs: Date.now() - started, categories, urls },
     log,
