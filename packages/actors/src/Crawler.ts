@@ -15,6 +15,7 @@ import type {
   CrawledUrl,
   CrawlReport
 } from "@mirrormanager/domain/cluster/HostEntity"
+import ipaddr from "ipaddr.js"
 import { parseClientAddress } from "./IpAddress.ts"
 
 export type CrawlMode = CrawlReport["mode"]
@@ -236,24 +237,22 @@ const lookupError = (hostname: string, code: string) => {
   return error
 }
 
-const isPrivate = (address: string): boolean => {
-  const parsed = parseClientAddress(address)
-  if (parsed === undefined) return true
-  const b = parsed.bytes
-  if (parsed.family === 4) {
-    return (
-      b[0] === 127 ||
-      b[0] === 10 ||
-      b[0] === 0 ||
-      (b[0] === 169 && b[1] === 254) ||
-      (b[0] === 172 && b[1]! >= 16 && b[1]! <= 31) ||
-      (b[0] === 192 && b[1] === 168) ||
-      (b[0] === 100 && b[1]! >= 64 && b[1]! <= 127)
-    )
-  }
-  const loopback = b.every((byte, i) => (i < 15 ? byte === 0 : byte === 1))
-  return loopback || (b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80)
-}
+/** Address ranges a crawler does not connect to (ipaddr.js's names): this machine's and its networks' own. */
+const NOT_CRAWLED = new Set([
+  "loopback",
+  "private",
+  "linkLocal",
+  "uniqueLocal",
+  "carrierGradeNat",
+  "unspecified",
+  "multicast",
+  "broadcast",
+  "reserved"
+])
+
+/** Loopback, private, link-local and the like, also written as IPv4-mapped IPv6 (ipaddr.js reads them). */
+const isPrivate = (address: string): boolean =>
+  !ipaddr.isValid(address) || NOT_CRAWLED.has(ipaddr.process(address).range())
 
 /** Whether an answer to a base URL's HEAD says the URL serves (any HTTP answer but 404 and 5xx). */
 const serves = (answer: Answer) => answer.status >= 200 && answer.status < 500 && answer.status !== 404

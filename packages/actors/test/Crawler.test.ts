@@ -559,6 +559,34 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Lay
       assert.strictEqual(summary.status, "failure")
       assert.strictEqual(summary.requests, 0)
       assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
+      // Nor in other spellings: IPv4-mapped IPv6, IPv6 loopback, carrier-grade NAT, a name resolving to a private one.
+      const outcome = yield* Effect.promise(() =>
+        crawlHost(
+          {
+            hostId: 0,
+            categories: [
+              {
+                hostCategoryId: 1,
+                alwaysUpToDate: false,
+                urls: [
+                  "http://[::ffff:127.0.0.18]/pub",
+                  "http://[::1]/pub",
+                  "http://100.64.0.1/pub",
+                  "http://inside.mirror.test/pub"
+                ],
+                directories: []
+              }
+            ]
+          },
+          { ...defaultCrawlOptions, mode: "canary", resolve: async () => [{ address: "10.0.0.5", family: 4 }] }
+        )
+      )
+      assert.strictEqual(outcome.requests, 0)
+      assert.strictEqual(outcome.report.status, "failure")
+      assert.deepStrictEqual(
+        outcome.log.map((e) => e.result),
+        Array.from({ length: 4 }, () => "refused: a loopback, private or link-local address is not crawled")
+      )
     })
   )
 })
