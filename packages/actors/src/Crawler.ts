@@ -13,12 +13,15 @@ import type {
   CrawledCategory,
   CrawledDirectory,
   CrawledUrl,
+  CrawlLogEntry,
+  CrawlMode,
   CrawlReport
 } from "@mirrormanager/domain/cluster/HostEntity"
 import ipaddr from "ipaddr.js"
 import { parseClientAddress } from "./IpAddress.ts"
 
-export type CrawlMode = CrawlReport["mode"]
+/** A repodata directory (SPEC 7.1 repodata mode), by its path below the category's top. */
+export const isRepodata = (path: string) => path === "repodata" || path.endsWith("/repodata")
 
 export interface CrawlFile {
   readonly name: string
@@ -117,15 +120,6 @@ export const defaultCrawlOptions: CrawlOptions = {
   userAgent: "mirrormanager-crawler/0.1 (+https://github.com/mirrormanager)",
   tlsWarnDays: 14,
   recheckAfterMs: 24 * 3_600_000
-}
-
-export interface CrawlLogEntry {
-  readonly url: string
-  readonly method: "HEAD" | "GET"
-  /** HTTP status, or 0 when there was no answer. */
-  readonly status: number
-  readonly result: string
-  readonly ms: number
 }
 
 export interface CrawlOutcome {
@@ -253,6 +247,19 @@ const NOT_CRAWLED = new Set([
 /** Loopback, private, link-local and the like, also written as IPv4-mapped IPv6 (ipaddr.js reads them). */
 const isPrivate = (address: string): boolean =>
   !ipaddr.isValid(address) || NOT_CRAWLED.has(ipaddr.process(address).range())
+
+/**
+ * The file's size from the answer to a one-byte ranged GET: a 206 names it in Content-Range; a 200 that ignored the
+ * range in Content-Length, or by the body it sent (Infinity: more than was read, so larger than a file that small).
+ */
+const rangedSize = (answer: Answer, masterSize: number): number | undefined => {
+  const total = /\/(\d+)\s*$/.exec(String(answer.headers["content-range"] ?? ""))?.[1]
+  if (total !== undefined) return Number(total)
+  if (answer.status !== 200) return undefined
+  if (answer.headers["content-length"] !== undefined) return Number(answer.headers["content-length"])
+  if (answer.bodyCut !== true) return answer.bodyBytes
+  return masterSize <= (answer.bodyBytes ?? 0) ? Number.POSITIVE_INFINITY : undefined
+}
 
 /** Whether an answer to a base URL's HEAD says the URL serves (any HTTP answer but 404 and 5xx). */
 const serves = (answer: Answer) => answer.status >= 200 && answer.status < 500 && answer.status !== 404
@@ -488,16 +495,18 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
           result: `redirect to ${location}${over}`,
           ms: Date.now() - began
         })
-        if (++redirects > options.maxRedirects) {
-          log.push({ url: url.href, method, status: 0, result: "too many redirects", ms: 0 })
-          return { status: 0, headers: {}, error: "too many redirects" }
-        }
         const next = URL.canParse(location, url) ? new URL(location, url) : undefined
-        if (next === undefined || (next.protocol !== "http:" && next.protocol !== "https:")) {
-          log.push({ url: url.href, method, status: 0, result: "redirect to a URL that is not http(s)", ms: 0 })
-          return { status: 0, headers: {}, error: "redirect to a URL that is not http(s)" }
+        const stop =
+          ++redirects > options.maxRedirects
+            ? "too many redirects"
+            : next === undefined || (next.protocol !== "http:" && next.protocol !== "https:")
+              ? "redirect to a URL that is not http(s)"
+              : undefined
+        if (stop !== undefined) {
+          log.push({ url: url.href, method, status: 0, result: stop, ms: 0 })
+          return { status: 0, headers: {}, error: stop }
         }
-        url = next
+        url = next!
         continue
       }
       const later = answer.status === 429 || answer.status === 503 || answer.error === "timed out"
@@ -527,21 +536,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     if (status === 405 || status === 501) {
       answer = await ask(url, "GET", { range: "bytes=0-0" })
       status = answer.status
-      const total = /\/(\d+)\s*$/.exec(String(answer.headers["content-range"] ?? ""))?.[1]
-      // 206 names the size in Content-Range; a 200 that ignored the range in Content-Length, or by its body.
-      size =
-        total !== undefined
-          ? Number(total)
-          : status !== 200
-            ? undefined
-            : answer.headers["content-length"] !== undefined
-              ? Number(answer.headers["content-length"])
-              : answer.bodyCut === true
-                ? // More than was read: too big for a file no larger than that.
-                  file.size <= (answer.bodyBytes ?? 0)
-                  ? Number.POSITIVE_INFINITY
-                  : undefined
-                : answer.bodyBytes
+      size = rangedSize(answer, file.size)
       if (status === 206) status = 200
     }
     const verdict = (result: "ok" | "stale" | "unknown", why?: string) => {
@@ -675,7 +670,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     let directories = category.directories
       .filter((d) =>
         options.mode === "repodata"
-          ? d.path.endsWith("repodata")
+          ? isRepodata(d.path)
           : options.mode === "targeted"
             ? wanted?.has(d.path) === true
             : true
@@ -733,29 +728,20 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       reason = `no base URL answered${last === undefined ? "" : ` (last: ${last.url}: ${last.status === 0 ? "" : `${last.status} `}${last.result})`}`
     }
   } catch (error) {
-    if (error instanceof Stopped) {
-      return {
-        report: {
-          mode: options.mode,
-          status: "unknown",
-          reason: "stopped before the end",
-          durationMs: Date.now() - started,
-          categories: [],
-          urls
-        },
-        log,
-        requests
-      }
-    }
-    if (!(error instanceof OutOfTime)) throw error
-    // The run's time is ours to blame, not the mirror's: nothing changes (SPEC 7.4 UNKNOWN).
-    status = error.run ? "unknown" : "timeout"
-    reason = error.run
-      ? "the crawl run's time ran out before this host was done"
-      : "crawl timed out, host likely overloaded"
+    if (!(error instanceof OutOfTime || error instanceof Stopped)) throw error
+    // The run's time, or a crawl stopped from outside, is ours to blame, not the mirror's: nothing changes (SPEC 7.4
+    // UNKNOWN). The host's own time running out is a timeout.
+    status = error instanceof OutOfTime && !error.run ? "timeout" : "unknown"
+    reason =
+      error instanceof Stopped
+        ? "stopped before the end"
+        : error.run
+          ? "the crawl run's time ran out before this host was done"
+          : "crawl timed out, host likely overloaded"
     categories.length = 0
+  } finally {
+    options.signal?.removeEventListener("abort", stopAll)
   }
-  options.signal?.removeEventListener("abort", stopAll)
   return {
     report: { mode: options.mode, status, reason, durationMs: Date.now() - started, categories, urls },
     log,

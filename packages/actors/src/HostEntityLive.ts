@@ -4,13 +4,24 @@
 // a time, in the order they arrive; one crawl runs at a time (another asked meanwhile is answered at once, not
 // started), and while it asks the mirror (minutes, for a big one) check-ins and status questions are answered, its
 // result waiting its turn among the writes.
-import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
+import { type CrawlSummary, HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
 import { Duration, Effect, Semaphore } from "effect"
 import { Entity } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { type CrawlOptions, crawlHost, defaultCrawlOptions } from "./Crawler.ts"
 import { crawlMetrics } from "./CrawlMetrics.ts"
 import { applyCheckin, applyCrawl, hostStatus, loadCrawlTarget, recordCrawlLog } from "./HostRecords.ts"
+
+/** A crawl that did not happen, or whose result was not applied: unknown, which changes nothing (SPEC 7.4). */
+const notCrawled = (reason: string): CrawlSummary => ({
+  status: "unknown",
+  reason,
+  directoriesUpToDate: 0,
+  directoriesStale: 0,
+  directoriesUnknown: 0,
+  requests: 0,
+  durationMs: 0
+})
 
 /** The entity, crawling as `crawl` says (the node's crawler settings). */
 export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = defaultCrawlOptions) =>
@@ -35,15 +46,9 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
           Effect.gen(function* () {
             if (crawling !== undefined) {
               // Not queued behind it (a round's slot would wait idle, maybe past the round's end): said at once.
-              return {
-                status: "unknown" as const,
-                reason: `another crawl of this host has been running since ${new Date(crawling).toISOString()}; this one was not started`,
-                directoriesUpToDate: 0,
-                directoriesStale: 0,
-                directoriesUnknown: 0,
-                requests: 0,
-                durationMs: 0
-              }
+              return notCrawled(
+                `another crawl of this host has been running since ${new Date(crawling).toISOString()}; this one was not started`
+              )
             }
             // Taken until the crawl's promise has settled, even when this request is withdrawn meanwhile.
             let running: Promise<unknown> | undefined
@@ -119,15 +124,11 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
             Effect.catchDefect((defect) =>
               Effect.logError("crawl failed on our side", defect).pipe(
                 Effect.annotateLogs({ hostId }),
-                Effect.as({
-                  status: "unknown" as const,
-                  reason: `the crawl failed on the crawler's side: ${defect instanceof Error ? defect.message : String(defect)}`,
-                  directoriesUpToDate: 0,
-                  directoriesStale: 0,
-                  directoriesUnknown: 0,
-                  requests: 0,
-                  durationMs: 0
-                })
+                Effect.as(
+                  notCrawled(
+                    `the crawl failed on the crawler's side: ${defect instanceof Error ? defect.message : String(defect)}`
+                  )
+                )
               )
             ),
             Effect.scoped

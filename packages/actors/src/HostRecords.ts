@@ -10,8 +10,8 @@ import {
 } from "@mirrormanager/domain/cluster/HostEntity"
 import { Duration, Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
-import type { CrawlCategory } from "./Crawler.ts"
-import { recordHostEvent } from "./HostEvents.ts"
+import { type CrawlCategory, isRepodata } from "./Crawler.ts"
+import { type NewHostEvent, recordHostEvent } from "./HostEvents.ts"
 
 /** Consecutive failed crawls after which a host is switched off (SPEC 7.4). */
 export const CRAWL_FAILURES_TO_DISABLE = 4
@@ -131,6 +131,14 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
     sql,
     Effect.gen(function* () {
       const host = yield* lockHost(sql, hostId)
+      /** An event of this host, told to its admins (SPEC 7.4). */
+      const tell = (kind: NewHostEvent["kind"], details: Readonly<Record<string, unknown>>) =>
+        recordHostEvent(sql, {
+          kind,
+          siteId: host.siteId,
+          hostId: host.id,
+          details: { siteName: host.siteName, hostName: host.name, ...details }
+        })
       const own = new Set(
         (yield* sql<{ readonly id: number }>`SELECT id FROM host_categories WHERE host_id = ${host.id}`).map(
           (r) => r.id
@@ -171,23 +179,13 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
           RETURNING d.path, before.up2date AS "wasUpToDate"`
         // Repodata that was up to date and is not any more: the host's admins are told (SPEC 7.4).
         const staleRepodata = turned
-          .filter((t) => t.wasUpToDate && (t.path === "repodata" || t.path.endsWith("/repodata")))
+          .filter((t) => t.wasUpToDate && isRepodata(t.path))
           .map((t) => t.path)
           .sort()
         if (staleRepodata.length > 0) {
           const [category] = yield* sql<{ readonly name: string }>`
             SELECT c.name FROM host_categories hc JOIN categories c ON c.id = hc.category_id WHERE hc.id = ${hc}`
-          yield* recordHostEvent(sql, {
-            kind: "HostNotUpToDate",
-            siteId: host.siteId,
-            hostId: host.id,
-            details: {
-              siteName: host.siteName,
-              hostName: host.name,
-              category: category?.name ?? null,
-              directories: staleRepodata
-            }
-          })
+          yield* tell("HostNotUpToDate", { category: category?.name ?? null, directories: staleRepodata })
         }
         if (report.mode === "full") {
           // After a full crawl, what was not confirmed is not up to date.
@@ -229,12 +227,7 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
             AND u.tls_expiry_warned IS DISTINCT FROM to_timestamp(r."tlsExpiresAt")
           RETURNING u.url, r."tlsExpiresAt" AS "expiresAt"`
         if (warned.length > 0) {
-          yield* recordHostEvent(sql, {
-            kind: "TlsCertificateExpiring",
-            siteId: host.siteId,
-            hostId: host.id,
-            details: { siteName: host.siteName, hostName: host.name, urls: warned }
-          })
+          yield* tell("TlsCertificateExpiring", { urls: warned })
         }
       }
       // Full crawls decide a host's standing (SPEC 7.4): four failed ones in a row switch it off, a good one resets
@@ -262,17 +255,10 @@ export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: Cra
           const disableReason = `disabled after ${failures} consecutive crawl failures: ${reason}`
           yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'crawler', disable_reason = ${disableReason}
             WHERE id = ${host.id}`
-          yield* recordHostEvent(sql, {
-            kind: "HostAutoDisabled",
-            siteId: host.siteId,
-            hostId: host.id,
-            details: {
-              siteName: host.siteName,
-              hostName: host.name,
-              crawledAt: Math.floor(Date.now() / 1000),
-              reason: disableReason,
-              crawlLogUrl: `/api/hosts/${host.id}/crawl-log`
-            }
+          yield* tell("HostAutoDisabled", {
+            crawledAt: Math.floor(Date.now() / 1000),
+            reason: disableReason,
+            crawlLogUrl: `/api/hosts/${host.id}/crawl-log`
           })
         }
       }

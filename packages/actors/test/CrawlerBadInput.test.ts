@@ -8,13 +8,13 @@ import type { AddressInfo } from "node:net"
 import * as net from "node:net"
 import {
   type CrawlDirectory,
-  type CrawlLogEntry,
   type CrawlOptions,
   type CrawlOutcome,
   type CrawlTarget,
   crawlHost,
   defaultCrawlOptions
 } from "@mirrormanager/actors/Crawler"
+import type { CrawlLogEntry } from "@mirrormanager/domain/cluster/HostEntity"
 import { afterAll, describe, expect, it } from "vitest"
 
 const options: CrawlOptions = {

@@ -54,10 +54,18 @@ export const CrawledUrl = Schema.Struct({
 }).annotate({ identifier: "CrawledUrl" })
 export type CrawledUrl = typeof CrawledUrl.Type
 
+/** What a crawl checks (SPEC 7.1): everything, repodata directories, base URLs only, or named directories. */
+export const CrawlMode = Schema.Literals(["full", "repodata", "canary", "targeted"])
+export type CrawlMode = typeof CrawlMode.Type
+
+/** How a crawl ended (SPEC 7.4). */
+export const CrawlStatus = Schema.Literals(["ok", "failure", "timeout", "unknown"])
+export type CrawlStatus = typeof CrawlStatus.Type
+
 /** One crawl of the host (SPEC 7.4). */
 export const CrawlReport = Schema.Struct({
-  mode: Schema.Literals(["full", "repodata", "canary", "targeted"]),
-  status: Schema.Literals(["ok", "failure", "timeout", "unknown"]),
+  mode: CrawlMode,
+  status: CrawlStatus,
   reason: Schema.NullOr(Schema.String),
   durationMs: Schema.Number,
   categories: Schema.Array(CrawledCategory),
@@ -82,7 +90,7 @@ export type HostStatus = typeof HostStatus.Type
 
 /** What one crawl run by the entity found, in numbers. */
 export const CrawlSummary = Schema.Struct({
-  status: Schema.Literals(["ok", "failure", "timeout", "unknown"]),
+  status: CrawlStatus,
   reason: Schema.NullOr(Schema.String),
   directoriesUpToDate: Schema.Int,
   directoriesStale: Schema.Int,
@@ -101,6 +109,7 @@ export const CrawlLogEntry = Schema.Struct({
   result: Schema.String,
   ms: Schema.Number
 }).annotate({ identifier: "CrawlLogEntry" })
+export type CrawlLogEntry = typeof CrawlLogEntry.Type
 
 /** One crawl of a host, as its crawl log keeps it (the first entries only; `entriesTotal` counts them all). */
 export const CrawlLog = Schema.Struct({
@@ -134,7 +143,7 @@ export const Status = Rpc.make("Status", { success: HostStatus, error: HostGone 
  */
 export const Crawl = Rpc.make("Crawl", {
   payload: {
-    mode: Schema.Literals(["full", "repodata", "canary", "targeted"]),
+    mode: CrawlMode,
     targets: Schema.Array(Schema.Struct({ hostCategoryId: Schema.Int, paths: Schema.Array(Schema.String) })),
     categories: Schema.optionalKey(Schema.Array(Schema.String)),
     runDeadline: Schema.optionalKey(Schema.Number),
