@@ -6,16 +6,11 @@ import { type CrawledHost, type CrawlRunSummary, hostsToCrawl, runCrawls } from 
 import { Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql"
+import { commandFailed, count, EXIT_INTERRUPTED, number, seconds } from "./CommandOutput.ts"
 import { NodeConfig } from "./Config.ts"
 import { clusterLive, databaseLive } from "./Node.ts"
 
 export const EXIT_NOT_ALL_OK = 2
-const EXIT_FAILED = 1
-const EXIT_INTERRUPTED = 130
-
-const number = (n: number) => n.toLocaleString("en-US")
-const count = (n: number, one: string, many = `${one}s`) => `${number(n)} ${n === 1 ? one : many}`
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
 export const hostLine = (host: CrawledHost, done: number, total: number) =>
   `[${done}/${total}] ${host.hostName} (host ${host.hostId}): ${host.status}` +
@@ -33,11 +28,7 @@ export const summaryText = (s: CrawlRunSummary) =>
       : [`  propagation recorded for ${count(s.propagationRecorded, "repository", "repositories")}`])
   ].join("\n")
 
-const fail = (message: string) =>
-  Effect.sync(() => {
-    process.stderr.write(`crawl: ${message}\n`)
-    process.exitCode = EXIT_FAILED
-  })
+const fail = commandFailed("crawl")
 
 interface CrawlCommandOptions {
   readonly host: ReadonlyArray<number>

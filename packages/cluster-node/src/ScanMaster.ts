@@ -7,14 +7,11 @@ import type { ScanProgress, ScanSummary } from "@mirrormanager/domain/MasterScan
 import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql"
+import { commandFailed, EXIT_INTERRUPTED, number, seconds } from "./CommandOutput.ts"
 import { NodeConfig } from "./Config.ts"
 import { databaseLive, MasterScanPolicyLive } from "./Node.ts"
 
 export const EXIT_SKIPPED = 2
-export const EXIT_FAILED = 1
-
-const number = (n: number) => n.toLocaleString("en-US")
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
 const progressLine = (p: ScanProgress) =>
   `${p.category}: ${p.phase}, ${number(p.directoriesSeen)} directories seen (${number(p.directoriesRead)} read), ${number(p.filesHashed)} files hashed, ${seconds(p.elapsedMs)}`
@@ -67,13 +64,7 @@ const problemsText = (s: ScanSummary) => {
   return lines.join("\n")
 }
 
-const fail = (message: string) =>
-  Effect.sync(() => {
-    process.stderr.write(`scan-master: ${message}\n`)
-    process.exitCode = EXIT_FAILED
-  })
-
-export const EXIT_INTERRUPTED = 130
+const fail = commandFailed("scan-master")
 
 const scanMaster = (options: { readonly category: Option.Option<string>; readonly deleteDirectories: boolean }) =>
   Effect.gen(function* () {

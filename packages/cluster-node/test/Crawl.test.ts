@@ -191,7 +191,13 @@ describe("mirrormanager crawl", () => {
       [events[0].id]
     )
     assert.deepInclude(events[0].details, { category: "Fedora EPEL", directories: ["9/Everything/x86_64/repodata"] })
-    assert.notStrictEqual(staleId, freshId)
+    // The stale host's crawl log says why its repodata is not up to date.
+    const staleLog = await call(node, "GET", `/api/hosts/${staleId}/crawl-log`)
+    assert.isTrue(
+      staleLog[0].entries.some((e: { result: string }) =>
+        /stale: sha256 .* matches no retained repomd\.xml/.test(e.result)
+      )
+    )
     // And both were posted to the webhook, in the order they happened, signed.
     await until("the events are posted", 10_000, async () => webhook.received.length >= 2)
     assert.deepStrictEqual(

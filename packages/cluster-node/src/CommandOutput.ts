@@ -1,0 +1,19 @@
+// What the node's commands (scan-master, crawl) print and how they end: figures in words, and the exit statuses
+// they share.
+import { Effect } from "effect"
+
+/** Could not do the work at all (no database, bad input). */
+export const EXIT_FAILED = 1
+/** Stopped before the end (Ctrl-C, SIGTERM, a time limit). */
+export const EXIT_INTERRUPTED = 130
+
+export const number = (n: number) => n.toLocaleString("en-US")
+export const count = (n: number, one: string, many = `${one}s`) => `${number(n)} ${n === 1 ? one : many}`
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+/** Says why `command` could not do its work, on stderr, and makes it exit 1. */
+export const commandFailed = (command: string) => (message: string) =>
+  Effect.sync(() => {
+    process.stderr.write(`${command}: ${message}\n`)
+    process.exitCode = EXIT_FAILED
+  })
