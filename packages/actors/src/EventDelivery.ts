@@ -138,18 +138,11 @@ export const EventDeliveryLayer = (options: EventDeliveryOptions) =>
               }
               const attempts = event.attempts + 1
               const wait = Math.min(MAX_BACKOFF_SECONDS, Duration.toSeconds(options.firstRetry) * 2 ** (attempts - 1))
-              const [row] = yield* sql<{ abandoned: boolean }>`
-                UPDATE host_events SET delivery_attempts = ${attempts},
-                  next_attempt_at = now() + make_interval(secs => ${wait}),
-                  delivery_abandoned = now() + make_interval(secs => ${wait})
-                    > at + make_interval(secs => ${GIVE_UP_AFTER_SECONDS})
-                WHERE id = ${event.id}
-                RETURNING delivery_abandoned AS abandoned`
-              yield* (row?.abandoned ? Effect.logError : Effect.logWarning)(
-                row?.abandoned
-                  ? "a host event could not be delivered for a day; given up"
-                  : "a host event could not be delivered; trying again"
-              ).pipe(
+              // Given up only by the sweep above, a day after the event happened.
+              yield* sql`UPDATE host_events SET delivery_attempts = ${attempts},
+                  next_attempt_at = now() + make_interval(secs => ${wait})
+                WHERE id = ${event.id}`
+              yield* Effect.logWarning("a host event could not be delivered; trying again").pipe(
                 Effect.annotateLogs({ eventId: event.id, kind: event.kind, attempts, failure, retryInSeconds: wait })
               )
               // The later ones wait for this one.
