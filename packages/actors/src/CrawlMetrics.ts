@@ -5,11 +5,21 @@ export class CrawlMetrics {
   private readonly crawls = new Map<string, number>()
   requests = 0
   switchedOff = 0
+  /** Base URL checks, by what they found (an always-up-to-date host's URLs are checked too). */
+  readonly baseUrls = { usable: 0, notUsable: 0, unknown: 0 }
 
-  crawled(mode: string, status: string, requests: number): void {
+  crawled(
+    mode: string,
+    status: string,
+    requests: number,
+    baseUrls: { readonly usable: number; readonly notUsable: number; readonly unknown: number }
+  ): void {
     const key = `mode="${mode}",status="${status}"`
     this.crawls.set(key, (this.crawls.get(key) ?? 0) + 1)
     this.requests += requests
+    this.baseUrls.usable += baseUrls.usable
+    this.baseUrls.notUsable += baseUrls.notUsable
+    this.baseUrls.unknown += baseUrls.unknown
   }
 
   /** Label sets and counts of crawls, sorted. */

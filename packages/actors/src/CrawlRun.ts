@@ -18,6 +18,11 @@ export interface CrawledHost {
   readonly directoriesUpToDate: number
   readonly directoriesStale: number
   readonly directoriesUnknown: number
+  /** Base URLs checked, and of them those usable (answering, certificate valid). */
+  readonly baseUrls: number
+  readonly baseUrlsUsable: number
+  /** Categories whose directories count as up to date without being checked (`alwaysUp2date`). */
+  readonly categoriesAlwaysUpToDate: number
   readonly requests: number
   readonly durationMs: number
 }
@@ -36,6 +41,8 @@ export interface CrawlRunSummary {
   readonly directoriesUpToDate: number
   readonly directoriesStale: number
   readonly directoriesUnknown: number
+  readonly baseUrls: number
+  readonly baseUrlsUsable: number
   readonly requests: number
   readonly durationMs: number
   /** Repositories whose propagation was recorded at the end (full and repodata runs). */
@@ -123,7 +130,16 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
     const started = Date.now()
     const slots = options.slots ?? (yield* Semaphore.make(Math.max(1, options.parallel)))
     const ended: Array<CrawledHost> = []
-    const none = { reason: null, directoriesUpToDate: 0, directoriesStale: 0, directoriesUnknown: 0, requests: 0 }
+    const none = {
+      reason: null,
+      directoriesUpToDate: 0,
+      directoriesStale: 0,
+      directoriesUnknown: 0,
+      baseUrls: 0,
+      baseUrlsUsable: 0,
+      categoriesAlwaysUpToDate: 0,
+      requests: 0
+    }
 
     const crawlOne = (host: HostToCrawl) =>
       Effect.gen(function* () {
@@ -171,8 +187,15 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
     yield* Fiber.awaitAll(fibers)
 
     const count = (status: CrawledHost["status"]) => ended.filter((h) => h.status === status).length
-    const sum = (field: "directoriesUpToDate" | "directoriesStale" | "directoriesUnknown" | "requests") =>
-      ended.reduce((total, h) => total + h[field], 0)
+    const sum = (
+      field:
+        | "directoriesUpToDate"
+        | "directoriesStale"
+        | "directoriesUnknown"
+        | "baseUrls"
+        | "baseUrlsUsable"
+        | "requests"
+    ) => ended.reduce((total, h) => total + h[field], 0)
     const propagationRecorded =
       options.mode === "canary" || hosts.length === 0
         ? 0
@@ -191,6 +214,8 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
       directoriesUpToDate: sum("directoriesUpToDate"),
       directoriesStale: sum("directoriesStale"),
       directoriesUnknown: sum("directoriesUnknown"),
+      baseUrls: sum("baseUrls"),
+      baseUrlsUsable: sum("baseUrlsUsable"),
       requests: sum("requests"),
       durationMs: Date.now() - started,
       propagationRecorded

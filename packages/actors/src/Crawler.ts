@@ -54,6 +54,7 @@ export interface RepomdDetail {
 
 export interface CrawlCategory {
   readonly hostCategoryId: number
+  /** `alwaysUp2date`: its directories count as up to date; only its base URLs are checked. */
   readonly alwaysUpToDate: boolean
   /** http(s) base URLs of the category on the mirror, https first. */
   readonly urls: ReadonlyArray<string>
@@ -231,22 +232,29 @@ const lookupError = (hostname: string, code: string) => {
   return error
 }
 
-/** Address ranges a crawler does not connect to (ipaddr.js's names): this machine's and its networks' own. */
-const NOT_CRAWLED = new Set([
-  "loopback",
-  "private",
-  "linkLocal",
-  "uniqueLocal",
-  "carrierGradeNat",
-  "unspecified",
-  "multicast",
-  "broadcast",
-  "reserved"
-])
+/** ipaddr.js's names of the ranges not crawled, in words. */
+const RANGE_WORDS: Readonly<Record<string, string>> = {
+  loopback: "a loopback",
+  private: "a private",
+  linkLocal: "a link-local",
+  uniqueLocal: "a unique local",
+  carrierGradeNat: "a carrier-grade NAT",
+  unspecified: "an unspecified",
+  multicast: "a multicast",
+  broadcast: "a broadcast",
+  reserved: "a reserved"
+}
 
-/** Loopback, private, link-local and the like, also written as IPv4-mapped IPv6 (ipaddr.js reads them). */
-const isPrivate = (address: string): boolean =>
-  !ipaddr.isValid(address) || NOT_CRAWLED.has(ipaddr.process(address).range())
+/**
+ * Why an address is not crawled (loopback, private, link-local and the like, also written as IPv4-mapped IPv6, which
+ * ipaddr.js reads), or undefined. The setting that allows them is named, so whoever reads it can act on it.
+ */
+const notCrawled = (address: string): string | undefined => {
+  const range = ipaddr.isValid(address) ? ipaddr.process(address).range() : undefined
+  if (range !== undefined && RANGE_WORDS[range] === undefined) return undefined
+  const what = range === undefined ? "not an address the crawler understands" : `${RANGE_WORDS[range]} address`
+  return `${address} is ${what}; loopback, private and link-local addresses are crawled only with MM_CRAWL_PRIVATE_ADDRESSES=true`
+}
 
 /**
  * The file's size from the answer to a one-byte ranged GET: a 206 names it in Content-Range; a 200 that ignored the
@@ -335,9 +343,11 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
   const refusal = async (url: URL): Promise<string | undefined> => {
     if (options.allowPrivateAddresses) return undefined
     const { all } = await addressesOf(url)
-    return all.some((a) => isPrivate(a.address))
-      ? "a loopback, private or link-local address is not crawled"
-      : undefined
+    for (const { address } of all) {
+      const why = notCrawled(address)
+      if (why !== undefined) return why
+    }
+    return undefined
   }
 
   /** The requests under way, each stopped by the crawl's signal (one listener for the whole crawl). */
@@ -652,8 +662,8 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
 
   const crawlCategory = async (category: CrawlCategory): Promise<CrawledCategory> => {
     const skipped = { hostCategoryId: category.hostCategoryId, accessible: false, directories: [] }
-    if (category.alwaysUpToDate) return { ...skipped, accessible: true }
-    // Every base URL is checked; the directories are checked through the first that serves.
+    // Every base URL is checked, an always-up-to-date category's too (reachability, families, certificates: what
+    // puts a URL in the lists or keeps it out); the directories are checked through the first that serves.
     let base: string | undefined
     let ourSideOnly = category.urls.length > 0
     for (const raw of category.urls) {
@@ -664,6 +674,17 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     if (base === undefined) {
       if (ourSideOnly) couldNotCheck.push(category.hostCategoryId)
       return skipped
+    }
+    if (category.alwaysUpToDate) {
+      // Its directories count as up to date whatever they hold (SPEC 2.1): nothing to ask of them.
+      log.push({
+        url: `${base}/`,
+        method: "HEAD",
+        status: 0,
+        result: "always up to date (alwaysUp2date): its base URLs checked, its directories not",
+        ms: 0
+      })
+      return { ...skipped, accessible: true }
     }
     if (options.mode === "canary") return { ...skipped, accessible: true }
     const wanted = options.targets?.get(category.hostCategoryId)
@@ -723,6 +744,8 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
       status = "unknown"
       const last = log.at(-1)
       reason = `could not check from here${last === undefined ? "" : ` (last: ${last.url}: ${last.result})`}`
+    } else if (status === "failure" && urls.length === 0) {
+      reason = "no base URL answered: the host has no public http(s) base URL to check"
     } else if (status === "failure") {
       const last = log.findLast((entry) => entry.status === 0 || entry.status >= 400)
       reason = `no base URL answered${last === undefined ? "" : ` (last: ${last.url}: ${last.status === 0 ? "" : `${last.status} `}${last.result})`}`

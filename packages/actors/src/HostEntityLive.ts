@@ -19,6 +19,9 @@ const notCrawled = (reason: string): CrawlSummary => ({
   directoriesUpToDate: 0,
   directoriesStale: 0,
   directoriesUnknown: 0,
+  baseUrls: 0,
+  baseUrlsUsable: 0,
+  categoriesAlwaysUpToDate: 0,
   requests: 0,
   durationMs: 0
 })
@@ -97,27 +100,41 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
                 )
                 .pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
             )
-            crawlMetrics.crawled(payload.mode, outcome.report.status, outcome.requests)
+            const { urls } = outcome.report
+            const baseUrlsUsable = urls.filter((u) => u.reachable === true && u.tlsValid !== false).length
+            const baseUrlsUnknown = urls.filter((u) => u.reachable === null).length
+            crawlMetrics.crawled(payload.mode, outcome.report.status, outcome.requests, {
+              usable: baseUrlsUsable,
+              notUsable: urls.length - baseUrlsUsable - baseUrlsUnknown,
+              unknown: baseUrlsUnknown
+            })
             if (switchedOff) crawlMetrics.switchedOff++
             const directories = outcome.report.categories.flatMap((c) => c.directories)
             const count = (result: string) => directories.filter((d) => d.result === result).length
-            yield* Effect.logInfo("host crawled").pipe(
-              Effect.annotateLogs({
-                hostId,
-                mode: payload.mode,
-                status: outcome.report.status,
-                requests: outcome.requests
-              })
-            )
-            return {
+            const summary: CrawlSummary = {
               status: outcome.report.status,
               reason: outcome.report.reason,
               directoriesUpToDate: count("upToDate"),
               directoriesStale: count("stale"),
               directoriesUnknown: count("unknown"),
+              baseUrls: urls.length,
+              baseUrlsUsable,
+              categoriesAlwaysUpToDate: target.categories.filter((c) => c.alwaysUpToDate).length,
               requests: outcome.requests,
               durationMs: outcome.report.durationMs
             }
+            yield* Effect.logInfo("host crawled").pipe(
+              Effect.annotateLogs({
+                hostId,
+                mode: payload.mode,
+                status: summary.status,
+                baseUrls: summary.baseUrls,
+                baseUrlsUsable,
+                categoriesAlwaysUpToDate: summary.categoriesAlwaysUpToDate,
+                requests: outcome.requests
+              })
+            )
+            return summary
           }).pipe(
             // A fault of ours (a bug, the database failing while the result is written) ends the crawl unknown,
             // which changes nothing; left as a defect it would restart the entity and crawl the mirror again.

@@ -23,7 +23,26 @@ import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { hostCarrying } from "./support/HostRows.ts"
 
-const crawlOptions = { ...defaultCrawlOptions, allowPrivateAddresses: true, requestTimeoutMs: 1_000, retries: 1 }
+/** A resolver answering from `names`: a name not there does not exist; "resolver-down…" fails for a while. */
+const lookupIn =
+  (names: Record<string, ReadonlyArray<ResolvedAddress>>) =>
+  async (name: string): Promise<ReadonlyArray<ResolvedAddress>> => {
+    const found = names[name]
+    if (found !== undefined) return found
+    const down = name.startsWith("resolver-down")
+    const error: NodeJS.ErrnoException = new Error(`getaddrinfo ${down ? "EAI_AGAIN" : "ENOTFOUND"} ${name}`)
+    error.code = down ? "EAI_AGAIN" : "ENOTFOUND"
+    throw error
+  }
+
+// Names are resolved by the tests (none exists unless a test says so): no query leaves this machine.
+const crawlOptions = {
+  ...defaultCrawlOptions,
+  allowPrivateAddresses: true,
+  requestTimeoutMs: 1_000,
+  retries: 1,
+  resolve: lookupIn({})
+}
 const cluster = SingleRunner.layer({
   shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
 }).pipe(Layer.provide(NodeCrypto.layerDigest))
@@ -231,18 +250,6 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       assert.deepStrictEqual(row, { reachable: false, tlsValid: false })
     })
   )
-
-  /** A resolver answering from `names`: a name not there does not exist; "resolver-down…" fails for a while. */
-  const lookupIn =
-    (names: Record<string, ReadonlyArray<ResolvedAddress>>) =>
-    async (name: string): Promise<ReadonlyArray<ResolvedAddress>> => {
-      const found = names[name]
-      if (found !== undefined) return found
-      const down = name.startsWith("resolver-down")
-      const error: NodeJS.ErrnoException = new Error(`getaddrinfo ${down ? "EAI_AGAIN" : "ENOTFOUND"} ${name}`)
-      error.code = down ? "EAI_AGAIN" : "ENOTFOUND"
-      throw error
-    }
 
   it.effect("asks a name over each of its families: an IPv6 address that does not answer is not served", () =>
     Effect.gen(function* () {
@@ -546,6 +553,84 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       })
     })
   )
+
+  it.effect("an always-up-to-date host: its base URLs are checked as any host's, its directories are not", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const alwaysUpToDate = (hostCategoryId: number) =>
+        sql`UPDATE host_categories SET always_up2date = true WHERE id = ${hostCategoryId}`.pipe(Effect.orDie)
+      const logOf = (hostId: number) =>
+        Effect.map(crawlLogs(sql, hostId), ([log]) => ({
+          ...log!,
+          entries: log!.entries.map((e) => `${e.method} ${new URL(e.url).pathname} ${e.status} ${e.result}`)
+        }))
+      // Its mirror serves an old tree: a crawl of its directories would find them stale. They are not asked.
+      const live = yield* crawledWorld(30, (top) => tree(top, REPOMD_ANCIENT, { "b.rpm": 404 }))
+      yield* alwaysUpToDate(live.hostCategoryId)
+      assert.deepStrictEqual(yield* crawl(live.hostId), {
+        status: "ok",
+        reason: null,
+        directoriesUpToDate: 0,
+        directoriesStale: 0,
+        directoriesUnknown: 0,
+        baseUrls: 1,
+        baseUrlsUsable: 1,
+        categoriesAlwaysUpToDate: 1,
+        requests: 1,
+        durationMs: (yield* logOf(live.hostId)).durationMs
+      })
+      assert.deepInclude(yield* logOf(live.hostId), {
+        status: "ok",
+        requests: 1,
+        entries: [
+          `HEAD /${live.top}/ 200 answered over IPv4`,
+          `HEAD /${live.top}/ 0 always up to date (alwaysUp2date): its base URLs checked, its directories not`
+        ]
+      })
+      const urlRow = (hostCategoryId: number) =>
+        sql<{ reachable: boolean | null; ipv4: boolean | null; ipv6: boolean | null }>`
+          SELECT reachable, ipv4, ipv6 FROM host_category_urls WHERE host_category_id = ${hostCategoryId}`.pipe(
+          Effect.map(([row]) => row),
+          Effect.orDie
+        )
+      assert.deepStrictEqual(yield* urlRow(live.hostCategoryId), { reachable: true, ipv4: true, ipv6: false })
+
+      // One whose name does not resolve: nothing to ask, and the crawl says so rather than "ok". Its URL is marked
+      // unreachable (which takes it out of the lists) and the failure counts as any host's.
+      const gone = yield* world("http://gone.mirror.test")
+      yield* alwaysUpToDate(gone.hostCategoryId)
+      const failed = yield* crawl(gone.hostId)
+      assert.deepInclude(failed, {
+        status: "failure",
+        baseUrls: 1,
+        baseUrlsUsable: 0,
+        categoriesAlwaysUpToDate: 1,
+        requests: 0
+      })
+      assert.strictEqual(
+        failed.reason,
+        `no base URL answered (last: http://gone.mirror.test/${gone.top}/: the name does not resolve (ENOTFOUND))`
+      )
+      assert.deepInclude(yield* logOf(gone.hostId), {
+        status: "failure",
+        entries: [`HEAD /${gone.top}/ 0 the name does not resolve (ENOTFOUND)`]
+      })
+      assert.deepStrictEqual(yield* urlRow(gone.hostCategoryId), { reachable: false, ipv4: false, ipv6: false })
+      assert.deepInclude(yield* (yield* HostEntity.client)(String(gone.hostId)).Status(), { crawlFailures: 1 })
+      // A canary check of it is the same check.
+      assert.deepInclude(yield* crawl(gone.hostId, "canary"), { status: "failure", baseUrls: 1, requests: 0 })
+
+      // Without a public http(s) URL there is nothing to check: said, not "ok".
+      const bare = yield* world("http://127.0.0.30:9")
+      yield* alwaysUpToDate(bare.hostCategoryId)
+      yield* sql`DELETE FROM host_category_urls WHERE host_category_id = ${bare.hostCategoryId}`.pipe(Effect.orDie)
+      assert.deepInclude(yield* crawl(bare.hostId), {
+        status: "failure",
+        reason: "no base URL answered: the host has no public http(s) base URL to check",
+        baseUrls: 0
+      })
+    })
+  )
 })
 
 layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database)), {
@@ -558,6 +643,11 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Lay
       const summary = yield* crawl(w.hostId)
       assert.strictEqual(summary.status, "failure")
       assert.strictEqual(summary.requests, 0)
+      // The reason names the setting that allows such addresses.
+      assert.match(
+        summary.reason ?? "",
+        /^no base URL answered \(last: http:\/\/127\.0\.0\.18:\d+\/pub\/c\d+\/: refused: 127\.0\.0\.18 is a loopback address; loopback, private and link-local addresses are crawled only with MM_CRAWL_PRIVATE_ADDRESSES=true\)$/
+      )
       assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
       // Nor in other spellings: IPv4-mapped IPv6, IPv6 loopback, carrier-grade NAT, a name resolving to a private one.
       const outcome = yield* Effect.promise(() =>
@@ -585,7 +675,15 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Lay
       assert.strictEqual(outcome.report.status, "failure")
       assert.deepStrictEqual(
         outcome.log.map((e) => e.result),
-        Array.from({ length: 4 }, () => "refused: a loopback, private or link-local address is not crawled")
+        [
+          "::ffff:7f00:12 is a loopback",
+          "::1 is a loopback",
+          "100.64.0.1 is a carrier-grade NAT",
+          "10.0.0.5 is a private"
+        ].map(
+          (what) =>
+            `refused: ${what} address; loopback, private and link-local addresses are crawled only with MM_CRAWL_PRIVATE_ADDRESSES=true`
+        )
       )
     })
   )

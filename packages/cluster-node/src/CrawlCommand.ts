@@ -12,17 +12,25 @@ import { clusterLive, databaseLive } from "./Node.ts"
 
 export const EXIT_NOT_ALL_OK = 2
 
+/** What a host's crawl checked: its directories (an always-up-to-date category's are not), and its base URLs. */
+const checked = (host: CrawledHost) =>
+  `${number(host.directoriesUpToDate)} up to date, ${number(host.directoriesStale)} stale, ${number(host.directoriesUnknown)} unknown` +
+  (host.categoriesAlwaysUpToDate === 0
+    ? ""
+    : `; ${count(host.categoriesAlwaysUpToDate, "category", "categories")} always up to date, directories not checked`) +
+  `; ${number(host.baseUrlsUsable)} of ${count(host.baseUrls, "base URL")} usable`
+
 export const hostLine = (host: CrawledHost, done: number, total: number) =>
   `[${done}/${total}] ${host.hostName} (host ${host.hostId}): ${host.status}` +
   (host.status === "skipped"
     ? ", not started before the run's time ran out"
-    : `, ${number(host.directoriesUpToDate)} up to date, ${number(host.directoriesStale)} stale, ${number(host.directoriesUnknown)} unknown; ${count(host.requests, "request")} in ${seconds(host.durationMs)}`) +
+    : `, ${checked(host)}; ${count(host.requests, "request")} in ${seconds(host.durationMs)}`) +
   (host.reason === null || host.status === "ok" ? "" : ` — ${host.reason}`)
 
 export const summaryText = (s: CrawlRunSummary) =>
   [
     `crawl (${s.mode}): ${count(s.hosts, "host")} in ${seconds(s.durationMs)}: ${number(s.ok)} ok, ${number(s.failure)} failed, ${number(s.timeout)} timed out, ${number(s.unknown)} unknown, ${number(s.skipped)} skipped, ${number(s.errors)} not reached`,
-    `  directories: ${number(s.directoriesUpToDate)} up to date, ${number(s.directoriesStale)} stale, ${number(s.directoriesUnknown)} unknown; ${count(s.requests, "request")}`,
+    `  directories: ${number(s.directoriesUpToDate)} up to date, ${number(s.directoriesStale)} stale, ${number(s.directoriesUnknown)} unknown; ${number(s.baseUrlsUsable)} of ${count(s.baseUrls, "base URL")} usable; ${count(s.requests, "request")}`,
     ...(s.mode === "canary"
       ? []
       : [`  propagation recorded for ${count(s.propagationRecorded, "repository", "repositories")}`])

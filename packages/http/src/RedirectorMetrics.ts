@@ -73,6 +73,16 @@ export class RedirectorMetrics {
     metric("mm_crawl_requests_total", "counter", "Requests made to mirrors by this node's crawls.", [
       ["", crawlMetrics.requests]
     ])
+    metric(
+      "mm_crawl_base_urls_total",
+      "counter",
+      "Base URL checks of this node's crawls, by result (usable: answers with a valid certificate; unknown: not checkable from here).",
+      [
+        ['result="usable"', crawlMetrics.baseUrls.usable],
+        ['result="not_usable"', crawlMetrics.baseUrls.notUsable],
+        ['result="unknown"', crawlMetrics.baseUrls.unknown]
+      ]
+    )
     metric("mm_hosts_switched_off_total", "counter", "Hosts switched off by this node's crawls (4 failed in a row).", [
       ["", crawlMetrics.switchedOff]
     ])

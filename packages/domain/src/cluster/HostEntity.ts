@@ -95,6 +95,11 @@ export const CrawlSummary = Schema.Struct({
   directoriesUpToDate: Schema.Int,
   directoriesStale: Schema.Int,
   directoriesUnknown: Schema.Int,
+  /** Base URLs checked (each over its address families), and of them those usable: answering, certificate valid. */
+  baseUrls: Schema.Int,
+  baseUrlsUsable: Schema.Int,
+  /** `alwaysUp2date` categories: their base URLs checked, their directories not (they count as up to date). */
+  categoriesAlwaysUpToDate: Schema.Int,
   requests: Schema.Int,
   durationMs: Schema.Number
 }).annotate({ identifier: "CrawlSummary" })
