@@ -45,11 +45,11 @@ const crawlingNode = async (env: Record<string, string> = {}) => {
   return { node, database }
 }
 
-/** A site with a public host carrying the category at `base`/pub/epel; the host's id. */
-const addHost = async (node: RunningNode, categoryId: number, n: number, base: string) => {
+/** A site with a public host carrying the category at `base`/pub/epel (always up to date if so); the host's id. */
+const addHost = async (node: RunningNode, categoryId: number, n: number, base: string, alwaysUp2date = false) => {
   const site = await call(node, "POST", "/api/sites", { name: `site-${n}`, password: "site-password-123456" })
   const host = await call(node, "POST", `/api/sites/${site.id}/hosts`, { name: `mirror-${n}`, country: "SE" })
-  const hc = await call(node, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
+  const hc = await call(node, "POST", `/api/hosts/${host.id}/categories`, { categoryId, alwaysUp2date })
   await call(node, "POST", `/api/host-categories/${hc.id}/urls`, { url: `${base}/pub/epel` })
   return host.id as number
 }
@@ -219,5 +219,89 @@ describe("mirrormanager crawl", () => {
     const alone = await crawl()
     assert.strictEqual(alone.code, 1)
     assert.match(alone.stderr, /no node of this database is running/)
+  })
+})
+
+describe("mirrormanager crawl and always-up-to-date hosts", () => {
+  it("checks their base URLs, not their directories; one whose URL does not answer fails and leaves the lists", async () => {
+    const { node, database } = await crawlingNode()
+    const categoryId = await setUpContent(node)
+    // Its repomd.xml is not the master's: a crawl of its directories would find them stale. They are not asked.
+    const live = await mirror(36, { repomd: "<repomd>other</repomd>" })
+    const liveId = await addHost(node, categoryId, 36, live, true)
+    // Nothing listens on port 9 of 127.0.0.37.
+    const deadId = await addHost(node, categoryId, 37, "http://127.0.0.37:9", true)
+    const listed = async () =>
+      (await mirrorlist(node, "path=pub/epel/9/Everything/x86_64/repodata&ip=89.160.20.113")).text
+    const dead = "http://127.0.0.37:9/pub/epel/9/Everything/x86_64/repodata"
+    // Listed before any crawl: always up to date.
+    await until("both hosts are listed", 10_000, async () => (await listed()).includes(dead))
+
+    const crawled = await runCommand(["crawl"], { DATABASE_URL: database })
+    assert.strictEqual(crawled.code, 2, crawled.stderr)
+    assert.match(
+      crawled.stderr,
+      new RegExp(
+        `mirror-36 \\(host ${liveId}\\): ok, 0 up to date, 0 stale, 0 unknown; 1 category always up to date, directories not checked; 1 of 1 base URL usable; 1 request in \\d+\\.\\d s$`,
+        "m"
+      )
+    )
+    assert.match(
+      crawled.stderr,
+      new RegExp(
+        `mirror-37 \\(host ${deadId}\\): failure, 0 up to date, 0 stale, 0 unknown; 1 category always up to date, directories not checked; 0 of 1 base URL usable; 1 request in \\d+\\.\\d s — no base URL answered \\(last: http://127\\.0\\.0\\.37:9/pub/epel/: connect ECONNREFUSED`
+      )
+    )
+    assert.match(crawled.stdout, /crawl \(full\): 2 hosts in .*: 1 ok, 1 failed/)
+    assert.match(crawled.stdout, /directories: 0 up to date, 0 stale, 0 unknown; 1 of 2 base URLs usable; 2 requests$/m)
+
+    // What was checked is in the crawl log: the base URL over IPv4, and that the directories were not.
+    const [log] = await call(node, "GET", `/api/hosts/${liveId}/crawl-log`)
+    assert.deepStrictEqual(
+      log.entries.map((e: { method: string; url: string; status: number; result: string }) => [
+        e.method,
+        e.url,
+        e.status,
+        e.result
+      ]),
+      [
+        ["HEAD", `${live}/pub/epel/`, 200, "answered over IPv4"],
+        [
+          "HEAD",
+          `${live}/pub/epel/`,
+          0,
+          "always up to date (alwaysUp2date): its base URLs checked, its directories not"
+        ]
+      ]
+    )
+    // The URL that did not answer is marked so, which takes it out of the lists; the one that answered stays.
+    await until("the dead host leaves the list", 10_000, async () => !(await listed()).includes(dead))
+    assert.include(await listed(), `${live}/pub/epel/9/Everything/x86_64/repodata`)
+    assert.deepInclude(await call(node, "GET", `/api/hosts/${deadId}`), { crawlFailures: 1 })
+
+    const metrics = await (await fetch(`${node.url}/metrics`)).text()
+    assert.match(metrics, /^mm_crawls_total\{mode="full",status="failure"\} 1$/m)
+    assert.match(metrics, /^mm_crawl_base_urls_total\{result="usable"\} 1$/m)
+    assert.match(metrics, /^mm_crawl_base_urls_total\{result="not_usable"\} 1$/m)
+  })
+
+  it("names MM_CRAWL_PRIVATE_ADDRESSES when it refuses a loopback address", async () => {
+    const { node, database } = await crawlingNode({ MM_CRAWL_PRIVATE_ADDRESSES: "false" })
+    const categoryId = await setUpContent(node)
+    const hostId = await addHost(node, categoryId, 38, "http://127.0.0.38:9", true)
+    const crawled = await runCommand(["crawl"], { DATABASE_URL: database })
+    assert.strictEqual(crawled.code, 2, crawled.stderr)
+    const refused =
+      "refused: 127.0.0.38 is a loopback address; loopback, private and link-local addresses are crawled only with MM_CRAWL_PRIVATE_ADDRESSES=true"
+    assert.include(
+      crawled.stderr,
+      `mirror-38 (host ${hostId}): failure, 0 up to date, 0 stale, 0 unknown; 1 category always up to date, directories not checked; 0 of 1 base URL usable; 0 requests in `
+    )
+    assert.include(crawled.stderr, `— no base URL answered (last: http://127.0.0.38:9/pub/epel/: ${refused})\n`)
+    const [log] = await call(node, "GET", `/api/hosts/${hostId}/crawl-log`)
+    assert.deepStrictEqual(
+      log.entries.map((e: { result: string }) => e.result),
+      [refused]
+    )
   })
 })

@@ -22,8 +22,19 @@ layer(testNodeLayer(), { excludeTestServices: true })("crawling a host on demand
         body: { mode: "canary" },
         token: tenant.token
       })
-      assert.deepInclude(summary, { status: "failure", requests: 0, directoriesUpToDate: 0 })
-      assert.match(summary.reason, /no base URL answered/)
+      assert.deepInclude(summary, {
+        status: "failure",
+        requests: 0,
+        directoriesUpToDate: 0,
+        baseUrls: 1,
+        baseUrlsUsable: 0,
+        categoriesAlwaysUpToDate: 0
+      })
+      // The answer says why, and what would allow it.
+      assert.match(
+        summary.reason,
+        /^no base URL answered \(last: https:\/\/10\.255\.255\.1\/pub\/: refused: 10\.255\.255\.1 is a private address; .* only with MM_CRAWL_PRIVATE_ADDRESSES=true\)$/
+      )
       yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 403, { body: {}, token: other.token })
       yield* expectStatus("POST", "/api/hosts/999999/crawl", 404, { body: {} })
       yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 400, { body: { mode: "everything" } })
@@ -37,7 +48,10 @@ layer(testNodeLayer(), { excludeTestServices: true })("crawling a host on demand
       assert.strictEqual(log.length, 2)
       assert.deepInclude(log[0], { mode: "full", status: "failure", requests: 0, entriesTotal: 1 })
       assert.deepInclude(log[1], { mode: "canary" })
-      assert.match(log[0].entries[0].result, /^refused: /)
+      assert.match(
+        log[0].entries[0].result,
+        /^refused: 10\.255\.255\.1 is a private address; .*MM_CRAWL_PRIVATE_ADDRESSES=true$/
+      )
       assert.strictEqual(log[0].entries[0].url, `${mirrorUrl}/`)
       yield* expectStatus("GET", `/api/hosts/${tenant.hostId}/crawl-log`, 403, { token: other.token })
       for (let i = 0; i < 10; i++) yield* expectStatus("POST", `/api/hosts/${tenant.hostId}/crawl`, 200, { body: {} })
