@@ -251,7 +251,7 @@ const RANGE_WORDS: Readonly<Record<string, string>> = {
  */
 const notCrawled = (address: string): string | undefined => {
   const range = ipaddr.isValid(address) ? ipaddr.process(address).range() : undefined
-  if (range !== undefined && RANGE_WORDS[range] === undefined) return undefined
+  if (range !== undefined && !Object.hasOwn(RANGE_WORDS, range)) return undefined
   const what = range === undefined ? "not an address the crawler understands" : `${RANGE_WORDS[range]} address`
   return `${address} is ${what}; loopback, private and link-local addresses are crawled only with MM_CRAWL_PRIVATE_ADDRESSES=true`
 }
