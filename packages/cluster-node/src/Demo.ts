@@ -9,6 +9,9 @@
 //
 // Settings (environment): MM_DEMO_DIR (var/demo), MM_DEMO_HTTP_PORT (8090), MM_DEMO_PG_PORT (54330),
 // MM_DEMO_RUNNER_PORT (34435). The shell's MM_* and DATABASE_URL settings are not passed to the demo's node.
+//
+// `npm run demo -- --write-tree DIR` only writes the master tree, as a category's master path (DIR/9/Everything/x86_64
+// with packages and repodata), and exits: a test master tree for a node of your own.
 import { type ChildProcess, spawn } from "node:child_process"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
@@ -46,7 +49,9 @@ const setting = (variable: string, fallback: number) => {
 const httpPort = setting("MM_DEMO_HTTP_PORT", 8090)
 const pgPort = setting("MM_DEMO_PG_PORT", 54330)
 const runnerPort = setting("MM_DEMO_RUNNER_PORT", 34435)
-const demoDir = path.resolve(process.env.MM_DEMO_DIR || path.join(ROOT, "var/demo"))
+/** Where the person ran npm from (npm runs scripts in the project's directory). */
+const cwd = process.env.INIT_CWD || process.cwd()
+const demoDir = path.resolve(cwd, process.env.MM_DEMO_DIR || path.join(ROOT, "var/demo"))
 const dataDir = path.join(demoDir, "node")
 const nodeLog = path.join(demoDir, "node.log")
 const pidFile = path.join(demoDir, "node.pid")
@@ -435,11 +440,33 @@ const main = async () => {
   console.log(lines.join("\n"))
 }
 
-main().catch((error: unknown) => {
-  if (stopping !== undefined) return
-  console.error(
-    `demo: failed: ${error instanceof DemoError ? error.message : error instanceof Error ? error.stack : error}`
+/** `--write-tree DIR`: the master tree alone, for a node of your own. */
+const writeTreeOnly = (dir: string) => {
+  const target = path.resolve(cwd, dir)
+  const repomd = writeRepository(path.join(target, REPO_DIR), {
+    packages: [hello, world],
+    timestamp: Math.floor(Date.now() / 1000)
+  })
+  console.log(
+    `wrote ${path.join(target, REPO_DIR)}: 2 packages and repodata (repomd.xml sha256 ` +
+      `${createHash("sha256").update(repomd).digest("hex")}); use ${target} as the masterPath of a category whose ` +
+      `topdir is ${TOPDIR}, and the scan finds the repository ${REPO} ${ARCH}`
   )
-  if (node !== undefined) console.error(`demo: the end of ${nodeLog}:\n${tail(nodeLog)}`)
-  void stop(1)
-})
+}
+
+const args = process.argv.slice(2)
+if (args[0] === "--write-tree" && args.length === 2) {
+  writeTreeOnly(args[1]!)
+} else if (args.length > 0) {
+  console.error("usage: npm run demo [-- --write-tree DIR]")
+  process.exit(1)
+} else {
+  main().catch((error: unknown) => {
+    if (stopping !== undefined) return
+    console.error(
+      `demo: failed: ${error instanceof DemoError ? error.message : error instanceof Error ? error.stack : error}`
+    )
+    if (node !== undefined) console.error(`demo: the end of ${nodeLog}:\n${tail(nodeLog)}`)
+    void stop(1)
+  })
+}

@@ -1,11 +1,12 @@
 // `npm run demo` as a new operator runs it: a real process in a process group of its own (as a terminal's job),
 // waited for until it prints its mirrorlist, its printed URLs fetched, then stopped with SIGINT to the whole group, as
 // Ctrl-C does.
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, assert, describe, it } from "vitest"
+import { gunzipSync } from "node:zlib"
+import { assert, describe, it, onTestFinished } from "vitest"
 import { freePort, postgresServing, tempDir } from "./support/Process.ts"
 
 const ROOT = path.resolve(import.meta.dirname, "../../..")
@@ -57,7 +58,7 @@ describe("npm run demo", () => {
     const group = child.pid!
     // A failed test still stops it all: the demo as Ctrl-C would, its node (a group of its own) if that is left.
     let nodePid = 0
-    afterAll(async () => {
+    onTestFinished(async () => {
       if (child.exitCode === null && child.signalCode === null) {
         process.kill(-group, "SIGINT")
         await Promise.race([exited, sleep(30_000)])
@@ -92,7 +93,8 @@ describe("npm run demo", () => {
     assert.isDefined(metalinkUrl, output)
     assert.match(mirrorlistUrl!, /\/mirrorlist\?repo=epel-9&arch=x86_64$/)
 
-    // The printed mirrorlist (the lines after the curl command up to the blank line): the fresh mirrors, not the stale.
+    // The printed mirrorlist (the lines after the curl command up to the blank line): the fresh mirrors, not the stale
+    // (a repository's mirrorlist counts a host only when its repodata/ is up to date too: issue 13, item 4).
     const printed = output.split(`$ curl '${mirrorlistUrl}'\n`)[1]?.split("\n\n")[0] ?? ""
     assert.match(printed, /^# repo = epel-9 arch = x86_64/, output)
     const printedUrls = printed.split("\n").slice(1)
@@ -128,4 +130,42 @@ describe("npm run demo", () => {
     assert.isFalse(isAlive(nodePid), output)
     assert.deepStrictEqual(groupMembers(nodePid), [], output)
   }, 180_000)
+
+  it("--write-tree writes a master tree whose repomd.xml gives each metadata file's right checksums and sizes", () => {
+    const dir = tempDir()
+    // Run from another directory, as a person would: the relative path is theirs.
+    const run = spawnSync("npm", ["--prefix", ROOT, "run", "demo", "--", "--write-tree", "tree/pub/epel"], {
+      cwd: dir,
+      encoding: "utf8"
+    })
+    assert.strictEqual(run.status, 0, run.stdout + run.stderr)
+    const repo = path.join(dir, "tree/pub/epel/9/Everything/x86_64")
+    const repomd = fs.readFileSync(path.join(repo, "repodata/repomd.xml"), "utf8")
+    const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex")
+    const entries = [...repomd.matchAll(/<data type="(\w+)">([\s\S]*?)<\/data>/g)]
+    assert.sameMembers(
+      entries.map((e) => e[1]),
+      ["primary", "filelists", "other"]
+    )
+    for (const [, type, entry] of entries) {
+      const field = (name: string) => new RegExp(`<${name}[^>]*>([^<]*)</${name}>`).exec(entry!)?.[1]
+      const file = fs.readFileSync(path.join(repo, /<location href="([^"]+)"/.exec(entry!)![1]!))
+      const open = gunzipSync(file)
+      assert.strictEqual(field("checksum"), sha256(file), type)
+      assert.strictEqual(Number(field("size")), file.length, type)
+      assert.strictEqual(field("open-checksum"), sha256(open), type)
+      assert.strictEqual(Number(field("open-size")), open.length, type)
+    }
+    // primary.xml names the packages with their checksums and sizes.
+    const primaryHref = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1]!
+    const primary = gunzipSync(fs.readFileSync(path.join(repo, primaryHref))).toString("utf8")
+    const packages = [...primary.matchAll(/pkgid="YES">(\w+)<[\s\S]*?package="(\d+)"[\s\S]*?<location href="([^"]+)"/g)]
+    assert.lengthOf(packages, 2, primary)
+    for (const [, pkgid, size, href] of packages) {
+      const file = fs.readFileSync(path.join(repo, href!))
+      assert.strictEqual(sha256(file), pkgid)
+      assert.strictEqual(file.length, Number(size))
+    }
+    assert.include(run.stdout, `repomd.xml sha256 ${sha256(Buffer.from(repomd))}`)
+  })
 })
