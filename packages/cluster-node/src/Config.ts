@@ -120,9 +120,7 @@ export const nodeConfig = Config.all({
   indexSnapshotInterval: Config.Duration("MM_INDEX_SNAPSHOT_INTERVAL").pipe(Config.withDefault(Duration.minutes(1))),
   accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option),
   databaseTimeout: Config.Duration("MM_DATABASE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(3))),
-  databaseStatementTimeout: Config.Duration("MM_DATABASE_STATEMENT_TIMEOUT").pipe(
-    Config.withDefault(Duration.seconds(60))
-  ),
+  databaseStatementTimeout: Config.Duration("MM_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
   httpKeepAliveTimeout: Config.Duration("MM_HTTP_KEEPALIVE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
   httpHeadersTimeout: Config.Duration("MM_HTTP_HEADERS_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
   httpRequestTimeout: Config.Duration("MM_HTTP_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
