@@ -59,6 +59,15 @@ export interface NodeConfigShape {
   readonly indexSnapshotInterval: Duration.Duration
   /** Where access-log lines go: a file, `-` for standard output, `off`; default access.log in the data dir. */
   readonly accessLog: Option.Option<string>
+  /** How long the database may take to accept a connection or answer the health probe before it is unreachable. */
+  readonly databaseTimeout: Duration.Duration
+  /** The longest a statement of this node runs on the database (PostgreSQL statement_timeout); zero: unbounded. */
+  readonly databaseStatementTimeout: Duration.Duration
+  /** HTTP connections: idle time between requests, time to send headers and a whole request, how many at once. */
+  readonly httpKeepAliveTimeout: Duration.Duration
+  readonly httpHeadersTimeout: Duration.Duration
+  readonly httpRequestTimeout: Duration.Duration
+  readonly httpMaxConnections: number
 }
 
 export const nodeConfig = Config.all({
@@ -109,7 +118,13 @@ export const nodeConfig = Config.all({
   answerCacheMegabytes: Config.Int("MM_ANSWER_CACHE_MB").pipe(Config.withDefault(256)),
   indexRebuildInterval: Config.Duration("MM_INDEX_REBUILD_INTERVAL").pipe(Config.withDefault(Duration.minutes(15))),
   indexSnapshotInterval: Config.Duration("MM_INDEX_SNAPSHOT_INTERVAL").pipe(Config.withDefault(Duration.minutes(1))),
-  accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option)
+  accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option),
+  databaseTimeout: Config.Duration("MM_DATABASE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(3))),
+  databaseStatementTimeout: Config.Duration("MM_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
+  httpKeepAliveTimeout: Config.Duration("MM_HTTP_KEEPALIVE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
+  httpHeadersTimeout: Config.Duration("MM_HTTP_HEADERS_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  httpRequestTimeout: Config.Duration("MM_HTTP_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
+  httpMaxConnections: Config.Int("MM_HTTP_MAX_CONNECTIONS").pipe(Config.withDefault(10_000))
 })
 
 export class NodeConfig extends Context.Service<NodeConfig, NodeConfigShape>()("cluster-node/NodeConfig") {

@@ -21,11 +21,10 @@ import { Redirector } from "@mirrormanager/actors/Redirector"
 import { RegistryLayer } from "@mirrormanager/actors/Registry"
 import { loadRepositoryRules } from "@mirrormanager/actors/RepositoryRules"
 import { openAccessLog } from "@mirrormanager/http/AccessLog"
-import { AdminApiRoutes } from "@mirrormanager/http/AdminApi"
+import { serveAdminApi } from "@mirrormanager/http/AdminApi"
 import { FrontServer } from "@mirrormanager/http/FrontServer"
-import { Context, Effect, Fiber, Layer, Logger, Option, Redacted, References, Schedule } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Logger, Option, Redacted, References, Schedule } from "effect"
 import { RunnerAddress } from "effect/cluster"
-import { HttpRouter } from "effect/http"
 import { NodeConfig } from "./Config.ts"
 import { attachEmbeddedPostgres, startEmbeddedPostgres } from "./EmbeddedPostgres.ts"
 
@@ -33,6 +32,11 @@ const describeUrl = (url: string) => {
   const u = new URL(url)
   return `${u.hostname}:${u.port || 5432}${u.pathname}`
 }
+
+const databaseOptions = (config: NodeConfig["Service"]) => ({
+  timeout: config.databaseTimeout,
+  statementTimeout: config.databaseStatementTimeout
+})
 
 /**
  * DATABASE_URL, or the embedded server under MM_DATA_DIR. With `attach`, a command run beside a node uses the
@@ -44,7 +48,7 @@ export const databaseLive = (options: { readonly attach: boolean }) =>
       const config = yield* NodeConfig
       if (Option.isSome(config.databaseUrl)) {
         yield* Effect.logInfo(`database: DATABASE_URL ${describeUrl(Redacted.value(config.databaseUrl.value))}`)
-        return databaseLayer(config.databaseUrl.value)
+        return databaseLayer(config.databaseUrl.value, databaseOptions(config))
       }
       const dataDir = path.resolve(config.dataDir, "postgres")
       const running = options.attach ? attachEmbeddedPostgres({ dataDir, database: "mirrormanager" }) : undefined
@@ -52,7 +56,7 @@ export const databaseLive = (options: { readonly attach: boolean }) =>
         yield* Effect.logInfo(
           `database: the running node's embedded PostgreSQL in ${dataDir}, 127.0.0.1:${running.port}`
         )
-        return databaseLayer(Redacted.make(running.url))
+        return databaseLayer(Redacted.make(running.url), databaseOptions(config))
       }
       const server = yield* Effect.acquireRelease(
         Effect.tryPromise({
@@ -63,7 +67,7 @@ export const databaseLive = (options: { readonly attach: boolean }) =>
           Effect.promise(() => server.stop()).pipe(Effect.andThen(Effect.logInfo("embedded PostgreSQL stopped")))
       )
       yield* Effect.logInfo(`database: embedded PostgreSQL in ${dataDir}, 127.0.0.1:${server.port}`)
-      return databaseLayer(Redacted.make(server.url))
+      return databaseLayer(Redacted.make(server.url), databaseOptions(config))
     })
   )
 
@@ -107,20 +111,43 @@ export const BootstrapAdmin = Layer.effectDiscard(
   })
 )
 
-/** The node's HTTP server: redirector, health and metrics answered in front; the admin API behind. */
-export const FrontServerLive = Layer.unwrap(
+/** MM_TRUSTED_PROXIES, the one rule of every client address: redirector, access log, check-ins, admin API logs. */
+const trustedProxiesOf = (config: NodeConfig["Service"]) =>
   Effect.gen(function* () {
-    const config = yield* NodeConfig
     const trustedProxies = []
     for (const text of config.trustedProxies) {
       const netblock = parseNetblock(text)
       if (netblock === undefined) return yield* Effect.die(new Error(`MM_TRUSTED_PROXIES: "${text}" is not a CIDR`))
       trustedProxies.push(netblock)
     }
+    return trustedProxies
+  })
+
+/** The node's HTTP server: redirector, health and metrics answered in front; the admin API behind. */
+export const FrontServerLive = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    const trustedProxies = yield* trustedProxiesOf(config)
     const destination = Option.getOrElse(config.accessLog, () => path.join(config.dataDir, "access.log"))
     if (destination !== "-" && destination !== "off")
       fs.mkdirSync(path.dirname(path.resolve(destination)), { recursive: true })
-    return FrontServer.layer({ trustedProxies, accessLog: openAccessLog(destination) })
+    return FrontServer.layer({
+      trustedProxies,
+      accessLog: openAccessLog(destination),
+      connections: {
+        keepAliveTimeoutMs: Duration.toMillis(config.httpKeepAliveTimeout),
+        headersTimeoutMs: Duration.toMillis(config.httpHeadersTimeout),
+        requestTimeoutMs: Duration.toMillis(config.httpRequestTimeout),
+        maxConnections: Math.max(1, config.httpMaxConnections)
+      }
+    })
+  })
+)
+
+const AdminApiLive = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    return serveAdminApi({ trustedProxies: yield* trustedProxiesOf(config) })
   })
 )
 
@@ -261,7 +288,7 @@ const ClusterLive = EntitiesLive.pipe(Layer.provideMerge(clusterLive({ clientOnl
 
 /** Everything that needs the registry database: admin API, check-ins, scans, the change follower. */
 export const DatabaseSideLive = Listening.pipe(
-  Layer.provideMerge(HttpRouter.serve(AdminApiRoutes, { disableListenLog: true })),
+  Layer.provideMerge(AdminApiLive),
   Layer.provideMerge(ChangeFollowerLive),
   Layer.provideMerge(MasterScanScheduleLive),
   Layer.provideMerge(BootstrapAdmin),

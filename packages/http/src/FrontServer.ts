@@ -12,6 +12,25 @@ import { RedirectorMetrics } from "./RedirectorMetrics.ts"
 
 type Listener = (request: http.IncomingMessage, response: http.ServerResponse) => void
 
+/** How long connections may idle and how many may be open (Node's own limits, at no cost per request). */
+export interface ConnectionLimits {
+  /** A kept-alive connection idle this long between requests is closed. */
+  readonly keepAliveTimeoutMs: number
+  /** A connection whose request's headers have not all arrived this long after it began is closed (408). */
+  readonly headersTimeoutMs: number
+  /** A request (headers and body) not received within this is answered 408; 0: no bound. */
+  readonly requestTimeoutMs: number
+  /** Connections beyond this many are refused (closed at once). */
+  readonly maxConnections: number
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  keepAliveTimeoutMs: 5_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  maxConnections: 10_000
+}
+
 /**
  * An http.Server whose "request" listener is ours; the listener the Effect HTTP server registers (when the admin
  * API starts, possibly long after the server listens) becomes the fallback for every other path.
@@ -22,8 +41,21 @@ export class FrontHttpServer extends http.Server {
 
   private fallbackContinue: Listener | undefined
 
-  constructor(front: (request: http.IncomingMessage, response: http.ServerResponse) => boolean) {
-    super()
+  constructor(
+    front: (request: http.IncomingMessage, response: http.ServerResponse) => boolean,
+    limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS
+  ) {
+    const headersTimeout =
+      limits.requestTimeoutMs > 0 ? Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) : limits.headersTimeoutMs
+    super({
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node looks for connections past these bounds this often (default 30 s); a connection that never sends a
+      // byte counts as one whose headers are late.
+      connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(headersTimeout / 2)))
+    })
+    this.maxConnections = limits.maxConnections
     this.front = front
     // `Expect: 100-continue` requests arrive as "checkContinue": the redirector's answer them like any other.
     super.on("checkContinue", (request: http.IncomingMessage, response: http.ServerResponse) => {
@@ -74,6 +106,7 @@ export class FrontHttpServer extends http.Server {
 export interface FrontOptions {
   readonly trustedProxies: ReadonlyArray<Netblock>
   readonly accessLog: AccessLog
+  readonly connections?: ConnectionLimits
 }
 
 export class FrontServer extends Context.Service<FrontServer, { readonly server: FrontHttpServer }>()(
@@ -149,13 +182,10 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
             status.currentAt === undefined
               ? ""
               : `, current ${Math.round((Date.now() - status.currentAt) / 1000)} s ago`
+          // Public: the database's address and the error are in the log, not here.
           const checks: Record<string, string> = {
             index: status.index === undefined ? "not loaded" : `from the ${status.origin}${age}`,
-            database: status.following
-              ? "ok"
-              : status.lastError === undefined
-                ? "connecting"
-                : `unreachable: ${status.lastError}`
+            database: status.following ? "ok" : status.lastError === undefined ? "connecting" : "unreachable"
           }
           const state = status.index === undefined ? "starting" : status.following ? "ready" : "degraded"
           // A degraded node still answers mirrorlists: it stays in rotation (200), the body says why it is degraded.
@@ -235,7 +265,7 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
           options.accessLog.record(Date.now(), result)
           return true
         }
-        return FrontServer.of({ server: new FrontHttpServer(front) })
+        return FrontServer.of({ server: new FrontHttpServer(front, options.connections) })
       })
     )
 }

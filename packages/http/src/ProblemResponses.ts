@@ -1,8 +1,11 @@
 // The admin API's answers to what goes wrong: bodies over the limit get 413 (announced or streamed), bare 4xx/5xx
 // answers of the router (unknown route, wrong media type, a defect) get an RFC 9457 body, and a 401 names its scheme
-// in WWW-Authenticate (RFC 9110 section 11.6.1).
+// in WWW-Authenticate (RFC 9110 section 11.6.1). While the registry database is unreachable (down, or frozen and
+// answering nothing), a request waiting for it gets 503 with Retry-After, not a 500 or no answer at all.
+import { isDatabaseUnavailable, until } from "@mirrormanager/actors/Database"
+import { Readiness } from "@mirrormanager/actors/Readiness"
 import { PayloadTooLarge } from "@mirrormanager/domain/Errors"
-import { ByteSize, Cause, Effect } from "effect"
+import { ByteSize, Cause, Effect, Option } from "effect"
 import {
   HttpIncomingMessage,
   HttpRouter,
@@ -25,8 +28,15 @@ const TITLES: Record<number, string> = {
 const DETAILS: Record<number, string> = {
   404: "no such resource; see /docs for the API",
   415: "send request bodies as application/json",
-  500: "the server failed; the request changed nothing"
+  500: "the server failed; the request changed nothing",
+  503: "the registry database is not reachable; try again later"
 }
+
+/** Seconds a client is asked to wait when the database is unreachable (the probe looks every second). */
+export const DATABASE_RETRY_AFTER_SECONDS = 10
+
+/** Paths answered without the database. */
+const WITHOUT_DATABASE = new Set(["/docs", "/openapi.json", "/healthz/live", "/healthz/ready"])
 
 const problem = (status: number, headers?: HttpServerResponse.HttpServerResponse["headers"]) =>
   HttpServerResponse.jsonUnsafe(
@@ -56,34 +66,49 @@ export const problemResponses = (options: {
   readonly except?: ReadonlyArray<string>
 }) => {
   const tooLarge = new PayloadTooLarge({ detail: `request body exceeds the limit of ${options.maxBodyBytes} bytes` })
+  const unavailable = HttpServerResponse.setHeader(problem(503), "retry-after", String(DATABASE_RETRY_AFTER_SECONDS))
   return HttpRouter.middleware(
-    (httpEffect) =>
-      Effect.gen(function* () {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        if (options.except?.includes(request.url.split("?")[0]!)) return yield* httpEffect
-        if (Number(request.headers["content-length"] ?? 0) > options.maxBodyBytes) {
-          return yield* HttpServerRespondable.toResponse(tooLarge)
-        }
-        return yield* httpEffect.pipe(
-          Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(options.maxBodyBytes)),
-          // A defect (a bug, a lost database) is logged with its cause and answered with a problem, never an empty body.
-          Effect.catchCause((cause) =>
-            causedByBodyTooLarge(cause)
-              ? HttpServerRespondable.toResponse(tooLarge)
-              : Cause.hasInterruptsOnly(cause)
-                ? Effect.failCause(cause)
-                : Effect.as(Effect.logError("request failed", cause), problem(500))
-          ),
-          Effect.map((response) => {
-            let out = response
-            if (out.status >= 400 && !isProblem(out) && out.status in TITLES) out = problem(out.status, out.headers)
-            if (out.status === 401 && out.headers["www-authenticate"] === undefined) {
-              out = HttpServerResponse.setHeader(out, "www-authenticate", 'Bearer realm="mirrormanager"')
-            }
-            return out
-          })
-        )
-      }),
+    Effect.gen(function* () {
+      const readiness = yield* Readiness
+      return (httpEffect) =>
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const path = request.url.split("?")[0]!
+          if (options.except?.includes(path)) return yield* httpEffect
+          if (Number(request.headers["content-length"] ?? 0) > options.maxBodyBytes) {
+            return yield* HttpServerRespondable.toResponse(tooLarge)
+          }
+          const answer = httpEffect.pipe(
+            Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(options.maxBodyBytes))
+          )
+          return yield* (
+            WITHOUT_DATABASE.has(path)
+              ? answer
+              : // Ended (and answered 503) when the database is found unreachable while the request waits for it.
+                answer.pipe(until(readiness.unreachable), Effect.map(Option.getOrElse(() => unavailable)))
+          ).pipe(
+            // A defect (a bug, a lost database) is logged with its cause and answered with a problem, never an empty
+            // body: 503 when the database could not be reached, 500 otherwise.
+            Effect.catchCause((cause) =>
+              causedByBodyTooLarge(cause)
+                ? HttpServerRespondable.toResponse(tooLarge)
+                : Cause.hasInterruptsOnly(cause)
+                  ? Effect.failCause(cause)
+                  : isDatabaseUnavailable(cause)
+                    ? Effect.as(Effect.logWarning("request failed: the database is unreachable", cause), unavailable)
+                    : Effect.as(Effect.logError("request failed", cause), problem(500))
+            ),
+            Effect.map((response) => {
+              let out = response
+              if (out.status >= 400 && !isProblem(out) && out.status in TITLES) out = problem(out.status, out.headers)
+              if (out.status === 401 && out.headers["www-authenticate"] === undefined) {
+                out = HttpServerResponse.setHeader(out, "www-authenticate", 'Bearer realm="mirrormanager"')
+              }
+              return out
+            })
+          )
+        })
+    }),
     { global: true }
   )
 }

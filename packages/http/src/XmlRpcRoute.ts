@@ -1,6 +1,8 @@
 // `POST /xmlrpc`, where report_mirror checks in (SPEC 6): malformed calls get XML-RPC faults, everything else a
 // string the client prints. Always HTTP 200 with text/xml, as the upstream client expects.
 import { Checkins } from "@mirrormanager/actors/Checkins"
+import { until } from "@mirrormanager/actors/Database"
+import { Readiness } from "@mirrormanager/actors/Readiness"
 import { CheckinReplies, XmlRpcFaultCodes } from "@mirrormanager/domain/Checkin"
 import { ByteSize, Effect, Option } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -34,6 +36,7 @@ const checkin = Effect.gen(function* () {
   if (call.params.length !== 1 || param?.type !== "string") {
     return fault(XmlRpcFaultCodes.invalidParams, "checkin takes exactly one string parameter")
   }
+  // The client as MM_TRUSTED_PROXIES says (see withClientAddress), which failed logins are limited by.
   const address = Option.getOrUndefined(request.remoteAddress)
   const payload = readCheckinPayload(param.value)
   if (payload._tag === "Invalid") {
@@ -41,7 +44,16 @@ const checkin = Effect.gen(function* () {
     return xml(methodResponse(CheckinReplies.invalidConfig))
   }
   const checkins = yield* Checkins
-  return xml(methodResponse(yield* checkins.checkIn(payload.report, { address })))
+  const readiness = yield* Readiness
+  // A check-in waiting for a database found unreachable is answered as failed (the client tries again later).
+  const reply = yield* checkins.checkIn(payload.report, { address }).pipe(until(readiness.unreachable))
+  if (Option.isNone(reply)) {
+    yield* Effect.logWarning("check-in not applied: the registry database is unreachable").pipe(
+      Effect.annotateLogs({ site: payload.report.siteName, host: payload.report.hostName })
+    )
+    return xml(methodResponse(CheckinReplies.failure))
+  }
+  return xml(methodResponse(reply.value))
 })
 
 export const XmlRpcRoute = HttpRouter.add("POST", XMLRPC_PATH, checkin)
