@@ -36,7 +36,7 @@ const mirrormanager = Command.make("mirrormanager").pipe(
 
 // Ctrl-C/SIGTERM: a graceful stop within a bound, a second one at once (Shutdown.ts); the runtime interrupts the
 // command on the first.
-handleStopSignals({ what: process.argv[2] === "serve" ? "the node" : "mirrormanager" })
+handleStopSignals({ what: process.argv[2] === "serve" ? "the node" : (process.argv[2] ?? "mirrormanager") })
 
 const portSettings = () => [
   { port: Number(process.env.MM_HTTP_PORT ?? DEFAULT_PORTS.http), setting: "MM_HTTP_PORT", what: "HTTP" },

@@ -223,3 +223,21 @@ describe("start-up problems the operator fixes", () => {
     }
   )
 })
+
+describe("stopping a command", () => {
+  it("Ctrl-C stops scan-master and the embedded PostgreSQL it started, leaving none behind", async () => {
+    const dataDir = tempDir()
+    const command = spawnGroup(["scan-master"], { MM_DATA_DIR: dataDir, MM_EMBEDDED_PG_PORT: String(await freePort()) })
+    started.push({ ...command, url: "", dataDir })
+    const postgres = path.join(dataDir, "postgres")
+    while (postgresServing(postgres).length === 0) {
+      if (command.child.exitCode !== null) throw new Error(command.output())
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    process.kill(-command.child.pid!, "SIGINT")
+    const code = await exitWithin(command, 10_000)
+    // 130: stopped before the end; 0 if it had nothing left to do when the signal came.
+    assert.oneOf(code, [130, 0], command.output())
+    assert.deepStrictEqual(postgresServing(postgres), [], command.output())
+  })
+})
