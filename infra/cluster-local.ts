@@ -1,6 +1,7 @@
 // `npm run cluster:local`: one PostgreSQL (embedded under var/cluster-local, or DATABASE_URL) and three nodes on
-// loopback ports, each with its own data directory and cluster runner; their URLs printed; Ctrl-C (or SIGTERM) stops
-// the nodes, then PostgreSQL, and exits 0.
+// loopback ports, each with its own data directory and cluster runner; their URLs printed. A node that dies is
+// reported and restarted with backoff while the others keep serving. Ctrl-C (or SIGTERM) stops the nodes, then
+// PostgreSQL, within 10 s and exits 0 with a closing line; a second Ctrl-C stops everything at once.
 //
 // Settings (environment): CLUSTER_NODES (3), CLUSTER_HTTP_PORTS (8081,8082,8083), CLUSTER_RUNNER_PORTS
 // (34441,34442,34443), CLUSTER_DATA_DIR (var/cluster-local), CLUSTER_PG_PORT (54339), DATABASE_URL, MM_ADMIN_TOKEN
@@ -9,7 +10,13 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { type RunningPostgres, startEmbeddedPostgres } from "../packages/cluster-node/src/EmbeddedPostgres.ts"
+import {
+  OperatorError,
+  PortInUseError,
+  type RunningPostgres,
+  startEmbeddedPostgres
+} from "../packages/cluster-node/src/EmbeddedPostgres.ts"
+import { handleStopSignals, SHUTDOWN_BOUND_MS } from "../packages/cluster-node/src/Shutdown.ts"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
 const MAIN = path.join(ROOT, "packages/cluster-node/src/main.ts")
@@ -34,13 +41,19 @@ const log = (line: string) => console.log(`[cluster] ${line}`)
 interface Node {
   readonly name: string
   readonly url: string
-  readonly child: ChildProcess
-  readonly exited: Promise<number | null>
+  readonly runnerPort: number
+  readonly env: NodeJS.ProcessEnv
+  child: ChildProcess
+  exited: Promise<void>
+  /** Restarts in a row without staying up a minute, for the backoff. */
+  restarts: number
 }
 
 const nodes: Array<Node> = []
 let postgres: RunningPostgres | undefined
 let stopping: Promise<void> | undefined
+/** All nodes were ready once: from then on a node that dies is restarted. */
+let started = false
 
 /** Lines of a child's output, prefixed with its name. */
 const relay = (name: string, stream: NodeJS.ReadableStream, to: NodeJS.WritableStream) => {
@@ -61,27 +74,93 @@ const ready = async (url: string) => {
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Waits until the node is ready; false when it exited or the cluster stops first, or after 2 minutes. */
+const becomeReady = async (node: Node, child: ChildProcess) => {
+  const deadline = Date.now() + 120_000
+  while (!(await ready(node.url))) {
+    if (stopping !== undefined || child.exitCode !== null || child.signalCode !== null) return false
+    if (Date.now() > deadline) {
+      log(`${node.name} did not become ready within 2 minutes`)
+      return false
+    }
+    await sleep(250)
+  }
+  return true
+}
+
+/**
+ * A node that dies after the cluster is up (a crash, kill -9) is reported and started again after 1 s, 2 s, 4 s, …
+ * at most 30 s; the count starts over once it has stayed up a minute. The other nodes keep serving meanwhile: they
+ * take over its hosts within seconds. A node that dies while the cluster starts stops the cluster (exit 1): that is
+ * a configuration problem its own output explains (a port in use, …).
+ */
+const launch = (node: Node) => {
+  const child = spawn(process.execPath, [MAIN, "serve"], {
+    cwd: ROOT,
+    env: node.env,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  relay(node.name, child.stdout!, process.stdout)
+  relay(node.name, child.stderr!, process.stderr)
+  node.child = child
+  node.exited = new Promise<void>((resolve) =>
+    child.once("exit", (code, signal) => {
+      resolve()
+      if (stopping !== undefined) return
+      const how = signal === null ? `with status ${code}` : `killed by ${signal}`
+      if (!started) {
+        log(`${node.name} exited ${how} while the cluster was starting`)
+        return void stop(1)
+      }
+      const delay = Math.min(30_000, 1_000 * 2 ** node.restarts)
+      node.restarts++
+      log(`${node.name} exited ${how}; the other nodes keep serving; restarting it in ${delay / 1000} s`)
+      setTimeout(() => {
+        if (stopping !== undefined) return
+        launch(node)
+        void becomeReady(node, node.child).then((ok) => {
+          if (!ok) return
+          log(`${node.name} ready again: ${node.url} (pid ${node.child.pid})`)
+          const again = node.child
+          setTimeout(() => {
+            if (node.child === again && again.exitCode === null) node.restarts = 0
+          }, 60_000).unref()
+        })
+      }, delay)
+    })
+  )
+}
+
 const stop = (code: number) =>
   (stopping ??= (async () => {
     log("stopping the nodes")
-    for (const node of nodes) node.child.kill("SIGTERM")
-    await Promise.all(
-      nodes.map(async (node) => {
-        const timer = setTimeout(() => node.child.kill("SIGKILL"), 15_000)
-        await node.exited
-        clearTimeout(timer)
-      })
-    )
+    // Nodes run in our process group: after a Ctrl-C they got the terminal's SIGINT too, and take this SIGTERM
+    // for the same request.
+    for (const node of nodes)
+      if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill("SIGTERM")
+    await Promise.all(nodes.map((node) => node.exited))
     if (postgres !== undefined) {
       log("stopping PostgreSQL")
       await postgres.stop()
     }
-    log("stopped")
+    log(`stopped: ${nodes.length} nodes${postgres === undefined ? "" : " and PostgreSQL"}`)
     process.exit(code)
   })())
 
-process.on("SIGINT", () => void stop(0))
-process.on("SIGTERM", () => void stop(0))
+// The first Ctrl-C/SIGTERM stops the nodes then PostgreSQL within 10 s; a second one (or the 10 s passing) kills
+// the nodes and PostgreSQL at once.
+handleStopSignals({
+  what: "the cluster",
+  boundMs: SHUTDOWN_BOUND_MS + 1_000,
+  onFirst: () => void stop(0),
+  onForce: () => {
+    for (const node of nodes) if (node.child.exitCode === null) node.child.kill("SIGKILL")
+    log("stopped at once")
+  },
+  write: log
+})
 
 const main = async () => {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 })
@@ -90,7 +169,14 @@ const main = async () => {
   let databaseUrl = process.env.DATABASE_URL
   if (databaseUrl === undefined) {
     const port = Number(process.env.CLUSTER_PG_PORT ?? 54339)
-    postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "postgres"), port, database: "mirrormanager" })
+    postgres = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, "postgres"),
+      port,
+      database: "mirrormanager",
+      ownProcessGroup: true,
+      dataDirSetting: "CLUSTER_DATA_DIR",
+      portSetting: "CLUSTER_PG_PORT"
+    })
     databaseUrl = postgres.url
     log(`PostgreSQL (embedded) on 127.0.0.1:${port}, data in ${path.join(dataDir, "postgres")}`)
   } else {
@@ -99,9 +185,10 @@ const main = async () => {
   // One after the other: the first one migrates the database, the next ones find it migrated.
   for (let i = 0; i < count; i++) {
     const name = `node-${i + 1}`
-    const url = `http://127.0.0.1:${httpPorts[i]}`
-    const child = spawn(process.execPath, [MAIN, "serve"], {
-      cwd: ROOT,
+    const node: Node = {
+      name,
+      url: `http://127.0.0.1:${httpPorts[i]}`,
+      runnerPort: runnerPorts[i]!,
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
@@ -112,36 +199,23 @@ const main = async () => {
         MM_RUNNER_PORT: String(runnerPorts[i]),
         MM_DATA_DIR: path.join(dataDir, name)
       },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    relay(name, child.stdout!, process.stdout)
-    relay(name, child.stderr!, process.stderr)
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-    const node = { name, url, child, exited }
-    nodes.push(node)
-    void exited.then((code) => {
-      if (stopping === undefined) {
-        log(`${name} exited (${code}) on its own`)
-        void stop(1)
-      }
-    })
-    const deadline = Date.now() + 120_000
-    while (!(await ready(url))) {
-      if (stopping !== undefined) return
-      if (Date.now() > deadline) {
-        log(`${name} did not become ready within 2 minutes`)
-        return void stop(1)
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250))
+      child: undefined as unknown as ChildProcess,
+      exited: Promise.resolve(),
+      restarts: 0
     }
-    log(`${name} ready: ${url} (cluster runner 127.0.0.1:${runnerPorts[i]})`)
+    nodes.push(node)
+    launch(node)
+    if (!(await becomeReady(node, node.child))) return void stop(1)
+    log(`${name} ready: ${node.url} (cluster runner 127.0.0.1:${node.runnerPort}, pid ${node.child.pid})`)
   }
+  started = true
   log(`${count} nodes ready; admin token: ${token}`)
   for (const node of nodes) log(`  ${node.name}  ${node.url}   (API: ${node.url}/docs)`)
-  log("check-ins: POST <any node>/xmlrpc; Ctrl-C stops everything")
+  log("check-ins: POST <any node>/xmlrpc; a node that dies is restarted; Ctrl-C stops everything")
 }
 
 main().catch((error: unknown) => {
-  console.error("[cluster] failed:", error)
+  const message = error instanceof OperatorError || error instanceof PortInUseError ? error.message : error
+  console.error("[cluster] failed:", message)
   void stop(1)
 })

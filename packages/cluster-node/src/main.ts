@@ -3,10 +3,11 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import { Command } from "effect/cli"
-import { NodeConfig } from "./Config.ts"
+import { DEFAULT_PORTS, NodeConfig } from "./Config.ts"
 import { crawlCommand } from "./CrawlCommand.ts"
 import { DatabaseLive, LoggerLive, loggerLive, runNode } from "./Node.ts"
 import { scanMasterCommand } from "./ScanMaster.ts"
+import { explainOperatorErrors, handleStopSignals } from "./Shutdown.ts"
 
 const serve = Command.make("serve", {}, () =>
   runNode.pipe(Effect.provide(LoggerLive), Effect.provide(NodeConfig.layer))
@@ -33,6 +34,24 @@ const mirrormanager = Command.make("mirrormanager").pipe(
   ])
 )
 
+// Ctrl-C/SIGTERM: a graceful stop within a bound, a second one at once (Shutdown.ts); the runtime interrupts the
+// command on the first.
+handleStopSignals({ what: process.argv[2] === "serve" ? "the node" : (process.argv[2] ?? "mirrormanager") })
+
+const portSettings = () => [
+  { port: Number(process.env.MM_HTTP_PORT ?? DEFAULT_PORTS.http), setting: "MM_HTTP_PORT", what: "HTTP" },
+  {
+    port: Number(process.env.MM_RUNNER_PORT ?? DEFAULT_PORTS.runner),
+    setting: "MM_RUNNER_PORT",
+    what: "cluster runner"
+  },
+  {
+    port: Number(process.env.MM_EMBEDDED_PG_PORT ?? DEFAULT_PORTS.embeddedPostgres),
+    setting: "MM_EMBEDDED_PG_PORT",
+    what: "embedded PostgreSQL"
+  }
+]
+
 // A node stopped by SIGTERM/SIGINT exits 0, so service managers do not report a failure. A command sets its own
 // status, also for when it is stopped (scan-master: 2 = something was skipped, 130 = stopped before the end).
 const teardown: Runtime.Teardown = (exit, onExit) =>
@@ -44,6 +63,8 @@ const teardown: Runtime.Teardown = (exit, onExit) =>
 
 mirrormanager.pipe(
   Command.run({ version: "0.1.0" }),
+  // A problem the operator fixes (a port in use, a directory PostgreSQL cannot reach): one line and status 1.
+  explainOperatorErrors(portSettings),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain({ teardown })
 )

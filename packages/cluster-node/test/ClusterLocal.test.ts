@@ -4,7 +4,7 @@ import { spawn } from "node:child_process"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
 import { newDatabase } from "./support/Nodes.ts"
-import { freePort, tempDir } from "./support/Process.ts"
+import { freePort, postgresServing, tempDir } from "./support/Process.ts"
 
 const SCRIPT = path.resolve(import.meta.dirname, "../../../infra/cluster-local.ts")
 
@@ -54,6 +54,68 @@ describe("npm run cluster:local", () => {
         ),
         "node stopped"
       )
+    }
+  })
+})
+
+describe("npm run cluster:local, a node killed", () => {
+  it("keeps the others serving, reports and restarts the dead node, and stops everything on Ctrl-C", async () => {
+    const http = [await freePort(), await freePort()]
+    const dataDir = tempDir()
+    // In a process group of its own, as a shell runs it in a terminal; Ctrl-C is SIGINT to the whole group.
+    const child = spawn(process.execPath, [SCRIPT], {
+      detached: true,
+      env: {
+        ...process.env,
+        CLUSTER_NODES: "2",
+        CLUSTER_HTTP_PORTS: http.join(","),
+        CLUSTER_RUNNER_PORTS: `${await freePort()},${await freePort()}`,
+        CLUSTER_DATA_DIR: dataDir,
+        CLUSTER_PG_PORT: String(await freePort()),
+        MM_ACCESS_LOG: "off"
+      },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    child.stdout!.on("data", (chunk) => (output += chunk))
+    child.stderr!.on("data", (chunk) => (output += chunk))
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    try {
+      const waitFor = async (pattern: RegExp, ms: number) => {
+        const deadline = Date.now() + ms
+        while (!pattern.test(output)) {
+          if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${pattern}:\n${output}`)
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+        return pattern.exec(output)!
+      }
+      await waitFor(/2 nodes ready/, 120_000)
+      const pid = Number((await waitFor(/node-1 ready: \S+ \(cluster runner \S+, pid (\d+)\)/, 1_000))[1])
+      process.kill(pid, "SIGKILL")
+      await waitFor(/node-1 exited killed by SIGKILL; the other nodes keep serving; restarting it in 1 s/, 10_000)
+      assert.strictEqual(child.exitCode, null, "the cluster is still running")
+      let answered = 0
+      while (!/node-1 ready again/.test(output)) {
+        const live = await fetch(`http://127.0.0.1:${http[1]}/healthz/live`)
+        assert.strictEqual(live.status, 200, "node-2 keeps serving")
+        answered++
+        if (child.exitCode !== null) throw new Error(output)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+      assert.isAbove(answered, 0)
+      assert.strictEqual((await fetch(`http://127.0.0.1:${http[0]}/healthz/live`)).status, 200, "node-1 is back")
+
+      process.kill(-child.pid!, "SIGINT")
+      const code = await Promise.race([
+        exited,
+        new Promise<string>((resolve) => setTimeout(() => resolve("still running after 10 s"), 10_000))
+      ])
+      assert.strictEqual(code, 0, output.split("\n").slice(-30).join("\n"))
+      assert.match(output, /\[cluster\] stopped: 2 nodes and PostgreSQL/)
+      assert.deepStrictEqual(postgresServing(path.join(dataDir, "postgres")), [], "no postgres left")
+      assert.notInclude(output, "Could not release shards, retrying")
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL")
     }
   })
 })
