@@ -226,27 +226,44 @@ const innermostMessage = (error: unknown): string => {
 /**
  * effect's cluster warnings that repeat while the database is gone (once per shard it cannot release on shutdown:
  * hundreds at the same moment; every poll while it reads messages), each with a stack: one line for each, then a
- * minute of silence for that one.
+ * minute of silence for that one. Each belongs to a family: the shards that cannot be released on shutdown say what
+ * the readiness probe's "registry database unreachable" says, so whichever comes first is the one line shown.
  */
-const repeatedClusterWarnings: Record<string, string> = {
-  "Could not release shards, retrying":
-    "could not release the cluster shards, the database did not answer; their locks expire on their own",
-  "Could not read messages from storage": "could not read cluster messages, the database did not answer; retrying",
-  "Shard lock storage is still unhealthy": "the cluster's shard locks cannot be refreshed, the database did not answer"
+const repeatedClusterWarnings: Record<string, { readonly text: string; readonly family: string }> = {
+  "Could not release shards, retrying": {
+    text: "could not release the cluster shards, the database did not answer; their locks expire on their own",
+    family: "database lost"
+  },
+  "Could not read messages from storage": {
+    text: "could not read cluster messages, the database did not answer; retrying",
+    family: "cluster messages"
+  },
+  "Shard lock storage is still unhealthy": {
+    text: "the cluster's shard locks cannot be refreshed, the database did not answer",
+    family: "shard locks"
+  }
 }
+const DATABASE_UNREACHABLE = "registry database unreachable"
 
 const quietRepeatedClusterWarnings = (logger: Logger.Logger<unknown, void>): Logger.Logger<unknown, void> => {
   const shownAt = new Map<string, number>()
   return Logger.make((options) => {
     const first = Array.isArray(options.message) ? options.message[0] : options.message
-    const text = typeof first === "string" ? repeatedClusterWarnings[first] : undefined
-    if (text === undefined) return logger.log(options)
     const now = options.date.getTime()
-    if (now - (shownAt.get(text) ?? Number.NEGATIVE_INFINITY) < 60_000) return
-    shownAt.set(text, now)
+    if (typeof first === "string" && first.startsWith(DATABASE_UNREACHABLE)) {
+      // Stopping, the shards said it first: the probe's line would say it again.
+      if (now - (shownAt.get("shards not released") ?? Number.NEGATIVE_INFINITY) < 60_000) return
+      shownAt.set("database lost", now)
+      return logger.log(options)
+    }
+    const repeated = typeof first === "string" ? repeatedClusterWarnings[first] : undefined
+    if (repeated === undefined) return logger.log(options)
+    if (now - (shownAt.get(repeated.family) ?? Number.NEGATIVE_INFINITY) < 60_000) return
+    shownAt.set(repeated.family, now)
+    if (repeated.family === "database lost") shownAt.set("shards not released", now)
     logger.log({
       ...options,
-      message: `${text} (${innermostMessage(Cause.squash(options.cause))}; not repeated for a minute)`,
+      message: `${repeated.text} (${innermostMessage(Cause.squash(options.cause))}; not repeated for a minute)`,
       cause: Cause.empty
     })
   })
