@@ -89,7 +89,7 @@ export const encodePath = (path: string): string => {
   if (SAFE_PATH.test(path)) return path
   return path
     .split("/")
-    .map((segment) => encodeURIComponent(segment).replace(KEPT_ESCAPES, (escape) => KEPT[escape]!))
+    .map((segment) => encodeURIComponent(segment).replace(KEPT_ESCAPES, (code) => KEPT[code]!))
     .join("/")
 }
 const SAFE_PATH = /^[A-Za-z0-9\-._~!*'()+:@=$&/]*$/

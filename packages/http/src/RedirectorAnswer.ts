@@ -465,7 +465,7 @@ const fresh = (
 }
 
 /** Names as they go into a comment line: no control characters. */
-const plain = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, " ")
+const plain = (text: string) => (hasControl(text) ? Array.from(text, (c) => (hasControl(c) ? " " : c)).join("") : text)
 
 const hostCount = (n: number) => (n === 1 ? "1 host" : `${n} hosts`)
 
