@@ -1,7 +1,8 @@
 // The Redirector's in-memory lookup index (SPEC 4.1): everything a mirrorlist, metalink or redirect needs, built
 // from the registry's rows, changed in place by host, directory, repository and override reloads, never read
 // from the database on the request path. Per-directory carrier views are computed on first use and dropped when
-// a change touches them.
+// a change touches them. A repository's directory (one with a `repodata/` directory below it) is carried only by
+// hosts that also carry that `repodata/`: a yum client given a plain list cannot verify `repomd.xml`.
 import { type Continent, continentOf } from "@mirrormanager/domain/Countries"
 import type {
   CategorySource,
@@ -25,6 +26,8 @@ export interface IndexDirectory {
   readonly categoryId: number | undefined
   /** The name minus the category's topdir and the `/` ("" = the topdir itself). */
   readonly subpath: string
+  /** The subpath as it goes into a URL: each segment percent-encoded (see `encodePath`). */
+  readonly urlSubpath: string
   /** Per file name, newest first. */
   readonly files: ReadonlyMap<string, ReadonlyArray<FileDetailSource>>
   readonly source: DirectorySource
@@ -77,6 +80,35 @@ const emptyView = (): CarrierView => ({
   restricted: false
 })
 
+/**
+ * A path as it goes into a URL (a Location or Link header, a list of mirrors): each `/`-separated segment
+ * percent-encoded, so that no `#`, `?`, `%`, space or non-ASCII character of a name can end the path or change
+ * its meaning; `+ : @ = $ &` (harmless in a path and common in package names) stay as they are.
+ */
+export const encodePath = (path: string): string => {
+  if (SAFE_PATH.test(path)) return path
+  return path
+    .split("/")
+    .map((segment) => encodeURIComponent(segment).replace(KEPT_ESCAPES, (code) => KEPT[code]!))
+    .join("/")
+}
+const SAFE_PATH = /^[A-Za-z0-9\-._~!*'()+:@=$&/]*$/
+const KEPT: Record<string, string> = { "%2B": "+", "%3A": ":", "%40": "@", "%3D": "=", "%24": "$", "%26": "&" }
+const KEPT_ESCAPES = /%(?:2B|3A|40|3D|24|26)/g
+
+/** Why no host carries a directory (the carrier view is empty), in plain words. */
+export type NoCarrierReason =
+  /** The directory belongs to no category. */
+  | { readonly kind: "no-category" }
+  /** No active host has the directory's category. */
+  | { readonly kind: "no-host"; readonly category: string }
+  /** Hosts have the category, but none has a usable URL. */
+  | { readonly kind: "no-url"; readonly category: string; readonly hosts: number }
+  /** Hosts are up to date on the repository's directory, but not on its `repodata/`. */
+  | { readonly kind: "repodata"; readonly category: string; readonly hosts: number }
+  /** Hosts have the category, but none is up to date on the directory. */
+  | { readonly kind: "stale"; readonly category: string; readonly hosts: number }
+
 const indexHost = (source: HostSource): IndexHost => ({
   ...source,
   weight: Math.min(10_000, Math.max(1, source.bandwidth)),
@@ -107,6 +139,12 @@ export class MirrorIndex {
   /** Category id → hosts whose host category is always up to date. */
   private readonly alwaysUpToDate = new Map<number, Set<number>>()
   private readonly views = new Map<number, CarrierView>()
+  /** A `repodata/` directory's id → the id of the repository directory that holds it. */
+  private readonly repositoryOfRepodata = new Map<number, number>()
+  /** Why nobody carries a directory, per directory, while no host changes (`hostGeneration`). */
+  private readonly noCarrierReasons = new Map<number, NoCarrierReason>()
+  private hostGeneration = 0
+  private reasonGeneration = -1
   private fileDetailCount = 0
   /**
    * Counts changes to what a request names (directories, their files, repositories and redirects), so that what
@@ -217,6 +255,18 @@ export class MirrorIndex {
     }
     for (const hostId of this.alwaysUpToDate.get(categoryId) ?? []) consider(hostId)
     for (const hostId of this.upToDate.get(directory.id) ?? []) consider(hostId)
+    const repodata = this.repodataOf(directory)
+    if (repodata !== undefined) {
+      // A repository's directory: only hosts whose repodata/ is up to date too.
+      const fresh = this.carriers(repodata).allIds
+      for (let i = all.length - 1; i >= 0; i--) {
+        const id = all[i]!.id
+        if (!fresh.has(id)) {
+          ids.delete(id)
+          all.splice(i, 1)
+        }
+      }
+    }
     all.sort((a, b) => a.id - b.id)
     const publicHosts = all.filter((h) => !h.private)
     const byCountry = new Map<string, Array<IndexHost>>()
@@ -241,10 +291,58 @@ export class MirrorIndex {
     return { all, allIds: ids, public: publicHosts, byCountry, countries, byAsn, research, restricted }
   }
 
+  /** The `repodata/` directory below a repository's directory, if it is one (never for a `repodata/` itself). */
+  private repodataOf(directory: IndexDirectory): IndexDirectory | undefined {
+    if (directory.name.endsWith("/repodata")) return undefined
+    return this.directoriesByName.get(`${directory.name}/repodata`)
+  }
+
+  /**
+   * Why no host carries the directory (its carrier view is empty); worked out again after any host changes. Only
+   * empty answers ask, and they are few.
+   */
+  noCarrierReason(directory: IndexDirectory): NoCarrierReason {
+    if (this.reasonGeneration !== this.hostGeneration) {
+      this.noCarrierReasons.clear()
+      this.reasonGeneration = this.hostGeneration
+    }
+    let reason = this.noCarrierReasons.get(directory.id)
+    if (reason === undefined) {
+      reason = this.findNoCarrierReason(directory)
+      if (this.noCarrierReasons.size >= 10_000) this.noCarrierReasons.clear()
+      this.noCarrierReasons.set(directory.id, reason)
+    }
+    return reason
+  }
+
+  private findNoCarrierReason(directory: IndexDirectory): NoCarrierReason {
+    const categoryId = directory.categoryId
+    if (categoryId === undefined) return { kind: "no-category" }
+    const category = this.categories.get(categoryId)?.name ?? `category ${categoryId}`
+    const upToDate = this.upToDate.get(directory.id)
+    const always = this.alwaysUpToDate.get(categoryId)
+    let hosts = 0
+    let usable = 0
+    let carrying = 0
+    for (const host of this.hosts.values()) {
+      const hc = host.byCategory.get(categoryId)
+      if (hc === undefined) continue
+      hosts++
+      if (hc.urls.length === 0) continue
+      usable++
+      if (always?.has(host.id) === true || upToDate?.has(host.id) === true) carrying++
+    }
+    if (hosts === 0) return { kind: "no-host", category }
+    if (usable === 0) return { kind: "no-url", category, hosts }
+    if (carrying > 0) return { kind: "repodata", category, hosts: carrying }
+    return { kind: "stale", category, hosts: usable }
+  }
+
   // ---- Changes (off the request path) ----
 
   /** Replaces the hosts in `ids` with `rows` (an id missing from `rows` is gone or no longer active). */
   replaceHosts(ids: ReadonlyArray<number>, rows: ReadonlyArray<HostSource>): void {
+    this.hostGeneration++
     for (const id of ids) this.removeHost(id)
     for (const row of rows) {
       this.removeHost(row.id)
@@ -298,7 +396,7 @@ export class MirrorIndex {
       }
       for (const directoryId of hc.directoryIds) {
         this.addTo(this.upToDate, directoryId, host.id)
-        this.views.delete(directoryId)
+        this.dropView(directoryId)
       }
     }
   }
@@ -318,7 +416,7 @@ export class MirrorIndex {
       }
       for (const directoryId of hc.directoryIds) {
         this.upToDate.get(directoryId)?.delete(id)
-        this.views.delete(directoryId)
+        this.dropView(directoryId)
       }
     }
   }
@@ -343,18 +441,43 @@ export class MirrorIndex {
     }
     for (const list of files.values()) list.sort((a, b) => b.timestamp - a.timestamp)
     this.fileDetailCount += source.fileDetails.length
+    const subpath = categoryId === undefined || source.name === topdir ? "" : source.name.slice(topdir.length + 1)
     const directory: IndexDirectory = {
       id: source.id,
       name: source.name,
       categoryId,
-      subpath: categoryId === undefined || source.name === topdir ? "" : source.name.slice(topdir.length + 1),
+      subpath,
+      urlSubpath: encodePath(subpath),
       files,
       source
     }
     this.directoriesById.set(directory.id, directory)
     this.directoriesByName.set(directory.name, directory)
     this.views.delete(directory.id)
+    this.linkRepodata(directory)
     this.contentVersion++
+  }
+
+  /** Records which repository directory a `repodata/` directory belongs to, whichever of the two comes first. */
+  private linkRepodata(directory: IndexDirectory): void {
+    if (directory.name.endsWith("/repodata")) {
+      const parent = this.directoriesByName.get(directory.name.slice(0, -"/repodata".length))
+      if (parent !== undefined) {
+        this.repositoryOfRepodata.set(directory.id, parent.id)
+        this.views.delete(parent.id)
+      }
+    } else {
+      const repodata = this.directoriesByName.get(`${directory.name}/repodata`)
+      if (repodata !== undefined) this.repositoryOfRepodata.set(repodata.id, directory.id)
+    }
+  }
+
+  /** Drops a directory's carrier view, and its repository directory's when it is a `repodata/`. */
+  private dropView(directoryId: number): void {
+    if (this.views.size === 0) return
+    this.views.delete(directoryId)
+    const parent = this.repositoryOfRepodata.get(directoryId)
+    if (parent !== undefined) this.views.delete(parent)
   }
 
   private removeDirectory(id: number): void {
@@ -364,12 +487,21 @@ export class MirrorIndex {
     this.directoriesById.delete(id)
     if (this.directoriesByName.get(directory.name) === directory) this.directoriesByName.delete(directory.name)
     this.views.delete(id)
+    const parent = this.repositoryOfRepodata.get(id)
+    if (parent !== undefined) {
+      this.repositoryOfRepodata.delete(id)
+      this.views.delete(parent)
+    }
+    const repodata = this.directoriesByName.get(`${directory.name}/repodata`)
+    if (repodata !== undefined && this.repositoryOfRepodata.get(repodata.id) === id) {
+      this.repositoryOfRepodata.delete(repodata.id)
+    }
     this.contentVersion++
   }
 
   private dropViewsOfCategory(categoryId: number): void {
     for (const directoryId of this.views.keys()) {
-      if (this.directoriesById.get(directoryId)?.categoryId === categoryId) this.views.delete(directoryId)
+      if (this.directoriesById.get(directoryId)?.categoryId === categoryId) this.dropView(directoryId)
     }
   }
 

@@ -67,7 +67,17 @@ export interface SelectionHeader {
   readonly global: boolean
   /** Hosts were found but the protocol filter removed every one of them (step 13). */
   readonly emptiedByProtocol: boolean
+  /** Why no host was selected; undefined when some were. */
+  readonly empty: EmptyReason | undefined
 }
+
+/**
+ * Why a selection is empty: nobody carries the directory (see MirrorIndex.noCarrierReason), only private hosts do
+ * and the client is in none of their networks, the protocol filter removed every carrier, or every carrier serves
+ * only clients of countries other than the client's, or (with a minimum of 0, no global fill) nothing matched the
+ * client's networks, countries or continent.
+ */
+export type EmptyReason = "no-carrier" | "private-only" | "protocol" | "countries-allowed" | "no-match"
 
 export interface Selection extends SelectionHeader {
   readonly hosts: ReadonlyArray<SelectedHost>
@@ -177,12 +187,16 @@ export const planSelection = (
   // Steps 8 and 9 as one admission test per host and group kind.
   const allowedHere = (host: IndexHost) => host.allowed === undefined || (cc !== undefined && host.allowed.has(cc))
   let droppedByProtocol = 0
+  let droppedByCountry = 0
   let wanted = 0
   for (const scheme of protocols ?? []) wanted |= SCHEME_BITS[scheme]
   const admit = (hosts: ReadonlyArray<IndexHost>, geo: boolean): Array<IndexHost> => {
     const out: Array<IndexHost> = []
     for (const host of hosts) {
-      if (geo && !allowedHere(host)) continue
+      if (geo && !allowedHere(host)) {
+        droppedByCountry++
+        continue
+      }
       if (protocols !== undefined && ((host.schemes.get(categoryId!) ?? 0) & wanted) === 0) {
         droppedByProtocol++
         continue
@@ -310,6 +324,14 @@ export const planSelection = (
     if (counted < options.minimum && !global) addGeoGroup(view.public, undefined)
   }
 
+  let empty: EmptyReason | undefined
+  if (groups.length === 0) {
+    if (view.all.length === 0) empty = "no-carrier"
+    else if (droppedByProtocol > 0) empty = "protocol"
+    else if (droppedByCountry > 0) empty = "countries-allowed"
+    else if (view.public.length === 0) empty = "private-only"
+    else empty = "no-match"
+  }
   return {
     groups,
     categoryId,
@@ -320,7 +342,8 @@ export const planSelection = (
     researchNetwork,
     countries: countryTokens,
     global,
-    emptiedByProtocol: groups.length === 0 && droppedByProtocol > 0
+    emptiedByProtocol: empty === "protocol",
+    empty
   }
 }
 
@@ -360,7 +383,8 @@ export const orderSelection = (plan: SelectionPlan, random: RandomSource): Selec
     researchNetwork: plan.researchNetwork,
     countries: plan.countries,
     global: plan.global,
-    emptiedByProtocol: plan.emptiedByProtocol
+    emptiedByProtocol: plan.emptiedByProtocol,
+    empty: plan.empty
   }
 }
 

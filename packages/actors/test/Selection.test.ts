@@ -522,6 +522,99 @@ describe("protocol filter (SPEC 4.2 steps 9 and 13, scenario 5)", () => {
     const none = select(index, { dir: D2, cc: "DE", protocols: ["rsync"] })
     assert.deepStrictEqual(none.hosts, [])
     assert.isFalse(none.emptiedByProtocol)
+    assert.strictEqual(none.empty, "no-carrier")
+  })
+})
+
+describe("why a selection is empty (issue 13: empty answers say why)", () => {
+  it("names the reason: no carrier, protocol, allowed countries, private only, nothing matched; none when hosts", () => {
+    const index = build([
+      host(1, { name: "rsync", urls: ["rsync://r.example.org/epel"] }),
+      host(2, { name: "fr-only", countriesAllowed: ["FR"], dirs: [D2_ID] }),
+      host(3, { name: "private", private: true, netblocks: ["10.1.0.0/16"], dirs: [100] })
+    ])
+    assert.strictEqual(select(index, { dir: "pub/fedora/linux/releases/40" }).empty, "no-carrier")
+    // (The redirector asks for the schemes an answer can list: https, http and ftp for a plain list.)
+    assert.strictEqual(select(index, { cc: "DE", protocols: ["https", "http", "ftp"] }).empty, "protocol")
+    assert.strictEqual(select(index, { cc: "DE", protocols: ["rsync"] }).empty, undefined)
+    assert.strictEqual(select(index, { dir: D2, cc: "DE" }).empty, "countries-allowed")
+    assert.strictEqual(select(index, { dir: D2, cc: "FR" }).empty, undefined)
+    assert.strictEqual(select(index, { dir: "pub/epel", cc: "DE", ip: "192.0.2.1" }).empty, "private-only")
+    assert.strictEqual(select(index, { dir: "pub/epel", cc: "DE", ip: "10.1.2.3" }).empty, undefined)
+    const far = build([host(1, { name: "us", country: "US" })])
+    assert.strictEqual(select(far, { cc: "DE", minimum: 0 }).empty, "no-match")
+  })
+
+  it("says why nobody carries a directory: no host, no usable URL, stale, or a stale repodata/", () => {
+    const repodata = directory(103, `${D}/repodata`)
+    const reason = (hosts: ReadonlyArray<HostSource>, dir = D) => {
+      const index = build(hosts, { directories: [directory(100, "pub/epel"), directory(D_ID, D), repodata] })
+      return index.noCarrierReason(index.directoryByName(dir)!)
+    }
+    const fedora = host(1, { categoryId: FEDORA, always: true })
+    assert.deepStrictEqual(reason([fedora]), { kind: "no-host", category: "Fedora EPEL" })
+    assert.deepStrictEqual(reason([host(1, { urls: [] })]), { kind: "no-url", category: "Fedora EPEL", hosts: 1 })
+    assert.deepStrictEqual(reason([host(1, { dirs: [] }), host(2, { dirs: [100] })]), {
+      kind: "stale",
+      category: "Fedora EPEL",
+      hosts: 2
+    })
+    // Up to date on the repository's directory, not on its repodata/.
+    assert.deepStrictEqual(reason([host(1), host(2, { dirs: [] })]), {
+      kind: "repodata",
+      category: "Fedora EPEL",
+      hosts: 1
+    })
+    assert.deepStrictEqual(reason([host(1)], `${D}/repodata`), { kind: "stale", category: "Fedora EPEL", hosts: 1 })
+  })
+
+  it("works the reason out again after host changes", () => {
+    const index = build([], { directories: [directory(100, "pub/epel"), directory(D_ID, D)] })
+    const d = index.directoryByName(D)!
+    assert.strictEqual(index.noCarrierReason(d).kind, "no-host")
+    index.replaceHosts([], [host(1, { dirs: [] })])
+    assert.strictEqual(index.noCarrierReason(d).kind, "stale")
+  })
+})
+
+describe("a repository's directory and its repodata/ (issue 13: stale repodata never reaches yum)", () => {
+  const R = `${D}/repodata`
+  const R_ID = 103
+  const withRepodata = (hosts: ReadonlyArray<HostSource>) =>
+    build(hosts, { directories: [directory(100, "pub/epel"), directory(D_ID, D), directory(R_ID, R)] })
+
+  it("carries the repository's directory only with its repodata/ up to date; always-up-to-date hosts carry both", () => {
+    const index = withRepodata([
+      host(1, { name: "both", dirs: [D_ID, R_ID] }),
+      host(2, { name: "stale-repodata", dirs: [D_ID] }),
+      host(3, { name: "repodata-only", dirs: [R_ID] }),
+      host(4, { name: "always", always: true, dirs: [] })
+    ])
+    assert.sameMembers(names(select(index, { cc: "DE" })), ["both", "always"])
+    assert.sameMembers(names(select(index, { dir: R, cc: "DE" })), ["both", "repodata-only", "always"])
+    // Not through a netblock either.
+    const net = withRepodata([host(1, { name: "net", dirs: [D_ID], netblocks: ["10.1.0.0/16"] })])
+    assert.deepStrictEqual(names(select(net, { ip: "10.1.2.3", cc: "DE" })), [])
+  })
+
+  it("follows changes to the repodata/ of an already computed view, in either order of directories", () => {
+    const index = withRepodata([host(1, { name: "a", dirs: [D_ID, R_ID] })])
+    assert.deepStrictEqual(names(select(index, { cc: "DE" })), ["a"])
+    index.replaceHosts([1], [host(1, { name: "a", dirs: [D_ID] })])
+    assert.deepStrictEqual(names(select(index, { cc: "DE" })), [])
+    index.replaceHosts([1], [host(1, { name: "a", dirs: [D_ID, R_ID] })])
+    assert.deepStrictEqual(names(select(index, { cc: "DE" })), ["a"])
+    // The repository's directory replaced (same id): still linked to its repodata/.
+    index.replaceDirectories([D_ID], [directory(D_ID, D)])
+    index.replaceHosts([1], [host(1, { name: "a", dirs: [D_ID] })])
+    assert.deepStrictEqual(names(select(index, { cc: "DE" })), [])
+    // The repodata/ gone: nothing more to require; back under a new id: required again.
+    index.replaceDirectories([R_ID], [])
+    assert.deepStrictEqual(names(select(index, { cc: "DE" })), ["a"])
+    index.replaceDirectories([], [directory(104, R)])
+    assert.deepStrictEqual(names(select(index, { cc: "DE" })), [])
+    index.replaceHosts([1], [host(1, { name: "a", dirs: [D_ID, 104] })])
+    assert.deepStrictEqual(names(select(index, { cc: "DE" })), ["a"])
   })
 })
 

@@ -1,9 +1,12 @@
 // A real yum client (dnf 4 with librepo) against a real node: the master tree is scanned, two mirrors on loopback
 // carry it — one fresh, one stale — and dnf gets them through /metalink and /mirrorlist.
 //
-// Through a metalink dnf checks the repomd.xml of each mirror against the master's hashes and moves on from a
-// stale one; through a plain mirrorlist nothing is verified and the first mirror wins, stale or not. The stale
-// mirror is put first on purpose: it has a netblock holding 127.0.0.1 (the client), and netblock hosts come first.
+// First both hosts are only declared up to date (alwaysUp2date): through a metalink dnf checks the repomd.xml of
+// each mirror against the master's hashes and moves on from a stale one; through a plain mirrorlist nothing is
+// verified and the first mirror wins. The stale mirror is put first on purpose: it has a netblock holding
+// 127.0.0.1 (the client), and netblock hosts come first. Then both are crawled: the stale mirror's repodata/ is
+// known stale, so no answer for the repository lists it — not even the plain mirrorlist, whose client cannot
+// verify anything — and an answer left without a mirror says why.
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -45,7 +48,10 @@ describe.skipIf(missing.length > 0)("a real dnf client", () => {
   let stale: StaticMirror
   let masterRepomd: Buffer
   let freshHostId: number
+  let staleHostId: number
   let categoryId: number
+  /** Host category ids of the fresh and the stale host. */
+  const hostCategories: Array<number> = []
 
   /** An admin API call that must answer `status`; on failure the message has the answer and the node's log. */
   const call = async (status: number, method: string, route: string, body?: unknown) => {
@@ -120,7 +126,10 @@ describe.skipIf(missing.length > 0)("a real dnf client", () => {
       DATABASE_URL: databaseUrl,
       MM_ADMIN_TOKEN: TOKEN,
       MM_DATA_DIR: tempDir(),
-      MM_SCAN_INTERVAL: "0 seconds"
+      MM_SCAN_INTERVAL: "0 seconds",
+      // Crawls on request only, of mirrors on loopback.
+      MM_CRAWL_INTERVAL: "0 seconds",
+      MM_CRAWL_PRIVATE_ADDRESSES: "true"
     })
 
     // The content, as a global admin describes it; then a scan finds the repository and its repomd.xml.
@@ -157,10 +166,11 @@ describe.skipIf(missing.length > 0)("a real dnf client", () => {
         alwaysUp2date: true
       })
       await call(201, "POST", `/api/host-categories/${hostCategory.id}/urls`, { url: `${mirror.url}/pub/epel` })
+      hostCategories.push(hostCategory.id)
       return created.id as number
     }
     freshHostId = await host("fresh.mirror.test", fresh)
-    const staleHostId = await host("stale.mirror.test", stale)
+    staleHostId = await host("stale.mirror.test", stale)
     await call(201, "POST", `/api/hosts/${staleHostId}/netblocks`, { netblock: "127.0.0.0/8", name: "loopback" })
   })
 
@@ -221,7 +231,7 @@ describe.skipIf(missing.length > 0)("a real dnf client", () => {
     assert.strictEqual(await revision(client), "fresh")
   })
 
-  it("mirrorlist: dnf takes the first mirror, stale, without verifying anything", async () => {
+  it("mirrorlist, hosts only declared up to date: dnf takes the first mirror, stale, without verifying anything", async () => {
     await awaitMirrorlist([baseUrl(stale), baseUrl(fresh)])
     fresh.requests.length = 0
     stale.requests.length = 0
@@ -250,5 +260,86 @@ describe.skipIf(missing.length > 0)("a real dnf client", () => {
     assert.include(made.stderr, "All mirrors were tried", made.describe())
     assert.include(made.stderr, "Failed to download metadata for repo 'mm-epel'", made.describe())
     assert.isEmpty(fresh.requests, made.describe())
+  })
+
+  it("mirrorlist, hosts crawled: the stale repodata/ keeps its mirror out of every answer, and dnf gets fresh metadata", async () => {
+    // Back on, and no longer declared up to date: what counts now is what the crawler finds.
+    await call(200, "PATCH", `/api/hosts/${freshHostId}`, { adminActive: true })
+    for (const id of hostCategories) {
+      await call(200, "PATCH", `/api/host-categories/${id}`, { alwaysUp2date: false })
+    }
+    const freshCrawl = await call(200, "POST", `/api/hosts/${freshHostId}/crawl`, {})
+    const staleCrawl = await call(200, "POST", `/api/hosts/${staleHostId}/crawl`, {})
+    const crawls = () => `fresh: ${JSON.stringify(freshCrawl)}\nstale: ${JSON.stringify(staleCrawl)}`
+    assert.deepInclude(freshCrawl, { status: "ok", directoriesStale: 0 }, crawls())
+    // Only its repodata/ is stale: the repository's own directory holds no file, so it is up to date there.
+    assert.deepInclude(staleCrawl, { status: "ok", directoriesStale: 1 }, crawls())
+    assert.isAbove(staleCrawl.directoriesUpToDate, 0, crawls())
+
+    await awaitMirrorlist([baseUrl(fresh)])
+    // path= of the repository's directory, its redirect, and a redirect to its repomd.xml: the fresh mirror only.
+    const byPath = await fetch(`${node.url}/mirrorlist?path=pub/epel/${REPO_DIR}`).then((r) => r.text())
+    assert.strictEqual(
+      byPath
+        .split("\n")
+        .filter((line) => line.includes("://"))
+        .join("\n"),
+      baseUrl(fresh)
+    )
+    for (const url of [
+      `${redirector("mirrorlist")}&redirect`,
+      `${node.url}/download/pub/epel/${REPODATA}/repomd.xml`,
+      `${node.url}/download/pub/epel/${REPODATA}/repomd.xml?netblock=1`
+    ]) {
+      const response = await fetch(url, { redirect: "manual" })
+      assert.strictEqual(response.status, 302, url)
+      assert.isTrue(
+        response.headers.get("location")!.startsWith(baseUrl(fresh)),
+        `${url}: ${response.headers.get("location")}`
+      )
+      assert.notInclude(response.headers.get("link") ?? "", stale.url, url)
+    }
+    const metalink = await fetchMetalink()
+    assert.include(metalink.body, `>${baseUrl(fresh)}repodata/repomd.xml</url>`, metalink.body)
+    assert.notInclude(metalink.body, stale.url, metalink.body)
+
+    fresh.requests.length = 0
+    stale.requests.length = 0
+    const client = dnfClient("mm-epel", { mirrorlist: redirector("mirrorlist") })
+    const made = await client.run(["makecache"])
+    assert.strictEqual(made.code, 0, made.describe())
+    assert.isEmpty(stale.requests, made.describe())
+    assert.deepStrictEqual(
+      fresh.requested("/repodata/repomd.xml").map((r) => r.status),
+      [200],
+      made.describe()
+    )
+    assert.strictEqual(await revision(client), "fresh")
+  })
+
+  it("no mirror left: the mirrorlist and the metalink say why, and dnf fails instead of taking stale metadata", async () => {
+    await call(200, "PATCH", `/api/hosts/${freshHostId}`, { adminActive: false })
+    await awaitMirrorlist([])
+    const mirrorlist = await fetch(redirector("mirrorlist")).then((r) => r.text())
+    assert.strictEqual(
+      mirrorlist,
+      `# repo = ${REPO} arch = ${ARCH} \n` +
+        "# no mirror carries this repository: its repodata/ is stale or not yet verified on the 1 host up to date on its directory\n"
+    )
+    const metalink = await fetchMetalink()
+    assert.strictEqual(metalink.status, 200)
+    assert.include(
+      metalink.body,
+      '   <resources maxconnections="1">\n    <!-- no mirror carries this yet: none of the 1 host with the category "Fedora EPEL" is up to date on it (stale, or not yet verified by a check-in or a crawl) -->\n   </resources>\n',
+      metalink.body
+    )
+
+    stale.requests.length = 0
+    for (const client of [dnfClient("mm-epel", { mirrorlist: redirector("mirrorlist") }), metalinkClient()]) {
+      const made = await client.run(["makecache"])
+      assert.notStrictEqual(made.code, 0, made.describe())
+      assert.include(made.stderr, "Failed to download metadata for repo 'mm-epel'", made.describe())
+    }
+    assert.isEmpty(stale.requests)
   })
 })

@@ -88,6 +88,16 @@ describe("the redirector of a cluster of nodes", () => {
       "https://mirror.example.se/pub/epel/9/Everything/x86_64/repodata/repomd.xml"
     )
     assert.strictEqual(download.headers.get("digest"), `SHA-256=${Buffer.from(sha256, "hex").toString("base64")}`)
+    // A `#` (or `?`) asked for percent-encoded stays encoded in Location and Link: it cannot end the mirror's path.
+    for (const name of ["repomd.xml%23@evil.example.com", "repomd.xml%3F@evil.example.com"]) {
+      const hostile = await fetch(`${second.url}/download/pub/epel/9/Everything/x86_64/repodata/${name}`, {
+        redirect: "manual"
+      })
+      const expected = `https://mirror.example.se/pub/epel/9/Everything/x86_64/repodata/${name}`
+      assert.strictEqual(hostile.status, 302, name)
+      assert.strictEqual(hostile.headers.get("location"), expected)
+      assert.strictEqual(hostile.headers.get("link"), `<${expected}>; rel=duplicate; pri=1; geo=se`)
+    }
 
     // A change through the first node's API, seen in the second node's answers.
     const added = await addMirror(first, categoryId, "mirror-de", "DE", "https://mirror.example.de/epel")

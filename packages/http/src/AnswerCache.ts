@@ -5,6 +5,7 @@
 // the index's per-directory carrier view: a change that touches the directory replaces the view, so nothing kept
 // for the old one is served again (and it is the first to go when space is needed). Answers are kept as bytes,
 // ready to send: a kept mirrorlist is sent as it is, a kept metalink with the response time put in as its pubdate.
+// Answers without a mirror are not kept (see `keep`).
 import type { CarrierView } from "@mirrormanager/actors/MirrorIndex"
 import type { RandomSource } from "@mirrormanager/actors/Selection"
 import { httpDateBytes, type MetalinkParts } from "./MirrorlistFormat.ts"
@@ -203,6 +204,9 @@ export class AnswerCache {
       hosts: rendered.hosts,
       result: rendered.result
     }
+    // An answer without a mirror says why, and why can change with hosts that do not carry the directory (a host
+    // adding the category): it is made afresh each time (cheaply: nobody to shuffle).
+    if (rendered.hosts === 0) return variant
     // Large answers keep fewer variants, so more keys fit; they are drawn afresh as often.
     const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
     if (entry.variants.length < keep) {

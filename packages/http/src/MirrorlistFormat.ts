@@ -14,6 +14,8 @@ export interface MirrorlistHeader {
   readonly protocols: ReadonlyArray<MirrorUrlScheme> | undefined
   /** `time` was asked for: the index build epoch. */
   readonly databaseTime: number | undefined
+  /** Comment lines after the header (why the list is empty, what of the request was ignored), without `# `. */
+  readonly notes: ReadonlyArray<string>
 }
 
 export const mirrorlistHeader = (header: MirrorlistHeader, selection: Selection): string => {
@@ -25,9 +27,7 @@ export const mirrorlistHeader = (header: MirrorlistHeader, selection: Selection)
   if (selection.global) text += "country = global "
   if (header.protocols !== undefined) text += `protocol = ${header.protocols.join(",")}`
   if (header.databaseTime !== undefined) text += `\n# database creation time: ${header.databaseTime}`
-  if (selection.emptiedByProtocol && header.protocols !== undefined) {
-    text += `\n# no mirror offers protocol(s) ${header.protocols.join(",")}`
-  }
+  for (const note of header.notes) text += `\n# ${note}`
   return `${text}\n`
 }
 
@@ -87,9 +87,15 @@ const METALINK_HEAD =
 const metalinkOpen = (pubdate: string, generator: string) =>
   `${METALINK_HEAD}${pubdate}" generator="${escapeXml(generator)}" xmlns:mm0="http://fedorahosted.org/mirrormanager">\n`
 
-/** The failure envelope: declaration and root, and a comment holding the message (no `--` left in it). */
+/** Text for an XML comment: no `--` left in it. */
+const commentText = (text: string) => text.replace(/-(?=-)/g, "- ")
+
+/** The failure envelope: declaration and root, and a comment holding the message. */
 export const metalinkFailure = (pubdate: string, generator: string, text: string) =>
-  `${metalinkOpen(pubdate, generator)}<!-- ${text.replace(/-(?=-)/g, "- ")}\n-->\n</metalink>\n`
+  `${metalinkOpen(pubdate, generator)}<!-- ${commentText(text)}\n-->\n</metalink>\n`
+
+/** A note among a metalink's resources (why there is no URL), as a comment clients skip. */
+export const metalinkNote = (text: string) => `    <!-- ${commentText(text)} -->\n`
 
 const verification = (detail: FileDetailSource, indent: string) => {
   let text = `${indent}<verification>\n`
@@ -113,6 +119,8 @@ export interface MetalinkFile {
   readonly subpath: string
   /** The path from the directory's URL to the file: `/repomd.xml`. */
   readonly tail: string
+  /** Said in a comment where the URLs would be when there is none. */
+  readonly emptyNote?: string | undefined
 }
 
 /**
@@ -167,6 +175,7 @@ export const metalinkParts = (
     }
     if (listed) preference = Math.max(1, preference - 1)
   }
+  if (urls === "" && file.emptyNote !== undefined) urls = metalinkNote(file.emptyNote)
   return { head: METALINK_HEAD, open, urls, close: METALINK_CLOSE }
 }
 

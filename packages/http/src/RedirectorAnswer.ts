@@ -6,9 +6,10 @@ import {
   netblockContains,
   parseClientAddress
 } from "@mirrormanager/actors/IpAddress"
-import type { IndexDirectory, MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
+import { encodePath, type IndexDirectory, type MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
 import type { ClientFacts, Redirector } from "@mirrormanager/actors/Redirector"
 import { orderSelection, planSelection, type Selection } from "@mirrormanager/actors/Selection"
+import { isCountryCode } from "@mirrormanager/domain/Countries"
 import { type MirrorUrlScheme, MirrorUrlSchemes } from "@mirrormanager/domain/MirrorUrl"
 import { AnswerCache, answerOf, type Plans, type Rendered } from "./AnswerCache.ts"
 import {
@@ -165,6 +166,8 @@ interface Failure {
 interface Asked {
   readonly target: Target
   readonly countries: ReadonlyArray<string>
+  /** Well-formed `country=` codes that are no country (`ZZ`): ignored, as upstream does, and said so. */
+  readonly unknownCountries: ReadonlyArray<string>
   readonly protocols: ReadonlyArray<MirrorUrlScheme> | undefined
   readonly netblockMatching: boolean
   readonly redirecting: boolean
@@ -230,6 +233,8 @@ const resolve = (index: MirrorIndex, endpoint: Endpoint, path: string, query: st
   if (countries.some((c) => !COUNTRY_CODE.test(c))) {
     return fail(400, "# country= takes two-letter country codes or global\n")
   }
+  const known = countries.filter((c) => c === "GLOBAL" || isCountryCode(c))
+  const unknownCountries = countries.filter((c) => c !== "GLOBAL" && !isCountryCode(c))
   const protocolParam = params.get("protocol")
   const protocols = protocolParam === undefined ? undefined : normaliseList(protocolParam, MirrorUrlSchemes.length)
   if (
@@ -242,12 +247,13 @@ const resolve = (index: MirrorIndex, endpoint: Endpoint, path: string, query: st
   const redirecting = endpoint === "download" || (endpoint === "mirrorlist" && params.has("redirect"))
   const netblockMatching = netblockParam === undefined || netblockParam === "1"
   const time = params.has("time")
-  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${countries.join(",")}|${protocols === undefined ? "*" : protocols.join(",")}|${netblockMatching ? 1 : 0}|${time ? 1 : 0}|${redirecting ? 1 : 0}`
+  const key = `${endpoint}|${target.subject}|${target.file ?? ""}|${known.join(",")}|${unknownCountries.join(",")}|${protocols === undefined ? "*" : protocols.join(",")}|${netblockMatching ? 1 : 0}|${time ? 1 : 0}|${redirecting ? 1 : 0}`
   return {
     ...resolution,
     outcome: {
       target,
-      countries,
+      countries: known,
+      unknownCountries,
       protocols: protocols as ReadonlyArray<MirrorUrlScheme> | undefined,
       netblockMatching,
       redirecting,
@@ -402,8 +408,9 @@ const fresh = (
   )
   const selection = orderSelection(plan, redirector.random())
   const hosts = selection.hosts.length
+  const empty = hosts === 0 ? whyEmpty(index, target.directory, selection, listable, redirecting, facts) : undefined
 
-  if (redirecting) return redirect(endpoint, target, selection)
+  if (redirecting) return redirect(endpoint, target, selection, empty)
 
   if (endpoint === "metalink") {
     const file = target.file!
@@ -417,7 +424,13 @@ const fresh = (
       headers: METALINK_HEADERS,
       body: metalinkParts(
         settings.generator,
-        { name: file, details, subpath: target.directory.subpath, tail: `/${file}` },
+        {
+          name: file,
+          details,
+          subpath: target.directory.urlSubpath,
+          tail: `/${encodePath(file)}`,
+          emptyNote: empty
+        },
         selection.hosts,
         protocols
       ),
@@ -426,22 +439,72 @@ const fresh = (
     }
   }
 
+  const notes: Array<string> = []
+  if (asked.unknownCountries.length > 0) {
+    notes.push(`country = ${asked.unknownCountries.join(",")} ignored: not a country code`)
+  }
+  if (empty !== undefined) notes.push(empty)
   const header = mirrorlistHeader(
     {
       subject: target.subject,
       protocols,
-      databaseTime: asked.time ? Math.floor(index.builtAt / 1000) : undefined
+      databaseTime: asked.time ? Math.floor(index.builtAt / 1000) : undefined,
+      notes
     },
     selection
   )
-  const tail = target.file === undefined ? "/" : `/${target.file}`
+  const tail = target.file === undefined ? "/" : `/${encodePath(target.file)}`
   return {
     endpoint,
     status: 200,
     headers: TEXT_HEADERS,
-    body: mirrorlistBody(header, selection.hosts, target.directory.subpath, tail, protocols),
+    body: mirrorlistBody(header, selection.hosts, target.directory.urlSubpath, tail, protocols),
     hosts,
     result: "ok"
+  }
+}
+
+/** Names as they go into a comment line: no control characters. */
+const plain = (text: string) => (hasControl(text) ? Array.from(text, (c) => (hasControl(c) ? " " : c)).join("") : text)
+
+const hostCount = (n: number) => (n === 1 ? "1 host" : `${n} hosts`)
+
+/** Why an answer lists no mirror, in plain words, for a comment of the answer (SPEC 3.5: still a 200). */
+const whyEmpty = (
+  index: MirrorIndex,
+  directory: IndexDirectory,
+  selection: Selection,
+  listable: ReadonlyArray<MirrorUrlScheme>,
+  redirecting: boolean,
+  facts: ClientFacts
+): string => {
+  switch (selection.empty) {
+    case "protocol":
+      if (listable.length === 0) {
+        return "a redirect goes to an https or http URL, and protocol= allows neither"
+      }
+      return `no mirror offers protocol(s) ${listable.join(",")}${redirecting ? " (redirects go to https or http URLs only)" : ""}`
+    case "private-only":
+      return "no public mirror carries this; the private mirrors that do serve only clients in their own networks"
+    case "countries-allowed":
+      return `every mirror carrying this serves only clients of the countries it lists, and ${facts.country === undefined ? "this client's country is not known" : `${facts.country} is not one of them`}`
+    case "no-match":
+      return "no mirror matched this client's networks, countries or continent, and the worldwide list is off (selection minimum 0)"
+    default: {
+      const reason = index.noCarrierReason(directory)
+      switch (reason.kind) {
+        case "no-category":
+          return "no mirror carries this: it belongs to no category"
+        case "no-host":
+          return `no mirror carries this yet: no active host has the category "${plain(reason.category)}"`
+        case "no-url":
+          return `no mirror carries this: the ${hostCount(reason.hosts)} with the category "${plain(reason.category)}" have no usable URL (each private, unreachable or with an invalid TLS certificate)`
+        case "repodata":
+          return `no mirror carries this repository: its repodata/ is stale or not yet verified on the ${hostCount(reason.hosts)} up to date on its directory`
+        case "stale":
+          return `no mirror carries this yet: none of the ${hostCount(reason.hosts)} with the category "${plain(reason.category)}" is up to date on it (stale, or not yet verified by a check-in or a crawl)`
+      }
+    }
   }
 }
 
@@ -516,12 +579,13 @@ const resolveTarget = (
 }
 
 /** Selection already kept only the schemes a redirect may use, https first: each host's first URL is its best. */
-const redirect = (endpoint: Endpoint, target: Target, selection: Selection): Rendered => {
-  const tail = target.file === undefined ? "/" : `/${target.file}`
+const redirect = (endpoint: Endpoint, target: Target, selection: Selection, empty: string | undefined): Rendered => {
+  // Header values: the path percent-encoded segment by segment (a file name may hold any character, `#` and `?`
+  // too, which would end the path).
+  const tail = target.file === undefined ? "/" : `/${encodePath(target.file)}`
   const candidates: Array<{ url: string; country: string }> = []
-  // Header values: the path part percent-encoded (a file name may hold any character a URL path cannot).
-  const subpath = target.directory.subpath
-  const path = encodeURI(subpath === "" ? tail : `/${subpath}${tail}`)
+  const subpath = target.directory.urlSubpath
+  const path = subpath === "" ? tail : `/${subpath}${tail}`
   for (const { host, urls } of selection.hosts) {
     const url = urls[0]
     if (url !== undefined) candidates.push({ url: `${url.url}${path}`, country: host.country })
@@ -533,7 +597,7 @@ const redirect = (endpoint: Endpoint, target: Target, selection: Selection): Ren
       endpoint,
       status: 404,
       headers: { "content-type": "text/plain; charset=utf-8", "cache-control": cacheControl },
-      body: "no mirror available\n",
+      body: `no mirror available\n${empty === undefined ? "" : `# ${empty}\n`}`,
       hosts,
       result: "no mirror available"
     }

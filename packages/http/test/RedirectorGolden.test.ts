@@ -455,15 +455,21 @@ http://mirror.example.de/epel/9/Everything/x86_64/
     })
   )
 
-  it.effect("zero hosts: the header only; metalink: empty resources", () =>
+  it.effect("zero hosts: the header, then why in a comment; metalink: empty resources with the comment", () =>
     Effect.gen(function* () {
       const r = yield* loaded
-      expectAnswer(get(r, `${ML}?repo=fedora-40&arch=x86_64`), 200, TEXT, "# repo = fedora-40 arch = x86_64 \n")
+      const why = 'no mirror carries this yet: no active host has the category "Fedora Linux"'
+      expectAnswer(
+        get(r, `${ML}?repo=fedora-40&arch=x86_64`),
+        200,
+        TEXT,
+        `# repo = fedora-40 arch = x86_64 \n# ${why}\n`
+      )
       expectAnswer(
         get(r, `${ML}?path=pub/fedora/linux/releases/40/Everything/x86_64/os&time`),
         200,
         TEXT,
-        "# path = pub/fedora/linux/releases/40/Everything/x86_64/os \n# database creation time: 1730000000\n"
+        `# path = pub/fedora/linux/releases/40/Everything/x86_64/os \n# database creation time: 1730000000\n# ${why}\n`
       )
       expectAnswer(
         get(r, `${MK}?repo=fedora-40&arch=x86_64`),
@@ -477,8 +483,139 @@ http://mirror.example.de/epel/9/Everything/x86_64/
     <hash type="sha256">cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd</hash>
    </verification>
    <resources maxconnections="1">
+    <!-- ${why} -->
 ${TAIL}`
       )
+    })
+  )
+
+  it.effect("zero hosts, each reason in plain words", () =>
+    Effect.gen(function* () {
+      const r = yield* Redirector
+      const FEDORA_OS = "pub/fedora/linux/releases/40/Everything/x86_64/os"
+      const fedoraHost = (id: number, urls: ReadonlyArray<string>, extra: Parameters<typeof host>[4] = {}) => {
+        const made = host(id, `f${id}`, "DE", urls, extra)
+        return { ...made, categories: made.categories.map((c) => ({ ...c, categoryId: 2 })) }
+      }
+      const withHosts = (hosts: IndexSource["hosts"]) =>
+        r.update((s) => ({ ...s, index: new MirrorIndex({ ...world, hosts }, BUILT_AT) }))
+      const note = (url: string) => get(r, url).body.split("\n").slice(1).join("\n")
+      const mirrorlist = `${ML}?repo=fedora-40&arch=x86_64`
+
+      // Hosts with the category, none up to date yet (or stale).
+      withHosts([
+        fedoraHost(31, ["https://f31.example.org/fedora"], { dirs: [] }),
+        fedoraHost(32, ["https://f32.example.org/fedora"], { dirs: [] })
+      ])
+      assert.strictEqual(
+        note(mirrorlist),
+        '# no mirror carries this yet: none of the 2 hosts with the category "Fedora Linux" is up to date on it (stale, or not yet verified by a check-in or a crawl)\n'
+      )
+      // Up to date on the repository's directory, but its repodata/ is stale: left out, and said so.
+      withHosts([fedoraHost(31, ["https://f31.example.org/fedora"], { dirs: [20] })])
+      assert.strictEqual(
+        note(mirrorlist),
+        "# no mirror carries this repository: its repodata/ is stale or not yet verified on the 1 host up to date on its directory\n"
+      )
+      assert.include(
+        get(r, `${MK}?repo=fedora-40&arch=x86_64`).body,
+        '<!-- no mirror carries this yet: none of the 1 host with the category "Fedora Linux" is up to date on it'
+      )
+      // No usable URL (the loader leaves out private, unreachable and invalid-TLS URLs).
+      withHosts([fedoraHost(31, [])])
+      assert.strictEqual(
+        note(mirrorlist),
+        '# no mirror carries this: the 1 host with the category "Fedora Linux" have no usable URL (each private, unreachable or with an invalid TLS certificate)\n'
+      )
+      // Only a private host, and the client is not in its netblock.
+      withHosts([fedoraHost(31, ["https://f31.example.org/fedora"], { private: true, netblocks: ["10.9.0.0/16"] })])
+      assert.strictEqual(
+        note(mirrorlist),
+        "# no public mirror carries this; the private mirrors that do serve only clients in their own networks\n"
+      )
+      assert.include(get(r, `${mirrorlist}&ip=10.9.1.1`).body, "https://f31.example.org/fedora/")
+      // Allowed-country lists.
+      withHosts([fedoraHost(31, ["https://f31.example.org/fedora"], { countriesAllowed: ["FR"] })])
+      assert.strictEqual(
+        note(mirrorlist),
+        "# every mirror carrying this serves only clients of the countries it lists, and DE is not one of them\n"
+      )
+      // The protocol filter: without protocol=, a host with only rsync is no mirror for a list or a redirect.
+      withHosts([fedoraHost(31, ["rsync://f31.example.org/fedora"])])
+      assert.strictEqual(note(mirrorlist), "# no mirror offers protocol(s) https,http,ftp\n")
+      expectAnswer(
+        get(r, `/download/${FEDORA_OS}/repodata/repomd.xml`),
+        404,
+        { "content-type": "text/plain; charset=utf-8", "cache-control": "private, no-cache" },
+        "no mirror available\n# no mirror offers protocol(s) https,http (redirects go to https or http URLs only)\n"
+      )
+      assert.strictEqual(
+        get(r, `/download/${FEDORA_OS}/repodata/repomd.xml?protocol=rsync`).body,
+        "no mirror available\n# a redirect goes to an https or http URL, and protocol= allows neither\n"
+      )
+      assert.strictEqual(get(r, `${mirrorlist}&protocol=rsync`).body.split("\n").length, 3, "one URL after the header")
+    })
+  )
+
+  it.effect("a repository counts a host only where its repodata/ is up to date too", () =>
+    Effect.gen(function* () {
+      const r = yield* Redirector
+      // JP is up to date on the repository's directory (2) and its packages (6, 7), but not on repodata/ (3).
+      const hosts = world.hosts.map((h) =>
+        h.id === 5 ? host(5, "jp", "JP", ["https://mirror.example.jp/epel"], { dirs: [2, 6, 7] }) : h
+      )
+      const index = new MirrorIndex({ ...world, hosts }, BUILT_AT)
+      r.update((s) => ({ ...s, index }))
+      const jp = "https://mirror.example.jp/epel/9/Everything/x86_64"
+      const everyAnswer = () => [
+        get(r, `${ML}?${EPEL9}&country=global`).body,
+        get(r, `${ML}?path=pub/epel/9/Everything/x86_64&country=global`).body,
+        get(r, `${MK}?${EPEL9}&country=global`).body,
+        get(r, `${MK}?path=pub/epel/9/Everything/x86_64&country=global`).body,
+        JSON.stringify(get(r, `${ML}?${EPEL9}&redirect&country=jp`).headers),
+        JSON.stringify(get(r, `/download/pub/epel/9/Everything/x86_64/repodata/repomd.xml?country=jp`).headers),
+        JSON.stringify(get(r, `/download/pub/epel/9/Everything/x86_64/repodata/x-primary.xml.gz?country=jp`).headers),
+        JSON.stringify(get(r, `/download/pub/epel/9/Everything/x86_64/?country=jp`).headers)
+      ]
+      for (const answer of everyAnswer()) {
+        assert.notInclude(answer, jp)
+        assert.include(answer, "mirror.example.de")
+      }
+      // Directories that are not a repository's are not affected.
+      assert.include(get(r, `${ML}?path=pub/epel/9/Everything/x86_64/Packages/e&country=jp`).body, `${jp}/Packages/e/`)
+      // Its repodata/ catching up (an incremental change) brings it back everywhere; falling behind takes it out.
+      index.replaceHosts([5], [host(5, "jp", "JP", ["https://mirror.example.jp/epel"], { dirs: [2, 3, 6, 7] })])
+      for (const answer of everyAnswer()) assert.include(answer, jp)
+      index.replaceHosts([5], [host(5, "jp", "JP", ["https://mirror.example.jp/epel"], { dirs: [2, 6, 7] })])
+      for (const answer of everyAnswer()) assert.notInclude(answer, jp)
+      // A repodata/ directory removed and created again is linked to its repository again.
+      const repodata = world.directories.find((d) => d.id === 3)!
+      index.replaceDirectories([3], [])
+      assert.include(get(r, `${ML}?${EPEL9}&country=global`).body, jp, "no repodata/: nothing to require")
+      index.replaceDirectories([], [repodata])
+      assert.notInclude(get(r, `${ML}?${EPEL9}&country=global`).body, jp)
+    })
+  )
+
+  it.effect("country=: a well-formed code that is no country is ignored, and the list says so", () =>
+    Effect.gen(function* () {
+      const r = yield* loaded
+      // As if country= were not given: netblock matching stays on.
+      const plain = get(r, `${ML}?${EPEL9}&ip=10.1.2.3`).body.split("\n")
+      const unknown = get(r, `${ML}?${EPEL9}&ip=10.1.2.3&country=zz`).body.split("\n")
+      assert.deepStrictEqual(unknown, [plain[0], "# country = ZZ ignored: not a country code", ...plain.slice(1)])
+      // The known codes of the list are used.
+      expectAnswer(
+        get(r, `${ML}?${EPEL9}&country=zz,at,qq`),
+        200,
+        TEXT,
+        `# repo = epel-9 arch = x86_64 country = AT 
+# country = ZZ,QQ ignored: not a country code
+https://mirror.example.at/a&b/epel/9/Everything/x86_64/
+`
+      )
+      // The metalink's URLs are the same as without it.
+      assert.strictEqual(get(r, `${MK}?${EPEL9}&country=at,zz`).body, get(r, `${MK}?${EPEL9}&country=at`).body)
     })
   )
 
@@ -675,9 +812,35 @@ ${TAIL}`
       const euro = get(r, "/download/pub/epel/9/Everything/x86_64/%E2%82%AC%20x.iso?country=de")
       assert.strictEqual(euro.status, 302)
       assert.strictEqual(euro.headers.location, "https://mirror.example.de/epel/9/Everything/x86_64/%E2%82%AC%20x.iso")
+      // `#` and `?` too: a decoded `%23@evil.example.com` must not become a fragment (or a query) of the mirror's URL.
+      for (const [asked, sent] of [
+        ["repomd.xml%23@evil.example.com", "repomd.xml%23@evil.example.com"],
+        ["repomd.xml%3F@evil.example.com", "repomd.xml%3F@evil.example.com"],
+        ["a%2525b%3B%2C%3E", "a%2525b%3B%2C%3E"]
+      ] as const) {
+        const reply = get(r, `/download/pub/epel/9/Everything/x86_64/repodata/${asked}?country=de`)
+        const expected = `https://mirror.example.de/epel/9/Everything/x86_64/repodata/${sent}`
+        assert.strictEqual(reply.status, 302, asked)
+        assert.strictEqual(reply.headers.location, expected)
+        assert.strictEqual(
+          (reply.headers.link as ReadonlyArray<string>)[0],
+          `<${expected}>; rel=duplicate; pri=1; geo=de`
+        )
+        const location = new URL(reply.headers.location as string)
+        assert.strictEqual(location.host, "mirror.example.de")
+        assert.strictEqual(location.hash, "")
+        assert.strictEqual(location.search, "")
+        // The mirror gets the file name that was asked for.
+        assert.strictEqual(decodeURIComponent(location.pathname.split("/").pop()!), decodeURIComponent(asked))
+        // A mirrorlist of that file lists the same URL.
+        assert.include(
+          get(r, `${ML}?path=pub/epel/9/Everything/x86_64/repodata/${asked}&country=de`).body,
+          `\n${expected}\n`
+        )
+      }
       // No "--" survives into a metalink comment, however many dashes.
       assert.notInclude(get(r, `${MK}?path=pub/x---y`).body.split("<!--")[1]!.split("-->")[0]!, "--")
-      // Unknown protocols and country codes are refused, not turned into empty lists.
+      // Unknown protocols and malformed country codes are refused, not turned into empty lists.
       for (const query of ["protocol=-", "protocol=gopher", "protocol=https,", "country=deu", "country=d1"]) {
         const reply = get(r, `${ML}?${EPEL9}&${query}`)
         if (query === "protocol=https,") assert.strictEqual(reply.status, 200, query)
@@ -871,7 +1034,7 @@ ${TAIL}`
         get(r, "/download/pub/fedora/linux/releases/40/Everything/x86_64/os/x.iso"),
         404,
         { "content-type": "text/plain; charset=utf-8", "cache-control": "private, no-cache" },
-        "no mirror available\n"
+        'no mirror available\n# no mirror carries this yet: no active host has the category "Fedora Linux"\n'
       )
       // Only rsync asked for: no http(s) candidate.
       assert.strictEqual(get(r, `/download/${RPM_PATH}?protocol=rsync`).status, 404)

@@ -107,8 +107,15 @@ export const serveDirectory = async (root: string): Promise<StaticMirror> => {
     } catch {
       stat = undefined
     }
-    const found = stat?.isFile() === true && (request.method === "GET" || request.method === "HEAD")
-    requests.push({ method: request.method ?? "", path: pathname, status: found ? 200 : 404 })
+    const readable = request.method === "GET" || request.method === "HEAD"
+    const found = stat?.isFile() === true && readable
+    // A directory answers as a web server's index would (with nothing in it): the crawler's base check asks for one.
+    const directory = stat?.isDirectory() === true && readable
+    requests.push({ method: request.method ?? "", path: pathname, status: found || directory ? 200 : 404 })
+    if (directory) {
+      response.writeHead(200, { "content-type": "text/html", "content-length": 0 }).end()
+      return
+    }
     if (!found) {
       response.writeHead(404, { "content-type": "text/plain" }).end("not found\n")
       return
