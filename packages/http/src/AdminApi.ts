@@ -3,7 +3,7 @@
 import type { Netblock } from "@mirrormanager/actors/IpAddress"
 import { Api } from "@mirrormanager/domain/api/Api"
 import { Effect, Layer, Option } from "effect"
-import { HttpMiddleware, HttpRouter, HttpServerRequest, type HttpServerResponse } from "effect/http"
+import { HttpBody, HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
 import { AccountsHandlers } from "./AccountsHandlers.ts"
 import { ApiDocsRoute } from "./ApiDocs.ts"
@@ -21,6 +21,33 @@ import { SitesHandlers } from "./SitesHandlers.ts"
 import { XMLRPC_PATH, XmlRpcRoute } from "./XmlRpcRoute.ts"
 
 export const MAX_API_BODY_BYTES = 1024 * 1024
+
+const isJson = (contentType: string) => /^application\/(?:[\w.-]+\+)?json\b/.test(contentType)
+
+/** A JSON body (a problem document too) with a final newline, unless it has one. */
+export const withFinalNewline = (
+  response: HttpServerResponse.HttpServerResponse
+): HttpServerResponse.HttpServerResponse => {
+  const body = response.body
+  if (body._tag !== "Uint8Array" || body.contentLength === 0 || !isJson(body.contentType)) return response
+  if (body.text !== undefined) {
+    return body.text.endsWith("\n")
+      ? response
+      : HttpServerResponse.setBody(response, HttpBody.text(`${body.text}\n`, body.contentType))
+  }
+  const bytes = body.body
+  if (bytes[bytes.length - 1] === 0x0a) return response
+  return HttpServerResponse.setBody(response, HttpBody.uint8Array(Buffer.concat([bytes, NEWLINE]), body.contentType))
+}
+const NEWLINE = Buffer.from("\n")
+
+/**
+ * JSON answers end with a newline, so that `curl` output does not run into the next prompt or the next answer.
+ * Outermost: it sees the answers the other middleware make (problem documents for failures) too.
+ */
+const JsonFinalNewline = HttpRouter.middleware((httpEffect) => Effect.map(httpEffect, withFinalNewline), {
+  global: true
+})
 
 export const AdminApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
@@ -41,7 +68,8 @@ export const AdminApiRoutes = Layer.mergeAll(
   XmlRpcRoute,
   problemResponses({ maxBodyBytes: MAX_API_BODY_BYTES, except: [XMLRPC_PATH] }),
   NotFoundRoute
-)
+  // Built first, so that it is the outermost global middleware (the first added wraps all the others).
+).pipe(Layer.provide(JsonFinalNewline))
 
 /**
  * The client of a request by the redirector's rule (MM_TRUSTED_PROXIES: `X-Forwarded-For` walked from the right

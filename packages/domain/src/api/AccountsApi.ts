@@ -2,40 +2,52 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import * as A from "../Account.ts"
+import { Forbidden, NotFound } from "../Errors.ts"
 import { Page, PageQuery } from "../Fields.ts"
 import { ApiTokenId, SiteId, UserId } from "../Ids.ts"
 import { Authentication } from "./Authentication.ts"
-import { Created, crudEndpoints, Errors } from "./Crud.ts"
+import { BodyWriteErrors, Created, crudEndpoints, ReadErrors } from "./Crud.ts"
 
 export const Me = Schema.Struct({ user: A.User, siteIds: Schema.Array(SiteId) }).annotate({ identifier: "Me" })
 
-const [listUsers, createUser, getUser, updateUser, deleteUser] = crudEndpoints("User", "/api/users", {
+const [, createUser, , updateUser, deleteUser] = crudEndpoints("User", "/api/users", {
   id: UserId,
   item: A.User,
   create: A.CreateUser,
   update: A.UpdateUser
 })
+// Only global admins list users; a user reads only themself unless a global admin.
+const listUsers = HttpApiEndpoint.get("listUser", "/api/users", {
+  query: PageQuery,
+  success: Page(A.User),
+  error: Forbidden
+})
+const getUser = HttpApiEndpoint.get("getUser", "/api/users/:id", {
+  params: { id: UserId },
+  success: A.User,
+  error: ReadErrors
+})
 
 export class AccountsApi extends HttpApiGroup.make("accounts")
-  .add(HttpApiEndpoint.get("me", "/api/me", { success: Me, error: Errors }))
+  .add(HttpApiEndpoint.get("me", "/api/me", { success: Me, error: NotFound }))
   .add(listUsers, createUser, getUser, updateUser, deleteUser)
   .add(
     HttpApiEndpoint.get("listTokens", "/api/users/:id/tokens", {
       params: { id: UserId },
       query: PageQuery,
       success: Page(A.ApiToken),
-      error: Errors
+      error: ReadErrors
     }),
     HttpApiEndpoint.post("issueToken", "/api/users/:id/tokens", {
       params: { id: UserId },
       payload: A.IssueApiToken,
       success: Created(A.IssuedApiToken),
-      error: Errors
+      error: BodyWriteErrors
     }),
     HttpApiEndpoint.delete("revokeToken", "/api/tokens/:id", {
       params: { id: ApiTokenId },
       success: A.ApiToken,
-      error: Errors
+      error: ReadErrors
     })
   )
   .middleware(Authentication)

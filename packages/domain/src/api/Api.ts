@@ -3,6 +3,7 @@ import { HttpApi, HttpApiMiddleware, OpenApi } from "effect/http-api"
 import { AccountsApi } from "./AccountsApi.ts"
 import { ContentApi } from "./ContentApi.ts"
 import { EventsApi } from "./EventsApi.ts"
+import { completeDocument } from "./FrontEndpoints.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { HostsApi } from "./HostsApi.ts"
 import { MasterTreeApi } from "./MasterTreeApi.ts"
@@ -20,6 +21,8 @@ export class Api extends HttpApi.make("mirrormanager")
       title: "MirrorManager admin API",
       version: "0.1.0",
       description:
-        "Registry of mirror sites, hosts, categories, URLs and networks. Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 problem documents."
+        "Registry of mirror sites, hosts, categories, URLs and networks under `/api/`: authenticate with `Authorization: Bearer <token>`; bodies are JSON, errors RFC 9457 problem documents. Besides, every node answers dnf and yum (`/metalink`, `/mirrorlist`, `/download/…`), mirror check-ins (`/xmlrpc`), health probes and Prometheus (`/metrics`) without a token.",
+      // The endpoints answered outside this HttpApi (the front server's, the XML-RPC check-in) are added here.
+      transform: completeDocument
     })
   ) {}

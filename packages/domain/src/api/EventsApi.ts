@@ -6,7 +6,6 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { EpochSeconds } from "../Fields.ts"
 import { HostId, SiteId } from "../Ids.ts"
 import { Authentication } from "./Authentication.ts"
-import { Errors } from "./Crud.ts"
 
 export const HostEventKind = Schema.Literals(["HostAutoDisabled", "HostNotUpToDate", "TlsCertificateExpiring"])
 export type HostEventKind = typeof HostEventKind.Type
@@ -37,8 +36,7 @@ export class EventsApi extends HttpApiGroup.make("events")
   .add(
     HttpApiEndpoint.get("listEvents", "/api/events", {
       query: EventsQuery,
-      success: Schema.Array(HostEvent),
-      error: Errors
+      success: Schema.Array(HostEvent)
     })
   )
   .middleware(Authentication)

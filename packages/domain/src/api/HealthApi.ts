@@ -16,7 +16,20 @@ export class NotReady extends HttpApiError.Problem<NotReady>()(
 
 export class HealthApi extends HttpApiGroup.make("health")
   .add(
-    HttpApiEndpoint.get("live", "/healthz/live", { success: Schema.Struct({ status: Schema.Literal("live") }) }),
-    HttpApiEndpoint.get("ready", "/healthz/ready", { success: Readiness, error: NotReady })
+    HttpApiEndpoint.get("live", "/healthz/live", {
+      success: Schema.Struct({ status: Schema.Literal("live") })
+    }).annotateMerge(OpenApi.annotations({ summary: "Liveness", description: "200 while the process runs." })),
+    HttpApiEndpoint.get("ready", "/healthz/ready", { success: Readiness, error: NotReady }).annotateMerge(
+      OpenApi.annotations({
+        summary: "Readiness",
+        description:
+          "200 with `ready` while the node follows the database; 200 with `degraded` while it answers mirrorlists from its last index (or the snapshot on disk) because the database is unreachable: it stays in rotation, and its admin API answers 503 meanwhile; 503 with `starting` until it has an index to answer from. `checks` says how the index and the database are."
+      })
+    )
   )
-  .annotateMerge(OpenApi.annotations({ title: "Health" })) {}
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "Health",
+      description: "Answered by every node directly, also while the database is down. No authentication."
+    })
+  ) {}

@@ -2,6 +2,7 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { CrawlLog, CrawlSummary } from "../cluster/HostEntity.ts"
+import { PayloadTooLarge } from "../Errors.ts"
 import { Page, PageQuery } from "../Fields.ts"
 import * as H from "../Host.ts"
 import {
@@ -13,7 +14,7 @@ import {
   HostPeerAsnId
 } from "../Ids.ts"
 import { Authentication } from "./Authentication.ts"
-import { Created, Errors } from "./Crud.ts"
+import { BodyWriteErrors, Created, ReadErrors, WriteErrors } from "./Crud.ts"
 
 const hostParams = { hostId: HostId }
 
@@ -36,42 +37,42 @@ const hostList = <
       params: hostParams,
       query: PageQuery,
       success: Page(schemas.item),
-      error: Errors
+      error: ReadErrors
     }),
     HttpApiEndpoint.post(`addHost${one}`, `/api/hosts/:hostId/${path}`, {
       params: hostParams,
       payload: schemas.create,
       success: Created(schemas.item),
-      error: Errors
+      error: BodyWriteErrors
     }),
     HttpApiEndpoint.delete(`deleteHost${one}`, `/api/hosts/:hostId/${path}/:itemId`, {
       params: { hostId: HostId, itemId: schemas.id },
-      error: Errors
+      error: WriteErrors
     })
   ] as const
 
 export class HostsApi extends HttpApiGroup.make("hosts")
   .add(
-    HttpApiEndpoint.get("getHost", "/api/hosts/:hostId", { params: hostParams, success: H.Host, error: Errors }),
+    HttpApiEndpoint.get("getHost", "/api/hosts/:hostId", { params: hostParams, success: H.Host, error: ReadErrors }),
     HttpApiEndpoint.patch("updateHost", "/api/hosts/:hostId", {
       params: hostParams,
       payload: H.UpdateHost,
       success: H.Host,
-      error: Errors
+      error: BodyWriteErrors
     }),
-    HttpApiEndpoint.delete("deleteHost", "/api/hosts/:hostId", { params: hostParams, error: Errors }),
+    HttpApiEndpoint.delete("deleteHost", "/api/hosts/:hostId", { params: hostParams, error: WriteErrors }),
     // Crawls the host now, on the node that holds it, and answers what the crawl found (SPEC 7).
     HttpApiEndpoint.post("crawlHost", "/api/hosts/:hostId/crawl", {
       params: hostParams,
       payload: Schema.Struct({ mode: Schema.optional(Schema.Literals(["full", "repodata", "canary"])) }),
       success: CrawlSummary,
-      error: Errors
+      error: [...ReadErrors, PayloadTooLarge]
     }),
     // The host's last crawls, newest first: each request and what it answered (SPEC 7.5).
     HttpApiEndpoint.get("getHostCrawlLog", "/api/hosts/:hostId/crawl-log", {
       params: hostParams,
       success: Schema.Array(CrawlLog),
-      error: Errors
+      error: ReadErrors
     })
   )
   .add(
@@ -79,28 +80,28 @@ export class HostsApi extends HttpApiGroup.make("hosts")
       params: hostParams,
       query: PageQuery,
       success: Page(H.HostCategory),
-      error: Errors
+      error: ReadErrors
     }),
     HttpApiEndpoint.post("addHostCategory", "/api/hosts/:hostId/categories", {
       params: hostParams,
       payload: H.CreateHostCategory,
       success: Created(H.HostCategory),
-      error: Errors
+      error: BodyWriteErrors
     }),
     HttpApiEndpoint.get("getHostCategory", "/api/host-categories/:id", {
       params: { id: HostCategoryId },
       success: H.HostCategory,
-      error: Errors
+      error: ReadErrors
     }),
     HttpApiEndpoint.patch("updateHostCategory", "/api/host-categories/:id", {
       params: { id: HostCategoryId },
       payload: H.UpdateHostCategory,
       success: H.HostCategory,
-      error: Errors
+      error: BodyWriteErrors
     }),
     HttpApiEndpoint.delete("deleteHostCategory", "/api/host-categories/:id", {
       params: { id: HostCategoryId },
-      error: Errors
+      error: WriteErrors
     })
   )
   .add(
@@ -108,28 +109,28 @@ export class HostsApi extends HttpApiGroup.make("hosts")
       params: { id: HostCategoryId },
       query: PageQuery,
       success: Page(H.HostCategoryUrl),
-      error: Errors
+      error: ReadErrors
     }),
     HttpApiEndpoint.post("addHostCategoryUrl", "/api/host-categories/:id/urls", {
       params: { id: HostCategoryId },
       payload: H.CreateHostCategoryUrl,
       success: Created(H.HostCategoryUrl),
-      error: Errors
+      error: BodyWriteErrors
     }),
     HttpApiEndpoint.get("getHostCategoryUrl", "/api/host-category-urls/:id", {
       params: { id: HostCategoryUrlId },
       success: H.HostCategoryUrl,
-      error: Errors
+      error: ReadErrors
     }),
     HttpApiEndpoint.patch("updateHostCategoryUrl", "/api/host-category-urls/:id", {
       params: { id: HostCategoryUrlId },
       payload: H.UpdateHostCategoryUrl,
       success: H.HostCategoryUrl,
-      error: Errors
+      error: BodyWriteErrors
     }),
     HttpApiEndpoint.delete("deleteHostCategoryUrl", "/api/host-category-urls/:id", {
       params: { id: HostCategoryUrlId },
-      error: Errors
+      error: WriteErrors
     })
   )
   .add(

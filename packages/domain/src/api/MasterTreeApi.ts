@@ -2,11 +2,11 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Directory, FileDetail } from "../Content.ts"
+import { Forbidden, NotFound, Unprocessable } from "../Errors.ts"
 import { Page, PageQuery } from "../Fields.ts"
 import { CategoryId, DirectoryId, RepositoryId, VersionId } from "../Ids.ts"
 import { ExpireResult, ScanStatus } from "../MasterScan.ts"
 import { Authentication } from "./Authentication.ts"
-import { Errors } from "./Crud.ts"
 
 export const DirectoryQuery = {
   ...PageQuery,
@@ -20,25 +20,24 @@ export class MasterTreeApi extends HttpApiGroup.make("masterTree")
   .add(
     HttpApiEndpoint.get("listDirectories", "/api/directories", {
       query: DirectoryQuery,
-      success: Page(Directory),
-      error: Errors
+      success: Page(Directory)
     }),
     HttpApiEndpoint.get("getDirectory", "/api/directories/:id", {
       params: { id: DirectoryId },
       success: Directory,
-      error: Errors
+      error: NotFound
     }),
     HttpApiEndpoint.get("listDirectoryFileDetails", "/api/directories/:id/file-details", {
       params: { id: DirectoryId },
       success: Schema.Array(FileDetail),
-      error: Errors
+      error: NotFound
     }).annotateMerge(
       OpenApi.annotations({ description: "Every known version of every file of the directory, newest first per file" })
     ),
     HttpApiEndpoint.get("listRepositoryFileDetails", "/api/repositories/:id/file-details", {
       params: { id: RepositoryId },
       success: Schema.Array(FileDetail),
-      error: Errors
+      error: NotFound
     }).annotateMerge(
       OpenApi.annotations({
         description:
@@ -48,7 +47,7 @@ export class MasterTreeApi extends HttpApiGroup.make("masterTree")
     HttpApiEndpoint.post("expireRepository", "/api/repositories/:id/expire", {
       params: { id: RepositoryId },
       success: ExpireResult,
-      error: Errors
+      error: [Forbidden, NotFound]
     }).annotateMerge(
       OpenApi.annotations({
         description:
@@ -58,19 +57,19 @@ export class MasterTreeApi extends HttpApiGroup.make("masterTree")
     HttpApiEndpoint.post("expireVersion", "/api/versions/:id/expire", {
       params: { id: VersionId },
       success: ExpireResult,
-      error: Errors
+      error: [Forbidden, NotFound]
     }).annotateMerge(
       OpenApi.annotations({ description: "Emergency expire of every repository of a version (global admins)" })
     ),
     HttpApiEndpoint.get("getCategoryScan", "/api/categories/:id/scan", {
       params: { id: CategoryId },
       success: ScanStatus,
-      error: Errors
+      error: NotFound
     }),
     HttpApiEndpoint.post("scanCategory", "/api/categories/:id/scan", {
       params: { id: CategoryId },
       success: ScanStatus.pipe(HttpApiSchema.status(202)),
-      error: Errors
+      error: [Forbidden, NotFound, Unprocessable]
     }).annotateMerge(
       OpenApi.annotations({
         description:

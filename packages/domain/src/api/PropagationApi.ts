@@ -6,7 +6,6 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { EpochSeconds } from "../Fields.ts"
 import { RepositoryId } from "../Ids.ts"
 import { Authentication } from "./Authentication.ts"
-import { Errors } from "./Crud.ts"
 
 export const PropagationStat = Schema.Struct({
   repositoryId: RepositoryId,
@@ -35,8 +34,7 @@ export class PropagationApi extends HttpApiGroup.make("propagation")
         /** One repository's runs (newest first) instead of every repository's newest run. */
         repositoryId: Schema.optionalKey(RepositoryId)
       },
-      success: Schema.Array(PropagationStat),
-      error: Errors
+      success: Schema.Array(PropagationStat)
     })
   )
   .middleware(Authentication)

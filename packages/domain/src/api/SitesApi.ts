@@ -5,45 +5,51 @@ import { CreateHost, Host } from "../Host.ts"
 import { SiteId, UserId } from "../Ids.ts"
 import * as S from "../Site.ts"
 import { Authentication } from "./Authentication.ts"
-import { Created, crudEndpoints, Errors } from "./Crud.ts"
+import { BodyWriteErrors, Created, crudEndpoints, ReadErrors, WriteErrors } from "./Crud.ts"
+
+const [listSites, createSite, , updateSite, deleteSite] = crudEndpoints(
+  "Site",
+  "/api/sites",
+  { id: SiteId, item: S.Site, create: S.CreateSite, update: S.UpdateSite },
+  "siteId"
+)
+// A list holds the sites the caller may see; reading another one is forbidden.
+const getSite = HttpApiEndpoint.get("getSite", "/api/sites/:siteId", {
+  params: { siteId: SiteId },
+  success: S.Site,
+  error: ReadErrors
+})
 
 export class SitesApi extends HttpApiGroup.make("sites")
-  .add(
-    ...crudEndpoints(
-      "Site",
-      "/api/sites",
-      { id: SiteId, item: S.Site, create: S.CreateSite, update: S.UpdateSite },
-      "siteId"
-    )
-  )
+  .add(listSites, createSite, getSite, updateSite, deleteSite)
   .add(
     HttpApiEndpoint.get("listSiteAdmins", "/api/sites/:siteId/admins", {
       params: { siteId: SiteId },
       query: PageQuery,
       success: Page(S.SiteAdmin),
-      error: Errors
+      error: ReadErrors
     }),
     HttpApiEndpoint.post("addSiteAdmin", "/api/sites/:siteId/admins", {
       params: { siteId: SiteId },
       payload: S.AddSiteAdmin,
       success: Created(S.SiteAdmin),
-      error: Errors
+      error: BodyWriteErrors
     }),
     HttpApiEndpoint.delete("removeSiteAdmin", "/api/sites/:siteId/admins/:userId", {
       params: { siteId: SiteId, userId: UserId },
-      error: Errors
+      error: WriteErrors
     }),
     HttpApiEndpoint.get("listSiteHosts", "/api/sites/:siteId/hosts", {
       params: { siteId: SiteId },
       query: PageQuery,
       success: Page(Host),
-      error: Errors
+      error: ReadErrors
     }),
     HttpApiEndpoint.post("createSiteHost", "/api/sites/:siteId/hosts", {
       params: { siteId: SiteId },
       payload: CreateHost,
       success: Created(Host),
-      error: Errors
+      error: BodyWriteErrors
     })
   )
   .middleware(Authentication)
