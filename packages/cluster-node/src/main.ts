@@ -6,6 +6,7 @@ import { Command } from "effect/cli"
 import { NodeConfig } from "./Config.ts"
 import { crawlCommand } from "./CrawlCommand.ts"
 import { DatabaseLive, LoggerLive, loggerLive, runNode } from "./Node.ts"
+import { reportCommand } from "./ReportCommand.ts"
 import { scanMasterCommand } from "./ScanMaster.ts"
 
 const serve = Command.make("serve", {}, () =>
@@ -29,7 +30,8 @@ const mirrormanager = Command.make("mirrormanager").pipe(
     serve,
     migrate,
     scanMasterCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer)),
-    crawlCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer))
+    crawlCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer)),
+    reportCommand
   ])
 )
 
