@@ -152,7 +152,7 @@ const report = (options: ReportOptions) =>
         Effect.sync(() => {
           if (error instanceof CheckinSendError) {
             say(error.message)
-            process.exitCode = EXIT_REFUSED
+            process.exitCode = error.unavailable ? EXIT_NETWORK : EXIT_REFUSED
           } else {
             say(networkProblem(config.server, error, proxied))
             process.exitCode = EXIT_NETWORK

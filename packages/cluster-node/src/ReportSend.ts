@@ -34,9 +34,15 @@ export type CheckinAnswer =
   | { readonly _tag: "Reply"; readonly text: string }
   | { readonly _tag: "Fault"; readonly code: number; readonly message: string }
 
-/** Why the server's reply could not be had; `network` = it never answered (exit 2), else it answered wrongly. */
+/** The server (or a proxy) answered, but not with an XML-RPC reply. */
 export class CheckinSendError extends Error {
   override readonly name = "CheckinSendError"
+  /** True when the server did not get to judge the check-in (a proxy's refusal, a server error): try again later. */
+  readonly unavailable: boolean
+  constructor(message: string, unavailable = false) {
+    super(message)
+    this.unavailable = unavailable
+  }
 }
 
 /** Reads an XML-RPC methodResponse: one string value, or a fault. */
@@ -127,19 +133,19 @@ export const sendCheckin = (server: string, payload: string, options: SendOption
         response.on("error", (error) => done(() => reject(error)))
         response.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8")
-          if (response.statusCode !== 200) {
-            const proxyNote =
-              response.statusCode === 407
-                ? " (the proxy wants credentials: put them in the proxy URL, http://user:password@proxy:port)"
-                : ""
-            return done(() =>
-              reject(
-                new CheckinSendError(
-                  `${server} answered HTTP ${response.statusCode} ${response.statusMessage ?? ""}`.trimEnd() +
-                    `${proxyNote}; is [global] server the check-in URL (it ends in /xmlrpc)?`
-                )
-              )
-            )
+          const status = response.statusCode ?? 0
+          if (status !== 200) {
+            const answered = `${server} answered HTTP ${status} ${response.statusMessage ?? ""}`.trimEnd()
+            const error =
+              status === 407
+                ? new CheckinSendError(
+                    `the proxy wants credentials (HTTP 407): put them in the proxy URL, http://user:password@proxy:port`,
+                    true
+                  )
+                : status >= 500
+                  ? new CheckinSendError(`${answered}: the server (or a proxy) is not available; try again later`, true)
+                  : new CheckinSendError(`${answered}: is [global] server the check-in URL (it ends in /xmlrpc)?`)
+            return done(() => reject(error))
           }
           const answer = readMethodResponse(text)
           if (answer === undefined) {

@@ -316,6 +316,37 @@ describe("mirrormanager report", () => {
     proxy.close()
   })
 
+  it("[global] proxy= with credentials in its URL goes ahead of the environment; a proxy's 407 is exit 2", async () => {
+    const server = await recorder((res) => res.end(xmlrpcString("checked in successful")))
+    const proxy = createProxy(http.createServer())
+    proxy.authenticate = (req) =>
+      req.headers["proxy-authorization"] === `Basic ${Buffer.from("mirror:p w").toString("base64")}`
+    const seen: Array<string> = []
+    proxy.on("request", (req: http.IncomingMessage) => seen.push(`${req.method} ${req.url}`))
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve))
+    const port = (proxy.address() as AddressInfo).port
+    // %% is configparser's % (the URL's %20 is the space of the password).
+    const withProxy = (credentials: string) => {
+      const file = writeConf(dir, { server: `${server.url}/xmlrpc`, root })
+      const text = fs
+        .readFileSync(file, "utf8")
+        .replace("[site]", `proxy=http://${credentials}@127.0.0.1:${port}\n[site]`)
+      fs.writeFileSync(file, text)
+      return file
+    }
+    const good = await report(["--config", withProxy("mirror:p%%20w")], { HTTP_PROXY: "http://127.0.0.1:9" })
+    assert.strictEqual(good.code, 0, good.stderr)
+    assert.deepStrictEqual(seen, [`POST ${server.url}/xmlrpc`])
+    assert.lengthOf(server.requests, 1)
+
+    const refused = await report(["--config", withProxy("mirror:wrong")])
+    assert.strictEqual(refused.code, 2)
+    assert.include(refused.stderr, "the proxy wants credentials (HTTP 407): put them in the proxy URL")
+    assert.lengthOf(server.requests, 1)
+    proxy.close()
+    server.server.close()
+  })
+
   it("goes through a forward proxy to an https:// server, by CONNECT", async (context) => {
     const key = path.join(dir, "tls.key")
     const cert = path.join(dir, "tls.crt")
