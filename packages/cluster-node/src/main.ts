@@ -6,6 +6,7 @@ import { Command } from "effect/cli"
 import { DEFAULT_PORTS, NodeConfig } from "./Config.ts"
 import { crawlCommand } from "./CrawlCommand.ts"
 import { DatabaseLive, LoggerLive, loggerLive, runNode } from "./Node.ts"
+import { reportCommand } from "./ReportCommand.ts"
 import { scanMasterCommand } from "./ScanMaster.ts"
 import { explainOperatorErrors, handleStopSignals } from "./Shutdown.ts"
 
@@ -30,7 +31,8 @@ const mirrormanager = Command.make("mirrormanager").pipe(
     serve,
     migrate,
     scanMasterCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer)),
-    crawlCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer))
+    crawlCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer)),
+    reportCommand
   ])
 )
 
