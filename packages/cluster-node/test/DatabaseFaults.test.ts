@@ -86,6 +86,9 @@ describe("a node whose database fails", () => {
       assert.strictEqual(JSON.parse(readiness.text).status, "degraded")
       assert.notInclude(readiness.text, String(pg.port))
       assert.notInclude(readiness.text, "127.0.0.1")
+      assert.isTrue(readiness.text.endsWith("}\n"), "a JSON answer ends with a newline")
+      const live = await request(node.url, "/healthz/live")
+      assert.strictEqual(live.text, '{"status":"live"}\n')
       assert.match(node.output(), /registry database unreachable/)
 
       const hung = await request(node.url, "/api/sites")

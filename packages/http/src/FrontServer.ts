@@ -74,7 +74,7 @@ export class FrontHttpServer extends http.Server {
         detail: "the registry database is not reachable yet; mirrorlists and metalinks are served from the index"
       })
       response.writeHead(503, { "content-type": "application/problem+json", "retry-after": "10" })
-      response.end(body)
+      response.end(`${body}\n`)
     })
   }
 
@@ -174,7 +174,7 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
 
         const health = (request: http.IncomingMessage, response: http.ServerResponse, path: string) => {
           if (path === "/healthz/live") {
-            send(request, response, 200, { "content-type": "application/json" }, '{"status":"live"}')
+            send(request, response, 200, { "content-type": "application/json" }, '{"status":"live"}\n')
             return
           }
           const status = redirector.status()
@@ -204,7 +204,7 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
             response,
             state === "starting" ? 503 : 200,
             { "content-type": state === "starting" ? "application/problem+json" : "application/json" },
-            JSON.stringify(body)
+            `${JSON.stringify(body)}\n`
           )
         }
 
