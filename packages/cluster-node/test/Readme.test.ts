@@ -20,6 +20,11 @@ const commands = blocks("sh")
   .map((line) => line.trim())
   .filter((line) => line.length > 0 && !line.startsWith("export "))
 
+const DEMO = path.resolve(import.meta.dirname, "../src/Demo.ts")
+/** The walkthrough's master path and its host's URL. */
+const README_MASTER_PATH = "/srv/pub/epel"
+const README_MIRROR = "https://mirror.example.edu/"
+
 const hasCurl = spawnSync("curl", ["--version"]).status === 0
 
 describe("README", () => {
@@ -36,11 +41,31 @@ describe("README", () => {
       MM_ADMIN_TOKEN: token
     })
     const env = { ...process.env, MM: node.url, TOKEN: token }
-    for (const command of commands) {
+    // The test master tree the README tells how to write, where its category's master path says (moved to a
+    // temporary directory).
+    const masterPath = path.join(tempDir(), "pub/epel")
+    execFileSync(process.execPath, [DEMO, "--write-tree", masterPath], { encoding: "utf8" })
+    for (const pasted of commands) {
+      const command = pasted.replaceAll(README_MASTER_PATH, masterPath)
+      if (/\/(mirrorlist|metalink)\?/.test(command)) {
+        // The scan before runs in the background: the answer comes once it has found the repository.
+        let run = spawnSync("bash", ["-c", command], { env, encoding: "utf8" })
+        for (let i = 0; i < 100 && !run.stdout.includes(README_MIRROR); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          run = spawnSync("bash", ["-c", command], { env, encoding: "utf8" })
+        }
+        assert.strictEqual(run.status, 0, `${command}\n${run.stdout}${run.stderr}`)
+        assert.include(run.stdout, `${README_MIRROR}pub/epel/9/Everything/x86_64/`, command)
+        continue
+      }
       const run = spawnSync("bash", ["-c", command], { env, encoding: "utf8" })
       assert.strictEqual(run.status, 0, `${command}\n${run.stdout}${run.stderr}`)
       assert.doesNotThrow(() => JSON.parse(run.stdout), `${command} printed JSON`)
     }
+    assert.isTrue(
+      commands.some((c) => c.includes("/mirrorlist?")),
+      "the walkthrough ends with the redirector's answer"
+    )
     const transcript = blocks("console")[0]!.split("\n")
     for (let i = 0; i < transcript.length; i++) {
       const line = transcript[i]!
