@@ -24,6 +24,7 @@ import {
   serveMirror,
   writeRepository
 } from "./DemoRepository.ts"
+import { isAlive } from "./Processes.ts"
 
 const ROOT = path.resolve(import.meta.dirname, "../../..")
 const MAIN = path.join(ROOT, "packages/cluster-node/src/main.ts")
@@ -82,15 +83,6 @@ let node: { readonly child: ChildProcess; readonly exited: Promise<number | null
 const mirrors: Array<DemoMirror> = []
 let stopping: Promise<never> | undefined
 let firstSignalAt = 0
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Stops the node, its PostgreSQL and the mirrors, then exits with `code`. */
 const stop = (code: number) =>

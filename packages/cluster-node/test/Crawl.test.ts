@@ -6,15 +6,26 @@ import type { AddressInfo } from "node:net"
 import { signature } from "@mirrormanager/actors/EventDelivery"
 import { afterAll, assert, describe, it } from "vitest"
 import { call, mirrorlist, newDatabase, REPOMD, setUpContent, TOKEN, until } from "./support/Nodes.ts"
-import { type RunningNode, runCommand, startNode, stop, tempDir } from "./support/Process.ts"
+import { type RunningNode, runCommand, startCommand, startNode, stop, tempDir } from "./support/Process.ts"
 
 const servers: Array<http.Server> = []
-afterAll(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))))
+afterAll(() =>
+  Promise.all(
+    servers.map((s) => {
+      s.closeAllConnections()
+      return new Promise((resolve) => s.close(resolve))
+    })
+  )
+)
 
-/** A mirror of pub/epel on 127.0.0.<n>; `state.repomd` is what it serves as repomd.xml, after `state.delayMs`. */
-const mirror = (n: number, state: { repomd: string; delayMs?: number }) =>
+/**
+ * A mirror of pub/epel on 127.0.0.<n>; `state.repomd` is what it serves as repomd.xml, after `state.delayMs`;
+ * `state.asked` counts the requests it got.
+ */
+const mirror = (n: number, state: { repomd: string; delayMs?: number; asked?: number }) =>
   new Promise<string>((resolve) => {
     const server = http.createServer((request, response) => {
+      state.asked = (state.asked ?? 0) + 1
       const path = request.url ?? "/"
       if (path.endsWith("/")) return void response.writeHead(200, { "content-length": 0 }).end()
       if (path === "/pub/epel/9/Everything/x86_64/repodata/repomd.xml") {
@@ -303,5 +314,22 @@ describe("mirrormanager crawl and always-up-to-date hosts", () => {
       log.entries.map((e: { result: string }) => e.result),
       [refused]
     )
+  })
+
+  it("stops on Ctrl-C with the crawls under way: exit 130 within seconds, and the node goes on", async () => {
+    const { node, database } = await crawlingNode()
+    const categoryId = await setUpContent(node)
+    // A mirror that takes a minute over its repomd.xml: the crawl is under way when Ctrl-C comes.
+    const slow: { repomd: string; delayMs: number; asked?: number } = { repomd: REPOMD, delayMs: 60_000 }
+    await addHost(node, categoryId, 39, await mirror(39, slow))
+    const crawl = startCommand(["crawl"], { DATABASE_URL: database })
+    await until("the crawl asks the mirror", 30_000, async () => (slow.asked ?? 0) > 0)
+    const signalled = Date.now()
+    process.kill(-crawl.child.pid!, "SIGINT")
+    const result = await crawl.result
+    assert.isBelow(Date.now() - signalled, 10_000, result.stderr)
+    assert.strictEqual(result.code, 130, result.stderr)
+    assert.include(result.stderr, "SIGINT: stopping crawl")
+    assert.strictEqual((await fetch(`${node.url}/healthz/live`)).status, 200)
   })
 })

@@ -1,32 +1,13 @@
 // A node whose database stops answering (every PostgreSQL process frozen with SIGSTOP) or goes away: readiness says
 // "unreachable" without the database's address, and admin requests get 503 with Retry-After instead of hanging or
 // failing with 500. The test runs a PostgreSQL of its own: the shared test server is never stopped.
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, assert, describe, it } from "vitest"
 import { startEmbeddedPostgres } from "../src/EmbeddedPostgres.ts"
+import { postgresProcesses } from "../src/Processes.ts"
 import { freePort, startNode, tempDir } from "./support/Process.ts"
 
 const TOKEN = "mm_database-faults-admin-token"
-
-/** The postmaster of `dataDir` and every process it started (backends, checkpointer, walwriter, ...). */
-const postgresProcesses = (dataDir: string): Array<number> => {
-  const postmaster = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
-  const children = fs
-    .readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        // stat: pid (comm) state ppid ...; comm may hold spaces, so read after the last ")".
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
-  return [postmaster, ...children]
-}
 
 const signalAll = (dataDir: string, signal: NodeJS.Signals) => {
   for (const pid of postgresProcesses(dataDir)) {

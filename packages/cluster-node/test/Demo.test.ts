@@ -7,34 +7,12 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { gunzipSync } from "node:zlib"
 import { assert, describe, it, onTestFinished } from "vitest"
+import { groupMembers, isAlive } from "../src/Processes.ts"
 import { freePort, postgresServing, tempDir } from "./support/Process.ts"
 
 const ROOT = path.resolve(import.meta.dirname, "../../..")
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** The processes of a process group, found through /proc (the fifth field of stat is the group). */
-const groupMembers = (group: number) =>
-  fs
-    .readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) === group
-      } catch {
-        return false
-      }
-    })
 
 describe("npm run demo", () => {
   it("prints a mirrorlist of the fresh mirrors only, answers its printed URLs, and stops cleanly on Ctrl-C", async () => {

@@ -6,6 +6,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, describe, inject, it } from "vitest"
+import { postgresProcesses } from "../src/Processes.ts"
 import { freePort, postgresServing, tempDir } from "./support/Process.ts"
 
 const MAIN = path.resolve(import.meta.dirname, "../src/main.ts")
@@ -76,22 +77,7 @@ const exitWithin = (node: { exited: Promise<number | null>; output: () => string
 const postgresOf = (node: Detached) => postgresServing(path.join(node.dataDir, "postgres"))
 
 /** The postmaster and its children (each in a session of its own), by the data directory's postmaster.pid. */
-const serverProcesses = (node: Detached) => {
-  const postmaster = Number(fs.readFileSync(path.join(node.dataDir, "postgres/postmaster.pid"), "utf8").split("\n")[0])
-  const children = fs
-    .readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
-  return [postmaster, ...children]
-}
+const serverProcesses = (node: Detached) => postgresProcesses(path.join(node.dataDir, "postgres"))
 
 const pauseDatabase = (node: Detached) => {
   for (const pid of serverProcesses(node)) process.kill(pid, "SIGSTOP")

@@ -74,20 +74,29 @@ export interface CommandResult {
   readonly stderr: string
 }
 
-/** Runs a `mirrormanager` command to its end, as an operator would from a shell. */
-export const runCommand = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  new Promise<CommandResult>((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, MM_LOG_FORMAT: "logfmt", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout!.on("data", (chunk) => (stdout += chunk))
-    child.stderr!.on("data", (chunk) => (stderr += chunk))
+/**
+ * Starts a `mirrormanager` command as an operator would from a shell: in a process group of its own, as a terminal's
+ * foreground job, so that a test can send it a terminal's Ctrl-C (SIGINT to the group); `result` once it has ended.
+ */
+export const startCommand = (args: ReadonlyArray<string>, env: Record<string, string>) => {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, MM_LOG_FORMAT: "logfmt", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (chunk) => (stdout += chunk))
+  child.stderr!.on("data", (chunk) => (stderr += chunk))
+  const result = new Promise<CommandResult>((resolve, reject) => {
     child.on("error", reject)
     child.on("exit", (code) => resolve({ code, stdout, stderr }))
   })
+  return { child, result, stderr: () => stderr }
+}
+
+/** Runs a `mirrormanager` command to its end, as an operator would from a shell. */
+export const runCommand = (args: ReadonlyArray<string>, env: Record<string, string>) => startCommand(args, env).result
 
 export const stop = async (node: RunningNode, signal: NodeJS.Signals = "SIGTERM") => {
   node.process.kill(signal)
