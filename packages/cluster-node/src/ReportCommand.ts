@@ -116,7 +116,10 @@ const report = (options: ReportOptions) =>
     const { config, document, json } = prepared
     const output = Option.getOrUndefined(options.output)
     if (output !== undefined) fs.writeFileSync(output, json)
-    if (options.debug) process.stderr.write(`${JSON.stringify(document, null, 2)}\n`)
+    // The payload decoded, as the server will read it; the password is not printed (it would end up in logs, such
+    // as cron's mail).
+    const shown = { ...document, site: { ...(document.site as object), password: "(hidden)" } }
+    if (options.debug) process.stderr.write(`${JSON.stringify(shown, null, 2)}\n`)
     const url = new URL(config.server)
     if (url.protocol === "http:" && !isLoopback(url.hostname)) {
       say(`warning: [global] server is plain http://, so the site password crosses the network unencrypted`)
@@ -124,8 +127,6 @@ const report = (options: ReportOptions) =>
     const categories = Object.keys(document).filter((k) => !["version", "global", "site", "host", "stats"].includes(k))
     const summary = `${count(categories.length, "category", "categories")}, ${count(directoriesIn(document), "directory", "directories")}`
     if (options.dryRun) {
-      // The payload decoded, as the server will read it; the password is not printed (it would end up in logs).
-      const shown = { ...document, site: { ...(document.site as object), password: "(hidden)" } }
       process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
       say(`dry run: ${summary} for ${config.hostName} of site ${config.siteName}, not sent to ${config.server}`)
       process.exitCode = 0

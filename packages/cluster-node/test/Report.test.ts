@@ -256,9 +256,12 @@ describe("mirrormanager report", () => {
     assert.match(dry.stderr, /dry run: 1 category, 8 directories for mirror\.campus\.example of site Campus/)
 
     // Sent: the request is what upstream's client sends, and decodes to what the dry run printed.
-    const sent = await report(["-c", conf])
+    const sent = await report(["-c", conf, "--debug"])
     assert.strictEqual(sent.code, 0, sent.stderr)
     assert.strictEqual(sent.stdout, "checked in successful\n")
+    // --debug shows the payload on stderr, without the password (cron mails stderr).
+    assert.include(sent.stderr, '"password": "(hidden)"')
+    assert.notInclude(sent.stderr, decodeAsUpstream(server.requests[0]!.body).site.password)
     const [request] = server.requests
     assert.strictEqual(request?.method, "POST")
     assert.strictEqual(request?.url, "/xmlrpc")
