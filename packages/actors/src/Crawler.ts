@@ -274,10 +274,28 @@ const serves = (answer: Answer) => answer.status >= 200 && answer.status < 500 &
 
 const byPath = (a: CrawlDirectory, b: CrawlDirectory) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
 
+/**
+ * The request a failed crawl is blamed on: the last one that got no answer or an error status. Notes (an
+ * always-up-to-date category's, directories not asked again) are in the log with status 0 but record no request:
+ * never blamed.
+ */
+export const blamedRequest = (
+  log: ReadonlyArray<CrawlLogEntry>,
+  notes: ReadonlySet<CrawlLogEntry>
+): CrawlLogEntry | undefined =>
+  log.findLast((entry) => !notes.has(entry) && (entry.status === 0 || entry.status >= 400))
+
 /** Crawls one host; never throws: what could not be learned is `unknown` in the report and said in the log. */
 export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Promise<CrawlOutcome> => {
   const started = Date.now()
   const log: Array<CrawlLogEntry> = []
+  /** Entries of the log that say something of the crawl rather than of a request (status 0, no request made). */
+  const notes = new Set<CrawlLogEntry>()
+  const note = (url: string, result: string) => {
+    const entry: CrawlLogEntry = { url, method: "HEAD", status: 0, result, ms: 0 }
+    notes.add(entry)
+    log.push(entry)
+  }
   let requests = 0
   const pool = agentsFor(options.connectionsPerHost, options.ca)
   const resolve = options.resolve ?? systemResolve
@@ -677,13 +695,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     }
     if (category.alwaysUpToDate) {
       // Its directories count as up to date whatever they hold (SPEC 2.1): nothing to ask of them.
-      log.push({
-        url: `${base}/`,
-        method: "HEAD",
-        status: 0,
-        result: "always up to date (alwaysUp2date): its base URLs checked, its directories not",
-        ms: 0
-      })
+      note(`${base}/`, "always up to date (alwaysUp2date): its base URLs checked, its directories not")
       return { ...skipped, accessible: true }
     }
     if (options.mode === "canary") return { ...skipped, accessible: true }
@@ -711,13 +723,10 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
         })
       }
       if (kept.length > 0) {
-        log.push({
-          url: `${base}/`,
-          method: "HEAD",
-          status: 0,
-          result: `${kept.length} directories found up to date lately and unchanged on the master since: not asked again`,
-          ms: 0
-        })
+        note(
+          `${base}/`,
+          `${kept.length} directories found up to date lately and unchanged on the master since: not asked again`
+        )
         directories = directories.filter((d) => d.kept === undefined)
       }
     }
@@ -742,12 +751,12 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
     if (status === "failure" && couldNotCheck.length === categories.length) {
       // Nothing failed on the mirror's side: this machine could not resolve or reach it. Not held against it.
       status = "unknown"
-      const last = log.at(-1)
+      const last = log.findLast((entry) => !notes.has(entry))
       reason = `could not check from here${last === undefined ? "" : ` (last: ${last.url}: ${last.result})`}`
     } else if (status === "failure" && urls.length === 0) {
       reason = "no base URL answered: the host has no public http(s) base URL to check"
     } else if (status === "failure") {
-      const last = log.findLast((entry) => entry.status === 0 || entry.status >= 400)
+      const last = blamedRequest(log, notes)
       reason = `no base URL answered${last === undefined ? "" : ` (last: ${last.url}: ${last.status === 0 ? "" : `${last.status} `}${last.result})`}`
     }
   } catch (error) {

@@ -141,10 +141,12 @@ export class MirrorIndex {
   private readonly views = new Map<number, CarrierView>()
   /** A `repodata/` directory's id → the id of the repository directory that holds it. */
   private readonly repositoryOfRepodata = new Map<number, number>()
-  /** Why nobody carries a directory, per directory, while no host changes (`hostGeneration`). */
+  /** Why nobody carries a directory, per directory, while no host or directory changes (`reasonVersion`). */
   private readonly noCarrierReasons = new Map<number, NoCarrierReason>()
-  private hostGeneration = 0
-  private reasonGeneration = -1
+  /** `reasonVersion` when `noCarrierReasons` were worked out. */
+  private reasonsAt = -1
+  /** Counts changes to hosts and directories (see `reasonVersion`). */
+  private hostsAndDirectoriesVersion = 0
   private fileDetailCount = 0
   /**
    * Counts changes to what a request names (directories, their files, repositories and redirects), so that what
@@ -154,6 +156,16 @@ export class MirrorIndex {
 
   get version(): number {
     return this.contentVersion
+  }
+
+  /**
+   * Counts changes to hosts and directories: what a directory's no-carrier reason depends on besides its carrier
+   * view (a host gaining the category without being up to date on the directory leaves the view as it is). What
+   * is kept of an empty answer is good while this stays the same. Categories change only with a new index (a
+   * full build).
+   */
+  get reasonVersion(): number {
+    return this.hostsAndDirectoriesVersion
   }
 
   constructor(source: IndexSource, builtAt: number) {
@@ -298,13 +310,14 @@ export class MirrorIndex {
   }
 
   /**
-   * Why no host carries the directory (its carrier view is empty); worked out again after any host changes. Only
-   * empty answers ask, and they are few.
+   * Why no host carries the directory (its carrier view is empty); worked out again after any change to hosts or
+   * directories (a host gaining the category, a directory linked to a category or given a `repodata/`). Only
+   * empty answers ask, and they are kept.
    */
   noCarrierReason(directory: IndexDirectory): NoCarrierReason {
-    if (this.reasonGeneration !== this.hostGeneration) {
+    if (this.reasonsAt !== this.hostsAndDirectoriesVersion) {
       this.noCarrierReasons.clear()
-      this.reasonGeneration = this.hostGeneration
+      this.reasonsAt = this.hostsAndDirectoriesVersion
     }
     let reason = this.noCarrierReasons.get(directory.id)
     if (reason === undefined) {
@@ -342,7 +355,6 @@ export class MirrorIndex {
 
   /** Replaces the hosts in `ids` with `rows` (an id missing from `rows` is gone or no longer active). */
   replaceHosts(ids: ReadonlyArray<number>, rows: ReadonlyArray<HostSource>): void {
-    this.hostGeneration++
     for (const id of ids) this.removeHost(id)
     for (const row of rows) {
       this.removeHost(row.id)
@@ -383,6 +395,7 @@ export class MirrorIndex {
   }
 
   private putHost(source: HostSource): void {
+    this.hostsAndDirectoriesVersion++
     const host = indexHost(source)
     this.hosts.set(host.id, host)
     for (const text of host.netblocks) {
@@ -404,6 +417,7 @@ export class MirrorIndex {
   private removeHost(id: number): void {
     const host = this.hosts.get(id)
     if (host === undefined) return
+    this.hostsAndDirectoriesVersion++
     this.hosts.delete(id)
     for (const text of host.netblocks) {
       const netblock = parseNetblock(text)
@@ -422,6 +436,7 @@ export class MirrorIndex {
   }
 
   private putDirectory(source: DirectorySource): void {
+    this.hostsAndDirectoriesVersion++
     let categoryId: number | undefined
     let topdir = ""
     for (const id of source.categoryIds) {
@@ -483,6 +498,7 @@ export class MirrorIndex {
   private removeDirectory(id: number): void {
     const directory = this.directoriesById.get(id)
     if (directory === undefined) return
+    this.hostsAndDirectoriesVersion++
     this.fileDetailCount -= directory.source.fileDetails.length
     this.directoriesById.delete(id)
     if (this.directoriesByName.get(directory.name) === directory) this.directoriesByName.delete(directory.name)

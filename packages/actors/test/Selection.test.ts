@@ -575,6 +575,35 @@ describe("why a selection is empty (issue 13: empty answers say why)", () => {
     index.replaceHosts([], [host(1, { dirs: [] })])
     assert.strictEqual(index.noCarrierReason(d).kind, "stale")
   })
+
+  it("works the reason out again after directory changes, and counts those changes", () => {
+    // Not yet linked to a category: it belongs to none.
+    const index = build([host(1, { dirs: [] })], { directories: [directory(100, "pub/epel"), directory(D_ID, D, [])] })
+    assert.strictEqual(index.noCarrierReason(index.directoryByName(D)!).kind, "no-category")
+    let version = index.reasonVersion
+    // Linked to its category (a directory change, no host changes): hosts have it, none is up to date on it.
+    index.replaceDirectories([D_ID], [directory(D_ID, D)])
+    assert.isAbove(index.reasonVersion, version)
+    assert.deepStrictEqual(index.noCarrierReason(index.directoryByName(D)!), {
+      kind: "stale",
+      category: "Fedora EPEL",
+      hosts: 1
+    })
+    // Up to date on it, and then a repodata/ below it that nobody is up to date on appears.
+    version = index.reasonVersion
+    index.replaceHosts([1], [host(1, { dirs: [D_ID] })])
+    assert.isAbove(index.reasonVersion, version)
+    assert.lengthOf(select(index, { cc: "DE" }).hosts, 1)
+    version = index.reasonVersion
+    index.replaceDirectories([], [directory(103, `${D}/repodata`)])
+    assert.isAbove(index.reasonVersion, version)
+    assert.strictEqual(select(index, { cc: "DE" }).empty, "no-carrier")
+    assert.strictEqual(index.noCarrierReason(index.directoryByName(D)!).kind, "repodata")
+    // Repositories and redirects are neither hosts nor directories: the version stays.
+    version = index.reasonVersion
+    index.setRepositories([], [])
+    assert.strictEqual(index.reasonVersion, version)
+  })
 })
 
 describe("a repository's directory and its repodata/ (issue 13: stale repodata never reaches yum)", () => {

@@ -118,6 +118,8 @@ describe("the redirector of a cluster of nodes", () => {
     assert.match(metrics, /^mm_redirector_requests_total\{endpoint="mirrorlist",status="200"\} \d+$/m)
     assert.match(metrics, /^mm_changes_following 1$/m)
     assert.match(metrics, /^mm_answer_cache_bytes [1-9]\d*$/m)
+    assert.match(metrics, /^mm_answer_cache_answers_total\{source="fresh"\} [1-9]\d*$/m)
+    assert.match(metrics, /^mm_answer_cache_answers_total\{source="kept"\} \d+$/m)
   })
 
   it("keeps answering while the database is down, and from its snapshot after a restart", async () => {

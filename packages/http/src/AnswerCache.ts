@@ -5,7 +5,9 @@
 // the index's per-directory carrier view: a change that touches the directory replaces the view, so nothing kept
 // for the old one is served again (and it is the first to go when space is needed). Answers are kept as bytes,
 // ready to send: a kept mirrorlist is sent as it is, a kept metalink with the response time put in as its pubdate.
-// Answers without a mirror are not kept (see `keep`).
+// An answer without a mirror has nobody to shuffle: it is kept once, and sent until the index's hosts or
+// directories change (its comment says why it is empty, and that can change without the view changing: a host
+// adding the category), so no client can make the redirector select afresh on every request.
 import type { CarrierView } from "@mirrormanager/actors/MirrorIndex"
 import type { RandomSource } from "@mirrormanager/actors/Selection"
 import { httpDateBytes, type MetalinkParts } from "./MirrorlistFormat.ts"
@@ -78,6 +80,11 @@ interface Entry {
   readonly variants: Array<Variant>
   /** What the fresh answers of this entry are drawn from (a selection plan), made once. */
   plan: unknown
+  /**
+   * When the entry keeps an answer without a mirror (its only variant): the index's `reasonVersion` it was made
+   * at. -1 otherwise.
+   */
+  emptyAt: number
 }
 
 /** What is kept for one carrier view (one directory of one index generation). */
@@ -103,6 +110,8 @@ export class AnswerCache {
   /** In order of last growth: the directories least recently refreshed come first and go first. */
   private readonly slots = new Map<CarrierView, Slot>()
   private bytes = 0
+  private keptAnswers = 0
+  private freshAnswers = 0
   /** At most about this many bytes' worth is kept; past it, the least recently refreshed directories go. */
   private readonly limit: number
 
@@ -113,6 +122,16 @@ export class AnswerCache {
   /** Bytes' worth kept now. */
   get size(): number {
     return this.bytes
+  }
+
+  /** Answers sent as kept, since the start. */
+  get kept(): number {
+    return this.keptAnswers
+  }
+
+  /** Answers computed afresh (selection and rendering), since the start. */
+  get fresh(): number {
+    return this.freshAnswers
   }
 
   private entry(view: CarrierView, request: string, client: string): { slot: Slot; entry: Entry } {
@@ -128,7 +147,7 @@ export class AnswerCache {
     }
     let entry = byClient.get(client)
     if (entry === undefined) {
-      entry = { variants: [], plan: undefined }
+      entry = { variants: [], plan: undefined, emptyAt: -1 }
       byClient.set(client, entry)
       this.charge(slot, client.length + ENTRY_OVERHEAD)
     }
@@ -153,7 +172,8 @@ export class AnswerCache {
 
   /**
    * The answer for a request (its key: what of the request shapes the answer) from a client (its class): a kept
-   * variant, or a fresh one from `compute`, which gets the entry's selection plan through `plans`.
+   * variant, or a fresh one from `compute`, which gets the entry's selection plan through `plans`. `reasonVersion`
+   * is the index's (see MirrorIndex.reasonVersion): a kept answer without a mirror is sent while it is the same.
    */
   answer(
     view: CarrierView,
@@ -163,35 +183,54 @@ export class AnswerCache {
     random: RandomSource,
     epochMs: number,
     log: AccessFields,
+    reasonVersion: number,
     compute: (plans: Plans) => Rendered
   ): Answer {
     const { slot, entry } = this.entry(view, request, client)
     // A fresh answer for the first two requests, then for one request in `refresh` (at random): each variant is
     // an independent draw and the choice among them ignores their content, so what a client gets is distributed
-    // as a fresh shuffle would be.
+    // as a fresh shuffle would be. An answer without a mirror is the same every time: kept until its reason may
+    // have changed.
     const count = entry.variants.length
-    const variant =
-      count < 2 || random.next() * policy.refresh < 1
-        ? this.keep(
-            slot,
-            entry,
-            compute((make, cost) => {
-              if (entry.plan === undefined) {
-                const plan = make()
-                entry.plan = plan
-                this.charge(slot, cost(plan))
-              }
-              return entry.plan as ReturnType<typeof make>
-            }),
-            policy.variants,
-            random
-          )
-        : entry.variants[Math.floor(random.next() * count)]!
+    const kept =
+      entry.emptyAt >= 0 ? entry.emptyAt === reasonVersion : count >= 2 && random.next() * policy.refresh >= 1
+    let variant: Variant
+    if (kept) {
+      this.keptAnswers++
+      variant = entry.variants[entry.emptyAt >= 0 ? 0 : Math.floor(random.next() * count)]!
+    } else {
+      this.freshAnswers++
+      variant = this.keep(
+        slot,
+        entry,
+        compute((make, cost) => {
+          if (entry.plan === undefined) {
+            const plan = make()
+            entry.plan = plan
+            this.charge(slot, cost(plan))
+          }
+          return entry.plan as ReturnType<typeof make>
+        }),
+        policy.variants,
+        random,
+        reasonVersion
+      )
+    }
     return answerWith(variant, variant.chunks, epochMs, log)
   }
 
-  /** Keeps a fresh answer as a variant: another one, or in place of one drawn at random. */
-  private keep(slot: Slot, entry: Entry, rendered: Rendered, variants: number, random: RandomSource): Variant {
+  /**
+   * Keeps a fresh answer as a variant: another one, or in place of one drawn at random; an answer without a mirror
+   * in place of all.
+   */
+  private keep(
+    slot: Slot,
+    entry: Entry,
+    rendered: Rendered,
+    variants: number,
+    random: RandomSource,
+    reasonVersion: number
+  ): Variant {
     const chunks = chunksOf(rendered.body, kept)
     let size = 0
     for (const chunk of chunks) size += chunk.length
@@ -204,9 +243,17 @@ export class AnswerCache {
       hosts: rendered.hosts,
       result: rendered.result
     }
-    // An answer without a mirror says why, and why can change with hosts that do not carry the directory (a host
-    // adding the category): it is made afresh each time (cheaply: nobody to shuffle).
-    if (rendered.hosts === 0) return variant
+    // An answer without a mirror (the entry's answers all are, or none: the plan decides) has nothing to shuffle:
+    // one is kept, with the version of hosts and directories its reason was worked out from.
+    if (rendered.hosts === 0 || entry.emptyAt >= 0) {
+      let old = 0
+      for (const each of entry.variants) old += each.size
+      entry.variants.length = 0
+      entry.variants.push(variant)
+      entry.emptyAt = rendered.hosts === 0 ? reasonVersion : -1
+      this.charge(slot, size - old)
+      return variant
+    }
     // Large answers keep fewer variants, so more keys fit; they are drawn afresh as often.
     const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
     if (entry.variants.length < keep) {

@@ -376,6 +376,7 @@ export const answer = (
     redirector.random(),
     now,
     log,
+    index.reasonVersion,
     compute
   )
 }

@@ -65,6 +65,15 @@ export class RedirectorMetrics {
       ["", answers.size]
     ])
     metric(
+      "mm_answer_cache_answers_total",
+      "counter",
+      "Redirector answers with a selection (not errors): sent as kept, or selected and rendered afresh (MM_ANSWER_VARIANTS 0: none).",
+      [
+        ['source="kept"', answers.kept],
+        ['source="fresh"', answers.fresh]
+      ]
+    )
+    metric(
       "mm_crawls_total",
       "counter",
       "Host crawls run on this node, by mode and status.",

@@ -224,7 +224,7 @@ describe("the answer cache's bound", () => {
     const views = [{}, {}, {}] as unknown as Array<CarrierView>
     let computed = 0
     const ask = (view: CarrierView) =>
-      cache.answer(view, "k", "c", { variants: 8, refresh: 8 }, random, 0, { ...LOG }, () => {
+      cache.answer(view, "k", "c", { variants: 8, refresh: 8 }, random, 0, { ...LOG }, 0, () => {
         computed++
         return { endpoint: "mirrorlist", status: 200, headers: {}, body: "x".repeat(400), hosts: 1, result: "ok" }
       })

@@ -12,6 +12,7 @@ import { MirrorIndex } from "@mirrormanager/actors/MirrorIndex"
 import { NetworkData } from "@mirrormanager/actors/NetworkData"
 import { defaultRedirectorSettings, Redirector } from "@mirrormanager/actors/Redirector"
 import { seededRandom } from "@mirrormanager/actors/Selection"
+import { AnswerCache } from "@mirrormanager/http/AnswerCache"
 import { metalinkBody } from "@mirrormanager/http/MirrorlistFormat"
 import { type Answer, answer, endpointOf } from "@mirrormanager/http/RedirectorAnswer"
 import { Effect, Layer } from "effect"
@@ -173,6 +174,8 @@ const trustedProxies = [parseNetblock("127.0.0.0/8")!, parseNetblock("::1/128")!
 interface Ask {
   readonly peer?: string
   readonly forwardedFor?: string | undefined
+  /** Where answers are kept (with a redirector that keeps them). */
+  readonly answers?: AnswerCache
 }
 
 /** The redirector with the world loaded. */
@@ -189,7 +192,7 @@ const get = (redirector: Redirector["Service"], url: string, ask: Ask = {}): Tex
   const q = url.indexOf("?")
   const reply = answer(
     redirector,
-    { trustedProxies },
+    ask.answers === undefined ? { trustedProxies } : { trustedProxies, answers: ask.answers },
     {
       path: q < 0 ? url : url.slice(0, q),
       query: q < 0 ? "" : url.slice(q + 1),
@@ -1128,6 +1131,105 @@ ${TAIL}`
       const us = get(r, `/download/${RPM_PATH}?country=us`)
       assert.strictEqual(us.status, 302)
       assert.strictEqual(us.headers.location, `https://mirror.example.de/epel/9/Everything/x86_64/Packages/e/${RPM}`)
+    })
+  )
+})
+
+// Answers kept as a node keeps them.
+const keepingLayer = Redirector.make(
+  { ...defaultRedirectorSettings, answerVariants: 8, answerRefresh: 32 },
+  { random: () => seededRandom([1, 2, 3, 4]), now: () => NOW }
+).pipe(
+  Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, researchNetworksFile: reFile, watchInterval: "1 hour" })])
+)
+
+layer(keepingLayer, { excludeTestServices: true })("redirector golden answers, kept", (it) => {
+  it.effect("an empty answer is kept, and says anew why once a host, a directory or a category changes", () =>
+    Effect.gen(function* () {
+      const r = yield* Redirector
+      const answers = new AnswerCache(16 * 1024 * 1024)
+      const FEDORA_OS = "pub/fedora/linux/releases/40/Everything/x86_64/os"
+      const os = world.directories.find((d) => d.id === 20)!
+      const osRepodata = world.directories.find((d) => d.id === 21)!
+      const fedoraHost = (dirs: ReadonlyArray<number>, urls = ["https://f31.example.org/fedora"]) => {
+        const made = host(31, "f31", "DE", urls, { dirs })
+        return { ...made, categories: made.categories.map((c) => ({ ...c, categoryId: 2 })) }
+      }
+      /** Asks `times` times; every answer is the same; how many were sent as kept, how many made afresh. */
+      const ask = (url: string, times = 1) => {
+        const [kept, fresh] = [answers.kept, answers.fresh]
+        const first = get(r, url, { answers })
+        for (let i = 1; i < times; i++) assert.strictEqual(get(r, url, { answers }).body, first.body)
+        return { ...first, kept: answers.kept - kept, fresh: answers.fresh - fresh }
+      }
+      const note = (url: string, times = 1) => {
+        const asked = ask(url, times)
+        return { note: asked.body.split("\n").slice(1).join("\n"), kept: asked.kept, fresh: asked.fresh }
+      }
+      const mirrorlist = `${ML}?repo=fedora-40&arch=x86_64`
+      const index = new MirrorIndex({ ...world, directories: world.directories.filter((d) => d.id !== 21) }, BUILT_AT)
+      r.update((s) => ({ ...s, index }))
+
+      // No host has the category: made once, then sent as kept (a mirrorlist, a metalink, a redirect).
+      const noHost = '# no mirror carries this yet: no active host has the category "Fedora Linux"\n'
+      assert.deepStrictEqual(note(mirrorlist, 50), { note: noHost, kept: 49, fresh: 1 })
+      const download = ask(`/download/${FEDORA_OS}/`, 20)
+      assert.strictEqual(download.status, 404)
+      assert.deepInclude(download, { kept: 19, fresh: 1 })
+      // A host gains the category (up to date on nothing: the directory's carriers stay the same).
+      index.replaceHosts([], [fedoraHost([])])
+      assert.deepStrictEqual(note(mirrorlist, 50), {
+        note: '# no mirror carries this yet: none of the 1 host with the category "Fedora Linux" is up to date on it (stale, or not yet verified by a check-in or a crawl)\n',
+        kept: 49,
+        fresh: 1
+      })
+      // Up to date on the repository's directory, which has no repodata/ yet: listed.
+      index.replaceHosts([31], [fedoraHost([20])])
+      assert.include(ask(mirrorlist).body, `https://f31.example.org/fedora/releases/40/Everything/x86_64/os/`)
+      // A protocol filter that removes every carrier: kept too.
+      assert.deepStrictEqual(note(`${mirrorlist}&protocol=rsync`, 30), {
+        note: "# no mirror offers protocol(s) rsync\n",
+        kept: 29,
+        fresh: 1
+      })
+      // Its repodata/ appears, and the host is not up to date on it.
+      index.replaceDirectories([], [osRepodata])
+      assert.deepStrictEqual(note(mirrorlist, 30), {
+        note: "# no mirror carries this repository: its repodata/ is stale or not yet verified on the 1 host up to date on its directory\n",
+        kept: 29,
+        fresh: 1
+      })
+      // Metalinks too.
+      const metalink = ask(`${MK}?repo=fedora-40&arch=x86_64`, 10)
+      assert.include(metalink.body, `pubdate="${PUBDATE}"`)
+      assert.include(metalink.body, "<!-- no mirror carries this yet: none of the 1 host with the category")
+      assert.deepInclude(metalink, { kept: 9, fresh: 1 })
+
+      // A directory linked to no category, then to its category (no host changes meanwhile).
+      index.replaceHosts([31], [])
+      index.replaceDirectories([20], [{ ...os, categoryIds: [] }])
+      assert.deepStrictEqual(note(mirrorlist, 10), {
+        note: "# no mirror carries this: it belongs to no category\n",
+        kept: 9,
+        fresh: 1
+      })
+      index.replaceDirectories([20], [os])
+      assert.deepStrictEqual(note(mirrorlist, 10), { note: noHost, kept: 9, fresh: 1 })
+
+      // The category renamed (a full build, as for any change to categories).
+      const renamed = new MirrorIndex(
+        {
+          ...world,
+          categories: world.categories.map((c) => (c.id === 2 ? { ...c, name: "Fedora Linux (primary)" } : c))
+        },
+        BUILT_AT
+      )
+      r.update((s) => ({ ...s, index: renamed }))
+      assert.deepStrictEqual(note(mirrorlist, 10), {
+        note: '# no mirror carries this yet: no active host has the category "Fedora Linux (primary)"\n',
+        kept: 9,
+        fresh: 1
+      })
     })
   )
 })
