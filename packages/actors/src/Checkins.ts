@@ -3,11 +3,16 @@
 // host wherever they arrive, and the change stream carries what it changed to every redirector.
 import { CheckinReplies, type CheckinReport } from "@mirrormanager/domain/Checkin"
 import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
+import { within } from "./Database.ts"
 import { verifyPassword } from "./Secrets.ts"
 
-/** A check-in not applied by then is answered as failed (the client tries again after its next rsync). */
+/**
+ * A check-in not applied by then (its database waits included: a pool whose connections are all taken, a slow
+ * statement) is answered as failed and withdrawn, which rolls its write back; the client tries again after its next
+ * rsync.
+ */
 const CHECKIN_TIMEOUT = "30 seconds"
 
 /** Where a check-in came from (for the rate limit and the log). */
@@ -94,9 +99,9 @@ export class Checkins extends Context.Service<
           const hostId = found[0]?.id
           if (hostId === undefined) return CheckinReplies.unknownHost
           // The host's entity applies it, on whichever node holds it, after the host's earlier messages.
-          const applied = yield* hosts(String(hostId))
-            .Checkin({ checkin: { userActive: report.userActive, categories: report.categories } })
-            .pipe(Effect.timeout(CHECKIN_TIMEOUT))
+          const applied = yield* hosts(String(hostId)).Checkin({
+            checkin: { userActive: report.userActive, categories: report.categories }
+          })
           yield* Effect.logInfo("check-in").pipe(
             Effect.annotateLogs({ site: report.siteName, host: report.hostName, hostId })
           )
@@ -108,6 +113,19 @@ export class Checkins extends Context.Service<
           // (the entity's transaction is rolled back): the client is told so.
           checkIn: (report, source) =>
             checkIn(report, source).pipe(
+              within(CHECKIN_TIMEOUT),
+              Effect.flatMap(
+                Option.match({
+                  onSome: Effect.succeed,
+                  onNone: () =>
+                    Effect.as(
+                      Effect.logError(`check-in failed: not applied within ${CHECKIN_TIMEOUT}`).pipe(
+                        Effect.annotateLogs({ site: report.siteName, host: report.hostName })
+                      ),
+                      CheckinReplies.failure
+                    )
+                })
+              ),
               Effect.catchCause((cause) =>
                 Effect.as(
                   Effect.logError("check-in failed", cause).pipe(

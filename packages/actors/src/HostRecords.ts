@@ -11,6 +11,7 @@ import {
 import { Duration, Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import { type CrawlCategory, isRepodata } from "./Crawler.ts"
+import { withoutStatementTimeout } from "./Database.ts"
 import { type NewHostEvent, recordHostEvent } from "./HostEvents.ts"
 
 /** Consecutive failed crawls after which a host is switched off (SPEC 7.4). */
@@ -38,9 +39,15 @@ const lockHost = (sql: SqlClient.SqlClient, hostId: number) =>
     return host
   })
 
-/** Runs `effect` in a transaction; database errors are defects (the caller tells the client the check-in failed). */
+/**
+ * Runs `effect` in a transaction; database errors are defects (the caller tells the client the check-in failed). Its
+ * statements are not bounded by the pool's statement timeout: a whole tree's check-in or crawl result writes as many
+ * rows as the host has directories (a check-in's client waits only so long, and withdrawing it cancels the write).
+ */
 const inTransaction = <A, E>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E | SqlError.SqlError>) =>
-  sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
+  sql
+    .withTransaction(Effect.andThen(withoutStatementTimeout(sql), effect))
+    .pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
 
 /**
  * A check-in of the host: `user_active`, and per category the reported directories (SPEC 6.2 rules 6-10). Returns

@@ -5,6 +5,7 @@ import type { MirrorUrlScheme } from "@mirrormanager/domain/MirrorUrl"
 import { parseNetblock } from "@mirrormanager/domain/Netblock"
 import { Effect } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
+import { withoutTransactionTimeouts } from "./Database.ts"
 
 export type FamilySupport = "yes" | "no" | "unknown"
 
@@ -316,12 +317,16 @@ export interface LoadedIndex {
   readonly snapshot: string
 }
 
-/** Everything, read in one REPEATABLE READ transaction so the rows and the snapshot agree. */
+/**
+ * Everything, read in one REPEATABLE READ transaction so the rows and the snapshot agree; unbounded (one statement
+ * returns every up-to-date host-directory pair: tens of millions at Fedora's scale).
+ */
 export const loadIndex: Effect.Effect<LoadedIndex, SqlError.SqlError, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return yield* sql.withTransaction(
     Effect.gen(function* () {
       yield* sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`
+      yield* withoutTransactionTimeouts(sql)
       const [row] = yield* sql<{ snapshot: string }>`SELECT pg_current_snapshot()::text AS snapshot`
       const [hosts, categories, directories, repos, overrides] = yield* Effect.all(
         [loadHosts(), loadCategories, loadDirectories(), loadRepositories, loadOverrides],

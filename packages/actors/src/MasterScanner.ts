@@ -7,6 +7,7 @@ import type { ScanProgress, ScanStatus, ScanSummary } from "@mirrormanager/domai
 import { Cause, Clock, Context, type Duration, Effect, Fiber, Layer, Queue, Schedule, Scope, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { ChangeLog } from "./ChangeLog.ts"
+import { withoutTransactionTimeouts } from "./Database.ts"
 import { MasterScanPolicy } from "./MasterScanPolicy.ts"
 import { loadCategory, loadKnownTree, lockCategory, type ScanCategory, treeWriter } from "./MasterTreeStore.ts"
 import type { WalkedDirectory, WalkOptions, WalkProblem, WalkProgress, WalkResult } from "./MasterTreeWalker.ts"
@@ -170,8 +171,10 @@ export class MasterScanner extends Context.Service<
           const base = emptySummary(target, startedAt)
           // The walk and the writes overlap: each batch of directories is written while the walk goes on, all in
           // one transaction, so a scan that fails half-way leaves nothing behind. What is known is read after the
-          // lock, so a scan that waited for another one (another node's) starts from what that one wrote.
+          // lock, so a scan that waited for another one (another node's) starts from what that one wrote. Neither
+          // that wait, nor the writes of a big tree, nor the walk between two writes has a time bound.
           const outcome = yield* Effect.gen(function* () {
+            yield* withoutTransactionTimeouts(sql)
             yield* lockCategory(sql, target.id)
             const known = yield* loadKnownTree(sql, target)
             const writer = treeWriter(sql, changes, {

@@ -61,8 +61,15 @@ export interface NodeConfigShape {
   readonly accessLog: Option.Option<string>
   /** How long the database may take to accept a connection or answer the health probe before it is unreachable. */
   readonly databaseTimeout: Duration.Duration
-  /** The longest a statement of this node runs on the database (PostgreSQL statement_timeout); zero: unbounded. */
+  /**
+   * The longest a statement of this node runs on the database (PostgreSQL statement_timeout); zero: unbounded. Not
+   * for migrations, the index load, master scans, check-in and crawl-result writes, which grow with the registry.
+   */
   readonly databaseStatementTimeout: Duration.Duration
+  /** How long a transaction may idle between statements (idle_in_transaction_session_timeout); zero: unbounded. */
+  readonly databaseIdleInTransactionTimeout: Duration.Duration
+  /** The longest an admin API request waits for the database (pool and statements); then 503 with Retry-After. */
+  readonly adminDatabaseTimeout: Duration.Duration
   /** HTTP connections: idle time between requests, time to send headers and a whole request, how many at once. */
   readonly httpKeepAliveTimeout: Duration.Duration
   readonly httpHeadersTimeout: Duration.Duration
@@ -124,6 +131,10 @@ export const nodeConfig = Config.all({
   accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option),
   databaseTimeout: Config.Duration("MM_DATABASE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(3))),
   databaseStatementTimeout: Config.Duration("MM_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
+  databaseIdleInTransactionTimeout: Config.Duration("MM_IDLE_TX_TIMEOUT").pipe(
+    Config.withDefault(Duration.seconds(60))
+  ),
+  adminDatabaseTimeout: Config.Duration("MM_ADMIN_DATABASE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
   httpKeepAliveTimeout: Config.Duration("MM_HTTP_KEEPALIVE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
   httpHeadersTimeout: Config.Duration("MM_HTTP_HEADERS_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
   httpRequestTimeout: Config.Duration("MM_HTTP_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),

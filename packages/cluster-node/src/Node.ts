@@ -23,6 +23,7 @@ import { loadRepositoryRules } from "@mirrormanager/actors/RepositoryRules"
 import { openAccessLog } from "@mirrormanager/http/AccessLog"
 import { serveAdminApi } from "@mirrormanager/http/AdminApi"
 import { FrontServer } from "@mirrormanager/http/FrontServer"
+import { AdminDatabaseTimeout } from "@mirrormanager/http/ProblemResponses"
 import { Cause, Context, Duration, Effect, Fiber, Layer, Logger, Option, Redacted, References, Schedule } from "effect"
 import { RunnerAddress } from "effect/cluster"
 import { NodeConfig } from "./Config.ts"
@@ -35,7 +36,8 @@ const describeUrl = (url: string) => {
 
 const databaseOptions = (config: NodeConfig["Service"]) => ({
   timeout: config.databaseTimeout,
-  statementTimeout: config.databaseStatementTimeout
+  statementTimeout: config.databaseStatementTimeout,
+  idleInTransactionTimeout: config.databaseIdleInTransactionTimeout
 })
 
 /**
@@ -154,7 +156,9 @@ export const FrontServerLive = Layer.unwrap(
 const AdminApiLive = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* NodeConfig
-    return serveAdminApi({ trustedProxies: yield* trustedProxiesOf(config) })
+    return serveAdminApi({ trustedProxies: yield* trustedProxiesOf(config) }).pipe(
+      Layer.provide(Layer.succeed(AdminDatabaseTimeout, config.adminDatabaseTimeout))
+    )
   })
 )
 

@@ -2,7 +2,11 @@
 // "unreachable" without the database's address, and admin requests get 503 with Retry-After instead of hanging or
 // failing with 500. The test runs a PostgreSQL of its own: the shared test server is never stopped.
 import * as path from "node:path"
-import { afterAll, assert, describe, it } from "vitest"
+import { PgClient } from "@effect/sql-pg"
+import { freshDatabase } from "@mirrormanager/actors/Database"
+import { Deferred, Effect, Exit, Redacted, Scope } from "effect"
+import { SqlClient } from "effect/sql"
+import { afterAll, assert, describe, inject, it } from "vitest"
 import { startEmbeddedPostgres } from "../src/EmbeddedPostgres.ts"
 import { postgresProcesses } from "../src/Processes.ts"
 import { freePort, startNode, tempDir } from "./support/Process.ts"
@@ -34,6 +38,29 @@ const request = async (url: string, route: string) => {
     signal: AbortSignal.timeout(30_000)
   })
   return { status: response.status, headers: response.headers, text: await response.text() }
+}
+
+/** Another session locks the `sites` table (a long maintenance, say) until `release`. */
+const lockSites = async (url: string) => {
+  const taken = Deferred.makeUnsafe<void>()
+  const release = Deferred.makeUnsafe<void>()
+  const held = Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`LOCK TABLE sites IN ACCESS EXCLUSIVE MODE`
+          yield* Deferred.succeed(taken, undefined)
+          yield* Deferred.await(release)
+        })
+      )
+    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })))
+  )
+  await Effect.runPromise(Deferred.await(taken))
+  return async () => {
+    Effect.runSync(Deferred.succeed(release, undefined))
+    await held
+  }
 }
 
 let frozen: string | undefined
@@ -101,4 +128,34 @@ describe("a node whose database fails", () => {
       await pg.stop().catch(() => {})
     }
   }, 240_000)
+
+  it("answers an admin request that waits for the database longer than MM_ADMIN_DATABASE_TIMEOUT with 503", async () => {
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const url = await Effect.runPromise(Scope.provide(freshDatabase(inject("databaseUrl")), scope))
+      const node = await startNode({
+        DATABASE_URL: url,
+        MM_DATA_DIR: path.join(tempDir(), "node"),
+        MM_ADMIN_TOKEN: TOKEN,
+        MM_ADMIN_DATABASE_TIMEOUT: "2 seconds"
+      })
+      assert.strictEqual((await request(node.url, "/api/sites")).status, 200)
+      const release = await lockSites(url)
+      try {
+        // The database answers (readiness says so), but not this request: the bound answers it.
+        const waited = await request(node.url, "/api/sites")
+        assert.strictEqual(waited.status, 503, waited.text)
+        assert.strictEqual(waited.headers.get("retry-after"), "10")
+        assert.include(JSON.parse(waited.text).detail, "did not answer within 2s")
+        const ready = await request(node.url, "/healthz/ready")
+        assert.strictEqual(JSON.parse(ready.text).checks.database, "ok")
+      } finally {
+        await release()
+      }
+      assert.strictEqual((await request(node.url, "/api/sites")).status, 200)
+      assert.match(node.output(), /admin request answered 503: it waited for the database longer than 2s/)
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  }, 120_000)
 })

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { SqlClient } from "effect/sql"
 import { asCaller } from "./Principal.ts"
+import { outsideDatabaseBound } from "./ProblemResponses.ts"
 
 export const HostsHandlers = HttpApiBuilder.group(
   Api,
@@ -26,14 +27,15 @@ export const HostsHandlers = HttpApiBuilder.group(
       .handle("crawlHost", ({ params, payload }) =>
         asCaller((p) => hosts.get(p, params.hostId)).pipe(
           Effect.andThen(
-            entities(String(params.hostId))
-              .Crawl({ mode: payload.mode ?? "full", targets: [] })
-              .pipe(
-                // The host deleted meanwhile is not found; the cluster failing to deliver is the server's fault.
-                Effect.catch((error) =>
-                  error._tag === "HostGone" ? Effect.fail(notFound("host", params.hostId)) : Effect.die(error)
-                )
+            // The mirror's answers, not the database, are what the crawl waits for: minutes, for a big one.
+            outsideDatabaseBound(
+              entities(String(params.hostId)).Crawl({ mode: payload.mode ?? "full", targets: [] })
+            ).pipe(
+              // The host deleted meanwhile is not found; the cluster failing to deliver is the server's fault.
+              Effect.catch((error) =>
+                error._tag === "HostGone" ? Effect.fail(notFound("host", params.hostId)) : Effect.die(error)
               )
+            )
           )
         )
       )
