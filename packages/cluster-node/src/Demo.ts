@@ -24,7 +24,7 @@ import {
   serveMirror,
   writeRepository
 } from "./DemoRepository.ts"
-import { isAlive } from "./Processes.ts"
+import { isAlive, postgresProcesses, stopPostgresNow } from "./Processes.ts"
 
 const ROOT = path.resolve(import.meta.dirname, "../../..")
 const MAIN = path.join(ROOT, "packages/cluster-node/src/main.ts")
@@ -54,6 +54,8 @@ const runnerPort = setting("MM_DEMO_RUNNER_PORT", 34435)
 const cwd = process.env.INIT_CWD || process.cwd()
 const demoDir = path.resolve(cwd, process.env.MM_DEMO_DIR || path.join(ROOT, "var/demo"))
 const dataDir = path.join(demoDir, "node")
+/** The node's embedded PostgreSQL (MM_DATA_DIR/postgres). */
+const postgresDir = path.join(dataDir, "postgres")
 const nodeLog = path.join(demoDir, "node.log")
 const pidFile = path.join(demoDir, "node.pid")
 const token = `mm_demo-${randomBytes(18).toString("base64url")}`
@@ -83,6 +85,7 @@ let node: { readonly child: ChildProcess; readonly exited: Promise<number | null
 const mirrors: Array<DemoMirror> = []
 let stopping: Promise<never> | undefined
 let firstSignalAt = 0
+let stoppingAtOnce = false
 
 /** Stops the node, its PostgreSQL and the mirrors, then exits with `code`. */
 const stop = (code: number) =>
@@ -92,10 +95,11 @@ const stop = (code: number) =>
       node.child.kill("SIGTERM")
       const timer = setTimeout(() => {
         say("the node did not stop within 30 s: killing it and its PostgreSQL")
-        killNodeGroup()
+        killNode()
       }, 30_000)
       await node.exited
       clearTimeout(timer)
+      if (stoppingAtOnce) process.exit(130)
     }
     if (mirrors.length > 0) say("stopping the mirrors")
     await Promise.all(mirrors.map((m) => m.server.close()))
@@ -104,15 +108,21 @@ const stop = (code: number) =>
     process.exit(code)
   })())
 
-/** The node runs in a process group of its own (with its PostgreSQL): kill that group. */
-const killNodeGroup = () => {
+/**
+ * Kills the node (a process group of its own) and its PostgreSQL, which runs in a session of its own (so that no group
+ * signal reaches it) and which a node killed with SIGKILL cannot stop: immediate shutdown, then SIGKILL.
+ */
+const killNode = () => {
   const pid = node?.child.pid
-  if (pid === undefined) return
-  try {
-    process.kill(-pid, "SIGKILL")
-  } catch {
-    // Already gone.
+  if (pid !== undefined) {
+    try {
+      process.kill(-pid, "SIGKILL")
+    } catch {
+      // Already gone.
+    }
   }
+  const stopped = stopPostgresNow(postgresDir)
+  if (stopped.length > 0) say(`stopped its PostgreSQL (pid ${stopped[0]}) at once`)
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -121,10 +131,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping === undefined) {
       firstSignalAt = Date.now()
       void stop(0)
-    } else if (Date.now() - firstSignalAt > 1_000) {
+    } else if (Date.now() - firstSignalAt > 1_000 && !stoppingAtOnce) {
+      stoppingAtOnce = true
       say("stopping at once")
-      killNodeGroup()
-      process.exit(130)
+      killNode()
+      fs.rmSync(pidFile, { force: true })
+      // The killed node is reaped (its exit seen) before we exit, so that no process of it is left, not even a zombie.
+      void Promise.race([node?.exited, sleep(2_000)]).then(() => process.exit(130))
     }
   })
 }
@@ -137,21 +150,31 @@ const portFree = (port: number) =>
     server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
   })
 
-/** A node left by an earlier demo that was killed (its pid file names it): stopped, so this run can start fresh. */
-const stopLeftoverNode = async () => {
-  if (!fs.existsSync(pidFile)) return
-  const pid = Number(fs.readFileSync(pidFile, "utf8").trim())
+/**
+ * A node left by an earlier demo that was killed (its pid file names it), and the PostgreSQL of the demo's directory
+ * if it outlived its node: stopped, so that this run can start fresh on the same ports and remove that directory.
+ */
+const stopLeftovers = async () => {
+  const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8").trim()) : 0
   let cmdline = ""
   try {
     cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8")
-  } catch {
-    return
+  } catch {}
+  if (pid > 0 && cmdline.includes(MAIN) && isAlive(pid)) {
+    say(`stopping the node of an earlier demo (pid ${pid})`)
+    process.kill(pid, "SIGTERM")
+    for (let i = 0; i < 300 && isAlive(pid); i++) await sleep(100)
+    if (isAlive(pid)) process.kill(-pid, "SIGKILL")
   }
-  if (!cmdline.includes(MAIN) || !isAlive(pid)) return
-  say(`stopping the node of an earlier demo (pid ${pid})`)
-  process.kill(pid, "SIGTERM")
-  for (let i = 0; i < 300 && isAlive(pid); i++) await sleep(100)
-  if (isAlive(pid)) process.kill(-pid, "SIGKILL")
+  // Only in the demo's own directory (its marker): a server elsewhere is not the demo's to stop.
+  const left = fs.existsSync(path.join(demoDir, MARKER)) ? postgresProcesses(postgresDir) : []
+  if (left.length > 0) {
+    say(`stopping the PostgreSQL of an earlier demo (pid ${left[0]}) that outlived its node`)
+    stopPostgresNow(postgresDir)
+    if (postgresProcesses(postgresDir).length > 0) {
+      throw new DemoError(`PostgreSQL pid ${left[0]} of an earlier demo (${postgresDir}) did not stop`)
+    }
+  }
 }
 
 /** The demo's directory, empty but for its marker; a directory that is not the demo's is never removed. */
@@ -361,7 +384,7 @@ const awaitCrawlsApplied = async () => {
 
 const main = async () => {
   say(`directory ${demoDir} (each run starts fresh); node ${nodeUrl}`)
-  await stopLeftoverNode()
+  await stopLeftovers()
   for (const { variable, port } of [httpPort, pgPort, runnerPort]) {
     if (!(await portFree(port))) {
       throw new DemoError(

