@@ -2,7 +2,7 @@
 // within the run's time (the global timeout: a host not started by then is skipped, one still crawling ends
 // unknown). Used by the schedule's rounds and by `mirrormanager crawl`; reports each host as it ends and sums up,
 // and records the propagation picture after full and repodata runs.
-import { HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
+import { HostEntity, NOTHING_CRAWLED } from "@mirrormanager/domain/cluster/HostEntity"
 import { Duration, Effect, Fiber, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import { recordPropagation } from "./Propagation.ts"
@@ -130,16 +130,6 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
     const started = Date.now()
     const slots = options.slots ?? (yield* Semaphore.make(Math.max(1, options.parallel)))
     const ended: Array<CrawledHost> = []
-    const none = {
-      reason: null,
-      directoriesUpToDate: 0,
-      directoriesStale: 0,
-      directoriesUnknown: 0,
-      baseUrls: 0,
-      baseUrlsUsable: 0,
-      categoriesAlwaysUpToDate: 0,
-      requests: 0
-    }
 
     const crawlOne = (host: HostToCrawl) =>
       Effect.gen(function* () {
@@ -147,7 +137,7 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
         if (began < options.deadline && options.onStarted !== undefined) yield* options.onStarted(host)
         const result: CrawledHost =
           began >= options.deadline
-            ? { hostId: host.id, hostName: host.name, status: "skipped", ...none, durationMs: 0 }
+            ? { hostId: host.id, hostName: host.name, status: "skipped", reason: null, ...NOTHING_CRAWLED }
             : yield* entities(String(host.id))
                 .Crawl({
                   mode: options.mode,
@@ -168,7 +158,7 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
                         hostId: host.id,
                         hostName: host.name,
                         status: "error",
-                        ...none,
+                        ...NOTHING_CRAWLED,
                         reason: "its entity could not be reached or did not answer, or it was deleted",
                         durationMs: Date.now() - began
                       })

@@ -4,7 +4,7 @@
 // a time, in the order they arrive; one crawl runs at a time (another asked meanwhile is answered at once, not
 // started), and while it asks the mirror (minutes, for a big one) check-ins and status questions are answered, its
 // result waiting its turn among the writes.
-import { type CrawlSummary, HostEntity } from "@mirrormanager/domain/cluster/HostEntity"
+import { type CrawlSummary, HostEntity, NOTHING_CRAWLED } from "@mirrormanager/domain/cluster/HostEntity"
 import { Duration, Effect, Semaphore } from "effect"
 import { Entity } from "effect/cluster"
 import { SqlClient } from "effect/sql"
@@ -13,18 +13,7 @@ import { crawlMetrics } from "./CrawlMetrics.ts"
 import { applyCheckin, applyCrawl, hostStatus, loadCrawlTarget, recordCrawlLog } from "./HostRecords.ts"
 
 /** A crawl that did not happen, or whose result was not applied: unknown, which changes nothing (SPEC 7.4). */
-const notCrawled = (reason: string): CrawlSummary => ({
-  status: "unknown",
-  reason,
-  directoriesUpToDate: 0,
-  directoriesStale: 0,
-  directoriesUnknown: 0,
-  baseUrls: 0,
-  baseUrlsUsable: 0,
-  categoriesAlwaysUpToDate: 0,
-  requests: 0,
-  durationMs: 0
-})
+const notCrawled = (reason: string): CrawlSummary => ({ status: "unknown", reason, ...NOTHING_CRAWLED })
 
 /** The entity, crawling as `crawl` says (the node's crawler settings). */
 export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = defaultCrawlOptions) =>

@@ -105,6 +105,18 @@ export const CrawlSummary = Schema.Struct({
 }).annotate({ identifier: "CrawlSummary" })
 export type CrawlSummary = typeof CrawlSummary.Type
 
+/** The counts of a summary when nothing was crawled (skipped, not started, not applied). */
+export const NOTHING_CRAWLED = {
+  directoriesUpToDate: 0,
+  directoriesStale: 0,
+  directoriesUnknown: 0,
+  baseUrls: 0,
+  baseUrlsUsable: 0,
+  categoriesAlwaysUpToDate: 0,
+  requests: 0,
+  durationMs: 0
+} as const satisfies Omit<CrawlSummary, "status" | "reason">
+
 /** One request of a crawl, as the crawl log keeps it. */
 export const CrawlLogEntry = Schema.Struct({
   url: Schema.String,
