@@ -1,4 +1,4 @@
-// What the node's commands (scan-master, crawl) print and how they end: figures in words, and the exit statuses
+// What the node's commands (scan-master, crawl, report) print and how they end: figures in words, and the exit statuses
 // they share.
 import { Effect } from "effect"
 
@@ -17,3 +17,15 @@ export const commandFailed = (command: string) => (message: string) =>
     process.stderr.write(`${command}: ${message}\n`)
     process.exitCode = EXIT_FAILED
   })
+
+/**
+ * Runs a command's work with exit status 130 until the work sets its own: stopped before the end (Ctrl-C, SIGTERM,
+ * a time limit) is not a success.
+ */
+export const stoppedUnlessEnded = <A, E, R>(work: Effect.Effect<A, E, R>) =>
+  Effect.andThen(
+    Effect.sync(() => {
+      process.exitCode = EXIT_INTERRUPTED
+    }),
+    work
+  )

@@ -6,7 +6,7 @@ import { type CrawledHost, type CrawlRunSummary, hostsToCrawl, runCrawls } from 
 import { Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql"
-import { commandFailed, count, EXIT_INTERRUPTED, number, seconds } from "./CommandOutput.ts"
+import { commandFailed, count, number, seconds, stoppedUnlessEnded } from "./CommandOutput.ts"
 import { NodeConfig } from "./Config.ts"
 import { clusterLive, databaseLive } from "./Node.ts"
 
@@ -180,10 +180,7 @@ export const crawlCommand = Command.make(
     )
   },
   (options) =>
-    Effect.andThen(
-      Effect.sync(() => {
-        process.exitCode = EXIT_INTERRUPTED
-      }),
+    stoppedUnlessEnded(
       crawl(options).pipe(
         Effect.provide(clusterLive({ clientOnly: true }).pipe(Layer.provideMerge(databaseLive({ attach: true })))),
         Effect.catch((error) =>

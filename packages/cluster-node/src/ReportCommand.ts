@@ -6,7 +6,7 @@
 import * as fs from "node:fs"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { count, EXIT_FAILED, EXIT_INTERRUPTED } from "./CommandOutput.ts"
+import { commandFailed, count, stoppedUnlessEnded } from "./CommandOutput.ts"
 import {
   DEFAULT_CONFIG_FILE,
   pythonJson,
@@ -34,6 +34,7 @@ interface ReportOptions {
 }
 
 const say = (line: string) => process.stderr.write(`report: ${line}\n`)
+const failed = commandFailed("report")
 
 /** The JSON document of the check-in: the fixed sections, then each enabled category's tree. */
 const buildDocument = (config: ReportConfig, options: ReportOptions): Record<string, unknown> => {
@@ -104,13 +105,7 @@ const report = (options: ReportOptions) =>
       },
       catch: (error) => error
     }).pipe(
-      Effect.catch((error) =>
-        Effect.sync(() => {
-          say(error instanceof Error ? error.message : String(error))
-          process.exitCode = EXIT_FAILED
-          return undefined
-        })
-      )
+      Effect.catch((error) => Effect.as(failed(error instanceof Error ? error.message : String(error)), undefined))
     )
     if (prepared === undefined) return
     const { config, document, json } = prepared
@@ -234,13 +229,7 @@ export const reportCommand = Command.make(
       )
     )
   },
-  (options) =>
-    Effect.andThen(
-      Effect.sync(() => {
-        process.exitCode = EXIT_INTERRUPTED
-      }),
-      report(options)
-    )
+  (options) => stoppedUnlessEnded(report(options))
 ).pipe(
   Command.withDescription(
     "Check this mirror host in (as report_mirror): walk the trees of report_mirror.conf and send them to its server; honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY"

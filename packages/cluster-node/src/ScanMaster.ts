@@ -7,7 +7,7 @@ import type { ScanProgress, ScanSummary } from "@mirrormanager/domain/MasterScan
 import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql"
-import { commandFailed, EXIT_INTERRUPTED, number, seconds } from "./CommandOutput.ts"
+import { commandFailed, number, seconds, stoppedUnlessEnded } from "./CommandOutput.ts"
 import { NodeConfig } from "./Config.ts"
 import { databaseLive, MasterScanPolicyLive } from "./Node.ts"
 
@@ -135,11 +135,7 @@ export const scanMasterCommand = Command.make(
     )
   },
   (options) =>
-    Effect.andThen(
-      // Stopped before the end (Ctrl-C, SIGTERM, a time limit) is not a success; the end sets the real status.
-      Effect.sync(() => {
-        process.exitCode = EXIT_INTERRUPTED
-      }),
+    stoppedUnlessEnded(
       scanMaster(options).pipe(
         Effect.provide(ScannerLive),
         // No database, or rules that do not load: say so plainly, not as a stack trace.

@@ -13,44 +13,56 @@ const SCRIPT = path.resolve(import.meta.dirname, "../../../infra/cluster-local.t
 /** A node of the cluster, for the helpers that call a node's API (they need only its URL). */
 const nodeAt = (port: number) => ({ url: `http://127.0.0.1:${port}` }) as RunningNode
 
+/**
+ * `npm run cluster:local` with two nodes on `http`, in a process group of its own as a shell runs it in a terminal
+ * (Ctrl-C is SIGINT to the whole group); its data directory, its output so far, and its exit status once it has
+ * ended.
+ */
+const startCluster = async (http: ReadonlyArray<number>, env: Record<string, string>) => {
+  const dataDir = tempDir()
+  const child = spawn(process.execPath, [SCRIPT], {
+    detached: true,
+    env: {
+      ...process.env,
+      CLUSTER_NODES: "2",
+      CLUSTER_HTTP_PORTS: http.join(","),
+      CLUSTER_RUNNER_PORTS: `${await freePort()},${await freePort()}`,
+      CLUSTER_DATA_DIR: dataDir,
+      MM_ACCESS_LOG: "off",
+      ...env
+    },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout!.on("data", (chunk) => (output += chunk))
+  child.stderr!.on("data", (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  return { child, exited, dataDir, output: () => output }
+}
+
 describe("npm run cluster:local", () => {
   it("starts the nodes on one database, prints their URLs, and stops them all on SIGINT", async () => {
     const database = await newDatabase()
     const http = [await freePort(), await freePort()]
-    const runners = [await freePort(), await freePort()]
-    const child = spawn(process.execPath, [SCRIPT], {
-      env: {
-        ...process.env,
-        DATABASE_URL: database,
-        CLUSTER_NODES: "2",
-        CLUSTER_HTTP_PORTS: http.join(","),
-        CLUSTER_RUNNER_PORTS: runners.join(","),
-        CLUSTER_DATA_DIR: tempDir(),
-        MM_ACCESS_LOG: "off"
-      },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    child.stdout!.on("data", (chunk) => (output += chunk))
-    child.stderr!.on("data", (chunk) => (output += chunk))
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    const cluster = await startCluster(http, { DATABASE_URL: database })
+    const { child, exited } = cluster
     const deadline = Date.now() + 90_000
-    while (!output.includes("2 nodes ready")) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`not ready:\n${output}`)
+    while (!cluster.output().includes("2 nodes ready")) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`not ready:\n${cluster.output()}`)
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
-    const token = /nodes ready; admin token: (\S+)/.exec(output)?.[1]
+    const token = /nodes ready; admin token: (\S+)/.exec(cluster.output())?.[1]
     assert.isDefined(token)
     for (const port of http) {
-      assert.include(output, `http://127.0.0.1:${port}`)
+      assert.include(cluster.output(), `http://127.0.0.1:${port}`)
       const ready = await (await fetch(`http://127.0.0.1:${port}/healthz/ready`)).json()
       assert.strictEqual(ready.status, "ready")
       const me = await fetch(`http://127.0.0.1:${port}/api/me`, { headers: { authorization: `Bearer ${token}` } })
       assert.strictEqual(me.status, 200)
     }
     child.kill("SIGINT")
-    assert.strictEqual(await exited, 0, output.split("\n").slice(-20).join("\n"))
-    assert.include(output, "[cluster] stopped")
+    assert.strictEqual(await exited, 0, cluster.output().split("\n").slice(-20).join("\n"))
+    assert.include(cluster.output(), "[cluster] stopped")
     for (const port of http) {
       assert.isTrue(
         await fetch(`http://127.0.0.1:${port}/healthz/live`).then(
@@ -66,41 +78,26 @@ describe("npm run cluster:local", () => {
 describe("npm run cluster:local, a node killed", () => {
   it("keeps the others serving, reports and restarts the dead node, and stops everything on Ctrl-C", async () => {
     const http = [await freePort(), await freePort()]
-    const dataDir = tempDir()
     // A mirror carrying the repository, served on loopback.
     const mirrorRoot = tempDir()
     fs.mkdirSync(path.join(mirrorRoot, "pub/epel/9/Everything/x86_64/repodata"), { recursive: true })
     fs.writeFileSync(path.join(mirrorRoot, "pub/epel/9/Everything/x86_64/repodata/repomd.xml"), REPOMD)
     const mirror = await serveMirror(mirrorRoot, "127.0.0.1")
-    // In a process group of its own, as a shell runs it in a terminal; Ctrl-C is SIGINT to the whole group.
-    const child = spawn(process.execPath, [SCRIPT], {
-      detached: true,
-      env: {
-        ...process.env,
-        CLUSTER_NODES: "2",
-        CLUSTER_HTTP_PORTS: http.join(","),
-        CLUSTER_RUNNER_PORTS: `${await freePort()},${await freePort()}`,
-        CLUSTER_DATA_DIR: dataDir,
-        CLUSTER_PG_PORT: String(await freePort()),
-        MM_ADMIN_TOKEN: TOKEN,
-        // The mirror is on a loopback address; the nodes crawl it as they go (its base URL is checked).
-        MM_CRAWL_PRIVATE_ADDRESSES: "true",
-        MM_ACCESS_LOG: "off"
-      },
-      stdio: ["ignore", "pipe", "pipe"]
+    const cluster = await startCluster(http, {
+      CLUSTER_PG_PORT: String(await freePort()),
+      MM_ADMIN_TOKEN: TOKEN,
+      // The mirror is on a loopback address; the nodes crawl it as they go (its base URL is checked).
+      MM_CRAWL_PRIVATE_ADDRESSES: "true"
     })
-    let output = ""
-    child.stdout!.on("data", (chunk) => (output += chunk))
-    child.stderr!.on("data", (chunk) => (output += chunk))
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    const { child, exited } = cluster
     try {
       const waitFor = async (pattern: RegExp, ms: number) => {
         const deadline = Date.now() + ms
-        while (!pattern.test(output)) {
-          if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${pattern}:\n${output}`)
+        while (!pattern.test(cluster.output())) {
+          if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${pattern}:\n${cluster.output()}`)
           await new Promise((resolve) => setTimeout(resolve, 100))
         }
-        return pattern.exec(output)!
+        return pattern.exec(cluster.output())!
       }
       await waitFor(/2 nodes ready/, 120_000)
       const [first, survivor] = [nodeAt(http[0]!), nodeAt(http[1]!)]
@@ -127,19 +124,19 @@ describe("npm run cluster:local, a node killed", () => {
           () => true
         )
       let answeredWhileDown = 0
-      while (!/node-1 ready again/.test(output)) {
+      while (!/node-1 ready again/.test(cluster.output())) {
         const downBefore = await down()
         const list = await mirrorlist()
         assert.strictEqual(list.status, 200, list.text)
         assert.include(
           list.text,
           listed,
-          `node-2 keeps answering with the mirror (${answeredWhileDown} answers before):\n${list.text}\n${output.split("\n").slice(-40).join("\n")}`
+          `node-2 keeps answering with the mirror (${answeredWhileDown} answers before):\n${list.text}\n${cluster.output().split("\n").slice(-40).join("\n")}`
         )
         const read = await call(survivor, "GET", `/api/hosts/${host.id}`)
         assert.strictEqual(read.name, "mirror.example.org")
         if (downBefore && (await down())) answeredWhileDown++
-        if (child.exitCode !== null) throw new Error(output)
+        if (child.exitCode !== null) throw new Error(cluster.output())
         await new Promise((resolve) => setTimeout(resolve, 200))
       }
       assert.isAbove(answeredWhileDown, 0, "node-2 answered while node-1 was down")
@@ -150,10 +147,10 @@ describe("npm run cluster:local, a node killed", () => {
         exited,
         new Promise<string>((resolve) => setTimeout(() => resolve("still running after 10 s"), 10_000))
       ])
-      assert.strictEqual(code, 0, output.split("\n").slice(-30).join("\n"))
-      assert.match(output, /\[cluster\] stopped: 2 nodes and PostgreSQL/)
-      assert.deepStrictEqual(postgresServing(path.join(dataDir, "postgres")), [], "no postgres left")
-      assert.notInclude(output, "Could not release shards, retrying")
+      assert.strictEqual(code, 0, cluster.output().split("\n").slice(-30).join("\n"))
+      assert.match(cluster.output(), /\[cluster\] stopped: 2 nodes and PostgreSQL/)
+      assert.deepStrictEqual(postgresServing(path.join(cluster.dataDir, "postgres")), [], "no postgres left")
+      assert.notInclude(cluster.output(), "Could not release shards, retrying")
     } finally {
       if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL")
       await mirror.close()
