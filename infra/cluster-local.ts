@@ -12,7 +12,6 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import {
   OperatorError,
-  PortInUseError,
   type RunningPostgres,
   startEmbeddedPostgres
 } from "../packages/cluster-node/src/EmbeddedPostgres.ts"
@@ -215,7 +214,7 @@ const main = async () => {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof OperatorError || error instanceof PortInUseError ? error.message : error
+  const message = error instanceof OperatorError ? error.message : error
   console.error("[cluster] failed:", message)
   void stop(1)
 })

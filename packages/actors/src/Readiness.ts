@@ -15,6 +15,9 @@ export const DATABASE_PROBE_INTERVAL = Duration.seconds(1)
 /** What a public answer says of an unreachable database: no address, port or error chain (those go to the log). */
 export const UNREACHABLE = "unreachable"
 
+/** How the log says the database was lost (the node's logger folds other warnings of the same loss into it). */
+export const DATABASE_UNREACHABLE = "registry database unreachable"
+
 const unreachableReport: ReadinessReport = {
   status: "starting",
   checks: { database: UNREACHABLE, migrations: "unknown" }
@@ -79,7 +82,7 @@ export class Readiness extends Context.Service<
           const why = Exit.isSuccess(result)
             ? `no answer within ${Duration.format(timeout)}`
             : String(Cause.squash(result.cause)).split("\n")[0]
-          yield* Effect.logWarning(`registry database unreachable: ${why}`)
+          yield* Effect.logWarning(`${DATABASE_UNREACHABLE}: ${why}`)
           if (Option.isSome(redirector)) {
             redirector.value.update((s) => ({ ...s, following: false, lastError: why }))
           }

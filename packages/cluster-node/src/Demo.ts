@@ -25,6 +25,7 @@ import {
   writeRepository
 } from "./DemoRepository.ts"
 import { isAlive, postgresProcesses, stopPostgresNow } from "./Processes.ts"
+import { RELAYED_SIGNAL_MS } from "./Shutdown.ts"
 
 const ROOT = path.resolve(import.meta.dirname, "../../..")
 const MAIN = path.join(ROOT, "packages/cluster-node/src/main.ts")
@@ -131,7 +132,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping === undefined) {
       firstSignalAt = Date.now()
       void stop(0)
-    } else if (Date.now() - firstSignalAt > 1_000 && !stoppingAtOnce) {
+    } else if (Date.now() - firstSignalAt > RELAYED_SIGNAL_MS && !stoppingAtOnce) {
       stoppingAtOnce = true
       say("stopping at once")
       killNode()

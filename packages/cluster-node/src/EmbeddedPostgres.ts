@@ -42,20 +42,19 @@ export interface RunningPostgres {
   readonly stop: () => Promise<void>
 }
 
-/** A port another process holds: the message names the port and the setting that moves it. */
-export class PortInUseError extends Error {
-  readonly code = "EADDRINUSE"
-  readonly port: number
-  readonly setting: string
-  constructor(port: number, setting: string, what: string) {
-    super(`port ${port} (${what}) is already in use by another process: set ${setting} to a free port`)
-    this.port = port
-    this.setting = setting
-  }
-}
-
 /** A start-up problem the operator fixes (the message says how); shown as one line, without a stack trace. */
 export class OperatorError extends Error {}
+
+/** What to say of a port another process holds: the port, what it is for, and the setting that moves it. */
+export const portInUseMessage = (port: number, what: string, setting: string) =>
+  `port ${port} (${what}) is already in use by another process: set ${setting} to a free port`
+
+/** A port another process holds. */
+export class PortInUseError extends OperatorError {
+  constructor(port: number, setting: string, what: string) {
+    super(portInUseMessage(port, what, setting))
+  }
+}
 
 const USER = "postgres"
 const isRoot = () => process.getuid?.() === 0
@@ -239,8 +238,6 @@ const signal = (server: ServerProcess, name: NodeJS.Signals) => {
   }
 }
 
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-
 const forget = (server: ServerProcess) => {
   servers.delete(server)
   if (server.child.pid !== undefined) forgetOwner(server.dataDir, server.child.pid)
@@ -248,17 +245,12 @@ const forget = (server: ServerProcess) => {
 
 /**
  * Stops every server this process started, synchronously, for when the process exits at once (a second Ctrl-C, a
- * shutdown out of time, `process.exit`): immediate shutdown (SIGQUIT; the server recovers from its WAL at the next
- * start, as after a crash), then SIGKILL for whatever is left after a second.
+ * shutdown out of time, `process.exit`): see `stopPostgresNow`.
  */
 export const killEmbeddedPostgresNow = () => {
   for (const server of servers) {
     const pid = server.child.pid
-    if (pid === undefined || !isRunning(pid)) continue
-    signal(server, "SIGQUIT")
-    signal(server, "SIGCONT")
-    for (let i = 0; i < 100 && isRunning(pid); i++) sleepSync(10)
-    if (isRunning(pid)) signal(server, "SIGKILL")
+    if (pid !== undefined && isRunning(pid)) stopPostgresNow(server.dataDir)
   }
   for (const server of servers) forget(server)
 }

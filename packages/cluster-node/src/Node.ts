@@ -17,6 +17,7 @@ import { parseNetblock } from "@mirrormanager/actors/IpAddress"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "@mirrormanager/actors/MasterScanPolicy"
 import { MasterScanScheduleLayer } from "@mirrormanager/actors/MasterScanSchedule"
 import { NetworkData } from "@mirrormanager/actors/NetworkData"
+import { DATABASE_UNREACHABLE } from "@mirrormanager/actors/Readiness"
 import { Redirector } from "@mirrormanager/actors/Redirector"
 import { RegistryLayer } from "@mirrormanager/actors/Registry"
 import { loadRepositoryRules } from "@mirrormanager/actors/RepositoryRules"
@@ -247,7 +248,6 @@ const repeatedClusterWarnings: Record<string, { readonly text: string; readonly 
     family: "shard locks"
   }
 }
-const DATABASE_UNREACHABLE = "registry database unreachable"
 
 const quietRepeatedClusterWarnings = (logger: Logger.Logger<unknown, void>): Logger.Logger<unknown, void> => {
   const shownAt = new Map<string, number>()

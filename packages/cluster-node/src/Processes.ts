@@ -62,7 +62,7 @@ export const childrenOf = (pid: number) => processIds().filter((child) => parent
 export const groupMembers = (group: number) => processIds().filter((pid) => Number(statFields(pid)?.[2]) === group)
 
 /** Whether `pid` is a postgres server of `dataDir` (a stale postmaster.pid may name any other process by now). */
-export const isPostmasterOf = (pid: number, dataDir: string) => {
+const isPostmasterOf = (pid: number, dataDir: string) => {
   try {
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
     return path.basename(argv[0] ?? "") === "postgres" && argv.includes(dataDir)
@@ -99,10 +99,10 @@ const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuf
 /**
  * Stops every PostgreSQL process of `dataDir` at once, synchronously, whoever started them (say, a node killed with
  * SIGKILL, which could not stop its server): immediate shutdown (SIGQUIT, and SIGCONT in case they were paused; the
- * server recovers from its WAL at the next start), then SIGKILL for whatever still runs after `graceMs`. Returns the
+ * server recovers from its WAL at the next start), then SIGKILL for whatever still runs after a second. Returns the
  * processes it found, once they have ended.
  */
-export const stopPostgresNow = (dataDir: string, graceMs = 1_000): Array<number> => {
+export const stopPostgresNow = (dataDir: string): Array<number> => {
   const found = postgresProcesses(dataDir)
   const send = (pids: ReadonlyArray<number>, signal: NodeJS.Signals) => {
     for (const pid of pids) {
@@ -113,7 +113,7 @@ export const stopPostgresNow = (dataDir: string, graceMs = 1_000): Array<number>
   }
   send(found, "SIGQUIT")
   send(found, "SIGCONT")
-  for (let waited = 0; waited < graceMs && found.some(isRunning); waited += 10) sleepSync(10)
+  for (let waited = 0; waited < 1_000 && found.some(isRunning); waited += 10) sleepSync(10)
   const left = found.filter(isRunning)
   send(left, "SIGKILL")
   for (let waited = 0; waited < 1_000 && left.some(isRunning); waited += 10) sleepSync(10)

@@ -17,8 +17,8 @@ import {
 import { CheckinSendError, encodePayload, sendCheckin } from "./ReportSend.ts"
 import { checkCategoryRoot, readExcludeFile, walkTree } from "./ReportTree.ts"
 
-export const EXIT_NETWORK = 2
-export const EXIT_REFUSED = 3
+const EXIT_NETWORK = 2
+const EXIT_REFUSED = 3
 
 const SUCCESS = "checked in successful"
 
@@ -119,8 +119,8 @@ const report = (options: ReportOptions) =>
     if (url.protocol === "http:" && !isLoopback(url.hostname)) {
       say(`warning: [global] server is plain http://, so the site password crosses the network unencrypted`)
     }
-    const categories = Object.keys(document).filter((k) => !["version", "global", "site", "host", "stats"].includes(k))
-    const summary = `${count(categories.length, "category", "categories")}, ${count(directoriesIn(document), "directory", "directories")}`
+    const categories = config.categories.filter((category) => category.enabled).length
+    const summary = `${count(categories, "category", "categories")}, ${count(directoriesIn(document), "directory", "directories")}`
     if (options.dryRun) {
       process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
       say(`dry run: ${summary} for ${config.hostName} of site ${config.siteName}, not sent to ${config.server}`)

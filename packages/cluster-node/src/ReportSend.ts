@@ -16,7 +16,7 @@ export const encodePayload = (json: string) =>
 const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
 
 /** The method call, laid out as Python's xmlrpc.client writes it. */
-export const checkinCall = (payload: string) =>
+const checkinCall = (payload: string) =>
   `<?xml version='1.0'?>\n<methodCall>\n<methodName>checkin</methodName>\n<params>\n<param>\n<value><string>${escapeXml(payload)}</string></value>\n</param>\n</params>\n</methodCall>\n`
 
 const unescapeXml = (text: string) =>
@@ -46,7 +46,7 @@ export class CheckinSendError extends Error {
 }
 
 /** Reads an XML-RPC methodResponse: one string value, or a fault. */
-export const readMethodResponse = (body: string): CheckinAnswer | undefined => {
+const readMethodResponse = (body: string): CheckinAnswer | undefined => {
   const fault = /<fault>\s*<value>\s*<struct>([\s\S]*)<\/struct>/.exec(body)
   if (fault !== null) {
     const member = (name: string) =>

@@ -2,7 +2,7 @@
 // one stops at once; either way no embedded PostgreSQL is left behind. Start-up problems the operator fixes are one
 // line, not a stack trace.
 import { Cause, Effect, Runtime } from "effect"
-import { killEmbeddedPostgresNow, OperatorError, PortInUseError } from "./EmbeddedPostgres.ts"
+import { killEmbeddedPostgresNow, OperatorError, portInUseMessage } from "./EmbeddedPostgres.ts"
 
 /** The longest a graceful stop takes before the process stops at once (exit status 1). */
 export const SHUTDOWN_BOUND_MS = 9_000
@@ -76,18 +76,18 @@ const errorsOf = (cause: Cause.Cause<unknown>): Array<unknown> => {
  * The one line to show for a failure the operator fixes: a port in use (named, with the setting that moves it), or
  * an `OperatorError`; undefined for anything else.
  */
-export const operatorMessage = (
+const operatorMessage = (
   cause: Cause.Cause<unknown>,
   portSettings: ReadonlyArray<{ readonly port: number; readonly setting: string; readonly what: string }>
 ): string | undefined => {
   for (const error of errorsOf(cause)) {
-    if (error instanceof OperatorError || error instanceof PortInUseError) return error.message
+    if (error instanceof OperatorError) return error.message
     const { code, port } = error as { code?: unknown; port?: unknown }
     if (code !== "EADDRINUSE") continue
     const known = portSettings.find((p) => p.port === port)
     return known === undefined
       ? `port ${String(port)} is already in use by another process`
-      : `port ${known.port} (${known.what}) is already in use by another process: set ${known.setting} to a free port`
+      : portInUseMessage(known.port, known.what, known.setting)
   }
   return undefined
 }

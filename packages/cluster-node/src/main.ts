@@ -46,12 +46,8 @@ const portSettings = () => [
     port: Number(process.env.MM_RUNNER_PORT ?? DEFAULT_PORTS.runner),
     setting: "MM_RUNNER_PORT",
     what: "cluster runner"
-  },
-  {
-    port: Number(process.env.MM_EMBEDDED_PG_PORT ?? DEFAULT_PORTS.embeddedPostgres),
-    setting: "MM_EMBEDDED_PG_PORT",
-    what: "embedded PostgreSQL"
   }
+  // The embedded PostgreSQL's port in use is a PortInUseError of its own, named with MM_EMBEDDED_PG_PORT.
 ]
 
 // A node stopped by SIGTERM/SIGINT exits 0, so service managers do not report a failure. A command sets its own
