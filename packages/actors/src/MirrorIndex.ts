@@ -69,6 +69,9 @@ export interface IndexCounts {
 }
 
 /** A view of no carriers; a new one per directory, since what is kept for a view hangs on its identity. */
+/** The last component of a repository's metadata directory. */
+const REPODATA = "/repodata"
+
 const emptyView = (): CarrierView => ({
   all: [],
   allIds: new Set(),
@@ -139,8 +142,6 @@ export class MirrorIndex {
   /** Category id → hosts whose host category is always up to date. */
   private readonly alwaysUpToDate = new Map<number, Set<number>>()
   private readonly views = new Map<number, CarrierView>()
-  /** A `repodata/` directory's id → the id of the repository directory that holds it. */
-  private readonly repositoryOfRepodata = new Map<number, number>()
   /** Why nobody carries a directory, per directory, while no host or directory changes (`reasonVersion`). */
   private readonly noCarrierReasons = new Map<number, NoCarrierReason>()
   /** `reasonVersion` when `noCarrierReasons` were worked out. */
@@ -257,8 +258,11 @@ export class MirrorIndex {
     if (categoryId === undefined) return emptyView()
     const ids = new Set<number>()
     const all: Array<IndexHost> = []
+    // A repository's directory: only hosts whose repodata/ is up to date too.
+    const repodata = this.repodataOf(directory)
+    const freshRepodata = repodata === undefined ? undefined : this.carriers(repodata).allIds
     const consider = (hostId: number) => {
-      if (ids.has(hostId)) return
+      if (ids.has(hostId) || freshRepodata?.has(hostId) === false) return
       const host = this.hosts.get(hostId)
       const hc = host?.byCategory.get(categoryId)
       if (host === undefined || hc === undefined || hc.urls.length === 0) return
@@ -267,18 +271,6 @@ export class MirrorIndex {
     }
     for (const hostId of this.alwaysUpToDate.get(categoryId) ?? []) consider(hostId)
     for (const hostId of this.upToDate.get(directory.id) ?? []) consider(hostId)
-    const repodata = this.repodataOf(directory)
-    if (repodata !== undefined) {
-      // A repository's directory: only hosts whose repodata/ is up to date too.
-      const fresh = this.carriers(repodata).allIds
-      for (let i = all.length - 1; i >= 0; i--) {
-        const id = all[i]!.id
-        if (!fresh.has(id)) {
-          ids.delete(id)
-          all.splice(i, 1)
-        }
-      }
-    }
     all.sort((a, b) => a.id - b.id)
     const publicHosts = all.filter((h) => !h.private)
     const byCountry = new Map<string, Array<IndexHost>>()
@@ -305,8 +297,8 @@ export class MirrorIndex {
 
   /** The `repodata/` directory below a repository's directory, if it is one (never for a `repodata/` itself). */
   private repodataOf(directory: IndexDirectory): IndexDirectory | undefined {
-    if (directory.name.endsWith("/repodata")) return undefined
-    return this.directoriesByName.get(`${directory.name}/repodata`)
+    if (directory.name.endsWith(REPODATA)) return undefined
+    return this.directoriesByName.get(`${directory.name}${REPODATA}`)
   }
 
   /**
@@ -468,31 +460,18 @@ export class MirrorIndex {
     }
     this.directoriesById.set(directory.id, directory)
     this.directoriesByName.set(directory.name, directory)
-    this.views.delete(directory.id)
-    this.linkRepodata(directory)
+    this.dropView(directory.id)
     this.contentVersion++
-  }
-
-  /** Records which repository directory a `repodata/` directory belongs to, whichever of the two comes first. */
-  private linkRepodata(directory: IndexDirectory): void {
-    if (directory.name.endsWith("/repodata")) {
-      const parent = this.directoriesByName.get(directory.name.slice(0, -"/repodata".length))
-      if (parent !== undefined) {
-        this.repositoryOfRepodata.set(directory.id, parent.id)
-        this.views.delete(parent.id)
-      }
-    } else {
-      const repodata = this.directoriesByName.get(`${directory.name}/repodata`)
-      if (repodata !== undefined) this.repositoryOfRepodata.set(repodata.id, directory.id)
-    }
   }
 
   /** Drops a directory's carrier view, and its repository directory's when it is a `repodata/`. */
   private dropView(directoryId: number): void {
     if (this.views.size === 0) return
     this.views.delete(directoryId)
-    const parent = this.repositoryOfRepodata.get(directoryId)
-    if (parent !== undefined) this.views.delete(parent)
+    const name = this.directoriesById.get(directoryId)?.name
+    if (name?.endsWith(REPODATA) !== true) return
+    const repository = this.directoriesByName.get(name.slice(0, -REPODATA.length))
+    if (repository !== undefined) this.views.delete(repository.id)
   }
 
   private removeDirectory(id: number): void {
@@ -500,18 +479,9 @@ export class MirrorIndex {
     if (directory === undefined) return
     this.hostsAndDirectoriesVersion++
     this.fileDetailCount -= directory.source.fileDetails.length
+    this.dropView(id)
     this.directoriesById.delete(id)
     if (this.directoriesByName.get(directory.name) === directory) this.directoriesByName.delete(directory.name)
-    this.views.delete(id)
-    const parent = this.repositoryOfRepodata.get(id)
-    if (parent !== undefined) {
-      this.repositoryOfRepodata.delete(id)
-      this.views.delete(parent)
-    }
-    const repodata = this.directoriesByName.get(`${directory.name}/repodata`)
-    if (repodata !== undefined && this.repositoryOfRepodata.get(repodata.id) === id) {
-      this.repositoryOfRepodata.delete(repodata.id)
-    }
     this.contentVersion++
   }
 

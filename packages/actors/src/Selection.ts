@@ -65,9 +65,8 @@ export interface SelectionHeader {
   readonly countries: ReadonlyArray<string>
   /** `global` was requested or the global fill was appended. */
   readonly global: boolean
-  /** Hosts were found but the protocol filter removed every one of them (step 13). */
-  readonly emptiedByProtocol: boolean
-  /** Why no host was selected; undefined when some were. */
+  /** Why no host was selected ("protocol": hosts were found but the protocol filter removed them, step 13); undefined
+   * when some were. */
   readonly empty: EmptyReason | undefined
 }
 
@@ -342,7 +341,6 @@ export const planSelection = (
     researchNetwork,
     countries: countryTokens,
     global,
-    emptiedByProtocol: empty === "protocol",
     empty
   }
 }
@@ -383,7 +381,6 @@ export const orderSelection = (plan: SelectionPlan, random: RandomSource): Selec
     researchNetwork: plan.researchNetwork,
     countries: plan.countries,
     global: plan.global,
-    emptiedByProtocol: plan.emptiedByProtocol,
     empty: plan.empty
   }
 }

@@ -502,7 +502,7 @@ describe("protocol filter (SPEC 4.2 steps 9 and 13, scenario 5)", () => {
         urls.map((u) => u.scheme),
         ["http"]
       )
-    assert.isFalse(http.emptiedByProtocol)
+    assert.notStrictEqual(http.empty, "protocol")
     const https = select(index, { cc: "DE", protocols: ["https"] })
     assert.deepStrictEqual(names(https), ["both"])
     assert.deepStrictEqual(https.hosts[0]!.urls, [{ url: "https://both.example.org/epel", scheme: "https" }])
@@ -512,16 +512,16 @@ describe("protocol filter (SPEC 4.2 steps 9 and 13, scenario 5)", () => {
   it("answers an empty list flagged as emptied by the protocol, never the unfiltered list", () => {
     const rsync = select(index, { cc: "DE", protocols: ["rsync"] })
     assert.deepStrictEqual(rsync.hosts, [])
-    assert.isTrue(rsync.emptiedByProtocol)
+    assert.strictEqual(rsync.empty, "protocol")
     const exact = select(index, { countries: ["DE"], protocols: ["rsync"] })
     assert.deepStrictEqual(exact.hosts, [])
-    assert.isTrue(exact.emptiedByProtocol)
+    assert.strictEqual(exact.empty, "protocol")
   })
 
   it("does not blame the protocol when nothing carries the directory", () => {
     const none = select(index, { dir: D2, cc: "DE", protocols: ["rsync"] })
     assert.deepStrictEqual(none.hosts, [])
-    assert.isFalse(none.emptiedByProtocol)
+    assert.notStrictEqual(none.empty, "protocol")
     assert.strictEqual(none.empty, "no-carrier")
   })
 })
