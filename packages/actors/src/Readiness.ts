@@ -10,7 +10,7 @@ import { DEFAULT_DATABASE_TIMEOUT, within } from "./Database.ts"
 import { migrations } from "./Migrations.ts"
 import { Redirector } from "./Redirector.ts"
 
-export const DATABASE_PROBE_INTERVAL = Duration.seconds(1)
+const DATABASE_PROBE_INTERVAL = Duration.seconds(1)
 
 /** What a public answer says of an unreachable database: no address, port or error chain (those go to the log). */
 export const UNREACHABLE = "unreachable"

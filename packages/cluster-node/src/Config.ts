@@ -1,4 +1,11 @@
 // The node's configuration, read from the environment in one place.
+import {
+  DEFAULT_DATABASE_TIMEOUT,
+  DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT,
+  DEFAULT_STATEMENT_TIMEOUT
+} from "@mirrormanager/actors/Database"
+import { DEFAULT_CONNECTION_LIMITS } from "@mirrormanager/http/FrontServer"
+import { DEFAULT_ADMIN_DATABASE_TIMEOUT } from "@mirrormanager/http/ProblemResponses"
 import { Config, Context, Duration, Effect, Layer, type LogLevel, type Option, type Redacted } from "effect"
 
 export interface NodeConfigShape {
@@ -129,16 +136,26 @@ export const nodeConfig = Config.all({
   indexRebuildInterval: Config.Duration("MM_INDEX_REBUILD_INTERVAL").pipe(Config.withDefault(Duration.minutes(15))),
   indexSnapshotInterval: Config.Duration("MM_INDEX_SNAPSHOT_INTERVAL").pipe(Config.withDefault(Duration.minutes(1))),
   accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option),
-  databaseTimeout: Config.Duration("MM_DATABASE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(3))),
-  databaseStatementTimeout: Config.Duration("MM_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
+  databaseTimeout: Config.Duration("MM_DATABASE_TIMEOUT").pipe(Config.withDefault(DEFAULT_DATABASE_TIMEOUT)),
+  databaseStatementTimeout: Config.Duration("MM_STATEMENT_TIMEOUT").pipe(Config.withDefault(DEFAULT_STATEMENT_TIMEOUT)),
   databaseIdleInTransactionTimeout: Config.Duration("MM_IDLE_TX_TIMEOUT").pipe(
-    Config.withDefault(Duration.seconds(60))
+    Config.withDefault(DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT)
   ),
-  adminDatabaseTimeout: Config.Duration("MM_ADMIN_DATABASE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
-  httpKeepAliveTimeout: Config.Duration("MM_HTTP_KEEPALIVE_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
-  httpHeadersTimeout: Config.Duration("MM_HTTP_HEADERS_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
-  httpRequestTimeout: Config.Duration("MM_HTTP_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.seconds(60))),
-  httpMaxConnections: Config.Int("MM_HTTP_MAX_CONNECTIONS").pipe(Config.withDefault(10_000))
+  adminDatabaseTimeout: Config.Duration("MM_ADMIN_DATABASE_TIMEOUT").pipe(
+    Config.withDefault(DEFAULT_ADMIN_DATABASE_TIMEOUT)
+  ),
+  httpKeepAliveTimeout: Config.Duration("MM_HTTP_KEEPALIVE_TIMEOUT").pipe(
+    Config.withDefault(Duration.millis(DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs))
+  ),
+  httpHeadersTimeout: Config.Duration("MM_HTTP_HEADERS_TIMEOUT").pipe(
+    Config.withDefault(Duration.millis(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs))
+  ),
+  httpRequestTimeout: Config.Duration("MM_HTTP_REQUEST_TIMEOUT").pipe(
+    Config.withDefault(Duration.millis(DEFAULT_CONNECTION_LIMITS.requestTimeoutMs))
+  ),
+  httpMaxConnections: Config.Int("MM_HTTP_MAX_CONNECTIONS").pipe(
+    Config.withDefault(DEFAULT_CONNECTION_LIMITS.maxConnections)
+  )
 })
 
 export class NodeConfig extends Context.Service<NodeConfig, NodeConfigShape>()("cluster-node/NodeConfig") {

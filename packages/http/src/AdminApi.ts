@@ -25,9 +25,7 @@ export const MAX_API_BODY_BYTES = 1024 * 1024
 const isJson = (contentType: string) => /^application\/(?:[\w.-]+\+)?json\b/.test(contentType)
 
 /** A JSON body (a problem document too) with a final newline, unless it has one. */
-export const withFinalNewline = (
-  response: HttpServerResponse.HttpServerResponse
-): HttpServerResponse.HttpServerResponse => {
+const withFinalNewline = (response: HttpServerResponse.HttpServerResponse): HttpServerResponse.HttpServerResponse => {
   const body = response.body
   if (body._tag !== "Uint8Array" || body.contentLength === 0 || !isJson(body.contentType)) return response
   if (body.text !== undefined) {

@@ -1,10 +1,11 @@
 // A self-contained, human-readable page of everything a node serves, rendered from its OpenAPI document (no CDN
 // needed): per group, each operation with its parameters, body and answers.
 import { Api } from "@mirrormanager/domain/api/Api"
+import { METHODS } from "@mirrormanager/domain/api/FrontEndpoints"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { OpenApi } from "effect/http-api"
 
-export const escapeHtml = (s: string) =>
+const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 
 /** Text of the document (descriptions use Markdown code spans): HTML-escaped, `code` rendered as <code>. */
@@ -40,8 +41,6 @@ const contentHtml = (content: Record<string, { schema?: unknown }> | undefined):
 
 const list = (items: ReadonlyArray<string>) =>
   items.length === 0 ? "" : `<ul>${items.map((item) => `<li>${item}</li>`).join("")}</ul>`
-
-const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
 interface Operation {
   readonly tags?: ReadonlyArray<string>

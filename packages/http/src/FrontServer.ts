@@ -3,10 +3,12 @@
 // the Effect admin API once the database side of the node is up, and gets a 503 problem until then.
 import * as http from "node:http"
 import type { Netblock } from "@mirrormanager/actors/IpAddress"
+import { UNREACHABLE } from "@mirrormanager/actors/Readiness"
 import { Redirector } from "@mirrormanager/actors/Redirector"
 import { Cause, Context, Effect, Layer } from "effect"
 import type { AccessLog } from "./AccessLog.ts"
 import { AnswerCache } from "./AnswerCache.ts"
+import { DATABASE_RETRY_AFTER_SECONDS } from "./ProblemResponses.ts"
 import { type Answer, answer, endpointOf } from "./RedirectorAnswer.ts"
 import { RedirectorMetrics } from "./RedirectorMetrics.ts"
 
@@ -73,7 +75,10 @@ export class FrontHttpServer extends http.Server {
         status: 503,
         detail: "the registry database is not reachable yet; mirrorlists and metalinks are served from the index"
       })
-      response.writeHead(503, { "content-type": "application/problem+json", "retry-after": "10" })
+      response.writeHead(503, {
+        "content-type": "application/problem+json",
+        "retry-after": String(DATABASE_RETRY_AFTER_SECONDS)
+      })
       response.end(`${body}\n`)
     })
   }
@@ -185,7 +190,7 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
           // Public: the database's address and the error are in the log, not here.
           const checks: Record<string, string> = {
             index: status.index === undefined ? "not loaded" : `from the ${status.origin}${age}`,
-            database: status.following ? "ok" : status.lastError === undefined ? "connecting" : "unreachable"
+            database: status.following ? "ok" : status.lastError === undefined ? "connecting" : UNREACHABLE
           }
           const state = status.index === undefined ? "starting" : status.following ? "ready" : "degraded"
           // A degraded node still answers mirrorlists: it stays in rotation (200), the body says why it is degraded.

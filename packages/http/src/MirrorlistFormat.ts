@@ -95,7 +95,7 @@ export const metalinkFailure = (pubdate: string, generator: string, text: string
   `${metalinkOpen(pubdate, generator)}<!-- ${commentText(text)}\n-->\n</metalink>\n`
 
 /** A note among a metalink's resources (why there is no URL), as a comment clients skip. */
-export const metalinkNote = (text: string) => `    <!-- ${commentText(text)} -->\n`
+const metalinkNote = (text: string) => `    <!-- ${commentText(text)} -->\n`
 
 const verification = (detail: FileDetailSource, indent: string) => {
   let text = `${indent}<verification>\n`

@@ -37,8 +37,9 @@ const DETAILS: Record<number, string> = {
  * The longest an admin request waits for the database: taking a pooled connection and its statements (a node sets it
  * from MM_ADMIN_DATABASE_TIMEOUT); zero: unbounded.
  */
+export const DEFAULT_ADMIN_DATABASE_TIMEOUT = Duration.seconds(30)
 export const AdminDatabaseTimeout = Context.Reference<Duration.Duration>("http/AdminDatabaseTimeout", {
-  defaultValue: () => Duration.seconds(30)
+  defaultValue: () => DEFAULT_ADMIN_DATABASE_TIMEOUT
 })
 
 /** The bound of the admin request being answered (see `outsideDatabaseBound`). */

@@ -251,7 +251,7 @@ const metrics: Json = {
 }
 
 /** The paths of the front server and the check-in, keyed as in an OpenAPI document. */
-export const frontPaths: Record<string, Json> = {
+const frontPaths: Record<string, Json> = {
   "/mirrorlist": mirrorlist,
   "/metalink": metalink,
   "/download/{path}": download,
@@ -259,7 +259,7 @@ export const frontPaths: Record<string, Json> = {
   "/metrics": metrics
 }
 
-export const frontTags: ReadonlyArray<Json> = [
+const frontTags: ReadonlyArray<Json> = [
   {
     name: REDIRECTOR_TAG,
     description:
@@ -289,7 +289,8 @@ const SERVICE_UNAVAILABLE: Json = {
   }
 }
 
-const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
+/** The HTTP methods an OpenAPI path item may hold, lower-case. */
+export const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
 /**
  * The admin API's generated document made whole: the front server's endpoints and the check-in added; every
