@@ -11,9 +11,9 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { databaseLayer } from "@mirrormanager/actors/Database"
-import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/EmbeddedPostgres"
-import { freePort } from "@mirrormanager/cluster-node/FreePort"
+import { databaseLayer } from "@mirrormanager/actors/db"
+import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
+import { freePort } from "@mirrormanager/cluster-node/node"
 import { Cause, Effect, Exit, Redacted } from "effect"
 import type { LoadConfig, LoadResult } from "./redirectorLoad.ts"
 import {
@@ -26,7 +26,7 @@ import {
 } from "./redirectorWorld.ts"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
-const CONFIG_SOURCE = path.join(ROOT, "packages/cluster-node/src/Config.ts")
+const CONFIG_SOURCE = path.join(ROOT, "packages/cluster-node/src/node/Config.ts")
 
 const CONNECTIONS = 50
 const WARMUP_SECONDS = 2

@@ -10,12 +10,8 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import {
-  OperatorError,
-  type RunningPostgres,
-  startEmbeddedPostgres
-} from "../packages/cluster-node/src/EmbeddedPostgres.ts"
-import { handleStopSignals, SHUTDOWN_BOUND_MS } from "../packages/cluster-node/src/Shutdown.ts"
+import { OperatorError, type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
+import { handleStopSignals, SHUTDOWN_BOUND_MS } from "@mirrormanager/cluster-node/node"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
 const MAIN = path.join(ROOT, "packages/cluster-node/src/main.ts")

@@ -3,8 +3,8 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { startEmbeddedPostgres } from "@mirrormanager/cluster-node/EmbeddedPostgres"
-import { freePort } from "@mirrormanager/cluster-node/FreePort"
+import { startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
+import { freePort } from "@mirrormanager/cluster-node/node"
 import type { TestProject } from "vitest/node"
 
 declare module "vitest" {

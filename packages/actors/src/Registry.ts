@@ -1,14 +1,9 @@
 // Every registry service of a node, over one SqlClient.
 import { Layer } from "effect"
-import { Accounts } from "./Accounts.ts"
-import { ChangeLog } from "./ChangeLog.ts"
-import { Content } from "./Content.ts"
-import { Directories } from "./Directories.ts"
-import { Hosts } from "./Hosts.ts"
-import { MasterScanner } from "./MasterScanner.ts"
-import { Overrides } from "./Overrides.ts"
-import { Readiness } from "./Readiness.ts"
-import { Sites } from "./Sites.ts"
+import { ChangeLog } from "./db/index.ts"
+import { Readiness } from "./health/index.ts"
+import { Directories, MasterScanner } from "./masterscan/index.ts"
+import { Accounts, Content, Hosts, Overrides, Sites } from "./registry/index.ts"
 
 export const RegistryLayer = Layer.mergeAll(
   Accounts.layer,

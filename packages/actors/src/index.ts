@@ -1,16 +1,14 @@
-export * from "./Accounts.ts"
-export * from "./ChangeLog.ts"
-export * from "./Content.ts"
-export * from "./Database.ts"
-export * from "./Directories.ts"
-export * from "./Hosts.ts"
-export * from "./MasterScanner.ts"
-export * from "./MasterScanPolicy.ts"
-export * from "./MasterScanSchedule.ts"
-export * from "./Migrations.ts"
-export * from "./Overrides.ts"
-export * from "./Readiness.ts"
+// @mirrormanager/actors: what a node does, over PostgreSQL and in memory. Its doors, lowest first (a folder imports
+// only folders above it in this list):
+//   db          registry database, migrations, table access, the change log
+//   ipdata      addresses, prefix trie, range tables, GeoIP, ASN and R&E lookups
+//   registry    registry services with authorization (accounts, sites, hosts, content, overrides)
+//   masterscan  the master-tree scan and reads of the scanned tree
+//   redirector  the in-memory index and mirror selection of one node
+//   health      readiness of the node
+//   events      host events: feed and webhook delivery
+//   crawler     crawling hosts, crawl runs and schedule, propagation statistics
+//   host        the Host entity and its storage
+//   checkin     a check-in arriving at any node
+// This root door composes the registry services of a node.
 export * from "./Registry.ts"
-export * from "./RegistryPolicy.ts"
-export * from "./RepositoryRules.ts"
-export * from "./Sites.ts"

@@ -3,12 +3,19 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import { Command } from "effect/cli"
-import { DEFAULT_PORTS, NodeConfig } from "./Config.ts"
-import { crawlCommand } from "./CrawlCommand.ts"
-import { DatabaseLive, LoggerLive, loggerLive, runNode } from "./Node.ts"
-import { reportCommand } from "./ReportCommand.ts"
-import { scanMasterCommand } from "./ScanMaster.ts"
-import { explainOperatorErrors, handleStopSignals } from "./Shutdown.ts"
+import { reportCommand } from "./checkin/index.ts"
+import { crawlCommand } from "./crawler/index.ts"
+import { scanMasterCommand } from "./masterscan/index.ts"
+import {
+  DatabaseLive,
+  DEFAULT_PORTS,
+  explainOperatorErrors,
+  handleStopSignals,
+  LoggerLive,
+  loggerLive,
+  NodeConfig,
+  runNode
+} from "./node/index.ts"
 
 const serve = Command.make("serve", {}, () =>
   runNode.pipe(Effect.provide(LoggerLive), Effect.provide(NodeConfig.layer))

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
-import { serveMirror } from "../src/DemoRepository.ts"
+import { serveMirror } from "../src/demo/DemoRepository.ts"
 import { addMirror, call, newDatabase, REPOMD, setUpContent, TOKEN, until } from "./support/Nodes.ts"
 import { freePort, postgresServing, type RunningNode, tempDir } from "./support/Process.ts"
 

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { freshDatabase } from "@mirrormanager/actors/Database"
+import { freshDatabase } from "@mirrormanager/actors/db"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, assert, beforeAll, describe, inject, it } from "vitest"
 import { api, type RunningNode, startNode, tempDir } from "./support/Process.ts"

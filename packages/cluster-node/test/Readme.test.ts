@@ -2,7 +2,7 @@
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { guessRepository, loadRepositoryRules } from "@mirrormanager/actors/RepositoryRules"
+import { guessRepository, loadRepositoryRules } from "@mirrormanager/actors/masterscan"
 import { assert, describe, it } from "vitest"
 import { freePort, startNode, stop, tempDir } from "./support/Process.ts"
 
@@ -20,7 +20,7 @@ const commands = blocks("sh")
   .map((line) => line.trim())
   .filter((line) => line.length > 0 && !line.startsWith("export "))
 
-const DEMO = path.resolve(import.meta.dirname, "../src/Demo.ts")
+const DEMO = path.resolve(import.meta.dirname, "../src/demo/Demo.ts")
 /** The walkthrough's master path and its host's URL. */
 const README_MASTER_PATH = "/srv/pub/epel"
 const README_MIRROR = "https://mirror.example.edu/"

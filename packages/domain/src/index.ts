@@ -1,12 +1,8 @@
-export * as Account from "./Account.ts"
-export * from "./api/Api.ts"
-export * from "./api/Authentication.ts"
-export * as Checkin from "./Checkin.ts"
-export * as Content from "./Content.ts"
-export * as Countries from "./Countries.ts"
-export * as Errors from "./Errors.ts"
-export * as Fields from "./Fields.ts"
-export * as Host from "./Host.ts"
-export * as Ids from "./Ids.ts"
-export * as Overrides from "./Overrides.ts"
-export * as Site from "./Site.ts"
+// @mirrormanager/domain: the wire contracts of the mirror manager, no implementation. Its doors:
+//   registry    the registry's data model, ids, field validation, API problems
+//   checkin     the report_mirror check-in as the server reads it
+//   masterscan  what a master-tree scan found and changed
+//   host        the Host entity's protocol
+//   api         the admin HttpApi contract and the OpenAPI paths of the front endpoints
+// Import a door (`@mirrormanager/domain/registry`), never a file below it. This root door exports nothing.
+export {}

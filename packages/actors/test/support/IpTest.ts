@@ -2,8 +2,8 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type ClientAddress, parseClientAddress } from "@mirrormanager/actors/IpAddress"
 import { Effect } from "effect"
+import { type ClientAddress, parseClientAddress } from "../../src/ipdata/IpAddress.ts"
 
 export const address = (text: string): ClientAddress => {
   const parsed = parseClientAddress(text)

@@ -1,19 +1,19 @@
 // A fresh database with the master scanner, a scan policy for tests, and the services that make categories.
 
-import { Accounts } from "@mirrormanager/actors/Accounts"
-import { ChangeLog } from "@mirrormanager/actors/ChangeLog"
-import { Content } from "@mirrormanager/actors/Content"
-import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
-import { MasterScanner } from "@mirrormanager/actors/MasterScanner"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { inject } from "vitest"
+import { ChangeLog } from "../../src/db/ChangeLog.ts"
+import { freshDatabaseLayer } from "../../src/db/Database.ts"
+import { MasterScanner } from "../../src/masterscan/MasterScanner.ts"
 import {
   defaultMasterScanPolicy,
   MasterScanPolicy,
   type MasterScanPolicyShape
-} from "@mirrormanager/actors/MasterScanPolicy"
-import type { FileDetailFound } from "@mirrormanager/actors/MasterTreeWalker"
-import { Effect, Layer, Option, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
-import { inject } from "vitest"
+} from "../../src/masterscan/MasterScanPolicy.ts"
+import type { FileDetailFound } from "../../src/masterscan/MasterTreeWalker.ts"
+import { Accounts } from "../../src/registry/Accounts.ts"
+import { Content } from "../../src/registry/Content.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { freshDatabase } from "@mirrormanager/actors/Database"
+import { freshDatabase } from "@mirrormanager/actors/db"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, inject } from "vitest"
 import { api, type RunningNode, tempDir } from "./Process.ts"

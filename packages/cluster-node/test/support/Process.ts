@@ -4,7 +4,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
-import { freePort } from "../../src/FreePort.ts"
+import { freePort } from "../../src/node/FreePort.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {

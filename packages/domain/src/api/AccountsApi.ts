@@ -1,10 +1,8 @@
 // Users and API tokens; /api/me tells callers who they are.
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import * as A from "../Account.ts"
-import { Forbidden, NotFound } from "../Errors.ts"
-import { Page, PageQuery } from "../Fields.ts"
-import { ApiTokenId, SiteId, UserId } from "../Ids.ts"
+import * as A from "../registry/index.ts"
+import { ApiTokenId, Forbidden, NotFound, Page, PageQuery, SiteId, UserId } from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 import { BodyWriteErrors, Created, crudEndpoints, ReadErrors } from "./Crud.ts"
 

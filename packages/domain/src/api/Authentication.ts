@@ -1,8 +1,8 @@
 // The bearer-token middleware contract: it authenticates every admin API call and provides the caller.
 import { Context } from "effect"
 import { HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
-import type { Principal } from "../Account.ts"
-import { Unauthorized } from "../Errors.ts"
+import type { Principal } from "../registry/index.ts"
+import { Unauthorized } from "../registry/index.ts"
 
 export class CurrentPrincipal extends Context.Service<CurrentPrincipal, Principal>()("domain/CurrentPrincipal") {}
 

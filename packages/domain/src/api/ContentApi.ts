@@ -1,7 +1,7 @@
 // Products, versions, arches, categories, repositories and repository redirects (writes: global admins).
 import { HttpApiGroup, OpenApi } from "effect/http-api"
-import * as C from "../Content.ts"
-import { ArchId, CategoryId, ProductId, RepositoryId, RepositoryRedirectId, VersionId } from "../Ids.ts"
+import * as C from "../registry/index.ts"
+import { ArchId, CategoryId, ProductId, RepositoryId, RepositoryRedirectId, VersionId } from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 import { crudEndpoints } from "./Crud.ts"
 

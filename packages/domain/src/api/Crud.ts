@@ -2,8 +2,7 @@
 // kind of endpoint can answer (the OpenAPI document lists these and no others).
 import type { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiSchema } from "effect/http-api"
-import { Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable } from "../Errors.ts"
-import { Page, PageQuery } from "../Fields.ts"
+import { Conflict, Forbidden, NotFound, Page, PageQuery, PayloadTooLarge, Unprocessable } from "../registry/index.ts"
 
 /** A read of something only some callers may see: not allowed, or no such id. */
 export const ReadErrors = [Forbidden, NotFound] as const

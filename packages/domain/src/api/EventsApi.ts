@@ -3,8 +3,7 @@
 // sites' events, global admins all.
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { EpochSeconds } from "../Fields.ts"
-import { HostId, SiteId } from "../Ids.ts"
+import { EpochSeconds, HostId, SiteId } from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 
 export const HostEventKind = Schema.Literals(["HostAutoDisabled", "HostNotUpToDate", "TlsCertificateExpiring"])

@@ -1,18 +1,19 @@
 // A host and what it carries: categories, URLs, netblocks, peer ASNs, allowed countries.
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { CrawlLog, CrawlSummary } from "../cluster/HostEntity.ts"
-import { PayloadTooLarge } from "../Errors.ts"
-import { Page, PageQuery } from "../Fields.ts"
-import * as H from "../Host.ts"
+import { CrawlLog, CrawlSummary } from "../host/index.ts"
+import * as H from "../registry/index.ts"
 import {
   HostCategoryId,
   HostCategoryUrlId,
   HostCountryAllowedId,
   HostId,
   HostNetblockId,
-  HostPeerAsnId
-} from "../Ids.ts"
+  HostPeerAsnId,
+  Page,
+  PageQuery,
+  PayloadTooLarge
+} from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 import { BodyWriteErrors, Created, ReadErrors, WriteErrors } from "./Crud.ts"
 

@@ -1,11 +1,20 @@
 // The master tree as scanned (SPEC 8): directories, file details, and scans of a category's master tree.
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { Directory, FileDetail } from "../Content.ts"
-import { Forbidden, NotFound, Unprocessable } from "../Errors.ts"
-import { Page, PageQuery } from "../Fields.ts"
-import { CategoryId, DirectoryId, RepositoryId, VersionId } from "../Ids.ts"
-import { ExpireResult, ScanStatus } from "../MasterScan.ts"
+import { ExpireResult, ScanStatus } from "../masterscan/index.ts"
+import {
+  CategoryId,
+  Directory,
+  DirectoryId,
+  FileDetail,
+  Forbidden,
+  NotFound,
+  Page,
+  PageQuery,
+  RepositoryId,
+  Unprocessable,
+  VersionId
+} from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 
 export const DirectoryQuery = {

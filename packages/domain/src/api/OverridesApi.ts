@@ -1,8 +1,7 @@
 // Global override tables (writes: global admins).
 import { HttpApiGroup, OpenApi } from "effect/http-api"
-import { partial } from "../Fields.ts"
-import { CountryContinentRedirectId, EmbargoedCountryId, NetblockCountryId } from "../Ids.ts"
-import * as O from "../Overrides.ts"
+import * as O from "../registry/index.ts"
+import { CountryContinentRedirectId, EmbargoedCountryId, NetblockCountryId, partial } from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 import { crudEndpoints } from "./Crud.ts"
 

@@ -3,8 +3,7 @@
 // (every /api/ operation needs a login; the public pages are another matter).
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { EpochSeconds } from "../Fields.ts"
-import { RepositoryId } from "../Ids.ts"
+import { EpochSeconds, RepositoryId } from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 
 export const PropagationStat = Schema.Struct({

@@ -1,9 +1,7 @@
 // Sites, their admins and their hosts.
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { Page, PageQuery } from "../Fields.ts"
-import { CreateHost, Host } from "../Host.ts"
-import { SiteId, UserId } from "../Ids.ts"
-import * as S from "../Site.ts"
+import * as S from "../registry/index.ts"
+import { CreateHost, Host, Page, PageQuery, SiteId, UserId } from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 import { BodyWriteErrors, Created, crudEndpoints, ReadErrors, WriteErrors } from "./Crud.ts"
 

@@ -1,7 +1,7 @@
 // Hosts of a test index (IndexSource rows): one category (id 1), URLs in scheme order, always up to date unless
 // `dirs` names the directories the host is up to date on.
-import type { HostSource } from "@mirrormanager/actors/IndexSource"
-import type { MirrorUrlScheme } from "@mirrormanager/domain/MirrorUrl"
+import type { HostSource } from "@mirrormanager/actors/redirector"
+import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 
 const SCHEME_RANK: Record<MirrorUrlScheme, number> = { https: 0, http: 1, ftp: 2, rsync: 3 }
 

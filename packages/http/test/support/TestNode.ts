@@ -2,18 +2,17 @@
 
 import { createServer } from "node:http"
 import { NodeCrypto, NodeHttpServer } from "@effect/platform-node"
-import { Accounts } from "@mirrormanager/actors/Accounts"
-import { Checkins } from "@mirrormanager/actors/Checkins"
-import { freshDatabaseLayer } from "@mirrormanager/actors/Database"
-import { HostEntityLive } from "@mirrormanager/actors/HostEntityLive"
-import { RegistryLayer } from "@mirrormanager/actors/Registry"
-import { RegistryPolicy, type RegistryPolicyShape } from "@mirrormanager/actors/RegistryPolicy"
-import { AdminApiRoutes } from "@mirrormanager/http/AdminApi"
+import { RegistryLayer } from "@mirrormanager/actors"
+import { Checkins } from "@mirrormanager/actors/checkin"
+import { freshDatabaseLayer } from "@mirrormanager/actors/db"
+import { HostEntityLive } from "@mirrormanager/actors/host"
+import { Accounts, RegistryPolicy, type RegistryPolicyShape } from "@mirrormanager/actors/registry"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { HttpRouter, HttpServer } from "effect/http"
 import type { SqlClient } from "effect/sql"
 import { inject } from "vitest"
+import { AdminApiRoutes } from "../../src/admin/AdminApi.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,0 +1,6 @@
+// The registry database: connection pool and migrations, generic table access, the change log that wakes every
+// node's redirector. Imports only domain.
+export * from "./ChangeLog.ts"
+export * from "./Database.ts"
+export * from "./Migrations.ts"
+export * from "./Table.ts"

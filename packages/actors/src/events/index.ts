@@ -1,0 +1,4 @@
+// Host events (a host switched off, repodata gone stale, …): written with the change that caused them, read as the
+// admin feed, delivered to a webhook. Imports only domain.
+export * from "./EventDelivery.ts"
+export * from "./HostEvents.ts"

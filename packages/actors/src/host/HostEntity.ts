@@ -1,0 +1,147 @@
+// The Host entity (protocol in domain/cluster/HostEntity.ts): one per host, on whichever node owns its shard. Its
+// state is the host's rows in PostgreSQL, read within each message's transaction, so an entity that moves to
+// another node after a failure goes on with nothing lost. Writes to the host (check-ins, crawl results) apply one at
+// a time, in the order they arrive; one crawl runs at a time (another asked meanwhile is answered at once, not
+// started), and while it asks the mirror (minutes, for a big one) check-ins and status questions are answered, its
+// result waiting its turn among the writes.
+import { type CrawlSummary, HostEntity, NOTHING_CRAWLED } from "@mirrormanager/domain/host"
+import { Duration, Effect, Semaphore } from "effect"
+import { Entity } from "effect/cluster"
+import { SqlClient } from "effect/sql"
+import { type CrawlOptions, crawlHost, crawlMetrics, defaultCrawlOptions } from "../crawler/index.ts"
+import { applyCheckin, applyCrawl, hostStatus, loadCrawlTarget, recordCrawlLog } from "./HostStore.ts"
+
+/** A crawl that did not happen, or whose result was not applied: unknown, which changes nothing (SPEC 7.4). */
+const notCrawled = (reason: string): CrawlSummary => ({ status: "unknown", reason, ...NOTHING_CRAWLED })
+
+/** The entity, crawling as `crawl` says (the node's crawler settings). */
+export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = defaultCrawlOptions) =>
+  HostEntity.toLayer(
+    Effect.gen(function* () {
+      const address = yield* Entity.CurrentAddress
+      const runner = yield* Entity.CurrentRunnerAddress
+      const hostId = Number(address.entityId)
+      const sql = yield* SqlClient.SqlClient
+      const writes = yield* Semaphore.make(1)
+      /** When the crawl running now began; one crawl of a host at a time. */
+      let crawling: number | undefined
+      const write = writes.withPermits(1)
+      yield* Effect.logInfo("host entity active").pipe(
+        Effect.annotateLogs({ hostId, runner: `${runner.host}:${runner.port}` })
+      )
+      return HostEntity.of({
+        Checkin: ({ payload }) => write(applyCheckin(sql, hostId, payload.checkin)),
+        CrawlResult: ({ payload }) => write(Effect.asVoid(applyCrawl(sql, hostId, payload.report))),
+        Status: () => hostStatus(sql, hostId),
+        Crawl: ({ payload }) =>
+          Effect.gen(function* () {
+            if (crawling !== undefined) {
+              // Not queued behind it (a round's slot would wait idle, maybe past the round's end): said at once.
+              return notCrawled(
+                `another crawl of this host has been running since ${new Date(crawling).toISOString()}; this one was not started`
+              )
+            }
+            // Taken until the crawl's promise has settled, even when this request is withdrawn meanwhile.
+            let running: Promise<unknown> | undefined
+            yield* Effect.acquireRelease(
+              Effect.sync(() => {
+                crawling = Date.now()
+              }),
+              () =>
+                Effect.sync(() => {
+                  const release = () => {
+                    crawling = undefined
+                  }
+                  if (running === undefined) release()
+                  else running.then(release, release)
+                })
+            )
+            const target = yield* loadCrawlTarget(
+              sql,
+              hostId,
+              payload.categories,
+              payload.budget === true ? Duration.millis(crawl.recheckAfterMs) : undefined
+            )
+            const targets = new Map(payload.targets.map((t) => [t.hostCategoryId, new Set(t.paths)]))
+            const startedAt = Date.now()
+            // Withdrawn (the caller gone, the node stopping): the signal stops the crawl at once.
+            const outcome = yield* Effect.promise((signal) => {
+              const crawled = crawlHost(target, {
+                ...crawl,
+                mode: payload.mode,
+                targets,
+                runDeadline: payload.runDeadline,
+                signal
+              })
+              running = crawled
+              return crawled
+            })
+            // Settled: released at once when this ends (a release after the promise would come a turn too late).
+            running = undefined
+            // The result and its crawl log in one transaction: both or neither.
+            const { switchedOff } = yield* write(
+              sql
+                .withTransaction(
+                  applyCrawl(sql, hostId, outcome.report).pipe(
+                    Effect.tap(() => recordCrawlLog(sql, hostId, startedAt, outcome))
+                  )
+                )
+                .pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
+            )
+            const { urls } = outcome.report
+            const baseUrlsUsable = urls.filter((u) => u.reachable === true && u.tlsValid !== false).length
+            const baseUrlsUnknown = urls.filter((u) => u.reachable === null).length
+            crawlMetrics.crawled(payload.mode, outcome.report.status, outcome.requests, {
+              usable: baseUrlsUsable,
+              notUsable: urls.length - baseUrlsUsable - baseUrlsUnknown,
+              unknown: baseUrlsUnknown
+            })
+            if (switchedOff) crawlMetrics.switchedOff++
+            const directories = outcome.report.categories.flatMap((c) => c.directories)
+            const count = (result: string) => directories.filter((d) => d.result === result).length
+            const summary: CrawlSummary = {
+              status: outcome.report.status,
+              reason: outcome.report.reason,
+              directoriesUpToDate: count("upToDate"),
+              directoriesStale: count("stale"),
+              directoriesUnknown: count("unknown"),
+              baseUrls: urls.length,
+              baseUrlsUsable,
+              categoriesAlwaysUpToDate: target.categories.filter((c) => c.alwaysUpToDate).length,
+              requests: outcome.requests,
+              durationMs: outcome.report.durationMs
+            }
+            yield* Effect.logInfo("host crawled").pipe(
+              Effect.annotateLogs({
+                hostId,
+                mode: payload.mode,
+                status: summary.status,
+                baseUrls: summary.baseUrls,
+                baseUrlsUsable,
+                categoriesAlwaysUpToDate: summary.categoriesAlwaysUpToDate,
+                requests: outcome.requests
+              })
+            )
+            return summary
+          }).pipe(
+            // A fault of ours (a bug, the database failing while the result is written) ends the crawl unknown,
+            // which changes nothing; left as a defect it would restart the entity and crawl the mirror again.
+            Effect.catchDefect((defect) =>
+              Effect.logError("crawl failed on our side", defect).pipe(
+                Effect.annotateLogs({ hostId }),
+                Effect.as(
+                  notCrawled(
+                    `the crawl failed on the crawler's side: ${defect instanceof Error ? defect.message : String(defect)}`
+                  )
+                )
+              )
+            ),
+            Effect.scoped
+          )
+      })
+    }),
+    // Messages are taken at once; writes go one at a time through the semaphore above, crawls one at a time.
+    { maxIdleTime: "5 minutes", concurrency: "unbounded" }
+  )
+
+export const HostEntityLive = hostEntityLayer()

@@ -1,0 +1,190 @@
+// Keeps this node's Redirector index current (SPEC 1.4 rule 2): a full build from the registry, then the change
+// log. NOTIFY wakes it; what it reads is "every change committed since the snapshot I last read in", so a change
+// whose transaction ran long, or a wake-up lost while the connection was down, is never missed. When the
+// database is unreachable the node keeps serving its last index (or the snapshot on disk) and tries again.
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Layer, Queue, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
+import { CHANGES_CHANNEL } from "../db/index.ts"
+import { writeSnapshot } from "./IndexSnapshot.ts"
+import { loadDirectories, loadHosts, loadIndex, loadOverrides, loadRepositories } from "./IndexSource.ts"
+import { MirrorIndex } from "./MirrorIndex.ts"
+import { Redirector } from "./Redirector.ts"
+
+export interface ChangeFollowerOptions {
+  /** Where the index snapshot lives; undefined = no snapshot. */
+  readonly snapshotFile: string | undefined
+  /** A full rebuild as a consistency check (SPEC 1.5 index.rebuildInterval). */
+  readonly rebuildInterval: Duration.Duration
+  /** How often the snapshot is rewritten while changes arrive. */
+  readonly snapshotInterval: Duration.Duration
+  /** A poll even without a wake-up, in case a notification was lost. */
+  readonly pollInterval: Duration.Duration
+  /** Changes older than this are deleted from the log (any node may do it; nodes behind rebuild). */
+  readonly keepChanges: Duration.Duration
+}
+
+export const defaultChangeFollowerOptions: ChangeFollowerOptions = {
+  snapshotFile: undefined,
+  rebuildInterval: Duration.minutes(15),
+  snapshotInterval: Duration.seconds(60),
+  pollInterval: Duration.seconds(5),
+  keepChanges: Duration.days(1)
+}
+
+interface ChangeRow {
+  readonly snapshot: string
+  readonly kind: string | null
+  readonly payload: { readonly hostIds?: ReadonlyArray<number>; readonly directoryIds?: ReadonlyArray<number> } | null
+  readonly at: number | null
+}
+
+/** Kinds recorded for people (summaries), whose effects the table triggers already recorded. */
+const INFORMATIONAL = new Set(["master-scan", "file-details-expired"])
+
+const message = (cause: unknown) => String(cause).split("\n")[0]
+
+export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      const sql = yield* SqlClient.SqlClient
+      const pg = yield* PgClient.PgClient
+      let snapshotWrittenAt = 0
+      let dirty = false
+
+      const saveSnapshot = Effect.gen(function* () {
+        const index = redirector.status().index
+        if (options.snapshotFile === undefined || index === undefined) return
+        snapshotWrittenAt = Date.now()
+        const bytes = yield* writeSnapshot(options.snapshotFile, { builtAt: index.builtAt, source: index.toSource() })
+        dirty = false
+        yield* Effect.logDebug(`index snapshot written: ${options.snapshotFile} (${bytes} bytes)`)
+      }).pipe(Effect.catch((error) => Effect.logWarning(error.message)))
+
+      const fullBuild = Effect.gen(function* () {
+        const started = Date.now()
+        const loaded = yield* loadIndex
+        const index = new MirrorIndex(loaded.source, Date.now())
+        const buildMs = Date.now() - started
+        redirector.update((s) => ({
+          ...s,
+          index,
+          origin: "database",
+          following: true,
+          currentAt: Date.now(),
+          buildMs,
+          lastError: undefined
+        }))
+        const counts = index.counts()
+        yield* Effect.logInfo(
+          `index built in ${buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
+        )
+        yield* saveSnapshot
+        return loaded.snapshot
+      })
+
+      /** Applies every change committed since `snapshot`; returns the snapshot to ask from next time. */
+      const poll = (snapshot: string) =>
+        Effect.gen(function* () {
+          const rows = yield* sql<ChangeRow>`WITH s AS (SELECT pg_current_snapshot() AS snap)
+            SELECT s.snap::text AS snapshot, c.kind, c.payload, extract(epoch FROM c.at)::float8 AS at
+            FROM s LEFT JOIN changes c ON c.xid >= pg_snapshot_xmin(${snapshot}::pg_snapshot)
+              AND NOT pg_visible_in_snapshot(c.xid, ${snapshot}::pg_snapshot)
+            ORDER BY c.seq`
+          const next = rows[0]?.snapshot ?? snapshot
+          const hostIds = new Set<number>()
+          const directoryIds = new Set<number>()
+          let repositories = false
+          let overrides = false
+          let everything = false
+          let newest = 0
+          let applied = 0
+          for (const row of rows) {
+            if (row.kind === null) continue
+            applied++
+            newest = Math.max(newest, row.at ?? 0)
+            if (row.kind === "hosts") for (const id of row.payload?.hostIds ?? []) hostIds.add(id)
+            else if (row.kind === "directories") for (const id of row.payload?.directoryIds ?? []) directoryIds.add(id)
+            else if (row.kind === "repositories") repositories = true
+            else if (row.kind === "overrides") overrides = true
+            else if (!INFORMATIONAL.has(row.kind)) everything = true
+          }
+          if (everything) return yield* fullBuild
+          const index = redirector.status().index
+          if (index === undefined) return yield* fullBuild
+          // Everything is read first and applied in one synchronous step: no request sees half a change, and a
+          // read that fails leaves the index as it was (the next session rebuilds it).
+          const directoryList = [...directoryIds]
+          const hostList = [...hostIds]
+          const directories = yield* loadDirectories(directoryList)
+          const hosts = yield* loadHosts(hostList)
+          const repositoryRows = repositories ? yield* loadRepositories : undefined
+          const overrideRows = overrides ? yield* loadOverrides : undefined
+          if (directoryList.length > 0) index.replaceDirectories(directoryList, directories)
+          if (hostList.length > 0) index.replaceHosts(hostList, hosts)
+          if (repositoryRows !== undefined) index.setRepositories(repositoryRows.repositories, repositoryRows.redirects)
+          if (overrideRows !== undefined) index.setOverrides(overrideRows)
+          const now = Date.now()
+          if (applied > 0) dirty = true
+          redirector.update((s) => ({
+            ...s,
+            following: true,
+            currentAt: now,
+            lagSeconds: applied > 0 ? Math.max(0, now / 1000 - newest) : s.lagSeconds,
+            changesApplied: s.changesApplied + applied,
+            lastError: undefined
+          }))
+          if (applied > 0) {
+            yield* Effect.logDebug(
+              `applied ${applied} changes: ${hostIds.size} hosts, ${directoryIds.size} directories${repositories ? ", repositories" : ""}${overrides ? ", overrides" : ""}`
+            )
+          }
+          return next
+        })
+
+      /** One session with the database: build, then follow until something fails. */
+      const follow = Effect.gen(function* () {
+        const wakeups = yield* pg.listen(CHANGES_CHANNEL)
+        let snapshot = yield* fullBuild
+        let builtAt = Date.now()
+        let prunedAt = 0
+        while (true) {
+          // Wait for a wake-up (or the poll interval), then take every other pending one with it.
+          yield* Queue.take(wakeups).pipe(Effect.timeoutOption(options.pollInterval))
+          yield* Queue.clear(wakeups)
+          if (Date.now() - builtAt >= Duration.toMillis(options.rebuildInterval)) {
+            snapshot = yield* fullBuild
+            builtAt = Date.now()
+          } else {
+            snapshot = yield* poll(snapshot)
+          }
+          if (dirty && Date.now() - snapshotWrittenAt >= Duration.toMillis(options.snapshotInterval)) {
+            yield* saveSnapshot
+          }
+          if (Date.now() - prunedAt >= Duration.toMillis(Duration.hours(1))) {
+            prunedAt = Date.now()
+            const keepSeconds = Duration.toSeconds(options.keepChanges)
+            yield* sql`DELETE FROM changes WHERE at < now() - make_interval(secs => ${keepSeconds})`
+          }
+        }
+      }).pipe(Effect.scoped)
+
+      // A node stopped on purpose leaves its newest index behind.
+      yield* Effect.addFinalizer(() => (dirty ? saveSnapshot : Effect.void))
+
+      yield* follow.pipe(
+        Effect.catchCause((cause) =>
+          Effect.gen(function* () {
+            const text = message(cause)
+            if (redirector.status().following) {
+              yield* Effect.logWarning(`change stream lost, serving the last index: ${text}`)
+            }
+            redirector.update((s) => ({ ...s, following: false, lastError: text }))
+          })
+        ),
+        Effect.repeat(Schedule.min([Schedule.exponential("500 millis", 2), Schedule.spaced("10 seconds")])),
+        Effect.forkScoped
+      )
+    })
+  )

@@ -1,0 +1,502 @@
+// The Redirector's in-memory lookup index (SPEC 4.1): everything a mirrorlist, metalink or redirect needs, built
+// from the registry's rows, changed in place by host, directory, repository and override reloads, never read
+// from the database on the request path. Per-directory carrier views are computed on first use and dropped when
+// a change touches them. A repository's directory (one with a `repodata/` directory below it) is carried only by
+// hosts that also carry that `repodata/`: a yum client given a plain list cannot verify `repomd.xml`.
+import { type ContinentCode, continentOf, type MirrorUrlScheme } from "@mirrormanager/domain/registry"
+import { type ClientAddress, PrefixTrie, parseNetblock } from "../ipdata/index.ts"
+import type {
+  CategorySource,
+  DirectorySource,
+  FileDetailSource,
+  HostCategorySource,
+  HostSource,
+  IndexSource,
+  OverridesSource,
+  RedirectSource,
+  RepositorySource
+} from "./IndexSource.ts"
+
+/** One bit per scheme, for a cheap "has a URL of these schemes" test. */
+export const SCHEME_BITS: Record<MirrorUrlScheme, number> = { https: 1, http: 2, ftp: 4, rsync: 8 }
+
+export interface IndexDirectory {
+  readonly id: number
+  readonly name: string
+  /** The serving category: of the linked ones, the one with the longest topdir that contains the directory. */
+  readonly categoryId: number | undefined
+  /** The name minus the category's topdir and the `/` ("" = the topdir itself). */
+  readonly subpath: string
+  /** The subpath as it goes into a URL: each segment percent-encoded (see `encodePath`). */
+  readonly urlSubpath: string
+  /** Per file name, newest first. */
+  readonly files: ReadonlyMap<string, ReadonlyArray<FileDetailSource>>
+  readonly source: DirectorySource
+}
+
+export interface IndexHost extends HostSource {
+  /** clamp(bandwidth, 1, 10000) */
+  readonly weight: number
+  readonly allowed: ReadonlySet<string> | undefined
+  readonly byCategory: ReadonlyMap<number, HostCategorySource>
+  /** Per category id: the schemes of the usable URLs, as SCHEME_BITS. */
+  readonly schemes: ReadonlyMap<number, number>
+  /** Scratch of a selection in progress (see Selection.ts): the pass that last saw the host. */
+  mark: number
+}
+
+/** The hosts that carry one directory (SPEC 2.2 rule 1). */
+export interface CarrierView {
+  readonly all: ReadonlyArray<IndexHost>
+  readonly allIds: ReadonlySet<number>
+  readonly public: ReadonlyArray<IndexHost>
+  readonly byCountry: ReadonlyMap<string, ReadonlyArray<IndexHost>>
+  /** Countries with public carriers, in code order. */
+  readonly countries: ReadonlyArray<string>
+  /** Per client ASN: hosts serving its clients (own ASN with asnClients, or a peer ASN), in id order. */
+  readonly byAsn: ReadonlyMap<number, ReadonlyArray<IndexHost>>
+  /** Hosts on R&E networks (internet2), in id order. */
+  readonly research: ReadonlyArray<IndexHost>
+  /** Whether a carrier has an allowed-countries list (then the client's own country shapes every geo group). */
+  readonly restricted: boolean
+}
+
+export interface IndexCounts {
+  readonly hosts: number
+  readonly directories: number
+  readonly repositories: number
+  readonly netblocks: number
+  readonly fileDetails: number
+}
+
+/** A view of no carriers; a new one per directory, since what is kept for a view hangs on its identity. */
+/** The last component of a repository's metadata directory. */
+const REPODATA = "/repodata"
+
+const emptyView = (): CarrierView => ({
+  all: [],
+  allIds: new Set(),
+  public: [],
+  byCountry: new Map(),
+  countries: [],
+  byAsn: new Map(),
+  research: [],
+  restricted: false
+})
+
+/**
+ * A path as it goes into a URL (a Location or Link header, a list of mirrors): each `/`-separated segment
+ * percent-encoded, so that no `#`, `?`, `%`, space or non-ASCII character of a name can end the path or change
+ * its meaning; `+ : @ = $ &` (harmless in a path and common in package names) stay as they are.
+ */
+export const encodePath = (path: string): string => {
+  if (SAFE_PATH.test(path)) return path
+  return path
+    .split("/")
+    .map((segment) => encodeURIComponent(segment).replace(KEPT_ESCAPES, (code) => KEPT[code]!))
+    .join("/")
+}
+const SAFE_PATH = /^[A-Za-z0-9\-._~!*'()+:@=$&/]*$/
+const KEPT: Record<string, string> = { "%2B": "+", "%3A": ":", "%40": "@", "%3D": "=", "%24": "$", "%26": "&" }
+const KEPT_ESCAPES = /%(?:2B|3A|40|3D|24|26)/g
+
+/** Why no host carries a directory (the carrier view is empty), in plain words. */
+export type NoCarrierReason =
+  /** The directory belongs to no category. */
+  | { readonly kind: "no-category" }
+  /** No active host has the directory's category. */
+  | { readonly kind: "no-host"; readonly category: string }
+  /** Hosts have the category, but none has a usable URL. */
+  | { readonly kind: "no-url"; readonly category: string; readonly hosts: number }
+  /** Hosts are up to date on the repository's directory, but not on its `repodata/`. */
+  | { readonly kind: "repodata"; readonly category: string; readonly hosts: number }
+  /** Hosts have the category, but none is up to date on the directory. */
+  | { readonly kind: "stale"; readonly category: string; readonly hosts: number }
+
+const indexHost = (source: HostSource): IndexHost => ({
+  ...source,
+  weight: Math.min(10_000, Math.max(1, source.bandwidth)),
+  allowed: source.countriesAllowed.length > 0 ? new Set(source.countriesAllowed) : undefined,
+  byCategory: new Map(source.categories.map((hc) => [hc.categoryId, hc])),
+  schemes: new Map(
+    source.categories.map((hc) => [hc.categoryId, hc.urls.reduce((bits, url) => bits | SCHEME_BITS[url.scheme], 0)])
+  ),
+  mark: 0
+})
+
+export class MirrorIndex {
+  readonly builtAt: number
+  private readonly hosts = new Map<number, IndexHost>()
+  private readonly categories = new Map<number, CategorySource>()
+  private readonly directoriesById = new Map<number, IndexDirectory>()
+  private readonly directoriesByName = new Map<string, IndexDirectory>()
+  private repositories = new Map<string, RepositorySource>()
+  private repositoryList: ReadonlyArray<RepositorySource> = []
+  private redirects = new Map<string, string>()
+  private redirectList: ReadonlyArray<RedirectSource> = []
+  private overrides: OverridesSource = { netblockCountries: [], continentRedirects: [] }
+  private readonly hostNetblocks = new PrefixTrie<number>()
+  private netblockCountries = new PrefixTrie<string>()
+  private continentRedirects = new Map<string, ContinentCode>()
+  /** Directory id → hosts with an up-to-date HCD for it. */
+  private readonly upToDate = new Map<number, Set<number>>()
+  /** Category id → hosts whose host category is always up to date. */
+  private readonly alwaysUpToDate = new Map<number, Set<number>>()
+  private readonly views = new Map<number, CarrierView>()
+  /** Why nobody carries a directory, per directory, while no host or directory changes (`reasonVersion`). */
+  private readonly noCarrierReasons = new Map<number, NoCarrierReason>()
+  /** `reasonVersion` when `noCarrierReasons` were worked out. */
+  private reasonsAt = -1
+  /** Counts changes to hosts and directories (see `reasonVersion`). */
+  private hostsAndDirectoriesVersion = 0
+  private fileDetailCount = 0
+  /**
+   * Counts changes to what a request names (directories, their files, repositories and redirects), so that what
+   * was worked out from a request's path and query can be kept until one of them changes.
+   */
+  private contentVersion = 0
+
+  get version(): number {
+    return this.contentVersion
+  }
+
+  /**
+   * Counts changes to hosts and directories: what a directory's no-carrier reason depends on besides its carrier
+   * view (a host gaining the category without being up to date on the directory leaves the view as it is). What
+   * is kept of an empty answer is good while this stays the same. Categories change only with a new index (a
+   * full build).
+   */
+  get reasonVersion(): number {
+    return this.hostsAndDirectoriesVersion
+  }
+
+  constructor(source: IndexSource, builtAt: number) {
+    this.builtAt = builtAt
+    for (const category of source.categories) this.categories.set(category.id, category)
+    for (const directory of source.directories) this.putDirectory(directory)
+    this.setRepositories(source.repositories, source.redirects)
+    this.setOverrides(source.overrides)
+    for (const host of source.hosts) this.putHost(host)
+  }
+
+  /** The rows this index holds, for the snapshot. */
+  toSource(): IndexSource {
+    return {
+      hosts: [...this.hosts.values()].map(
+        ({ weight: _w, allowed: _a, byCategory: _b, schemes: _s, mark: _m, ...source }) => source
+      ),
+      categories: [...this.categories.values()],
+      directories: [...this.directoriesById.values()].map((d) => d.source),
+      repositories: this.repositoryList,
+      redirects: this.redirectList,
+      overrides: this.overrides
+    }
+  }
+
+  counts(): IndexCounts {
+    return {
+      hosts: this.hosts.size,
+      directories: this.directoriesById.size,
+      repositories: this.repositoryList.length,
+      netblocks: this.hostNetblocks.size,
+      fileDetails: this.fileDetailCount
+    }
+  }
+
+  // ---- Reads (the request path) ----
+
+  directoryByName(name: string): IndexDirectory | undefined {
+    return this.directoriesByName.get(name)
+  }
+
+  directory(id: number): IndexDirectory | undefined {
+    return this.directoriesById.get(id)
+  }
+
+  repository(prefix: string, arch: string): RepositorySource | undefined {
+    return this.repositories.get(`${prefix}\u0000${arch}`)
+  }
+
+  /** Every addressable repository, sorted by prefix, then arch. */
+  allRepositories(): ReadonlyArray<RepositorySource> {
+    return this.repositoryList
+  }
+
+  redirect(prefix: string): string | undefined {
+    return this.redirects.get(prefix)
+  }
+
+  host(id: number): IndexHost | undefined {
+    return this.hosts.get(id)
+  }
+
+  /** Hosts with a netblock containing the address, most specific netblock first. */
+  netblockMatches(
+    address: ClientAddress
+  ): ReadonlyArray<{ readonly prefixLength: number; readonly values: ReadonlyArray<number> }> {
+    return this.hostNetblocks.matches(address)
+  }
+
+  /** The longest NetblockCountry override containing the address. */
+  countryOverride(address: ClientAddress): string | undefined {
+    return this.netblockCountries.matches(address)[0]?.values[0]
+  }
+
+  continentOf(country: string): ContinentCode | undefined {
+    return this.continentRedirects.get(country) ?? continentOf(country)
+  }
+
+  carriers(directory: IndexDirectory): CarrierView {
+    const cached = this.views.get(directory.id)
+    if (cached !== undefined) return cached
+    const view = this.computeView(directory)
+    this.views.set(directory.id, view)
+    return view
+  }
+
+  private computeView(directory: IndexDirectory): CarrierView {
+    const categoryId = directory.categoryId
+    if (categoryId === undefined) return emptyView()
+    const ids = new Set<number>()
+    const all: Array<IndexHost> = []
+    // A repository's directory: only hosts whose repodata/ is up to date too.
+    const repodata = this.repodataOf(directory)
+    const freshRepodata = repodata === undefined ? undefined : this.carriers(repodata).allIds
+    const consider = (hostId: number) => {
+      if (ids.has(hostId) || freshRepodata?.has(hostId) === false) return
+      const host = this.hosts.get(hostId)
+      const hc = host?.byCategory.get(categoryId)
+      if (host === undefined || hc === undefined || hc.urls.length === 0) return
+      ids.add(hostId)
+      all.push(host)
+    }
+    for (const hostId of this.alwaysUpToDate.get(categoryId) ?? []) consider(hostId)
+    for (const hostId of this.upToDate.get(directory.id) ?? []) consider(hostId)
+    all.sort((a, b) => a.id - b.id)
+    const publicHosts = all.filter((h) => !h.private)
+    const byCountry = new Map<string, Array<IndexHost>>()
+    for (const host of publicHosts) {
+      const list = byCountry.get(host.country)
+      if (list === undefined) byCountry.set(host.country, [host])
+      else list.push(host)
+    }
+    const byAsn = new Map<number, Array<IndexHost>>()
+    const serve = (asn: number, host: IndexHost) => {
+      const list = byAsn.get(asn)
+      if (list === undefined) byAsn.set(asn, [host])
+      else if (list[list.length - 1] !== host) list.push(host)
+    }
+    for (const host of all) {
+      if (host.asnClients && host.asn !== null) serve(host.asn, host)
+      for (const asn of host.peerAsns) serve(asn, host)
+    }
+    const countries = [...byCountry.keys()].sort()
+    const research = all.filter((h) => h.internet2)
+    const restricted = all.some((h) => h.allowed !== undefined)
+    return { all, allIds: ids, public: publicHosts, byCountry, countries, byAsn, research, restricted }
+  }
+
+  /** The `repodata/` directory below a repository's directory, if it is one (never for a `repodata/` itself). */
+  private repodataOf(directory: IndexDirectory): IndexDirectory | undefined {
+    if (directory.name.endsWith(REPODATA)) return undefined
+    return this.directoriesByName.get(`${directory.name}${REPODATA}`)
+  }
+
+  /**
+   * Why no host carries the directory (its carrier view is empty); worked out again after any change to hosts or
+   * directories (a host gaining the category, a directory linked to a category or given a `repodata/`). Only
+   * empty answers ask, and they are kept.
+   */
+  noCarrierReason(directory: IndexDirectory): NoCarrierReason {
+    if (this.reasonsAt !== this.hostsAndDirectoriesVersion) {
+      this.noCarrierReasons.clear()
+      this.reasonsAt = this.hostsAndDirectoriesVersion
+    }
+    let reason = this.noCarrierReasons.get(directory.id)
+    if (reason === undefined) {
+      reason = this.findNoCarrierReason(directory)
+      if (this.noCarrierReasons.size >= 10_000) this.noCarrierReasons.clear()
+      this.noCarrierReasons.set(directory.id, reason)
+    }
+    return reason
+  }
+
+  private findNoCarrierReason(directory: IndexDirectory): NoCarrierReason {
+    const categoryId = directory.categoryId
+    if (categoryId === undefined) return { kind: "no-category" }
+    const category = this.categories.get(categoryId)?.name ?? `category ${categoryId}`
+    const upToDate = this.upToDate.get(directory.id)
+    const always = this.alwaysUpToDate.get(categoryId)
+    let hosts = 0
+    let usable = 0
+    let carrying = 0
+    for (const host of this.hosts.values()) {
+      const hc = host.byCategory.get(categoryId)
+      if (hc === undefined) continue
+      hosts++
+      if (hc.urls.length === 0) continue
+      usable++
+      if (always?.has(host.id) === true || upToDate?.has(host.id) === true) carrying++
+    }
+    if (hosts === 0) return { kind: "no-host", category }
+    if (usable === 0) return { kind: "no-url", category, hosts }
+    if (carrying > 0) return { kind: "repodata", category, hosts: carrying }
+    return { kind: "stale", category, hosts: usable }
+  }
+
+  // ---- Changes (off the request path) ----
+
+  /** Replaces the hosts in `ids` with `rows` (an id missing from `rows` is gone or no longer active). */
+  replaceHosts(ids: ReadonlyArray<number>, rows: ReadonlyArray<HostSource>): void {
+    for (const id of ids) this.removeHost(id)
+    for (const row of rows) {
+      this.removeHost(row.id)
+      this.putHost(row)
+    }
+  }
+
+  /** Replaces the directories in `ids` with `rows` (missing = deleted). */
+  replaceDirectories(ids: ReadonlyArray<number>, rows: ReadonlyArray<DirectorySource>): void {
+    for (const id of ids) this.removeDirectory(id)
+    for (const row of rows) {
+      this.removeDirectory(row.id)
+      this.putDirectory(row)
+    }
+  }
+
+  setRepositories(repositories: ReadonlyArray<RepositorySource>, redirects: ReadonlyArray<RedirectSource>): void {
+    // Code-unit order, whatever the database's collation.
+    const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+    this.repositoryList = [...repositories].sort((a, b) => byName(a.prefix, b.prefix) || byName(a.arch, b.arch))
+    this.repositories = new Map(repositories.map((r) => [`${r.prefix}\u0000${r.arch}`, r]))
+    this.redirectList = redirects
+    this.redirects = new Map(redirects.map((r) => [r.from, r.to]))
+    this.contentVersion++
+  }
+
+  setOverrides(overrides: OverridesSource): void {
+    this.overrides = overrides
+    const trie = new PrefixTrie<string>()
+    for (const row of overrides.netblockCountries) {
+      const netblock = parseNetblock(row.netblock)
+      if (netblock !== undefined) trie.insert(netblock, row.country)
+    }
+    this.netblockCountries = trie
+    this.continentRedirects = new Map(
+      overrides.continentRedirects.map((r) => [r.country, r.continent as ContinentCode])
+    )
+    // Continents shape the selection of every directory (and what is kept of it).
+    this.views.clear()
+  }
+
+  private putHost(source: HostSource): void {
+    this.hostsAndDirectoriesVersion++
+    const host = indexHost(source)
+    this.hosts.set(host.id, host)
+    for (const text of host.netblocks) {
+      const netblock = parseNetblock(text)
+      if (netblock !== undefined) this.hostNetblocks.insert(netblock, host.id)
+    }
+    for (const hc of host.categories) {
+      if (hc.alwaysUp2date) {
+        this.addTo(this.alwaysUpToDate, hc.categoryId, host.id)
+        this.dropViewsOfCategory(hc.categoryId)
+      }
+      for (const directoryId of hc.directoryIds) {
+        this.addTo(this.upToDate, directoryId, host.id)
+        this.dropView(directoryId)
+      }
+    }
+  }
+
+  private removeHost(id: number): void {
+    const host = this.hosts.get(id)
+    if (host === undefined) return
+    this.hostsAndDirectoriesVersion++
+    this.hosts.delete(id)
+    for (const text of host.netblocks) {
+      const netblock = parseNetblock(text)
+      if (netblock !== undefined) this.hostNetblocks.remove(netblock, id)
+    }
+    for (const hc of host.categories) {
+      if (hc.alwaysUp2date) {
+        this.alwaysUpToDate.get(hc.categoryId)?.delete(id)
+        this.dropViewsOfCategory(hc.categoryId)
+      }
+      for (const directoryId of hc.directoryIds) {
+        this.upToDate.get(directoryId)?.delete(id)
+        this.dropView(directoryId)
+      }
+    }
+  }
+
+  private putDirectory(source: DirectorySource): void {
+    this.hostsAndDirectoriesVersion++
+    let categoryId: number | undefined
+    let topdir = ""
+    for (const id of source.categoryIds) {
+      const category = this.categories.get(id)
+      if (category === undefined) continue
+      const contains = source.name === category.topdir || source.name.startsWith(`${category.topdir}/`)
+      if (contains && (categoryId === undefined || category.topdir.length > topdir.length)) {
+        categoryId = id
+        topdir = category.topdir
+      }
+    }
+    const files = new Map<string, Array<FileDetailSource>>()
+    for (const detail of source.fileDetails) {
+      const list = files.get(detail.filename)
+      if (list === undefined) files.set(detail.filename, [detail])
+      else list.push(detail)
+    }
+    for (const list of files.values()) list.sort((a, b) => b.timestamp - a.timestamp)
+    this.fileDetailCount += source.fileDetails.length
+    const subpath = categoryId === undefined || source.name === topdir ? "" : source.name.slice(topdir.length + 1)
+    const directory: IndexDirectory = {
+      id: source.id,
+      name: source.name,
+      categoryId,
+      subpath,
+      urlSubpath: encodePath(subpath),
+      files,
+      source
+    }
+    this.directoriesById.set(directory.id, directory)
+    this.directoriesByName.set(directory.name, directory)
+    this.dropView(directory.id)
+    this.contentVersion++
+  }
+
+  /** Drops a directory's carrier view, and its repository directory's when it is a `repodata/`. */
+  private dropView(directoryId: number): void {
+    if (this.views.size === 0) return
+    this.views.delete(directoryId)
+    const name = this.directoriesById.get(directoryId)?.name
+    if (name?.endsWith(REPODATA) !== true) return
+    const repository = this.directoriesByName.get(name.slice(0, -REPODATA.length))
+    if (repository !== undefined) this.views.delete(repository.id)
+  }
+
+  private removeDirectory(id: number): void {
+    const directory = this.directoriesById.get(id)
+    if (directory === undefined) return
+    this.hostsAndDirectoriesVersion++
+    this.fileDetailCount -= directory.source.fileDetails.length
+    this.dropView(id)
+    this.directoriesById.delete(id)
+    if (this.directoriesByName.get(directory.name) === directory) this.directoriesByName.delete(directory.name)
+    this.contentVersion++
+  }
+
+  private dropViewsOfCategory(categoryId: number): void {
+    for (const directoryId of this.views.keys()) {
+      if (this.directoriesById.get(directoryId)?.categoryId === categoryId) this.dropView(directoryId)
+    }
+  }
+
+  private addTo(map: Map<number, Set<number>>, key: number, value: number): void {
+    const set = map.get(key)
+    if (set === undefined) map.set(key, new Set([value]))
+    else set.add(value)
+  }
+}

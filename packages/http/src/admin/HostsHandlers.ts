@@ -1,0 +1,76 @@
+// Handlers of /api/hosts, /api/host-categories and /api/host-category-urls.
+import { crawlLogs } from "@mirrormanager/actors/host"
+import { Hosts } from "@mirrormanager/actors/registry"
+import { Api } from "@mirrormanager/domain/api"
+import { HostEntity } from "@mirrormanager/domain/host"
+import { notFound } from "@mirrormanager/domain/registry"
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { SqlClient } from "effect/sql"
+import { asCaller } from "./Principal.ts"
+import { outsideDatabaseBound } from "./ProblemResponses.ts"
+
+export const HostsHandlers = HttpApiBuilder.group(
+  Api,
+  "hosts",
+  Effect.fn(function* (handlers) {
+    const hosts = yield* Hosts
+    const entities = yield* HostEntity.client
+    const sql = yield* SqlClient.SqlClient
+    return handlers
+      .handle("getHost", ({ params }) => asCaller((p) => hosts.get(p, params.hostId)))
+      .handle("updateHost", ({ params, payload }) => asCaller((p) => hosts.update(p, params.hostId, payload)))
+      .handle("deleteHost", ({ params }) => asCaller((p) => hosts.remove(p, params.hostId)))
+      .handle("getHostCrawlLog", ({ params }) =>
+        asCaller((p) => hosts.get(p, params.hostId)).pipe(Effect.andThen(crawlLogs(sql, params.hostId)))
+      )
+      .handle("crawlHost", ({ params, payload }) =>
+        asCaller((p) => hosts.get(p, params.hostId)).pipe(
+          Effect.andThen(
+            // The mirror's answers, not the database, are what the crawl waits for: minutes, for a big one.
+            outsideDatabaseBound(
+              entities(String(params.hostId)).Crawl({ mode: payload.mode ?? "full", targets: [] })
+            ).pipe(
+              // The host deleted meanwhile is not found; the cluster failing to deliver is the server's fault.
+              Effect.catch((error) =>
+                error._tag === "HostGone" ? Effect.fail(notFound("host", params.hostId)) : Effect.die(error)
+              )
+            )
+          )
+        )
+      )
+      .handle("listHostCategories", ({ params, query }) =>
+        asCaller((p) => hosts.listCategories(p, params.hostId, query))
+      )
+      .handle("addHostCategory", ({ params, payload }) => asCaller((p) => hosts.addCategory(p, params.hostId, payload)))
+      .handle("getHostCategory", ({ params }) => asCaller((p) => hosts.getCategory(p, params.id)))
+      .handle("updateHostCategory", ({ params, payload }) =>
+        asCaller((p) => hosts.updateCategory(p, params.id, payload))
+      )
+      .handle("deleteHostCategory", ({ params }) => asCaller((p) => hosts.removeCategory(p, params.id)))
+      .handle("listHostCategoryUrls", ({ params, query }) => asCaller((p) => hosts.listUrls(p, params.id, query)))
+      .handle("addHostCategoryUrl", ({ params, payload }) => asCaller((p) => hosts.addUrl(p, params.id, payload)))
+      .handle("getHostCategoryUrl", ({ params }) => asCaller((p) => hosts.getUrl(p, params.id)))
+      .handle("updateHostCategoryUrl", ({ params, payload }) => asCaller((p) => hosts.updateUrl(p, params.id, payload)))
+      .handle("deleteHostCategoryUrl", ({ params }) => asCaller((p) => hosts.removeUrl(p, params.id)))
+      .handle("listHostNetblocks", ({ params, query }) => asCaller((p) => hosts.listNetblocks(p, params.hostId, query)))
+      .handle("addHostNetblock", ({ params, payload }) => asCaller((p) => hosts.addNetblock(p, params.hostId, payload)))
+      .handle("deleteHostNetblock", ({ params }) =>
+        asCaller((p) => hosts.removeNetblock(p, params.hostId, params.itemId))
+      )
+      .handle("listHostPeerAsns", ({ params, query }) => asCaller((p) => hosts.listPeerAsns(p, params.hostId, query)))
+      .handle("addHostPeerAsn", ({ params, payload }) => asCaller((p) => hosts.addPeerAsn(p, params.hostId, payload)))
+      .handle("deleteHostPeerAsn", ({ params }) =>
+        asCaller((p) => hosts.removePeerAsn(p, params.hostId, params.itemId))
+      )
+      .handle("listHostCountriesAllowed", ({ params, query }) =>
+        asCaller((p) => hosts.listCountriesAllowed(p, params.hostId, query))
+      )
+      .handle("addHostCountryAllowed", ({ params, payload }) =>
+        asCaller((p) => hosts.addCountryAllowed(p, params.hostId, payload))
+      )
+      .handle("deleteHostCountryAllowed", ({ params }) =>
+        asCaller((p) => hosts.removeCountryAllowed(p, params.hostId, params.itemId))
+      )
+  })
+)

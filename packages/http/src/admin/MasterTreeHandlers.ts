@@ -1,0 +1,38 @@
+// Handlers of /api/directories, file details, and /api/categories/{id}/scan.
+
+import { Directories, logProgress, MasterScanner } from "@mirrormanager/actors/masterscan"
+import { requireAdmin } from "@mirrormanager/actors/registry"
+import { Api } from "@mirrormanager/domain/api"
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { asCaller } from "./Principal.ts"
+
+export const MasterTreeHandlers = HttpApiBuilder.group(
+  Api,
+  "masterTree",
+  Effect.fn(function* (handlers) {
+    const directories = yield* Directories
+    const scanner = yield* MasterScanner
+    return handlers
+      .handle("listDirectories", ({ query }) => asCaller((p) => directories.list(p, query)))
+      .handle("getDirectory", ({ params }) => asCaller((p) => directories.get(p, params.id)))
+      .handle("listDirectoryFileDetails", ({ params }) => asCaller((p) => directories.fileDetails(p, params.id)))
+      .handle("listRepositoryFileDetails", ({ params }) =>
+        asCaller((p) => directories.repositoryFileDetails(p, params.id))
+      )
+      .handle("expireRepository", ({ params }) => asCaller((p) => directories.expire(p, { repositoryId: params.id })))
+      .handle("expireVersion", ({ params }) => asCaller((p) => directories.expire(p, { versionId: params.id })))
+      .handle("getCategoryScan", ({ params }) => scanner.status(params.id))
+      .handle("scanCategory", ({ params }) =>
+        asCaller((p) =>
+          Effect.andThen(
+            requireAdmin(p, "scan master trees"),
+            scanner.request(params.id, {
+              onProgress: logProgress,
+              progressInterval: "10 seconds"
+            })
+          )
+        )
+      )
+  })
+)

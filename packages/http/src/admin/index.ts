@@ -1,0 +1,4 @@
+// The admin API: handlers of every group, bearer-token authentication, problem details, body limits, the OpenAPI
+// document and /docs page, and the route of the XML-RPC check-in. Imports checkin, redirector and actors' services.
+export * from "./AdminApi.ts"
+export * from "./ProblemResponses.ts"

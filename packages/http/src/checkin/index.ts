@@ -1,0 +1,4 @@
+// The XML-RPC check-in of report_mirror: the method call parsed strictly, the bz2 payload decoded within bounds,
+// faults and reply strings. Imports actors/checkin.
+export * from "./CheckinPayload.ts"
+export * from "./XmlRpcRoute.ts"

@@ -1,0 +1,103 @@
+// Counters of the redirector and the state of its index, and of the node's crawls, in the Prometheus text format
+// (GET /metrics).
+import { crawlMetrics } from "@mirrormanager/actors/crawler"
+import type { Redirector } from "@mirrormanager/actors/redirector"
+import type { AnswerCache } from "../redirector/index.ts"
+
+export class RedirectorMetrics {
+  /** Per endpoint, per status. */
+  private readonly requests = new Map<string, Map<number, number>>()
+
+  count(endpoint: string, status: number): void {
+    let byStatus = this.requests.get(endpoint)
+    if (byStatus === undefined) {
+      byStatus = new Map()
+      this.requests.set(endpoint, byStatus)
+    }
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
+  }
+
+  render(redirector: Redirector["Service"], answers: AnswerCache, now: number): string {
+    const status = redirector.status()
+    const lines: Array<string> = []
+    const metric = (name: string, type: string, help: string, values: ReadonlyArray<[string, number]>) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+      for (const [labels, value] of values) lines.push(`${name}${labels === "" ? "" : `{${labels}}`} ${value}`)
+    }
+    metric(
+      "mm_redirector_requests_total",
+      "counter",
+      "Redirector requests by endpoint and status.",
+      [...this.requests]
+        .flatMap(([endpoint, byStatus]) =>
+          [...byStatus].map(([status, count]): [string, number] => [`endpoint="${endpoint}",status="${status}"`, count])
+        )
+        .sort()
+    )
+    const counts = status.index?.counts()
+    metric("mm_index_ready", "gauge", "Whether an index is loaded (1) or not (0).", [["", status.index ? 1 : 0]])
+    metric("mm_index_from_snapshot", "gauge", "Whether the index was read from the snapshot on disk.", [
+      ["", status.origin === "snapshot" ? 1 : 0]
+    ])
+    metric("mm_index_hosts", "gauge", "Active hosts in the index.", [["", counts?.hosts ?? 0]])
+    metric("mm_index_directories", "gauge", "Directories in the index.", [["", counts?.directories ?? 0]])
+    metric("mm_index_repositories", "gauge", "Addressable repositories in the index.", [
+      ["", counts?.repositories ?? 0]
+    ])
+    metric("mm_index_netblocks", "gauge", "Host netblocks in the index.", [["", counts?.netblocks ?? 0]])
+    metric("mm_index_file_details", "gauge", "File details in the index.", [["", counts?.fileDetails ?? 0]])
+    metric("mm_index_build_seconds", "gauge", "Duration of the last full index build.", [
+      ["", (status.buildMs ?? 0) / 1000]
+    ])
+    metric("mm_index_age_seconds", "gauge", "Seconds since the index was last known to be current.", [
+      ["", status.currentAt === undefined ? 0 : Math.max(0, (now - status.currentAt) / 1000)]
+    ])
+    metric("mm_changes_following", "gauge", "Whether the change stream is followed (0: database unreachable).", [
+      ["", status.following ? 1 : 0]
+    ])
+    metric("mm_changes_lag_seconds", "gauge", "Commit-to-apply delay of the newest applied change.", [
+      ["", status.lagSeconds]
+    ])
+    metric("mm_changes_applied_total", "counter", "Changes applied from the change stream.", [
+      ["", status.changesApplied]
+    ])
+    metric("mm_answer_cache_bytes", "gauge", "Bytes' worth of answers kept (bounded by MM_ANSWER_CACHE_MB).", [
+      ["", answers.size]
+    ])
+    metric(
+      "mm_answer_cache_answers_total",
+      "counter",
+      "Redirector answers with a selection (not errors): sent as kept, or selected and rendered afresh (MM_ANSWER_VARIANTS 0: none).",
+      [
+        ['source="kept"', answers.kept],
+        ['source="fresh"', answers.fresh]
+      ]
+    )
+    metric(
+      "mm_crawls_total",
+      "counter",
+      "Host crawls run on this node, by mode and status.",
+      crawlMetrics.crawlCounts()
+    )
+    metric("mm_crawl_requests_total", "counter", "Requests made to mirrors by this node's crawls.", [
+      ["", crawlMetrics.requests]
+    ])
+    metric(
+      "mm_crawl_base_urls_total",
+      "counter",
+      "Base URL checks of this node's crawls, by result (usable: answers with a valid certificate; unknown: not checkable from here).",
+      [
+        ['result="usable"', crawlMetrics.baseUrls.usable],
+        ['result="not_usable"', crawlMetrics.baseUrls.notUsable],
+        ['result="unknown"', crawlMetrics.baseUrls.unknown]
+      ]
+    )
+    metric("mm_hosts_switched_off_total", "counter", "Hosts switched off by this node's crawls (4 failed in a row).", [
+      ["", crawlMetrics.switchedOff]
+    ])
+    metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [
+      ["", process.memoryUsage.rss()]
+    ])
+    return `${lines.join("\n")}\n`
+  }
+}

@@ -1,0 +1,190 @@
+// The wire formats dnf and yum read (SPEC 3.2-3.5): the plain mirrorlist and Metalink 3.0, byte for byte.
+import type { FileDetailSource, HostUrlSource, SelectedHost, Selection } from "@mirrormanager/actors/redirector"
+import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
+
+export const DEFAULT_SCHEMES: ReadonlyArray<MirrorUrlScheme> = ["https", "http", "ftp"]
+
+/** A host category URL plus the directory's subpath: the directory's URL on that mirror, without a final `/`. */
+export const directoryUrl = (url: string, subpath: string) => (subpath === "" ? url : `${url}/${subpath}`)
+
+export interface MirrorlistHeader {
+  /** `repo = R arch = A ` or `path = P ` (without the leading `# `). */
+  readonly subject: string
+  readonly protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+  /** `time` was asked for: the index build epoch. */
+  readonly databaseTime: number | undefined
+  /** Comment lines after the header (why the list is empty, what of the request was ignored), without `# `. */
+  readonly notes: ReadonlyArray<string>
+}
+
+export const mirrorlistHeader = (header: MirrorlistHeader, selection: Selection): string => {
+  let text = `# ${header.subject}`
+  if (selection.netblock) text += "Using preferred netblock "
+  if (selection.asn !== undefined) text += `Using ASN ${selection.asn} `
+  if (selection.researchNetwork) text += "Using R&E network "
+  for (const country of selection.countries) text += `country = ${country} `
+  if (selection.global) text += "country = global "
+  if (header.protocols !== undefined) text += `protocol = ${header.protocols.join(",")}`
+  if (header.databaseTime !== undefined) text += `\n# database creation time: ${header.databaseTime}`
+  for (const note of header.notes) text += `\n# ${note}`
+  return `${text}\n`
+}
+
+/** The best URL of a host among the allowed schemes (https > http > ftp > rsync); its URLs come https first. */
+export const bestUrl = (
+  urls: ReadonlyArray<HostUrlSource>,
+  allowed: ReadonlyArray<MirrorUrlScheme>
+): HostUrlSource | undefined => {
+  for (const url of urls) if (allowed.includes(url.scheme)) return url
+  return undefined
+}
+
+/** One URL per host; `tail` is `/` for a directory or `/<file>` for a file. */
+export const mirrorlistBody = (
+  header: string,
+  hosts: ReadonlyArray<SelectedHost>,
+  subpath: string,
+  tail: string,
+  protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+): string => {
+  const allowed = protocols ?? DEFAULT_SCHEMES
+  let body = header
+  for (const { urls } of hosts) {
+    const url = bestUrl(urls, allowed)
+    if (url !== undefined) body += `${directoryUrl(url.url, subpath)}${tail}\n`
+  }
+  return body
+}
+
+const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" }
+const XML_SPECIAL = /[&<>"']/
+export const escapeXml = (text: string) =>
+  XML_SPECIAL.test(text) ? text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!) : text
+
+/** `Www, DD Mon YYYY HH:MM:SS GMT` */
+let dateSecond = -1
+let dateText = ""
+let dateBytes: Buffer = Buffer.alloc(0)
+export const httpDate = (epochMs: number) => {
+  const second = Math.floor(epochMs / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateText = new Date(second * 1000).toUTCString()
+    dateBytes = Buffer.from(dateText, "latin1")
+  }
+  return dateText
+}
+
+/** `httpDate` as bytes (made once a second). */
+export const httpDateBytes = (epochMs: number): Buffer => {
+  httpDate(epochMs)
+  return dateBytes
+}
+
+const METALINK_HEAD =
+  '<?xml version="1.0" encoding="utf-8"?>\n<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" pubdate="'
+const metalinkOpen = (pubdate: string, generator: string) =>
+  `${METALINK_HEAD}${pubdate}" generator="${escapeXml(generator)}" xmlns:mm0="http://fedorahosted.org/mirrormanager">\n`
+
+/** Text for an XML comment: no `--` left in it. */
+const commentText = (text: string) => text.replace(/-(?=-)/g, "- ")
+
+/** The failure envelope: declaration and root, and a comment holding the message. */
+export const metalinkFailure = (pubdate: string, generator: string, text: string) =>
+  `${metalinkOpen(pubdate, generator)}<!-- ${commentText(text)}\n-->\n</metalink>\n`
+
+/** A note among a metalink's resources (why there is no URL), as a comment clients skip. */
+const metalinkNote = (text: string) => `    <!-- ${commentText(text)} -->\n`
+
+const verification = (detail: FileDetailSource, indent: string) => {
+  let text = `${indent}<verification>\n`
+  for (const [type, value] of [
+    ["md5", detail.md5],
+    ["sha1", detail.sha1],
+    ["sha256", detail.sha256],
+    ["sha512", detail.sha512]
+  ] as const) {
+    if (value !== null && value !== "") text += `${indent} <hash type="${type}">${value.toLowerCase()}</hash>\n`
+  }
+  return `${text}${indent}</verification>\n`
+}
+
+const METALINK_ORDER: ReadonlyArray<MirrorUrlScheme> = ["https", "http", "ftp", "rsync"]
+
+export interface MetalinkFile {
+  readonly name: string
+  /** Newest first; the first is the current file, the rest the alternates already cut to the window. */
+  readonly details: ReadonlyArray<FileDetailSource>
+  readonly subpath: string
+  /** The path from the directory's URL to the file: `/repomd.xml`. */
+  readonly tail: string
+  /** Said in a comment where the URLs would be when there is none. */
+  readonly emptyNote?: string | undefined
+}
+
+/**
+ * A metalink in four parts, so that what does not depend on the mirrors' order is kept once: the text before the
+ * pubdate, the text after it up to the resources, the URL lines, and the end. Whole, it is
+ * `head + pubdate + open + urls + close`.
+ */
+export interface MetalinkParts {
+  readonly head: string
+  readonly open: string
+  readonly urls: string
+  readonly close: string
+}
+
+const METALINK_CLOSE = "   </resources>\n  </file>\n </files>\n</metalink>\n"
+
+export const metalinkParts = (
+  generator: string,
+  file: MetalinkFile,
+  hosts: ReadonlyArray<SelectedHost>,
+  protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+): MetalinkParts => {
+  const [newest, ...alternates] = file.details
+  let open = `" generator="${escapeXml(generator)}" xmlns:mm0="http://fedorahosted.org/mirrormanager">\n <files>\n  <file name="${escapeXml(file.name)}">\n`
+  open += `   <mm0:timestamp>${newest!.timestamp}</mm0:timestamp>\n   <size>${newest!.size}</size>\n`
+  open += verification(newest!, "   ")
+  if (alternates.length > 0) {
+    open += "   <mm0:alternates>\n"
+    for (const alternate of alternates) {
+      open += `    <mm0:alternate>\n     <mm0:timestamp>${alternate.timestamp}</mm0:timestamp>\n     <size>${alternate.size}</size>\n`
+      open += verification(alternate, "     ")
+      open += "    </mm0:alternate>\n"
+    }
+    open += "   </mm0:alternates>\n"
+  }
+  open += `   <resources maxconnections="1">\n`
+  const allowed = protocols ?? DEFAULT_SCHEMES
+  const tail = escapeXml(file.tail)
+  let urls = ""
+  let preference = 100
+  for (const { host, urls: hostUrls } of hosts) {
+    let listed = false
+    for (const scheme of METALINK_ORDER) {
+      if (!allowed.includes(scheme)) continue
+      for (const url of hostUrls) {
+        if (url.scheme !== scheme) continue
+        listed = true
+        const location = escapeXml(host.country.toUpperCase())
+        const privateMark = host.private ? ' mm0:private="True"' : ""
+        urls += `    <url protocol="${scheme}" type="${scheme}" location="${location}" preference="${preference}"${privateMark}>${escapeXml(directoryUrl(url.url, file.subpath))}${tail}</url>\n`
+      }
+    }
+    if (listed) preference = Math.max(1, preference - 1)
+  }
+  if (urls === "" && file.emptyNote !== undefined) urls = metalinkNote(file.emptyNote)
+  return { head: METALINK_HEAD, open, urls, close: METALINK_CLOSE }
+}
+
+export const metalinkBody = (
+  pubdate: string,
+  generator: string,
+  file: MetalinkFile,
+  hosts: ReadonlyArray<SelectedHost>,
+  protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+): string => {
+  const parts = metalinkParts(generator, file, hosts, protocols)
+  return `${parts.head}${pubdate}${parts.open}${parts.urls}${parts.close}`
+}

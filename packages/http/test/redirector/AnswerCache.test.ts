@@ -1,0 +1,244 @@
+// Answers kept between requests (AnswerCache): every answer is still a proper shuffle, the weights still decide
+// who comes first, the response time stays current, and a change to the index is seen at once.
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, assert, describe, it, layer } from "@effect/vitest"
+import { GeoIp, NetworkData } from "@mirrormanager/actors/ipdata"
+import type { HostSource, IndexSource } from "@mirrormanager/actors/redirector"
+import {
+  type CarrierView,
+  defaultRedirectorSettings,
+  MirrorIndex,
+  Redirector,
+  seededRandom
+} from "@mirrormanager/actors/redirector"
+import { Effect, Layer } from "effect"
+import type { AccessFields } from "../../src/redirector/Answer.ts"
+import { AnswerCache } from "../../src/redirector/AnswerCache.ts"
+import { answer } from "../../src/redirector/RedirectorAnswer.ts"
+import { host } from "../support/IndexHosts.ts"
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mm-answer-cache-"))
+const asnFile = path.join(dataDir, "asn.txt")
+fs.writeFileSync(asnFile, "10.0.0.0/8 64500\n")
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
+
+let now = Date.UTC(2026, 10, 25, 12, 0, 0)
+const layerUnderTest = Redirector.make(
+  { ...defaultRedirectorSettings, answerVariants: 4, answerRefresh: 4 },
+  { now: () => now }
+).pipe(Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, watchInterval: "1 hour" })]))
+
+/** Six Swedish mirrors, one of them with 100 times the bandwidth of the others. */
+const mirror = (id: number, bandwidth: number): HostSource =>
+  host(id, `m${id}`, "SE", [`https://m${id}.example.se/epel`], {
+    bandwidth,
+    netblocks: id === 6 ? ["10.9.0.0/16"] : []
+  })
+
+const detail = { filename: "repomd.xml", timestamp: 1_700_000_000, size: 42, md5: null, sha1: null, sha512: null }
+const source = (hosts: ReadonlyArray<HostSource>): IndexSource => ({
+  hosts,
+  categories: [{ id: 1, name: "Fedora EPEL", topdir: "pub/epel" }],
+  directories: [
+    { id: 1, name: "pub/epel", categoryIds: [1], fileDetails: [] },
+    { id: 2, name: "pub/epel/9/x86_64", categoryIds: [1], fileDetails: [] },
+    {
+      id: 3,
+      name: "pub/epel/9/x86_64/repodata",
+      categoryIds: [1],
+      fileDetails: [{ ...detail, sha256: "ab".repeat(32) }]
+    }
+  ],
+  repositories: [{ prefix: "epel-9", arch: "x86_64", directoryId: 2, disabled: false }],
+  redirects: [],
+  overrides: {
+    netblockCountries: [
+      { netblock: "198.51.100.0/25", country: "DE" },
+      { netblock: "198.51.100.128/25", country: "FI" }
+    ],
+    continentRedirects: []
+  }
+})
+const WORLD = [mirror(1, 10_000), mirror(2, 100), mirror(3, 100), mirror(4, 100), mirror(5, 100), mirror(6, 100)]
+
+const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.20.113") => {
+  const reply = answer(
+    redirector,
+    { trustedProxies: [] },
+    {
+      path: `/${endpoint}`,
+      query: `repo=epel-9&arch=x86_64&ip=${ip}`,
+      peer: "127.0.0.1",
+      forwardedFor: undefined
+    }
+  )
+  return { ...reply, body: Buffer.concat(reply.body).toString("utf8") }
+}
+
+const urlsOf = (body: string) => body.split("\n").filter((line) => line.startsWith("https://"))
+
+layer(layerUnderTest, { excludeTestServices: true })("answers kept between requests", (it) => {
+  it.effect("each answer is a whole shuffle; orders vary; the heavy mirror leads most answers", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+      const orders = new Set<string>()
+      let heavyFirst = 0
+      const all = WORLD.map((h) => `https://m${h.id}.example.se/epel/9/x86_64/`).sort()
+      for (let i = 0; i < 2000; i++) {
+        const reply = ask(redirector, "mirrorlist")
+        assert.strictEqual(reply.status, 200)
+        const urls = urlsOf(reply.body)
+        assert.deepStrictEqual([...urls].sort(), all, "every answer lists every mirror once")
+        assert.isTrue(reply.body.startsWith("# repo = epel-9 arch = x86_64 country = SE \n"))
+        orders.add(urls.join(" "))
+        if (urls[0] === "https://m1.example.se/epel/9/x86_64/") heavyFirst++
+      }
+      // Fresh shuffles keep arriving (1 in 4), so far more than the 4 kept variants are seen.
+      assert.isAbove(orders.size, 20)
+      // 10,000 against 5 × 100: the heavy mirror leads about 96 % of fresh shuffles, hence of answers.
+      assert.isAbove(heavyFirst, 1_700)
+    })
+  )
+
+  it.effect("a kept metalink carries the current response time; a change to the index is seen at once", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+      for (let i = 0; i < 20; i++) ask(redirector, "metalink")
+      now += 3_600_000
+      const later = ask(redirector, "metalink")
+      assert.include(later.body, `pubdate="${new Date(now).toUTCString()}"`)
+      assert.strictEqual(later.body.split("pubdate=").length, 2)
+      // Kept metalinks are put back together whole: the frame (hashes and all) around the URL lines of a variant.
+      for (let i = 0; i < 50; i++) {
+        const body = ask(redirector, "metalink").body
+        const fresh = body.replace(/preference="\d+"/g, "").replace(/https:\/\/m\d\.example\.se/g, "URL")
+        assert.include(body, `<hash type="sha256">${"ab".repeat(32)}</hash>`)
+        assert.isTrue(body.endsWith("   </resources>\n  </file>\n </files>\n</metalink>\n"))
+        assert.strictEqual(fresh.split("<url ").length, 7, "six URLs")
+      }
+
+      redirector.status().index!.replaceHosts([1], [])
+      for (let i = 0; i < 50; i++) {
+        assert.notInclude(ask(redirector, "mirrorlist").body, "m1.example.se")
+        assert.notInclude(ask(redirector, "metalink").body, "m1.example.se")
+      }
+    })
+  )
+
+  it.effect("what a request names is worked out again when repositories, redirects or directories change", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      const world = source(WORLD)
+      const index = new MirrorIndex(world, now)
+      redirector.update((s) => ({ ...s, index }))
+      for (let i = 0; i < 5; i++) assert.strictEqual(ask(redirector, "mirrorlist").status, 200)
+      // The repository goes: the same URL is now an unknown repository.
+      index.setRepositories([], [])
+      const gone = ask(redirector, "mirrorlist")
+      assert.strictEqual(gone.status, 404)
+      assert.include(gone.body, "error: invalid repo or arch")
+      // Back as a redirect from an older name to another one... and back again.
+      index.setRepositories(world.repositories, [{ from: "epel-9", to: "epel-9-next" }])
+      assert.strictEqual(ask(redirector, "mirrorlist").status, 404)
+      index.setRepositories(world.repositories, [])
+      assert.strictEqual(ask(redirector, "mirrorlist").status, 200)
+      // The repomd.xml of the repository changes: the next metalink carries the new hash.
+      assert.include(ask(redirector, "metalink").body, `<hash type="sha256">${"ab".repeat(32)}</hash>`)
+      const repodata = world.directories.find((d) => d.name.endsWith("/repodata"))!
+      index.replaceDirectories(
+        [repodata.id],
+        [{ ...repodata, fileDetails: [{ ...detail, timestamp: 1_700_000_100, sha256: "cd".repeat(32) }] }]
+      )
+      const metalink = ask(redirector, "metalink").body
+      assert.include(metalink, `<hash type="sha256">${"cd".repeat(32)}</hash>`)
+      assert.include(metalink, "<mm0:timestamp>1700000100</mm0:timestamp>")
+    })
+  )
+
+  it.effect("a client inside a mirror's netblock gets that mirror first, and others do not", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+      for (let i = 0; i < 50; i++) {
+        const reply = ask(redirector, "mirrorlist", "10.9.1.1")
+        assert.strictEqual(urlsOf(reply.body)[0], "https://m6.example.se/epel/9/x86_64/")
+        assert.isTrue(reply.body.startsWith("# repo = epel-9 arch = x86_64 Using preferred netblock "))
+        // The same (unknown) country, outside the netblock: a class of its own.
+        assert.isFalse(ask(redirector, "mirrorlist", "10.8.1.1").body.includes("Using preferred netblock"))
+      }
+    })
+  )
+
+  it.effect(
+    "clients of countries without mirrors share answers, unless a mirror's allowed countries tell them apart",
+    () =>
+      Effect.gen(function* () {
+        const redirector = yield* Redirector
+        redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+        for (let i = 0; i < 30; i++) {
+          for (const ip of ["198.51.100.1", "198.51.100.200"]) {
+            const reply = ask(redirector, "mirrorlist", ip)
+            assert.isTrue(reply.body.startsWith("# repo = epel-9 arch = x86_64 country = SE \n"), reply.body)
+            assert.strictEqual(urlsOf(reply.body).length, 6)
+          }
+        }
+        // Germany moved to Asia by a continent redirect: Swedish mirrors are no neighbours any more.
+        redirector.status().index!.setOverrides({
+          netblockCountries: [{ netblock: "198.51.100.0/25", country: "DE" }],
+          continentRedirects: [{ country: "DE", continent: "AS" }]
+        })
+        assert.isTrue(
+          ask(redirector, "mirrorlist", "198.51.100.1").body.startsWith(
+            "# repo = epel-9 arch = x86_64 country = global \n"
+          )
+        )
+        // Mirror 2 serves Finland only: German clients never get it, Finnish ones always do.
+        const finnish = { ...mirror(2, 100), countriesAllowed: ["FI"] }
+        redirector.update((s) => ({
+          ...s,
+          index: new MirrorIndex(source([...WORLD.filter((h) => h.id !== 2), finnish]), now)
+        }))
+        for (let i = 0; i < 30; i++) {
+          assert.notInclude(ask(redirector, "mirrorlist", "198.51.100.1").body, "m2.example.se")
+          assert.include(ask(redirector, "mirrorlist", "198.51.100.200").body, "m2.example.se")
+        }
+      })
+  )
+})
+
+const LOG: AccessFields = {
+  client: undefined,
+  country: undefined,
+  repo: undefined,
+  arch: undefined,
+  path: undefined,
+  hosts: 0,
+  countme: undefined,
+  result: "ok"
+}
+
+describe("the answer cache's bound", () => {
+  it("drops the directories least recently refreshed first, and keeps the rest", () => {
+    const cache = new AnswerCache(3_000)
+    const random = seededRandom([1, 2, 3, 4])
+    const views = [{}, {}, {}] as unknown as Array<CarrierView>
+    let computed = 0
+    const ask = (view: CarrierView) =>
+      cache.answer(view, "k", "c", { variants: 8, refresh: 8 }, random, 0, { ...LOG }, 0, () => {
+        computed++
+        return { endpoint: "mirrorlist", status: 200, headers: {}, body: "x".repeat(400), hosts: 1, result: "ok" }
+      })
+    for (const view of views) for (let i = 0; i < 20; i++) ask(view)
+    // Each directory keeps two variants at least (2 × 400 characters and its entry): the first went for the third.
+    computed = 0
+    for (let i = 0; i < 20; i++) ask(views[2]!)
+    assert.isBelow(computed, 10, "the newest directory is kept")
+    computed = 0
+    ask(views[0]!)
+    assert.strictEqual(computed, 1, "the oldest was dropped")
+  })
+})
