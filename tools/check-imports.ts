@@ -3,6 +3,8 @@
 //   name, and only through the doors its package.json lists under `exports`;
 // - doors: inside a package, a file of one capability folder reaches another folder only through that folder's
 //   `index.ts`; no relative path climbs into another package; tests may reach any file of their own package;
+// - tests' door: a package's `testing` folder (fixtures for tests, benchmarks and test-support) is imported by no
+//   production code;
 // - circles: none between files, none between the folders of a package.
 // Prints each violation with its file and exits 1 when there is any. `docs/architecture.md` explains the rules.
 import * as fs from "node:fs"
@@ -109,6 +111,10 @@ export const checkImports = (root: string): Array<string> => {
             problems.push(`${at}: code imports a test file "${specifier}"`)
             continue
           }
+          if (there.folder === "testing" && here.folder !== "testing") {
+            problems.push(`${at}: production code imports the tests' folder "${specifier}"`)
+            continue
+          }
           if (there.folder !== here.folder) {
             const door = there.folder === "." ? undefined : `packages/${here.pkg}/src/${there.folder}/index.ts`
             if (here.folder !== "." && there.folder === ".") {
@@ -137,6 +143,10 @@ export const checkImports = (root: string): Array<string> => {
         const door = doors.get(pkg)?.get(key)
         if (door === undefined) {
           problems.push(`${at}: "${specifier}" is not a door of @mirrormanager/${pkg} (see its package.json exports)`)
+          continue
+        }
+        if (match[2] === "testing" && here.kind === "src" && here.folder !== "testing") {
+          problems.push(`${at}: production code imports the tests' door "${specifier}"`)
           continue
         }
         if (here.pkg !== undefined) {

@@ -85,6 +85,20 @@ describe("check-imports", () => {
     assert.include(run.stderr, 'imports "../redirector/MirrorIndex.ts" below the door of redirector')
   })
 
+  it("refuses production code that imports the tests' door", () => {
+    plant("packages/actors/src/testing/index.ts", "export const fixture = 1\n")
+    plant("packages/http/src/front/Planted.ts", 'import { fixture } from "@mirrormanager/actors/testing"\n')
+    const manifest = path.join(copy, "packages/actors/package.json")
+    const json = JSON.parse(fs.readFileSync(manifest, "utf8"))
+    json.exports["./testing"] = "./src/testing/index.ts"
+    fs.writeFileSync(manifest, JSON.stringify(json))
+    plant("packages/http/test/front/Planted.test.ts", 'import { fixture } from "@mirrormanager/actors/testing"\n')
+    const run = check()
+    assert.strictEqual(run.status, 1)
+    assert.include(run.stderr, "packages/http/src/front/Planted.ts:1: production code imports the tests' door")
+    assert.notInclude(run.stderr, "Planted.test.ts")
+  })
+
   it("refuses a circle of files and a circle of folders", () => {
     plant("packages/actors/src/db/Table.ts", '\nimport "./ChangeLog.ts"\n')
     plant("packages/actors/src/db/ChangeLog.ts", '\nimport "./Table.ts"\n')

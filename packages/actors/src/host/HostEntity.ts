@@ -144,4 +144,4 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
     { maxIdleTime: "5 minutes", concurrency: "unbounded" }
   )
 
-export const HostEntityLive = hostEntityLayer()
+export const HostEntityLayer = hostEntityLayer()

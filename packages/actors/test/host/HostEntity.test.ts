@@ -8,11 +8,11 @@ import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { freshDatabaseLayer } from "../../src/db/Database.ts"
-import { HostEntityLive } from "../../src/host/HostEntity.ts"
+import { HostEntityLayer } from "../../src/host/HostEntity.ts"
 import { CRAWL_FAILURES_TO_DISABLE } from "../../src/host/HostStore.ts"
 import { hostCarrying } from "../support/HostRows.ts"
 
-const TestLayer = HostEntityLive.pipe(
+const TestLayer = HostEntityLayer.pipe(
   Layer.provideMerge(
     SingleRunner.layer({
       shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }

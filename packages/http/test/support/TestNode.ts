@@ -5,7 +5,7 @@ import { NodeCrypto, NodeHttpServer } from "@effect/platform-node"
 import { RegistryLayer } from "@mirrormanager/actors"
 import { Checkins } from "@mirrormanager/actors/checkin"
 import { freshDatabaseLayer } from "@mirrormanager/actors/db"
-import { HostEntityLive } from "@mirrormanager/actors/host"
+import { HostEntityLayer } from "@mirrormanager/actors/host"
 import { Accounts, RegistryPolicy, type RegistryPolicyShape } from "@mirrormanager/actors/registry"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { SingleRunner } from "effect/cluster"
@@ -82,7 +82,7 @@ const Bootstrap = Layer.effectDiscard(
 )
 
 /** One runner of the cluster in this process, its storage in the test database (no network between runners). */
-const ClusterLive = Layer.mergeAll(HostEntityLive, Checkins.layer()).pipe(
+const ClusterLive = Layer.mergeAll(HostEntityLayer, Checkins.layer()).pipe(
   Layer.provideMerge(
     SingleRunner.layer({
       shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
