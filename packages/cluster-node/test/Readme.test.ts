@@ -1,4 +1,5 @@
-// The README's API examples, run as pasted against a fresh node: they must keep working.
+// The documentation's API walkthrough (docs/getting-started.md, "Using the API"), run as pasted against a fresh
+// node, and its repository rules example (docs/masterscan.md): they must keep working.
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -6,8 +7,19 @@ import { guessRepository, loadRepositoryRules } from "@mirrormanager/actors/mast
 import { assert, describe, it } from "vitest"
 import { freePort, startNode, stop, tempDir } from "./support/Process.ts"
 
-const README = fs.readFileSync(path.resolve(import.meta.dirname, "../../../README.md"), "utf8")
-const section = README.slice(README.indexOf("## Using the API"), README.indexOf("### Who may do what"))
+const DOCS = path.resolve(import.meta.dirname, "../../../docs")
+const GETTING_STARTED = fs.readFileSync(path.join(DOCS, "getting-started.md"), "utf8")
+const MASTER_SCAN = fs.readFileSync(path.join(DOCS, "masterscan.md"), "utf8")
+
+/** A `## ` section of a page: from its heading to the next `## ` heading, or the end. */
+const sectionOf = (page: string, heading: string) => {
+  const start = page.indexOf(`\n${heading}\n`)
+  if (start < 0) throw new Error(`no section "${heading}"`)
+  const end = page.indexOf("\n## ", start + heading.length + 1)
+  return page.slice(start, end < 0 ? undefined : end)
+}
+
+const section = sectionOf(GETTING_STARTED, "## Using the API")
 
 const FENCE = "```"
 
@@ -22,12 +34,12 @@ const commands = blocks("sh")
 
 const DEMO = path.resolve(import.meta.dirname, "../src/demo/Demo.ts")
 /** The walkthrough's master path and its host's URL. */
-const README_MASTER_PATH = "/srv/pub/epel"
-const README_MIRROR = "https://mirror.example.edu/"
+const WALKTHROUGH_MASTER_PATH = "/srv/pub/epel"
+const WALKTHROUGH_MIRROR = "https://mirror.example.edu/"
 
 const hasCurl = spawnSync("curl", ["--version"]).status === 0
 
-describe("README", () => {
+describe("docs/getting-started.md walkthrough", () => {
   it("has examples to run", () => {
     assert.isAbove(commands.length, 10)
     assert.isTrue(commands.every((c) => c.startsWith("curl ")))
@@ -41,21 +53,21 @@ describe("README", () => {
       MM_ADMIN_TOKEN: token
     })
     const env = { ...process.env, MM: node.url, TOKEN: token }
-    // The test master tree the README tells how to write, where its category's master path says (moved to a
+    // The test master tree the walkthrough tells how to write, where its category's master path says (moved to a
     // temporary directory).
     const masterPath = path.join(tempDir(), "pub/epel")
     execFileSync(process.execPath, [DEMO, "--write-tree", masterPath], { encoding: "utf8" })
     for (const pasted of commands) {
-      const command = pasted.replaceAll(README_MASTER_PATH, masterPath)
+      const command = pasted.replaceAll(WALKTHROUGH_MASTER_PATH, masterPath)
       if (/\/(mirrorlist|metalink)\?/.test(command)) {
         // The scan before runs in the background: the answer comes once it has found the repository.
         let run = spawnSync("bash", ["-c", command], { env, encoding: "utf8" })
-        for (let i = 0; i < 100 && !run.stdout.includes(README_MIRROR); i++) {
+        for (let i = 0; i < 100 && !run.stdout.includes(WALKTHROUGH_MIRROR); i++) {
           await new Promise((resolve) => setTimeout(resolve, 100))
           run = spawnSync("bash", ["-c", command], { env, encoding: "utf8" })
         }
         assert.strictEqual(run.status, 0, `${command}\n${run.stdout}${run.stderr}`)
-        assert.include(run.stdout, `${README_MIRROR}pub/epel/9/Everything/x86_64/`, command)
+        assert.include(run.stdout, `${WALKTHROUGH_MIRROR}pub/epel/9/Everything/x86_64/`, command)
         continue
       }
       const run = spawnSync("bash", ["-c", command], { env, encoding: "utf8" })
@@ -78,9 +90,9 @@ describe("README", () => {
   })
 })
 
-describe("README repository rules", () => {
+describe("docs/masterscan.md repository rules", () => {
   it("its rules file example loads and names repositories as it says", () => {
-    const rulesSection = README.slice(README.indexOf("### Repository rules"))
+    const rulesSection = sectionOf(MASTER_SCAN, "## Repository rules")
     const json = new RegExp(`${FENCE}json\\n([\\s\\S]*?)${FENCE}`).exec(rulesSection)![1]!
     const file = path.join(tempDir(), "rules.json")
     fs.writeFileSync(file, json)
