@@ -11,4 +11,5 @@
 //   host        the Host entity and its storage
 //   checkin     a check-in arriving at any node
 // This root door composes the registry services of a node.
+// The folders, the import rules and the data flows through them: docs/architecture.md.
 export * from "./Registry.ts"

@@ -6,4 +6,5 @@
 //   checkin     `mirrormanager report`, the check-in client of mirror hosts
 //   demo        `npm run demo`
 // Import a door (`@mirrormanager/cluster-node/node`), never a file below it. This root door exports nothing.
+// The folders, the import rules and the data flows through them: docs/architecture.md.
 export {}

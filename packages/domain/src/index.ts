@@ -5,4 +5,5 @@
 //   host        the Host entity's protocol
 //   api         the admin HttpApi contract and the OpenAPI paths of the front endpoints
 // Import a door (`@mirrormanager/domain/registry`), never a file below it. This root door exports nothing.
+// The folders, the import rules and the data flows through them: docs/architecture.md.
 export {}

@@ -4,4 +4,5 @@
 //   admin       the admin API: handlers, authentication, problem details, OpenAPI and /docs
 //   front       the node's one HTTP server, metrics and access log
 // Import a door (`@mirrormanager/http/front`), never a file below it. This root door exports nothing.
+// The folders, the import rules and the data flows through them: docs/architecture.md.
 export {}

@@ -1,4 +1,4 @@
 // The XML-RPC check-in of report_mirror: the method call parsed strictly, the bz2 payload decoded within bounds,
-// faults and reply strings. Imports actors/checkin.
+// faults and reply strings. Imports actors/checkin (and actors/db, actors/health for its time bound and readiness).
 export * from "./CheckinPayload.ts"
 export * from "./XmlRpcRoute.ts"
