@@ -10,5 +10,6 @@
 //   crawler     crawling hosts, crawl runs and schedule, propagation statistics
 //   host        the Host entity and its storage
 //   checkin     a check-in arriving at any node
+//   testing     for tests, benchmarks and test-support only: fresh databases, a single runner, a held lock
 // This root door composes the registry services of a node.
 export * from "./Registry.ts"

@@ -4,7 +4,6 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { ChangeLog } from "../../src/db/ChangeLog.ts"
-import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { MasterScanner } from "../../src/masterscan/MasterScanner.ts"
 import {
   defaultMasterScanPolicy,
@@ -14,6 +13,7 @@ import {
 import type { FileDetailFound } from "../../src/masterscan/MasterTreeWalker.ts"
 import { Accounts } from "../../src/registry/Accounts.ts"
 import { Content } from "../../src/registry/Content.ts"
+import { freshDatabaseLayer } from "../../src/testing/index.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {

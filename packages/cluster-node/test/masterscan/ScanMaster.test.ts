@@ -4,11 +4,10 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
-import { freshDatabase } from "@mirrormanager/actors/db"
 import { Accounts, Content } from "@mirrormanager/actors/registry"
-import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { afterAll, inject } from "vitest"
+import { newDatabase } from "../support/Databases.ts"
 import { runCommand, tempDir } from "../support/Process.ts"
 
 const withDatabase = <A>(url: string, f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown, Content | Accounts>) =>
@@ -24,13 +23,6 @@ const withDatabase = <A>(url: string, f: (sql: SqlClient.SqlClient) => Effect.Ef
       Effect.orDie
     )
   )
-
-// The databases made here are dropped after the file's tests.
-const databases = Scope.makeUnsafe()
-afterAll(() => Effect.runPromise(Scope.close(databases, Exit.void)))
-
-/** A new, empty database on the test server; the command migrates it itself. */
-const newDatabase = () => Effect.runPromise(Scope.provide(freshDatabase(inject("databaseUrl")), databases))
 
 const ADMIN_TOKEN = "mm_scan-master-test-admin"
 
