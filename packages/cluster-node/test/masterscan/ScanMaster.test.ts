@@ -5,7 +5,8 @@ import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
 import { Accounts, Content } from "@mirrormanager/actors/registry"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { globalAdminWithToken } from "@mirrormanager/actors/testing"
+import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { newDatabase } from "../support/Databases.ts"
 import { runCommand, tempDir } from "../support/Process.ts"
@@ -33,10 +34,8 @@ const createCategory = (
 ) =>
   withDatabase(url, () =>
     Effect.gen(function* () {
-      const accounts = yield* Accounts
       const content = yield* Content
-      yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN)))
-      const admin = Option.getOrThrow(yield* accounts.authenticate(ADMIN_TOKEN))
+      const admin = yield* globalAdminWithToken(ADMIN_TOKEN)
       const product = yield* content.products.create(admin, { name: c.product })
       yield* content.categories.create(admin, {
         name: c.name,
