@@ -9,14 +9,13 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { NodeCrypto } from "@effect/platform-node"
 import { defaultCrawlOptions, hostsToCrawl, runCrawls } from "@mirrormanager/actors/crawler"
 import { databaseLayer } from "@mirrormanager/actors/db"
 import { hostEntityLayer } from "@mirrormanager/actors/host"
+import { SingleRunnerLayer } from "@mirrormanager/actors/testing"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
 import { freePort } from "@mirrormanager/cluster-node/node"
 import { Effect, Layer, Redacted } from "effect"
-import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 
 const HOSTS = Number(process.env.BENCH_CRAWLER_HOSTS ?? 200)
@@ -93,11 +92,7 @@ export const run = async () => {
     })
     line("mirrors listening", `${seconds(performance.now() - start)}   ${HOSTS} on 127.0.1.1-${HOSTS}`)
     const layer = hostEntityLayer({ ...defaultCrawlOptions, allowPrivateAddresses: true }).pipe(
-      Layer.provideMerge(
-        SingleRunner.layer({
-          shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
-        }).pipe(Layer.provide(NodeCrypto.layerDigest))
-      ),
+      Layer.provideMerge(SingleRunnerLayer),
       Layer.provideMerge(databaseLayer(Redacted.make(postgres.url), { maxConnections: 20 }))
     )
     await Effect.runPromise(

@@ -10,10 +10,11 @@ import * as path from "node:path"
 import { ChangeLog, databaseLayer } from "@mirrormanager/actors/db"
 import { defaultMasterScanPolicy, MasterScanner, MasterScanPolicy } from "@mirrormanager/actors/masterscan"
 import { Accounts, Content } from "@mirrormanager/actors/registry"
+import { globalAdminWithToken, pseudoRandom } from "@mirrormanager/actors/testing"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
 import { freePort } from "@mirrormanager/cluster-node/node"
 import type { ScanProgress, ScanSummary } from "@mirrormanager/domain/masterscan"
-import { Cause, Effect, Exit, Layer, Option, Redacted } from "effect"
+import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 
 const name = "master-scan"
 
@@ -36,14 +37,6 @@ const ISO_ARCHES = ["x86_64", "aarch64"]
 const LETTERS = "0123456789abcdefghijklmnopqrstuvwxyz"
 const WORDS = ["lib", "python3", "perl", "golang", "rust", "nodejs", "ghc", "texlive", "php", "R", "qt5", "kf5"]
 const DAY = 86_400
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run builds the same tree. */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
 
 const hex = (text: string, algorithm = "sha256") => createHash(algorithm).update(text).digest("hex")
 
@@ -83,7 +76,7 @@ interface TreeCounts {
  */
 const generateTree = async (root: string, onProgress: (counts: TreeCounts) => void): Promise<TreeCounts> => {
   const counts: TreeCounts = { directories: 0, files: 0, repomds: 0, checksumFiles: 0, bulkDirectories: 0 }
-  const rand = random(20_240_901)
+  const rand = pseudoRandom(20_240_901)
   const now = Math.floor(Date.now() / 1000)
   let lastReport = Date.now()
   const dir = (rel: string) => {
@@ -201,10 +194,8 @@ const ADMIN_TOKEN = "mm_bench-global-admin"
 /** The product and category a scan needs, made by a global admin through the Content service. */
 const createCategory = (masterPath: string) =>
   Effect.gen(function* () {
-    const accounts = yield* Accounts
     const content = yield* Content
-    yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN)))
-    const admin = Option.getOrThrow(yield* accounts.authenticate(ADMIN_TOKEN))
+    const admin = yield* globalAdminWithToken(ADMIN_TOKEN)
     const product = yield* content.products.create(admin, { name: "Fedora EPEL" })
     const category = yield* content.categories.create(admin, {
       name: "Fedora EPEL",

@@ -12,6 +12,7 @@ import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { databaseLayer } from "@mirrormanager/actors/db"
+import { pseudoRandom } from "@mirrormanager/actors/testing"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
 import { freePort } from "@mirrormanager/cluster-node/node"
 import { Cause, Effect, Exit, Redacted } from "effect"
@@ -76,14 +77,6 @@ const verdict = (label: string, met: boolean, text: string) =>
 // ---------------------------------------------------------------------------------------------------------------
 // Requests
 
-/** Deterministic pseudo-random numbers (mulberry32), so every run sends the same requests. */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
 interface RequestMix {
   /** Query strings (`repo=…&arch=…&ip=…`), the same for both endpoints. */
   readonly queries: ReadonlyArray<string>
@@ -100,7 +93,7 @@ export const requestMix = (
   netblocks: ReadonlyArray<string>,
   redirected: ReadonlyArray<string>
 ): RequestMix => {
-  const rand = random(20_261_125)
+  const rand = pseudoRandom(20_261_125)
   const pick = <A>(items: ReadonlyArray<A>) => items[Math.floor(rand() * items.length)]!
   const byte = () => Math.floor(rand() * 256)
   const host = () => 1 + Math.floor(rand() * 254)

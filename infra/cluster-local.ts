@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { OperatorError, type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
-import { handleStopSignals, SHUTDOWN_BOUND_MS } from "@mirrormanager/cluster-node/node"
+import { handleStopSignals, SHUTDOWN_BOUND_MS, waitUntilReady } from "@mirrormanager/cluster-node/node"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
 const MAIN = path.join(ROOT, "packages/cluster-node/src/main.ts")
@@ -60,29 +60,12 @@ const relay = (name: string, stream: NodeJS.ReadableStream, to: NodeJS.WritableS
   })
 }
 
-const ready = async (url: string) => {
-  try {
-    const response = await fetch(`${url}/healthz/ready`, { signal: AbortSignal.timeout(2_000) })
-    return response.status === 200 && ((await response.json()) as { status?: string }).status === "ready"
-  } catch {
-    return false
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 /** Waits until the node is ready; false when it exited or the cluster stops first, or after 2 minutes. */
 const becomeReady = async (node: Node, child: ChildProcess) => {
-  const deadline = Date.now() + 120_000
-  while (!(await ready(node.url))) {
-    if (stopping !== undefined || child.exitCode !== null || child.signalCode !== null) return false
-    if (Date.now() > deadline) {
-      log(`${node.name} did not become ready within 2 minutes`)
-      return false
-    }
-    await sleep(250)
-  }
-  return true
+  const gone = () => stopping !== undefined || child.exitCode !== null || child.signalCode !== null
+  if (await waitUntilReady(node.url, Date.now() + 120_000, { giveUp: gone })) return true
+  if (!gone()) log(`${node.name} did not become ready within 2 minutes`)
+  return false
 }
 
 /**

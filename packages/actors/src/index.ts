@@ -10,6 +10,7 @@
 //   crawler     crawling hosts, crawl runs and schedule, propagation statistics
 //   host        the Host entity and its storage
 //   checkin     a check-in arriving at any node
+//   testing     for tests, benchmarks and test-support only: fresh databases, a single runner, a held lock
 // This root door composes the registry services of a node.
 // The folders, the import rules and the data flows through them: docs/architecture.md.
 export * from "./Registry.ts"

@@ -7,23 +7,23 @@ import { reportCommand } from "./checkin/index.ts"
 import { crawlCommand } from "./crawler/index.ts"
 import { scanMasterCommand } from "./masterscan/index.ts"
 import {
-  DatabaseLive,
   DEFAULT_PORTS,
   explainOperatorErrors,
   handleStopSignals,
-  LoggerLive,
-  loggerLive,
   NodeConfig,
+  NodeDatabaseLayer,
+  NodeLoggerLayer,
+  nodeLoggerLayer,
   runNode
 } from "./node/index.ts"
 
 const serve = Command.make("serve", {}, () =>
-  runNode.pipe(Effect.provide(LoggerLive), Effect.provide(NodeConfig.layer))
+  runNode.pipe(Effect.provide(NodeLoggerLayer), Effect.provide(NodeConfig.layer))
 ).pipe(Command.withDescription("Run a node: admin API on MM_HTTP_PORT, database from DATABASE_URL or embedded"))
 
 const migrate = Command.make("migrate", {}, () =>
-  Effect.scoped(Layer.build(DatabaseLive).pipe(Effect.andThen(Effect.logInfo("the database is migrated")))).pipe(
-    Effect.provide(LoggerLive),
+  Effect.scoped(Layer.build(NodeDatabaseLayer).pipe(Effect.andThen(Effect.logInfo("the database is migrated")))).pipe(
+    Effect.provide(NodeLoggerLayer),
     Effect.provide(NodeConfig.layer)
   )
 ).pipe(
@@ -37,8 +37,8 @@ const mirrormanager = Command.make("mirrormanager").pipe(
   Command.withSubcommands([
     serve,
     migrate,
-    scanMasterCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer)),
-    crawlCommand.pipe(Command.provide(loggerLive({ toStderr: true })), Command.provide(NodeConfig.layer)),
+    scanMasterCommand.pipe(Command.provide(nodeLoggerLayer({ toStderr: true })), Command.provide(NodeConfig.layer)),
+    crawlCommand.pipe(Command.provide(nodeLoggerLayer({ toStderr: true })), Command.provide(NodeConfig.layer)),
     reportCommand
   ])
 )

@@ -10,9 +10,8 @@
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { freshDatabase } from "@mirrormanager/actors/db"
-import { Effect, Exit, Scope } from "effect"
-import { afterAll, assert, beforeAll, describe, inject, it } from "vitest"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { newDatabase } from "./support/Databases.ts"
 import { api, type RunningNode, startNode, tempDir } from "./support/Process.ts"
 import { createRepo, type DnfResult, dnfClient, onPath, type StaticMirror, serveDirectory } from "./support/Yum.ts"
 
@@ -30,10 +29,6 @@ const ARCH = "x86_64"
 /** The repository below the category's top directory `pub/epel` that the built-in rules name `epel-9`/x86_64. */
 const REPO_DIR = "9/Everything/x86_64"
 const REPODATA = `${REPO_DIR}/repodata`
-
-// The databases made here are dropped after the file's tests.
-const databases = Scope.makeUnsafe()
-afterAll(() => Effect.runPromise(Scope.close(databases, Exit.void)))
 
 const hex = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest("hex")
 
@@ -121,7 +116,7 @@ describe.skipIf(missing.length > 0)("a real dnf client", () => {
     fresh = await serveDirectory(path.join(root, "fresh"))
     stale = await serveDirectory(path.join(root, "stale"))
 
-    const databaseUrl = await Effect.runPromise(Scope.provide(freshDatabase(inject("databaseUrl")), databases))
+    const databaseUrl = await newDatabase()
     node = await startNode({
       DATABASE_URL: databaseUrl,
       MM_ADMIN_TOKEN: TOKEN,

@@ -1,10 +1,9 @@
 // The registry database: a PostgreSQL connection pool with the registry's migrations applied.
 
-import { randomBytes } from "node:crypto"
 import { NodeServices } from "@effect/platform-node"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { type Cause, Duration, Effect, Exit, Fiber, Layer, Option, Redacted } from "effect"
-import { Migrator, SqlClient } from "effect/sql"
+import { type Cause, Duration, Effect, Exit, Fiber, Layer, Option, type Redacted } from "effect"
+import { Migrator, type SqlClient } from "effect/sql"
 import { migrations } from "./Migrations.ts"
 
 export interface DatabaseOptions {
@@ -122,28 +121,3 @@ export const isDatabaseUnavailable = (cause: Cause.Cause<unknown>): boolean =>
     const e = error as { readonly _tag?: unknown; readonly reason?: { readonly _tag?: unknown } }
     return e._tag === "SqlError" && (e.reason?._tag === "ConnectionError" || e.reason?._tag === "StatementTimeoutError")
   })
-
-/** A new, empty database on the server at `serverUrl`, dropped when the scope closes (tests); its URL. */
-export const freshDatabase = (serverUrl: string) =>
-  Effect.gen(function* () {
-    const name = `mm_test_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`
-    const admin = new URL(serverUrl)
-    admin.pathname = "/postgres"
-    const run = (statement: string) =>
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        yield* sql.unsafe(statement)
-      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(admin.toString()), maxConnections: 1 })), Effect.orDie)
-    yield* Effect.acquireRelease(run(`CREATE DATABASE ${name}`), () =>
-      run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    )
-    const url = new URL(serverUrl)
-    url.pathname = `/${name}`
-    return url.toString()
-  })
-
-/** A fresh database (see `freshDatabase`), migrated, for the life of the layer. */
-export const freshDatabaseLayer = (serverUrl: string, options: DatabaseOptions = {}) =>
-  Layer.unwrap(
-    Effect.map(freshDatabase(serverUrl), (url) => databaseLayer(Redacted.make(url), { maxConnections: 5, ...options }))
-  )

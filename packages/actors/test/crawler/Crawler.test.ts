@@ -8,19 +8,17 @@ import * as https from "node:https"
 import type { AddressInfo } from "node:net"
 import * as net from "node:net"
 import * as path from "node:path"
-import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, describe, it, layer } from "@effect/vitest"
 import { HostEntity } from "@mirrormanager/domain/host"
 import { Duration, Effect, Fiber, Layer } from "effect"
-import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { blamedRequest, crawlHost, defaultCrawlOptions, type ResolvedAddress } from "../../src/crawler/Crawler.ts"
 import { hostsToCrawl } from "../../src/crawler/CrawlRun.ts"
 import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "../../src/crawler/CrawlSchedule.ts"
-import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { hostEntityLayer } from "../../src/host/HostEntity.ts"
 import { crawlLogs } from "../../src/host/HostStore.ts"
+import { freshDatabaseLayer, SingleRunnerLayer } from "../../src/testing/index.ts"
 import { hostCarrying } from "../support/HostRows.ts"
 
 /** A resolver answering from `names`: a name not there does not exist; "resolver-down…" fails for a while. */
@@ -43,11 +41,11 @@ const crawlOptions = {
   retries: 1,
   resolve: lookupIn({})
 }
-const cluster = SingleRunner.layer({
-  shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
-}).pipe(Layer.provide(NodeCrypto.layerDigest))
 const database = freshDatabaseLayer(inject("databaseUrl"))
-const TestLayer = hostEntityLayer(crawlOptions).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database))
+const TestLayer = hostEntityLayer(crawlOptions).pipe(
+  Layer.provideMerge(SingleRunnerLayer),
+  Layer.provideMerge(database)
+)
 
 const REPOMD_NEW = "<repomd>new</repomd>\n"
 const REPOMD_OLD = "<repomd>old</repomd>\n"
@@ -633,7 +631,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
   )
 })
 
-layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database)), {
+layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(SingleRunnerLayer), Layer.provideMerge(database)), {
   excludeTestServices: true,
   timeout: "60 seconds"
 })("the crawler by default", (it) => {
@@ -693,7 +691,7 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Lay
 const labCa = fs.readFileSync(path.join(import.meta.dirname, "../fixtures/self-signed.crt"), "utf8")
 layer(
   hostEntityLayer({ ...crawlOptions, ca: labCa, tlsWarnDays: 365 * 200 }).pipe(
-    Layer.provideMerge(cluster),
+    Layer.provideMerge(SingleRunnerLayer),
     Layer.provideMerge(database)
   ),
   { excludeTestServices: true, timeout: "60 seconds" }
@@ -730,7 +728,7 @@ layer(
       parallel: 4,
       verifyEvery: Duration.millis(100)
     })
-  ).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database)),
+  ).pipe(Layer.provideMerge(SingleRunnerLayer), Layer.provideMerge(database)),
   { excludeTestServices: true, timeout: "60 seconds" }
 )("scheduled crawls", (it) => {
   it.effect("verify check-in claims, and crawl every public host in full", () =>

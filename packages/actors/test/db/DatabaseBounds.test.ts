@@ -4,17 +4,18 @@
 import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Layer, Redacted } from "effect"
+import { Duration, Effect, Exit, Fiber, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { ChangeLog } from "../../src/db/ChangeLog.ts"
-import { databaseLayer, freshDatabaseLayer, withoutTransactionTimeouts } from "../../src/db/Database.ts"
+import { databaseLayer, withoutTransactionTimeouts } from "../../src/db/Database.ts"
 import { applyCheckin } from "../../src/host/HostStore.ts"
 import { MasterScanner } from "../../src/masterscan/MasterScanner.ts"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "../../src/masterscan/MasterScanPolicy.ts"
 import { loadIndex } from "../../src/redirector/IndexSource.ts"
 import { Accounts } from "../../src/registry/Accounts.ts"
 import { Content } from "../../src/registry/Content.ts"
+import { freshDatabaseLayer, holdLock } from "../../src/testing/index.ts"
 import { hostCarrying } from "../support/HostRows.ts"
 import { MasterTree, makeTempDir, repomdXml } from "../support/MasterTree.ts"
 import { createCategory } from "../support/ScanDatabase.ts"
@@ -27,7 +28,7 @@ declare module "vitest" {
 
 const BOUND = Duration.millis(300)
 /** How long another session holds the lock a statement waits for: well past the bound. */
-const HELD_SECONDS = 1.2
+const HELD = Duration.millis(1200)
 
 const TestLayer = MasterScanner.layer.pipe(
   Layer.provideMerge(Layer.mergeAll(ChangeLog.layer, Content.layer, Accounts.layer)),
@@ -37,38 +38,15 @@ const TestLayer = MasterScanner.layer.pipe(
   )
 )
 
-/** A session of its own (no bounds) on the test's database. */
-const otherSession = Effect.gen(function* () {
-  const pg = yield* PgClient.PgClient
-  return PgClient.layer({ url: pg.config.url!, maxConnections: 1 })
-})
-
 /**
- * Another session takes a lock (`statement`) in a transaction and holds it HELD_SECONDS; the fiber ends when it
- * has let go. Returns once the lock is taken.
+ * `effect` run while another session (of its own, no bounds) holds a lock it needs, taken with `lock` and let go
+ * after HELD; its result, and how long it waited.
  */
-const holdLock = (statement: string) =>
-  Effect.gen(function* () {
-    const session = yield* otherSession
-    const taken = yield* Deferred.make<void>()
-    const holder = yield* Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql.withTransaction(
-        Effect.gen(function* () {
-          yield* sql.unsafe(statement)
-          yield* Deferred.succeed(taken, undefined)
-          yield* sql`SELECT pg_sleep(${HELD_SECONDS})`
-        })
-      )
-    }).pipe(Effect.provide(session), Effect.orDie, Effect.forkChild)
-    yield* Deferred.await(taken)
-    return holder
-  })
-
-/** `effect` run while another session holds a lock it needs: its result, and how long it waited. */
 const whileLocked = <A, E, R>(lock: string, effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function* () {
-    const holder = yield* holdLock(lock)
+    const pg = yield* PgClient.PgClient
+    const held = yield* holdLock(pg.config.url!, lock)
+    const holder = yield* Effect.forkChild(Effect.delay(held.release, HELD))
     const startedAt = Date.now()
     const exit = yield* Effect.exit(effect)
     const waitedMs = Date.now() - startedAt

@@ -3,15 +3,13 @@
 // refuses is given up.
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, layer } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted } from "effect"
-import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { EventDeliveryLayer, signature } from "../../src/events/EventDelivery.ts"
 import { recordHostEvent } from "../../src/events/HostEvents.ts"
+import { freshDatabaseLayer, SingleRunnerLayer } from "../../src/testing/index.ts"
 
 interface Received {
   readonly body: string
@@ -45,14 +43,7 @@ const TestLayer = EventDeliveryLayer({
   pollEvery: Duration.millis(50),
   timeout: Duration.seconds(2),
   firstRetry: Duration.millis(300)
-}).pipe(
-  Layer.provideMerge(
-    SingleRunner.layer({
-      shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
-    }).pipe(Layer.provide(NodeCrypto.layerDigest))
-  ),
-  Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
-)
+}).pipe(Layer.provideMerge(SingleRunnerLayer), Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl"))))
 
 layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("host events to a webhook", (it) => {
   it.effect("are posted in order, retried while the receiver fails, signed", () =>

@@ -1,23 +1,17 @@
 // The Host entity on a cluster runner over the test database (SingleRunner, SQL storage): crawl results applied as
 // SPEC 7.2-7.4 says, the status it reports, and a host that is gone.
-import { NodeCrypto } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
 import { type CrawlReport, HostEntity } from "@mirrormanager/domain/host"
 import { Effect, Layer } from "effect"
-import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { HostEntityLayer } from "../../src/host/HostEntity.ts"
 import { CRAWL_FAILURES_TO_DISABLE } from "../../src/host/HostStore.ts"
+import { freshDatabaseLayer, SingleRunnerLayer } from "../../src/testing/index.ts"
 import { hostCarrying } from "../support/HostRows.ts"
 
 const TestLayer = HostEntityLayer.pipe(
-  Layer.provideMerge(
-    SingleRunner.layer({
-      shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
-    }).pipe(Layer.provide(NodeCrypto.layerDigest))
-  ),
+  Layer.provideMerge(SingleRunnerLayer),
   Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
 )
 

@@ -5,6 +5,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import { Reader, type Response } from "maxmind"
 import { GeoIp } from "../../src/ipdata/GeoIp.ts"
+import { pseudoRandom } from "../../src/testing/index.ts"
 import { address, eventually, tempDir } from "../support/IpTest.ts"
 import { geoLite2Country, writeMmdb } from "../support/MmdbWriter.ts"
 
@@ -170,13 +171,6 @@ describe("GeoIp with databases built by the test", () => {
 // The node walks the search tree itself (with the address bytes it already has) and asks the reader only for
 // records it has not met: every answer must be the reader's.
 describe("GeoIp's own tree walk", () => {
-  /** Deterministic pseudo-random numbers (mulberry32). */
-  const random = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
   const randomAddress = (next: () => number, family: 4 | 6) =>
     family === 4
       ? Array.from({ length: 4 }, () => Math.floor(next() * 256)).join(".")
@@ -188,7 +182,7 @@ describe("GeoIp's own tree walk", () => {
   const agrees = (file: string, expected: (text: string) => string | undefined, families: ReadonlyArray<4 | 6>) =>
     Effect.gen(function* () {
       const geoIp = yield* GeoIp
-      const next = random(2026)
+      const next = pseudoRandom(2026)
       let answered = 0
       for (let i = 0; i < 4000; i++) {
         const text = randomAddress(next, families[i % families.length]!)
@@ -214,7 +208,7 @@ describe("GeoIp's own tree walk", () => {
   for (const recordSize of [24, 28, 32] as const) {
     for (const ipVersion of [4, 6] as const) {
       it.live(`agrees with the maxmind reader on ${recordSize}-bit records, IPv${ipVersion} tree`, () => {
-        const next = random(recordSize * 10 + ipVersion)
+        const next = pseudoRandom(recordSize * 10 + ipVersion)
         const countries = ["SE", "NO", "DE", "FR", "JP", "BR", "US", "AU"]
         const entries = Array.from({ length: 600 }, (_, i) => {
           const v6 = ipVersion === 6 && i % 3 === 0

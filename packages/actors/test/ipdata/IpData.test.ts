@@ -15,6 +15,7 @@ import {
 } from "../../src/ipdata/IpAddress.ts"
 import { PrefixTrie } from "../../src/ipdata/PrefixTrie.ts"
 import { parsePrefixList, parseRangeCsv, RangeTable, readTableFiles } from "../../src/ipdata/RangeTable.ts"
+import { pseudoRandom } from "../../src/testing/index.ts"
 
 const address = (text: string): ClientAddress => {
   const parsed = parseClientAddress(text)
@@ -26,14 +27,6 @@ const netblock = (text: string) => {
   const parsed = parseNetblock(text)
   if (parsed === undefined) throw new Error(`test netblock ${text} does not parse`)
   return parsed
-}
-
-/** A small deterministic generator (mulberry32), so the cross-checks are the same on every run. */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
 }
 
 const randomBytes = (next: () => number, n: number) => Uint8Array.from({ length: n }, () => Math.floor(next() * 256))
@@ -106,7 +99,7 @@ describe("IpAddress", () => {
   })
 
   it("scans IPv6 text the way ipaddr.js reads it, in every spelling", () => {
-    const next = random(6)
+    const next = pseudoRandom(6)
     const words = new Uint32Array(4)
     for (let n = 0; n < 2000; n++) {
       const bytes = randomBytes(next, 16)
@@ -230,7 +223,7 @@ describe("PrefixTrie", () => {
   })
 
   it("agrees with a linear scan on random prefixes", () => {
-    const next = random(1)
+    const next = pseudoRandom(1)
     const trie = new PrefixTrie<number>()
     const stored: Array<{ block: ReturnType<typeof netblock>; value: number }> = []
     for (let i = 0; i < 600; i++) {
@@ -335,7 +328,7 @@ describe("RangeTable", () => {
   })
 
   it("gives the same answers as the longest match of a trie on random nested prefixes", () => {
-    const next = random(2)
+    const next = pseudoRandom(2)
     const trie = new PrefixTrie<number>()
     const entries: Array<{ netblock: ReturnType<typeof netblock>; value: number }> = []
     for (let i = 0; i < 800; i++) {

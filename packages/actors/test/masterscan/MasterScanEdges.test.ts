@@ -4,8 +4,9 @@
 
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
-import { Context, Deferred, Duration, Effect, Fiber, Layer } from "effect"
+import { Context, Duration, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { ChangeLog } from "../../src/db/ChangeLog.ts"
 import { MasterScanner } from "../../src/masterscan/MasterScanner.ts"
@@ -15,6 +16,7 @@ import {
   type MasterScanPolicyShape
 } from "../../src/masterscan/MasterScanPolicy.ts"
 import { MasterScanScheduleLayer } from "../../src/masterscan/MasterScanSchedule.ts"
+import { holdLock } from "../../src/testing/index.ts"
 import { hashesOf, MasterTree, makeTempDir, repomdXml } from "../support/MasterTree.ts"
 import {
   changesSince,
@@ -26,6 +28,9 @@ import {
 } from "../support/ScanDatabase.ts"
 
 const mtime = 1_700_000_000
+
+/** The lock a scan of the category holds (MasterTreeStore.lockCategory), as another node's scan holds it. */
+const scanLock = (categoryId: number) => `SELECT pg_advisory_xact_lock(4242010, ${categoryId})`
 
 /** The scan stamp of every directory of the category, by name (null: the next scan reads it again). */
 const stampsOf = (categoryId: number) =>
@@ -353,19 +358,13 @@ layer(scanTestLayer(), { excludeTestServices: true })("master scan record", (it)
       yield* scanner.scan(category.id)
 
       // Another node's scan of this category holds its lock for a second: this scan waits, then writes.
-      const locked = yield* Deferred.make<void>()
+      const lock = yield* holdLock((yield* PgClient.PgClient).config.url!, scanLock(category.id))
       let released = 0
-      const holder = yield* sql
-        .withTransaction(
-          Effect.gen(function* () {
-            yield* sql`SELECT pg_advisory_xact_lock(4242010, ${category.id})`
-            yield* Deferred.succeed(locked, undefined)
-            yield* Effect.sleep("1 second")
-            released = Date.now()
-          })
-        )
-        .pipe(Effect.orDie, Effect.forkChild)
-      yield* Deferred.await(locked)
+      const holder = yield* Effect.sleep("1 second").pipe(
+        Effect.andThen(Effect.sync(() => (released = Date.now()))),
+        Effect.andThen(lock.release),
+        Effect.forkChild
+      )
       const waitedFrom = Date.now()
       const summary = yield* scanner.scan(category.id)
       yield* Fiber.join(holder)
@@ -564,7 +563,6 @@ layer(scanTestLayer(), { excludeTestServices: true })("names with U+FFFD", (it) 
 layer(scanTestLayer({ maxConcurrentScans: 1 }), { excludeTestServices: true })("scans at once on a node", (it) => {
   it.effect("past maxConcurrentScans a requested scan waits, queued, until a running one ends", () =>
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
       const scanner = yield* MasterScanner
       const first = new MasterTree(path.join(makeTempDir(), "first"))
       first.file("a/file.txt", "a", mtime)
@@ -574,18 +572,7 @@ layer(scanTestLayer({ maxConcurrentScans: 1 }), { excludeTestServices: true })("
       const two = yield* createCategory({ name: "Two", topdir: "pub/two", masterPath: second.root })
 
       // Another node scans category One: this node's scan of One waits for it, holding the only slot.
-      const locked = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const holder = yield* sql
-        .withTransaction(
-          Effect.gen(function* () {
-            yield* sql`SELECT pg_advisory_xact_lock(4242010, ${one.id})`
-            yield* Deferred.succeed(locked, undefined)
-            yield* Deferred.await(release)
-          })
-        )
-        .pipe(Effect.orDie, Effect.forkChild)
-      yield* Deferred.await(locked)
+      const lock = yield* holdLock((yield* PgClient.PgClient).config.url!, scanLock(one.id))
       yield* scanner.request(one.id)
       yield* Effect.sleep("200 millis")
       const requested = yield* scanner.request(two.id)
@@ -594,8 +581,7 @@ layer(scanTestLayer({ maxConcurrentScans: 1 }), { excludeTestServices: true })("
       assert.strictEqual((yield* scanner.status(two.id)).running?.phase, "queued")
       assert.strictEqual((yield* scanner.status(two.id)).last, null)
 
-      yield* Deferred.succeed(release, undefined)
-      yield* Fiber.join(holder)
+      yield* lock.release
       for (let i = 0; i < 100 && (yield* scanner.status(two.id)).last === null; i++) yield* Effect.sleep("50 millis")
       assert.strictEqual((yield* scanner.status(one.id)).last?.outcome, "completed")
       assert.strictEqual((yield* scanner.status(two.id)).last?.outcome, "completed")

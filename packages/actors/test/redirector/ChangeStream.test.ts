@@ -8,12 +8,12 @@ import { assert, layer } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { GeoIp } from "../../src/ipdata/GeoIp.ts"
 import { parseClientAddress } from "../../src/ipdata/IpAddress.ts"
 import { NetworkData } from "../../src/ipdata/NetworkData.ts"
 import { ChangeFollowerLayer, defaultChangeFollowerOptions } from "../../src/redirector/ChangeFollower.ts"
 import { defaultRedirectorSettings, Redirector } from "../../src/redirector/Redirector.ts"
+import { freshDatabaseLayer } from "../../src/testing/index.ts"
 
 const asnFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mm-changes-")), "asn.txt")
 fs.writeFileSync(asnFile, "192.0.2.0/24 64500\n")

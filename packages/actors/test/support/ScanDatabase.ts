@@ -1,10 +1,9 @@
 // A fresh database with the master scanner, a scan policy for tests, and the services that make categories.
 
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { ChangeLog } from "../../src/db/ChangeLog.ts"
-import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { MasterScanner } from "../../src/masterscan/MasterScanner.ts"
 import {
   defaultMasterScanPolicy,
@@ -14,6 +13,7 @@ import {
 import type { FileDetailFound } from "../../src/masterscan/MasterTreeWalker.ts"
 import { Accounts } from "../../src/registry/Accounts.ts"
 import { Content } from "../../src/registry/Content.ts"
+import { freshDatabaseLayer, globalAdminWithToken } from "../../src/testing/index.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -32,11 +32,7 @@ export const scanTestLayer = (policy: Partial<MasterScanPolicyShape> = {}) =>
 const ADMIN_TOKEN = "mm_scan-tests-global-admin"
 
 /** The global admin, as the node's bootstrap makes it. */
-export const globalAdmin = Effect.gen(function* () {
-  const accounts = yield* Accounts
-  yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN)))
-  return Option.getOrThrow(yield* accounts.authenticate(ADMIN_TOKEN))
-})
+export const globalAdmin = globalAdminWithToken(ADMIN_TOKEN)
 
 let counter = 0
 

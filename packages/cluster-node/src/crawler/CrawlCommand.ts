@@ -7,11 +7,11 @@ import { Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql"
 import {
-  clusterLive,
+  clusterLayer,
   commandFailed,
   count,
-  databaseLive,
   NodeConfig,
+  nodeDatabaseLayer,
   number,
   seconds,
   stoppedUnlessEnded
@@ -189,7 +189,9 @@ export const crawlCommand = Command.make(
   (options) =>
     stoppedUnlessEnded(
       crawl(options).pipe(
-        Effect.provide(clusterLive({ clientOnly: true }).pipe(Layer.provideMerge(databaseLive({ attach: true })))),
+        Effect.provide(
+          clusterLayer({ clientOnly: true }).pipe(Layer.provideMerge(nodeDatabaseLayer({ attach: true })))
+        ),
         Effect.catch((error) =>
           fail(`cannot use the database: ${error instanceof Error ? error.message : String(error)}`)
         ),

@@ -18,7 +18,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { isAlive, postgresProcesses, stopPostgresNow } from "../db/index.ts"
-import { RELAYED_SIGNAL_MS } from "../node/index.ts"
+import { RELAYED_SIGNAL_MS, waitUntilReady } from "../node/index.ts"
 import {
   backdateDirectories,
   type DemoPackage,
@@ -242,15 +242,8 @@ const startNode = () => {
 }
 
 const awaitReady = async () => {
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    const status = await fetch(`${nodeUrl}/healthz/ready`, { signal: AbortSignal.timeout(2_000) }).then(
-      async (r) => (r.status === 200 ? ((await r.json()) as { status?: string }).status : undefined),
-      () => undefined
-    )
-    if (status === "ready") return
-    if (Date.now() > deadline) throw new DemoError(`the node did not become ready within 2 minutes`)
-    await sleep(250)
+  if (!(await waitUntilReady(nodeUrl, Date.now() + 120_000))) {
+    throw new DemoError(`the node did not become ready within 2 minutes`)
   }
 }
 

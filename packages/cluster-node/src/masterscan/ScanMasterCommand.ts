@@ -9,9 +9,9 @@ import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql"
 import {
   commandFailed,
-  databaseLive,
-  MasterScanPolicyLive,
+  MasterScanPolicyLayer,
   NodeConfig,
+  nodeDatabaseLayer,
   number,
   seconds,
   stoppedUnlessEnded
@@ -122,10 +122,10 @@ const scanMaster = (options: { readonly category: Option.Option<string>; readonl
     })
   )
 
-const ScannerLive = MasterScanner.layer.pipe(
+const ScannerLayer = MasterScanner.layer.pipe(
   Layer.provideMerge(ChangeLog.layer),
-  Layer.provide(MasterScanPolicyLive),
-  Layer.provideMerge(databaseLive({ attach: true }))
+  Layer.provide(MasterScanPolicyLayer),
+  Layer.provideMerge(nodeDatabaseLayer({ attach: true }))
 )
 
 export const scanMasterCommand = Command.make(
@@ -143,7 +143,7 @@ export const scanMasterCommand = Command.make(
   (options) =>
     stoppedUnlessEnded(
       scanMaster(options).pipe(
-        Effect.provide(ScannerLive),
+        Effect.provide(ScannerLayer),
         // No database, or rules that do not load: say so plainly, not as a stack trace.
         Effect.catch((error) =>
           fail(

@@ -1,7 +1,14 @@
-// One node: configuration from the environment, wiring of the cluster runner, services and HTTP server, stopping on
-// signals, and what commands print. Imports db and every package below.
+// One node: configuration from the environment, its database (NodeDatabase), logs (NodeLogger), part in the cluster
+// (NodeCluster), redirector (NodeRedirector), master scans (NodeMasterScan) and HTTP servers (NodeHttp), composed in
+// Node; stopping on signals, waiting for a node to be ready, and what commands print. Imports db and every package
+// below.
 export * from "./CommandOutput.ts"
 export * from "./Config.ts"
 export * from "./FreePort.ts"
-export * from "./Node.ts"
+export { BootstrapAdmin, DatabaseSide, NodeLayer, runNode } from "./Node.ts"
+export { clusterLayer } from "./NodeCluster.ts"
+export { NodeDatabaseLayer, nodeDatabaseLayer } from "./NodeDatabase.ts"
+export { NodeLoggerLayer, nodeLoggerLayer } from "./NodeLogger.ts"
+export { MasterScanPolicyLayer } from "./NodeMasterScan.ts"
 export * from "./Shutdown.ts"
+export * from "./WaitUntilReady.ts"

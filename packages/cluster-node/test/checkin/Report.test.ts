@@ -14,7 +14,7 @@ import { assert, beforeAll, describe, it } from "vitest"
 import { bzip2 } from "../../src/checkin/ReportBzip2.ts"
 import { getValue, parseIni, pythonJson, ReportConfigError, reportConfigOf } from "../../src/checkin/ReportConfig.ts"
 import { encodePayload } from "../../src/checkin/ReportSend.ts"
-import { call, mirrorlist, newDatabase, setUpContent, TOKEN } from "../support/Nodes.ts"
+import { addCampusMirror, mirrorlist, newDatabase, setUpContent, TOKEN } from "../support/Nodes.ts"
 import { type RunningNode, runCommand, startNode, tempDir } from "../support/Process.ts"
 
 const CHECKIN_WIRE = path.resolve(import.meta.dirname, "../../../../test-support/checkin_wire.py")
@@ -230,17 +230,7 @@ describe("mirrormanager report", () => {
     node = await startNode({ DATABASE_URL: database, MM_ADMIN_TOKEN: TOKEN, MM_ACCESS_LOG: "off", MM_DATA_DIR: dir })
     const categoryId = await setUpContent(node)
     // A private mirror for the clients of its netblock: up to date on what its check-ins say.
-    const site = await call(node, "POST", "/api/sites", { name: "Campus", password: "campus-password-1234" })
-    const host = await call(node, "POST", `/api/sites/${site.id}/hosts`, {
-      name: "mirror.campus.example",
-      country: "SE",
-      private: true
-    })
-    await call(node, "POST", `/api/hosts/${host.id}/netblocks`, { netblock: "198.51.100.0/24" })
-    const hostCategory = await call(node, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
-    await call(node, "POST", `/api/host-categories/${hostCategory.id}/urls`, {
-      url: "https://mirror.campus.example/epel"
-    })
+    await addCampusMirror(node, categoryId)
     root = mirrorTree(dir)
   })
 

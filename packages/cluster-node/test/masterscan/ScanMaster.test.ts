@@ -4,11 +4,11 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
-import { freshDatabase } from "@mirrormanager/actors/db"
 import { Accounts, Content } from "@mirrormanager/actors/registry"
-import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import { globalAdminWithToken } from "@mirrormanager/actors/testing"
+import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { afterAll, inject } from "vitest"
+import { newDatabase } from "../support/Databases.ts"
 import { runCommand, tempDir } from "../support/Process.ts"
 
 const withDatabase = <A>(url: string, f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown, Content | Accounts>) =>
@@ -25,13 +25,6 @@ const withDatabase = <A>(url: string, f: (sql: SqlClient.SqlClient) => Effect.Ef
     )
   )
 
-// The databases made here are dropped after the file's tests.
-const databases = Scope.makeUnsafe()
-afterAll(() => Effect.runPromise(Scope.close(databases, Exit.void)))
-
-/** A new, empty database on the test server; the command migrates it itself. */
-const newDatabase = () => Effect.runPromise(Scope.provide(freshDatabase(inject("databaseUrl")), databases))
-
 const ADMIN_TOKEN = "mm_scan-master-test-admin"
 
 /** A product and a category with a master path, made by a global admin through the Content service. */
@@ -41,10 +34,8 @@ const createCategory = (
 ) =>
   withDatabase(url, () =>
     Effect.gen(function* () {
-      const accounts = yield* Accounts
       const content = yield* Content
-      yield* accounts.bootstrap(Option.some(Redacted.make(ADMIN_TOKEN)))
-      const admin = Option.getOrThrow(yield* accounts.authenticate(ADMIN_TOKEN))
+      const admin = yield* globalAdminWithToken(ADMIN_TOKEN)
       const product = yield* content.products.create(admin, { name: c.product })
       yield* content.categories.create(admin, {
         name: c.name,

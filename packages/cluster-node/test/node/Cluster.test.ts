@@ -2,7 +2,16 @@
 // wherever it lives and reaches every node's mirrorlist within a second; after `kill -9` of the node that holds the
 // host, a check-in sent to a survivor is applied within 10 s, and nothing applied before is lost.
 import { assert, describe, it } from "vitest"
-import { call, checkIn, checkInAsync, mirrorlist, newDatabase, setUpContent, TOKEN, until } from "../support/Nodes.ts"
+import {
+  addCampusMirror,
+  checkIn,
+  checkInAsync,
+  mirrorlist,
+  newDatabase,
+  setUpContent,
+  TOKEN,
+  until
+} from "../support/Nodes.ts"
 import { type RunningNode, startNode, tempDir } from "../support/Process.ts"
 
 const SUCCESS = /checked in successful$/
@@ -17,15 +26,7 @@ describe("a cluster of three nodes", () => {
     const categoryId = await setUpContent(a)
 
     // A private mirror for the clients of its netblock; up to date on what its check-ins say.
-    const site = await call(a, "POST", "/api/sites", { name: "Campus", password: "campus-password-1234" })
-    const host = await call(a, "POST", `/api/sites/${site.id}/hosts`, {
-      name: "mirror.campus.example",
-      country: "SE",
-      private: true
-    })
-    await call(a, "POST", `/api/hosts/${host.id}/netblocks`, { netblock: "198.51.100.0/24" })
-    const hostCategory = await call(a, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
-    await call(a, "POST", `/api/host-categories/${hostCategory.id}/urls`, { url: "https://mirror.campus.example/epel" })
+    const { host } = await addCampusMirror(a, categoryId)
     const config = (paths: ReadonlyArray<string>) => ({
       version: 0,
       global: { enabled: "1", server: `${a.url}/xmlrpc` },

@@ -2,13 +2,12 @@
 // "unreachable" without the database's address, and admin requests get 503 with Retry-After instead of hanging or
 // failing with 500. The test runs a PostgreSQL of its own: the shared test server is never stopped.
 import * as path from "node:path"
-import { PgClient } from "@effect/sql-pg"
-import { freshDatabase } from "@mirrormanager/actors/db"
-import { Deferred, Effect, Exit, Redacted, Scope } from "effect"
-import { SqlClient } from "effect/sql"
-import { afterAll, assert, describe, inject, it } from "vitest"
+import { holdLock } from "@mirrormanager/actors/testing"
+import { Effect, Exit, Redacted, Scope } from "effect"
+import { afterAll, assert, describe, it } from "vitest"
 import { startEmbeddedPostgres } from "../../src/db/EmbeddedPostgres.ts"
 import { postgresProcesses } from "../../src/db/Processes.ts"
+import { newDatabase } from "../support/Databases.ts"
 import { freePort, startNode, tempDir } from "../support/Process.ts"
 
 const TOKEN = "mm_database-faults-admin-token"
@@ -42,24 +41,13 @@ const request = async (url: string, route: string) => {
 
 /** Another session locks the `sites` table (a long maintenance, say) until `release`. */
 const lockSites = async (url: string) => {
-  const taken = Deferred.makeUnsafe<void>()
-  const release = Deferred.makeUnsafe<void>()
-  const held = Effect.runPromise(
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql.withTransaction(
-        Effect.gen(function* () {
-          yield* sql`LOCK TABLE sites IN ACCESS EXCLUSIVE MODE`
-          yield* Deferred.succeed(taken, undefined)
-          yield* Deferred.await(release)
-        })
-      )
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })))
+  const scope = Effect.runSync(Scope.make())
+  const held = await Effect.runPromise(
+    Scope.provide(holdLock(Redacted.make(url), "LOCK TABLE sites IN ACCESS EXCLUSIVE MODE"), scope)
   )
-  await Effect.runPromise(Deferred.await(taken))
   return async () => {
-    Effect.runSync(Deferred.succeed(release, undefined))
-    await held
+    await Effect.runPromise(held.release)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
 
@@ -130,32 +118,27 @@ describe("a node whose database fails", () => {
   }, 240_000)
 
   it("answers an admin request that waits for the database longer than MM_ADMIN_DATABASE_TIMEOUT with 503", async () => {
-    const scope = Effect.runSync(Scope.make())
+    const url = await newDatabase()
+    const node = await startNode({
+      DATABASE_URL: url,
+      MM_DATA_DIR: path.join(tempDir(), "node"),
+      MM_ADMIN_TOKEN: TOKEN,
+      MM_ADMIN_DATABASE_TIMEOUT: "2 seconds"
+    })
+    assert.strictEqual((await request(node.url, "/api/sites")).status, 200)
+    const release = await lockSites(url)
     try {
-      const url = await Effect.runPromise(Scope.provide(freshDatabase(inject("databaseUrl")), scope))
-      const node = await startNode({
-        DATABASE_URL: url,
-        MM_DATA_DIR: path.join(tempDir(), "node"),
-        MM_ADMIN_TOKEN: TOKEN,
-        MM_ADMIN_DATABASE_TIMEOUT: "2 seconds"
-      })
-      assert.strictEqual((await request(node.url, "/api/sites")).status, 200)
-      const release = await lockSites(url)
-      try {
-        // The database answers (readiness says so), but not this request: the bound answers it.
-        const waited = await request(node.url, "/api/sites")
-        assert.strictEqual(waited.status, 503, waited.text)
-        assert.strictEqual(waited.headers.get("retry-after"), "10")
-        assert.include(JSON.parse(waited.text).detail, "did not answer within 2s")
-        const ready = await request(node.url, "/healthz/ready")
-        assert.strictEqual(JSON.parse(ready.text).checks.database, "ok")
-      } finally {
-        await release()
-      }
-      assert.strictEqual((await request(node.url, "/api/sites")).status, 200)
-      assert.match(node.output(), /admin request answered 503: it waited for the database longer than 2s/)
+      // The database answers (readiness says so), but not this request: the bound answers it.
+      const waited = await request(node.url, "/api/sites")
+      assert.strictEqual(waited.status, 503, waited.text)
+      assert.strictEqual(waited.headers.get("retry-after"), "10")
+      assert.include(JSON.parse(waited.text).detail, "did not answer within 2s")
+      const ready = await request(node.url, "/healthz/ready")
+      assert.strictEqual(JSON.parse(ready.text).checks.database, "ok")
     } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await release()
     }
+    assert.strictEqual((await request(node.url, "/api/sites")).status, 200)
+    assert.match(node.output(), /admin request answered 503: it waited for the database longer than 2s/)
   }, 120_000)
 })

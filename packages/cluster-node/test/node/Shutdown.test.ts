@@ -8,6 +8,7 @@ import * as path from "node:path"
 import { afterAll, assert, describe, inject, it } from "vitest"
 import { attachEmbeddedPostgres, startEmbeddedPostgres } from "../../src/db/EmbeddedPostgres.ts"
 import { childrenOf, isRunning, parentOf, postgresProcesses, postmasterOf } from "../../src/db/Processes.ts"
+import { waitUntilReady } from "../../src/node/WaitUntilReady.ts"
 import { freePort, postgresServing, tempDir } from "../support/Process.ts"
 
 const MAIN = path.resolve(import.meta.dirname, "../../src/main.ts")
@@ -46,7 +47,7 @@ const spawnGroup = (args: ReadonlyArray<string>, env: Record<string, string>, un
   return { child, output: () => output, exited }
 }
 
-/** A node with embedded PostgreSQL (in `env.MM_DATA_DIR`, or a new directory), once its database answers. */
+/** A node with embedded PostgreSQL (in `env.MM_DATA_DIR`, or a new directory), once it is ready. */
 const startNode = async (env: Record<string, string> = {}, under: ReadonlyArray<string> = []): Promise<Detached> => {
   const dataDir = env.MM_DATA_DIR ?? tempDir()
   const port = await freePort()
@@ -64,16 +65,9 @@ const startNode = async (env: Record<string, string> = {}, under: ReadonlyArray<
   )
   const node = { ...run, url: `http://127.0.0.1:${port}`, dataDir }
   started.push(node)
-  const deadline = Date.now() + 90_000
-  while (Date.now() < deadline) {
-    if (node.child.exitCode !== null) throw new Error(`node exited early:\n${node.output()}`)
-    const ready = await fetch(`${node.url}/healthz/ready`).then(
-      (r) => r.text(),
-      () => ""
-    )
-    if (ready.includes('"database":"ok"')) return node
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
+  const exitedEarly = () => node.child.exitCode !== null
+  if (await waitUntilReady(node.url, Date.now() + 90_000, { giveUp: exitedEarly })) return node
+  if (exitedEarly()) throw new Error(`node exited early:\n${node.output()}`)
   throw new Error(`node did not become ready:\n${node.output()}`)
 }
 

@@ -3,17 +3,12 @@
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { freshDatabase } from "@mirrormanager/actors/db"
-import { Effect, Exit, Scope } from "effect"
-import { afterAll, inject } from "vitest"
 import { api, type RunningNode, tempDir } from "./Process.ts"
+
+export { newDatabase } from "./Databases.ts"
 
 export const TOKEN = "mm_redirector-test-admin-token"
 export const REPOMD = `<repomd><data type="primary"><timestamp>1700000000</timestamp></data></repomd>\n`
-
-const databases = Scope.makeUnsafe()
-afterAll(() => Effect.runPromise(Scope.close(databases, Exit.void)))
-export const newDatabase = () => Effect.runPromise(Scope.provide(freshDatabase(inject("databaseUrl")), databases))
 
 export const call = async (node: RunningNode, method: string, route: string, body?: unknown) => {
   const reply = await api(node, TOKEN, method, route, body)
@@ -55,6 +50,26 @@ export const addMirror = async (node: RunningNode, categoryId: number, name: str
   const hostCategory = await call(node, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
   await call(node, "PATCH", `/api/host-categories/${hostCategory.id}`, { alwaysUp2date: true })
   await call(node, "POST", `/api/host-categories/${hostCategory.id}/urls`, { url })
+  return { site, host, hostCategory }
+}
+
+/**
+ * The campus mirror: site "Campus" (password "campus-password-1234"), its private host mirror.campus.example in SE
+ * for the clients of its netblock 198.51.100.0/24, carrying the category at https://mirror.campus.example/epel; up to
+ * date on what its check-ins say.
+ */
+export const addCampusMirror = async (node: RunningNode, categoryId: number) => {
+  const site = await call(node, "POST", "/api/sites", { name: "Campus", password: "campus-password-1234" })
+  const host = await call(node, "POST", `/api/sites/${site.id}/hosts`, {
+    name: "mirror.campus.example",
+    country: "SE",
+    private: true
+  })
+  await call(node, "POST", `/api/hosts/${host.id}/netblocks`, { netblock: "198.51.100.0/24" })
+  const hostCategory = await call(node, "POST", `/api/hosts/${host.id}/categories`, { categoryId })
+  await call(node, "POST", `/api/host-categories/${hostCategory.id}/urls`, {
+    url: "https://mirror.campus.example/epel"
+  })
   return { site, host, hostCategory }
 }
 

@@ -5,6 +5,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll } from "vitest"
 import { freePort } from "../../src/node/FreePort.ts"
+import { waitUntilReady } from "../../src/node/WaitUntilReady.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -49,21 +50,14 @@ export const startNode = async (
   child.stderr!.on("data", (chunk) => (output += chunk))
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 90_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`node exited early:\n${output}`)
-    // "degraded" (serving a snapshot while the database side starts) is not ready for the admin API yet.
-    const ready = await fetch(`${url}/healthz/ready`).then(
-      async (r) => (r.status === 200 ? ((await r.json()) as { status: string }).status : ""),
-      () => ""
-    )
-    if (accept.includes(ready)) {
-      const node = { process: child, url, output: () => output, exited }
-      nodes.push(node)
-      return node
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200))
+  const exitedEarly = () => child.exitCode !== null
+  // "degraded" (serving a snapshot while the database side starts) is not ready for the admin API yet.
+  if (await waitUntilReady(url, Date.now() + 90_000, { accept, giveUp: exitedEarly })) {
+    const node = { process: child, url, output: () => output, exited }
+    nodes.push(node)
+    return node
   }
+  if (exitedEarly()) throw new Error(`node exited early:\n${output}`)
   child.kill("SIGKILL")
   throw new Error(`node did not become ready:\n${output}`)
 }

@@ -3,7 +3,8 @@
 // withdrawn (its statement cancelled, nothing written). A crawl, which waits for a mirror, is not bounded by it.
 import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
+import { holdLock } from "@mirrormanager/actors/testing"
+import { Duration, Effect, Exit, Layer, Option, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { AdminDatabaseTimeout } from "../../src/admin/ProblemResponses.ts"
 import { TestNode, testNodeLayer } from "../support/TestNode.ts"
@@ -48,23 +49,7 @@ layer(TestLayer, { excludeTestServices: true })("an admin request's wait for the
       const sql = yield* SqlClient.SqlClient
       const pg = yield* PgClient.PgClient
       // Another session locks the sites table until told to let go (an admin's long maintenance, say).
-      const taken = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const holder = yield* Effect.gen(function* () {
-        const other = yield* SqlClient.SqlClient
-        yield* other.withTransaction(
-          Effect.gen(function* () {
-            yield* other`LOCK TABLE sites IN ACCESS EXCLUSIVE MODE`
-            yield* Deferred.succeed(taken, undefined)
-            yield* Deferred.await(release)
-          })
-        )
-      }).pipe(
-        Effect.provide(PgClient.layer({ url: pg.config.url!, maxConnections: 1 })),
-        Effect.orDie,
-        Effect.forkChild
-      )
-      yield* Deferred.await(taken)
+      const lock = yield* holdLock(pg.config.url!, "LOCK TABLE sites IN ACCESS EXCLUSIVE MODE")
 
       const write = yield* node.request("POST", "/api/sites", {
         body: { name: "Written while locked", password: "long-enough-password" }
@@ -82,8 +67,7 @@ layer(TestLayer, { excludeTestServices: true })("an admin request's wait for the
       }
       assert.strictEqual(lingering, 0, "the node's statements still wait on the lock")
 
-      yield* Deferred.succeed(release, undefined)
-      yield* Fiber.join(holder)
+      yield* lock.release
       const sites = yield* node.request("GET", "/api/sites")
       assert.strictEqual(sites.status, 200)
       assert.notInclude(sites.text, "Written while locked")

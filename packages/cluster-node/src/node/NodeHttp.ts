@@ -1,0 +1,73 @@
+// The node's HTTP servers: the front server (redirector, health, metrics, access log) on MM_HTTP_PORT, the admin API
+// behind it, and the line saying where the node listens.
+
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { NodeHttpServer } from "@effect/platform-node"
+import { parseNetblock } from "@mirrormanager/actors/ipdata"
+import { AdminDatabaseTimeout, serveAdminApi } from "@mirrormanager/http/admin"
+import { FrontServer, openAccessLog } from "@mirrormanager/http/front"
+import { Duration, Effect, Layer, Option } from "effect"
+import { NodeConfig } from "./Config.ts"
+
+/** MM_TRUSTED_PROXIES, the one rule of every client address: redirector, access log, check-ins, admin API logs. */
+const trustedProxiesOf = (config: NodeConfig["Service"]) =>
+  Effect.gen(function* () {
+    const trustedProxies = []
+    for (const text of config.trustedProxies) {
+      const netblock = parseNetblock(text)
+      if (netblock === undefined) return yield* Effect.die(new Error(`MM_TRUSTED_PROXIES: "${text}" is not a CIDR`))
+      trustedProxies.push(netblock)
+    }
+    return trustedProxies
+  })
+
+/** The node's HTTP server: redirector, health and metrics answered in front; the admin API behind. */
+export const FrontServerLayer = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    const trustedProxies = yield* trustedProxiesOf(config)
+    const destination = Option.getOrElse(config.accessLog, () => path.join(config.dataDir, "access.log"))
+    if (destination !== "-" && destination !== "off")
+      fs.mkdirSync(path.dirname(path.resolve(destination)), { recursive: true })
+    return FrontServer.layer({
+      trustedProxies,
+      accessLog: openAccessLog(destination),
+      connections: {
+        keepAliveTimeoutMs: Duration.toMillis(config.httpKeepAliveTimeout),
+        headersTimeoutMs: Duration.toMillis(config.httpHeadersTimeout),
+        requestTimeoutMs: Duration.toMillis(config.httpRequestTimeout),
+        maxConnections: Math.max(1, config.httpMaxConnections)
+      }
+    })
+  })
+)
+
+/** The admin API, routed behind the front server, its database waits bounded by MM_ADMIN_DATABASE_TIMEOUT. */
+export const AdminApiLayer = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    return serveAdminApi({ trustedProxies: yield* trustedProxiesOf(config) }).pipe(
+      Layer.provide(Layer.succeed(AdminDatabaseTimeout, config.adminDatabaseTimeout))
+    )
+  })
+)
+
+/** The listening socket on MM_HTTP_HOST:MM_HTTP_PORT, answered by the front server. */
+export const HttpServerLayer = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    const front = yield* FrontServer
+    return NodeHttpServer.layer(() => front.server, { port: config.httpPort, host: config.httpHost })
+  })
+)
+
+/** Says where the node listens, once its database side is up. */
+export const Listening = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    yield* Effect.logInfo(
+      `mirrormanager listening on http://${config.httpHost}:${config.httpPort} (data in ${path.resolve(config.dataDir)})`
+    )
+  })
+)
