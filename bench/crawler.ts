@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
-import { defaultCrawlOptions, hostsToCrawl, runCrawls } from "@mirrormanager/actors/crawler"
+import { CrawlMetrics, defaultCrawlOptions, hostsToCrawl, MirrorClient, runCrawls } from "@mirrormanager/actors/crawler"
 import { databaseLayer } from "@mirrormanager/actors/db"
 import { hostEntityLayer } from "@mirrormanager/actors/host"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
@@ -93,6 +93,7 @@ export const run = async () => {
     })
     line("mirrors listening", `${seconds(performance.now() - start)}   ${HOSTS} on 127.0.1.1-${HOSTS}`)
     const layer = hostEntityLayer({ ...defaultCrawlOptions, allowPrivateAddresses: true }).pipe(
+      Layer.provide(Layer.mergeAll(MirrorClient.layer, CrawlMetrics.layer)),
       Layer.provideMerge(
         SingleRunner.layer({
           shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }

@@ -15,9 +15,12 @@ import { Duration, Effect, Fiber, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { blamedRequest, crawlHost, defaultCrawlOptions, type ResolvedAddress } from "../../src/crawler/Crawler.ts"
+import { crawlHost, defaultCrawlOptions } from "../../src/crawler/Crawler.ts"
+import { CrawlMetrics } from "../../src/crawler/CrawlMetrics.ts"
 import { hostsToCrawl } from "../../src/crawler/CrawlRun.ts"
 import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "../../src/crawler/CrawlSchedule.ts"
+import { blamedRequest } from "../../src/crawler/CrawlVerdicts.ts"
+import { MirrorClient, type ResolvedAddress } from "../../src/crawler/MirrorClient.ts"
 import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { hostEntityLayer } from "../../src/host/HostEntity.ts"
 import { crawlLogs } from "../../src/host/HostStore.ts"
@@ -47,7 +50,13 @@ const cluster = SingleRunner.layer({
   shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
 }).pipe(Layer.provide(NodeCrypto.layerDigest))
 const database = freshDatabaseLayer(inject("databaseUrl"))
-const TestLayer = hostEntityLayer(crawlOptions).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database))
+/** The node's crawler state: its connections to mirrors, its crawl counters. */
+const crawler = Layer.mergeAll(MirrorClient.layer, CrawlMetrics.layer)
+const TestLayer = hostEntityLayer(crawlOptions).pipe(
+  Layer.provideMerge(cluster),
+  Layer.provideMerge(crawler),
+  Layer.provideMerge(database)
+)
 
 const REPOMD_NEW = "<repomd>new</repomd>\n"
 const REPOMD_OLD = "<repomd>old</repomd>\n"
@@ -292,8 +301,10 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
             })
           })
       )
+      const mirrors = yield* MirrorClient
       const outcome = yield* Effect.promise(() =>
         crawlHost(
+          mirrors,
           {
             hostId: 0,
             categories: [
@@ -336,6 +347,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       // ends unknown.
       const unresolved = yield* Effect.promise(() =>
         crawlHost(
+          mirrors,
           {
             hostId: 0,
             categories: [
@@ -633,10 +645,17 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
   )
 })
 
-layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database)), {
-  excludeTestServices: true,
-  timeout: "60 seconds"
-})("the crawler by default", (it) => {
+layer(
+  hostEntityLayer(defaultCrawlOptions).pipe(
+    Layer.provideMerge(cluster),
+    Layer.provideMerge(crawler),
+    Layer.provideMerge(database)
+  ),
+  {
+    excludeTestServices: true,
+    timeout: "60 seconds"
+  }
+)("the crawler by default", (it) => {
   it.effect("refuses mirrors on loopback and private addresses", () =>
     Effect.gen(function* () {
       const w = yield* crawledWorld(18, (top) => tree(top, REPOMD_NEW))
@@ -650,8 +669,10 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Lay
       )
       assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
       // Nor in other spellings: IPv4-mapped IPv6, IPv6 loopback, carrier-grade NAT, a name resolving to a private one.
+      const mirrors = yield* MirrorClient
       const outcome = yield* Effect.promise(() =>
         crawlHost(
+          mirrors,
           {
             hostId: 0,
             categories: [
@@ -694,6 +715,7 @@ const labCa = fs.readFileSync(path.join(import.meta.dirname, "../fixtures/self-s
 layer(
   hostEntityLayer({ ...crawlOptions, ca: labCa, tlsWarnDays: 365 * 200 }).pipe(
     Layer.provideMerge(cluster),
+    Layer.provideMerge(crawler),
     Layer.provideMerge(database)
   ),
   { excludeTestServices: true, timeout: "60 seconds" }
@@ -730,7 +752,7 @@ layer(
       parallel: 4,
       verifyEvery: Duration.millis(100)
     })
-  ).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database)),
+  ).pipe(Layer.provideMerge(cluster), Layer.provideMerge(crawler), Layer.provideMerge(database)),
   { excludeTestServices: true, timeout: "60 seconds" }
 )("scheduled crawls", (it) => {
   it.effect("verify check-in claims, and crawl every public host in full", () =>

@@ -7,12 +7,15 @@ import { Effect, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
+import { CrawlMetrics } from "../../src/crawler/CrawlMetrics.ts"
+import { MirrorClient } from "../../src/crawler/MirrorClient.ts"
 import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { HostEntityLayer } from "../../src/host/HostEntity.ts"
 import { CRAWL_FAILURES_TO_DISABLE } from "../../src/host/HostStore.ts"
 import { hostCarrying } from "../support/HostRows.ts"
 
 const TestLayer = HostEntityLayer.pipe(
+  Layer.provide(Layer.mergeAll(CrawlMetrics.layer, MirrorClient.layer)),
   Layer.provideMerge(
     SingleRunner.layer({
       shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }

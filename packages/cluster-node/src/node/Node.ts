@@ -5,7 +5,13 @@ import * as path from "node:path"
 import { NodeClusterSocket, NodeHttpServer } from "@effect/platform-node"
 import { RegistryLayer } from "@mirrormanager/actors"
 import { Checkins } from "@mirrormanager/actors/checkin"
-import { CrawlScheduleLayer, defaultCrawlOptions, defaultCrawlScheduleOptions } from "@mirrormanager/actors/crawler"
+import {
+  CrawlMetrics,
+  CrawlScheduleLayer,
+  defaultCrawlOptions,
+  defaultCrawlScheduleOptions,
+  MirrorClient
+} from "@mirrormanager/actors/crawler"
 import { databaseLayer } from "@mirrormanager/actors/db"
 import { defaultEventDeliveryOptions, EventDeliveryLayer } from "@mirrormanager/actors/events"
 import { DATABASE_UNREACHABLE } from "@mirrormanager/actors/health"
@@ -407,7 +413,9 @@ export class DatabaseSide extends Context.Service<DatabaseSide, { readonly fiber
 export const NodeLive = DatabaseSide.layer.pipe(
   Layer.provideMerge(HttpServerLive),
   Layer.provideMerge(FrontServerLive),
-  Layer.provideMerge(RedirectorLive)
+  Layer.provideMerge(RedirectorLive),
+  // The node's own crawl counters (written by its Host entities, read by /metrics) and connections to mirrors.
+  Layer.provideMerge(Layer.mergeAll(CrawlMetrics.layer, MirrorClient.layer))
 )
 
 /** Runs a node until it is stopped, or until its database side fails with nothing to serve. */

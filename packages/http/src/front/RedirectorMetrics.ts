@@ -1,10 +1,17 @@
 // Counters of the redirector and the state of its index, and of the node's crawls, in the Prometheus text format
 // (GET /metrics).
-import { crawlMetrics } from "@mirrormanager/actors/crawler"
+import type { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import type { Redirector } from "@mirrormanager/actors/redirector"
 import type { AnswerCache } from "../redirector/index.ts"
 
 export class RedirectorMetrics {
+  /** The node's crawl counters, rendered beside the redirector's. */
+  private readonly crawls: CrawlMetrics["Service"]
+
+  constructor(crawls: CrawlMetrics["Service"]) {
+    this.crawls = crawls
+  }
+
   /** Per endpoint, per status. */
   private readonly requests = new Map<string, Map<number, number>>()
 
@@ -73,27 +80,22 @@ export class RedirectorMetrics {
         ['source="fresh"', answers.fresh]
       ]
     )
-    metric(
-      "mm_crawls_total",
-      "counter",
-      "Host crawls run on this node, by mode and status.",
-      crawlMetrics.crawlCounts()
-    )
+    metric("mm_crawls_total", "counter", "Host crawls run on this node, by mode and status.", this.crawls.crawlCounts())
     metric("mm_crawl_requests_total", "counter", "Requests made to mirrors by this node's crawls.", [
-      ["", crawlMetrics.requests]
+      ["", this.crawls.requests]
     ])
     metric(
       "mm_crawl_base_urls_total",
       "counter",
       "Base URL checks of this node's crawls, by result (usable: answers with a valid certificate; unknown: not checkable from here).",
       [
-        ['result="usable"', crawlMetrics.baseUrls.usable],
-        ['result="not_usable"', crawlMetrics.baseUrls.notUsable],
-        ['result="unknown"', crawlMetrics.baseUrls.unknown]
+        ['result="usable"', this.crawls.baseUrls.usable],
+        ['result="not_usable"', this.crawls.baseUrls.notUsable],
+        ['result="unknown"', this.crawls.baseUrls.unknown]
       ]
     )
     metric("mm_hosts_switched_off_total", "counter", "Hosts switched off by this node's crawls (4 failed in a row).", [
-      ["", crawlMetrics.switchedOff]
+      ["", this.crawls.switchedOff]
     ])
     metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [
       ["", process.memoryUsage.rss()]

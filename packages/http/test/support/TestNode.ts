@@ -4,6 +4,7 @@ import { createServer } from "node:http"
 import { NodeCrypto, NodeHttpServer } from "@effect/platform-node"
 import { RegistryLayer } from "@mirrormanager/actors"
 import { Checkins } from "@mirrormanager/actors/checkin"
+import { CrawlMetrics, MirrorClient } from "@mirrormanager/actors/crawler"
 import { freshDatabaseLayer } from "@mirrormanager/actors/db"
 import { HostEntityLayer } from "@mirrormanager/actors/host"
 import { Accounts, RegistryPolicy, type RegistryPolicyShape } from "@mirrormanager/actors/registry"
@@ -83,6 +84,7 @@ const Bootstrap = Layer.effectDiscard(
 
 /** One runner of the cluster in this process, its storage in the test database (no network between runners). */
 const ClusterLive = Layer.mergeAll(HostEntityLayer, Checkins.layer()).pipe(
+  Layer.provide(Layer.mergeAll(CrawlMetrics.layer, MirrorClient.layer)),
   Layer.provideMerge(
     SingleRunner.layer({
       shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
