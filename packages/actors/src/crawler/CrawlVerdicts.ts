@@ -57,9 +57,6 @@ export const isRepodata = (path: string) => path === "repodata" || path.endsWith
 /** Whether an answer to a base URL's HEAD says the URL serves (any HTTP answer but 404 and 5xx). */
 export const serves = (answer: Answer) => answer.status >= 200 && answer.status < 500 && answer.status !== 404
 
-/** A HEAD the mirror does not allow: the file's size is asked by a one-byte ranged GET instead. */
-export const headNotAllowed = (answer: Answer) => answer.status === 405 || answer.status === 501
-
 /**
  * The file's size from the answer to a one-byte ranged GET: a 206 names it in Content-Range; a 200 that ignored the
  * range in Content-Length, or by the body it sent (Infinity: more than was read, so larger than a file that small).

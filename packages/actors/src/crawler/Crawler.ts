@@ -21,7 +21,6 @@ import {
   directoriesToCheck,
   explain,
   fileVerdict,
-  headNotAllowed,
   hostVerdict,
   keptDirectory,
   keptNote,
@@ -86,12 +85,10 @@ export interface CrawlOutcome {
   readonly requests: number
 }
 
-/** A file of a directory: HEAD, or a one-byte ranged GET where HEAD is not allowed. */
+/** A file of a directory against the master's size. */
 const checkFile = async (mirror: MirrorSession, base: string, file: CrawlDirectory["files"][number]) => {
   const url = `${base}/${encodeURIComponent(file.name)}`
-  const head = await mirror.ask(url, "HEAD")
-  const ranged = headNotAllowed(head)
-  const answer: Answer = ranged ? await mirror.ask(url, "GET", { range: "bytes=0-0" }) : head
+  const { answer, ranged } = await mirror.askFile(url)
   const verdict = fileVerdict(file, answer, ranged)
   explain(answer, verdict.why)
   return verdict.result

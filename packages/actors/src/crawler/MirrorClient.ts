@@ -103,6 +103,11 @@ export interface MirrorSession {
     headers?: Record<string, string>,
     family?: 4 | 6
   ) => Promise<Answer>
+  /**
+   * A file's HEAD; where the mirror does not allow HEAD (405, 501), a one-byte ranged GET (`ranged`), whose
+   * Content-Range names the size.
+   */
+  readonly askFile: (raw: string) => Promise<{ readonly answer: Answer; readonly ranged: boolean }>
   /** The addresses of a URL's host, as the crawl's requests connect to them. */
   readonly addressesOf: (url: URL) => Promise<Resolved>
   /** Requests made so far (redirects and retries each count). */
@@ -460,8 +465,15 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
     }
   }
 
+  const askFile = async (raw: string) => {
+    const head = await ask(raw, "HEAD")
+    if (head.status !== 405 && head.status !== 501) return { answer: head, ranged: false }
+    return { answer: await ask(raw, "GET", { range: "bytes=0-0" }), ranged: true }
+  }
+
   return {
     ask,
+    askFile,
     addressesOf,
     requests: () => requests,
     close: () => limits.signal?.removeEventListener("abort", stopAll)
