@@ -117,6 +117,89 @@ const checkDirectory = async (
   return crawledDirectory(directory, "upToDate", matched)
 }
 
+/** A crawl under way: its way to the mirror, its options, and what it found and said so far. */
+interface Crawl {
+  readonly mirror: MirrorSession
+  readonly options: CrawlOptions
+  readonly log: Array<CrawlLogEntry>
+  /** Entries of the log that say something of the crawl rather than of a request (status 0, no request made). */
+  readonly notes: Set<CrawlLogEntry>
+  readonly urls: Array<CrawledUrl>
+}
+
+const note = (crawl: Crawl, url: string, result: string) => {
+  const entry: CrawlLogEntry = { url, method: "HEAD", status: 0, result, ms: 0 }
+  crawl.notes.add(entry)
+  crawl.log.push(entry)
+}
+
+/** A base URL asked (HEAD) over each family its name has addresses in; what was found of it is reported. */
+const checkBase = async (crawl: Crawl, hostCategoryId: number, raw: string): Promise<BaseCheck> => {
+  const url = raw.replace(/\/+$/, "")
+  const found = await crawl.mirror.addressesOf(new URL(url))
+  if (found.all.length === 0) {
+    const unresolved = unresolvedBaseUrl(hostCategoryId, raw, found)
+    crawl.log.push(unresolved.entry)
+    crawl.urls.push(unresolved.url)
+    return unresolved.check
+  }
+  const families = ([4, 6] as const).filter((family) => found.all.some((a) => a.family === family))
+  const answers = new Map<4 | 6, Answer>()
+  for (const family of families) answers.set(family, await crawl.mirror.ask(`${url}/`, "HEAD", {}, family))
+  const verdict = baseUrlVerdict(hostCategoryId, raw, answers, Date.now(), crawl.options.tlsWarnDays)
+  crawl.urls.push(verdict.url)
+  return verdict.check
+}
+
+/**
+ * A category: every base URL checked, an always-up-to-date category's too (reachability, families, certificates:
+ * what puts a URL in the lists or keeps it out); its directories checked through the first that serves.
+ * `ourSideOnly`: not accessible only because of this machine (its resolver, its routes).
+ */
+const crawlCategory = async (
+  crawl: Crawl,
+  category: CrawlCategory
+): Promise<{ readonly crawled: CrawledCategory; readonly ourSideOnly: boolean }> => {
+  const { options } = crawl
+  const skipped = { hostCategoryId: category.hostCategoryId, accessible: false, directories: [] }
+  let base: string | undefined
+  let ourSideOnly = category.urls.length > 0
+  for (const raw of category.urls) {
+    const checked = await checkBase(crawl, category.hostCategoryId, raw)
+    if (checked.serves && base === undefined) base = raw.replace(/\/+$/, "")
+    if (!checked.ourSide) ourSideOnly = false
+  }
+  if (base === undefined) return { crawled: skipped, ourSideOnly }
+  const accessible = { crawled: { ...skipped, accessible: true }, ourSideOnly: false }
+  if (category.alwaysUpToDate) {
+    // Its directories count as up to date whatever they hold (SPEC 2.1): nothing to ask of them.
+    note(crawl, `${base}/`, ALWAYS_UP_TO_DATE_NOTE)
+    return accessible
+  }
+  if (options.mode === "canary") return accessible
+  let directories = directoriesToCheck(
+    category.directories,
+    options.mode,
+    options.targets?.get(category.hostCategoryId)
+  )
+  const results: Array<CrawledDirectory> = []
+  if (options.mode === "full") {
+    const kept = directories.filter((d) => d.kept !== undefined)
+    for (const d of kept) results.push(keptDirectory(d))
+    if (kept.length > 0) {
+      note(crawl, `${base}/`, keptNote(kept.length))
+      directories = directories.filter((d) => d.kept === undefined)
+    }
+  }
+  // As many directories at once as connections to the mirror.
+  let next = 0
+  const worker = async () => {
+    while (next < directories.length) results.push(await checkDirectory(crawl.mirror, base, directories[next++]!))
+  }
+  await Promise.all(Array.from({ length: options.connectionsPerHost }, worker))
+  return { crawled: { ...accessible.crawled, directories: results }, ourSideOnly: false }
+}
+
 /** Crawls one host; never throws: what could not be learned is `unknown` in the report and said in the log. */
 export const crawlHost = async (
   client: MirrorClientShape,
@@ -125,95 +208,27 @@ export const crawlHost = async (
 ): Promise<CrawlOutcome> => {
   const started = Date.now()
   const log: Array<CrawlLogEntry> = []
-  /** Entries of the log that say something of the crawl rather than of a request (status 0, no request made). */
-  const notes = new Set<CrawlLogEntry>()
-  const note = (url: string, result: string) => {
-    const entry: CrawlLogEntry = { url, method: "HEAD", status: 0, result, ms: 0 }
-    notes.add(entry)
-    log.push(entry)
-  }
-  const mirror = client.open(options, log)
-  const urls: Array<CrawledUrl> = []
-  /** Categories not accessible only because of this machine (its resolver, its routes). */
-  let couldNotCheck = 0
-
-  /** A base URL asked (HEAD) over each family its name has addresses in. */
-  const checkBase = async (hostCategoryId: number, raw: string): Promise<BaseCheck> => {
-    const url = raw.replace(/\/+$/, "")
-    const found = await mirror.addressesOf(new URL(url))
-    if (found.all.length === 0) {
-      const unresolved = unresolvedBaseUrl(hostCategoryId, raw, found)
-      log.push(unresolved.entry)
-      urls.push(unresolved.url)
-      return unresolved.check
-    }
-    const families = ([4, 6] as const).filter((family) => found.all.some((a) => a.family === family))
-    const answers = new Map<4 | 6, Answer>()
-    for (const family of families) answers.set(family, await mirror.ask(`${url}/`, "HEAD", {}, family))
-    const verdict = baseUrlVerdict(hostCategoryId, raw, answers, Date.now(), options.tlsWarnDays)
-    urls.push(verdict.url)
-    return verdict.check
-  }
-
-  const crawlCategory = async (category: CrawlCategory): Promise<CrawledCategory> => {
-    const skipped = { hostCategoryId: category.hostCategoryId, accessible: false, directories: [] }
-    // Every base URL is checked, an always-up-to-date category's too (reachability, families, certificates: what
-    // puts a URL in the lists or keeps it out); the directories are checked through the first that serves.
-    let base: string | undefined
-    let ourSideOnly = category.urls.length > 0
-    for (const raw of category.urls) {
-      const checked = await checkBase(category.hostCategoryId, raw)
-      if (checked.serves && base === undefined) base = raw.replace(/\/+$/, "")
-      if (!checked.ourSide) ourSideOnly = false
-    }
-    if (base === undefined) {
-      if (ourSideOnly) couldNotCheck++
-      return skipped
-    }
-    if (category.alwaysUpToDate) {
-      // Its directories count as up to date whatever they hold (SPEC 2.1): nothing to ask of them.
-      note(`${base}/`, ALWAYS_UP_TO_DATE_NOTE)
-      return { ...skipped, accessible: true }
-    }
-    if (options.mode === "canary") return { ...skipped, accessible: true }
-    let directories = directoriesToCheck(
-      category.directories,
-      options.mode,
-      options.targets?.get(category.hostCategoryId)
-    )
-    const results: Array<CrawledDirectory> = []
-    if (options.mode === "full") {
-      const kept = directories.filter((d) => d.kept !== undefined)
-      for (const d of kept) results.push(keptDirectory(d))
-      if (kept.length > 0) {
-        note(`${base}/`, keptNote(kept.length))
-        directories = directories.filter((d) => d.kept === undefined)
-      }
-    }
-    // As many directories at once as connections to the mirror.
-    let next = 0
-    const worker = async () => {
-      while (next < directories.length) results.push(await checkDirectory(mirror, base!, directories[next++]!))
-    }
-    await Promise.all(Array.from({ length: options.connectionsPerHost }, worker))
-    return { hostCategoryId: category.hostCategoryId, accessible: true, directories: results }
-  }
-
+  const crawl: Crawl = { mirror: client.open(options, log), options, log, notes: new Set(), urls: [] }
   const categories: Array<CrawledCategory> = []
+  let couldNotCheck = 0
   let verdict: { readonly status: CrawlReport["status"]; readonly reason: string | null }
   try {
-    for (const category of target.categories) categories.push(await crawlCategory(category))
-    verdict = hostVerdict({ categories, couldNotCheck, urls: urls.length, log, notes })
+    for (const category of target.categories) {
+      const { crawled, ourSideOnly } = await crawlCategory(crawl, category)
+      categories.push(crawled)
+      if (ourSideOnly) couldNotCheck++
+    }
+    verdict = hostVerdict({ categories, couldNotCheck, urls: crawl.urls.length, log, notes: crawl.notes })
   } catch (error) {
     if (!(error instanceof OutOfTime || error instanceof Stopped)) throw error
     verdict = unfinishedVerdict(error instanceof Stopped ? "stopped" : error.run ? "run's time" : "host's time")
     categories.length = 0
   } finally {
-    mirror.close()
+    crawl.mirror.close()
   }
   return {
-    report: { mode: options.mode, ...verdict, durationMs: Date.now() - started, categories, urls },
+    report: { mode: options.mode, ...verdict, durationMs: Date.now() - started, categories, urls: crawl.urls },
     log,
-    requests: mirror.requests()
+    requests: crawl.mirror.requests()
   }
 }
