@@ -204,16 +204,8 @@ const agentsFor = (memory: MirrorMemory, connections: number, ca: string | undef
   return pair
 }
 
-/** One crawl's session: `log` receives an entry per request made (and per request refused or given up). */
-const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Array<CrawlLogEntry>): MirrorSession => {
-  const started = Date.now()
-  let requests = 0
-  const pool = agentsFor(memory, limits.connectionsPerHost, limits.ca)
-  const resolve = limits.resolve ?? systemResolve
-  const hostDeadline = started + limits.hostTimeoutMs
-  const runEndsFirst = limits.runDeadline !== undefined && limits.runDeadline < hostDeadline
-  const deadline = runEndsFirst ? limits.runDeadline! : hostDeadline
-
+/** One crawl's names, each resolved once; a failure judged against a name the resolver answered lately. */
+const crawlNames = (resolve: Resolve, resolverAnswered: WeakMap<Resolve, string>) => {
   /**
    * A name's addresses, or why there are none: asked once per crawl, and the same addresses are both checked
    * (private ones refused) and connected to, so a name cannot point elsewhere between the check and the connection.
@@ -236,7 +228,7 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
     const attempt = (): Promise<Resolved> =>
       resolve(name).then(
         (all): Resolved => {
-          memory.resolverAnswered.set(resolve, name)
+          resolverAnswered.set(resolve, name)
           return { all, ourSide: false }
         },
         (error: NodeJS.ErrnoException): Resolved => ({ all: [], error: error.code ?? "EAI_FAIL", ourSide: false })
@@ -246,7 +238,7 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
     await new Promise((resolveLater) => setTimeout(resolveLater, LOOKUP_RETRY_MS))
     const second = await attempt()
     if (second.all.length > 0 || NO_SUCH_NAME.has(second.error ?? "")) return second
-    const control = memory.resolverAnswered.get(resolve)
+    const control = resolverAnswered.get(resolve)
     const resolverWorks =
       control !== undefined &&
       control !== name &&
@@ -267,6 +259,166 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
       callback(null, usable[0]!.address, usable[0]!.family)
     })
   }
+  return { addressesOf, lookup }
+}
+
+/** What one crawl's requests share: its limits, connections, names, time, and the requests under way. */
+interface CrawlRequests {
+  readonly limits: MirrorRequestLimits
+  readonly pool: AgentPair
+  readonly lookup: LookupFunction
+  readonly deadline: number
+  /** The crawl run's deadline comes before the host's: running out of time is ours, not the mirror's. */
+  readonly runEndsFirst: boolean
+  /** The requests under way, each stopped by the crawl's signal (one listener for the whole crawl). */
+  readonly inFlight: Set<() => void>
+}
+
+/** One request, bounded in time (as a whole, not only while idle) and in the bytes read. */
+const requestOnce = (
+  crawl: CrawlRequests,
+  url: URL,
+  method: "HEAD" | "GET",
+  headers: Record<string, string>,
+  family: 4 | 6 | undefined
+) =>
+  new Promise<Answer>((resolveAnswer, reject) => {
+    const remaining = crawl.deadline - Date.now()
+    if (remaining <= 0) return reject(new OutOfTime(crawl.runEndsFirst))
+    if (crawl.limits.signal?.aborted === true) return reject(new Stopped())
+    const wantsBody = method === "GET" && headers.range === undefined
+    const client = url.protocol === "https:" ? https : http
+    let settled = false
+    /** Ends the request once: its timer cleared, no longer stoppable by the crawl's signal. */
+    const finish = (end: () => void) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      crawl.inFlight.delete(stop)
+      end()
+    }
+    const settle = (answer: Answer) => finish(() => resolveAnswer(answer))
+    const limit = Math.min(crawl.limits.requestTimeoutMs, remaining)
+    // Cut by the crawl's own time rather than the request's: that says nothing of the mirror.
+    const outOfTime = () => {
+      if (remaining >= crawl.limits.requestTimeoutMs) return false
+      finish(() => reject(new OutOfTime(crawl.runEndsFirst)))
+      request?.destroy()
+      return true
+    }
+    // The crawl stopped from outside.
+    const stop = () => {
+      finish(() => reject(new Stopped()))
+      request?.destroy()
+    }
+    crawl.inFlight.add(stop)
+    let request: http.ClientRequest | undefined
+    // The whole request (connection, answer, body) within the limit, however slowly a mirror trickles bytes.
+    const timer = setTimeout(() => {
+      if (outOfTime()) return
+      settle({ status: 0, headers: {}, error: "timed out" })
+      request?.destroy()
+    }, limit)
+    try {
+      request = client.request(
+        url,
+        {
+          method,
+          agent: crawl.pool[url.protocol as "http:" | "https:"],
+          timeout: limit,
+          ...(family === undefined ? {} : { family }),
+          lookup: crawl.lookup,
+          headers: {
+            "user-agent": crawl.limits.userAgent,
+            "accept-encoding": "identity",
+            "cache-control": "no-cache",
+            pragma: "no-cache",
+            ...headers
+          }
+        },
+        (response) => {
+          const status = response.statusCode ?? 0
+          const socket = response.socket as tls.TLSSocket
+          const validTo =
+            typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate()?.valid_to : undefined
+          const tlsExpiresAt = validTo === undefined ? undefined : Math.floor(Date.parse(validTo) / 1000)
+          const answered = { status, headers: response.headers, tlsExpiresAt }
+          const whole = wantsBody && status >= 200 && status < 300
+          const hash = whole ? createHash("sha256") : undefined
+          const cap = whole ? crawl.limits.maxRepomdBytes : DRAIN_BYTES
+          let bytes = 0
+          response.on("data", (chunk: Buffer) => {
+            bytes += chunk.length
+            if (bytes > cap) {
+              // Not worth reading on (or endless): the connection is given up.
+              settle(
+                whole
+                  ? { ...answered, error: `body over ${cap} bytes` }
+                  : { ...answered, bodyBytes: bytes, bodyCut: true }
+              )
+              response.destroy()
+              return
+            }
+            hash?.update(chunk)
+          })
+          response.on("end", () => {
+            const announced = response.headers["content-length"]
+            const short = whole && announced !== undefined && Number(announced) !== bytes
+            settle(
+              short
+                ? { ...answered, error: `body of ${bytes} bytes, ${announced} announced` }
+                : { ...answered, sha256: hash?.digest("hex"), bodyBytes: bytes }
+            )
+          })
+          // Cut short (connection closed before the announced length): what was read does not count.
+          response.on("error", () =>
+            settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
+          )
+          response.on("close", () =>
+            settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
+          )
+        }
+      )
+    } catch (error) {
+      // A URL node:http will not ask (characters it refuses in a mirror's redirect, say).
+      settle({ status: 0, headers: {}, error: error instanceof Error ? error.message : String(error) })
+      return
+    }
+    request.on("timeout", () => {
+      if (outOfTime()) return
+      settle({ status: 0, headers: {}, error: "timed out" })
+      request?.destroy()
+    })
+    request.on("error", (error: NodeJS.ErrnoException) =>
+      settle({
+        status: 0,
+        headers: {},
+        error: error.message,
+        ourSide: OUR_SIDE.has(error.code ?? ""),
+        tlsInvalid: url.protocol === "https:" && TLS_ERRORS.test(`${error.code ?? ""} ${error.message}`)
+      })
+    )
+    request.end()
+  })
+
+/** One crawl's session: `log` receives an entry per request made (and per request refused or given up). */
+const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Array<CrawlLogEntry>): MirrorSession => {
+  let requests = 0
+  const { addressesOf, lookup } = crawlNames(limits.resolve ?? systemResolve, memory.resolverAnswered)
+  const hostDeadline = Date.now() + limits.hostTimeoutMs
+  const runEndsFirst = limits.runDeadline !== undefined && limits.runDeadline < hostDeadline
+  const crawl: CrawlRequests = {
+    limits,
+    pool: agentsFor(memory, limits.connectionsPerHost, limits.ca),
+    lookup,
+    deadline: runEndsFirst ? limits.runDeadline! : hostDeadline,
+    runEndsFirst,
+    inFlight: new Set()
+  }
+  const stopAll = () => {
+    for (const stop of crawl.inFlight) stop()
+  }
+  limits.signal?.addEventListener("abort", stopAll, { once: true })
 
   /** Why a URL's host may not be crawled (a private address), or undefined. */
   const refusal = async (url: URL): Promise<string | undefined> => {
@@ -278,134 +430,6 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
     }
     return undefined
   }
-
-  /** The requests under way, each stopped by the crawl's signal (one listener for the whole crawl). */
-  const inFlight = new Set<() => void>()
-  const stopAll = () => {
-    for (const stop of inFlight) stop()
-  }
-  limits.signal?.addEventListener("abort", stopAll, { once: true })
-
-  /** One request, bounded in time (as a whole, not only while idle) and in the bytes read. */
-  const once = (url: URL, method: "HEAD" | "GET", headers: Record<string, string>, family: 4 | 6 | undefined) =>
-    new Promise<Answer>((resolveAnswer, reject) => {
-      const remaining = deadline - Date.now()
-      if (remaining <= 0) return reject(new OutOfTime(runEndsFirst))
-      if (limits.signal?.aborted === true) return reject(new Stopped())
-      const wantsBody = method === "GET" && headers.range === undefined
-      const client = url.protocol === "https:" ? https : http
-      let settled = false
-      /** Ends the request once: its timer cleared, no longer stoppable by the crawl's signal. */
-      const finish = (end: () => void) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        inFlight.delete(stop)
-        end()
-      }
-      const settle = (answer: Answer) => finish(() => resolveAnswer(answer))
-      const limit = Math.min(limits.requestTimeoutMs, remaining)
-      // Cut by the crawl's own time rather than the request's: that says nothing of the mirror.
-      const outOfTime = () => {
-        if (remaining >= limits.requestTimeoutMs) return false
-        finish(() => reject(new OutOfTime(runEndsFirst)))
-        request?.destroy()
-        return true
-      }
-      // The crawl stopped from outside.
-      const stop = () => {
-        finish(() => reject(new Stopped()))
-        request?.destroy()
-      }
-      inFlight.add(stop)
-      let request: http.ClientRequest | undefined
-      // The whole request (connection, answer, body) within the limit, however slowly a mirror trickles bytes.
-      const timer = setTimeout(() => {
-        if (outOfTime()) return
-        settle({ status: 0, headers: {}, error: "timed out" })
-        request?.destroy()
-      }, limit)
-      try {
-        request = client.request(
-          url,
-          {
-            method,
-            agent: pool[url.protocol as "http:" | "https:"],
-            timeout: limit,
-            ...(family === undefined ? {} : { family }),
-            lookup,
-            headers: {
-              "user-agent": limits.userAgent,
-              "accept-encoding": "identity",
-              "cache-control": "no-cache",
-              pragma: "no-cache",
-              ...headers
-            }
-          },
-          (response) => {
-            const status = response.statusCode ?? 0
-            const socket = response.socket as tls.TLSSocket
-            const validTo =
-              typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate()?.valid_to : undefined
-            const tlsExpiresAt = validTo === undefined ? undefined : Math.floor(Date.parse(validTo) / 1000)
-            const answered = { status, headers: response.headers, tlsExpiresAt }
-            const whole = wantsBody && status >= 200 && status < 300
-            const hash = whole ? createHash("sha256") : undefined
-            const cap = whole ? limits.maxRepomdBytes : DRAIN_BYTES
-            let bytes = 0
-            response.on("data", (chunk: Buffer) => {
-              bytes += chunk.length
-              if (bytes > cap) {
-                // Not worth reading on (or endless): the connection is given up.
-                settle(
-                  whole
-                    ? { ...answered, error: `body over ${cap} bytes` }
-                    : { ...answered, bodyBytes: bytes, bodyCut: true }
-                )
-                response.destroy()
-                return
-              }
-              hash?.update(chunk)
-            })
-            response.on("end", () => {
-              const announced = response.headers["content-length"]
-              const short = whole && announced !== undefined && Number(announced) !== bytes
-              settle(
-                short
-                  ? { ...answered, error: `body of ${bytes} bytes, ${announced} announced` }
-                  : { ...answered, sha256: hash?.digest("hex"), bodyBytes: bytes }
-              )
-            })
-            // Cut short (connection closed before the announced length): what was read does not count.
-            response.on("error", () =>
-              settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
-            )
-            response.on("close", () =>
-              settle(whole ? { ...answered, error: "the connection closed before the body ended" } : answered)
-            )
-          }
-        )
-      } catch (error) {
-        // A URL node:http will not ask (characters it refuses in a mirror's redirect, say).
-        settle({ status: 0, headers: {}, error: error instanceof Error ? error.message : String(error) })
-        return
-      }
-      request.on("timeout", () => {
-        if (outOfTime()) return
-        settle({ status: 0, headers: {}, error: "timed out" })
-        request?.destroy()
-      })
-      request.on("error", (error: NodeJS.ErrnoException) =>
-        settle({
-          status: 0,
-          headers: {},
-          error: error.message,
-          ourSide: OUR_SIDE.has(error.code ?? ""),
-          tlsInvalid: url.protocol === "https:" && TLS_ERRORS.test(`${error.code ?? ""} ${error.message}`)
-        })
-      )
-      request.end()
-    })
 
   const ask = async (
     raw: string,
@@ -423,7 +447,7 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
       }
       const began = Date.now()
       requests++
-      const answer = await once(url, method, headers, family)
+      const answer = await requestOnce(crawl, url, method, headers, family)
       const location = answer.headers.location
       if (answer.status >= 300 && answer.status < 400 && location !== undefined) {
         log.push({
@@ -460,7 +484,7 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
       attempt++
       const retryAfter = Number(answer.headers["retry-after"])
       const wait = Math.min(10_000, Number.isFinite(retryAfter) ? retryAfter * 1000 : 250 * 2 ** attempt)
-      if (Date.now() + wait > deadline) throw new OutOfTime(runEndsFirst)
+      if (Date.now() + wait > crawl.deadline) throw new OutOfTime(crawl.runEndsFirst)
       await new Promise((resolve) => setTimeout(resolve, wait))
     }
   }
