@@ -40,15 +40,10 @@ export interface CrawlDirectory {
   readonly filesDigest?: string | undefined
 }
 
-/** A verdict and, when there is something to say, why: added to the answer's crawl log entry. */
+/** A verdict and, when there is something to say, why (for the crawl log entry of the answer it was drawn from). */
 export interface Verdict<R extends string> {
   readonly result: R
   readonly why?: string | undefined
-}
-
-/** Adds a verdict's reason to the crawl log entry of the answer it was drawn from. */
-export const explain = (answer: Answer, why: string | undefined): void => {
-  if (answer.entry !== undefined && why !== undefined) answer.entry.result += `; ${why}`
 }
 
 /** A repodata directory (SPEC 7.1 repodata mode), by its path below the category's top. */

@@ -19,7 +19,6 @@ import {
   type CrawlDirectory,
   crawledDirectory,
   directoriesToCheck,
-  explain,
   fileVerdict,
   hostVerdict,
   keptDirectory,
@@ -83,6 +82,11 @@ export interface CrawlOutcome {
   readonly report: CrawlReport
   readonly log: ReadonlyArray<CrawlLogEntry>
   readonly requests: number
+}
+
+/** Adds a verdict's reason to the crawl log entry of the answer it was drawn from. */
+const explain = (answer: Answer, why: string | undefined): void => {
+  if (answer.entry !== undefined && why !== undefined) answer.entry.result += `; ${why}`
 }
 
 /** A file of a directory against the master's size. */

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net"
 import * as net from "node:net"
 import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
-import { afterAll, assert, describe, it, layer } from "@effect/vitest"
+import { afterAll, assert, layer } from "@effect/vitest"
 import { HostEntity } from "@mirrormanager/domain/host"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
@@ -19,7 +19,6 @@ import { crawlHost, defaultCrawlOptions } from "../../src/crawler/Crawler.ts"
 import { CrawlMetrics } from "../../src/crawler/CrawlMetrics.ts"
 import { hostsToCrawl } from "../../src/crawler/CrawlRun.ts"
 import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "../../src/crawler/CrawlSchedule.ts"
-import { blamedRequest } from "../../src/crawler/CrawlVerdicts.ts"
 import { MirrorClient, type ResolvedAddress } from "../../src/crawler/MirrorClient.ts"
 import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { hostEntityLayer } from "../../src/host/HostEntity.ts"
@@ -782,42 +781,4 @@ layer(
       })
     })
   )
-})
-
-describe("what a failed crawl is blamed on", () => {
-  it("the last request without an answer or with an error status, never a note of the log", () => {
-    const failed = {
-      url: "http://a.mirror.test/pub/",
-      method: "HEAD",
-      status: 0,
-      result: "timed out",
-      ms: 30_000
-    } as const
-    const notFound = {
-      url: "http://b.mirror.test/pub/",
-      method: "HEAD",
-      status: 404,
-      result: "answered",
-      ms: 3
-    } as const
-    const served = { url: "http://c.mirror.test/pub/", method: "HEAD", status: 200, result: "answered", ms: 2 } as const
-    // Notes have status 0 (no request was made) and come after the base check they follow.
-    const always = {
-      url: "http://c.mirror.test/pub/",
-      method: "HEAD",
-      status: 0,
-      result: "always up to date (alwaysUp2date): its base URLs checked, its directories not",
-      ms: 0
-    } as const
-    const kept = {
-      ...always,
-      result: "3 directories found up to date lately and unchanged on the master since: not asked again"
-    }
-    const notes = new Set([always, kept])
-    assert.strictEqual(blamedRequest([failed, notFound, served, always, kept], notes), notFound)
-    assert.strictEqual(blamedRequest([notFound, failed, served, kept], notes), failed)
-    assert.isUndefined(blamedRequest([served, always], notes))
-    // The same entry, not a note: a request that got no answer.
-    assert.strictEqual(blamedRequest([failed, always], new Set()), always)
-  })
 })
