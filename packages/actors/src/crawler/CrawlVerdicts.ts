@@ -1,7 +1,7 @@
-// What a crawl concludes from what the mirror answered (SPEC 7.2-7.4), as pure functions over the MirrorClient's
-// answers: whether a base URL serves (over which families, with which certificate), a file against the master's
-// size, repomd.xml against the retained hashes, a directory up to date or not, the host's status and the reason
-// said for it, and the words added to the crawl log.
+// What a crawl concludes from what the mirror answered, as pure functions over the MirrorClient's answers: whether
+// a base URL serves (over which families, with which certificate), a file against the master's size, repomd.xml
+// against the retained hashes, a directory up to date or not, the host's status and the reason said for it, and
+// the words added to the crawl log.
 import type {
   CrawledCategory,
   CrawledDirectory,
@@ -145,7 +145,7 @@ export const directoriesToCheck = (
     )
     .toSorted(byPath)
 
-/** Said in the crawl log of a category whose directories count as up to date whatever they hold (SPEC 2.1). */
+/** Said in the crawl log of a category whose directories count as up to date whatever they hold. */
 export const ALWAYS_UP_TO_DATE_NOTE = "always up to date (alwaysUp2date): its base URLs checked, its directories not"
 
 /** Said in the crawl log when directories are kept as they were (the load budget). */

@@ -6,10 +6,10 @@ import type { AnswerCache } from "../redirector/index.ts"
 
 export class RedirectorMetrics {
   /** The node's crawl counters, rendered beside the redirector's. */
-  private readonly crawls: CrawlMetrics["Service"]
+  private readonly crawlMetrics: CrawlMetrics["Service"]
 
-  constructor(crawls: CrawlMetrics["Service"]) {
-    this.crawls = crawls
+  constructor(crawlMetrics: CrawlMetrics["Service"]) {
+    this.crawlMetrics = crawlMetrics
   }
 
   /** Per endpoint, per status. */
@@ -80,22 +80,27 @@ export class RedirectorMetrics {
         ['source="fresh"', answers.fresh]
       ]
     )
-    metric("mm_crawls_total", "counter", "Host crawls run on this node, by mode and status.", this.crawls.crawlCounts())
+    metric(
+      "mm_crawls_total",
+      "counter",
+      "Host crawls run on this node, by mode and status.",
+      this.crawlMetrics.crawlCounts()
+    )
     metric("mm_crawl_requests_total", "counter", "Requests made to mirrors by this node's crawls.", [
-      ["", this.crawls.requests]
+      ["", this.crawlMetrics.requests]
     ])
     metric(
       "mm_crawl_base_urls_total",
       "counter",
       "Base URL checks of this node's crawls, by result (usable: answers with a valid certificate; unknown: not checkable from here).",
       [
-        ['result="usable"', this.crawls.baseUrls.usable],
-        ['result="not_usable"', this.crawls.baseUrls.notUsable],
-        ['result="unknown"', this.crawls.baseUrls.unknown]
+        ['result="usable"', this.crawlMetrics.baseUrls.usable],
+        ['result="not_usable"', this.crawlMetrics.baseUrls.notUsable],
+        ['result="unknown"', this.crawlMetrics.baseUrls.unknown]
       ]
     )
     metric("mm_hosts_switched_off_total", "counter", "Hosts switched off by this node's crawls (4 failed in a row).", [
-      ["", this.crawls.switchedOff]
+      ["", this.crawlMetrics.switchedOff]
     ])
     metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [
       ["", process.memoryUsage.rss()]
