@@ -504,7 +504,7 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
   }
 }
 
-/** The node's client of mirrors: one crawl's session at a time each, the pool and the resolvers' memory shared. */
+/** The node's client of mirrors: a session per crawl, the connection pool and the resolvers' memory shared by all. */
 export interface MirrorClientShape {
   /** A crawl's session; it writes what it asks and gets into `log`. Close it when the crawl ends. */
   readonly open: (limits: MirrorRequestLimits, log: Array<CrawlLogEntry>) => MirrorSession
