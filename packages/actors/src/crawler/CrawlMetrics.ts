@@ -1,6 +1,10 @@
 // What this node's crawls did, for its /metrics (SPEC 10.1: crawl outcomes, auto-disables): counted where each crawl
-// runs (the node holding the host's entity), so a cluster's figures are the sum over its nodes.
-export class CrawlMetrics {
+// runs (the node holding the host's entity), so a cluster's figures are the sum over its nodes. The counters belong
+// to the node's CrawlMetrics (its layer), so two nodes in one process count apart.
+import { Context, Layer } from "effect"
+
+/** The counters of one node's crawls. */
+export class CrawlFigures {
   /** Per mode, per status. */
   private readonly crawls = new Map<string, number>()
   requests = 0
@@ -28,5 +32,8 @@ export class CrawlMetrics {
   }
 }
 
-/** The node's counters (one process, one node). */
-export const crawlMetrics = new CrawlMetrics()
+/** The node's crawl counters: written by the Host entities it runs, read by its /metrics. */
+export class CrawlMetrics extends Context.Service<CrawlMetrics, CrawlFigures>()("actors/CrawlMetrics") {
+  /** Counters of their own, from zero. */
+  static readonly layer = Layer.sync(CrawlMetrics, () => new CrawlFigures())
+}

@@ -8,13 +8,16 @@ import { type CrawlSummary, HostEntity, NOTHING_CRAWLED } from "@mirrormanager/d
 import { Duration, Effect, Semaphore } from "effect"
 import { Entity } from "effect/cluster"
 import { SqlClient } from "effect/sql"
-import { type CrawlOptions, crawlHost, crawlMetrics, defaultCrawlOptions } from "../crawler/index.ts"
+import { CrawlMetrics, type CrawlOptions, crawlHost, defaultCrawlOptions, MirrorClient } from "../crawler/index.ts"
 import { applyCheckin, applyCrawl, hostStatus, loadCrawlTarget, recordCrawlLog } from "./HostStore.ts"
 
 /** A crawl that did not happen, or whose result was not applied: unknown, which changes nothing (SPEC 7.4). */
 const notCrawled = (reason: string): CrawlSummary => ({ status: "unknown", reason, ...NOTHING_CRAWLED })
 
-/** The entity, crawling as `crawl` says (the node's crawler settings). */
+/**
+ * The entity, crawling as `crawl` says (the node's crawler settings) through the node's MirrorClient, its crawls
+ * counted in the node's CrawlMetrics.
+ */
 export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = defaultCrawlOptions) =>
   HostEntity.toLayer(
     Effect.gen(function* () {
@@ -22,6 +25,8 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
       const runner = yield* Entity.CurrentRunnerAddress
       const hostId = Number(address.entityId)
       const sql = yield* SqlClient.SqlClient
+      const mirrors = yield* MirrorClient
+      const metrics = yield* CrawlMetrics
       const writes = yield* Semaphore.make(1)
       /** When the crawl running now began; one crawl of a host at a time. */
       let crawling: number | undefined
@@ -66,7 +71,7 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
             const startedAt = Date.now()
             // Withdrawn (the caller gone, the node stopping): the signal stops the crawl at once.
             const outcome = yield* Effect.promise((signal) => {
-              const crawled = crawlHost(target, {
+              const crawled = crawlHost(mirrors, target, {
                 ...crawl,
                 mode: payload.mode,
                 targets,
@@ -91,12 +96,12 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
             const { urls } = outcome.report
             const baseUrlsUsable = urls.filter((u) => u.reachable === true && u.tlsValid !== false).length
             const baseUrlsUnknown = urls.filter((u) => u.reachable === null).length
-            crawlMetrics.crawled(payload.mode, outcome.report.status, outcome.requests, {
+            metrics.crawled(payload.mode, outcome.report.status, outcome.requests, {
               usable: baseUrlsUsable,
               notUsable: urls.length - baseUrlsUsable - baseUrlsUnknown,
               unknown: baseUrlsUnknown
             })
-            if (switchedOff) crawlMetrics.switchedOff++
+            if (switchedOff) metrics.switchedOff++
             const directories = outcome.report.categories.flatMap((c) => c.directories)
             const count = (result: string) => directories.filter((d) => d.result === result).length
             const summary: CrawlSummary = {

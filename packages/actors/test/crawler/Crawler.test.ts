@@ -8,14 +8,16 @@ import * as https from "node:https"
 import type { AddressInfo } from "node:net"
 import * as net from "node:net"
 import * as path from "node:path"
-import { afterAll, assert, describe, it, layer } from "@effect/vitest"
+import { afterAll, assert, layer } from "@effect/vitest"
 import { HostEntity } from "@mirrormanager/domain/host"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { blamedRequest, crawlHost, defaultCrawlOptions, type ResolvedAddress } from "../../src/crawler/Crawler.ts"
+import { crawlHost, defaultCrawlOptions } from "../../src/crawler/Crawler.ts"
+import { CrawlMetrics } from "../../src/crawler/CrawlMetrics.ts"
 import { hostsToCrawl } from "../../src/crawler/CrawlRun.ts"
 import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "../../src/crawler/CrawlSchedule.ts"
+import { MirrorClient, type ResolvedAddress } from "../../src/crawler/MirrorClient.ts"
 import { hostEntityLayer } from "../../src/host/HostEntity.ts"
 import { crawlLogs } from "../../src/host/HostStore.ts"
 import { freshDatabaseLayer, SingleRunnerLayer } from "../../src/testing/index.ts"
@@ -42,8 +44,11 @@ const crawlOptions = {
   resolve: lookupIn({})
 }
 const database = freshDatabaseLayer(inject("databaseUrl"))
+/** The node's crawler state: its connections to mirrors, its crawl counters. */
+const crawler = Layer.mergeAll(MirrorClient.layer, CrawlMetrics.layer)
 const TestLayer = hostEntityLayer(crawlOptions).pipe(
   Layer.provideMerge(SingleRunnerLayer),
+  Layer.provideMerge(crawler),
   Layer.provideMerge(database)
 )
 
@@ -290,8 +295,10 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
             })
           })
       )
+      const mirrors = yield* MirrorClient
       const outcome = yield* Effect.promise(() =>
         crawlHost(
+          mirrors,
           {
             hostId: 0,
             categories: [
@@ -334,6 +341,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       // ends unknown.
       const unresolved = yield* Effect.promise(() =>
         crawlHost(
+          mirrors,
           {
             hostId: 0,
             categories: [
@@ -631,10 +639,17 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
   )
 })
 
-layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(SingleRunnerLayer), Layer.provideMerge(database)), {
-  excludeTestServices: true,
-  timeout: "60 seconds"
-})("the crawler by default", (it) => {
+layer(
+  hostEntityLayer(defaultCrawlOptions).pipe(
+    Layer.provideMerge(SingleRunnerLayer),
+    Layer.provideMerge(crawler),
+    Layer.provideMerge(database)
+  ),
+  {
+    excludeTestServices: true,
+    timeout: "60 seconds"
+  }
+)("the crawler by default", (it) => {
   it.effect("refuses mirrors on loopback and private addresses", () =>
     Effect.gen(function* () {
       const w = yield* crawledWorld(18, (top) => tree(top, REPOMD_NEW))
@@ -648,8 +663,10 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(SingleRunnerL
       )
       assert.deepStrictEqual(yield* directories(w.hostCategoryId), {})
       // Nor in other spellings: IPv4-mapped IPv6, IPv6 loopback, carrier-grade NAT, a name resolving to a private one.
+      const mirrors = yield* MirrorClient
       const outcome = yield* Effect.promise(() =>
         crawlHost(
+          mirrors,
           {
             hostId: 0,
             categories: [
@@ -692,6 +709,7 @@ const labCa = fs.readFileSync(path.join(import.meta.dirname, "../fixtures/self-s
 layer(
   hostEntityLayer({ ...crawlOptions, ca: labCa, tlsWarnDays: 365 * 200 }).pipe(
     Layer.provideMerge(SingleRunnerLayer),
+    Layer.provideMerge(crawler),
     Layer.provideMerge(database)
   ),
   { excludeTestServices: true, timeout: "60 seconds" }
@@ -728,7 +746,7 @@ layer(
       parallel: 4,
       verifyEvery: Duration.millis(100)
     })
-  ).pipe(Layer.provideMerge(SingleRunnerLayer), Layer.provideMerge(database)),
+  ).pipe(Layer.provideMerge(SingleRunnerLayer), Layer.provideMerge(crawler), Layer.provideMerge(database)),
   { excludeTestServices: true, timeout: "60 seconds" }
 )("scheduled crawls", (it) => {
   it.effect("verify check-in claims, and crawl every public host in full", () =>
@@ -758,42 +776,4 @@ layer(
       })
     })
   )
-})
-
-describe("what a failed crawl is blamed on", () => {
-  it("the last request without an answer or with an error status, never a note of the log", () => {
-    const failed = {
-      url: "http://a.mirror.test/pub/",
-      method: "HEAD",
-      status: 0,
-      result: "timed out",
-      ms: 30_000
-    } as const
-    const notFound = {
-      url: "http://b.mirror.test/pub/",
-      method: "HEAD",
-      status: 404,
-      result: "answered",
-      ms: 3
-    } as const
-    const served = { url: "http://c.mirror.test/pub/", method: "HEAD", status: 200, result: "answered", ms: 2 } as const
-    // Notes have status 0 (no request was made) and come after the base check they follow.
-    const always = {
-      url: "http://c.mirror.test/pub/",
-      method: "HEAD",
-      status: 0,
-      result: "always up to date (alwaysUp2date): its base URLs checked, its directories not",
-      ms: 0
-    } as const
-    const kept = {
-      ...always,
-      result: "3 directories found up to date lately and unchanged on the master since: not asked again"
-    }
-    const notes = new Set([always, kept])
-    assert.strictEqual(blamedRequest([failed, notFound, served, always, kept], notes), notFound)
-    assert.strictEqual(blamedRequest([notFound, failed, served, kept], notes), failed)
-    assert.isUndefined(blamedRequest([served, always], notes))
-    // The same entry, not a note: a request that got no answer.
-    assert.strictEqual(blamedRequest([failed, always], new Set()), always)
-  })
 })

@@ -9,13 +9,14 @@ import * as net from "node:net"
 import type { CrawlLogEntry } from "@mirrormanager/domain/host"
 import { afterAll, describe, expect, it } from "vitest"
 import {
-  type CrawlDirectory,
   type CrawlOptions,
   type CrawlOutcome,
   type CrawlTarget,
   crawlHost,
   defaultCrawlOptions
 } from "../../src/crawler/Crawler.ts"
+import type { CrawlDirectory } from "../../src/crawler/CrawlVerdicts.ts"
+import { makeMirrorClient } from "../../src/crawler/MirrorClient.ts"
 
 const options: CrawlOptions = {
   ...defaultCrawlOptions,
@@ -59,7 +60,10 @@ const target = (base: string, directories: ReadonlyArray<CrawlDirectory>): Crawl
 
 const servers: Array<http.Server | net.Server> = []
 const sockets = new Set<net.Socket>()
+/** This file's connections to its mirrors. */
+const mirrors = makeMirrorClient()
 afterAll(async () => {
+  mirrors.close()
   for (const socket of sockets) socket.destroy()
   await Promise.all(
     servers.map((server) => {
@@ -143,7 +147,7 @@ const crawl = async (
     timer = setTimeout(() => reject(new Error(`the crawl did not end within ${bound} ms`)), bound)
   })
   try {
-    const outcome = await Promise.race([crawlHost(crawlTarget, crawlOptions), outOfTime])
+    const outcome = await Promise.race([crawlHost(mirrors, crawlTarget, crawlOptions), outOfTime])
     return { ...outcome, elapsed: Date.now() - began }
   } finally {
     clearTimeout(timer)

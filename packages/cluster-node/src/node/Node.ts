@@ -3,6 +3,7 @@
 // admin it makes sure of.
 
 import { RegistryLayer } from "@mirrormanager/actors"
+import { CrawlMetrics, MirrorClient } from "@mirrormanager/actors/crawler"
 import { Redirector } from "@mirrormanager/actors/redirector"
 import { Accounts } from "@mirrormanager/actors/registry"
 import { Context, Effect, Fiber, Layer, Option, Redacted, Schedule } from "effect"
@@ -78,7 +79,9 @@ export class DatabaseSide extends Context.Service<DatabaseSide, { readonly fiber
 export const NodeLayer = DatabaseSide.layer.pipe(
   Layer.provideMerge(HttpServerLayer),
   Layer.provideMerge(FrontServerLayer),
-  Layer.provideMerge(RedirectorLayer)
+  Layer.provideMerge(RedirectorLayer),
+  // The node's own crawl counters (written by its Host entities, read by /metrics) and connections to mirrors.
+  Layer.provideMerge(Layer.mergeAll(CrawlMetrics.layer, MirrorClient.layer))
 )
 
 /** Runs a node until it is stopped, or until its database side fails with nothing to serve. */

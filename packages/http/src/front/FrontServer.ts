@@ -2,6 +2,7 @@
 // synchronous Node handlers over the in-memory index: the hot path pays for no framework. Everything else goes to
 // the Effect admin API once the database side of the node is up, and gets a 503 problem until then.
 import * as http from "node:http"
+import { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import { UNREACHABLE } from "@mirrormanager/actors/health"
 import type { Netblock } from "@mirrormanager/actors/ipdata"
 import { Redirector } from "@mirrormanager/actors/redirector"
@@ -121,7 +122,7 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
       FrontServer,
       Effect.gen(function* () {
         const redirector = yield* Redirector
-        const metrics = new RedirectorMetrics()
+        const metrics = new RedirectorMetrics(yield* CrawlMetrics)
         const answers = new AnswerCache(redirector.settings.answerCacheBytes)
         const answerOptions = { trustedProxies: options.trustedProxies, answers }
         const services = yield* Effect.context<never>()

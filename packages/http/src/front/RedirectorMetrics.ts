@@ -1,10 +1,17 @@
 // Counters of the redirector and the state of its index, and of the node's crawls, in the Prometheus text format
 // (GET /metrics).
-import { crawlMetrics } from "@mirrormanager/actors/crawler"
+import type { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import type { Redirector } from "@mirrormanager/actors/redirector"
 import type { AnswerCache } from "../redirector/index.ts"
 
 export class RedirectorMetrics {
+  /** The node's crawl counters, rendered beside the redirector's. */
+  private readonly crawlMetrics: CrawlMetrics["Service"]
+
+  constructor(crawlMetrics: CrawlMetrics["Service"]) {
+    this.crawlMetrics = crawlMetrics
+  }
+
   /** Per endpoint, per status. */
   private readonly requests = new Map<string, Map<number, number>>()
 
@@ -77,23 +84,23 @@ export class RedirectorMetrics {
       "mm_crawls_total",
       "counter",
       "Host crawls run on this node, by mode and status.",
-      crawlMetrics.crawlCounts()
+      this.crawlMetrics.crawlCounts()
     )
     metric("mm_crawl_requests_total", "counter", "Requests made to mirrors by this node's crawls.", [
-      ["", crawlMetrics.requests]
+      ["", this.crawlMetrics.requests]
     ])
     metric(
       "mm_crawl_base_urls_total",
       "counter",
       "Base URL checks of this node's crawls, by result (usable: answers with a valid certificate; unknown: not checkable from here).",
       [
-        ['result="usable"', crawlMetrics.baseUrls.usable],
-        ['result="not_usable"', crawlMetrics.baseUrls.notUsable],
-        ['result="unknown"', crawlMetrics.baseUrls.unknown]
+        ['result="usable"', this.crawlMetrics.baseUrls.usable],
+        ['result="not_usable"', this.crawlMetrics.baseUrls.notUsable],
+        ['result="unknown"', this.crawlMetrics.baseUrls.unknown]
       ]
     )
     metric("mm_hosts_switched_off_total", "counter", "Hosts switched off by this node's crawls (4 failed in a row).", [
-      ["", crawlMetrics.switchedOff]
+      ["", this.crawlMetrics.switchedOff]
     ])
     metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [
       ["", process.memoryUsage.rss()]

@@ -4,6 +4,7 @@ import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RegistryLayer } from "@mirrormanager/actors"
 import { Checkins } from "@mirrormanager/actors/checkin"
+import { CrawlMetrics, MirrorClient } from "@mirrormanager/actors/crawler"
 import { HostEntityLayer } from "@mirrormanager/actors/host"
 import { Accounts, RegistryPolicy, type RegistryPolicyShape } from "@mirrormanager/actors/registry"
 import { freshDatabaseLayer, SingleRunnerLayer } from "@mirrormanager/actors/testing"
@@ -86,7 +87,10 @@ const Bootstrap = Layer.effectDiscard(
 )
 
 /** The entities of a node on one runner of the cluster in this process, its storage in the test database. */
-const EntitiesLayer = Layer.mergeAll(HostEntityLayer, Checkins.layer()).pipe(Layer.provideMerge(SingleRunnerLayer))
+const EntitiesLayer = Layer.mergeAll(HostEntityLayer, Checkins.layer()).pipe(
+  Layer.provide(Layer.mergeAll(CrawlMetrics.layer, MirrorClient.layer)),
+  Layer.provideMerge(SingleRunnerLayer)
+)
 
 /** Services of a node (registry + HTTP) over a fresh database; SqlClient stays available to assert on rows. */
 export const testNodeLayer = (options: { readonly policy?: Partial<RegistryPolicyShape> } = {}) =>

@@ -1,0 +1,142 @@
+// The verdicts of a crawl (CrawlVerdicts.ts) over answers as the MirrorClient returns them, no mirror needed: a file
+// against the master's size (HEAD, or a ranged GET), repomd.xml against the retained hashes, the host's status and
+// the request a failed crawl is blamed on.
+import { assert, describe, it } from "@effect/vitest"
+import {
+  blamedRequest,
+  type CrawlDirectory,
+  fileVerdict,
+  hostVerdict,
+  repomdVerdict
+} from "../../src/crawler/CrawlVerdicts.ts"
+import type { Answer } from "../../src/crawler/MirrorClient.ts"
+
+const file = { name: "a.rpm", size: 10 }
+const answer = (status: number, headers: Answer["headers"] = {}, more: Partial<Answer> = {}): Answer => ({
+  status,
+  headers,
+  ...more
+})
+
+describe("a file's verdict", () => {
+  it("HEAD: the size against the master's, a missing file stale, anything else unknown", () => {
+    assert.deepStrictEqual(fileVerdict(file, answer(200, { "content-length": "10" }), false), { result: "ok" })
+    assert.deepStrictEqual(fileVerdict(file, answer(200), false), { result: "ok" })
+    assert.deepStrictEqual(fileVerdict(file, answer(200, { "content-length": "9" }), false), {
+      result: "stale",
+      why: "stale: size 9, the master's 10"
+    })
+    assert.deepStrictEqual(fileVerdict(file, answer(410), false), { result: "stale", why: "stale: answered 410" })
+    assert.deepStrictEqual(fileVerdict(file, answer(500), false), { result: "unknown", why: "unknown: answered 500" })
+    assert.deepStrictEqual(fileVerdict(file, answer(0, {}, { error: "timed out" }), false), {
+      result: "unknown",
+      why: "unknown: timed out"
+    })
+  })
+
+  it("ranged GET: the size from Content-Range, or from a 200 that ignored the range", () => {
+    assert.deepStrictEqual(fileVerdict(file, answer(206, { "content-range": "bytes 0-0/10" }), true), {
+      result: "ok"
+    })
+    assert.deepStrictEqual(fileVerdict(file, answer(206, { "content-range": "bytes 0-0/11" }), true).result, "stale")
+    // The whole body sent and read: its length is the size.
+    assert.deepStrictEqual(fileVerdict(file, answer(200, {}, { bodyBytes: 10 }), true), { result: "ok" })
+    // More followed than was read, and at least the master's size was: larger.
+    assert.deepStrictEqual(fileVerdict(file, answer(200, {}, { bodyBytes: 65_537, bodyCut: true }), true), {
+      result: "stale",
+      why: "stale: size larger, the master's 10"
+    })
+  })
+})
+
+describe("repomd.xml's verdict", () => {
+  const newest = { sha256: "AA".repeat(32), timestamp: 2 }
+  const older = { sha256: "bb".repeat(32), timestamp: 1 }
+  const repomd: NonNullable<CrawlDirectory["repomd"]> = { newest, alternates: [older] }
+
+  it("matches the newest or a retained alternate (hashes in any case), else stale; no hash is unknown", () => {
+    assert.deepInclude(repomdVerdict(repomd, answer(200, {}, { sha256: "aa".repeat(32) })), {
+      result: "matched",
+      matched: newest
+    })
+    assert.deepInclude(repomdVerdict(repomd, answer(200, {}, { sha256: "bb".repeat(32) })), {
+      result: "matched",
+      matched: older
+    })
+    assert.deepStrictEqual(repomdVerdict(repomd, answer(200, {}, { sha256: "cc".repeat(32) })), {
+      result: "stale",
+      why: "stale: sha256 cccccccccccc… matches no retained repomd.xml"
+    })
+    assert.deepStrictEqual(repomdVerdict(repomd, answer(404)), { result: "stale" })
+    assert.deepStrictEqual(repomdVerdict(repomd, answer(200, {}, { error: "body over 10 bytes" })), {
+      result: "unknown"
+    })
+  })
+})
+
+describe("the host's verdict", () => {
+  const category = (accessible: boolean) => ({ hostCategoryId: 1, accessible, directories: [] })
+  const entry = { url: "http://a.mirror.test/pub/", method: "HEAD", status: 0, result: "refused", ms: 0 } as const
+
+  it("ok when a category is accessible; unknown when only this machine failed; else a failure and why", () => {
+    const crawled = { couldNotCheck: 0, urls: 1, log: [entry], notes: new Set<typeof entry>() }
+    assert.deepStrictEqual(hostVerdict({ ...crawled, categories: [category(false), category(true)] }), {
+      status: "ok",
+      reason: null
+    })
+    assert.deepStrictEqual(hostVerdict({ ...crawled, categories: [] }), {
+      status: "unknown",
+      reason: "the host has no categories to crawl"
+    })
+    assert.deepStrictEqual(hostVerdict({ ...crawled, couldNotCheck: 1, categories: [category(false)] }), {
+      status: "unknown",
+      reason: "could not check from here (last: http://a.mirror.test/pub/: refused)"
+    })
+    assert.deepStrictEqual(hostVerdict({ ...crawled, urls: 0, categories: [category(false)] }), {
+      status: "failure",
+      reason: "no base URL answered: the host has no public http(s) base URL to check"
+    })
+    assert.deepStrictEqual(hostVerdict({ ...crawled, categories: [category(false)] }), {
+      status: "failure",
+      reason: "no base URL answered (last: http://a.mirror.test/pub/: refused)"
+    })
+  })
+})
+
+describe("what a failed crawl is blamed on", () => {
+  it("the last request without an answer or with an error status, never a note of the log", () => {
+    const failed = {
+      url: "http://a.mirror.test/pub/",
+      method: "HEAD",
+      status: 0,
+      result: "timed out",
+      ms: 30_000
+    } as const
+    const notFound = {
+      url: "http://b.mirror.test/pub/",
+      method: "HEAD",
+      status: 404,
+      result: "answered",
+      ms: 3
+    } as const
+    const served = { url: "http://c.mirror.test/pub/", method: "HEAD", status: 200, result: "answered", ms: 2 } as const
+    // Notes have status 0 (no request was made) and come after the base check they follow.
+    const always = {
+      url: "http://c.mirror.test/pub/",
+      method: "HEAD",
+      status: 0,
+      result: "always up to date (alwaysUp2date): its base URLs checked, its directories not",
+      ms: 0
+    } as const
+    const kept = {
+      ...always,
+      result: "3 directories found up to date lately and unchanged on the master since: not asked again"
+    }
+    const notes = new Set([always, kept])
+    assert.strictEqual(blamedRequest([failed, notFound, served, always, kept], notes), notFound)
+    assert.strictEqual(blamedRequest([notFound, failed, served, kept], notes), failed)
+    assert.isUndefined(blamedRequest([served, always], notes))
+    // The same entry, not a note: a request that got no answer.
+    assert.strictEqual(blamedRequest([failed, always], new Set()), always)
+  })
+})
