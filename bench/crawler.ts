@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
-import { defaultCrawlOptions, hostsToCrawl, runCrawls } from "@mirrormanager/actors/crawler"
+import { defaultCrawlOptions, hostsToCrawl, Propagation, runCrawls } from "@mirrormanager/actors/crawler"
 import { databaseLayer } from "@mirrormanager/actors/db"
 import { hostEntityLayer } from "@mirrormanager/actors/host"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
@@ -92,7 +92,10 @@ export const run = async () => {
       return `http://${address.address}:${address.port}`
     })
     line("mirrors listening", `${seconds(performance.now() - start)}   ${HOSTS} on 127.0.1.1-${HOSTS}`)
-    const layer = hostEntityLayer({ ...defaultCrawlOptions, allowPrivateAddresses: true }).pipe(
+    const layer = Layer.mergeAll(
+      hostEntityLayer({ ...defaultCrawlOptions, allowPrivateAddresses: true }),
+      Propagation.layer
+    ).pipe(
       Layer.provideMerge(
         SingleRunner.layer({
           shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }

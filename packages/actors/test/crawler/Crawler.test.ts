@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, describe, it, layer } from "@effect/vitest"
 import { HostEntity } from "@mirrormanager/domain/host"
+import type { HostId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
@@ -18,9 +19,10 @@ import { inject } from "vitest"
 import { blamedRequest, crawlHost, defaultCrawlOptions, type ResolvedAddress } from "../../src/crawler/Crawler.ts"
 import { hostsToCrawl } from "../../src/crawler/CrawlRun.ts"
 import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "../../src/crawler/CrawlSchedule.ts"
+import { Propagation } from "../../src/crawler/Propagation.ts"
 import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { hostEntityLayer } from "../../src/host/HostEntity.ts"
-import { crawlLogs } from "../../src/host/HostStore.ts"
+import { HostStore } from "../../src/host/HostStore.ts"
 import { hostCarrying } from "../support/HostRows.ts"
 
 /** A resolver answering from `names`: a name not there does not exist; "resolver-down…" fails for a while. */
@@ -47,6 +49,12 @@ const cluster = SingleRunner.layer({
   shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
 }).pipe(Layer.provide(NodeCrypto.layerDigest))
 const database = freshDatabaseLayer(inject("databaseUrl"))
+/** The host's crawl log, newest first. */
+const crawlLogs = (hostId: number) =>
+  Effect.gen(function* () {
+    return yield* (yield* HostStore).crawlLog(hostId as HostId)
+  }).pipe(Effect.provide(HostStore.layer))
+
 const TestLayer = hostEntityLayer(crawlOptions).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database))
 
 const REPOMD_NEW = "<repomd>new</repomd>\n"
@@ -186,7 +194,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
         "9/x86_64/repodata": "up to date (newest)"
       })
       // The crawl log says what was asked and answered.
-      const [log] = yield* crawlLogs(yield* SqlClient.SqlClient, w.hostId)
+      const [log] = yield* crawlLogs(w.hostId)
       assert.deepInclude(log!, { mode: "full", status: "ok", requests: 4, entriesTotal: 4 })
       assert.deepStrictEqual(log!.entries.map((e) => `${e.method} ${new URL(e.url).pathname} ${e.status}`).toSorted(), [
         `GET /${w.top}/9/x86_64/repodata/repomd.xml 200`,
@@ -401,7 +409,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       assert.strictEqual((yield* Fiber.join(first)).status, "ok")
       // Once it has ended, the next one runs.
       assert.strictEqual((yield* host.Crawl({ mode: "canary", targets: [] })).status, "ok")
-      const log = yield* crawlLogs(yield* SqlClient.SqlClient, w.hostId)
+      const log = yield* crawlLogs(w.hostId)
       assert.deepStrictEqual(
         log.map((run) => run.mode),
         ["canary", "full"]
@@ -560,7 +568,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       const alwaysUpToDate = (hostCategoryId: number) =>
         sql`UPDATE host_categories SET always_up2date = true WHERE id = ${hostCategoryId}`.pipe(Effect.orDie)
       const logOf = (hostId: number) =>
-        Effect.map(crawlLogs(sql, hostId), ([log]) => ({
+        Effect.map(crawlLogs(hostId), ([log]) => ({
           ...log!,
           entries: log!.entries.map((e) => `${e.method} ${new URL(e.url).pathname} ${e.status} ${e.result}`)
         }))
@@ -729,7 +737,7 @@ layer(
       canaryInterval: Duration.zero,
       parallel: 4,
       verifyEvery: Duration.millis(100)
-    })
+    }).pipe(Layer.provide(Propagation.layer))
   ).pipe(Layer.provideMerge(cluster), Layer.provideMerge(database)),
   { excludeTestServices: true, timeout: "60 seconds" }
 )("scheduled crawls", (it) => {

@@ -5,13 +5,14 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, layer } from "@effect/vitest"
+import { HostId, SiteId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Layer, Redacted } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { freshDatabaseLayer } from "../../src/db/Database.ts"
 import { EventDeliveryLayer, signature } from "../../src/events/EventDelivery.ts"
-import { recordHostEvent } from "../../src/events/HostEvents.ts"
+import { HostEvents } from "../../src/events/HostEvents.ts"
 
 interface Received {
   readonly body: string
@@ -46,6 +47,7 @@ const TestLayer = EventDeliveryLayer({
   timeout: Duration.seconds(2),
   firstRetry: Duration.millis(300)
 }).pipe(
+  Layer.provideMerge(HostEvents.layer),
   Layer.provideMerge(
     SingleRunner.layer({
       shardingConfig: { entityMessagePollInterval: "100 millis", entityReplyPollInterval: "50 millis" }
@@ -58,12 +60,13 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("host eve
   it.effect("are posted in order, retried while the receiver fails, signed", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const hostEvents = yield* HostEvents
       for (const hostId of [7, 8]) {
         yield* sql.withTransaction(
-          recordHostEvent(sql, {
+          hostEvents.record({
             kind: "HostAutoDisabled",
-            siteId: 3,
-            hostId,
+            siteId: SiteId.make(3),
+            hostId: HostId.make(hostId),
             details: { hostName: `mirror-${hostId}`, reason: "disabled after 4 consecutive crawl failures: refused" }
           })
         )
@@ -97,7 +100,12 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("host eve
       received.length = 0
       for (const hostId of [9, 10]) {
         yield* sql.withTransaction(
-          recordHostEvent(sql, { kind: "HostNotUpToDate", siteId: 3, hostId, details: { directories: ["x/repodata"] } })
+          hostEvents.record({
+            kind: "HostNotUpToDate",
+            siteId: SiteId.make(3),
+            hostId: HostId.make(hostId),
+            details: { directories: ["x/repodata"] }
+          })
         )
       }
       for (let i = 0; i < 100 && received.length < 2; i++) yield* Effect.sleep("50 millis")

@@ -2,7 +2,13 @@
 // this command joins the cluster as a client only), showing each host as it ends and a summary at the end.
 // Exit status: 0 = every host crawled ok, 2 = some host's crawl did not end ok (named above the summary),
 // 1 = could not crawl (no database, no running node, an unknown host or category), 130 = stopped before the end.
-import { type CrawledHost, type CrawlRunSummary, hostsToCrawl, runCrawls } from "@mirrormanager/actors/crawler"
+import {
+  type CrawledHost,
+  type CrawlRunSummary,
+  hostsToCrawl,
+  Propagation,
+  runCrawls
+} from "@mirrormanager/actors/crawler"
 import { Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql"
@@ -189,7 +195,11 @@ export const crawlCommand = Command.make(
   (options) =>
     stoppedUnlessEnded(
       crawl(options).pipe(
-        Effect.provide(clusterLive({ clientOnly: true }).pipe(Layer.provideMerge(databaseLive({ attach: true })))),
+        Effect.provide(
+          Layer.mergeAll(clusterLive({ clientOnly: true }), Propagation.layer).pipe(
+            Layer.provideMerge(databaseLive({ attach: true }))
+          )
+        ),
         Effect.catch((error) =>
           fail(`cannot use the database: ${error instanceof Error ? error.message : String(error)}`)
         ),
