@@ -17,6 +17,7 @@ import type {
   CrawlMode,
   CrawlReport
 } from "@mirrormanager/domain/host"
+import type { DirectoryId, HostCategoryId, HostId } from "@mirrormanager/domain/registry"
 import ipaddr from "ipaddr.js"
 import { parseClientAddress } from "../ipdata/index.ts"
 
@@ -29,7 +30,7 @@ export interface CrawlFile {
 }
 
 export interface CrawlDirectory {
-  readonly directoryId: number
+  readonly directoryId: DirectoryId
   /** Below the category's top directory; "" is the top. */
   readonly path: string
   readonly files: ReadonlyArray<CrawlFile>
@@ -53,7 +54,7 @@ export interface RepomdDetail {
 }
 
 export interface CrawlCategory {
-  readonly hostCategoryId: number
+  readonly hostCategoryId: HostCategoryId
   /** `alwaysUp2date`: its directories count as up to date; only its base URLs are checked. */
   readonly alwaysUpToDate: boolean
   /** http(s) base URLs of the category on the mirror, https first. */
@@ -62,7 +63,7 @@ export interface CrawlCategory {
 }
 
 export interface CrawlTarget {
-  readonly hostId: number
+  readonly hostId: HostId
   readonly categories: ReadonlyArray<CrawlCategory>
 }
 
@@ -624,7 +625,7 @@ export const crawlHost = async (target: CrawlTarget, options: CrawlOptions): Pro
    * whose IPv6 address does not answer is known not to serve IPv6. What this machine could not find out (its
    * resolver failing, no route of a family from here) stays unknown.
    */
-  const checkBase = async (hostCategoryId: number, raw: string): Promise<BaseCheck> => {
+  const checkBase = async (hostCategoryId: HostCategoryId, raw: string): Promise<BaseCheck> => {
     const url = raw.replace(/\/+$/, "")
     const found = await addressesOf(new URL(url))
     if (found.all.length === 0) {

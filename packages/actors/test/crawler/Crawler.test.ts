@@ -11,7 +11,7 @@ import * as path from "node:path"
 import { NodeCrypto } from "@effect/platform-node"
 import { afterAll, assert, describe, it, layer } from "@effect/vitest"
 import { HostEntity } from "@mirrormanager/domain/host"
-import type { HostId } from "@mirrormanager/domain/registry"
+import type { HostCategoryId, HostId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
@@ -303,10 +303,10 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       const outcome = yield* Effect.promise(() =>
         crawlHost(
           {
-            hostId: 0,
+            hostId: 0 as HostId,
             categories: [
               {
-                hostCategoryId: 1,
+                hostCategoryId: 1 as HostCategoryId,
                 alwaysUpToDate: false,
                 urls: [
                   `http://v4only.mirror.test:${v4port}/pub`,
@@ -345,10 +345,10 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       const unresolved = yield* Effect.promise(() =>
         crawlHost(
           {
-            hostId: 0,
+            hostId: 0 as HostId,
             categories: [
               {
-                hostCategoryId: 1,
+                hostCategoryId: 1 as HostCategoryId,
                 alwaysUpToDate: false,
                 urls: [`http://resolver-down.mirror.test:${v4port}/pub`],
                 directories: []
@@ -661,10 +661,10 @@ layer(hostEntityLayer(defaultCrawlOptions).pipe(Layer.provideMerge(cluster), Lay
       const outcome = yield* Effect.promise(() =>
         crawlHost(
           {
-            hostId: 0,
+            hostId: 0 as HostId,
             categories: [
               {
-                hostCategoryId: 1,
+                hostCategoryId: 1 as HostCategoryId,
                 alwaysUpToDate: false,
                 urls: [
                   "http://[::ffff:127.0.0.18]/pub",

@@ -3,6 +3,7 @@
 import { NodeCrypto } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
 import { type CrawlReport, HostEntity } from "@mirrormanager/domain/host"
+import type { DirectoryId } from "@mirrormanager/domain/registry"
 import { Effect, Layer } from "effect"
 import { SingleRunner } from "effect/cluster"
 import { SqlClient } from "effect/sql"
@@ -27,7 +28,10 @@ const world = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const n = ++counter
   const directory = (name: string) =>
-    Effect.map(sql<{ id: number }>`INSERT INTO directories (name) VALUES (${name}) RETURNING id`, ([row]) => row!.id)
+    Effect.map(
+      sql<{ id: DirectoryId }>`INSERT INTO directories (name) VALUES (${name}) RETURNING id`,
+      ([row]) => row!.id
+    )
   const top = yield* directory(`pub/e${n}`)
   const nine = yield* directory(`pub/e${n}/9`)
   const repo = yield* directory(`pub/e${n}/9/x86_64`)
