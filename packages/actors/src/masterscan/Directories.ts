@@ -1,25 +1,12 @@
 // The master tree as scanned: directories and the file details (known versions) of their files, and the emergency
 // expire of file details (SPEC 8.4).
 
-import type { ExpireResult } from "@mirrormanager/domain/masterscan"
-import type {
-  Directory,
-  FileDetail,
-  Forbidden,
-  NotFound,
-  Page,
-  PageRequest,
-  Principal
-} from "@mirrormanager/domain/registry"
+import type { DirectoryFilter, ExpireResult } from "@mirrormanager/domain/masterscan"
+import type { Directory, FileDetail, Forbidden, NotFound, Page, Principal } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { ChangeLog, makeTable, transaction } from "../db/index.ts"
 import { requireAdmin } from "../registry/index.ts"
-
-export interface DirectoryFilter extends PageRequest {
-  readonly categoryId?: number
-  readonly under?: string
-}
 
 export class Directories extends Context.Service<
   Directories,

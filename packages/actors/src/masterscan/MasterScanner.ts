@@ -12,10 +12,10 @@ import {
 } from "@mirrormanager/domain/registry"
 import { Cause, Clock, Context, type Duration, Effect, Fiber, Layer, Queue, Schedule, Scope, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
-import { ChangeLog, withoutTransactionTimeouts } from "../db/index.ts"
+import { withoutTransactionTimeouts } from "../db/index.ts"
 import { requireAdmin } from "../registry/index.ts"
 import { MasterScanPolicy } from "./MasterScanPolicy.ts"
-import { loadCategory, loadKnownTree, lockCategory, type ScanCategory, treeWriter } from "./MasterTreeStore.ts"
+import { MasterTreeStore, type ScanCategory } from "./MasterTreeStore.ts"
 import type { WalkedDirectory, WalkOptions, WalkProblem, WalkProgress, WalkResult } from "./MasterTreeWalker.ts"
 
 const MAX_PROBLEMS_KEPT = 100
@@ -121,7 +121,7 @@ export class MasterScanner extends Context.Service<
     MasterScanner,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const changes = yield* ChangeLog
+      const store = yield* MasterTreeStore
       const policy = yield* MasterScanPolicy
       const scope = yield* Scope.Scope
       const locks = new Map<number, Semaphore.Semaphore>()
@@ -144,7 +144,7 @@ export class MasterScanner extends Context.Service<
         lockOf(categoryId).withPermit(slots.withPermit(effect))
 
       const category = (id: number) =>
-        Effect.flatMap(loadCategory(sql, id), (row) =>
+        Effect.flatMap(store.category(id), (row) =>
           row === undefined
             ? Effect.fail(new NotFound({ resource: "category", detail: `category ${id} does not exist` }))
             : Effect.succeed(row)
@@ -194,9 +194,9 @@ export class MasterScanner extends Context.Service<
           // that wait, nor the writes of a big tree, nor the walk between two writes has a time bound.
           const outcome = yield* Effect.gen(function* () {
             yield* withoutTransactionTimeouts(sql)
-            yield* lockCategory(sql, target.id)
-            const known = yield* loadKnownTree(sql, target)
-            const writer = treeWriter(sql, changes, {
+            yield* store.lockCategory(target.id)
+            const known = yield* store.knownTree(target)
+            const writer = store.treeWriter({
               category: target,
               known,
               rules: policy.rules,
@@ -337,7 +337,7 @@ export class MasterScanner extends Context.Service<
         })
       })
     })
-  )
+  ).pipe(Layer.provide(MasterTreeStore.layer))
 }
 
 /** What went wrong, with the database's own message (a SqlError's text alone says only "Query failed"). */
