@@ -10,5 +10,5 @@
 //   crawler     crawling hosts, crawl runs and schedule, propagation statistics
 //   host        the Host entity and its storage
 //   checkin     a check-in arriving at any node
-// This root door composes the registry services of a node.
+// This root door composes the database services of a node (registry, scanned tree, host events, propagation).
 export * from "./Registry.ts"

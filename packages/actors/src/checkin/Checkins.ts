@@ -3,6 +3,7 @@
 // host wherever they arrive, and the change stream carries what it changed to every redirector.
 import { CheckinReplies, type CheckinReport } from "@mirrormanager/domain/checkin"
 import { HostEntity } from "@mirrormanager/domain/host"
+import type { HostId, SiteId } from "@mirrormanager/domain/registry"
 import { Context, Data, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { within } from "../db/index.ts"
@@ -83,7 +84,7 @@ export class Checkins extends Context.Service<
         /** Site id when the name and password match, else undefined (after a scrypt either way). */
         const authenticate = (report: CheckinReport) =>
           Effect.gen(function* () {
-            const rows = yield* bounded(sql<{ readonly id: number; readonly passwordHash: string }>`
+            const rows = yield* bounded(sql<{ readonly id: SiteId; readonly passwordHash: string }>`
               SELECT id, password_hash AS "passwordHash" FROM sites WHERE name = ${report.siteName}`)
             const site = rows[0]
             const matches = yield* verifyPassword(
@@ -111,7 +112,7 @@ export class Checkins extends Context.Service<
             )
             return CheckinReplies.badCredentials
           }
-          const found = yield* bounded(sql<{ readonly id: number }>`
+          const found = yield* bounded(sql<{ readonly id: HostId }>`
             SELECT id FROM hosts WHERE site_id = ${siteId} AND name = ${report.hostName}`)
           const hostId = found[0]?.id
           if (hostId === undefined) return CheckinReplies.unknownHost
