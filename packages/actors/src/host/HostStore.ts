@@ -11,7 +11,7 @@ import {
 import type { CategoryId, DirectoryId, HostCategoryId, HostId, SiteId } from "@mirrormanager/domain/registry"
 import { Context, Duration, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { type CrawlCategory, type CrawlTarget, isRepodata } from "../crawler/index.ts"
+import { type CrawlCategory, type CrawlOutcome, type CrawlTarget, isRepodata } from "../crawler/index.ts"
 import { withoutStatementTimeout } from "../db/index.ts"
 import { HostEvents, type NewHostEvent } from "../events/index.ts"
 
@@ -32,13 +32,6 @@ interface LockedHost {
   readonly userActive: boolean
   readonly disabledBy: string
   readonly crawlFailures: number
-}
-
-/** What a crawl found and what it asked the mirror, as its crawl log keeps it. */
-export interface CrawlOutcome {
-  readonly report: CrawlReport
-  readonly log: ReadonlyArray<unknown>
-  readonly requests: number
 }
 
 export class HostStore extends Context.Service<
