@@ -108,11 +108,11 @@ export class MasterScanner extends Context.Service<
     /** Starts a scan in the background, unless one is already waiting; answers at once. Global admins only. */
     readonly request: (
       p: Principal,
-      categoryId: number,
+      categoryId: CategoryId,
       options?: ScanOptions
     ) => Effect.Effect<ScanStatus, Forbidden | ScanError>
     /** The category's scan running or waiting, and its last one; for any signed-in user. */
-    readonly status: (p: Principal, categoryId: number) => Effect.Effect<ScanStatus, NotFound>
+    readonly status: (p: Principal, categoryId: CategoryId) => Effect.Effect<ScanStatus, NotFound>
     /** Every category, with its master path (a category without one is not scanned), by id. */
     readonly categories: () => Effect.Effect<ReadonlyArray<ScannedCategory>>
   }
