@@ -4,7 +4,7 @@
 import type { PropagationStat } from "@mirrormanager/domain/crawler"
 import type { Principal, RepositoryId } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type SqlError } from "effect/sql"
 
 const KEPT_DAYS = 7
 const DAY = 86_400
@@ -18,7 +18,7 @@ export class Propagation extends Context.Service<
      * matches though the host's last full crawl succeeded (older), or are not known (noInfo: not crawled in full yet,
      * or its crawls fail). Returns the repositories recorded.
      */
-    readonly record: () => Effect.Effect<number>
+    readonly record: () => Effect.Effect<number, SqlError.SqlError>
     /** Every repository's newest run, or one repository's runs newest first; for any signed-in user. */
     readonly list: (p: Principal, repositoryId?: RepositoryId) => Effect.Effect<ReadonlyArray<PropagationStat>>
   }
@@ -69,7 +69,7 @@ export class Propagation extends Context.Service<
               SELECT count(*)::int AS count FROM written`
           yield* sql`DELETE FROM propagation_stats WHERE run_at < now() - make_interval(days => ${KEPT_DAYS})`
           return rows[0]?.count ?? 0
-        }, Effect.orDie),
+        }),
         list: Effect.fn("Propagation.list")(function* (_p, repositoryId) {
           return yield* sql<PropagationStat>`
             SELECT p.repository_id AS "repositoryId", coalesce(r.prefix, r.name) AS repository, a.name AS arch,
