@@ -9,7 +9,14 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { CrawlMetrics, defaultCrawlOptions, hostsToCrawl, MirrorClient, runCrawls } from "@mirrormanager/actors/crawler"
+import {
+  CrawlMetrics,
+  defaultCrawlOptions,
+  hostsToCrawl,
+  MirrorClient,
+  Propagation,
+  runCrawls
+} from "@mirrormanager/actors/crawler"
 import { databaseLayer } from "@mirrormanager/actors/db"
 import { hostEntityLayer } from "@mirrormanager/actors/host"
 import { SingleRunnerLayer } from "@mirrormanager/actors/testing"
@@ -91,7 +98,10 @@ export const run = async () => {
       return `http://${address.address}:${address.port}`
     })
     line("mirrors listening", `${seconds(performance.now() - start)}   ${HOSTS} on 127.0.1.1-${HOSTS}`)
-    const layer = hostEntityLayer({ ...defaultCrawlOptions, allowPrivateAddresses: true }).pipe(
+    const layer = Layer.mergeAll(
+      hostEntityLayer({ ...defaultCrawlOptions, allowPrivateAddresses: true }),
+      Propagation.layer
+    ).pipe(
       Layer.provide(Layer.mergeAll(MirrorClient.layer, CrawlMetrics.layer)),
       Layer.provideMerge(SingleRunnerLayer),
       Layer.provideMerge(databaseLayer(Redacted.make(postgres.url), { maxConnections: 20 }))

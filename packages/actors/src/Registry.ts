@@ -1,6 +1,8 @@
-// Every registry service of a node, over one SqlClient.
+// Every database service of a node (the registry, the scanned tree, host events, propagation), over one SqlClient.
 import { Layer } from "effect"
+import { Propagation } from "./crawler/index.ts"
 import { ChangeLog } from "./db/index.ts"
+import { HostEvents } from "./events/index.ts"
 import { Readiness } from "./health/index.ts"
 import { Directories, MasterScanner } from "./masterscan/index.ts"
 import { Accounts, Content, Hosts, Overrides, Sites } from "./registry/index.ts"
@@ -13,5 +15,7 @@ export const RegistryLayer = Layer.mergeAll(
   Directories.layer,
   Overrides.layer,
   Readiness.layer,
-  MasterScanner.layer
+  MasterScanner.layer,
+  HostEvents.layer,
+  Propagation.layer
 ).pipe(Layer.provideMerge(ChangeLog.layer))

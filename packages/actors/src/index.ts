@@ -11,6 +11,6 @@
 //   host        the Host entity and its storage
 //   checkin     a check-in arriving at any node
 //   testing     for tests, benchmarks and test-support only: fresh databases, a single runner, a held lock
-// This root door composes the registry services of a node.
+// This root door composes the database services of a node (registry, scanned tree, host events, propagation).
 // The folders, the import rules and the data flows through them: docs/architecture.md.
 export * from "./Registry.ts"

@@ -1,8 +1,9 @@
 // A report_mirror check-in at any node (SPEC 6.2 rules 4-5, 11-12): failed logins limited, the site's password
-// verified, the host found; then the host's entity applies it (HostRecords.applyCheckin), one after another for one
+// verified, the host found; then the host's entity applies it (HostStore.applyCheckin), one after another for one
 // host wherever they arrive, and the change stream carries what it changed to every redirector.
 import { CheckinReplies, type CheckinReport } from "@mirrormanager/domain/checkin"
 import { HostEntity } from "@mirrormanager/domain/host"
+import type { HostId, SiteId } from "@mirrormanager/domain/registry"
 import { Context, Data, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { within } from "../db/index.ts"
@@ -25,13 +26,13 @@ export interface CheckinSource {
   readonly address: string | undefined
 }
 
-export interface CheckinLimits {
+export interface FailedLoginLimits {
   /** Failed logins per site name, and per source address, within `failureWindowSeconds`, before refusing. */
   readonly failuresAllowed: number
   readonly failureWindowSeconds: number
 }
 
-export const CHECKIN_FAILURE_LIMITS: CheckinLimits = { failuresAllowed: 10, failureWindowSeconds: 15 * 60 }
+export const FAILED_LOGIN_LIMITS: FailedLoginLimits = { failuresAllowed: 10, failureWindowSeconds: 15 * 60 }
 
 /** A password hash to verify against when the site does not exist, so both cases take as long. */
 const NO_SITE_HASH = `scrypt$16384$8$1$${Buffer.alloc(16).toString("base64")}$${Buffer.alloc(32).toString("base64")}`
@@ -43,7 +44,7 @@ export class Checkins extends Context.Service<
     readonly checkIn: (report: CheckinReport, source: CheckinSource) => Effect.Effect<string>
   }
 >()("actors/Checkins") {
-  static readonly layer = (limits: CheckinLimits = CHECKIN_FAILURE_LIMITS) =>
+  static readonly layer = (limits: FailedLoginLimits = FAILED_LOGIN_LIMITS) =>
     Layer.effect(
       Checkins,
       Effect.gen(function* () {
@@ -83,7 +84,7 @@ export class Checkins extends Context.Service<
         /** Site id when the name and password match, else undefined (after a scrypt either way). */
         const authenticate = (report: CheckinReport) =>
           Effect.gen(function* () {
-            const rows = yield* bounded(sql<{ readonly id: number; readonly passwordHash: string }>`
+            const rows = yield* bounded(sql<{ readonly id: SiteId; readonly passwordHash: string }>`
               SELECT id, password_hash AS "passwordHash" FROM sites WHERE name = ${report.siteName}`)
             const site = rows[0]
             const matches = yield* verifyPassword(
@@ -111,7 +112,7 @@ export class Checkins extends Context.Service<
             )
             return CheckinReplies.badCredentials
           }
-          const found = yield* bounded(sql<{ readonly id: number }>`
+          const found = yield* bounded(sql<{ readonly id: HostId }>`
             SELECT id FROM hosts WHERE site_id = ${siteId} AND name = ${report.hostName}`)
           const hostId = found[0]?.id
           if (hostId === undefined) return CheckinReplies.unknownHost

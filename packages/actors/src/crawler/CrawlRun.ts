@@ -4,8 +4,8 @@
 // and records the propagation picture after full and repodata runs.
 import { HostEntity, NOTHING_CRAWLED } from "@mirrormanager/domain/host"
 import { Duration, Effect, Fiber, Semaphore } from "effect"
-import { SqlClient } from "effect/sql"
-import { recordPropagation } from "./Propagation.ts"
+import type { SqlClient } from "effect/sql"
+import { Propagation } from "./Propagation.ts"
 
 export type CrawlRunMode = "full" | "repodata" | "canary"
 
@@ -125,7 +125,7 @@ export const hostsToCrawl = (
 /** Crawls `hosts` as `options` say; never fails (a host that could not be crawled is counted as an error). */
 export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOptions) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
+    const propagation = yield* Propagation
     const entities = yield* HostEntity.client
     const started = Date.now()
     const slots = options.slots ?? (yield* Semaphore.make(Math.max(1, options.parallel)))
@@ -189,9 +189,11 @@ export const runCrawls = (hosts: ReadonlyArray<HostToCrawl>, options: CrawlRunOp
     const propagationRecorded =
       options.mode === "canary" || hosts.length === 0
         ? 0
-        : yield* recordPropagation(sql).pipe(
-            Effect.catchCause((cause) => Effect.logError("recording propagation failed", cause).pipe(Effect.as(0)))
-          )
+        : yield* propagation
+            .record()
+            .pipe(
+              Effect.catchCause((cause) => Effect.logError("recording propagation failed", cause).pipe(Effect.as(0)))
+            )
     return {
       mode: options.mode,
       hosts: hosts.length,

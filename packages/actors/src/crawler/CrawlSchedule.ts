@@ -5,6 +5,7 @@
 // crawler switched off are crawled in full at a reduced rate (daily) so they can recover. Each crawl runs in the
 // host's entity, wherever it lives.
 import { HostEntity } from "@mirrormanager/domain/host"
+import type { HostCategoryId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Layer, Schedule, Semaphore } from "effect"
 import { Singleton } from "effect/cluster"
 import { SqlClient } from "effect/sql"
@@ -50,13 +51,13 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
 
           /** Check-in claims waiting for a crawl: a targeted crawl of what was claimed. */
           const verify = Effect.gen(function* () {
-            const claims = yield* sql<{ hostId: number; hostCategoryId: number; paths: ReadonlyArray<string> }>`
+            const claims = yield* sql<{ hostId: number; hostCategoryId: HostCategoryId; paths: ReadonlyArray<string> }>`
               SELECT hc.host_id AS "hostId", c.host_category_id AS "hostCategoryId", c.paths
               FROM host_category_claims c JOIN host_categories hc ON hc.id = c.host_category_id
               JOIN hosts h ON h.id = hc.host_id
               WHERE c.verification_due AND h.admin_active AND NOT h.private
               ORDER BY c.reported_at`
-            const byHost = new Map<number, Array<{ hostCategoryId: number; paths: ReadonlyArray<string> }>>()
+            const byHost = new Map<number, Array<{ hostCategoryId: HostCategoryId; paths: ReadonlyArray<string> }>>()
             for (const claim of claims) {
               const list = byHost.get(claim.hostId) ?? []
               list.push({ hostCategoryId: claim.hostCategoryId, paths: claim.paths })

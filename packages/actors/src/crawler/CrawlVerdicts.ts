@@ -9,6 +9,7 @@ import type {
   CrawlLogEntry,
   CrawlReport
 } from "@mirrormanager/domain/host"
+import type { DirectoryId, HostCategoryId } from "@mirrormanager/domain/registry"
 import type { Answer } from "./MirrorClient.ts"
 
 export interface CrawlFile {
@@ -23,7 +24,7 @@ export interface RepomdDetail {
 }
 
 export interface CrawlDirectory {
-  readonly directoryId: number
+  readonly directoryId: DirectoryId
   /** Below the category's top directory; "" is the top. */
   readonly path: string
   readonly files: ReadonlyArray<CrawlFile>
@@ -161,7 +162,7 @@ export interface BaseCheck {
 
 /** A base URL whose name does not resolve: its log entry, what is reported of it, and the check. */
 export const unresolvedBaseUrl = (
-  hostCategoryId: number,
+  hostCategoryId: HostCategoryId,
   raw: string,
   found: { readonly error?: string; readonly ourSide: boolean }
 ): { readonly entry: CrawlLogEntry; readonly url: CrawledUrl; readonly check: BaseCheck } => {
@@ -194,7 +195,7 @@ export const unresolvedBaseUrl = (
  * route of a family from here) stays unknown.
  */
 export const baseUrlVerdict = (
-  hostCategoryId: number,
+  hostCategoryId: HostCategoryId,
   raw: string,
   answers: ReadonlyMap<4 | 6, Answer>,
   now: number,

@@ -12,6 +12,7 @@ import type {
   CrawlMode,
   CrawlReport
 } from "@mirrormanager/domain/host"
+import type { HostCategoryId, HostId } from "@mirrormanager/domain/registry"
 import {
   ALWAYS_UP_TO_DATE_NOTE,
   type BaseCheck,
@@ -38,7 +39,7 @@ import {
 } from "./MirrorClient.ts"
 
 export interface CrawlCategory {
-  readonly hostCategoryId: number
+  readonly hostCategoryId: HostCategoryId
   /** `alwaysUp2date`: its directories count as up to date; only its base URLs are checked. */
   readonly alwaysUpToDate: boolean
   /** http(s) base URLs of the category on the mirror, https first. */
@@ -47,7 +48,7 @@ export interface CrawlCategory {
 }
 
 export interface CrawlTarget {
-  readonly hostId: number
+  readonly hostId: HostId
   readonly categories: ReadonlyArray<CrawlCategory>
 }
 
@@ -138,7 +139,7 @@ const note = (crawl: Crawl, url: string, result: string) => {
 }
 
 /** A base URL asked (HEAD) over each family its name has addresses in; what was found of it is reported. */
-const checkBase = async (crawl: Crawl, hostCategoryId: number, raw: string): Promise<BaseCheck> => {
+const checkBase = async (crawl: Crawl, hostCategoryId: HostCategoryId, raw: string): Promise<BaseCheck> => {
   const url = raw.replace(/\/+$/, "")
   const found = await crawl.mirror.addressesOf(new URL(url))
   if (found.all.length === 0) {

@@ -5,6 +5,7 @@
 // 422), is given up, and said so in the log. With a secret, each body is signed: `X-MirrorManager-Signature:
 // sha256=<hex HMAC-SHA256 of the body>`.
 import { createHmac } from "node:crypto"
+import type { HostId, SiteId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { Singleton } from "effect/cluster"
 import { SqlClient } from "effect/sql"
@@ -37,8 +38,8 @@ interface PendingEvent {
   readonly id: number
   readonly kind: string
   readonly at: number
-  readonly siteId: number
-  readonly hostId: number
+  readonly siteId: SiteId
+  readonly hostId: HostId
   readonly details: unknown
   readonly attempts: number
   /** Its next attempt is due (not waiting out a backoff). */

@@ -1,4 +1,4 @@
 // Host events (a host switched off, repodata gone stale, …): written with the change that caused them, read as the
-// admin feed, delivered to a webhook. Imports only domain.
+// admin feed (as far as the caller may see it), delivered to a webhook. Imports only domain.
 export * from "./EventDelivery.ts"
 export * from "./HostEvents.ts"

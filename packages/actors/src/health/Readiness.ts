@@ -3,7 +3,7 @@
 // statements is not an outage), and counts it unreachable when no answer comes within the database timeout. The
 // admin API answers 503 while it is unreachable; the node's readiness (the redirector's status) says so.
 import { PgClient, PgConnection } from "@effect/sql-pg"
-import type { Readiness as ReadinessReport } from "@mirrormanager/domain/api"
+import type { ReadinessReport } from "@mirrormanager/domain/health"
 import { Cause, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schedule, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { DEFAULT_DATABASE_TIMEOUT, migrations, within } from "../db/index.ts"

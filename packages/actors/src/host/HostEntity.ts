@@ -5,14 +5,23 @@
 // started), and while it asks the mirror (minutes, for a big one) check-ins and status questions are answered, its
 // result waiting its turn among the writes.
 import { type CrawlSummary, HostEntity, NOTHING_CRAWLED } from "@mirrormanager/domain/host"
-import { Duration, Effect, Semaphore } from "effect"
+import type { HostId } from "@mirrormanager/domain/registry"
+import { Duration, Effect, Layer, Semaphore } from "effect"
 import { Entity } from "effect/cluster"
-import { SqlClient } from "effect/sql"
 import { CrawlMetrics, type CrawlOptions, crawlHost, defaultCrawlOptions, MirrorClient } from "../crawler/index.ts"
-import { applyCheckin, applyCrawl, hostStatus, loadCrawlTarget, recordCrawlLog } from "./HostStore.ts"
+import { HostStore } from "./HostStore.ts"
 
 /** A crawl that did not happen, or whose result was not applied: unknown, which changes nothing (SPEC 7.4). */
 const notCrawled = (reason: string): CrawlSummary => ({ status: "unknown", reason, ...NOTHING_CRAWLED })
+
+/** A fault of ours (a bug, the database failing while the result is written) ends the crawl unknown. */
+const crawlFailedOnOurSide = (hostId: HostId, fault: unknown) =>
+  Effect.logError("crawl failed on our side", fault).pipe(
+    Effect.annotateLogs({ hostId }),
+    Effect.as(
+      notCrawled(`the crawl failed on the crawler's side: ${fault instanceof Error ? fault.message : String(fault)}`)
+    )
+  )
 
 /**
  * The entity, crawling as `crawl` says (the node's crawler settings) through the node's MirrorClient, its crawls
@@ -23,8 +32,8 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
     Effect.gen(function* () {
       const address = yield* Entity.CurrentAddress
       const runner = yield* Entity.CurrentRunnerAddress
-      const hostId = Number(address.entityId)
-      const sql = yield* SqlClient.SqlClient
+      const hostId = Number(address.entityId) as HostId
+      const store = yield* HostStore
       const mirrors = yield* MirrorClient
       const metrics = yield* CrawlMetrics
       const writes = yield* Semaphore.make(1)
@@ -34,10 +43,13 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
       yield* Effect.logInfo("host entity active").pipe(
         Effect.annotateLogs({ hostId, runner: `${runner.host}:${runner.port}` })
       )
+      // The database failing under a message is a defect at the entity's boundary: its sender is told it failed.
       return HostEntity.of({
-        Checkin: ({ payload }) => write(applyCheckin(sql, hostId, payload.checkin)),
-        CrawlResult: ({ payload }) => write(Effect.asVoid(applyCrawl(sql, hostId, payload.report))),
-        Status: () => hostStatus(sql, hostId),
+        Checkin: ({ payload }) =>
+          write(store.applyCheckin(hostId, payload.checkin).pipe(Effect.catchTag("SqlError", Effect.die))),
+        CrawlResult: ({ payload }) =>
+          write(store.applyCrawl(hostId, payload.report).pipe(Effect.asVoid, Effect.catchTag("SqlError", Effect.die))),
+        Status: () => store.status(hostId).pipe(Effect.catchTag("SqlError", Effect.die)),
         Crawl: ({ payload }) =>
           Effect.gen(function* () {
             if (crawling !== undefined) {
@@ -61,8 +73,7 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
                   else running.then(release, release)
                 })
             )
-            const target = yield* loadCrawlTarget(
-              sql,
+            const target = yield* store.crawlTarget(
               hostId,
               payload.categories,
               payload.budget === true ? Duration.millis(crawl.recheckAfterMs) : undefined
@@ -84,15 +95,7 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
             // Settled: released at once when this ends (a release after the promise would come a turn too late).
             running = undefined
             // The result and its crawl log in one transaction: both or neither.
-            const { switchedOff } = yield* write(
-              sql
-                .withTransaction(
-                  applyCrawl(sql, hostId, outcome.report).pipe(
-                    Effect.tap(() => recordCrawlLog(sql, hostId, startedAt, outcome))
-                  )
-                )
-                .pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
-            )
+            const { switchedOff } = yield* write(store.applyCrawlWithLog(hostId, startedAt, outcome))
             const { urls } = outcome.report
             const baseUrlsUsable = urls.filter((u) => u.reachable === true && u.tlsValid !== false).length
             const baseUrlsUnknown = urls.filter((u) => u.reachable === null).length
@@ -129,24 +132,17 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
             )
             return summary
           }).pipe(
-            // A fault of ours (a bug, the database failing while the result is written) ends the crawl unknown,
-            // which changes nothing; left as a defect it would restart the entity and crawl the mirror again.
-            Effect.catchDefect((defect) =>
-              Effect.logError("crawl failed on our side", defect).pipe(
-                Effect.annotateLogs({ hostId }),
-                Effect.as(
-                  notCrawled(
-                    `the crawl failed on the crawler's side: ${defect instanceof Error ? defect.message : String(defect)}`
-                  )
-                )
-              )
-            ),
+            // A fault of ours (a bug, the database failing while the target is read or the result written) ends the
+            // crawl unknown, which changes nothing (the result's transaction rolled back); left as a defect it would
+            // restart the entity and crawl the mirror again.
+            Effect.catchTag("SqlError", (error) => crawlFailedOnOurSide(hostId, error)),
+            Effect.catchDefect((defect) => crawlFailedOnOurSide(hostId, defect)),
             Effect.scoped
           )
       })
     }),
     // Messages are taken at once; writes go one at a time through the semaphore above, crawls one at a time.
     { maxIdleTime: "5 minutes", concurrency: "unbounded" }
-  )
+  ).pipe(Layer.provide(HostStore.layer))
 
 export const HostEntityLayer = hostEntityLayer()

@@ -8,19 +8,25 @@ import {
   HostGone,
   type HostStatus
 } from "@mirrormanager/domain/host"
-import { Duration, Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
-import { type CrawlCategory, isRepodata } from "../crawler/index.ts"
+import type { CategoryId, DirectoryId, HostCategoryId, HostId, SiteId } from "@mirrormanager/domain/registry"
+import { Context, Duration, Effect, Layer } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { type CrawlCategory, type CrawlOutcome, type CrawlTarget, isRepodata } from "../crawler/index.ts"
 import { withoutStatementTimeout } from "../db/index.ts"
-import { type NewHostEvent, recordHostEvent } from "../events/index.ts"
+import { HostEvents, type NewHostEvent } from "../events/index.ts"
 
 /** Consecutive failed crawls after which a host is switched off (SPEC 7.4). */
 export const CRAWL_FAILURES_TO_DISABLE = 4
 
+/** Crawl log entries kept per crawl; the runs kept per host; how long they are kept (SPEC 7.5). */
+export const CRAWL_LOG_ENTRIES = 500
+export const CRAWL_LOG_RUNS = 10
+const CRAWL_LOG_DAYS = 14
+
 interface LockedHost {
-  readonly id: number
+  readonly id: HostId
   readonly name: string
-  readonly siteId: number
+  readonly siteId: SiteId
   readonly siteName: string
   readonly private: boolean
   readonly userActive: boolean
@@ -28,377 +34,417 @@ interface LockedHost {
   readonly crawlFailures: number
 }
 
-const lockHost = (sql: SqlClient.SqlClient, hostId: number) =>
-  Effect.gen(function* () {
-    const rows = yield* sql<LockedHost>`
-      SELECT h.id, h.name, h.site_id AS "siteId", s.name AS "siteName", h.private, h.user_active AS "userActive",
-             h.disabled_by AS "disabledBy", h.crawl_failures AS "crawlFailures"
-      FROM hosts h JOIN sites s ON s.id = h.site_id WHERE h.id = ${hostId} FOR UPDATE OF h`
-    const host = rows[0]
-    if (host === undefined) return yield* Effect.fail(new HostGone({ hostId }))
-    return host
-  })
-
-/**
- * Runs `effect` in a transaction; database errors are defects (the caller tells the client the check-in failed). Its
- * statements are not bounded by the pool's statement timeout: a whole tree's check-in or crawl result writes as many
- * rows as the host has directories (a check-in's client waits only so long, and withdrawing it cancels the write).
- */
-const inTransaction = <A, E>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E | SqlError.SqlError>) =>
-  sql
-    .withTransaction(Effect.andThen(withoutStatementTimeout(sql), effect))
-    .pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
-
-/**
- * A check-in of the host: `user_active`, and per category the reported directories (SPEC 6.2 rules 6-10). Returns
- * the reply's lines.
- */
-export const applyCheckin = (sql: SqlClient.SqlClient, hostId: number, checkin: HostCheckin) =>
-  inTransaction(
-    sql,
+export class HostStore extends Context.Service<
+  HostStore,
+  {
+    /**
+     * A check-in of the host: `user_active`, and per category the reported directories (SPEC 6.2 rules 6-10).
+     * Returns the reply's lines.
+     */
+    readonly applyCheckin: (hostId: HostId, checkin: HostCheckin) => Effect.Effect<string, HostGone | SqlError.SqlError>
+    /** A crawl of the host (SPEC 7.2 rule 4, 7.3, 7.4); says whether it switched the host off. */
+    readonly applyCrawl: (
+      hostId: HostId,
+      report: CrawlReport
+    ) => Effect.Effect<{ readonly switchedOff: boolean }, HostGone | SqlError.SqlError>
+    /** A crawl of the host and its crawl log, in one transaction: both or neither. */
+    readonly applyCrawlWithLog: (
+      hostId: HostId,
+      startedAt: number,
+      outcome: CrawlOutcome
+    ) => Effect.Effect<{ readonly switchedOff: boolean }, HostGone | SqlError.SqlError>
+    /** The host's status as its entity reports it. */
+    readonly status: (hostId: HostId) => Effect.Effect<HostStatus, HostGone | SqlError.SqlError>
+    /**
+     * What a crawl of the host checks (SPEC 7.2): its categories' base URLs and readable directories, with files.
+     * `only` (category names, any case): only these categories, all when absent. `recheckAfter`: the load budget
+     * (SPEC 7.5), a directory a crawl found up to date within this time, unchanged on the master since, is kept as it
+     * is rather than asked again (repodata directories are always asked); none: every directory asked.
+     */
+    readonly crawlTarget: (
+      hostId: HostId,
+      only?: ReadonlyArray<string>,
+      recheckAfter?: Duration.Duration
+    ) => Effect.Effect<CrawlTarget, SqlError.SqlError>
+    /** The host's crawl log, newest first. */
+    readonly crawlLog: (hostId: HostId) => Effect.Effect<ReadonlyArray<CrawlLog>>
+  }
+>()("actors/HostStore") {
+  static readonly layer = Layer.effect(
+    HostStore,
     Effect.gen(function* () {
-      const host = yield* lockHost(sql, hostId)
-      if (checkin.userActive === false && (host.userActive || host.disabledBy !== "user")) {
-        yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'user',
-          disable_reason = 'disabled by report_mirror (user_active)' WHERE id = ${host.id}`
-      } else if (
-        checkin.userActive === true &&
-        !host.userActive &&
-        (host.disabledBy === "user" || (host.disabledBy === "crawler" && host.private))
-      ) {
-        // A crawler's disable of a public host is lifted by a successful crawl only.
-        yield* sql`UPDATE hosts SET user_active = true, disabled_by = 'none', disable_reason = NULL WHERE id = ${host.id}`
-      }
+      const sql = yield* SqlClient.SqlClient
+      const events = yield* HostEvents
 
-      const categories = yield* sql<{
-        readonly hostCategoryId: number
-        readonly categoryId: number
-        readonly name: string
-        readonly topdir: string
-      }>`
-        SELECT hc.id AS "hostCategoryId", c.id AS "categoryId", c.name, d.name AS topdir
-        FROM host_categories hc JOIN categories c ON c.id = hc.category_id JOIN directories d ON d.id = c.topdir_id
-        WHERE hc.host_id = ${host.id}`
-      const byKey = new Map(categories.map((c) => [c.name.toLowerCase(), c]))
-
-      const lines: Array<string> = []
-      for (const reported of checkin.categories) {
-        if (!reported.enabled) continue
-        const category = byKey.get(reported.key.toLowerCase())
-        if (category === undefined) {
-          lines.push(`Category ${reported.key} not configured for this host, skipped\n`)
-          continue
-        }
-        const names = reported.directories.map((path) => (path === "" ? category.topdir : `${category.topdir}/${path}`))
-        // The reported paths that are directories of the category, as paths below its top.
-        const known = yield* sql<{ readonly directoryId: number; readonly path: string }>`
-          SELECT d.id AS "directoryId",
-                 CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END AS path
-          FROM directories d
-          JOIN category_directories cd ON cd.directory_id = d.id AND cd.category_id = ${category.categoryId}
-          WHERE d.name IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(names)}::jsonb))`
-        const rows = JSON.stringify(known)
-
-        if (!host.private) {
-          // Trust, then verify: the claim waits for a crawl of these directories (SPEC 6.2 rule 10).
-          yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at, verification_due)
-            VALUES (${category.hostCategoryId}, ${JSON.stringify(known.map((k) => k.path))}::jsonb, now(), true)
-            ON CONFLICT (host_category_id) DO UPDATE
-            SET paths = EXCLUDED.paths, reported_at = EXCLUDED.reported_at, verification_due = true`
-          lines.push(`Category ${category.name} directories reported: ${known.length}  verification scheduled\n`)
-          continue
-        }
-        // Authoritative: what was reported is up to date, what was not is gone (SPEC 6.2 rule 9).
-        const written = yield* sql<{ readonly inserted: boolean }>`
-          INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at)
-          SELECT ${category.hostCategoryId}, r."directoryId", r.path, true, 'checkin', now()
-          FROM jsonb_to_recordset(${rows}::jsonb) AS r("directoryId" integer, path text)
-          ON CONFLICT (host_category_id, path) DO UPDATE
-          SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'checkin', verified_at = now()
-          RETURNING (xmax = 0) AS inserted`
-        const deleted = yield* sql<{ readonly count: number }>`
-          WITH gone AS (
-            DELETE FROM host_category_dirs WHERE host_category_id = ${category.hostCategoryId}
-              AND path NOT IN (SELECT r.path FROM jsonb_to_recordset(${rows}::jsonb) AS r(path text))
-            RETURNING 1)
-          SELECT count(*)::int AS count FROM gone`
-        const added = written.filter((w) => w.inserted).length
-        lines.push(
-          `Category ${category.name} directories updated: ${written.length - added}  added: ${added}  deleted ${deleted[0]?.count ?? 0}\n`
-        )
-      }
-      yield* sql`UPDATE hosts SET last_checked_in = now() WHERE id = ${host.id}`
-      return lines.join("")
-    })
-  )
-
-/** A crawl of the host (SPEC 7.2 rule 4, 7.3, 7.4); says whether it switched the host off. */
-export const applyCrawl = (sql: SqlClient.SqlClient, hostId: number, report: CrawlReport) =>
-  inTransaction(
-    sql,
-    Effect.gen(function* () {
-      const host = yield* lockHost(sql, hostId)
-      /** An event of this host, told to its admins (SPEC 7.4). */
-      const tell = (kind: NewHostEvent["kind"], details: Readonly<Record<string, unknown>>) =>
-        recordHostEvent(sql, {
-          kind,
-          siteId: host.siteId,
-          hostId: host.id,
-          details: { siteName: host.siteName, hostName: host.name, ...details }
+      const lockHost = (hostId: HostId) =>
+        Effect.gen(function* () {
+          const rows = yield* sql<LockedHost>`
+            SELECT h.id, h.name, h.site_id AS "siteId", s.name AS "siteName", h.private, h.user_active AS "userActive",
+                   h.disabled_by AS "disabledBy", h.crawl_failures AS "crawlFailures"
+            FROM hosts h JOIN sites s ON s.id = h.site_id WHERE h.id = ${hostId} FOR UPDATE OF h`
+          const host = rows[0]
+          if (host === undefined) return yield* Effect.fail(new HostGone({ hostId }))
+          return host
         })
-      const own = new Set(
-        (yield* sql<{ readonly id: number }>`SELECT id FROM host_categories WHERE host_id = ${host.id}`).map(
-          (r) => r.id
+
+      /**
+       * Runs `effect` in a transaction. Its statements are not bounded by the pool's statement timeout: a whole
+       * tree's check-in or crawl result writes as many rows as the host has directories (a check-in's client waits
+       * only so long, and withdrawing it cancels the write).
+       */
+      const inTransaction = <A, E>(effect: Effect.Effect<A, E | SqlError.SqlError>) =>
+        sql.withTransaction(Effect.andThen(withoutStatementTimeout(sql), effect))
+
+      /**
+       * A check-in of the host: `user_active`, and per category the reported directories (SPEC 6.2 rules 6-10). Returns
+       * the reply's lines.
+       */
+      const applyCheckin = Effect.fn("HostStore.applyCheckin")((hostId: HostId, checkin: HostCheckin) =>
+        inTransaction(
+          Effect.gen(function* () {
+            const host = yield* lockHost(hostId)
+            if (checkin.userActive === false && (host.userActive || host.disabledBy !== "user")) {
+              yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'user',
+                disable_reason = 'disabled by report_mirror (user_active)' WHERE id = ${host.id}`
+            } else if (
+              checkin.userActive === true &&
+              !host.userActive &&
+              (host.disabledBy === "user" || (host.disabledBy === "crawler" && host.private))
+            ) {
+              // A crawler's disable of a public host is lifted by a successful crawl only.
+              yield* sql`UPDATE hosts SET user_active = true, disabled_by = 'none', disable_reason = NULL WHERE id = ${host.id}`
+            }
+
+            const categories = yield* sql<{
+              readonly hostCategoryId: HostCategoryId
+              readonly categoryId: CategoryId
+              readonly name: string
+              readonly topdir: string
+            }>`
+              SELECT hc.id AS "hostCategoryId", c.id AS "categoryId", c.name, d.name AS topdir
+              FROM host_categories hc JOIN categories c ON c.id = hc.category_id JOIN directories d ON d.id = c.topdir_id
+              WHERE hc.host_id = ${host.id}`
+            const byKey = new Map(categories.map((c) => [c.name.toLowerCase(), c]))
+
+            const lines: Array<string> = []
+            for (const reported of checkin.categories) {
+              if (!reported.enabled) continue
+              const category = byKey.get(reported.key.toLowerCase())
+              if (category === undefined) {
+                lines.push(`Category ${reported.key} not configured for this host, skipped\n`)
+                continue
+              }
+              const names = reported.directories.map((path) =>
+                path === "" ? category.topdir : `${category.topdir}/${path}`
+              )
+              // The reported paths that are directories of the category, as paths below its top.
+              const known = yield* sql<{ readonly directoryId: DirectoryId; readonly path: string }>`
+                SELECT d.id AS "directoryId",
+                       CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END AS path
+                FROM directories d
+                JOIN category_directories cd ON cd.directory_id = d.id AND cd.category_id = ${category.categoryId}
+                WHERE d.name IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(names)}::jsonb))`
+              const rows = JSON.stringify(known)
+
+              if (!host.private) {
+                // Trust, then verify: the claim waits for a crawl of these directories (SPEC 6.2 rule 10).
+                yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at, verification_due)
+                  VALUES (${category.hostCategoryId}, ${JSON.stringify(known.map((k) => k.path))}::jsonb, now(), true)
+                  ON CONFLICT (host_category_id) DO UPDATE
+                  SET paths = EXCLUDED.paths, reported_at = EXCLUDED.reported_at, verification_due = true`
+                lines.push(`Category ${category.name} directories reported: ${known.length}  verification scheduled\n`)
+                continue
+              }
+              // Authoritative: what was reported is up to date, what was not is gone (SPEC 6.2 rule 9).
+              const written = yield* sql<{ readonly inserted: boolean }>`
+                INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at)
+                SELECT ${category.hostCategoryId}, r."directoryId", r.path, true, 'checkin', now()
+                FROM jsonb_to_recordset(${rows}::jsonb) AS r("directoryId" integer, path text)
+                ON CONFLICT (host_category_id, path) DO UPDATE
+                SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'checkin', verified_at = now()
+                RETURNING (xmax = 0) AS inserted`
+              const deleted = yield* sql<{ readonly count: number }>`
+                WITH gone AS (
+                  DELETE FROM host_category_dirs WHERE host_category_id = ${category.hostCategoryId}
+                    AND path NOT IN (SELECT r.path FROM jsonb_to_recordset(${rows}::jsonb) AS r(path text))
+                  RETURNING 1)
+                SELECT count(*)::int AS count FROM gone`
+              const added = written.filter((w) => w.inserted).length
+              lines.push(
+                `Category ${category.name} directories updated: ${written.length - added}  added: ${added}  deleted ${deleted[0]?.count ?? 0}\n`
+              )
+            }
+            yield* sql`UPDATE hosts SET last_checked_in = now() WHERE id = ${host.id}`
+            return lines.join("")
+          })
         )
       )
-      for (const category of report.categories) {
-        // Only the host's own categories; an inaccessible one keeps its directories as they were.
-        if (!own.has(category.hostCategoryId)) continue
-        if (!category.accessible) {
-          // A claim whose mirror does not answer is not asked again every minute: the regular crawls will see to it.
-          if (report.mode === "targeted") {
-            yield* sql`UPDATE host_category_claims SET verification_due = false
-              WHERE host_category_id = ${category.hostCategoryId}`
-          }
-          continue
-        }
-        const hc = category.hostCategoryId
-        const upToDate = category.directories.filter((d) => d.result === "upToDate")
-        // Kept as they were (the load budget): confirmed for the sweep below, but their verification not renewed.
-        const verified = upToDate.filter((d) => d.kept !== true)
-        const stale = category.directories.filter((d) => d.result === "stale").map((d) => d.path)
-        yield* sql`
-          INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at, matched,
-            matched_timestamp, verified_files)
-          SELECT ${hc}, r."directoryId", r.path, true, 'crawl', now(), r.matched, r."matchedTimestamp", r."filesDigest"
-          FROM jsonb_to_recordset(${JSON.stringify(verified)}::jsonb)
-            AS r("directoryId" integer, path text, matched text, "matchedTimestamp" bigint, "filesDigest" text)
-          ON CONFLICT (host_category_id, path) DO UPDATE
-          SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'crawl', verified_at = now(),
-              matched = EXCLUDED.matched, matched_timestamp = EXCLUDED.matched_timestamp,
-              verified_files = EXCLUDED.verified_files`
-        const turned = yield* sql<{ readonly path: string; readonly wasUpToDate: boolean }>`
-          UPDATE host_category_dirs d SET up2date = false, verified_by = 'crawl', verified_at = now(), matched = NULL,
-            matched_timestamp = NULL
-          FROM host_category_dirs before
-          WHERE before.id = d.id AND d.host_category_id = ${hc}
-            AND d.path IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(stale)}::jsonb))
-          RETURNING d.path, before.up2date AS "wasUpToDate"`
-        // Repodata that was up to date and is not any more: the host's admins are told (SPEC 7.4).
-        const staleRepodata = turned
-          .filter((t) => t.wasUpToDate && isRepodata(t.path))
-          .map((t) => t.path)
-          .sort()
-        if (staleRepodata.length > 0) {
-          const [category] = yield* sql<{ readonly name: string }>`
-            SELECT c.name FROM host_categories hc JOIN categories c ON c.id = hc.category_id WHERE hc.id = ${hc}`
-          yield* tell("HostNotUpToDate", { category: category?.name ?? null, directories: staleRepodata })
-        }
-        if (report.mode === "full") {
-          // After a full crawl, what was not confirmed is not up to date.
-          yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
-            WHERE host_category_id = ${hc} AND up2date
-              AND path NOT IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(upToDate.map((d) => d.path))}::jsonb))`
-        }
-        yield* sql`UPDATE host_category_claims SET verification_due = false WHERE host_category_id = ${hc}`
-      }
-      // What the base checks learned of each URL; the host serves a family if any usable URL does (SPEC 7.6).
-      const urls = report.urls.filter((u) => own.has(u.hostCategoryId))
-      if (urls.length > 0) {
-        yield* sql`UPDATE host_category_urls u SET
-            reachable = coalesce(r.reachable, u.reachable), ipv4 = coalesce(r.ipv4, u.ipv4),
-            ipv6 = coalesce(r.ipv6, u.ipv6), tls_valid = coalesce(r."tlsValid", u.tls_valid),
-            tls_expires_at = coalesce(to_timestamp(r."tlsExpiresAt"), u.tls_expires_at), checked_at = now()
-          FROM jsonb_to_recordset(${JSON.stringify(urls)}::jsonb)
-            AS r("hostCategoryId" integer, url text, reachable boolean, ipv4 boolean, ipv6 boolean, "tlsValid" boolean,
-                 "tlsExpiresAt" double precision)
-          WHERE u.host_category_id = r."hostCategoryId" AND u.url = r.url`
-        yield* sql`UPDATE hosts h SET
-            ipv4 = CASE WHEN bool_or_4 THEN 'yes' WHEN all_known_4 THEN 'no' ELSE h.ipv4 END,
-            ipv6 = CASE WHEN bool_or_6 THEN 'yes' WHEN all_known_6 THEN 'no' ELSE h.ipv6 END
-          FROM (SELECT bool_or(u.ipv4) AS bool_or_4, bool_and(u.ipv4 IS NOT NULL) AND NOT bool_or(u.ipv4) AS all_known_4,
-                       bool_or(u.ipv6) AS bool_or_6, bool_and(u.ipv6 IS NOT NULL) AND NOT bool_or(u.ipv6) AS all_known_6
-                FROM host_category_urls u JOIN host_categories hc ON hc.id = u.host_category_id
-                WHERE hc.host_id = ${host.id} AND NOT u.private AND u.reachable IS NOT FALSE
-                  AND u.tls_valid IS NOT FALSE) f
-          WHERE h.id = ${host.id} AND (f.bool_or_4 IS NOT NULL OR f.bool_or_6 IS NOT NULL)`
-      }
-      // A certificate about to expire: its admins are told once per certificate (SPEC 7.6).
-      const expiring = urls.filter((u) => u.tlsExpiresSoon === true && u.tlsExpiresAt !== null)
-      if (expiring.length > 0) {
-        const warned = yield* sql<{ readonly url: string; readonly expiresAt: number }>`
-          UPDATE host_category_urls u SET tls_expiry_warned = to_timestamp(r."tlsExpiresAt")
-          FROM jsonb_to_recordset(${JSON.stringify(expiring)}::jsonb)
-            AS r("hostCategoryId" integer, url text, "tlsExpiresAt" double precision)
-          WHERE u.host_category_id = r."hostCategoryId" AND u.url = r.url
-            AND u.tls_expiry_warned IS DISTINCT FROM to_timestamp(r."tlsExpiresAt")
-          RETURNING u.url, r."tlsExpiresAt" AS "expiresAt"`
-        if (warned.length > 0) {
-          yield* tell("TlsCertificateExpiring", { urls: warned })
-        }
-      }
-      // Full crawls decide a host's standing (SPEC 7.4): four failed ones in a row switch it off, a good one resets
-      // the count and switches it on again. Canary, repodata and targeted crawls, run far more often, record what
-      // they find of the URLs and directories but count for neither, so an hour's outage does not switch a mirror
-      // off, nor does a mirror that answers its front page but times out on its tree escape the count.
-      const counts = report.mode === "full"
-      let switchedOff = false
-      if (counts && report.status === "ok") {
-        yield* sql`UPDATE hosts SET crawl_failures = 0 WHERE id = ${host.id}`
-        if (host.disabledBy === "crawler") {
-          yield* sql`UPDATE hosts SET user_active = true, disabled_by = 'none', disable_reason = NULL WHERE id = ${host.id}`
-        }
-      } else if (counts && (report.status === "failure" || report.status === "timeout")) {
-        const reason =
-          report.reason ?? (report.status === "timeout" ? "crawl timed out, host likely overloaded" : "crawl failed")
-        // A failed full crawl takes the host's directories out of date (SPEC 7.4). (After a failed canary or repodata
-        // crawl its URLs, recorded as not answering, keep it out of the lists until they answer again.)
-        yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
-          WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
-        const failures = host.crawlFailures + 1
-        yield* sql`UPDATE hosts SET crawl_failures = ${failures} WHERE id = ${host.id}`
-        if (failures >= CRAWL_FAILURES_TO_DISABLE && host.userActive) {
-          switchedOff = true
-          const disableReason = `disabled after ${failures} consecutive crawl failures: ${reason}`
-          yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'crawler', disable_reason = ${disableReason}
-            WHERE id = ${host.id}`
-          yield* tell("HostAutoDisabled", {
-            crawledAt: Math.floor(Date.now() / 1000),
-            reason: disableReason,
-            crawlLogUrl: `/api/hosts/${host.id}/crawl-log`
+      /** A crawl of the host (SPEC 7.2 rule 4, 7.3, 7.4); says whether it switched the host off. */
+      const applyCrawl = Effect.fn("HostStore.applyCrawl")((hostId: HostId, report: CrawlReport) =>
+        inTransaction(
+          Effect.gen(function* () {
+            const host = yield* lockHost(hostId)
+            /** An event of this host, told to its admins (SPEC 7.4). */
+            const tell = (kind: NewHostEvent["kind"], details: Readonly<Record<string, unknown>>) =>
+              events.record({
+                kind,
+                siteId: host.siteId,
+                hostId: host.id,
+                details: { siteName: host.siteName, hostName: host.name, ...details }
+              })
+            const own = new Set<number>(
+              (yield* sql<{
+                readonly id: HostCategoryId
+              }>`SELECT id FROM host_categories WHERE host_id = ${host.id}`).map((r) => r.id)
+            )
+            for (const category of report.categories) {
+              // Only the host's own categories; an inaccessible one keeps its directories as they were.
+              if (!own.has(category.hostCategoryId)) continue
+              if (!category.accessible) {
+                // A claim whose mirror does not answer is not asked again every minute: the regular crawls will see to it.
+                if (report.mode === "targeted") {
+                  yield* sql`UPDATE host_category_claims SET verification_due = false
+                    WHERE host_category_id = ${category.hostCategoryId}`
+                }
+                continue
+              }
+              const hc = category.hostCategoryId
+              const upToDate = category.directories.filter((d) => d.result === "upToDate")
+              // Kept as they were (the load budget): confirmed for the sweep below, but their verification not renewed.
+              const verified = upToDate.filter((d) => d.kept !== true)
+              const stale = category.directories.filter((d) => d.result === "stale").map((d) => d.path)
+              yield* sql`
+                INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at, matched,
+                  matched_timestamp, verified_files)
+                SELECT ${hc}, r."directoryId", r.path, true, 'crawl', now(), r.matched, r."matchedTimestamp", r."filesDigest"
+                FROM jsonb_to_recordset(${JSON.stringify(verified)}::jsonb)
+                  AS r("directoryId" integer, path text, matched text, "matchedTimestamp" bigint, "filesDigest" text)
+                ON CONFLICT (host_category_id, path) DO UPDATE
+                SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'crawl', verified_at = now(),
+                    matched = EXCLUDED.matched, matched_timestamp = EXCLUDED.matched_timestamp,
+                    verified_files = EXCLUDED.verified_files`
+              const turned = yield* sql<{ readonly path: string; readonly wasUpToDate: boolean }>`
+                UPDATE host_category_dirs d SET up2date = false, verified_by = 'crawl', verified_at = now(), matched = NULL,
+                  matched_timestamp = NULL
+                FROM host_category_dirs before
+                WHERE before.id = d.id AND d.host_category_id = ${hc}
+                  AND d.path IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(stale)}::jsonb))
+                RETURNING d.path, before.up2date AS "wasUpToDate"`
+              // Repodata that was up to date and is not any more: the host's admins are told (SPEC 7.4).
+              const staleRepodata = turned
+                .filter((t) => t.wasUpToDate && isRepodata(t.path))
+                .map((t) => t.path)
+                .sort()
+              if (staleRepodata.length > 0) {
+                const [category] = yield* sql<{ readonly name: string }>`
+                  SELECT c.name FROM host_categories hc JOIN categories c ON c.id = hc.category_id WHERE hc.id = ${hc}`
+                yield* tell("HostNotUpToDate", { category: category?.name ?? null, directories: staleRepodata })
+              }
+              if (report.mode === "full") {
+                // After a full crawl, what was not confirmed is not up to date.
+                yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
+                  WHERE host_category_id = ${hc} AND up2date
+                    AND path NOT IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(upToDate.map((d) => d.path))}::jsonb))`
+              }
+              yield* sql`UPDATE host_category_claims SET verification_due = false WHERE host_category_id = ${hc}`
+            }
+            // What the base checks learned of each URL; the host serves a family if any usable URL does (SPEC 7.6).
+            const urls = report.urls.filter((u) => own.has(u.hostCategoryId))
+            if (urls.length > 0) {
+              yield* sql`UPDATE host_category_urls u SET
+                  reachable = coalesce(r.reachable, u.reachable), ipv4 = coalesce(r.ipv4, u.ipv4),
+                  ipv6 = coalesce(r.ipv6, u.ipv6), tls_valid = coalesce(r."tlsValid", u.tls_valid),
+                  tls_expires_at = coalesce(to_timestamp(r."tlsExpiresAt"), u.tls_expires_at), checked_at = now()
+                FROM jsonb_to_recordset(${JSON.stringify(urls)}::jsonb)
+                  AS r("hostCategoryId" integer, url text, reachable boolean, ipv4 boolean, ipv6 boolean, "tlsValid" boolean,
+                       "tlsExpiresAt" double precision)
+                WHERE u.host_category_id = r."hostCategoryId" AND u.url = r.url`
+              yield* sql`UPDATE hosts h SET
+                  ipv4 = CASE WHEN bool_or_4 THEN 'yes' WHEN all_known_4 THEN 'no' ELSE h.ipv4 END,
+                  ipv6 = CASE WHEN bool_or_6 THEN 'yes' WHEN all_known_6 THEN 'no' ELSE h.ipv6 END
+                FROM (SELECT bool_or(u.ipv4) AS bool_or_4, bool_and(u.ipv4 IS NOT NULL) AND NOT bool_or(u.ipv4) AS all_known_4,
+                             bool_or(u.ipv6) AS bool_or_6, bool_and(u.ipv6 IS NOT NULL) AND NOT bool_or(u.ipv6) AS all_known_6
+                      FROM host_category_urls u JOIN host_categories hc ON hc.id = u.host_category_id
+                      WHERE hc.host_id = ${host.id} AND NOT u.private AND u.reachable IS NOT FALSE
+                        AND u.tls_valid IS NOT FALSE) f
+                WHERE h.id = ${host.id} AND (f.bool_or_4 IS NOT NULL OR f.bool_or_6 IS NOT NULL)`
+            }
+            // A certificate about to expire: its admins are told once per certificate (SPEC 7.6).
+            const expiring = urls.filter((u) => u.tlsExpiresSoon === true && u.tlsExpiresAt !== null)
+            if (expiring.length > 0) {
+              const warned = yield* sql<{ readonly url: string; readonly expiresAt: number }>`
+                UPDATE host_category_urls u SET tls_expiry_warned = to_timestamp(r."tlsExpiresAt")
+                FROM jsonb_to_recordset(${JSON.stringify(expiring)}::jsonb)
+                  AS r("hostCategoryId" integer, url text, "tlsExpiresAt" double precision)
+                WHERE u.host_category_id = r."hostCategoryId" AND u.url = r.url
+                  AND u.tls_expiry_warned IS DISTINCT FROM to_timestamp(r."tlsExpiresAt")
+                RETURNING u.url, r."tlsExpiresAt" AS "expiresAt"`
+              if (warned.length > 0) {
+                yield* tell("TlsCertificateExpiring", { urls: warned })
+              }
+            }
+            // Full crawls decide a host's standing (SPEC 7.4): four failed ones in a row switch it off, a good one resets
+            // the count and switches it on again. Canary, repodata and targeted crawls, run far more often, record what
+            // they find of the URLs and directories but count for neither, so an hour's outage does not switch a mirror
+            // off, nor does a mirror that answers its front page but times out on its tree escape the count.
+            const counts = report.mode === "full"
+            let switchedOff = false
+            if (counts && report.status === "ok") {
+              yield* sql`UPDATE hosts SET crawl_failures = 0 WHERE id = ${host.id}`
+              if (host.disabledBy === "crawler") {
+                yield* sql`UPDATE hosts SET user_active = true, disabled_by = 'none', disable_reason = NULL WHERE id = ${host.id}`
+              }
+            } else if (counts && (report.status === "failure" || report.status === "timeout")) {
+              const reason =
+                report.reason ??
+                (report.status === "timeout" ? "crawl timed out, host likely overloaded" : "crawl failed")
+              // A failed full crawl takes the host's directories out of date (SPEC 7.4). (After a failed canary or repodata
+              // crawl its URLs, recorded as not answering, keep it out of the lists until they answer again.)
+              yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
+                WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
+              const failures = host.crawlFailures + 1
+              yield* sql`UPDATE hosts SET crawl_failures = ${failures} WHERE id = ${host.id}`
+              if (failures >= CRAWL_FAILURES_TO_DISABLE && host.userActive) {
+                switchedOff = true
+                const disableReason = `disabled after ${failures} consecutive crawl failures: ${reason}`
+                yield* sql`UPDATE hosts SET user_active = false, disabled_by = 'crawler', disable_reason = ${disableReason}
+                  WHERE id = ${host.id}`
+                yield* tell("HostAutoDisabled", {
+                  crawledAt: Math.floor(Date.now() / 1000),
+                  reason: disableReason,
+                  crawlLogUrl: `/api/hosts/${host.id}/crawl-log`
+                })
+              }
+            }
+            const measured = report.mode === "full" && report.status !== "unknown"
+            yield* sql`UPDATE hosts SET last_crawled = now(),
+              last_crawl_duration = CASE WHEN ${measured} THEN ${report.durationMs / 1000} ELSE last_crawl_duration END
+              WHERE id = ${host.id}`
+            return { switchedOff }
+          })
+        )
+      )
+      /** The host's status as its entity reports it. */
+      const status = Effect.fn("HostStore.status")(function* (hostId: HostId) {
+        const rows = yield* sql<HostStatus>`
+            SELECT h.id AS "hostId", h.user_active AS "userActive", h.disabled_by AS "disabledBy",
+                   extract(epoch FROM h.last_checked_in)::float8 AS "lastCheckedIn",
+                   extract(epoch FROM h.last_crawled)::float8 AS "lastCrawled",
+                   h.crawl_failures AS "crawlFailures",
+                   (SELECT count(*)::int FROM host_category_dirs d JOIN host_categories hc ON hc.id = d.host_category_id
+                     WHERE hc.host_id = h.id AND d.up2date) AS "directoriesUpToDate",
+                   (SELECT count(*)::int FROM host_category_claims c JOIN host_categories hc ON hc.id = c.host_category_id
+                     WHERE hc.host_id = h.id AND c.verification_due) AS "claimsAwaitingCrawl"
+            FROM hosts h WHERE h.id = ${hostId}`
+        const status = rows[0]
+        if (status === undefined) return yield* Effect.fail(new HostGone({ hostId }))
+        return status
+      })
+      /** What a crawl of the host checks (SPEC 7.2): its categories' base URLs and readable directories, with files. */
+      const crawlTarget = Effect.fn("HostStore.crawlTarget")(function* (
+        hostId: HostId,
+        /** Only these categories (names, any case); all when absent. */
+        only?: ReadonlyArray<string>,
+        /**
+         * The load budget (SPEC 7.5): a directory a crawl found up to date within this time, unchanged on the master since,
+         * is kept as it is rather than asked again (repodata directories are always asked). None: every directory asked.
+         */
+        recheckAfter?: Duration.Duration
+      ) {
+        const categories = yield* sql<{
+          readonly hostCategoryId: HostCategoryId
+          readonly alwaysUpToDate: boolean
+          readonly categoryId: CategoryId
+          readonly topdir: string
+          readonly urls: ReadonlyArray<string>
+        }>`
+            SELECT hc.id AS "hostCategoryId", hc.always_up2date AS "alwaysUpToDate", c.id AS "categoryId", d.name AS topdir,
+                   coalesce((SELECT jsonb_agg(u.url ORDER BY (u.url LIKE 'https:%') DESC, u.id) FROM host_category_urls u
+                             WHERE u.host_category_id = hc.id AND NOT u.private
+                               AND (u.url LIKE 'https://%' OR u.url LIKE 'http://%')), '[]'::jsonb) AS urls
+            FROM host_categories hc JOIN categories c ON c.id = hc.category_id JOIN directories d ON d.id = c.topdir_id
+            WHERE hc.host_id = ${hostId}
+              AND (${only === undefined} OR lower(c.name) IN (SELECT lower(value) FROM jsonb_array_elements_text(${JSON.stringify(only ?? [])}::jsonb)))
+            ORDER BY hc.id`
+        const target: Array<CrawlCategory> = []
+        for (const category of categories) {
+          const directories = yield* sql<{
+            readonly directoryId: DirectoryId
+            readonly name: string
+            readonly files: ReadonlyArray<{ readonly name: string; readonly size: number }> | null
+            readonly repomd: ReadonlyArray<{ readonly sha256: string; readonly timestamp: number }> | null
+            readonly kept: boolean
+            readonly matched: "newest" | "alternate" | null
+            readonly matchedTimestamp: number | null
+            readonly filesDigest: string
+          }>`
+              SELECT d.id AS "directoryId", d.name, d.files,
+                     (SELECT jsonb_agg(jsonb_build_object('sha256', f.sha256, 'timestamp', f.timestamp)
+                                       ORDER BY f.timestamp DESC) FROM file_details f
+                      WHERE f.directory_id = d.id AND f.filename = 'repomd.xml') AS repomd,
+                     coalesce(${recheckAfter !== undefined} AND hcd.up2date AND hcd.verified_by = 'crawl'
+                       AND hcd.verified_at > now() - make_interval(secs => ${recheckAfter === undefined ? 0 : Duration.toSeconds(recheckAfter)})
+                       AND hcd.verified_files = md5(d.files::text) AND d.name NOT LIKE '%/repodata', false) AS kept,
+                     hcd.matched, hcd.matched_timestamp::float8 AS "matchedTimestamp", md5(d.files::text) AS "filesDigest"
+              FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
+              LEFT JOIN host_category_dirs hcd ON hcd.host_category_id = ${category.hostCategoryId}
+                AND hcd.path = CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END
+              WHERE cd.category_id = ${category.categoryId} AND d.readable`
+          target.push({
+            hostCategoryId: category.hostCategoryId,
+            alwaysUpToDate: category.alwaysUpToDate,
+            urls: category.urls,
+            directories: directories.map((d) => ({
+              directoryId: d.directoryId,
+              path: d.name === category.topdir ? "" : d.name.slice(category.topdir.length + 1),
+              files: (d.files ?? []).map((f) => ({ name: f.name, size: Number(f.size) })),
+              repomd:
+                d.repomd === null || d.repomd.length === 0
+                  ? undefined
+                  : { newest: d.repomd[0]!, alternates: d.repomd.slice(1) },
+              kept: d.kept ? { matched: d.matched, matchedTimestamp: d.matchedTimestamp } : undefined,
+              filesDigest: d.filesDigest
+            }))
           })
         }
-      }
-      const measured = report.mode === "full" && report.status !== "unknown"
-      yield* sql`UPDATE hosts SET last_crawled = now(),
-        last_crawl_duration = CASE WHEN ${measured} THEN ${report.durationMs / 1000} ELSE last_crawl_duration END
-        WHERE id = ${host.id}`
-      return { switchedOff }
-    })
-  )
-
-/** The host's status as its entity reports it. */
-export const hostStatus = (sql: SqlClient.SqlClient, hostId: number) =>
-  Effect.gen(function* () {
-    const rows = yield* sql<HostStatus>`
-      SELECT h.id AS "hostId", h.user_active AS "userActive", h.disabled_by AS "disabledBy",
-             extract(epoch FROM h.last_checked_in)::float8 AS "lastCheckedIn",
-             extract(epoch FROM h.last_crawled)::float8 AS "lastCrawled",
-             h.crawl_failures AS "crawlFailures",
-             (SELECT count(*)::int FROM host_category_dirs d JOIN host_categories hc ON hc.id = d.host_category_id
-               WHERE hc.host_id = h.id AND d.up2date) AS "directoriesUpToDate",
-             (SELECT count(*)::int FROM host_category_claims c JOIN host_categories hc ON hc.id = c.host_category_id
-               WHERE hc.host_id = h.id AND c.verification_due) AS "claimsAwaitingCrawl"
-      FROM hosts h WHERE h.id = ${hostId}`
-    const status = rows[0]
-    if (status === undefined) return yield* Effect.fail(new HostGone({ hostId }))
-    return status
-  }).pipe(Effect.catchTag("SqlError", Effect.die))
-
-/** What a crawl of the host checks (SPEC 7.2): its categories' base URLs and readable directories, with files. */
-export const loadCrawlTarget = (
-  sql: SqlClient.SqlClient,
-  hostId: number,
-  /** Only these categories (names, any case); all when absent. */
-  only?: ReadonlyArray<string>,
-  /**
-   * The load budget (SPEC 7.5): a directory a crawl found up to date within this time, unchanged on the master since,
-   * is kept as it is rather than asked again (repodata directories are always asked). None: every directory asked.
-   */
-  recheckAfter?: Duration.Duration
-) =>
-  Effect.gen(function* () {
-    const categories = yield* sql<{
-      readonly hostCategoryId: number
-      readonly alwaysUpToDate: boolean
-      readonly categoryId: number
-      readonly topdir: string
-      readonly urls: ReadonlyArray<string>
-    }>`
-      SELECT hc.id AS "hostCategoryId", hc.always_up2date AS "alwaysUpToDate", c.id AS "categoryId", d.name AS topdir,
-             coalesce((SELECT jsonb_agg(u.url ORDER BY (u.url LIKE 'https:%') DESC, u.id) FROM host_category_urls u
-                       WHERE u.host_category_id = hc.id AND NOT u.private
-                         AND (u.url LIKE 'https://%' OR u.url LIKE 'http://%')), '[]'::jsonb) AS urls
-      FROM host_categories hc JOIN categories c ON c.id = hc.category_id JOIN directories d ON d.id = c.topdir_id
-      WHERE hc.host_id = ${hostId}
-        AND (${only === undefined} OR lower(c.name) IN (SELECT lower(value) FROM jsonb_array_elements_text(${JSON.stringify(only ?? [])}::jsonb)))
-      ORDER BY hc.id`
-    const target: Array<CrawlCategory> = []
-    for (const category of categories) {
-      const directories = yield* sql<{
-        readonly directoryId: number
-        readonly name: string
-        readonly files: ReadonlyArray<{ readonly name: string; readonly size: number }> | null
-        readonly repomd: ReadonlyArray<{ readonly sha256: string; readonly timestamp: number }> | null
-        readonly kept: boolean
-        readonly matched: "newest" | "alternate" | null
-        readonly matchedTimestamp: number | null
-        readonly filesDigest: string
-      }>`
-        SELECT d.id AS "directoryId", d.name, d.files,
-               (SELECT jsonb_agg(jsonb_build_object('sha256', f.sha256, 'timestamp', f.timestamp)
-                                 ORDER BY f.timestamp DESC) FROM file_details f
-                WHERE f.directory_id = d.id AND f.filename = 'repomd.xml') AS repomd,
-               coalesce(${recheckAfter !== undefined} AND hcd.up2date AND hcd.verified_by = 'crawl'
-                 AND hcd.verified_at > now() - make_interval(secs => ${recheckAfter === undefined ? 0 : Duration.toSeconds(recheckAfter)})
-                 AND hcd.verified_files = md5(d.files::text) AND d.name NOT LIKE '%/repodata', false) AS kept,
-               hcd.matched, hcd.matched_timestamp::float8 AS "matchedTimestamp", md5(d.files::text) AS "filesDigest"
-        FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
-        LEFT JOIN host_category_dirs hcd ON hcd.host_category_id = ${category.hostCategoryId}
-          AND hcd.path = CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END
-        WHERE cd.category_id = ${category.categoryId} AND d.readable`
-      target.push({
-        hostCategoryId: category.hostCategoryId,
-        alwaysUpToDate: category.alwaysUpToDate,
-        urls: category.urls,
-        directories: directories.map((d) => ({
-          directoryId: d.directoryId,
-          path: d.name === category.topdir ? "" : d.name.slice(category.topdir.length + 1),
-          files: (d.files ?? []).map((f) => ({ name: f.name, size: Number(f.size) })),
-          repomd:
-            d.repomd === null || d.repomd.length === 0
-              ? undefined
-              : { newest: d.repomd[0]!, alternates: d.repomd.slice(1) },
-          kept: d.kept ? { matched: d.matched, matchedTimestamp: d.matchedTimestamp } : undefined,
-          filesDigest: d.filesDigest
-        }))
+        return { hostId, categories: target }
       })
-    }
-    return { hostId, categories: target }
-  }).pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
+      /** Keeps a crawl in the host's crawl log, dropping runs past the last ten of its mode and older than two weeks. */
+      const recordCrawlLog = (hostId: HostId, startedAt: number, outcome: CrawlOutcome) =>
+        Effect.gen(function* () {
+          const { report } = outcome
+          yield* sql`INSERT INTO host_crawl_logs (host_id, started_at, mode, status, reason, duration_ms, requests, entries,
+              entries_total)
+            VALUES (${hostId}, to_timestamp(${startedAt / 1000}), ${report.mode}, ${report.status}, ${report.reason},
+              ${report.durationMs}, ${outcome.requests}, ${JSON.stringify(outcome.log.slice(0, CRAWL_LOG_ENTRIES))}::jsonb,
+              ${outcome.log.length})`
+          // Per mode, so that hourly canary checks do not push the last full crawl out of the log.
+          yield* sql`DELETE FROM host_crawl_logs WHERE host_id = ${hostId} AND (
+              started_at < now() - make_interval(days => ${CRAWL_LOG_DAYS})
+              OR (mode = ${report.mode} AND id NOT IN (
+                SELECT id FROM host_crawl_logs WHERE host_id = ${hostId} AND mode = ${report.mode}
+                ORDER BY started_at DESC, id DESC LIMIT ${CRAWL_LOG_RUNS})))`
+        })
+      /** The host's crawl log, newest first. */
+      const crawlLog = Effect.fn("HostStore.crawlLog")(function* (hostId: HostId) {
+        return yield* sql<CrawlLog>`
+          SELECT extract(epoch FROM started_at)::float8 AS "startedAt", mode, status, reason, duration_ms AS "durationMs",
+                 requests, entries, entries_total AS "entriesTotal"
+          FROM host_crawl_logs WHERE host_id = ${hostId} ORDER BY started_at DESC, id DESC`.pipe(Effect.orDie)
+      })
 
-/** Crawl log entries kept per crawl; the runs kept per host; how long they are kept (SPEC 7.5). */
-export const CRAWL_LOG_ENTRIES = 500
-export const CRAWL_LOG_RUNS = 10
-const CRAWL_LOG_DAYS = 14
-
-/** Keeps a crawl in the host's crawl log, dropping runs past the last ten of its mode and older than two weeks. */
-export const recordCrawlLog = (
-  sql: SqlClient.SqlClient,
-  hostId: number,
-  startedAt: number,
-  outcome: { readonly report: CrawlReport; readonly log: ReadonlyArray<unknown>; readonly requests: number }
-) =>
-  Effect.gen(function* () {
-    const { report } = outcome
-    yield* sql`INSERT INTO host_crawl_logs (host_id, started_at, mode, status, reason, duration_ms, requests, entries,
-        entries_total)
-      VALUES (${hostId}, to_timestamp(${startedAt / 1000}), ${report.mode}, ${report.status}, ${report.reason},
-        ${report.durationMs}, ${outcome.requests}, ${JSON.stringify(outcome.log.slice(0, CRAWL_LOG_ENTRIES))}::jsonb,
-        ${outcome.log.length})`
-    // Per mode, so that hourly canary checks do not push the last full crawl out of the log.
-    yield* sql`DELETE FROM host_crawl_logs WHERE host_id = ${hostId} AND (
-        started_at < now() - make_interval(days => ${CRAWL_LOG_DAYS})
-        OR (mode = ${report.mode} AND id NOT IN (
-          SELECT id FROM host_crawl_logs WHERE host_id = ${hostId} AND mode = ${report.mode}
-          ORDER BY started_at DESC, id DESC LIMIT ${CRAWL_LOG_RUNS})))`
-  }).pipe(Effect.catchTag("SqlError", (error) => Effect.die(error)))
-
-/** The host's crawl log, newest first. */
-export const crawlLogs = (sql: SqlClient.SqlClient, hostId: number) =>
-  sql<CrawlLog>`
-    SELECT extract(epoch FROM started_at)::float8 AS "startedAt", mode, status, reason, duration_ms AS "durationMs",
-           requests, entries, entries_total AS "entriesTotal"
-    FROM host_crawl_logs WHERE host_id = ${hostId} ORDER BY started_at DESC, id DESC`.pipe(
-    Effect.catchTag("SqlError", (error) => Effect.die(error))
-  )
+      return HostStore.of({
+        applyCheckin,
+        applyCrawl,
+        applyCrawlWithLog: Effect.fn("HostStore.applyCrawlWithLog")(function* (hostId, startedAt, outcome) {
+          return yield* sql.withTransaction(
+            applyCrawl(hostId, outcome.report).pipe(Effect.tap(() => recordCrawlLog(hostId, startedAt, outcome)))
+          )
+        }),
+        status,
+        crawlTarget,
+        crawlLog
+      })
+    })
+  ).pipe(Layer.provide(HostEvents.layer))
+}

@@ -1,40 +1,37 @@
 // The master tree as scanned: directories and the file details (known versions) of their files, and the emergency
 // expire of file details (SPEC 8.4).
 
-import type { ExpireResult } from "@mirrormanager/domain/masterscan"
+import type { DirectoryFilter, ExpireResult } from "@mirrormanager/domain/masterscan"
 import type {
   Directory,
+  DirectoryId,
   FileDetail,
   Forbidden,
   NotFound,
   Page,
-  PageRequest,
-  Principal
+  Principal,
+  RepositoryId,
+  VersionId
 } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { ChangeLog, makeTable, transaction } from "../db/index.ts"
 import { requireAdmin } from "../registry/index.ts"
 
-export interface DirectoryFilter extends PageRequest {
-  readonly categoryId?: number
-  readonly under?: string
-}
-
 export class Directories extends Context.Service<
   Directories,
   {
     readonly list: (p: Principal, filter: DirectoryFilter) => Effect.Effect<Page<Directory>>
-    readonly get: (p: Principal, id: number) => Effect.Effect<Directory, NotFound>
-    readonly fileDetails: (p: Principal, directoryId: number) => Effect.Effect<ReadonlyArray<FileDetail>, NotFound>
+    readonly get: (p: Principal, id: DirectoryId) => Effect.Effect<Directory, NotFound>
+    readonly fileDetails: (p: Principal, directoryId: DirectoryId) => Effect.Effect<ReadonlyArray<FileDetail>, NotFound>
     readonly repositoryFileDetails: (
       p: Principal,
-      repositoryId: number
+      repositoryId: RepositoryId
     ) => Effect.Effect<ReadonlyArray<FileDetail>, NotFound>
     /** Keeps only the newest file detail of every file in and below the repository's (or version's) directories. */
     readonly expire: (
       p: Principal,
-      target: { readonly repositoryId: number } | { readonly versionId: number }
+      target: { readonly repositoryId: RepositoryId } | { readonly versionId: VersionId }
     ) => Effect.Effect<ExpireResult, Forbidden | NotFound>
   }
 >()("actors/Directories") {

@@ -3,12 +3,19 @@
 
 import { Worker } from "node:worker_threads"
 import type { ScanProgress, ScanStatus, ScanSummary } from "@mirrormanager/domain/masterscan"
-import { NotFound, Unprocessable } from "@mirrormanager/domain/registry"
+import {
+  type CategoryId,
+  type Forbidden,
+  NotFound,
+  type Principal,
+  Unprocessable
+} from "@mirrormanager/domain/registry"
 import { Cause, Clock, Context, type Duration, Effect, Fiber, Layer, Queue, Schedule, Scope, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
-import { ChangeLog, withoutTransactionTimeouts } from "../db/index.ts"
+import { withoutTransactionTimeouts } from "../db/index.ts"
+import { requireAdmin } from "../registry/index.ts"
 import { MasterScanPolicy } from "./MasterScanPolicy.ts"
-import { loadCategory, loadKnownTree, lockCategory, type ScanCategory, treeWriter } from "./MasterTreeStore.ts"
+import { MasterTreeStore, type ScanCategory } from "./MasterTreeStore.ts"
 import type { WalkedDirectory, WalkOptions, WalkProblem, WalkProgress, WalkResult } from "./MasterTreeWalker.ts"
 
 const MAX_PROBLEMS_KEPT = 100
@@ -22,6 +29,12 @@ export interface ScanOptions {
 }
 
 type ScanError = NotFound | Unprocessable
+
+export interface ScannedCategory {
+  readonly id: CategoryId
+  readonly name: string
+  readonly masterPath: string | null
+}
 
 type WorkerMessage =
   | { readonly _tag: "Progress"; readonly progress: WalkProgress }
@@ -92,16 +105,23 @@ export class MasterScanner extends Context.Service<
   {
     /** Scans one category now (waiting for a scan of it already running on this node). */
     readonly scan: (categoryId: number, options?: ScanOptions) => Effect.Effect<ScanSummary, ScanError>
-    /** Starts a scan in the background, unless one is already waiting; answers at once. */
-    readonly request: (categoryId: number, options?: ScanOptions) => Effect.Effect<ScanStatus, ScanError>
-    readonly status: (categoryId: number) => Effect.Effect<ScanStatus, NotFound>
+    /** Starts a scan in the background, unless one is already waiting; answers at once. Global admins only. */
+    readonly request: (
+      p: Principal,
+      categoryId: CategoryId,
+      options?: ScanOptions
+    ) => Effect.Effect<ScanStatus, Forbidden | ScanError>
+    /** The category's scan running or waiting, and its last one; for any signed-in user. */
+    readonly status: (p: Principal, categoryId: CategoryId) => Effect.Effect<ScanStatus, NotFound>
+    /** Every category, with its master path (a category without one is not scanned), by id. */
+    readonly categories: () => Effect.Effect<ReadonlyArray<ScannedCategory>>
   }
 >()("actors/MasterScanner") {
   static readonly layer = Layer.effect(
     MasterScanner,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const changes = yield* ChangeLog
+      const store = yield* MasterTreeStore
       const policy = yield* MasterScanPolicy
       const scope = yield* Scope.Scope
       const locks = new Map<number, Semaphore.Semaphore>()
@@ -124,7 +144,7 @@ export class MasterScanner extends Context.Service<
         lockOf(categoryId).withPermit(slots.withPermit(effect))
 
       const category = (id: number) =>
-        Effect.flatMap(loadCategory(sql, id), (row) =>
+        Effect.flatMap(store.category(id), (row) =>
           row === undefined
             ? Effect.fail(new NotFound({ resource: "category", detail: `category ${id} does not exist` }))
             : Effect.succeed(row)
@@ -174,9 +194,9 @@ export class MasterScanner extends Context.Service<
           // that wait, nor the writes of a big tree, nor the walk between two writes has a time bound.
           const outcome = yield* Effect.gen(function* () {
             yield* withoutTransactionTimeouts(sql)
-            yield* lockCategory(sql, target.id)
-            const known = yield* loadKnownTree(sql, target)
-            const writer = treeWriter(sql, changes, {
+            yield* store.lockCategory(target.id)
+            const known = yield* store.knownTree(target)
+            const writer = store.treeWriter({
               category: target,
               known,
               rules: policy.rules,
@@ -302,9 +322,22 @@ export class MasterScanner extends Context.Service<
           return yield* status(target.id)
         })
 
-      return MasterScanner.of({ scan, request, status })
+      return MasterScanner.of({
+        scan,
+        request: Effect.fn("MasterScanner.request")(function* (p, categoryId, options) {
+          yield* requireAdmin(p, "scan master trees")
+          return yield* request(categoryId, options)
+        }),
+        status: Effect.fn("MasterScanner.status")(function* (_p, categoryId) {
+          return yield* status(categoryId)
+        }),
+        categories: Effect.fn("MasterScanner.categories")(function* () {
+          return yield* sql<ScannedCategory>`
+            SELECT id, name, master_path AS "masterPath" FROM categories ORDER BY id`.pipe(Effect.orDie)
+        })
+      })
     })
-  )
+  ).pipe(Layer.provide(MasterTreeStore.layer))
 }
 
 /** What went wrong, with the database's own message (a SqlError's text alone says only "Query failed"). */

@@ -1,9 +1,9 @@
 // What the registry knows of a category's master tree, and writing one walk of it in one transaction (SPEC 8):
 // directories, category links, repositories from the prefix rules, file details, aging, and the change record.
 
-import { Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
-import type { ChangeLog } from "../db/index.ts"
+import { Context, Effect, Layer } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { ChangeLog } from "../db/index.ts"
 import type { KnownDirectory, WalkedDirectory, WalkProblem, WalkResult } from "./MasterTreeWalker.ts"
 import { type CompiledRepositoryRules, guessRepository } from "./RepositoryRules.ts"
 
@@ -46,10 +46,10 @@ const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A
 export const directoryName = (topdir: string, rel: string) => (rel === "" ? topdir : `${topdir}/${rel}`)
 
 /** Scans of one category, from any node, write one at a time: taken first in the scan's transaction. */
-export const lockCategory = (sql: SqlClient.SqlClient, categoryId: number) =>
+const lockCategory = (sql: SqlClient.SqlClient, categoryId: number) =>
   sql`SELECT pg_advisory_xact_lock(${SCAN_LOCK}, ${categoryId})`.pipe(Effect.asVoid)
 
-export const loadCategory = (sql: SqlClient.SqlClient, id: number) =>
+const loadCategory = (sql: SqlClient.SqlClient, id: number) =>
   sql<ScanCategory>`SELECT c.id, c.name, c.product_id AS "productId", d.name AS topdir, c.master_path AS "masterPath"
     FROM categories c JOIN directories d ON d.id = c.topdir_id WHERE c.id = ${id}`.pipe(
     Effect.map((rows) => rows[0]),
@@ -57,7 +57,7 @@ export const loadCategory = (sql: SqlClient.SqlClient, id: number) =>
   )
 
 /** The category's directories below its top directory, with their scan stamps. */
-export const loadKnownTree = (sql: SqlClient.SqlClient, category: ScanCategory) =>
+const loadKnownTree = (sql: SqlClient.SqlClient, category: ScanCategory) =>
   Effect.gen(function* () {
     const rows = yield* sql<{
       id: number
@@ -93,7 +93,7 @@ const isUnder = (rel: string, roots: ReadonlyArray<string>) =>
  * hands over while it goes on, then `finish` with every directory walked. Problems found while writing go to
  * `problems`.
  */
-export const treeWriter = (
+const treeWriter = (
   sql: SqlClient.SqlClient,
   changes: ChangeLog["Service"],
   input: {
@@ -420,3 +420,44 @@ const writeRepositories = (
     }
     return result
   })
+
+/** Writes one walk of a category: its batches of directories as the walk goes on, then the rest at its end. */
+export type TreeWriter = ReturnType<typeof treeWriter>
+
+export class MasterTreeStore extends Context.Service<
+  MasterTreeStore,
+  {
+    /** Scans of one category, from any node, write one at a time: taken first in the scan's transaction. */
+    readonly lockCategory: (categoryId: number) => Effect.Effect<void, SqlError.SqlError>
+    /** The category as a scan sees it; undefined when there is none. */
+    readonly category: (id: number) => Effect.Effect<ScanCategory | undefined>
+    /** The category's directories below its top directory, with their scan stamps. */
+    readonly knownTree: (category: ScanCategory) => Effect.Effect<KnownTree>
+    /**
+     * Writes one walk, in the caller's transaction (after `lockCategory`): `writeDirectories` for each batch the
+     * walk hands over while it goes on, then `finish` with every directory walked. Problems found while writing go
+     * to `problems`.
+     */
+    readonly treeWriter: (input: Parameters<typeof treeWriter>[2]) => TreeWriter
+  }
+>()("actors/MasterTreeStore") {
+  static readonly layer = Layer.effect(
+    MasterTreeStore,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const changes = yield* ChangeLog
+      return MasterTreeStore.of({
+        lockCategory: Effect.fn("MasterTreeStore.lockCategory")(function* (categoryId) {
+          yield* lockCategory(sql, categoryId)
+        }),
+        category: Effect.fn("MasterTreeStore.category")(function* (id) {
+          return yield* loadCategory(sql, id)
+        }),
+        knownTree: Effect.fn("MasterTreeStore.knownTree")(function* (category) {
+          return yield* loadKnownTree(sql, category)
+        }),
+        treeWriter: (input) => treeWriter(sql, changes, input)
+      })
+    })
+  )
+}

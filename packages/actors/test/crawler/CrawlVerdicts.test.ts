@@ -1,7 +1,9 @@
 // The verdicts of a crawl (CrawlVerdicts.ts) over answers as the MirrorClient returns them, no mirror needed: a file
 // against the master's size (HEAD, or a ranged GET), repomd.xml against the retained hashes, the host's status and
 // the request a failed crawl is blamed on.
+
 import { assert, describe, it } from "@effect/vitest"
+import { HostCategoryId } from "@mirrormanager/domain/registry"
 import {
   blamedRequest,
   type CrawlDirectory,
@@ -75,7 +77,7 @@ describe("repomd.xml's verdict", () => {
 })
 
 describe("the host's verdict", () => {
-  const category = (accessible: boolean) => ({ hostCategoryId: 1, accessible, directories: [] })
+  const category = (accessible: boolean) => ({ hostCategoryId: HostCategoryId.make(1), accessible, directories: [] })
   const entry = { url: "http://a.mirror.test/pub/", method: "HEAD", status: 0, result: "refused", ms: 0 } as const
 
   it("ok when a category is accessible; unknown when only this machine failed; else a failure and why", () => {

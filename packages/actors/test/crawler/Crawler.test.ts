@@ -10,6 +10,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, assert, layer } from "@effect/vitest"
 import { HostEntity } from "@mirrormanager/domain/host"
+import type { HostCategoryId, HostId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
@@ -18,8 +19,9 @@ import { CrawlMetrics } from "../../src/crawler/CrawlMetrics.ts"
 import { hostsToCrawl } from "../../src/crawler/CrawlRun.ts"
 import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "../../src/crawler/CrawlSchedule.ts"
 import { MirrorClient, type ResolvedAddress } from "../../src/crawler/MirrorClient.ts"
+import { Propagation } from "../../src/crawler/Propagation.ts"
 import { hostEntityLayer } from "../../src/host/HostEntity.ts"
-import { crawlLogs } from "../../src/host/HostStore.ts"
+import { HostStore } from "../../src/host/HostStore.ts"
 import { freshDatabaseLayer, SingleRunnerLayer } from "../../src/testing/index.ts"
 import { hostCarrying } from "../support/HostRows.ts"
 
@@ -44,6 +46,12 @@ const crawlOptions = {
   resolve: lookupIn({})
 }
 const database = freshDatabaseLayer(inject("databaseUrl"))
+/** The host's crawl log, newest first. */
+const crawlLogs = (hostId: number) =>
+  Effect.gen(function* () {
+    return yield* (yield* HostStore).crawlLog(hostId as HostId)
+  }).pipe(Effect.provide(HostStore.layer))
+
 /** The node's crawler state: its connections to mirrors, its crawl counters. */
 const crawler = Layer.mergeAll(MirrorClient.layer, CrawlMetrics.layer)
 const TestLayer = hostEntityLayer(crawlOptions).pipe(
@@ -189,7 +197,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
         "9/x86_64/repodata": "up to date (newest)"
       })
       // The crawl log says what was asked and answered.
-      const [log] = yield* crawlLogs(yield* SqlClient.SqlClient, w.hostId)
+      const [log] = yield* crawlLogs(w.hostId)
       assert.deepInclude(log!, { mode: "full", status: "ok", requests: 4, entriesTotal: 4 })
       assert.deepStrictEqual(log!.entries.map((e) => `${e.method} ${new URL(e.url).pathname} ${e.status}`).toSorted(), [
         `GET /${w.top}/9/x86_64/repodata/repomd.xml 200`,
@@ -300,10 +308,10 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
         crawlHost(
           mirrors,
           {
-            hostId: 0,
+            hostId: 0 as HostId,
             categories: [
               {
-                hostCategoryId: 1,
+                hostCategoryId: 1 as HostCategoryId,
                 alwaysUpToDate: false,
                 urls: [
                   `http://v4only.mirror.test:${v4port}/pub`,
@@ -343,10 +351,10 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
         crawlHost(
           mirrors,
           {
-            hostId: 0,
+            hostId: 0 as HostId,
             categories: [
               {
-                hostCategoryId: 1,
+                hostCategoryId: 1 as HostCategoryId,
                 alwaysUpToDate: false,
                 urls: [`http://resolver-down.mirror.test:${v4port}/pub`],
                 directories: []
@@ -407,7 +415,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       assert.strictEqual((yield* Fiber.join(first)).status, "ok")
       // Once it has ended, the next one runs.
       assert.strictEqual((yield* host.Crawl({ mode: "canary", targets: [] })).status, "ok")
-      const log = yield* crawlLogs(yield* SqlClient.SqlClient, w.hostId)
+      const log = yield* crawlLogs(w.hostId)
       assert.deepStrictEqual(
         log.map((run) => run.mode),
         ["canary", "full"]
@@ -566,7 +574,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       const alwaysUpToDate = (hostCategoryId: number) =>
         sql`UPDATE host_categories SET always_up2date = true WHERE id = ${hostCategoryId}`.pipe(Effect.orDie)
       const logOf = (hostId: number) =>
-        Effect.map(crawlLogs(sql, hostId), ([log]) => ({
+        Effect.map(crawlLogs(hostId), ([log]) => ({
           ...log!,
           entries: log!.entries.map((e) => `${e.method} ${new URL(e.url).pathname} ${e.status} ${e.result}`)
         }))
@@ -668,10 +676,10 @@ layer(
         crawlHost(
           mirrors,
           {
-            hostId: 0,
+            hostId: 0 as HostId,
             categories: [
               {
-                hostCategoryId: 1,
+                hostCategoryId: 1 as HostCategoryId,
                 alwaysUpToDate: false,
                 urls: [
                   "http://[::ffff:127.0.0.18]/pub",
@@ -745,7 +753,7 @@ layer(
       canaryInterval: Duration.zero,
       parallel: 4,
       verifyEvery: Duration.millis(100)
-    })
+    }).pipe(Layer.provide(Propagation.layer))
   ).pipe(Layer.provideMerge(SingleRunnerLayer), Layer.provideMerge(crawler), Layer.provideMerge(database)),
   { excludeTestServices: true, timeout: "60 seconds" }
 )("scheduled crawls", (it) => {

@@ -7,6 +7,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as net from "node:net"
 import type { CrawlLogEntry } from "@mirrormanager/domain/host"
+import type { DirectoryId, HostCategoryId, HostId } from "@mirrormanager/domain/registry"
 import { afterAll, describe, expect, it } from "vitest"
 import {
   type CrawlOptions,
@@ -40,13 +41,13 @@ const REPOMD = '<?xml version="1.0" encoding="UTF-8"?>\n<repomd><revision>170000
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
 const repodata: CrawlDirectory = {
-  directoryId: 1,
+  directoryId: 1 as DirectoryId,
   path: "repodata",
   files: [{ name: "repomd.xml", size: Buffer.byteLength(REPOMD) }],
   repomd: { newest: { sha256: sha256(REPOMD), timestamp: 1_700_000_000 }, alternates: [] }
 }
 const packages = (size = 5): CrawlDirectory => ({
-  directoryId: 2,
+  directoryId: 2 as DirectoryId,
   path: "Packages",
   files: [{ name: "a.rpm", size }],
   repomd: undefined
@@ -54,8 +55,13 @@ const packages = (size = 5): CrawlDirectory => ({
 
 let hosts = 0
 const target = (base: string, directories: ReadonlyArray<CrawlDirectory>): CrawlTarget => {
-  const hostId = 4_000 + ++hosts
-  return { hostId, categories: [{ hostCategoryId: hostId, alwaysUpToDate: false, urls: [base], directories }] }
+  const hostId = (4_000 + ++hosts) as HostId
+  return {
+    hostId,
+    categories: [
+      { hostCategoryId: hostId as number as HostCategoryId, alwaysUpToDate: false, urls: [base], directories }
+    ]
+  }
 }
 
 const servers: Array<http.Server | net.Server> = []

@@ -1,9 +1,11 @@
 // Two nodes in one process (as in tests) each build their own MirrorClient and CrawlMetrics from the layers: one
 // node's connections to a mirror, its resolver's memory and its crawl counters are not the other's. A mirror on
 // 127.0.0.62, its name resolved by the test.
+
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { DirectoryId, HostCategoryId, HostId } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
 import { type CrawlOptions, type CrawlTarget, crawlHost, defaultCrawlOptions } from "../../src/crawler/Crawler.ts"
 import { CrawlMetrics } from "../../src/crawler/CrawlMetrics.ts"
@@ -42,13 +44,15 @@ const options: CrawlOptions = {
 }
 
 const target = (url: string): CrawlTarget => ({
-  hostId: 1,
+  hostId: HostId.make(1),
   categories: [
     {
-      hostCategoryId: 1,
+      hostCategoryId: HostCategoryId.make(1),
       alwaysUpToDate: false,
       urls: [url],
-      directories: [{ directoryId: 1, path: "", files: [{ name: "a.rpm", size: 5 }], repomd: undefined }]
+      directories: [
+        { directoryId: DirectoryId.make(1), path: "", files: [{ name: "a.rpm", size: 5 }], repomd: undefined }
+      ]
     }
   ]
 })

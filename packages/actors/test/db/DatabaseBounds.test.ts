@@ -4,12 +4,13 @@
 import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
+import type { HostId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Exit, Fiber, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { ChangeLog } from "../../src/db/ChangeLog.ts"
 import { databaseLayer, withoutTransactionTimeouts } from "../../src/db/Database.ts"
-import { applyCheckin } from "../../src/host/HostStore.ts"
+import { HostStore } from "../../src/host/HostStore.ts"
 import { MasterScanner } from "../../src/masterscan/MasterScanner.ts"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "../../src/masterscan/MasterScanPolicy.ts"
 import { loadIndex } from "../../src/redirector/IndexSource.ts"
@@ -130,10 +131,12 @@ layer(TestLayer, { excludeTestServices: true })("the database's time bounds", (i
       const { hostId } = yield* hostCarrying(1000 + n, top!.id, [nine!.id])
       const { exit, waitedMs } = yield* whileLocked(
         `SELECT id FROM hosts WHERE id = ${hostId} FOR UPDATE`,
-        applyCheckin(sql, hostId, {
-          userActive: true,
-          categories: [{ key: `c${1000 + n}`, enabled: true, directories: ["", "9"] }]
-        })
+        Effect.gen(function* () {
+          return yield* (yield* HostStore).applyCheckin(hostId as HostId, {
+            userActive: true,
+            categories: [{ key: `c${1000 + n}`, enabled: true, directories: ["", "9"] }]
+          })
+        }).pipe(Effect.provide(HostStore.layer))
       )
       assert.isTrue(Exit.isSuccess(exit), String(exit))
       assert.isAbove(waitedMs, Duration.toMillis(BOUND))

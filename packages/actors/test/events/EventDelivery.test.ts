@@ -4,11 +4,12 @@
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, assert, layer } from "@effect/vitest"
+import { HostId, SiteId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { EventDeliveryLayer, signature } from "../../src/events/EventDelivery.ts"
-import { recordHostEvent } from "../../src/events/HostEvents.ts"
+import { HostEvents } from "../../src/events/HostEvents.ts"
 import { freshDatabaseLayer, SingleRunnerLayer } from "../../src/testing/index.ts"
 
 interface Received {
@@ -43,18 +44,23 @@ const TestLayer = EventDeliveryLayer({
   pollEvery: Duration.millis(50),
   timeout: Duration.seconds(2),
   firstRetry: Duration.millis(300)
-}).pipe(Layer.provideMerge(SingleRunnerLayer), Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl"))))
+}).pipe(
+  Layer.provideMerge(HostEvents.layer),
+  Layer.provideMerge(SingleRunnerLayer),
+  Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
+)
 
 layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("host events to a webhook", (it) => {
   it.effect("are posted in order, retried while the receiver fails, signed", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const hostEvents = yield* HostEvents
       for (const hostId of [7, 8]) {
         yield* sql.withTransaction(
-          recordHostEvent(sql, {
+          hostEvents.record({
             kind: "HostAutoDisabled",
-            siteId: 3,
-            hostId,
+            siteId: SiteId.make(3),
+            hostId: HostId.make(hostId),
             details: { hostName: `mirror-${hostId}`, reason: "disabled after 4 consecutive crawl failures: refused" }
           })
         )
@@ -88,7 +94,12 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("host eve
       received.length = 0
       for (const hostId of [9, 10]) {
         yield* sql.withTransaction(
-          recordHostEvent(sql, { kind: "HostNotUpToDate", siteId: 3, hostId, details: { directories: ["x/repodata"] } })
+          hostEvents.record({
+            kind: "HostNotUpToDate",
+            siteId: SiteId.make(3),
+            hostId: HostId.make(hostId),
+            details: { directories: ["x/repodata"] }
+          })
         )
       }
       for (let i = 0; i < 100 && received.length < 2; i++) yield* Effect.sleep("50 millis")

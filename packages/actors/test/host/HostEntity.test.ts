@@ -2,6 +2,7 @@
 // SPEC 7.2-7.4 says, the status it reports, and a host that is gone.
 import { assert, layer } from "@effect/vitest"
 import { type CrawlReport, HostEntity } from "@mirrormanager/domain/host"
+import type { DirectoryId } from "@mirrormanager/domain/registry"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
@@ -24,7 +25,10 @@ const world = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const n = ++counter
   const directory = (name: string) =>
-    Effect.map(sql<{ id: number }>`INSERT INTO directories (name) VALUES (${name}) RETURNING id`, ([row]) => row!.id)
+    Effect.map(
+      sql<{ id: DirectoryId }>`INSERT INTO directories (name) VALUES (${name}) RETURNING id`,
+      ([row]) => row!.id
+    )
   const top = yield* directory(`pub/e${n}`)
   const nine = yield* directory(`pub/e${n}/9`)
   const repo = yield* directory(`pub/e${n}/9/x86_64`)

@@ -6,6 +6,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
+import { type Principal, UserId } from "@mirrormanager/domain/registry"
 import { Context, Duration, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { ChangeLog } from "../../src/db/ChangeLog.ts"
@@ -26,6 +27,9 @@ import {
   lastChange,
   scanTestLayer
 } from "../support/ScanDatabase.ts"
+
+/** A global admin, who may ask for scans. */
+const admin: Principal = { userId: UserId.make(1), username: "admin", admin: true, siteIds: new Set() }
 
 const mtime = 1_700_000_000
 
@@ -491,7 +495,7 @@ layer(scanTestLayer(), { excludeTestServices: true })("scheduled master scans", 
       const category = yield* createCategory({ name: "Scheduled", topdir: "pub/scheduled", masterPath: tree.root })
       const noMaster = yield* createCategory({ name: "No master", topdir: "pub/no-master", masterPath: null })
       const scanner = yield* MasterScanner
-      const last = scanner.status(category.id).pipe(Effect.map((status) => status.last))
+      const last = scanner.status(admin, category.id).pipe(Effect.map((status) => status.last))
       assert.isNull(yield* last)
       yield* Layer.build(MasterScanScheduleLayer({ interval: Duration.seconds(1), deleteDirectories: false }))
 
@@ -500,7 +504,7 @@ layer(scanTestLayer(), { excludeTestServices: true })("scheduled master scans", 
       assert.strictEqual(first.outcome, "completed")
       assert.strictEqual(first.directoriesAdded, count)
       assert.strictEqual((yield* directoriesOf(category.id)).length, count)
-      assert.isNull((yield* scanner.status(noMaster.id)).last)
+      assert.isNull((yield* scanner.status(admin, noMaster.id)).last)
 
       // Half an interval later the category is due again: the next round, a second later, scans it again.
       const next = yield* poll(
@@ -526,10 +530,10 @@ layer(scanTestLayer(), { excludeTestServices: true })("scheduled master scans", 
       yield* Layer.build(MasterScanScheduleLayer({ interval: Duration.seconds(60), deleteDirectories: false }))
 
       // Rounds go in category order: once the later category is scanned, the earlier one would have been.
-      const dueSummary = yield* poll(scanner.status(due.id).pipe(Effect.map((status) => status.last)), 10_000)
+      const dueSummary = yield* poll(scanner.status(admin, due.id).pipe(Effect.map((status) => status.last)), 10_000)
       if (dueSummary === null) return assert.fail("the due category was not scanned within 10 s")
       assert.strictEqual(dueSummary.outcome, "completed")
-      assert.deepStrictEqual((yield* scanner.status(recent.id)).last, scanned)
+      assert.deepStrictEqual((yield* scanner.status(admin, recent.id)).last, scanned)
     }).pipe(Effect.scoped)
   )
 
@@ -540,7 +544,7 @@ layer(scanTestLayer(), { excludeTestServices: true })("scheduled master scans", 
       const category = yield* createCategory({ name: "Off", topdir: "pub/off", masterPath: tree.root })
       yield* Layer.build(MasterScanScheduleLayer({ interval: Duration.zero, deleteDirectories: false }))
       yield* Effect.sleep("1500 millis")
-      assert.isNull((yield* (yield* MasterScanner).status(category.id)).last)
+      assert.isNull((yield* (yield* MasterScanner).status(admin, category.id)).last)
       assert.deepStrictEqual(yield* directoriesOf(category.id), [])
     }).pipe(Effect.scoped)
   )
@@ -573,18 +577,36 @@ layer(scanTestLayer({ maxConcurrentScans: 1 }), { excludeTestServices: true })("
 
       // Another node scans category One: this node's scan of One waits for it, holding the only slot.
       const lock = yield* holdLock((yield* PgClient.PgClient).config.url!, scanLock(one.id))
-      yield* scanner.request(one.id)
+      yield* scanner.request(admin, one.id)
       yield* Effect.sleep("200 millis")
-      const requested = yield* scanner.request(two.id)
+      const requested = yield* scanner.request(admin, two.id)
       assert.strictEqual(requested.running?.phase, "queued")
       yield* Effect.sleep("300 millis")
-      assert.strictEqual((yield* scanner.status(two.id)).running?.phase, "queued")
-      assert.strictEqual((yield* scanner.status(two.id)).last, null)
+      assert.strictEqual((yield* scanner.status(admin, two.id)).running?.phase, "queued")
+      assert.strictEqual((yield* scanner.status(admin, two.id)).last, null)
 
       yield* lock.release
-      for (let i = 0; i < 100 && (yield* scanner.status(two.id)).last === null; i++) yield* Effect.sleep("50 millis")
-      assert.strictEqual((yield* scanner.status(one.id)).last?.outcome, "completed")
-      assert.strictEqual((yield* scanner.status(two.id)).last?.outcome, "completed")
+      for (let i = 0; i < 100 && (yield* scanner.status(admin, two.id)).last === null; i++)
+        yield* Effect.sleep("50 millis")
+      assert.strictEqual((yield* scanner.status(admin, one.id)).last?.outcome, "completed")
+      assert.strictEqual((yield* scanner.status(admin, two.id)).last?.outcome, "completed")
+    }).pipe(Effect.orDie)
+  )
+
+  it.effect("only a global admin may ask for a scan; anyone signed in may see a category's scans", () =>
+    Effect.gen(function* () {
+      const scanner = yield* MasterScanner
+      const tree = new MasterTree(path.join(makeTempDir(), "asked"))
+      tree.file("a/file.txt", "a", mtime)
+      const category = yield* createCategory({ name: "Asked", topdir: "pub/asked", masterPath: tree.root })
+      const siteAdmin: Principal = { userId: UserId.make(3), username: "site", admin: false, siteIds: new Set() }
+      const refused = yield* Effect.flip(scanner.request(siteAdmin, category.id))
+      assert.strictEqual(refused._tag, "Forbidden")
+      assert.deepStrictEqual(yield* scanner.status(siteAdmin, category.id), {
+        categoryId: category.id,
+        running: null,
+        last: null
+      })
     }).pipe(Effect.orDie)
   )
 })

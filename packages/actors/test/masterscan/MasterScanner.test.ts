@@ -4,6 +4,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
+import { type Principal, UserId } from "@mirrormanager/domain/registry"
 import { Effect, Queue } from "effect"
 import { CHANGES_CHANNEL } from "../../src/db/ChangeLog.ts"
 import { MasterScanner } from "../../src/masterscan/MasterScanner.ts"
@@ -19,6 +20,9 @@ import {
   repositoriesOf,
   scanTestLayer
 } from "../support/ScanDatabase.ts"
+
+/** A signed-in user who administers nothing: may see a category's scans. */
+const reader: Principal = { userId: UserId.make(2), username: "reader", admin: false, siteIds: new Set() }
 
 const ctimeOf = (file: string) => Math.floor(fs.statSync(file).ctimeMs / 1000)
 const mtime = 1_700_000_000
@@ -294,7 +298,7 @@ layer(scanTestLayer(), { excludeTestServices: true })("master scan of bad trees"
       assert.strictEqual(summary.outcome, "failed")
       assert.deepStrictEqual(summary.problems, [{ path: missing, problem: "master path does not exist" }])
       assert.deepStrictEqual(yield* directoriesOf(category.id), [])
-      assert.deepStrictEqual((yield* scanner.status(category.id)).last, summary)
+      assert.deepStrictEqual((yield* scanner.status(reader, category.id)).last, summary)
 
       const file = path.join(makeTempDir(), "a-file")
       fs.writeFileSync(file, "not a tree")

@@ -2,10 +2,15 @@
 // this command joins the cluster as a client only), showing each host as it ends and a summary at the end.
 // Exit status: 0 = every host crawled ok, 2 = some host's crawl did not end ok (named above the summary),
 // 1 = could not crawl (no database, no running node, an unknown host or category), 130 = stopped before the end.
-import { type CrawledHost, type CrawlRunSummary, hostsToCrawl, runCrawls } from "@mirrormanager/actors/crawler"
+import {
+  type CrawledHost,
+  type CrawlRunSummary,
+  OnDemandCrawls,
+  Propagation,
+  runCrawls
+} from "@mirrormanager/actors/crawler"
 import { Duration, Effect, Fiber, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { SqlClient } from "effect/sql"
 import {
   clusterLayer,
   commandFailed,
@@ -60,26 +65,23 @@ const crawl = (options: CrawlCommandOptions) =>
   Effect.gen(function* () {
     if (options.canary && options.repodata) return yield* fail("--canary and --repodata exclude each other")
     const mode = options.canary ? "canary" : options.repodata ? "repodata" : "full"
-    const sql = yield* SqlClient.SqlClient
+    const crawls = yield* OnDemandCrawls
     // The crawls run on the nodes' runners: without one, a message would wait for a node forever.
-    const runners = yield* sql<{ count: number }>`
-      SELECT count(*)::int AS count FROM cluster_runners
-      WHERE healthy AND last_heartbeat > now() - interval '1 minute'`.pipe(Effect.orElseSucceed(() => [{ count: 0 }]))
-    if ((runners[0]?.count ?? 0) === 0) {
+    if ((yield* crawls.runningNodes()) === 0) {
       return yield* fail(
         "no node of this database is running; crawls run in the hosts' entities on the nodes (start one: npm start)"
       )
     }
     const category = Option.getOrUndefined(options.category)
     if (category !== undefined) {
-      const known = yield* sql<{ name: string }>`SELECT name FROM categories ORDER BY name`
-      if (!known.some((c) => c.name.toLowerCase() === category.toLowerCase())) {
-        const names = known.map((c) => `"${c.name}"`).join(", ")
+      const known = yield* crawls.categoryNames()
+      if (!known.some((name) => name.toLowerCase() === category.toLowerCase())) {
+        const names = known.map((name) => `"${name}"`).join(", ")
         return yield* fail(`no category is named "${category}" (categories: ${names || "none yet"})`)
       }
     }
     const hostIds = options.host.length === 0 ? undefined : options.host
-    const hosts = yield* hostsToCrawl(sql, { mode, hostIds, category })
+    const hosts = yield* crawls.hostsToCrawl({ mode, hostIds, category })
     if (hostIds !== undefined) {
       const missing = hostIds.filter((id) => !hosts.some((h) => h.id === id))
       if (missing.length > 0) {
@@ -190,7 +192,9 @@ export const crawlCommand = Command.make(
     stoppedUnlessEnded(
       crawl(options).pipe(
         Effect.provide(
-          clusterLayer({ clientOnly: true }).pipe(Layer.provideMerge(nodeDatabaseLayer({ attach: true })))
+          Layer.mergeAll(clusterLayer({ clientOnly: true }), Propagation.layer, OnDemandCrawls.layer).pipe(
+            Layer.provideMerge(nodeDatabaseLayer({ attach: true }))
+          )
         ),
         Effect.catch((error) =>
           fail(`cannot use the database: ${error instanceof Error ? error.message : String(error)}`)

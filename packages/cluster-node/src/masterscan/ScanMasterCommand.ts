@@ -6,7 +6,6 @@ import { MasterScanner } from "@mirrormanager/actors/masterscan"
 import type { ScanProgress, ScanSummary } from "@mirrormanager/domain/masterscan"
 import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { SqlClient } from "effect/sql"
 import {
   commandFailed,
   MasterScanPolicyLayer,
@@ -75,9 +74,7 @@ const fail = commandFailed("scan-master")
 const scanMaster = (options: { readonly category: Option.Option<string>; readonly deleteDirectories: boolean }) =>
   Effect.gen(function* () {
     const scanner = yield* MasterScanner
-    const sql = yield* SqlClient.SqlClient
-    const categories = yield* sql<{ id: number; name: string; masterPath: string | null }>`
-      SELECT id, name, master_path AS "masterPath" FROM categories ORDER BY id`
+    const categories = yield* scanner.categories()
     let targets = categories.filter((c) => c.masterPath !== null)
     if (Option.isSome(options.category)) {
       const wanted = options.category.value.toLowerCase()

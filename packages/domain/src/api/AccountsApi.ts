@@ -1,12 +1,9 @@
 // Users and API tokens; /api/me tells callers who they are.
-import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import * as A from "../registry/index.ts"
-import { ApiTokenId, Forbidden, NotFound, Page, PageQuery, SiteId, UserId } from "../registry/index.ts"
+import { ApiTokenId, Forbidden, NotFound, Page, PageQuery, UserId } from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 import { BodyWriteErrors, Created, crudEndpoints, ReadErrors } from "./Crud.ts"
-
-export const Me = Schema.Struct({ user: A.User, siteIds: Schema.Array(SiteId) }).annotate({ identifier: "Me" })
 
 const [, createUser, , updateUser, deleteUser] = crudEndpoints("User", "/api/users", {
   id: UserId,
@@ -27,7 +24,7 @@ const getUser = HttpApiEndpoint.get("getUser", "/api/users/:id", {
 })
 
 export class AccountsApi extends HttpApiGroup.make("accounts")
-  .add(HttpApiEndpoint.get("me", "/api/me", { success: Me, error: NotFound }))
+  .add(HttpApiEndpoint.get("me", "/api/me", { success: A.Me, error: NotFound }))
   .add(listUsers, createUser, getUser, updateUser, deleteUser)
   .add(
     HttpApiEndpoint.get("listTokens", "/api/users/:id/tokens", {

@@ -1,12 +1,7 @@
 // Liveness and readiness of a node (no authentication).
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiError, HttpApiGroup, OpenApi } from "effect/http-api"
-
-export const Readiness = Schema.Struct({
-  status: Schema.Literals(["ready", "degraded", "starting"]),
-  checks: Schema.Record(Schema.String, Schema.String)
-}).annotate({ identifier: "Readiness" })
-export type Readiness = typeof Readiness.Type
+import { ReadinessReport } from "../health/index.ts"
 
 export class NotReady extends HttpApiError.Problem<NotReady>()(
   "NotReady",
@@ -19,7 +14,7 @@ export class HealthApi extends HttpApiGroup.make("health")
     HttpApiEndpoint.get("live", "/healthz/live", {
       success: Schema.Struct({ status: Schema.Literal("live") })
     }).annotateMerge(OpenApi.annotations({ summary: "Liveness", description: "200 while the process runs." })),
-    HttpApiEndpoint.get("ready", "/healthz/ready", { success: Readiness, error: NotReady }).annotateMerge(
+    HttpApiEndpoint.get("ready", "/healthz/ready", { success: ReadinessReport, error: NotReady }).annotateMerge(
       OpenApi.annotations({
         summary: "Readiness",
         description:

@@ -1,7 +1,7 @@
 // The master tree as scanned (SPEC 8): directories, file details, and scans of a category's master tree.
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { ExpireResult, ScanStatus } from "../masterscan/index.ts"
+import { DirectoryFilter, ExpireResult, ScanStatus } from "../masterscan/index.ts"
 import {
   CategoryId,
   Directory,
@@ -10,25 +10,16 @@ import {
   Forbidden,
   NotFound,
   Page,
-  PageQuery,
   RepositoryId,
   Unprocessable,
   VersionId
 } from "../registry/index.ts"
 import { Authentication } from "./Authentication.ts"
 
-export const DirectoryQuery = {
-  ...PageQuery,
-  /** Only directories of this category. */
-  categoryId: Schema.optionalKey(CategoryId),
-  /** Only this directory and those below it, e.g. `pub/epel/9`. */
-  under: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1024)))
-}
-
 export class MasterTreeApi extends HttpApiGroup.make("masterTree")
   .add(
     HttpApiEndpoint.get("listDirectories", "/api/directories", {
-      query: DirectoryQuery,
+      query: DirectoryFilter.fields,
       success: Page(Directory)
     }),
     HttpApiEndpoint.get("getDirectory", "/api/directories/:id", {

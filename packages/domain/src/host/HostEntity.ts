@@ -5,6 +5,7 @@ import { Schema } from "effect"
 import { Entity } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { CheckinCategory } from "../checkin/index.ts"
+import { DirectoryId, HostCategoryId, HostId } from "../registry/index.ts"
 
 /** A check-in of the host, its site's password already verified (SPEC 6.2 rules 6-11). */
 export const HostCheckin = Schema.Struct({
@@ -15,7 +16,7 @@ export type HostCheckin = typeof HostCheckin.Type
 
 /** What a crawl found in one directory (SPEC 7.3); `unknown` changes nothing. */
 export const CrawledDirectory = Schema.Struct({
-  directoryId: Schema.Int,
+  directoryId: DirectoryId,
   /** Below the category's top directory; "" is the top. */
   path: Schema.String,
   result: Schema.Literals(["upToDate", "stale", "unknown"]),
@@ -31,7 +32,7 @@ export const CrawledDirectory = Schema.Struct({
 export type CrawledDirectory = typeof CrawledDirectory.Type
 
 export const CrawledCategory = Schema.Struct({
-  hostCategoryId: Schema.Int,
+  hostCategoryId: HostCategoryId,
   /** False: no base URL answered; the category's directories stay as they were (SPEC 7.2 rule 1). */
   accessible: Schema.Boolean,
   directories: Schema.Array(CrawledDirectory)
@@ -40,7 +41,7 @@ export type CrawledCategory = typeof CrawledCategory.Type
 
 /** What the base check learned of one base URL (SPEC 7.2 rule 2, 7.6); null: not learned in this crawl. */
 export const CrawledUrl = Schema.Struct({
-  hostCategoryId: Schema.Int,
+  hostCategoryId: HostCategoryId,
   url: Schema.String,
   reachable: Schema.NullOr(Schema.Boolean),
   /** Whether the URL answers over IPv4 and over IPv6 (its name has such addresses and they answer). */
@@ -74,7 +75,7 @@ export const CrawlReport = Schema.Struct({
 export type CrawlReport = typeof CrawlReport.Type
 
 export const HostStatus = Schema.Struct({
-  hostId: Schema.Int,
+  hostId: HostId,
   userActive: Schema.Boolean,
   disabledBy: Schema.String,
   /** Epoch seconds. */
@@ -143,7 +144,7 @@ export const CrawlLog = Schema.Struct({
 export type CrawlLog = typeof CrawlLog.Type
 
 /** The host is not in the registry (deleted meanwhile). */
-export class HostGone extends Schema.TaggedError<HostGone>()("HostGone", { hostId: Schema.Int }) {}
+export class HostGone extends Schema.TaggedError<HostGone>()("HostGone", { hostId: HostId }) {}
 
 /** Applies a check-in; succeeds with the reply's lines (without the closing `checked in successful`). */
 export const Checkin = Rpc.make("Checkin", {
@@ -161,7 +162,7 @@ export const Status = Rpc.make("Status", { success: HostStatus, error: HostGone 
 export const Crawl = Rpc.make("Crawl", {
   payload: {
     mode: CrawlMode,
-    targets: Schema.Array(Schema.Struct({ hostCategoryId: Schema.Int, paths: Schema.Array(Schema.String) })),
+    targets: Schema.Array(Schema.Struct({ hostCategoryId: HostCategoryId, paths: Schema.Array(Schema.String) })),
     categories: Schema.optionalKey(Schema.Array(Schema.String)),
     runDeadline: Schema.optionalKey(Schema.Number),
     /** Keep directories found up to date lately and unchanged since, rather than ask again (scheduled rounds). */

@@ -1,6 +1,6 @@
 // The master-tree scan (SPEC 8): what one scan of a category found and changed, and the repository rules file.
 import { Schema } from "effect"
-import { CategoryId } from "../registry/index.ts"
+import { CategoryId, PageQuery } from "../registry/index.ts"
 
 /** Something the scan could not use; the rest of the scan went on. */
 export const ScanProblem = Schema.Struct({ path: Schema.String, problem: Schema.String }).annotate({
@@ -81,3 +81,13 @@ export const RepositoryRules = Schema.Struct({
   excludePaths: Schema.optionalKey(Schema.Array(Schema.String))
 }).annotate({ identifier: "RepositoryRules" })
 export type RepositoryRules = typeof RepositoryRules.Type
+
+/** Which directories of the scanned tree a listing shows, a page at a time. */
+export const DirectoryFilter = Schema.Struct({
+  ...PageQuery,
+  /** Only directories of this category. */
+  categoryId: Schema.optionalKey(CategoryId),
+  /** Only this directory and those below it, e.g. `pub/epel/9`. */
+  under: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1024)))
+})
+export type DirectoryFilter = typeof DirectoryFilter.Type

@@ -1,7 +1,7 @@
 // Users (global and site admins) and their API tokens.
 import { Schema } from "effect"
 import { EpochSeconds, Label } from "./Fields.ts"
-import { ApiTokenId, type SiteId, UserId } from "./Ids.ts"
+import { ApiTokenId, SiteId, UserId } from "./Ids.ts"
 
 export const Username = Schema.String.check(
   Schema.isPattern(/^[a-z0-9][a-z0-9._@-]{0,63}$/, {
@@ -53,3 +53,7 @@ export interface Principal {
   readonly admin: boolean
   readonly siteIds: ReadonlySet<SiteId>
 }
+
+/** What /api/me tells callers: who they are, and the sites they administer. */
+export const Me = Schema.Struct({ user: User, siteIds: Schema.Array(SiteId) }).annotate({ identifier: "Me" })
+export type Me = typeof Me.Type

@@ -1,12 +1,9 @@
 // Handlers of /api/hosts, /api/host-categories and /api/host-category-urls.
-import { crawlLogs } from "@mirrormanager/actors/host"
+import { HostCrawls } from "@mirrormanager/actors/host"
 import { Hosts } from "@mirrormanager/actors/registry"
 import { Api } from "@mirrormanager/domain/api"
-import { HostEntity } from "@mirrormanager/domain/host"
-import { notFound } from "@mirrormanager/domain/registry"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { SqlClient } from "effect/sql"
 import { asCaller } from "./Principal.ts"
 import { outsideDatabaseBound } from "./ProblemResponses.ts"
 
@@ -15,29 +12,15 @@ export const HostsHandlers = HttpApiBuilder.group(
   "hosts",
   Effect.fn(function* (handlers) {
     const hosts = yield* Hosts
-    const entities = yield* HostEntity.client
-    const sql = yield* SqlClient.SqlClient
+    const crawls = yield* HostCrawls
     return handlers
       .handle("getHost", ({ params }) => asCaller((p) => hosts.get(p, params.hostId)))
       .handle("updateHost", ({ params, payload }) => asCaller((p) => hosts.update(p, params.hostId, payload)))
       .handle("deleteHost", ({ params }) => asCaller((p) => hosts.remove(p, params.hostId)))
-      .handle("getHostCrawlLog", ({ params }) =>
-        asCaller((p) => hosts.get(p, params.hostId)).pipe(Effect.andThen(crawlLogs(sql, params.hostId)))
-      )
+      .handle("getHostCrawlLog", ({ params }) => asCaller((p) => crawls.log(p, params.hostId)))
       .handle("crawlHost", ({ params, payload }) =>
-        asCaller((p) => hosts.get(p, params.hostId)).pipe(
-          Effect.andThen(
-            // The mirror's answers, not the database, are what the crawl waits for: minutes, for a big one.
-            outsideDatabaseBound(
-              entities(String(params.hostId)).Crawl({ mode: payload.mode ?? "full", targets: [] })
-            ).pipe(
-              // The host deleted meanwhile is not found; the cluster failing to deliver is the server's fault.
-              Effect.catch((error) =>
-                error._tag === "HostGone" ? Effect.fail(notFound("host", params.hostId)) : Effect.die(error)
-              )
-            )
-          )
-        )
+        // The mirror's answers, not the database, are what the crawl waits for: minutes, for a big one.
+        asCaller((p) => crawls.crawlNow(p, params.hostId, payload.mode ?? "full", outsideDatabaseBound))
       )
       .handle("listHostCategories", ({ params, query }) =>
         asCaller((p) => hosts.listCategories(p, params.hostId, query))
@@ -73,4 +56,4 @@ export const HostsHandlers = HttpApiBuilder.group(
         asCaller((p) => hosts.removeCountryAllowed(p, params.hostId, params.itemId))
       )
   })
-)
+).pipe(Layer.provide(HostCrawls.layer))

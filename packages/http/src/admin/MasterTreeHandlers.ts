@@ -1,7 +1,6 @@
 // Handlers of /api/directories, file details, and /api/categories/{id}/scan.
 
 import { Directories, logProgress, MasterScanner } from "@mirrormanager/actors/masterscan"
-import { requireAdmin } from "@mirrormanager/actors/registry"
 import { Api } from "@mirrormanager/domain/api"
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
@@ -22,16 +21,13 @@ export const MasterTreeHandlers = HttpApiBuilder.group(
       )
       .handle("expireRepository", ({ params }) => asCaller((p) => directories.expire(p, { repositoryId: params.id })))
       .handle("expireVersion", ({ params }) => asCaller((p) => directories.expire(p, { versionId: params.id })))
-      .handle("getCategoryScan", ({ params }) => scanner.status(params.id))
+      .handle("getCategoryScan", ({ params }) => asCaller((p) => scanner.status(p, params.id)))
       .handle("scanCategory", ({ params }) =>
         asCaller((p) =>
-          Effect.andThen(
-            requireAdmin(p, "scan master trees"),
-            scanner.request(params.id, {
-              onProgress: logProgress,
-              progressInterval: "10 seconds"
-            })
-          )
+          scanner.request(p, params.id, {
+            onProgress: logProgress,
+            progressInterval: "10 seconds"
+          })
         )
       )
   })

@@ -5,7 +5,7 @@ import type { CheckinCategory, CheckinReport } from "@mirrormanager/domain/check
 import { Redacted } from "effect"
 import Bunzip from "seek-bzip"
 
-export interface CheckinLimits {
+export interface CheckinPayloadLimits {
   /** Bytes of JSON the bz2 stream may decompress to; decompression stops past it. */
   readonly decompressedBytes: number
   /** Directory keys in all the categories' dirtrees together. */
@@ -16,7 +16,7 @@ export interface CheckinLimits {
   readonly depth: number
 }
 
-export const CHECKIN_LIMITS: CheckinLimits = {
+export const CHECKIN_PAYLOAD_LIMITS: CheckinPayloadLimits = {
   decompressedBytes: 16 * 1024 * 1024,
   directories: 250_000,
   pathBytes: 4096,
@@ -86,7 +86,10 @@ const text = (section: Record<string, unknown>, key: string): string | undefined
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
 /** Reads a check-in payload (the one string parameter of `checkin`). */
-export const readCheckinPayload = (payload: string, limits: CheckinLimits = CHECKIN_LIMITS): CheckinPayload => {
+export const readCheckinPayload = (
+  payload: string,
+  limits: CheckinPayloadLimits = CHECKIN_PAYLOAD_LIMITS
+): CheckinPayload => {
   // URL-safe base64 as the client sends it; the standard alphabet, missing padding and line breaks are accepted.
   const base64 = payload.replace(/[\t\n\r ]/g, "")
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(base64) || base64.length % 4 === 1) {

@@ -3,7 +3,7 @@
 import { CheckinReplies, XmlRpcFaultCodes } from "@mirrormanager/domain/checkin"
 import { Redacted } from "effect"
 import { assert, describe, it } from "vitest"
-import { CHECKIN_LIMITS, type CheckinPayload, readCheckinPayload } from "../../src/checkin/CheckinPayload.ts"
+import { CHECKIN_PAYLOAD_LIMITS, type CheckinPayload, readCheckinPayload } from "../../src/checkin/CheckinPayload.ts"
 import { faultResponse, isXmlRpcFault, methodResponse, readMethodCall } from "../../src/checkin/XmlRpc.ts"
 import { bz2Payload, checkinPayload, methodCallBody, readResponseAsPython } from "../support/CheckinWire.ts"
 
@@ -213,7 +213,7 @@ describe("check-in payloads", () => {
     const bomb = bz2Payload(Buffer.alloc(64 * 1024 * 1024, 0x30))
     assert.isBelow(bomb.length, 1_000)
     const began = performance.now()
-    refused(readCheckinPayload(bomb), new RegExp(`more than ${CHECKIN_LIMITS.decompressedBytes} bytes`))
+    refused(readCheckinPayload(bomb), new RegExp(`more than ${CHECKIN_PAYLOAD_LIMITS.decompressedBytes} bytes`))
     assert.isBelow(performance.now() - began, 10_000)
   })
 
@@ -237,7 +237,7 @@ describe("check-in payloads", () => {
     let nested: Record<string, unknown> = {}
     for (let i = 0; i < 10; i++) nested = { n: nested }
     check(config({ extra: { dirtree: { a: nested } } }), /nests deeper than 8/)
-    const small = { ...CHECKIN_LIMITS, directories: 3 }
+    const small = { ...CHECKIN_PAYLOAD_LIMITS, directories: 3 }
     refused(
       readCheckinPayload(checkinPayload(config({ extra: { dirtree: { a: {}, b: {} } } })), small),
       /more than 3 directories/

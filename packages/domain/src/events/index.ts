@@ -1,0 +1,2 @@
+// Host events and the query of their admin feed. Imports registry.
+export * from "./HostEvent.ts"
