@@ -1,9 +1,12 @@
 // The redirector of one node: the in-memory index of hosts, directories and networks, kept current from the change
-// log (and a snapshot on disk), and the selection of mirrors for a client. The request path never touches the
-// database. Imports db, ipdata.
+// log (and a snapshot on disk), and the whole decision of a request: what it asks for, who the client is, which
+// mirrors it gets and why none (`Redirector.decide`). The request path never touches the database. Imports db,
+// ipdata.
 export * from "./ChangeFollower.ts"
+export * from "./Decision.ts"
 export * from "./IndexSnapshot.ts"
 export * from "./IndexSource.ts"
 export * from "./MirrorIndex.ts"
 export * from "./Redirector.ts"
+export * from "./RedirectorRequest.ts"
 export * from "./Selection.ts"

@@ -139,12 +139,10 @@ const trustedProxiesOf = (config: NodeConfig["Service"]) =>
 export const FrontServerLive = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* NodeConfig
-    const trustedProxies = yield* trustedProxiesOf(config)
     const destination = Option.getOrElse(config.accessLog, () => path.join(config.dataDir, "access.log"))
     if (destination !== "-" && destination !== "off")
       fs.mkdirSync(path.dirname(path.resolve(destination)), { recursive: true })
     return FrontServer.layer({
-      trustedProxies,
       accessLog: openAccessLog(destination),
       connections: {
         keepAliveTimeoutMs: Duration.toMillis(config.httpKeepAliveTimeout),
@@ -177,7 +175,7 @@ export const HttpServerLive = Layer.unwrap(
 export const RedirectorLive = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* NodeConfig
-    const redirector = Redirector.make({
+    const redirector = Redirector.layer({
       minimum: config.selectionMinimum,
       allowIpOverride: config.allowIpOverride,
       maxStaleDays: config.metalinkMaxStaleDays,
@@ -185,7 +183,8 @@ export const RedirectorLive = Layer.unwrap(
       httpsOnly: config.redirectHttpsOnly,
       answerVariants: Math.max(0, config.answerVariants),
       answerRefresh: Math.max(1, config.answerRefresh),
-      answerCacheBytes: Math.max(0, config.answerCacheMegabytes) * 1024 * 1024
+      answerCacheBytes: Math.max(0, config.answerCacheMegabytes) * 1024 * 1024,
+      trustedProxies: yield* trustedProxiesOf(config)
     })
     return IndexSnapshotLayer(snapshotFile(config.dataDir)).pipe(
       Layer.provideMerge(redirector),
@@ -387,7 +386,7 @@ export class DatabaseSide extends Context.Service<DatabaseSide, { readonly fiber
             ? Effect.void
             : Effect.gen(function* () {
                 const text = String(cause).split("\n")[0]
-                redirector.update((s) => ({ ...s, following: false, lastError: text }))
+                redirector.databaseLost(text)
                 yield* Effect.logWarning(`registry database unavailable, serving the last index: ${text}`)
               })
         )
