@@ -6,8 +6,8 @@ import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { CHANGES_CHANNEL } from "../db/index.ts"
+import { IndexRows } from "./IndexRows.ts"
 import { writeSnapshot } from "./IndexSnapshot.ts"
-import { loadDirectories, loadHosts, loadIndex, loadOverrides, loadRepositories } from "./IndexSource.ts"
 import { Redirector } from "./Redirector.ts"
 
 export interface ChangeFollowerOptions {
@@ -47,6 +47,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
   Layer.effectDiscard(
     Effect.gen(function* () {
       const redirector = yield* Redirector
+      const indexRows = yield* IndexRows
       const sql = yield* SqlClient.SqlClient
       const pg = yield* PgClient.PgClient
       let snapshotWrittenAt = 0
@@ -63,7 +64,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
 
       const fullBuild = Effect.gen(function* () {
         const startedAt = Date.now()
-        const loaded = yield* loadIndex
+        const loaded = yield* indexRows.all
         const index = redirector.replaceIndex(loaded.source, { origin: "database", builtAt: Date.now(), startedAt })
         const counts = index.counts()
         yield* Effect.logInfo(
@@ -105,10 +106,10 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           // read that fails leaves the index as it was (the next session rebuilds it).
           const directoryList = [...directoryIds]
           const hostList = [...hostIds]
-          const directories = yield* loadDirectories(directoryList)
-          const hosts = yield* loadHosts(hostList)
-          const repositoryRows = repositories ? yield* loadRepositories : undefined
-          const overrideRows = overrides ? yield* loadOverrides : undefined
+          const directories = yield* indexRows.directories(directoryList)
+          const hosts = yield* indexRows.hosts(hostList)
+          const repositoryRows = repositories ? yield* indexRows.repositories : undefined
+          const overrideRows = overrides ? yield* indexRows.overrides : undefined
           redirector.applyChanges({
             ...(directoryList.length === 0 ? {} : { directories: { ids: directoryList, rows: directories } }),
             ...(hostList.length === 0 ? {} : { hosts: { ids: hostList, rows: hosts } }),
@@ -169,4 +170,4 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
         Effect.forkScoped
       )
     })
-  )
+  ).pipe(Layer.provide(IndexRows.layer))

@@ -4,6 +4,7 @@
 // ipdata.
 export * from "./ChangeFollower.ts"
 export * from "./Decision.ts"
+export * from "./IndexRows.ts"
 export * from "./IndexSnapshot.ts"
 export * from "./IndexSource.ts"
 export * from "./MirrorIndex.ts"
