@@ -1,6 +1,6 @@
-// What the redirector decides for a request (SPEC 3, 5), as plain data: an answer to select mirrors for (what to
-// answer, the key its kept answers hang on, the shuffle), or a refusal with its status and reason, or "starting".
-// Synchronous, no database: everything comes from the index. Turning a decision into bytes is the front's work.
+// What the redirector decides for a request, as plain data: an answer to select mirrors for (what to answer, the
+// key its kept answers hang on, the shuffle), or a refusal with its status and reason, or "starting". Synchronous,
+// no database: everything comes from the index. Turning a decision into bytes is the front's work.
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import type { ClientAddress, Netblock } from "../ipdata/index.ts"
 import type { FileDetailSource } from "./IndexSource.ts"

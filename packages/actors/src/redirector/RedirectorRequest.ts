@@ -1,4 +1,4 @@
-// What a redirector request asks for (SPEC 3): its endpoint, its query, the directory or file it names (a path, or a
+// What a redirector request asks for: its endpoint, its query, the directory or file it names (a path, or a
 // repository and arch, through the repository redirects), the countries and protocols it restricts the answer to,
 // and the client it comes from (behind trusted proxies). Worked out from the path and query alone, against one index.
 import { isCountryCode, type MirrorUrlScheme, MirrorUrlSchemes } from "@mirrormanager/domain/registry"
