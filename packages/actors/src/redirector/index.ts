@@ -3,11 +3,27 @@
 // mirrors it gets and why none (`Redirector.decide`). The request path never touches the database. Imports db,
 // ipdata.
 export * from "./ChangeFollower.ts"
-export * from "./Decision.ts"
+export {
+  type AccessFacts,
+  type AnswerForm,
+  type AnswerKey,
+  type ClientFacts,
+  DEFAULT_SCHEMES,
+  type Decision,
+  type MetalinkForm,
+  type MirrorlistForm,
+  type Plans,
+  planAfresh,
+  type RedirectForm,
+  type Refused,
+  type Selected,
+  type Selecting,
+  type Starting
+} from "./Decision.ts"
 export * from "./IndexRows.ts"
 export * from "./IndexSnapshot.ts"
 export * from "./IndexSource.ts"
 export * from "./MirrorIndex.ts"
 export * from "./Redirector.ts"
-export * from "./RedirectorRequest.ts"
+export { clientAddress, type Endpoint, endpointOf, type RedirectorRequest } from "./RedirectorRequest.ts"
 export * from "./Selection.ts"

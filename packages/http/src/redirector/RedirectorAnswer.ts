@@ -1,7 +1,6 @@
 // What the redirector answers, as bytes: a request goes to the Redirector's decision, which this writes out as a
 // mirrorlist, a metalink, a redirect or an error (SPEC 3, 5), through the answer cache when answers are kept.
 import {
-  type Decision,
   type MetalinkForm,
   type MirrorlistForm,
   type Plans,
@@ -9,7 +8,8 @@ import {
   type RedirectForm,
   type Redirector,
   type RedirectorRequest,
-  type Selected
+  type Selected,
+  type Selecting
 } from "@mirrormanager/actors/redirector"
 import type { AccessFields, Answer, Endpoint } from "./Answer.ts"
 import { type AnswerCache, answerOf, type Rendered } from "./AnswerCache.ts"
@@ -94,11 +94,7 @@ const text = (
 }
 
 /** One answer of a decision with mirrors, from one selection. */
-const render = (
-  decision: Extract<Decision, { kind: "selecting" }>,
-  generator: string,
-  selected: Selected
-): Rendered => {
+const render = (decision: Selecting, generator: string, selected: Selected): Rendered => {
   const form = decision.form
   switch (form.kind) {
     case "redirect":
