@@ -83,7 +83,7 @@ export class Readiness extends Context.Service<
             : String(Cause.squash(result.cause)).split("\n")[0]
           yield* Effect.logWarning(`${DATABASE_UNREACHABLE}: ${why}`)
           if (Option.isSome(redirector)) {
-            redirector.value.update((s) => ({ ...s, following: false, lastError: why }))
+            redirector.value.databaseLost(why)
           }
         }
       })

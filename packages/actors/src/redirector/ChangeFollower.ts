@@ -6,9 +6,8 @@ import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { CHANGES_CHANNEL } from "../db/index.ts"
+import { IndexRows } from "./IndexRows.ts"
 import { writeSnapshot } from "./IndexSnapshot.ts"
-import { loadDirectories, loadHosts, loadIndex, loadOverrides, loadRepositories } from "./IndexSource.ts"
-import { MirrorIndex } from "./MirrorIndex.ts"
 import { Redirector } from "./Redirector.ts"
 
 export interface ChangeFollowerOptions {
@@ -48,6 +47,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
   Layer.effectDiscard(
     Effect.gen(function* () {
       const redirector = yield* Redirector
+      const indexRows = yield* IndexRows
       const sql = yield* SqlClient.SqlClient
       const pg = yield* PgClient.PgClient
       let snapshotWrittenAt = 0
@@ -63,22 +63,12 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       }).pipe(Effect.catch((error) => Effect.logWarning(error.message)))
 
       const fullBuild = Effect.gen(function* () {
-        const started = Date.now()
-        const loaded = yield* loadIndex
-        const index = new MirrorIndex(loaded.source, Date.now())
-        const buildMs = Date.now() - started
-        redirector.update((s) => ({
-          ...s,
-          index,
-          origin: "database",
-          following: true,
-          currentAt: Date.now(),
-          buildMs,
-          lastError: undefined
-        }))
+        const startedAt = Date.now()
+        const loaded = yield* indexRows.all
+        const index = redirector.replaceIndex(loaded.source, { origin: "database", builtAt: Date.now(), startedAt })
         const counts = index.counts()
         yield* Effect.logInfo(
-          `index built in ${buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
+          `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
         )
         yield* saveSnapshot
         return loaded.snapshot
@@ -111,30 +101,23 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
             else if (!INFORMATIONAL.has(row.kind)) everything = true
           }
           if (everything) return yield* fullBuild
-          const index = redirector.status().index
-          if (index === undefined) return yield* fullBuild
+          if (redirector.status().index === undefined) return yield* fullBuild
           // Everything is read first and applied in one synchronous step: no request sees half a change, and a
           // read that fails leaves the index as it was (the next session rebuilds it).
           const directoryList = [...directoryIds]
           const hostList = [...hostIds]
-          const directories = yield* loadDirectories(directoryList)
-          const hosts = yield* loadHosts(hostList)
-          const repositoryRows = repositories ? yield* loadRepositories : undefined
-          const overrideRows = overrides ? yield* loadOverrides : undefined
-          if (directoryList.length > 0) index.replaceDirectories(directoryList, directories)
-          if (hostList.length > 0) index.replaceHosts(hostList, hosts)
-          if (repositoryRows !== undefined) index.setRepositories(repositoryRows.repositories, repositoryRows.redirects)
-          if (overrideRows !== undefined) index.setOverrides(overrideRows)
-          const now = Date.now()
+          const directories = yield* indexRows.directories(directoryList)
+          const hosts = yield* indexRows.hosts(hostList)
+          const repositoryRows = repositories ? yield* indexRows.repositories : undefined
+          const overrideRows = overrides ? yield* indexRows.overrides : undefined
+          redirector.applyChanges({
+            ...(directoryList.length === 0 ? {} : { directories: { ids: directoryList, rows: directories } }),
+            ...(hostList.length === 0 ? {} : { hosts: { ids: hostList, rows: hosts } }),
+            ...(repositoryRows === undefined ? {} : { repositories: repositoryRows }),
+            ...(overrideRows === undefined ? {} : { overrides: overrideRows })
+          })
           if (applied > 0) dirty = true
-          redirector.update((s) => ({
-            ...s,
-            following: true,
-            currentAt: now,
-            lagSeconds: applied > 0 ? Math.max(0, now / 1000 - newest) : s.lagSeconds,
-            changesApplied: s.changesApplied + applied,
-            lastError: undefined
-          }))
+          redirector.caughtUp(applied, newest)
           if (applied > 0) {
             yield* Effect.logDebug(
               `applied ${applied} changes: ${hostIds.size} hosts, ${directoryIds.size} directories${repositories ? ", repositories" : ""}${overrides ? ", overrides" : ""}`
@@ -180,11 +163,11 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
             if (redirector.status().following) {
               yield* Effect.logWarning(`change stream lost, serving the last index: ${text}`)
             }
-            redirector.update((s) => ({ ...s, following: false, lastError: text }))
+            redirector.databaseLost(text)
           })
         ),
         Effect.repeat(Schedule.min([Schedule.exponential("500 millis", 2), Schedule.spaced("10 seconds")])),
         Effect.forkScoped
       )
     })
-  )
+  ).pipe(Layer.provide(IndexRows.layer))

@@ -6,7 +6,6 @@ import { promisify } from "node:util"
 import * as zlib from "node:zlib"
 import { Effect, Layer } from "effect"
 import type { IndexSource } from "./IndexSource.ts"
-import { MirrorIndex } from "./MirrorIndex.ts"
 import { Redirector } from "./Redirector.ts"
 
 const gzip = promisify(zlib.gzip)
@@ -65,12 +64,11 @@ export const IndexSnapshotLayer = (file: string) =>
         Effect.catch((error) => Effect.as(Effect.logWarning(error.message), undefined))
       )
       if (snapshot === undefined || redirector.status().index !== undefined) return
-      const index = yield* Effect.try({
-        try: () => new MirrorIndex(snapshot.source, snapshot.builtAt),
+      const served = yield* Effect.try({
+        try: () => redirector.replaceIndex(snapshot.source, { origin: "snapshot", builtAt: snapshot.builtAt }),
         catch: (error) => new Error(`the index snapshot ${file} cannot be used: ${String(error)}`)
       }).pipe(Effect.catch((error) => Effect.as(Effect.logWarning(error.message), undefined)))
-      if (index === undefined) return
-      redirector.update((s) => ({ ...s, index, origin: "snapshot", currentAt: snapshot.builtAt }))
+      if (served === undefined) return
       yield* Effect.logInfo(
         `serving the index snapshot ${file} of ${new Date(snapshot.builtAt).toISOString()} until the database answers`
       )

@@ -1,10 +1,21 @@
-// The Redirector, one per node: holds the current lookup index and what it knows of its freshness, and answers the
-// client facts (country, ASN, R&E) a selection needs. The index is swapped atomically on a full build and changed
-// in place by the change follower; requests only ever read it.
+// The Redirector, one per node: holds the current lookup index and what it knows of its freshness, and decides what
+// each request gets (`decide`, synchronous: the request path never waits). The index is swapped atomically on a
+// full build and changed in place by the change follower (`replaceIndex`, `applyChanges`); requests only read it.
 import { Context, Effect, Layer } from "effect"
-import type { ClientAddress } from "../ipdata/index.ts"
+import type { ClientAddress, Netblock } from "../ipdata/index.ts"
 import { GeoIp, NetworkData } from "../ipdata/index.ts"
-import type { MirrorIndex } from "./MirrorIndex.ts"
+import { type ClientFacts, type Decision, decide, type Prepared, worthKeeping } from "./Decision.ts"
+import type {
+  DirectorySource,
+  HostSource,
+  IndexSource,
+  OverridesSource,
+  RedirectSource,
+  RepositorySource
+} from "./IndexSource.ts"
+import { MirrorIndex } from "./MirrorIndex.ts"
+import type { RedirectorRequest } from "./RedirectorRequest.ts"
+import { ResolvedRequests } from "./ResolvedRequests.ts"
 import { type RandomSource, type SelectionOptions, seededRandom } from "./Selection.ts"
 
 export interface RedirectorSettings {
@@ -24,6 +35,8 @@ export interface RedirectorSettings {
   readonly answerRefresh: number
   /** At most about this many bytes of kept answers (the least recently refreshed directories go first). */
   readonly answerCacheBytes: number
+  /** Proxies whose `X-Forwarded-For` names the client. */
+  readonly trustedProxies: ReadonlyArray<Netblock>
 }
 
 export const defaultRedirectorSettings: RedirectorSettings = {
@@ -34,13 +47,17 @@ export const defaultRedirectorSettings: RedirectorSettings = {
   httpsOnly: false,
   answerVariants: 8,
   answerRefresh: 32,
-  answerCacheBytes: 256 * 1024 * 1024
+  answerCacheBytes: 256 * 1024 * 1024,
+  trustedProxies: []
 }
 
 export type IndexOrigin = "database" | "snapshot"
 
+/** The index as others may read it: changes go through the Redirector. */
+export type IndexView = Omit<MirrorIndex, "replaceHosts" | "replaceDirectories" | "setRepositories" | "setOverrides">
+
 export interface RedirectorStatus {
-  readonly index: MirrorIndex | undefined
+  readonly index: IndexView | undefined
   readonly origin: IndexOrigin | undefined
   /** Whether the change stream is followed right now (false: the database is unreachable). */
   readonly following: boolean
@@ -54,10 +71,26 @@ export interface RedirectorStatus {
   readonly lastError: string | undefined
 }
 
-export interface ClientFacts {
-  readonly country: string | undefined
-  readonly asn: number | undefined
-  readonly researchNetwork: boolean
+/** Rows of the change log applied to the index in one step: what replaces the named hosts and directories, etc. */
+export interface IndexChanges {
+  /** Directories by id: those of `ids` missing from `rows` are gone. */
+  readonly directories?: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<DirectorySource> }
+  /** Hosts by id: those of `ids` missing from `rows` are gone (or inactive). */
+  readonly hosts?: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<HostSource> }
+  readonly repositories?: {
+    readonly repositories: ReadonlyArray<RepositorySource>
+    readonly redirects: ReadonlyArray<RedirectSource>
+  }
+  readonly overrides?: OverridesSource
+}
+
+/** Where an index comes from: a full build from the database (begun at `startedAt`), or the snapshot on disk. */
+export interface IndexBuild {
+  readonly origin: IndexOrigin
+  /** When the rows were read (the snapshot's: when they were read from the database). */
+  readonly builtAt: number
+  /** When the build began, for its duration. */
+  readonly startedAt?: number
 }
 
 export class Redirector extends Context.Service<
@@ -65,24 +98,32 @@ export class Redirector extends Context.Service<
   {
     readonly settings: RedirectorSettings
     readonly status: () => RedirectorStatus
+    /** What a request gets: worked out from the index alone, at once. */
+    readonly decide: (request: RedirectorRequest) => Decision
     /**
      * Client facts: NetblockCountry override, else GeoIP; ASN and R&E from the network tables, unless `needs` says
      * they cannot matter (no carrier serves an ASN, no carrier is on an R&E network): then undefined and false.
      */
     readonly clientFacts: (
-      index: MirrorIndex,
       address: ClientAddress | undefined,
       needs?: { readonly asn: boolean; readonly researchNetwork: boolean }
     ) => ClientFacts
     readonly selectionOptions: (facts: ClientFacts) => SelectionOptions
-    /** A random source for one request (seeded from the node's secure pool, or as the test layer says). */
+    /** A random source for one request (seeded from the node's secure pool, or as the layer says). */
     readonly random: () => RandomSource
     /** The clock of pubdate and aging, epoch ms. */
     readonly now: () => number
-    readonly update: (f: (status: RedirectorStatus) => RedirectorStatus) => void
+    /** Serves a new index made of `source` (a full build, or the snapshot); throws when the rows do not make one. */
+    readonly replaceIndex: (source: IndexSource, build: IndexBuild) => IndexView
+    /** Applies changes to the index in one synchronous step (no request sees half of them); false without index. */
+    readonly applyChanges: (changes: IndexChanges) => boolean
+    /** The change log was read to its end: `applied` changes, the newest committed at `newestAt` (epoch s). */
+    readonly caughtUp: (applied: number, newestAt: number) => void
+    /** The database cannot be reached: the index is served as it is, and readiness says why. */
+    readonly databaseLost: (reason: string) => void
   }
 >()("actors/Redirector") {
-  static readonly make = (
+  static readonly layer = (
     settings: RedirectorSettings,
     options: { readonly random?: () => RandomSource; readonly now?: () => number } = {}
   ) =>
@@ -91,6 +132,7 @@ export class Redirector extends Context.Service<
       Effect.gen(function* () {
         const geoIp = yield* GeoIp
         const network = yield* NetworkData
+        let index: MirrorIndex | undefined
         let status: RedirectorStatus = {
           index: undefined,
           origin: undefined,
@@ -101,6 +143,8 @@ export class Redirector extends Context.Service<
           changesApplied: 0,
           lastError: undefined
         }
+        /** Requests worked out, per path and query (see ResolvedRequests); those that fail, every time. */
+        const prepared = new ResolvedRequests<Prepared>(20_000, worthKeeping)
         // Seeds come from a pool of secure random words, refilled as it runs out.
         const pool = new Uint32Array(4096)
         let used = pool.length
@@ -113,28 +157,79 @@ export class Redirector extends Context.Service<
           used += 4
           return seededRandom(seed)
         }
+        const factsOf = (
+          of: MirrorIndex | undefined,
+          address: ClientAddress | undefined,
+          needs: { readonly asn: boolean; readonly researchNetwork: boolean }
+        ): ClientFacts => {
+          if (address === undefined) return { country: undefined, asn: undefined, researchNetwork: false }
+          return {
+            country: of?.countryOverride(address) ?? geoIp.country(address),
+            asn: needs.asn ? network.asn(address) : undefined,
+            researchNetwork: needs.researchNetwork && network.isResearchNetwork(address)
+          }
+        }
+        const selectionOptions = (facts: ClientFacts): SelectionOptions => ({
+          minimum: settings.minimum,
+          researchNetwork: facts.researchNetwork,
+          clientAsn: facts.asn,
+          clientCountry: facts.country
+        })
+        const context = { settings, index, prepared, clientFacts: factsOf, selectionOptions }
         return Redirector.of({
           settings,
           status: () => status,
-          update: (f) => {
-            status = f(status)
+          decide: (request) => {
+            context.index = index
+            return decide(context, request)
           },
-          clientFacts: (index, address, needs = { asn: true, researchNetwork: true }) => {
-            if (address === undefined) return { country: undefined, asn: undefined, researchNetwork: false }
-            return {
-              country: index.countryOverride(address) ?? geoIp.country(address),
-              asn: needs.asn ? network.asn(address) : undefined,
-              researchNetwork: needs.researchNetwork && network.isResearchNetwork(address)
+          clientFacts: (address, needs = { asn: true, researchNetwork: true }) => factsOf(index, address, needs),
+          selectionOptions,
+          random: options.random ?? secureRandom,
+          now: options.now ?? Date.now,
+          replaceIndex: (source, build) => {
+            const made = new MirrorIndex(source, build.builtAt)
+            index = made
+            status =
+              build.origin === "database"
+                ? {
+                    ...status,
+                    index: made,
+                    origin: "database",
+                    following: true,
+                    currentAt: Date.now(),
+                    buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,
+                    lastError: undefined
+                  }
+                : { ...status, index: made, origin: "snapshot", currentAt: build.builtAt }
+            return made
+          },
+          applyChanges: (changes) => {
+            if (index === undefined) return false
+            if (changes.directories !== undefined) {
+              index.replaceDirectories(changes.directories.ids, changes.directories.rows)
+            }
+            if (changes.hosts !== undefined) index.replaceHosts(changes.hosts.ids, changes.hosts.rows)
+            if (changes.repositories !== undefined) {
+              index.setRepositories(changes.repositories.repositories, changes.repositories.redirects)
+            }
+            if (changes.overrides !== undefined) index.setOverrides(changes.overrides)
+            return true
+          },
+          caughtUp: (applied, newestAt) => {
+            const now = Date.now()
+            status = {
+              ...status,
+              following: true,
+              currentAt: now,
+              lagSeconds: applied > 0 ? Math.max(0, now / 1000 - newestAt) : status.lagSeconds,
+              changesApplied: status.changesApplied + applied,
+              lastError: undefined
             }
           },
-          selectionOptions: (facts) => ({
-            minimum: settings.minimum,
-            researchNetwork: facts.researchNetwork,
-            clientAsn: facts.asn,
-            clientCountry: facts.country
-          }),
-          random: options.random ?? secureRandom,
-          now: options.now ?? Date.now
+          databaseLost: (reason) => {
+            status = { ...status, following: false, lastError: reason }
+          }
         })
       })
     )

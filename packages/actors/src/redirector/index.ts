@@ -1,9 +1,29 @@
 // The redirector of one node: the in-memory index of hosts, directories and networks, kept current from the change
-// log (and a snapshot on disk), and the selection of mirrors for a client. The request path never touches the
-// database. Imports db, ipdata.
+// log (and a snapshot on disk), and the whole decision of a request: what it asks for, who the client is, which
+// mirrors it gets and why none (`Redirector.decide`). The request path never touches the database. Imports db,
+// ipdata.
 export * from "./ChangeFollower.ts"
+export {
+  type AccessFacts,
+  type AnswerForm,
+  type AnswerKey,
+  type ClientFacts,
+  DEFAULT_SCHEMES,
+  type Decision,
+  type MetalinkForm,
+  type MirrorlistForm,
+  type Plans,
+  planAfresh,
+  type RedirectForm,
+  type Refused,
+  type Selected,
+  type Selecting,
+  type Starting
+} from "./Decision.ts"
+export * from "./IndexRows.ts"
 export * from "./IndexSnapshot.ts"
 export * from "./IndexSource.ts"
 export * from "./MirrorIndex.ts"
 export * from "./Redirector.ts"
+export { clientAddress, type Endpoint, endpointOf, type RedirectorRequest } from "./RedirectorRequest.ts"
 export * from "./Selection.ts"

@@ -13,7 +13,7 @@ import { databaseLayer, withoutTransactionTimeouts } from "../../src/db/Database
 import { HostStore } from "../../src/host/HostStore.ts"
 import { MasterScanner } from "../../src/masterscan/MasterScanner.ts"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "../../src/masterscan/MasterScanPolicy.ts"
-import { loadIndex } from "../../src/redirector/IndexSource.ts"
+import { IndexRows } from "../../src/redirector/IndexRows.ts"
 import { Accounts } from "../../src/registry/Accounts.ts"
 import { Content } from "../../src/registry/Content.ts"
 import { freshDatabaseLayer, holdLock } from "../../src/testing/index.ts"
@@ -98,6 +98,9 @@ layer(TestLayer, { excludeTestServices: true })("the database's time bounds", (i
 
   it.effect("the index load waits as long as it needs", () =>
     Effect.gen(function* () {
+      const loadIndex = Effect.flatMap(Effect.service(IndexRows), (rows) => rows.all).pipe(
+        Effect.provide(IndexRows.layer)
+      )
       const { exit, waitedMs } = yield* whileLocked("LOCK TABLE hosts IN ACCESS EXCLUSIVE MODE", loadIndex)
       assert.isTrue(Exit.isSuccess(exit), String(exit))
       assert.isAbove(waitedMs, Duration.toMillis(BOUND))

@@ -19,7 +19,7 @@ const asnFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mm-changes-")),
 fs.writeFileSync(asnFile, "192.0.2.0/24 64500\n")
 
 const TestLayer = ChangeFollowerLayer({ ...defaultChangeFollowerOptions, pollInterval: Duration.seconds(5) }).pipe(
-  Layer.provideMerge(Redirector.make(defaultRedirectorSettings)),
+  Layer.provideMerge(Redirector.layer(defaultRedirectorSettings)),
   Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile })]),
   Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
 )

@@ -941,24 +941,32 @@ fs.writeFileSync(asnFile, "192.0.2.0/24 64500\n89.160.20.0/24 64600\n0.0.0.0/0 1
 fs.writeFileSync(reFile, "198.51.100.0/24 11537\n2001:db8:e::/48 11537\n")
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 
-const redirectorLayer = Redirector.make(defaultRedirectorSettings, { random: () => seededRandom([1, 2, 3, 4]) }).pipe(
+const NETWORK_WORLD = source(
+  [
+    host(1, { name: "se", country: "SE" }),
+    host(2, { name: "de", country: "DE" }),
+    host(3, { name: "us", country: "US" }),
+    host(4, { name: "au", country: "AU" }),
+    host(5, { name: "re-de", country: "DE", internet2: true }),
+    host(6, { name: "asn", country: "US", asn: 64500 })
+  ],
+  { overrides: { netblockCountries: [{ netblock: "198.51.100.0/24", country: "DE" }], continentRedirects: [] } }
+)
+
+/** The redirector serving NETWORK_WORLD. */
+const redirectorLayer = Layer.effectDiscard(
+  Effect.map(Effect.service(Redirector), (r) =>
+    r.replaceIndex(NETWORK_WORLD, { origin: "database", builtAt: BUILT_AT })
+  )
+).pipe(
+  Layer.provideMerge(Redirector.layer(defaultRedirectorSettings, { random: () => seededRandom([1, 2, 3, 4]) })),
   Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, researchNetworksFile: reFile, watchInterval: "1 hour" })])
 )
 
 layer(redirectorLayer, { excludeTestServices: true })("selection with GeoIP and network data", (it) => {
-  const index = build(
-    [
-      host(1, { name: "se", country: "SE" }),
-      host(2, { name: "de", country: "DE" }),
-      host(3, { name: "us", country: "US" }),
-      host(4, { name: "au", country: "AU" }),
-      host(5, { name: "re-de", country: "DE", internet2: true }),
-      host(6, { name: "asn", country: "US", asn: 64500 })
-    ],
-    { overrides: { netblockCountries: [{ netblock: "198.51.100.0/24", country: "DE" }], continentRedirects: [] } }
-  )
+  const index = new MirrorIndex(NETWORK_WORLD, BUILT_AT)
   const selectFor = (redirector: Redirector["Service"], ip: string, ask: Ask = {}) => {
-    const facts = redirector.clientFacts(index, parseClientAddress(ip))
+    const facts = redirector.clientFacts(parseClientAddress(ip))
     const options = redirector.selectionOptions(facts)
     return select(index, {
       ...ask,
@@ -973,7 +981,7 @@ layer(redirectorLayer, { excludeTestServices: true })("selection with GeoIP and 
   it.effect("client facts: NetblockCountry override, else GeoIP; ASN and R&E from the tables", () =>
     Effect.gen(function* () {
       const redirector = yield* Redirector
-      const facts = (ip: string) => redirector.clientFacts(index, parseClientAddress(ip))
+      const facts = (ip: string) => redirector.clientFacts(parseClientAddress(ip))
       assert.deepStrictEqual(facts("89.160.20.113"), { country: "SE", asn: 64600, researchNetwork: false })
       assert.deepStrictEqual(facts("::ffff:89.160.20.113"), { country: "SE", asn: 64600, researchNetwork: false })
       assert.deepStrictEqual(facts("1.1.1.1"), { country: "AU", asn: undefined, researchNetwork: false })
@@ -982,7 +990,7 @@ layer(redirectorLayer, { excludeTestServices: true })("selection with GeoIP and 
       assert.deepStrictEqual(facts("198.51.100.7"), { country: "DE", asn: undefined, researchNetwork: true })
       assert.deepStrictEqual(facts("192.0.2.10"), { country: undefined, asn: 64500, researchNetwork: false })
       assert.isTrue(facts("2001:db8:e::1").researchNetwork)
-      assert.deepStrictEqual(redirector.clientFacts(index, undefined), {
+      assert.deepStrictEqual(redirector.clientFacts(undefined), {
         country: undefined,
         asn: undefined,
         researchNetwork: false

@@ -59,7 +59,7 @@ export class DatabaseSide extends Context.Service<DatabaseSide, { readonly fiber
             ? Effect.void
             : Effect.gen(function* () {
                 const text = String(cause).split("\n")[0]
-                redirector.update((s) => ({ ...s, following: false, lastError: text }))
+                redirector.databaseLost(text)
                 yield* Effect.logWarning(`registry database unavailable, serving the last index: ${text}`)
               })
         )

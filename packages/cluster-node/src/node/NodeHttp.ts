@@ -4,34 +4,20 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { NodeHttpServer } from "@effect/platform-node"
-import { parseNetblock } from "@mirrormanager/actors/ipdata"
 import { AdminDatabaseTimeout, serveAdminApi } from "@mirrormanager/http/admin"
 import { FrontServer, openAccessLog } from "@mirrormanager/http/front"
 import { Duration, Effect, Layer, Option } from "effect"
 import { NodeConfig } from "./Config.ts"
-
-/** MM_TRUSTED_PROXIES, the one rule of every client address: redirector, access log, check-ins, admin API logs. */
-const trustedProxiesOf = (config: NodeConfig["Service"]) =>
-  Effect.gen(function* () {
-    const trustedProxies = []
-    for (const text of config.trustedProxies) {
-      const netblock = parseNetblock(text)
-      if (netblock === undefined) return yield* Effect.die(new Error(`MM_TRUSTED_PROXIES: "${text}" is not a CIDR`))
-      trustedProxies.push(netblock)
-    }
-    return trustedProxies
-  })
+import { trustedProxiesOf } from "./NodeRedirector.ts"
 
 /** The node's HTTP server: redirector, health and metrics answered in front; the admin API behind. */
 export const FrontServerLayer = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* NodeConfig
-    const trustedProxies = yield* trustedProxiesOf(config)
     const destination = Option.getOrElse(config.accessLog, () => path.join(config.dataDir, "access.log"))
     if (destination !== "-" && destination !== "off")
       fs.mkdirSync(path.dirname(path.resolve(destination)), { recursive: true })
     return FrontServer.layer({
-      trustedProxies,
       accessLog: openAccessLog(destination),
       connections: {
         keepAliveTimeoutMs: Duration.toMillis(config.httpKeepAliveTimeout),

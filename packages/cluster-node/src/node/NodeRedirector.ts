@@ -1,7 +1,7 @@
 // The node's redirector: its index and selection settings, GeoIP and network tables, the snapshot it serves until the
 // database answers, and the change follower that keeps its index current.
 
-import { GeoIp, NetworkData } from "@mirrormanager/actors/ipdata"
+import { GeoIp, NetworkData, parseNetblock } from "@mirrormanager/actors/ipdata"
 import {
   ChangeFollowerLayer,
   defaultChangeFollowerOptions,
@@ -12,11 +12,23 @@ import {
 import { Effect, Layer, Option } from "effect"
 import { NodeConfig } from "./Config.ts"
 
+/** MM_TRUSTED_PROXIES, the one rule of every client address: redirector, access log, check-ins, admin API logs. */
+export const trustedProxiesOf = (config: NodeConfig["Service"]) =>
+  Effect.gen(function* () {
+    const trustedProxies = []
+    for (const text of config.trustedProxies) {
+      const netblock = parseNetblock(text)
+      if (netblock === undefined) return yield* Effect.die(new Error(`MM_TRUSTED_PROXIES: "${text}" is not a CIDR`))
+      trustedProxies.push(netblock)
+    }
+    return trustedProxies
+  })
+
 /** The Redirector with its GeoIP and network tables, and the snapshot it serves until the database answers. */
 export const RedirectorLayer = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* NodeConfig
-    const redirector = Redirector.make({
+    const redirector = Redirector.layer({
       minimum: config.selectionMinimum,
       allowIpOverride: config.allowIpOverride,
       maxStaleDays: config.metalinkMaxStaleDays,
@@ -24,7 +36,8 @@ export const RedirectorLayer = Layer.unwrap(
       httpsOnly: config.redirectHttpsOnly,
       answerVariants: Math.max(0, config.answerVariants),
       answerRefresh: Math.max(1, config.answerRefresh),
-      answerCacheBytes: Math.max(0, config.answerCacheMegabytes) * 1024 * 1024
+      answerCacheBytes: Math.max(0, config.answerCacheMegabytes) * 1024 * 1024,
+      trustedProxies: yield* trustedProxiesOf(config)
     })
     return IndexSnapshotLayer(snapshotFile(config.dataDir)).pipe(
       Layer.provideMerge(redirector),

@@ -1,12 +1,12 @@
 // The node's HTTP routes for the admin API: handlers, authentication, problem details, body limit, docs; and the
 // XML-RPC check-in of report_mirror, which answers in its own terms (faults, reply strings) under its own limit.
 import type { Netblock } from "@mirrormanager/actors/ipdata"
+import { clientAddress } from "@mirrormanager/actors/redirector"
 import { Api } from "@mirrormanager/domain/api"
 import { Effect, Layer, Option } from "effect"
 import { HttpBody, HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
 import { XMLRPC_PATH, XmlRpcRoute } from "../checkin/index.ts"
-import { clientAddress } from "../redirector/index.ts"
 import { AccountsHandlers } from "./AccountsHandlers.ts"
 import { ApiDocsRoute } from "./ApiDocs.ts"
 import { AuthenticationLayer } from "./Authentication.ts"

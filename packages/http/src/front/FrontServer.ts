@@ -4,13 +4,12 @@
 import * as http from "node:http"
 import { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import { UNREACHABLE } from "@mirrormanager/actors/health"
-import type { Netblock } from "@mirrormanager/actors/ipdata"
-import { Redirector } from "@mirrormanager/actors/redirector"
+import { endpointOf, Redirector } from "@mirrormanager/actors/redirector"
 import { Cause, Context, Effect, Layer } from "effect"
 import { DATABASE_RETRY_AFTER_SECONDS } from "../admin/index.ts"
-import { type Answer, AnswerCache, answer, endpointOf } from "../redirector/index.ts"
+import { type Answer, AnswerCache, answer } from "../redirector/index.ts"
 import type { AccessLog } from "./AccessLog.ts"
-import { RedirectorMetrics } from "./RedirectorMetrics.ts"
+import { NodeMetrics } from "./NodeMetrics.ts"
 
 type Listener = (request: http.IncomingMessage, response: http.ServerResponse) => void
 
@@ -109,7 +108,6 @@ export class FrontHttpServer extends http.Server {
 }
 
 export interface FrontOptions {
-  readonly trustedProxies: ReadonlyArray<Netblock>
   readonly accessLog: AccessLog
   readonly connections?: ConnectionLimits
 }
@@ -122,9 +120,10 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
       FrontServer,
       Effect.gen(function* () {
         const redirector = yield* Redirector
-        const metrics = new RedirectorMetrics(yield* CrawlMetrics)
+        const metrics = new NodeMetrics(yield* CrawlMetrics)
         const answers = new AnswerCache(redirector.settings.answerCacheBytes)
-        const answerOptions = { trustedProxies: options.trustedProxies, answers }
+        const answerOptions = { answers }
+        const trustedProxies = redirector.settings.trustedProxies
         const services = yield* Effect.context<never>()
         const logFailure = (error: unknown) =>
           Effect.runForkWith(services)(Effect.logError("redirector answer failed", Cause.die(error)))
@@ -258,7 +257,7 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
             return true
           }
           // (Reading `request.headers` builds the whole header object: only when a proxy may have sent one.)
-          const forwarded = options.trustedProxies.length === 0 ? undefined : request.headers["x-forwarded-for"]
+          const forwarded = trustedProxies.length === 0 ? undefined : request.headers["x-forwarded-for"]
           const result = answer(redirector, answerOptions, {
             path,
             query: q < 0 ? "" : url.slice(q + 1),

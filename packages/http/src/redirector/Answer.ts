@@ -1,6 +1,7 @@
 // What the redirector answers a request: status, headers and body ready to send, and the fields of its access-log line.
+import type { Endpoint } from "@mirrormanager/actors/redirector"
 
-export type Endpoint = "mirrorlist" | "metalink" | "download"
+export type { Endpoint }
 
 export interface Answer {
   readonly endpoint: Endpoint

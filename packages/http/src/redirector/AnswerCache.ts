@@ -8,7 +8,7 @@
 // An answer without a mirror has nobody to shuffle: it is kept once, and sent until the index's hosts or
 // directories change (its comment says why it is empty, and that can change without the view changing: a host
 // adding the category), so no client can make the redirector select afresh on every request.
-import type { CarrierView, RandomSource } from "@mirrormanager/actors/redirector"
+import type { CarrierView, Plans, RandomSource } from "@mirrormanager/actors/redirector"
 import type { AccessFields, Answer, Endpoint } from "./Answer.ts"
 import { httpDateBytes, type MetalinkParts } from "./MirrorlistFormat.ts"
 
@@ -101,9 +101,6 @@ export interface KeepPolicy {
   /** One request in this many computes a fresh answer (at random). */
   readonly refresh: number
 }
-
-/** Where a fresh answer gets its selection plan: made afresh, or kept for the entry. */
-export type Plans = <P>(make: () => P, cost: (plan: P) => number) => P
 
 export class AnswerCache {
   /** In order of last growth: the directories least recently refreshed come first and go first. */

@@ -1,8 +1,12 @@
 // The wire formats dnf and yum read (SPEC 3.2-3.5): the plain mirrorlist and Metalink 3.0, byte for byte.
-import type { FileDetailSource, HostUrlSource, SelectedHost, Selection } from "@mirrormanager/actors/redirector"
+import {
+  DEFAULT_SCHEMES,
+  type FileDetailSource,
+  type HostUrlSource,
+  type SelectedHost,
+  type Selection
+} from "@mirrormanager/actors/redirector"
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
-
-export const DEFAULT_SCHEMES: ReadonlyArray<MirrorUrlScheme> = ["https", "http", "ftp"]
 
 /** A host category URL plus the directory's subpath: the directory's URL on that mirror, without a final `/`. */
 export const directoryUrl = (url: string, subpath: string) => (subpath === "" ? url : `${url}/${subpath}`)

@@ -1,5 +1,5 @@
-// The redirector's answers as bytes: request parsing, the mirrorlist and metalink formats, redirects, the answer
-// cache. Imports actors/redirector, actors/ipdata.
+// The redirector's answers as bytes: the Redirector's decision written out in the mirrorlist and metalink formats,
+// as a redirect or an error, and the answer cache. Imports actors/redirector.
 export * from "./Answer.ts"
 export * from "./AnswerCache.ts"
 export * from "./RedirectorAnswer.ts"

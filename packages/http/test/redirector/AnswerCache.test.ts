@@ -6,13 +6,7 @@ import * as path from "node:path"
 import { afterAll, assert, describe, it, layer } from "@effect/vitest"
 import { GeoIp, NetworkData } from "@mirrormanager/actors/ipdata"
 import type { HostSource, IndexSource } from "@mirrormanager/actors/redirector"
-import {
-  type CarrierView,
-  defaultRedirectorSettings,
-  MirrorIndex,
-  Redirector,
-  seededRandom
-} from "@mirrormanager/actors/redirector"
+import { type CarrierView, defaultRedirectorSettings, Redirector, seededRandom } from "@mirrormanager/actors/redirector"
 import { Effect, Layer } from "effect"
 import type { AccessFields } from "../../src/redirector/Answer.ts"
 import { AnswerCache } from "../../src/redirector/AnswerCache.ts"
@@ -25,7 +19,7 @@ fs.writeFileSync(asnFile, "10.0.0.0/8 64500\n")
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 
 let now = Date.UTC(2026, 10, 25, 12, 0, 0)
-const layerUnderTest = Redirector.make(
+const layerUnderTest = Redirector.layer(
   { ...defaultRedirectorSettings, answerVariants: 4, answerRefresh: 4 },
   { now: () => now }
 ).pipe(Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, watchInterval: "1 hour" })]))
@@ -63,10 +57,17 @@ const source = (hosts: ReadonlyArray<HostSource>): IndexSource => ({
 })
 const WORLD = [mirror(1, 10_000), mirror(2, 100), mirror(3, 100), mirror(4, 100), mirror(5, 100), mirror(6, 100)]
 
+/** Where the answers of the redirector under test are kept, as a node keeps them. */
+const answers = new AnswerCache(defaultRedirectorSettings.answerCacheBytes)
+
+/** The redirector serving an index of these rows. */
+const serve = (redirector: Redirector["Service"], rows: IndexSource) =>
+  redirector.replaceIndex(rows, { origin: "database", builtAt: now })
+
 const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.20.113") => {
   const reply = answer(
     redirector,
-    { trustedProxies: [] },
+    { answers },
     {
       path: `/${endpoint}`,
       query: `repo=epel-9&arch=x86_64&ip=${ip}`,
@@ -83,7 +84,7 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
   it.effect("each answer is a whole shuffle; orders vary; the heavy mirror leads most answers", () =>
     Effect.gen(function* () {
       const redirector = yield* Redirector
-      redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+      serve(redirector, source(WORLD))
       const orders = new Set<string>()
       let heavyFirst = 0
       const all = WORLD.map((h) => `https://m${h.id}.example.se/epel/9/x86_64/`).sort()
@@ -106,7 +107,7 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
   it.effect("a kept metalink carries the current response time; a change to the index is seen at once", () =>
     Effect.gen(function* () {
       const redirector = yield* Redirector
-      redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+      serve(redirector, source(WORLD))
       for (let i = 0; i < 20; i++) ask(redirector, "metalink")
       now += 3_600_000
       const later = ask(redirector, "metalink")
@@ -121,7 +122,7 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
         assert.strictEqual(fresh.split("<url ").length, 7, "six URLs")
       }
 
-      redirector.status().index!.replaceHosts([1], [])
+      redirector.applyChanges({ hosts: { ids: [1], rows: [] } })
       for (let i = 0; i < 50; i++) {
         assert.notInclude(ask(redirector, "mirrorlist").body, "m1.example.se")
         assert.notInclude(ask(redirector, "metalink").body, "m1.example.se")
@@ -133,26 +134,29 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
     Effect.gen(function* () {
       const redirector = yield* Redirector
       const world = source(WORLD)
-      const index = new MirrorIndex(world, now)
-      redirector.update((s) => ({ ...s, index }))
+      serve(redirector, world)
       for (let i = 0; i < 5; i++) assert.strictEqual(ask(redirector, "mirrorlist").status, 200)
       // The repository goes: the same URL is now an unknown repository.
-      index.setRepositories([], [])
+      redirector.applyChanges({ repositories: { repositories: [], redirects: [] } })
       const gone = ask(redirector, "mirrorlist")
       assert.strictEqual(gone.status, 404)
       assert.include(gone.body, "error: invalid repo or arch")
       // Back as a redirect from an older name to another one... and back again.
-      index.setRepositories(world.repositories, [{ from: "epel-9", to: "epel-9-next" }])
+      redirector.applyChanges({
+        repositories: { repositories: world.repositories, redirects: [{ from: "epel-9", to: "epel-9-next" }] }
+      })
       assert.strictEqual(ask(redirector, "mirrorlist").status, 404)
-      index.setRepositories(world.repositories, [])
+      redirector.applyChanges({ repositories: { repositories: world.repositories, redirects: [] } })
       assert.strictEqual(ask(redirector, "mirrorlist").status, 200)
       // The repomd.xml of the repository changes: the next metalink carries the new hash.
       assert.include(ask(redirector, "metalink").body, `<hash type="sha256">${"ab".repeat(32)}</hash>`)
       const repodata = world.directories.find((d) => d.name.endsWith("/repodata"))!
-      index.replaceDirectories(
-        [repodata.id],
-        [{ ...repodata, fileDetails: [{ ...detail, timestamp: 1_700_000_100, sha256: "cd".repeat(32) }] }]
-      )
+      redirector.applyChanges({
+        directories: {
+          ids: [repodata.id],
+          rows: [{ ...repodata, fileDetails: [{ ...detail, timestamp: 1_700_000_100, sha256: "cd".repeat(32) }] }]
+        }
+      })
       const metalink = ask(redirector, "metalink").body
       assert.include(metalink, `<hash type="sha256">${"cd".repeat(32)}</hash>`)
       assert.include(metalink, "<mm0:timestamp>1700000100</mm0:timestamp>")
@@ -162,7 +166,7 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
   it.effect("a client inside a mirror's netblock gets that mirror first, and others do not", () =>
     Effect.gen(function* () {
       const redirector = yield* Redirector
-      redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+      serve(redirector, source(WORLD))
       for (let i = 0; i < 50; i++) {
         const reply = ask(redirector, "mirrorlist", "10.9.1.1")
         assert.strictEqual(urlsOf(reply.body)[0], "https://m6.example.se/epel/9/x86_64/")
@@ -178,7 +182,7 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
     () =>
       Effect.gen(function* () {
         const redirector = yield* Redirector
-        redirector.update((s) => ({ ...s, index: new MirrorIndex(source(WORLD), now) }))
+        serve(redirector, source(WORLD))
         for (let i = 0; i < 30; i++) {
           for (const ip of ["198.51.100.1", "198.51.100.200"]) {
             const reply = ask(redirector, "mirrorlist", ip)
@@ -187,9 +191,11 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
           }
         }
         // Germany moved to Asia by a continent redirect: Swedish mirrors are no neighbours any more.
-        redirector.status().index!.setOverrides({
-          netblockCountries: [{ netblock: "198.51.100.0/25", country: "DE" }],
-          continentRedirects: [{ country: "DE", continent: "AS" }]
+        redirector.applyChanges({
+          overrides: {
+            netblockCountries: [{ netblock: "198.51.100.0/25", country: "DE" }],
+            continentRedirects: [{ country: "DE", continent: "AS" }]
+          }
         })
         assert.isTrue(
           ask(redirector, "mirrorlist", "198.51.100.1").body.startsWith(
@@ -198,10 +204,7 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
         )
         // Mirror 2 serves Finland only: German clients never get it, Finnish ones always do.
         const finnish = { ...mirror(2, 100), countriesAllowed: ["FI"] }
-        redirector.update((s) => ({
-          ...s,
-          index: new MirrorIndex(source([...WORLD.filter((h) => h.id !== 2), finnish]), now)
-        }))
+        serve(redirector, source([...WORLD.filter((h) => h.id !== 2), finnish]))
         for (let i = 0; i < 30; i++) {
           assert.notInclude(ask(redirector, "mirrorlist", "198.51.100.1").body, "m2.example.se")
           assert.include(ask(redirector, "mirrorlist", "198.51.100.200").body, "m2.example.se")

@@ -7,12 +7,18 @@ import * as path from "node:path"
 import { afterAll, assert, layer } from "@effect/vitest"
 import { GeoIp, NetworkData, parseNetblock } from "@mirrormanager/actors/ipdata"
 import type { FileDetailSource, IndexSource } from "@mirrormanager/actors/redirector"
-import { defaultRedirectorSettings, MirrorIndex, Redirector, seededRandom } from "@mirrormanager/actors/redirector"
+import {
+  defaultRedirectorSettings,
+  endpointOf,
+  MirrorIndex,
+  Redirector,
+  seededRandom
+} from "@mirrormanager/actors/redirector"
 import { Effect, Layer } from "effect"
 import type { Answer } from "../../src/redirector/Answer.ts"
 import { AnswerCache } from "../../src/redirector/AnswerCache.ts"
 import { metalinkBody } from "../../src/redirector/MirrorlistFormat.ts"
-import { answer, endpointOf } from "../../src/redirector/RedirectorAnswer.ts"
+import { answer } from "../../src/redirector/RedirectorAnswer.ts"
 import { host } from "../support/IndexHosts.ts"
 
 // ---- The world ----
@@ -155,9 +161,11 @@ fs.writeFileSync(asnFile, "10.0.0.0/8 64500\n203.0.113.0/24 64500\n")
 fs.writeFileSync(reFile, "10.1.0.0/16 11537\n")
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 
+const trustedProxies = [parseNetblock("127.0.0.0/8")!, parseNetblock("::1/128")!]
+
 // Every answer computed afresh, so that each is the one the seeded random source gives.
-const redirectorLayer = Redirector.make(
-  { ...defaultRedirectorSettings, answerVariants: 0 },
+const redirectorLayer = Redirector.layer(
+  { ...defaultRedirectorSettings, answerVariants: 0, trustedProxies },
   {
     random: () => seededRandom([1, 2, 3, 4]),
     now: () => NOW
@@ -166,8 +174,6 @@ const redirectorLayer = Redirector.make(
   Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, researchNetworksFile: reFile, watchInterval: "1 hour" })])
 )
 
-const trustedProxies = [parseNetblock("127.0.0.0/8")!, parseNetblock("::1/128")!]
-
 interface Ask {
   readonly peer?: string
   readonly forwardedFor?: string | undefined
@@ -175,10 +181,14 @@ interface Ask {
   readonly answers?: AnswerCache
 }
 
+/** The redirector serving an index of these rows. */
+const serve = (redirector: Redirector["Service"], rows: IndexSource) =>
+  redirector.replaceIndex(rows, { origin: "database", builtAt: BUILT_AT })
+
 /** The redirector with the world loaded. */
 const loaded = Effect.gen(function* () {
   const redirector = yield* Redirector
-  redirector.update((s) => ({ ...s, index: new MirrorIndex(world, BUILT_AT) }))
+  serve(redirector, world)
   return redirector
 })
 
@@ -187,16 +197,12 @@ type TextAnswer = Omit<Answer, "body"> & { readonly body: string }
 
 const get = (redirector: Redirector["Service"], url: string, ask: Ask = {}): TextAnswer => {
   const q = url.indexOf("?")
-  const reply = answer(
-    redirector,
-    ask.answers === undefined ? { trustedProxies } : { trustedProxies, answers: ask.answers },
-    {
-      path: q < 0 ? url : url.slice(0, q),
-      query: q < 0 ? "" : url.slice(q + 1),
-      peer: ask.peer ?? "192.0.2.10",
-      forwardedFor: ask.forwardedFor
-    }
-  )
+  const reply = answer(redirector, ask.answers === undefined ? {} : { answers: ask.answers }, {
+    path: q < 0 ? url : url.slice(0, q),
+    query: q < 0 ? "" : url.slice(q + 1),
+    peer: ask.peer ?? "192.0.2.10",
+    forwardedFor: ask.forwardedFor
+  })
   return { ...reply, body: Buffer.concat(reply.body).toString("utf8") }
 }
 
@@ -497,8 +503,7 @@ ${TAIL}`
         const made = host(id, `f${id}`, "DE", urls, extra)
         return { ...made, categories: made.categories.map((c) => ({ ...c, categoryId: 2 })) }
       }
-      const withHosts = (hosts: IndexSource["hosts"]) =>
-        r.update((s) => ({ ...s, index: new MirrorIndex({ ...world, hosts }, BUILT_AT) }))
+      const withHosts = (hosts: IndexSource["hosts"]) => serve(r, { ...world, hosts })
       const note = (url: string) => get(r, url).body.split("\n").slice(1).join("\n")
       const mirrorlist = `${ML}?repo=fedora-40&arch=x86_64`
 
@@ -564,8 +569,7 @@ ${TAIL}`
       const hosts = world.hosts.map((h) =>
         h.id === 5 ? host(5, "jp", "JP", ["https://mirror.example.jp/epel"], { dirs: [2, 6, 7] }) : h
       )
-      const index = new MirrorIndex({ ...world, hosts }, BUILT_AT)
-      r.update((s) => ({ ...s, index }))
+      serve(r, { ...world, hosts })
       const jp = "https://mirror.example.jp/epel/9/Everything/x86_64"
       const everyAnswer = () => [
         get(r, `${ML}?${EPEL9}&country=global`).body,
@@ -584,15 +588,19 @@ ${TAIL}`
       // Directories that are not a repository's are not affected.
       assert.include(get(r, `${ML}?path=pub/epel/9/Everything/x86_64/Packages/e&country=jp`).body, `${jp}/Packages/e/`)
       // Its repodata/ catching up (an incremental change) brings it back everywhere; falling behind takes it out.
-      index.replaceHosts([5], [host(5, "jp", "JP", ["https://mirror.example.jp/epel"], { dirs: [2, 3, 6, 7] })])
+      r.applyChanges({
+        hosts: { ids: [5], rows: [host(5, "jp", "JP", ["https://mirror.example.jp/epel"], { dirs: [2, 3, 6, 7] })] }
+      })
       for (const answer of everyAnswer()) assert.include(answer, jp)
-      index.replaceHosts([5], [host(5, "jp", "JP", ["https://mirror.example.jp/epel"], { dirs: [2, 6, 7] })])
+      r.applyChanges({
+        hosts: { ids: [5], rows: [host(5, "jp", "JP", ["https://mirror.example.jp/epel"], { dirs: [2, 6, 7] })] }
+      })
       for (const answer of everyAnswer()) assert.notInclude(answer, jp)
       // A repodata/ directory removed and created again is linked to its repository again.
       const repodata = world.directories.find((d) => d.id === 3)!
-      index.replaceDirectories([3], [])
+      r.applyChanges({ directories: { ids: [3], rows: [] } })
       assert.include(get(r, `${ML}?${EPEL9}&country=global`).body, jp, "no repodata/: nothing to require")
-      index.replaceDirectories([], [repodata])
+      r.applyChanges({ directories: { ids: [], rows: [repodata] } })
       assert.notInclude(get(r, `${ML}?${EPEL9}&country=global`).body, jp)
     })
   )
@@ -852,10 +860,15 @@ ${TAIL}`
   it.effect("a repository whose directory is missing from the index: 500", () =>
     Effect.gen(function* () {
       const r = yield* loaded
-      r.status().index!.setRepositories(
-        [...world.repositories, { prefix: "broken", arch: "x86_64", directoryId: 999, disabled: false }],
-        world.redirects
-      )
+      r.applyChanges({
+        repositories: {
+          repositories: [
+            ...world.repositories,
+            { prefix: "broken", arch: "x86_64", directoryId: 999, disabled: false }
+          ],
+          redirects: world.redirects
+        }
+      })
       const message = "internal error: repository directory missing from index"
       expectAnswer(get(r, `${ML}?repo=broken&arch=x86_64`), 500, TEXT, message)
       expectAnswer(get(r, `${MK}?repo=broken&arch=x86_64`), 500, XML, envelope(message))
@@ -890,8 +903,8 @@ ${TAIL}`
 
   it.effect("no index yet: 503 with Retry-After on both endpoints and downloads", () =>
     Effect.gen(function* () {
-      const r = yield* Redirector
-      r.update((s) => ({ ...s, index: undefined }))
+      // A redirector of its own, that has no index yet.
+      const r = yield* Effect.service(Redirector).pipe(Effect.provide(Layer.fresh(redirectorLayer)))
       expectAnswer(get(r, `${ML}?${EPEL9}`), 503, { ...TEXT, "retry-after": "10" }, "service starting")
       expectAnswer(get(r, `${MK}?${EPEL9}`), 503, { ...XML, "retry-after": "10" }, envelope("service starting"))
       assert.strictEqual(get(r, `/download/${RPM_PATH}`).status, 503)
@@ -1047,7 +1060,7 @@ ${TAIL}`
   )
 })
 
-const strictLayer = Redirector.make(
+const strictLayer = Redirector.layer(
   {
     minimum: 1,
     allowIpOverride: false,
@@ -1056,7 +1069,8 @@ const strictLayer = Redirector.make(
     httpsOnly: true,
     answerVariants: 0,
     answerRefresh: 1,
-    answerCacheBytes: 0
+    answerCacheBytes: 0,
+    trustedProxies
   },
   { random: () => seededRandom([1, 2, 3, 4]), now: () => NOW }
 ).pipe(
@@ -1133,8 +1147,8 @@ ${TAIL}`
 })
 
 // Answers kept as a node keeps them.
-const keepingLayer = Redirector.make(
-  { ...defaultRedirectorSettings, answerVariants: 8, answerRefresh: 32 },
+const keepingLayer = Redirector.layer(
+  { ...defaultRedirectorSettings, answerVariants: 8, answerRefresh: 32, trustedProxies },
   { random: () => seededRandom([1, 2, 3, 4]), now: () => NOW }
 ).pipe(
   Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile, researchNetworksFile: reFile, watchInterval: "1 hour" })])
@@ -1164,8 +1178,7 @@ layer(keepingLayer, { excludeTestServices: true })("redirector golden answers, k
         return { note: asked.body.split("\n").slice(1).join("\n"), kept: asked.kept, fresh: asked.fresh }
       }
       const mirrorlist = `${ML}?repo=fedora-40&arch=x86_64`
-      const index = new MirrorIndex({ ...world, directories: world.directories.filter((d) => d.id !== 21) }, BUILT_AT)
-      r.update((s) => ({ ...s, index }))
+      serve(r, { ...world, directories: world.directories.filter((d) => d.id !== 21) })
 
       // No host has the category: made once, then sent as kept (a mirrorlist, a metalink, a redirect).
       const noHost = '# no mirror carries this yet: no active host has the category "Fedora Linux"\n'
@@ -1174,14 +1187,14 @@ layer(keepingLayer, { excludeTestServices: true })("redirector golden answers, k
       assert.strictEqual(download.status, 404)
       assert.deepInclude(download, { kept: 19, fresh: 1 })
       // A host gains the category (up to date on nothing: the directory's carriers stay the same).
-      index.replaceHosts([], [fedoraHost([])])
+      r.applyChanges({ hosts: { ids: [], rows: [fedoraHost([])] } })
       assert.deepStrictEqual(note(mirrorlist, 50), {
         note: '# no mirror carries this yet: none of the 1 host with the category "Fedora Linux" is up to date on it (stale, or not yet verified by a check-in or a crawl)\n',
         kept: 49,
         fresh: 1
       })
       // Up to date on the repository's directory, which has no repodata/ yet: listed.
-      index.replaceHosts([31], [fedoraHost([20])])
+      r.applyChanges({ hosts: { ids: [31], rows: [fedoraHost([20])] } })
       assert.include(ask(mirrorlist).body, `https://f31.example.org/fedora/releases/40/Everything/x86_64/os/`)
       // A protocol filter that removes every carrier: kept too.
       assert.deepStrictEqual(note(`${mirrorlist}&protocol=rsync`, 30), {
@@ -1190,7 +1203,7 @@ layer(keepingLayer, { excludeTestServices: true })("redirector golden answers, k
         fresh: 1
       })
       // Its repodata/ appears, and the host is not up to date on it.
-      index.replaceDirectories([], [osRepodata])
+      r.applyChanges({ directories: { ids: [], rows: [osRepodata] } })
       assert.deepStrictEqual(note(mirrorlist, 30), {
         note: "# no mirror carries this repository: its repodata/ is stale or not yet verified on the 1 host up to date on its directory\n",
         kept: 29,
@@ -1203,25 +1216,21 @@ layer(keepingLayer, { excludeTestServices: true })("redirector golden answers, k
       assert.deepInclude(metalink, { kept: 9, fresh: 1 })
 
       // A directory linked to no category, then to its category (no host changes meanwhile).
-      index.replaceHosts([31], [])
-      index.replaceDirectories([20], [{ ...os, categoryIds: [] }])
+      r.applyChanges({ hosts: { ids: [31], rows: [] } })
+      r.applyChanges({ directories: { ids: [20], rows: [{ ...os, categoryIds: [] }] } })
       assert.deepStrictEqual(note(mirrorlist, 10), {
         note: "# no mirror carries this: it belongs to no category\n",
         kept: 9,
         fresh: 1
       })
-      index.replaceDirectories([20], [os])
+      r.applyChanges({ directories: { ids: [20], rows: [os] } })
       assert.deepStrictEqual(note(mirrorlist, 10), { note: noHost, kept: 9, fresh: 1 })
 
       // The category renamed (a full build, as for any change to categories).
-      const renamed = new MirrorIndex(
-        {
-          ...world,
-          categories: world.categories.map((c) => (c.id === 2 ? { ...c, name: "Fedora Linux (primary)" } : c))
-        },
-        BUILT_AT
-      )
-      r.update((s) => ({ ...s, index: renamed }))
+      serve(r, {
+        ...world,
+        categories: world.categories.map((c) => (c.id === 2 ? { ...c, name: "Fedora Linux (primary)" } : c))
+      })
       assert.deepStrictEqual(note(mirrorlist, 10), {
         note: '# no mirror carries this yet: no active host has the category "Fedora Linux (primary)"\n',
         kept: 9,

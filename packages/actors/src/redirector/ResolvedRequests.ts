@@ -2,7 +2,7 @@
 // the directory that is, what is wrong with it), kept per path and query: dnf clients ask the same few URLs over
 // and over. Kept for one index while nothing a request can name (directories, files, repositories, redirects)
 // changes in it; any such change, or another index, starts afresh.
-import type { MirrorIndex } from "@mirrormanager/actors/redirector"
+import type { MirrorIndex } from "./MirrorIndex.ts"
 
 /** Longer paths and queries are worked out every time (and cannot crowd out the others). */
 const MAX_KEY_LENGTH = 1024

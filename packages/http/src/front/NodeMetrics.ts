@@ -1,10 +1,10 @@
-// Counters of the redirector and the state of its index, and of the node's crawls, in the Prometheus text format
-// (GET /metrics).
+// The node's metrics in the Prometheus text format (GET /metrics): counters of the redirector and the state of its
+// index, its kept answers, the node's crawls and its memory.
 import type { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import type { Redirector } from "@mirrormanager/actors/redirector"
 import type { AnswerCache } from "../redirector/index.ts"
 
-export class RedirectorMetrics {
+export class NodeMetrics {
   /** The node's crawl counters, rendered beside the redirector's. */
   private readonly crawlMetrics: CrawlMetrics["Service"]
 
