@@ -10,7 +10,7 @@ import type {
   CrawlReport
 } from "@mirrormanager/domain/host"
 import type { DirectoryId, HostCategoryId } from "@mirrormanager/domain/registry"
-import type { Answer } from "./MirrorClient.ts"
+import type { MirrorAnswer } from "./MirrorClient.ts"
 
 export interface CrawlFile {
   readonly name: string
@@ -51,13 +51,13 @@ export interface Verdict<R extends string> {
 export const isRepodata = (path: string) => path === "repodata" || path.endsWith("/repodata")
 
 /** Whether an answer to a base URL's HEAD says the URL serves (any HTTP answer but 404 and 5xx). */
-export const serves = (answer: Answer) => answer.status >= 200 && answer.status < 500 && answer.status !== 404
+export const serves = (answer: MirrorAnswer) => answer.status >= 200 && answer.status < 500 && answer.status !== 404
 
 /**
  * The file's size from the answer to a one-byte ranged GET: a 206 names it in Content-Range; a 200 that ignored the
  * range in Content-Length, or by the body it sent (Infinity: more than was read, so larger than a file that small).
  */
-export const rangedSize = (answer: Answer, masterSize: number): number | undefined => {
+export const rangedSize = (answer: MirrorAnswer, masterSize: number): number | undefined => {
   const total = /\/(\d+)\s*$/.exec(String(answer.headers["content-range"] ?? ""))?.[1]
   if (total !== undefined) return Number(total)
   if (answer.status !== 200) return undefined
@@ -70,7 +70,11 @@ export const rangedSize = (answer: Answer, masterSize: number): number | undefin
  * SPEC 7.3: a file as "ok", "stale" or "unknown", from the answer to its HEAD, or (`ranged`) to the ranged GET asked
  * when HEAD was not allowed.
  */
-export const fileVerdict = (file: CrawlFile, answer: Answer, ranged: boolean): Verdict<"ok" | "stale" | "unknown"> => {
+export const fileVerdict = (
+  file: CrawlFile,
+  answer: MirrorAnswer,
+  ranged: boolean
+): Verdict<"ok" | "stale" | "unknown"> => {
   const length = answer.headers["content-length"]
   const status = ranged && answer.status === 206 ? 200 : answer.status
   const size = ranged ? rangedSize(answer, file.size) : length === undefined ? undefined : Number(length)
@@ -89,7 +93,7 @@ export const fileVerdict = (file: CrawlFile, answer: Answer, ranged: boolean): V
 /** repomd.xml as downloaded, against the newest file detail and the retained alternates. */
 export const repomdVerdict = (
   repomd: NonNullable<CrawlDirectory["repomd"]>,
-  answer: Answer
+  answer: MirrorAnswer
 ):
   | { readonly result: "stale" | "unknown"; readonly why?: string }
   | { readonly result: "matched"; readonly matched: RepomdDetail; readonly why: string } => {
@@ -197,7 +201,7 @@ export const unresolvedBaseUrl = (
 export const baseUrlVerdict = (
   hostCategoryId: HostCategoryId,
   raw: string,
-  answers: ReadonlyMap<4 | 6, Answer>,
+  answers: ReadonlyMap<4 | 6, MirrorAnswer>,
   now: number,
   tlsWarnDays: number
 ): { readonly url: CrawledUrl; readonly check: BaseCheck } => {

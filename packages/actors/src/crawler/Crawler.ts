@@ -30,7 +30,7 @@ import {
   unresolvedBaseUrl
 } from "./CrawlVerdicts.ts"
 import {
-  type Answer,
+  type MirrorAnswer,
   type MirrorClientShape,
   type MirrorRequestLimits,
   type MirrorSession,
@@ -86,7 +86,7 @@ export interface CrawlOutcome {
 }
 
 /** Adds a verdict's reason to the crawl log entry of the answer it was drawn from. */
-const explain = (answer: Answer, why: string | undefined): void => {
+const explain = (answer: MirrorAnswer, why: string | undefined): void => {
   if (answer.entry !== undefined && why !== undefined) answer.entry.result += `; ${why}`
 }
 
@@ -149,7 +149,7 @@ const checkBase = async (crawl: Crawl, hostCategoryId: HostCategoryId, raw: stri
     return unresolved.check
   }
   const families = ([4, 6] as const).filter((family) => found.all.some((a) => a.family === family))
-  const answers = new Map<4 | 6, Answer>()
+  const answers = new Map<4 | 6, MirrorAnswer>()
   for (const family of families) answers.set(family, await crawl.mirror.ask(`${url}/`, "HEAD", {}, family))
   const verdict = baseUrlVerdict(hostCategoryId, raw, answers, Date.now(), crawl.options.tlsWarnDays)
   crawl.urls.push(verdict.url)

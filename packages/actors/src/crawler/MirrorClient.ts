@@ -52,7 +52,7 @@ export interface MirrorRequestLimits {
   readonly resolve?: Resolve | undefined
 }
 
-export interface Answer {
+export interface MirrorAnswer {
   readonly status: number
   readonly headers: http.IncomingHttpHeaders
   /** https: the certificate's expiry (epoch seconds), when the connection was made. */
@@ -102,12 +102,12 @@ export interface MirrorSession {
     method: "HEAD" | "GET",
     headers?: Record<string, string>,
     family?: 4 | 6
-  ) => Promise<Answer>
+  ) => Promise<MirrorAnswer>
   /**
    * A file's HEAD; where the mirror does not allow HEAD (405, 501), a one-byte ranged GET (`ranged`), whose
    * Content-Range names the size.
    */
-  readonly askFile: (raw: string) => Promise<{ readonly answer: Answer; readonly ranged: boolean }>
+  readonly askFile: (raw: string) => Promise<{ readonly answer: MirrorAnswer; readonly ranged: boolean }>
   /** The addresses of a URL's host, as the crawl's requests connect to them. */
   readonly addressesOf: (url: URL) => Promise<Resolved>
   /** Requests made so far (redirects and retries each count). */
@@ -162,7 +162,7 @@ const RANGE_WORDS: Readonly<Record<string, string>> = {
  * Why an address is not crawled (loopback, private, link-local and the like, also written as IPv4-mapped IPv6, which
  * ipaddr.js reads), or undefined. The setting that allows them is named, so whoever reads it can act on it.
  */
-const notCrawled = (address: string): string | undefined => {
+const whyNotCrawled = (address: string): string | undefined => {
   const range = ipaddr.isValid(address) ? ipaddr.process(address).range() : undefined
   if (range !== undefined && !Object.hasOwn(RANGE_WORDS, range)) return undefined
   const what = range === undefined ? "not an address the crawler understands" : `${RANGE_WORDS[range]} address`
@@ -282,7 +282,7 @@ const requestOnce = (
   headers: Record<string, string>,
   family: 4 | 6 | undefined
 ) =>
-  new Promise<Answer>((resolveAnswer, reject) => {
+  new Promise<MirrorAnswer>((resolveAnswer, reject) => {
     const remaining = crawl.deadline - Date.now()
     if (remaining <= 0) return reject(new OutOfTime(crawl.runEndsFirst))
     if (crawl.limits.signal?.aborted === true) return reject(new Stopped())
@@ -297,7 +297,7 @@ const requestOnce = (
       crawl.inFlight.delete(stop)
       end()
     }
-    const settle = (answer: Answer) => finish(() => resolveAnswer(answer))
+    const settle = (answer: MirrorAnswer) => finish(() => resolveAnswer(answer))
     const limit = Math.min(crawl.limits.requestTimeoutMs, remaining)
     // Cut by the crawl's own time rather than the request's: that says nothing of the mirror.
     const outOfTime = () => {
@@ -425,7 +425,7 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
     if (limits.allowPrivateAddresses) return undefined
     const { all } = await addressesOf(url)
     for (const { address } of all) {
-      const why = notCrawled(address)
+      const why = whyNotCrawled(address)
       if (why !== undefined) return why
     }
     return undefined
@@ -436,7 +436,7 @@ const openSession = (memory: MirrorMemory, limits: MirrorRequestLimits, log: Arr
     method: "HEAD" | "GET",
     headers: Record<string, string> = {},
     family?: 4 | 6
-  ): Promise<Answer> => {
+  ): Promise<MirrorAnswer> => {
     let url = new URL(raw)
     const over = family === undefined ? "" : ` over IPv${family}`
     for (let attempt = 0, redirects = 0; ; ) {

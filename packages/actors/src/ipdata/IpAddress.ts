@@ -109,7 +109,7 @@ export const parseNetblockOrError = (input: string): Netblock | string => {
   return { family, bytes, prefixLength, text: parsed.value.normalized }
 }
 
-export const parseNetblock = (input: string): Netblock | undefined => {
+export const parseNetblockBytes = (input: string): Netblock | undefined => {
   const result = parseNetblockOrError(input)
   return typeof result === "string" ? undefined : result
 }

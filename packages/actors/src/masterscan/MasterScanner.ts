@@ -11,7 +11,7 @@ import {
   Unprocessable
 } from "@mirrormanager/domain/registry"
 import { Cause, Clock, Context, type Duration, Effect, Fiber, Layer, Queue, Schedule, Scope, Semaphore } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type SqlError } from "effect/sql"
 import { withoutTransactionTimeouts } from "../db/index.ts"
 import { requireAdmin } from "../registry/index.ts"
 import { MasterScanPolicy } from "./MasterScanPolicy.ts"
@@ -114,7 +114,7 @@ export class MasterScanner extends Context.Service<
     /** The category's scan running or waiting, and its last one; for any signed-in user. */
     readonly status: (p: Principal, categoryId: CategoryId) => Effect.Effect<ScanStatus, NotFound>
     /** Every category, with its master path (a category without one is not scanned), by id. */
-    readonly categories: () => Effect.Effect<ReadonlyArray<ScannedCategory>>
+    readonly categories: () => Effect.Effect<ReadonlyArray<ScannedCategory>, SqlError.SqlError>
   }
 >()("actors/MasterScanner") {
   static readonly layer = Layer.effect(
@@ -333,7 +333,7 @@ export class MasterScanner extends Context.Service<
         }),
         categories: Effect.fn("MasterScanner.categories")(function* () {
           return yield* sql<ScannedCategory>`
-            SELECT id, name, master_path AS "masterPath" FROM categories ORDER BY id`.pipe(Effect.orDie)
+            SELECT id, name, master_path AS "masterPath" FROM categories ORDER BY id`
         })
       })
     })

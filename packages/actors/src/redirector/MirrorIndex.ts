@@ -4,7 +4,7 @@
 // a change touches them. A repository's directory (one with a `repodata/` directory below it) is carried only by
 // hosts that also carry that `repodata/`: a yum client given a plain list cannot verify `repomd.xml`.
 import { type ContinentCode, continentOf, type MirrorUrlScheme } from "@mirrormanager/domain/registry"
-import { type ClientAddress, PrefixTrie, parseNetblock } from "../ipdata/index.ts"
+import { type ClientAddress, PrefixTrie, parseNetblockBytes } from "../ipdata/index.ts"
 import type {
   CategorySource,
   DirectorySource,
@@ -378,7 +378,7 @@ export class MirrorIndex {
     this.overrides = overrides
     const trie = new PrefixTrie<string>()
     for (const row of overrides.netblockCountries) {
-      const netblock = parseNetblock(row.netblock)
+      const netblock = parseNetblockBytes(row.netblock)
       if (netblock !== undefined) trie.insert(netblock, row.country)
     }
     this.netblockCountries = trie
@@ -394,7 +394,7 @@ export class MirrorIndex {
     const host = indexHost(source)
     this.hosts.set(host.id, host)
     for (const text of host.netblocks) {
-      const netblock = parseNetblock(text)
+      const netblock = parseNetblockBytes(text)
       if (netblock !== undefined) this.hostNetblocks.insert(netblock, host.id)
     }
     for (const hc of host.categories) {
@@ -415,7 +415,7 @@ export class MirrorIndex {
     this.hostsAndDirectoriesVersion++
     this.hosts.delete(id)
     for (const text of host.netblocks) {
-      const netblock = parseNetblock(text)
+      const netblock = parseNetblockBytes(text)
       if (netblock !== undefined) this.hostNetblocks.remove(netblock, id)
     }
     for (const hc of host.categories) {

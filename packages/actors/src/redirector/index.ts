@@ -2,7 +2,7 @@
 // log (and a snapshot on disk), and the whole decision of a request: what it asks for, who the client is, which
 // mirrors it gets and why none (`Redirector.decide`). The request path never touches the database. Imports db,
 // ipdata.
-export * from "./ChangeFollower.ts"
+export { ChangeFollowerLayer, type ChangeFollowerOptions, defaultChangeFollowerOptions } from "./ChangeFollower.ts"
 export {
   type AccessFacts,
   type AnswerForm,
@@ -20,10 +20,21 @@ export {
   type Selecting,
   type Starting
 } from "./Decision.ts"
-export * from "./IndexRows.ts"
-export * from "./IndexSnapshot.ts"
-export * from "./IndexSource.ts"
-export * from "./MirrorIndex.ts"
+export { IndexSnapshotLayer, snapshotFile } from "./IndexSnapshot.ts"
+// The index's rows (the shape of the on-disk snapshot and of test indexes) and what a format reads of them.
+export type {
+  CategorySource,
+  DirectorySource,
+  FileDetailSource,
+  HostCategorySource,
+  HostSource,
+  HostUrlSource,
+  IndexSource,
+  OverridesSource,
+  RedirectSource,
+  RepositorySource
+} from "./IndexSource.ts"
+export type { CarrierView, IndexHost } from "./MirrorIndex.ts"
 export * from "./Redirector.ts"
 export { clientAddress, type Endpoint, endpointOf, type RedirectorRequest } from "./RedirectorRequest.ts"
-export * from "./Selection.ts"
+export { type RandomSource, type SelectedHost, type Selection, seededRandom } from "./Selection.ts"

@@ -11,10 +11,14 @@ import {
   hostVerdict,
   repomdVerdict
 } from "../../src/crawler/CrawlVerdicts.ts"
-import type { Answer } from "../../src/crawler/MirrorClient.ts"
+import type { MirrorAnswer } from "../../src/crawler/MirrorClient.ts"
 
 const file = { name: "a.rpm", size: 10 }
-const answer = (status: number, headers: Answer["headers"] = {}, more: Partial<Answer> = {}): Answer => ({
+const answer = (
+  status: number,
+  headers: MirrorAnswer["headers"] = {},
+  more: Partial<MirrorAnswer> = {}
+): MirrorAnswer => ({
   status,
   headers,
   ...more

@@ -7,7 +7,7 @@ import {
   type ClientAddress,
   netblockContains,
   parseClientAddress,
-  parseNetblock,
+  parseNetblockBytes,
   parseNetblockOrError,
   scanDecimal128,
   scanIPv4,
@@ -24,7 +24,7 @@ const address = (text: string): ClientAddress => {
 }
 
 const netblock = (text: string) => {
-  const parsed = parseNetblock(text)
+  const parsed = parseNetblockBytes(text)
   if (parsed === undefined) throw new Error(`test netblock ${text} does not parse`)
   return parsed
 }
@@ -86,7 +86,7 @@ describe("IpAddress", () => {
     assert.strictEqual(netblock("::ffff:10.0.0.0/104").text, "10.0.0.0/8")
     assert.strictEqual(parseNetblockOrError("10.0.0.0/33"), "prefix length /33 is larger than 32")
     assert.match(String(parseNetblockOrError("mirror.example.org")), /DNS name/)
-    assert.strictEqual(parseNetblock("nonsense/8"), undefined)
+    assert.strictEqual(parseNetblockBytes("nonsense/8"), undefined)
   })
 
   it("knows which addresses a netblock contains", () => {

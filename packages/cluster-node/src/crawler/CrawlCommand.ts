@@ -39,7 +39,7 @@ export const hostLine = (host: CrawledHost, done: number, total: number) =>
     : `, ${checked(host)}; ${count(host.requests, "request")} in ${seconds(host.durationMs)}`) +
   (host.reason === null || host.status === "ok" ? "" : ` — ${host.reason}`)
 
-export const summaryText = (s: CrawlRunSummary) =>
+const crawlSummaryText = (s: CrawlRunSummary) =>
   [
     `crawl (${s.mode}): ${count(s.hosts, "host")} in ${seconds(s.durationMs)}: ${number(s.ok)} ok, ${number(s.failure)} failed, ${number(s.timeout)} timed out, ${number(s.unknown)} unknown, ${number(s.skipped)} skipped, ${number(s.errors)} not reached`,
     `  directories: ${number(s.directoriesUpToDate)} up to date, ${number(s.directoriesStale)} stale, ${number(s.directoriesUnknown)} unknown; ${number(s.baseUrlsUsable)} of ${count(s.baseUrls, "base URL")} usable; ${count(s.requests, "request")}`,
@@ -126,7 +126,7 @@ const crawl = (options: CrawlCommandOptions) =>
           process.stderr.write(`${hostLine(host, ended, total)}\n`)
         })
     }).pipe(Effect.ensuring(Fiber.interrupt(ticker)))
-    process.stdout.write(`${summaryText(summary)}\n`)
+    process.stdout.write(`${crawlSummaryText(summary)}\n`)
     process.exitCode = summary.ok === summary.hosts ? 0 : EXIT_NOT_ALL_OK
   })
 

@@ -46,7 +46,7 @@ const progressReporter = () => {
   }
 }
 
-export const summaryText = (s: ScanSummary) => {
+const scanSummaryText = (s: ScanSummary) => {
   const lines = [
     `${s.category}: ${s.outcome} in ${seconds(s.durationMs)}`,
     `  directories: ${number(s.directoriesSeen)} seen, ${number(s.directoriesRead)} read, ${number(s.directoriesAdded)} added, ${number(s.directoriesUpdated)} updated, ${number(s.directoriesRemoved)} removed${s.directoriesVanished > 0 ? `, ${number(s.directoriesVanished)} gone from the master tree but kept (--delete-directories removes them)` : ""}`,
@@ -108,7 +108,7 @@ const scanMaster = (options: { readonly category: Option.Option<string>; readonl
         process.stderr.write(`${problemsText(summary)}\n`)
         skipped = true
       }
-      process.stdout.write(`${summaryText(summary)}\n`)
+      process.stdout.write(`${scanSummaryText(summary)}\n`)
     }
     process.exitCode = skipped ? EXIT_SKIPPED : 0
   }).pipe(

@@ -1,7 +1,7 @@
 // The node's redirector: its index and selection settings, GeoIP and network tables, the snapshot it serves until the
 // database answers, and the change follower that keeps its index current.
 
-import { GeoIp, NetworkData, parseNetblock } from "@mirrormanager/actors/ipdata"
+import { GeoIp, NetworkData, parseNetblockBytes } from "@mirrormanager/actors/ipdata"
 import {
   ChangeFollowerLayer,
   defaultChangeFollowerOptions,
@@ -17,7 +17,7 @@ export const trustedProxiesOf = (config: NodeConfig["Service"]) =>
   Effect.gen(function* () {
     const trustedProxies = []
     for (const text of config.trustedProxies) {
-      const netblock = parseNetblock(text)
+      const netblock = parseNetblockBytes(text)
       if (netblock === undefined) return yield* Effect.die(new Error(`MM_TRUSTED_PROXIES: "${text}" is not a CIDR`))
       trustedProxies.push(netblock)
     }

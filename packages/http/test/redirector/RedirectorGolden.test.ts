@@ -5,15 +5,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, layer } from "@effect/vitest"
-import { GeoIp, NetworkData, parseNetblock } from "@mirrormanager/actors/ipdata"
+import { GeoIp, NetworkData, parseNetblockBytes } from "@mirrormanager/actors/ipdata"
 import type { FileDetailSource, IndexSource } from "@mirrormanager/actors/redirector"
-import {
-  defaultRedirectorSettings,
-  endpointOf,
-  MirrorIndex,
-  Redirector,
-  seededRandom
-} from "@mirrormanager/actors/redirector"
+import { defaultRedirectorSettings, endpointOf, Redirector, seededRandom } from "@mirrormanager/actors/redirector"
 import { Effect, Layer } from "effect"
 import type { Answer } from "../../src/redirector/Answer.ts"
 import { AnswerCache } from "../../src/redirector/AnswerCache.ts"
@@ -161,7 +155,7 @@ fs.writeFileSync(asnFile, "10.0.0.0/8 64500\n203.0.113.0/24 64500\n")
 fs.writeFileSync(reFile, "10.1.0.0/16 11537\n")
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 
-const trustedProxies = [parseNetblock("127.0.0.0/8")!, parseNetblock("::1/128")!]
+const trustedProxies = [parseNetblockBytes("127.0.0.0/8")!, parseNetblockBytes("::1/128")!]
 
 // Every answer computed afresh, so that each is the one the seeded random source gives.
 const redirectorLayer = Redirector.layer(
@@ -728,33 +722,38 @@ ${TAIL}`
     })
   )
 
-  it("metalink preferences stop at 1", () => {
-    const index = new MirrorIndex(
-      {
-        ...world,
-        hosts: Array.from({ length: 103 }, (_, i) =>
-          host(100 + i, `m${i}`, "DE", [`https://m${i}.example.org/epel`, `http://m${i}.example.org/epel`])
-        )
-      },
-      BUILT_AT
-    )
-    const hosts = Array.from({ length: 103 }, (_, i) => {
-      const h = index.host(100 + i)!
-      return { host: h, urls: h.byCategory.get(1)!.urls }
+  it.effect("metalink preferences stop at 1", () =>
+    Effect.gen(function* () {
+      // A redirector of its own: its index holds 103 hosts, not the shared world.
+      const r = yield* Effect.service(Redirector).pipe(Effect.provide(Layer.fresh(redirectorLayer)))
+      r.replaceIndex(
+        {
+          ...world,
+          hosts: Array.from({ length: 103 }, (_, i) =>
+            host(100 + i, `m${i}`, "DE", [`https://m${i}.example.org/epel`, `http://m${i}.example.org/epel`])
+          )
+        },
+        { origin: "database", builtAt: BUILT_AT }
+      )
+      const index = r.status().index!
+      const hosts = Array.from({ length: 103 }, (_, i) => {
+        const h = index.host(100 + i)!
+        return { host: h, urls: h.byCategory.get(1)!.urls }
+      })
+      const body = metalinkBody(
+        PUBDATE,
+        "mirrormanager",
+        { name: "repomd.xml", details: [NEWEST], subpath: "9/Everything/x86_64/repodata", tail: "/repomd.xml" },
+        hosts,
+        undefined
+      )
+      const preferences = [...body.matchAll(/preference="(\d+)"/g)].map((m) => Number(m[1]))
+      assert.strictEqual(preferences.length, 206)
+      assert.deepStrictEqual(preferences.slice(0, 4), [100, 100, 99, 99])
+      assert.deepStrictEqual(preferences.slice(196, 200), [2, 2, 1, 1])
+      assert.deepStrictEqual(preferences.slice(200), [1, 1, 1, 1, 1, 1])
     })
-    const body = metalinkBody(
-      PUBDATE,
-      "mirrormanager",
-      { name: "repomd.xml", details: [NEWEST], subpath: "9/Everything/x86_64/repodata", tail: "/repomd.xml" },
-      hosts,
-      undefined
-    )
-    const preferences = [...body.matchAll(/preference="(\d+)"/g)].map((m) => Number(m[1]))
-    assert.strictEqual(preferences.length, 206)
-    assert.deepStrictEqual(preferences.slice(0, 4), [100, 100, 99, 99])
-    assert.deepStrictEqual(preferences.slice(196, 200), [2, 2, 1, 1])
-    assert.deepStrictEqual(preferences.slice(200), [1, 1, 1, 1, 1, 1])
-  })
+  )
 
   it.effect("errors of both endpoints (SPEC 3.5)", () =>
     Effect.gen(function* () {
