@@ -1,10 +1,10 @@
-// Redirector benchmark (SPEC 1.3): a generated world of 2,000 hosts, 2,000 repo/arch pairs and 20,000 netblocks in
-// an embedded PostgreSQL, served by a real node (`mirrormanager serve`, its own process) and loaded by autocannon
-// (its own process) with /mirrorlist and /metalink requests spread over repositories and client addresses (`ip=`).
-// Beside it, in the same run, a bare node:http server answering a fixed body of the size of a typical response.
-// Prints requests/s, latencies, the ratio to the baseline, p99 at half the measured maximum rate, the index build
-// time and the node's resident memory, and one verdict line per target. A missed target is reported, not fatal; a
-// node that cannot start (or does not serve the redirector) fails the run.
+// Redirector benchmark (docs/operations.md#performance-targets): a generated world of 2,000 hosts, 2,000 repo/arch
+// pairs and 20,000 netblocks in an embedded PostgreSQL, served by a real node (`mirrormanager serve`, its own process)
+// and loaded by autocannon (its own process) with /mirrorlist and /metalink requests spread over repositories and
+// client addresses (`ip=`). Beside it, in the same run, a bare node:http server answering a fixed body of the size of a
+// typical response. Prints requests/s, latencies, the ratio to the baseline, p99 at half the measured maximum rate, the
+// index build time and the node's resident memory, and one verdict line per target. A missed target is reported, not
+// fatal; a node that cannot start (or does not serve the redirector) fails the run.
 
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -712,7 +712,7 @@ export const run = async () => {
     )
 
     // 7. Verdicts.
-    console.log("  targets (SPEC 1.3):")
+    console.log("  targets (docs/operations.md#performance-targets):")
     for (const [endpoint, target] of [
       ["mirrorlist", TARGET_MIRRORLIST_RATIO],
       ["metalink", TARGET_METALINK_RATIO]

@@ -106,7 +106,10 @@ export const IPV4_FIRST_OCTETS = [
 /** First groups of IPv6 space used for the host /48s and for random IPv6 clients. */
 export const IPV6_FIRST_GROUPS = ["2a00", "2a01", "2a02", "2a03", "2a05", "2001", "2400", "2600", "2602", "2804"]
 
-/** Clients inside these are located in the given country whatever GeoIP says (SPEC NetblockCountry). */
+/**
+ * Clients inside these are located in the given country whatever GeoIP says (docs/redirector.md#selection: netblock
+ * countries).
+ */
 export const NETBLOCK_COUNTRIES: ReadonlyArray<readonly [string, string]> = [
   ["130.10.0.0/16", "SE"],
   ["130.20.0.0/16", "NO"],

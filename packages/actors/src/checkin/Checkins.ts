@@ -1,4 +1,4 @@
-// A report_mirror check-in at any node (SPEC 6.2 rules 4-5, 11-12): failed logins limited, the site's password
+// A report_mirror check-in at any node (docs/checkin.md#server-rules): failed logins limited, the site's password
 // verified, the host found; then the host's entity applies it (HostStore.applyCheckin), one after another for one
 // host wherever they arrive, and the change stream carries what it changed to every redirector.
 import { CheckinReplies, type CheckinReport } from "@mirrormanager/domain/checkin"
@@ -40,7 +40,7 @@ const NO_SITE_HASH = `scrypt$16384$8$1$${Buffer.alloc(16).toString("base64")}$${
 export class Checkins extends Context.Service<
   Checkins,
   {
-    /** Applies a check-in; the reply is the text the client prints (SPEC 6.1), never a failure. */
+    /** Applies a check-in; the reply is the text the client prints (docs/checkin.md#payload), never a failure. */
     readonly checkIn: (report: CheckinReport, source: CheckinSource) => Effect.Effect<string>
   }
 >()("actors/Checkins") {

@@ -1,6 +1,6 @@
-// What this node's crawls did, for its /metrics (SPEC 10.1: crawl outcomes, auto-disables): counted where each crawl
-// runs (the node holding the host's entity), so a cluster's figures are the sum over its nodes. The counters belong
-// to the node's CrawlMetrics (its layer), so two nodes in one process count apart.
+// What this node's crawls did, for its /metrics (docs/operations.md#metrics: crawl outcomes, auto-disables): counted
+// where each crawl runs (the node holding the host's entity), so a cluster's figures are the sum over its nodes. The
+// counters belong to the node's CrawlMetrics (its layer), so two nodes in one process count apart.
 import { Context, Layer } from "effect"
 
 /** The counters of one node's crawls. */

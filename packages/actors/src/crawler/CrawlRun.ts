@@ -1,7 +1,7 @@
-// A crawl run (SPEC 7.1): many hosts crawled, each by its own entity wherever it lives, a bounded number at once, all
-// within the run's time (the global timeout: a host not started by then is skipped, one still crawling ends
-// unknown). Used by the schedule's rounds and by `mirrormanager crawl`; reports each host as it ends and sums up,
-// and records the propagation picture after full and repodata runs.
+// A crawl run (docs/crawler.md#schedule): many hosts crawled, each by its own entity wherever it lives, a bounded
+// number at once, all within the run's time (the global timeout: a host not started by then is skipped, one still
+// crawling ends unknown). Used by the schedule's rounds and by `mirrormanager crawl`; reports each host as it ends and
+// sums up, and records the propagation picture after full and repodata runs.
 import { HostEntity, NOTHING_CRAWLED } from "@mirrormanager/domain/host"
 import { Duration, Effect, Fiber, Semaphore } from "effect"
 import type { SqlClient } from "effect/sql"
@@ -77,7 +77,7 @@ export interface HostToCrawl {
   readonly name: string
 }
 
-/** The hosts a run crawls, slowest first so long crawls end within the run (SPEC 7.1). */
+/** The hosts a run crawls, slowest first so long crawls end within the run (docs/crawler.md#schedule). */
 export const hostsToCrawl = (
   sql: SqlClient.SqlClient,
   select: {

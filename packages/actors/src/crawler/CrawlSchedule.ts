@@ -1,9 +1,9 @@
-// Scheduled crawls (SPEC 7.1), run by one node of the cluster at a time (a cluster singleton): check-in claims of
-// public hosts verified first (a targeted crawl of the claimed directories, looked for every minute); then rounds
-// of full crawls (every 12 h), repodata crawls (every 2 h) and canary checks (hourly) of every active public host,
-// each round's hosts spread over its interval and a bounded number crawling at once across all rounds. Hosts the
-// crawler switched off are crawled in full at a reduced rate (daily) so they can recover. Each crawl runs in the
-// host's entity, wherever it lives.
+// Scheduled crawls (docs/crawler.md#schedule), run by one node of the cluster at a time (a cluster singleton): check-in
+// claims of public hosts verified first (a targeted crawl of the claimed directories, looked for every minute); then
+// rounds of full crawls (every 12 h), repodata crawls (every 2 h) and canary checks (hourly) of every active public
+// host, each round's hosts spread over its interval and a bounded number crawling at once across all rounds. Hosts the
+// crawler switched off are crawled in full at a reduced rate (daily) so they can recover. Each crawl runs in the host's
+// entity, wherever it lives.
 import { HostEntity } from "@mirrormanager/domain/host"
 import type { HostCategoryId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Layer, Schedule, Semaphore } from "effect"
@@ -109,7 +109,8 @@ export const CrawlScheduleLayer = (options: CrawlScheduleOptions) =>
                   mode,
                   parallel: options.parallel,
                   slots,
-                  // Scheduled crawls spare the mirrors what they were found to carry lately (SPEC 7.5).
+                  // Scheduled crawls spare the mirrors what they were found to carry lately
+                  // (docs/crawler.md#limits-and-politeness).
                   budget: true,
                   deadline: started + every,
                   spacing: Duration.millis(spreadOver / due.length)

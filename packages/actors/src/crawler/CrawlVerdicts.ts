@@ -47,7 +47,7 @@ export interface Verdict<R extends string> {
   readonly why?: string | undefined
 }
 
-/** A repodata directory (SPEC 7.1 repodata mode), by its path below the category's top. */
+/** A repodata directory (docs/crawler.md#schedule repodata mode), by its path below the category's top. */
 export const isRepodata = (path: string) => path === "repodata" || path.endsWith("/repodata")
 
 /** Whether an answer to a base URL's HEAD says the URL serves (any HTTP answer but 404 and 5xx). */
@@ -67,8 +67,8 @@ export const rangedSize = (answer: MirrorAnswer, masterSize: number): number | u
 }
 
 /**
- * SPEC 7.3: a file as "ok", "stale" or "unknown", from the answer to its HEAD, or (`ranged`) to the ranged GET asked
- * when HEAD was not allowed.
+ * docs/crawler.md#what-counts-as-up-to-date: a file as "ok", "stale" or "unknown", from the answer to its HEAD, or
+ * (`ranged`) to the ranged GET asked when HEAD was not allowed.
  */
 export const fileVerdict = (
   file: CrawlFile,
@@ -194,9 +194,9 @@ export const unresolvedBaseUrl = (
 }
 
 /**
- * The base check of one URL (SPEC 7.2 rule 2, 7.6) from its answers over each family its name has addresses in: a
- * mirror whose IPv6 address does not answer is known not to serve IPv6. What this machine could not find out (no
- * route of a family from here) stays unknown.
+ * The base check of one URL (docs/crawler.md#how-a-host-is-crawled, docs/crawler.md#address-families-and-tls) from its
+ * answers over each family its name has addresses in: a mirror whose IPv6 address does not answer is known not to serve
+ * IPv6. What this machine could not find out (no route of a family from here) stays unknown.
  */
 export const baseUrlVerdict = (
   hostCategoryId: HostCategoryId,
@@ -279,7 +279,7 @@ export const hostVerdict = (crawled: {
 
 /**
  * A crawl that did not end: the run's time, or a crawl stopped from outside, is ours to blame, not the mirror's:
- * nothing changes (SPEC 7.4 UNKNOWN). The host's own time running out is a timeout.
+ * nothing changes (docs/crawler.md#results UNKNOWN). The host's own time running out is a timeout.
  */
 export const unfinishedVerdict = (
   why: "stopped" | "run's time" | "host's time"

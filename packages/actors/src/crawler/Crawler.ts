@@ -1,9 +1,9 @@
-// The crawl of one host (SPEC 7.2-7.4): per category, the base URLs checked, then each directory's files checked
-// through the first base URL that answers (HEAD, keep-alive, a bounded number of connections per mirror), and
-// repomd.xml downloaded and its sha256 compared with the newest file detail or any retained alternate. Everything a
-// mirror sends is bounded: time per request and per host, bytes, redirects. The outcome is a CrawlReport for the
-// host's entity and a log of what was asked and answered. The asking is the MirrorClient's (MirrorClient.ts), what
-// the answers mean the verdicts' (CrawlVerdicts.ts); this file puts them in order.
+// The crawl of one host (docs/crawler.md#how-a-host-is-crawled): per category, the base URLs checked, then each
+// directory's files checked through the first base URL that answers (HEAD, keep-alive, a bounded number of connections
+// per mirror), and repomd.xml downloaded and its sha256 compared with the newest file detail or any retained alternate.
+// Everything a mirror sends is bounded: time per request and per host, bytes, redirects. The outcome is a CrawlReport
+// for the host's entity and a log of what was asked and answered. The asking is the MirrorClient's (MirrorClient.ts),
+// what the answers mean the verdicts' (CrawlVerdicts.ts); this file puts them in order.
 import type {
   CrawledCategory,
   CrawledDirectory,
@@ -56,11 +56,14 @@ export interface CrawlOptions extends MirrorRequestLimits {
   readonly mode: CrawlMode
   /** For a targeted crawl: the directories to check, per host category (paths below the top). */
   readonly targets?: ReadonlyMap<number, ReadonlySet<string>>
-  /** An https certificate expiring within this many days is reported as expiring soon (SPEC 7.6). */
+  /**
+   * An https certificate expiring within this many days is reported as expiring soon
+   * (docs/crawler.md#address-families-and-tls).
+   */
   readonly tlsWarnDays: number
   /**
-   * The load budget (SPEC 7.5): in a scheduled full crawl, a directory found up to date within this time and
-   * unchanged on the master since is not asked again (repodata directories always are).
+   * The load budget (docs/crawler.md#limits-and-politeness): in a scheduled full crawl, a directory found up to date
+   * within this time and unchanged on the master since is not asked again (repodata directories always are).
    */
   readonly recheckAfterMs: number
 }
@@ -177,7 +180,7 @@ const crawlCategory = async (
   if (base === undefined) return { crawled: skipped, ourSideOnly }
   const accessible = { crawled: { ...skipped, accessible: true }, ourSideOnly: false }
   if (category.alwaysUpToDate) {
-    // Its directories count as up to date whatever they hold (SPEC 2.1): nothing to ask of them.
+    // Its directories count as up to date whatever they hold (docs/registry.md#data-model): nothing to ask of them.
     note(crawl, `${base}/`, ALWAYS_UP_TO_DATE_NOTE)
     return accessible
   }

@@ -179,7 +179,7 @@ interface MirrorMemory {
   /**
    * Connections to mirrors, shared by every crawl on this node: keep-alive, and at most `connectionsPerHost` at
    * once to one mirror origin (scheme, name, port, family) however many of the mirror's hosts are crawled at once
-   * (SPEC 7.5). Idle connections close after 15 s.
+   * (docs/crawler.md#limits-and-politeness). Idle connections close after 15 s.
    */
   readonly agents: Map<string, AgentPair>
   /**

@@ -1,6 +1,6 @@
-// Propagation statistics (SPEC 10.2) from what the crawler found: each crawled repodata directory keeps the
-// timestamp of the repomd.xml file detail it matched, so a run's picture needs no requests of its own. Recorded
-// after each crawl run; kept a week.
+// Propagation statistics (docs/crawler.md#propagation) from what the crawler found: each crawled repodata directory
+// keeps the timestamp of the repomd.xml file detail it matched, so a run's picture needs no requests of its own.
+// Recorded after each crawl run; kept a week.
 import type { PropagationStat } from "@mirrormanager/domain/crawler"
 import type { Principal, RepositoryId } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"

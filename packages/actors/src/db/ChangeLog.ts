@@ -1,5 +1,6 @@
-// The change log (SPEC 1.4): every write that affects selection appends a sequence-numbered change in the same
-// transaction, and wakes the nodes that follow it with NOTIFY (delivered on commit, dropped on rollback).
+// The change log (docs/redirector.md#how-changes-reach-every-node): every write that affects selection appends a
+// sequence-numbered change in the same transaction, and wakes the nodes that follow it with NOTIFY (delivered on
+// commit, dropped on rollback).
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 

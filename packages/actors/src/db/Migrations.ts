@@ -234,7 +234,10 @@ const registry = runDdl(`
     );
   `)
 
-/** The master-tree scan (SPEC 8) and the change log that every node's index follows (SPEC 1.4). */
+/**
+ * The master-tree scan (docs/masterscan.md#overview) and the change log that every node's index follows
+ * (docs/redirector.md#how-changes-reach-every-node).
+ */
 const masterScan = runDdl(`
     ALTER TABLE directories ADD COLUMN scan_stamp text;
     CREATE UNIQUE INDEX file_details_identity ON file_details
@@ -259,7 +262,7 @@ const masterScan = runDdl(`
  * One statement-level trigger per event and table writes a change for every write that affects selection, in the
  * writer's transaction (admin API, scans, check-ins, crawls, even manual SQL), and wakes the followers. Each
  * change carries its transaction id, so a follower asks "what committed since my last snapshot" and misses
- * nothing, however long a writer's transaction ran (SPEC 1.4).
+ * nothing, however long a writer's transaction ran (docs/redirector.md#how-changes-reach-every-node).
  */
 interface ChangeTrigger {
   readonly table: string
@@ -437,8 +440,8 @@ const changeStreamDdl = (): ReadonlyArray<string> => {
 const changeStream = runStatements(changeStreamDdl())
 
 /**
- * Check-ins (SPEC 6.2): what a public host claims until a crawl verifies it, and failed logins for the rate limit
- * (kept in the database, so every node counts them).
+ * Check-ins (docs/checkin.md#server-rules): what a public host claims until a crawl verifies it, and failed logins for
+ * the rate limit (kept in the database, so every node counts them).
  */
 const checkins = runStatements([
   `CREATE TABLE host_category_claims (
@@ -456,7 +459,7 @@ const checkins = runStatements([
   "CREATE INDEX checkin_failures_at ON checkin_failures (at)"
 ])
 
-/** The crawler (SPEC 7.5): a log of each host's last crawls. */
+/** The crawler (docs/crawler.md#limits-and-politeness): a log of each host's last crawls. */
 const crawler = runStatements([
   `CREATE TABLE host_crawl_logs (
      id bigserial PRIMARY KEY,
@@ -474,15 +477,15 @@ const crawler = runStatements([
 ])
 
 /**
- * Propagation (SPEC 10.2): which repomd.xml each crawled repodata directory matched, and per repository and crawl
- * run how many hosts carry the newest, one day, two days old or older. Host events (SPEC 7.4): what admins are told
- * (a host switched off by the crawler, repodata gone stale, a certificate about to expire), kept whatever becomes of
- * the host, and an outbox for their delivery to a webhook.
+ * Propagation (docs/crawler.md#propagation): which repomd.xml each crawled repodata directory matched, and per
+ * repository and crawl run how many hosts carry the newest, one day, two days old or older. Host events
+ * (docs/crawler.md#results): what admins are told (a host switched off by the crawler, repodata gone stale, a
+ * certificate about to expire), kept whatever becomes of the host, and an outbox for their delivery to a webhook.
  */
 const propagation = runStatements([
   "ALTER TABLE host_category_dirs ADD COLUMN matched_timestamp bigint",
   // What the master listed in the directory when a crawl last found it up to date (md5 of its files), so that a
-  // directory unchanged since is not asked again for a while (SPEC 7.5 load budget).
+  // directory unchanged since is not asked again for a while (docs/crawler.md#limits-and-politeness load budget).
   "ALTER TABLE host_category_dirs ADD COLUMN verified_files text",
   // The certificate expiry its admins were last warned of (once per certificate).
   "ALTER TABLE host_category_urls ADD COLUMN tls_expiry_warned timestamptz",

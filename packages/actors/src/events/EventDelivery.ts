@@ -1,9 +1,9 @@
-// Host events delivered to a webhook (SPEC 7.4: "mail/webhook to site admins, the robot email and the admin feed"):
-// host_events is the outbox. One node of the cluster (a singleton) posts each new event as JSON to the configured
-// URL, in order and at least once (a receiver may see one twice, by its id), retrying with backoff while the
-// receiver fails; an event still undelivered a day after it happened, or refused by the receiver (400, 413, 415,
-// 422), is given up, and said so in the log. With a secret, each body is signed: `X-MirrorManager-Signature:
-// sha256=<hex HMAC-SHA256 of the body>`.
+// Host events delivered to a webhook (docs/crawler.md#results: "mail/webhook to site admins, the robot email and the
+// admin feed"): host_events is the outbox. One node of the cluster (a singleton) posts each new event as JSON to the
+// configured URL, in order and at least once (a receiver may see one twice, by its id), retrying with backoff while the
+// receiver fails; an event still undelivered a day after it happened, or refused by the receiver (400, 413, 415, 422),
+// is given up, and said so in the log. With a secret, each body is signed: `X-MirrorManager-Signature: sha256=<hex
+// HMAC-SHA256 of the body>`.
 import { createHmac } from "node:crypto"
 import type { HostId, SiteId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Layer, Redacted, Schedule } from "effect"

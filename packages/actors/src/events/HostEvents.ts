@@ -1,5 +1,6 @@
-// Host events (SPEC 7.4): written in the transaction that caused them (so an event is never lost nor told of a change
-// that did not happen), logged, and read by admins as a feed: site admins their sites' events, global admins all.
+// Host events (docs/crawler.md#results): written in the transaction that caused them (so an event is never lost nor
+// told of a change that did not happen), logged, and read by admins as a feed: site admins their sites' events, global
+// admins all.
 
 import type { HostEvent, HostEventFeedQuery, HostEventKind } from "@mirrormanager/domain/events"
 import type { HostId, Principal, SiteId } from "@mirrormanager/domain/registry"

@@ -11,7 +11,10 @@ import { Entity } from "effect/cluster"
 import { CrawlMetrics, type CrawlOptions, crawlHost, defaultCrawlOptions, MirrorClient } from "../crawler/index.ts"
 import { HostStore } from "./HostStore.ts"
 
-/** A crawl that did not happen, or whose result was not applied: unknown, which changes nothing (SPEC 7.4). */
+/**
+ * A crawl that did not happen, or whose result was not applied: unknown, which changes nothing
+ * (docs/crawler.md#results).
+ */
 const notCrawled = (reason: string): CrawlSummary => ({ status: "unknown", reason, ...NOTHING_CRAWLED })
 
 /** A fault of ours (a bug, the database failing while the result is written) ends the crawl unknown. */

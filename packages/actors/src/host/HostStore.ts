@@ -1,6 +1,6 @@
-// What the Host entity writes and reads (SPEC 6.2 rules 6-11, 7.4): a check-in's and a crawl's effect on the host's
-// directories, each in one transaction that holds the host's row, and the host's status. Every write reaches the
-// redirectors through the change stream (table triggers).
+// What the Host entity writes and reads (docs/checkin.md#server-rules, docs/crawler.md#results): a check-in's and a
+// crawl's effect on the host's directories, each in one transaction that holds the host's row, and the host's status.
+// Every write reaches the redirectors through the change stream (table triggers).
 import {
   type CrawlLog,
   type CrawlReport,
@@ -15,10 +15,13 @@ import { type CrawlCategory, type CrawlOutcome, type CrawlTarget, isRepodata } f
 import { withoutStatementTimeout } from "../db/index.ts"
 import { HostEvents, type NewHostEvent } from "../events/index.ts"
 
-/** Consecutive failed crawls after which a host is switched off (SPEC 7.4). */
+/** Consecutive failed crawls after which a host is switched off (docs/crawler.md#results). */
 export const CRAWL_FAILURES_TO_DISABLE = 4
 
-/** Crawl log entries kept per crawl; the runs kept per host; how long they are kept (SPEC 7.5). */
+/**
+ * Crawl log entries kept per crawl; the runs kept per host; how long they are kept
+ * (docs/crawler.md#limits-and-politeness).
+ */
 export const CRAWL_LOG_ENTRIES = 500
 export const CRAWL_LOG_RUNS = 10
 const CRAWL_LOG_DAYS = 14
@@ -38,11 +41,14 @@ export class HostStore extends Context.Service<
   HostStore,
   {
     /**
-     * A check-in of the host: `user_active`, and per category the reported directories (SPEC 6.2 rules 6-10).
+     * A check-in of the host: `user_active`, and per category the reported directories (docs/checkin.md#server-rules).
      * Returns the reply's lines.
      */
     readonly applyCheckin: (hostId: HostId, checkin: HostCheckin) => Effect.Effect<string, HostGone | SqlError.SqlError>
-    /** A crawl of the host (SPEC 7.2 rule 4, 7.3, 7.4); says whether it switched the host off. */
+    /**
+     * A crawl of the host (docs/crawler.md#how-a-host-is-crawled, docs/crawler.md#results); says whether it switched
+     * the host off.
+     */
     readonly applyCrawl: (
       hostId: HostId,
       report: CrawlReport
@@ -56,10 +62,11 @@ export class HostStore extends Context.Service<
     /** The host's status as its entity reports it. */
     readonly status: (hostId: HostId) => Effect.Effect<HostStatus, HostGone | SqlError.SqlError>
     /**
-     * What a crawl of the host checks (SPEC 7.2): its categories' base URLs and readable directories, with files.
-     * `only` (category names, any case): only these categories, all when absent. `recheckAfter`: the load budget
-     * (SPEC 7.5), a directory a crawl found up to date within this time, unchanged on the master since, is kept as it
-     * is rather than asked again (repodata directories are always asked); none: every directory asked.
+     * What a crawl of the host checks (docs/crawler.md#how-a-host-is-crawled): its categories' base URLs and readable
+     * directories, with files. `only` (category names, any case): only these categories, all when absent.
+     * `recheckAfter`: the load budget (docs/crawler.md#limits-and-politeness), a directory a crawl found up to date
+     * within this time, unchanged on the master since, is kept as it is rather than asked again (repodata directories
+     * are always asked); none: every directory asked.
      */
     readonly crawlTarget: (
       hostId: HostId,
@@ -96,8 +103,8 @@ export class HostStore extends Context.Service<
         sql.withTransaction(Effect.andThen(withoutStatementTimeout(sql), effect))
 
       /**
-       * A check-in of the host: `user_active`, and per category the reported directories (SPEC 6.2 rules 6-10). Returns
-       * the reply's lines.
+       * A check-in of the host: `user_active`, and per category the reported directories
+       * (docs/checkin.md#server-rules). Returns the reply's lines.
        */
       const applyCheckin = Effect.fn("HostStore.applyCheckin")((hostId: HostId, checkin: HostCheckin) =>
         inTransaction(
@@ -147,7 +154,7 @@ export class HostStore extends Context.Service<
               const rows = JSON.stringify(known)
 
               if (!host.private) {
-                // Trust, then verify: the claim waits for a crawl of these directories (SPEC 6.2 rule 10).
+                // Trust, then verify: the claim waits for a crawl of these directories (docs/checkin.md#server-rules).
                 yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at, verification_due)
                   VALUES (${category.hostCategoryId}, ${JSON.stringify(known.map((k) => k.path))}::jsonb, now(), true)
                   ON CONFLICT (host_category_id) DO UPDATE
@@ -155,7 +162,7 @@ export class HostStore extends Context.Service<
                 lines.push(`Category ${category.name} directories reported: ${known.length}  verification scheduled\n`)
                 continue
               }
-              // Authoritative: what was reported is up to date, what was not is gone (SPEC 6.2 rule 9).
+              // Authoritative: what was reported is up to date, what was not is gone (docs/checkin.md#server-rules).
               const written = yield* sql<{ readonly inserted: boolean }>`
                 INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at)
                 SELECT ${category.hostCategoryId}, r."directoryId", r.path, true, 'checkin', now()
@@ -179,12 +186,15 @@ export class HostStore extends Context.Service<
           })
         )
       )
-      /** A crawl of the host (SPEC 7.2 rule 4, 7.3, 7.4); says whether it switched the host off. */
+      /**
+       * A crawl of the host (docs/crawler.md#how-a-host-is-crawled, docs/crawler.md#results); says whether it switched
+       * the host off.
+       */
       const applyCrawl = Effect.fn("HostStore.applyCrawl")((hostId: HostId, report: CrawlReport) =>
         inTransaction(
           Effect.gen(function* () {
             const host = yield* lockHost(hostId)
-            /** An event of this host, told to its admins (SPEC 7.4). */
+            /** An event of this host, told to its admins (docs/crawler.md#results). */
             const tell = (kind: NewHostEvent["kind"], details: Readonly<Record<string, unknown>>) =>
               events.record({
                 kind,
@@ -201,7 +211,8 @@ export class HostStore extends Context.Service<
               // Only the host's own categories; an inaccessible one keeps its directories as they were.
               if (!own.has(category.hostCategoryId)) continue
               if (!category.accessible) {
-                // A claim whose mirror does not answer is not asked again every minute: the regular crawls will see to it.
+                // A claim whose mirror does not answer is not asked again every minute: the regular crawls will see to
+                // it.
                 if (report.mode === "targeted") {
                   yield* sql`UPDATE host_category_claims SET verification_due = false
                     WHERE host_category_id = ${category.hostCategoryId}`
@@ -230,7 +241,7 @@ export class HostStore extends Context.Service<
                 WHERE before.id = d.id AND d.host_category_id = ${hc}
                   AND d.path IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(stale)}::jsonb))
                 RETURNING d.path, before.up2date AS "wasUpToDate"`
-              // Repodata that was up to date and is not any more: the host's admins are told (SPEC 7.4).
+              // Repodata that was up to date and is not any more: the host's admins are told (docs/crawler.md#results).
               const staleRepodata = turned
                 .filter((t) => t.wasUpToDate && isRepodata(t.path))
                 .map((t) => t.path)
@@ -248,7 +259,8 @@ export class HostStore extends Context.Service<
               }
               yield* sql`UPDATE host_category_claims SET verification_due = false WHERE host_category_id = ${hc}`
             }
-            // What the base checks learned of each URL; the host serves a family if any usable URL does (SPEC 7.6).
+            // What the base checks learned of each URL; the host serves a family if any usable URL does
+            // (docs/crawler.md#address-families-and-tls).
             const urls = report.urls.filter((u) => own.has(u.hostCategoryId))
             if (urls.length > 0) {
               yield* sql`UPDATE host_category_urls u SET
@@ -269,7 +281,8 @@ export class HostStore extends Context.Service<
                         AND u.tls_valid IS NOT FALSE) f
                 WHERE h.id = ${host.id} AND (f.bool_or_4 IS NOT NULL OR f.bool_or_6 IS NOT NULL)`
             }
-            // A certificate about to expire: its admins are told once per certificate (SPEC 7.6).
+            // A certificate about to expire: its admins are told once per certificate
+            // (docs/crawler.md#address-families-and-tls).
             const expiring = urls.filter((u) => u.tlsExpiresSoon === true && u.tlsExpiresAt !== null)
             if (expiring.length > 0) {
               const warned = yield* sql<{ readonly url: string; readonly expiresAt: number }>`
@@ -283,10 +296,11 @@ export class HostStore extends Context.Service<
                 yield* tell("TlsCertificateExpiring", { urls: warned })
               }
             }
-            // Full crawls decide a host's standing (SPEC 7.4): four failed ones in a row switch it off, a good one resets
-            // the count and switches it on again. Canary, repodata and targeted crawls, run far more often, record what
-            // they find of the URLs and directories but count for neither, so an hour's outage does not switch a mirror
-            // off, nor does a mirror that answers its front page but times out on its tree escape the count.
+            // Full crawls decide a host's standing (docs/crawler.md#results): four failed ones in a row switch it off,
+            // a good one resets the count and switches it on again. Canary, repodata and targeted crawls, run far more
+            // often, record what they find of the URLs and directories but count for neither, so an hour's outage does
+            // not switch a mirror off, nor does a mirror that answers its front page but times out on its tree escape
+            // the count.
             const counts = report.mode === "full"
             let switchedOff = false
             if (counts && report.status === "ok") {
@@ -298,8 +312,9 @@ export class HostStore extends Context.Service<
               const reason =
                 report.reason ??
                 (report.status === "timeout" ? "crawl timed out, host likely overloaded" : "crawl failed")
-              // A failed full crawl takes the host's directories out of date (SPEC 7.4). (After a failed canary or repodata
-              // crawl its URLs, recorded as not answering, keep it out of the lists until they answer again.)
+              // A failed full crawl takes the host's directories out of date (docs/crawler.md#results). (After a failed
+              // canary or repodata crawl its URLs, recorded as not answering, keep it out of the lists until they
+              // answer again.)
               yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
                 WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
               const failures = host.crawlFailures + 1
@@ -340,14 +355,18 @@ export class HostStore extends Context.Service<
         if (status === undefined) return yield* Effect.fail(new HostGone({ hostId }))
         return status
       })
-      /** What a crawl of the host checks (SPEC 7.2): its categories' base URLs and readable directories, with files. */
+      /**
+       * What a crawl of the host checks (docs/crawler.md#how-a-host-is-crawled): its categories' base URLs and readable
+       * directories, with files.
+       */
       const crawlTarget = Effect.fn("HostStore.crawlTarget")(function* (
         hostId: HostId,
         /** Only these categories (names, any case); all when absent. */
         only?: ReadonlyArray<string>,
         /**
-         * The load budget (SPEC 7.5): a directory a crawl found up to date within this time, unchanged on the master since,
-         * is kept as it is rather than asked again (repodata directories are always asked). None: every directory asked.
+         * The load budget (docs/crawler.md#limits-and-politeness): a directory a crawl found up to date within this
+         * time, unchanged on the master since, is kept as it is rather than asked again (repodata directories are
+         * always asked). None: every directory asked.
          */
         recheckAfter?: Duration.Duration
       ) {
@@ -409,7 +428,9 @@ export class HostStore extends Context.Service<
         }
         return { hostId, categories: target }
       })
-      /** Keeps a crawl in the host's crawl log, dropping runs past the last ten of its mode and older than two weeks. */
+      /**
+       * Keeps a crawl in the host's crawl log, dropping runs past the last ten of its mode and older than two weeks.
+       */
       const recordCrawlLog = (hostId: HostId, startedAt: number, outcome: CrawlOutcome) =>
         Effect.gen(function* () {
           const { report } = outcome

@@ -1,5 +1,5 @@
-// The GeoIP country of a client (SPEC 4.2 step 1: after the NetblockCountry overrides): a MaxMind DB read with
-// the `maxmind` reader, looked up synchronously on the request path, and replaced in place when its file changes.
+// The GeoIP country of a client (docs/redirector.md#selection: after the NetblockCountry overrides): a MaxMind DB read
+// with the `maxmind` reader, looked up synchronously on the request path, and replaced in place when its file changes.
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import { Clock, Context, type Duration, Effect, Layer, Schema } from "effect"
@@ -212,7 +212,9 @@ const makeGeoIp = (file: string | undefined, options: GeoIpOptions) =>
 export class GeoIp extends Context.Service<
   GeoIp,
   {
-    /** Upper-case ISO 3166-1 alpha-2 code; `country.iso_code`, else `registered_country.iso_code`, else `country_code`. */
+    /**
+     * Upper-case ISO 3166-1 alpha-2 code; `country.iso_code`, else `registered_country.iso_code`, else `country_code`.
+     */
     readonly country: (address: ClientAddress) => string | undefined
     readonly describe: () => GeoIpDatabase
     /** Reads the file again now (also done by itself when the file changes); on failure the old one stays. */

@@ -1,5 +1,6 @@
-// Client addresses and netblocks as bytes, the form the Redirector's lookups walk (SPEC 3.1: IPv4-mapped IPv6 is
-// IPv4 before any lookup). Also the fast text scanners the bulk loaders of prefix and range files use.
+// Client addresses and netblocks as bytes, the form the Redirector's lookups walk (docs/redirector.md#client-address:
+// IPv4-mapped IPv6 is IPv4 before any lookup). Also the fast text scanners the bulk loaders of prefix and range files
+// use.
 import { parseNetblock as parseNetblockText } from "@mirrormanager/domain/registry"
 import ipaddr from "ipaddr.js"
 

@@ -1,4 +1,4 @@
-// The network a client is on (SPEC 4.1, 4.2 steps 1, 3 and 4): its ASN from the global prefix→ASN table, and
+// The network a client is on (docs/redirector.md#selection): its ASN from the global prefix→ASN table, and
 // whether it is on a research and education network. Both are range tables looked up synchronously; their files
 // are read again when they change.
 import { createRequire } from "node:module"

@@ -1,5 +1,6 @@
-// Longest-prefix matching for the Redirector (SPEC 4.1: host netblocks, NetblockCountry; never linear scans): a
-// binary trie per address family whose nodes live in typed arrays, so 20,000 netblocks cost a few MB, not objects.
+// Longest-prefix matching for the Redirector (docs/redirector.md#the-index: host netblocks, NetblockCountry; never
+// linear scans): a binary trie per address family whose nodes live in typed arrays, so 20,000 netblocks cost a few MB,
+// not objects.
 import type { AddressFamily, ClientAddress, Netblock } from "./IpAddress.ts"
 
 /** One stored prefix containing the address and what is stored under it. */

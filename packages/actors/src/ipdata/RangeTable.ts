@@ -1,7 +1,7 @@
-// Address ranges to a number (an ASN) for the Redirector (SPEC 4.1: the global prefix→ASN table, the R&E list):
-// sorted, disjoint ranges in typed arrays, found by binary search. Built from operator prefix lists
-// (`<prefix>/<len> <asn>`, nested prefixes: the longest wins) or from range CSVs (`start,end,asn,organisation`, as
-// the @ip-location-db/asn package ships them), read line by line so a 65 MB file never becomes objects.
+// Address ranges to a number (an ASN) for the Redirector (docs/redirector.md#the-index: the global prefix→ASN table,
+// the R&E list): sorted, disjoint ranges in typed arrays, found by binary search. Built from operator prefix lists
+// (`<prefix>/<len> <asn>`, nested prefixes: the longest wins) or from range CSVs (`start,end,asn,organisation`, as the
+// @ip-location-db/asn package ships them), read line by line so a 65 MB file never becomes objects.
 import * as fs from "node:fs"
 import { StringDecoder } from "node:string_decoder"
 import {

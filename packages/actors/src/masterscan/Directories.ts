@@ -1,5 +1,5 @@
 // The master tree as scanned: directories and the file details (known versions) of their files, and the emergency
-// expire of file details (SPEC 8.4).
+// expire of file details (docs/masterscan.md#aging).
 
 import type { DirectoryFilter, ExpireResult } from "@mirrormanager/domain/masterscan"
 import type {

@@ -1,4 +1,4 @@
-// Operator policy of the master-tree scan (SPEC 1.5 scan.*, 8.1, 8.4).
+// Operator policy of the master-tree scan (docs/masterscan.md#the-walk, docs/masterscan.md#aging).
 import { Context } from "effect"
 import { type CompiledRepositoryRules, compileRepositoryRules, defaultRepositoryRules } from "./RepositoryRules.ts"
 

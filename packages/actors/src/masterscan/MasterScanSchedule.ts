@@ -1,5 +1,6 @@
-// Scheduled master scans (SPEC 8.1: every 2 h): each round scans the categories with a master path that no node
-// has scanned within half an interval, so several nodes on one database do not scan the same tree back to back.
+// Scheduled master scans (docs/masterscan.md#the-walk: every 2 h): each round scans the categories with a master path
+// that no node has scanned within half an interval, so several nodes on one database do not scan the same tree back to
+// back.
 import { Duration, Effect, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { logProgress, logSummary, MasterScanner } from "./MasterScanner.ts"

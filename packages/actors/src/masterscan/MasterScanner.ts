@@ -1,5 +1,6 @@
-// The master-tree scanner (SPEC 8, "UMDL"): walks each category's master tree in a worker thread and writes what
-// changed in one transaction per category. One scan per category at a time on a node; writes serialise across nodes.
+// The master-tree scanner (docs/masterscan.md#overview, "UMDL"): walks each category's master tree in a worker thread
+// and writes what changed in one transaction per category. One scan per category at a time on a node; writes serialise
+// across nodes.
 
 import { Worker } from "node:worker_threads"
 import type { ScanProgress, ScanStatus, ScanSummary } from "@mirrormanager/domain/masterscan"
@@ -21,7 +22,7 @@ import type { WalkedDirectory, WalkOptions, WalkProblem, WalkProgress, WalkResul
 const MAX_PROBLEMS_KEPT = 100
 
 export interface ScanOptions {
-  /** Remove directories that vanished from the master tree (SPEC 8.1 step 4). */
+  /** Remove directories that vanished from the master tree (docs/masterscan.md#deleted-directories). */
   readonly deleteDirectories?: boolean
   /** Called every `progressInterval` while the scan runs. */
   readonly onProgress?: (progress: ScanProgress) => Effect.Effect<void>

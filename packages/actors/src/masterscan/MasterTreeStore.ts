@@ -1,5 +1,6 @@
-// What the registry knows of a category's master tree, and writing one walk of it in one transaction (SPEC 8):
-// directories, category links, repositories from the prefix rules, file details, aging, and the change record.
+// What the registry knows of a category's master tree, and writing one walk of it in one transaction
+// (docs/masterscan.md#overview): directories, category links, repositories from the prefix rules, file details, aging,
+// and the change record.
 
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
@@ -213,8 +214,8 @@ const treeWriter = (
         for (const row of rows) detailDirectories.add(row.directoryId)
       }
 
-      // Aging (SPEC 8.4): keep the newest; the second newest while the newest is younger than MAX_STALE_DAYS - 1;
-      // drop the rest once older than MAX_STALE_DAYS.
+      // Aging (docs/masterscan.md#aging): keep the newest; the second newest while the newest is younger than
+      // MAX_STALE_DAYS - 1; drop the rest once older than MAX_STALE_DAYS.
       const aged = yield* sql<{ directoryId: number }>`DELETE FROM file_details f USING (
         SELECT fd.id, fd.timestamp,
           row_number() OVER w AS rank, first_value(fd.timestamp) OVER w AS newest
@@ -258,7 +259,7 @@ const treeWriter = (
   return { writeDirectories, finish }
 }
 
-/** Repositories for every directory holding `repodata`, from the prefix rules (SPEC 8.2). */
+/** Repositories for every directory holding `repodata`, from the prefix rules (docs/masterscan.md#repository-rules). */
 const writeRepositories = (
   sql: SqlClient.SqlClient,
   input: {

@@ -1,5 +1,5 @@
-// Walks one category's master tree (SPEC 8.1, 8.3) with synchronous file system calls, which are several times
-// faster than libuv's thread pool for hundreds of thousands of stat calls; it runs in a worker thread
+// Walks one category's master tree (docs/masterscan.md#the-walk) with synchronous file system calls, which are several
+// times faster than libuv's thread pool for hundreds of thousands of stat calls; it runs in a worker thread
 // (MasterTreeWorker.ts), so the node's event loop stays free. Directories whose ctime is unchanged are not re-read.
 
 import { createHash } from "node:crypto"

@@ -1,5 +1,6 @@
-// Prefix rules (SPEC 8.2): which directory of a master tree is which `repo=` for which version and arch.
-// The strings they produce are exactly what dnf clients send; changing a rule changes what clients must ask for.
+// Prefix rules (docs/masterscan.md#repository-rules): which directory of a master tree is which `repo=` for which
+// version and arch. The strings they produce are exactly what dnf clients send; changing a rule changes what clients
+// must ask for.
 
 import * as fs from "node:fs"
 import { type RepositoryRule, RepositoryRules } from "@mirrormanager/domain/masterscan"

@@ -1,7 +1,7 @@
-// Keeps this node's Redirector index current (SPEC 1.4 rule 2): a full build from the registry, then the change
-// log. NOTIFY wakes it; what it reads is "every change committed since the snapshot I last read in", so a change
-// whose transaction ran long, or a wake-up lost while the connection was down, is never missed. When the
-// database is unreachable the node keeps serving its last index (or the snapshot on disk) and tries again.
+// Keeps this node's Redirector index current (docs/redirector.md#how-changes-reach-every-node): a full build from the
+// registry, then the change log. NOTIFY wakes it; what it reads is "every change committed since the snapshot I last
+// read in", so a change whose transaction ran long, or a wake-up lost while the connection was down, is never missed.
+// When the database is unreachable the node keeps serving its last index (or the snapshot on disk) and tries again.
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
@@ -13,7 +13,7 @@ import { Redirector } from "./Redirector.ts"
 export interface ChangeFollowerOptions {
   /** Where the index snapshot lives; undefined = no snapshot. */
   readonly snapshotFile: string | undefined
-  /** A full rebuild as a consistency check (SPEC 1.5 index.rebuildInterval). */
+  /** A full rebuild as a consistency check (docs/redirector.md#the-index). */
   readonly rebuildInterval: Duration.Duration
   /** How often the snapshot is rewritten while changes arrive. */
   readonly snapshotInterval: Duration.Duration

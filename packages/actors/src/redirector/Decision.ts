@@ -345,7 +345,9 @@ const plain = (text: string) => (hasControl(text) ? Array.from(text, (c) => (has
 
 const hostCount = (n: number) => (n === 1 ? "1 host" : `${n} hosts`)
 
-/** Why an answer lists no mirror, in plain words, for a comment of the answer (SPEC 3.5: still a 200). */
+/**
+ * Why an answer lists no mirror, in plain words, for a comment of the answer (docs/redirector.md#errors: still a 200).
+ */
 const whyEmpty = (
   index: MirrorIndex,
   directory: IndexDirectory,

@@ -53,8 +53,9 @@ const byHost = <R extends { readonly hostId: number }>(rows: ReadonlyArray<R>) =
 }
 
 /**
- * A netblock given as a DNS name stands for the addresses it resolves to when the index is built (SPEC 2.1), as
- * /32 and /128 networks; a name that does not resolve (within 2 s) matches nothing until the next build.
+ * A netblock given as a DNS name stands for the addresses it resolves to when the index is built
+ * (docs/registry.md#data-model), as /32 and /128 networks; a name that does not resolve (within 2 s) matches nothing
+ * until the next build.
  */
 const resolveNetblocks = (texts: ReadonlyArray<string>) =>
   Effect.gen(function* () {

@@ -1,5 +1,5 @@
-// The last good index on local disk (SPEC 1.4 rule 3): a node restarts and serves from it while the database is
-// down. Written atomically (temporary file, then rename), gzip-compressed JSON of the index's rows.
+// The last good index on local disk (docs/redirector.md#snapshot): a node restarts and serves from it while the
+// database is down. Written atomically (temporary file, then rename), gzip-compressed JSON of the index's rows.
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { promisify } from "node:util"

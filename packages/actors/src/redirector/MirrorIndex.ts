@@ -1,8 +1,8 @@
-// The Redirector's in-memory lookup index (SPEC 4.1): everything a mirrorlist, metalink or redirect needs, built
-// from the registry's rows, changed in place by host, directory, repository and override reloads, never read
-// from the database on the request path. Per-directory carrier views are computed on first use and dropped when
-// a change touches them. A repository's directory (one with a `repodata/` directory below it) is carried only by
-// hosts that also carry that `repodata/`: a yum client given a plain list cannot verify `repomd.xml`.
+// The Redirector's in-memory lookup index (docs/redirector.md#the-index): everything a mirrorlist, metalink or redirect
+// needs, built from the registry's rows, changed in place by host, directory, repository and override reloads, never
+// read from the database on the request path. Per-directory carrier views are computed on first use and dropped when a
+// change touches them. A repository's directory (one with a `repodata/` directory below it) is carried only by hosts
+// that also carry that `repodata/`: a yum client given a plain list cannot verify `repomd.xml`.
 import { type ContinentCode, continentOf, type MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import { type ClientAddress, PrefixTrie, parseNetblockBytes } from "../ipdata/index.ts"
 import type {
@@ -45,7 +45,7 @@ export interface IndexHost extends HostSource {
   mark: number
 }
 
-/** The hosts that carry one directory (SPEC 2.2 rule 1). */
+/** The hosts that carry one directory (docs/redirector.md#what-a-host-counts-for). */
 export interface CarrierView {
   readonly all: ReadonlyArray<IndexHost>
   readonly allIds: ReadonlySet<number>

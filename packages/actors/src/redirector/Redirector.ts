@@ -19,7 +19,7 @@ import { ResolvedRequests } from "./ResolvedRequests.ts"
 import { type RandomSource, type SelectionOptions, seededRandom } from "./Selection.ts"
 
 export interface RedirectorSettings {
-  /** Global fill below this many hosts (SPEC 1.5 selection.minimum). */
+  /** Global fill below this many hosts (docs/redirector.md#selection). */
   readonly minimum: number
   /** Honour `ip=`. */
   readonly allowIpOverride: boolean

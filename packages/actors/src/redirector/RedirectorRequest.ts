@@ -57,7 +57,10 @@ export const normalisePath = (path: string): string | undefined => {
   return segments.join("/")
 }
 
-/** The client: `X-Forwarded-For` walked from the right while the hops are trusted proxies (SPEC 3.1). */
+/**
+ * The client: `X-Forwarded-For` walked from the right while the hops are trusted proxies
+ * (docs/redirector.md#client-address).
+ */
 export const clientAddress = (
   peer: string | undefined,
   forwardedFor: string | undefined,

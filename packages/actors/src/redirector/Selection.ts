@@ -1,5 +1,5 @@
-// Mirror selection (SPEC 4.2): which hosts a client gets for a directory, in which order, and the header tokens
-// that explain it. Pure and synchronous: the index, the client facts and a random source in, hosts out.
+// Mirror selection (docs/redirector.md#selection): which hosts a client gets for a directory, in which order, and the
+// header tokens that explain it. Pure and synchronous: the index, the client facts and a random source in, hosts out.
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import type { ClientAddress } from "../ipdata/index.ts"
 import type { HostUrlSource } from "./IndexSource.ts"
@@ -30,7 +30,7 @@ export const seededRandom = (seed: ArrayLike<number>): RandomSource => {
 }
 
 export interface SelectionOptions {
-  /** Global fill below this many hosts (SPEC 1.5 `selection.minimum`). */
+  /** Global fill below this many hosts (docs/operations.md#configuration `selection.minimum`). */
   readonly minimum: number
   /** Whether an R&E prefix list is configured and contains the client (step 4). */
   readonly researchNetwork: boolean

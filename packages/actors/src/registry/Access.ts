@@ -1,4 +1,5 @@
-// Authorization rules (SPEC 2.4): global admins may do anything, site admins only their own sites and hosts.
+// Authorization rules (docs/registry.md#who-may-do-what): global admins may do anything, site admins only their own
+// sites and hosts.
 import type { Principal, SiteId } from "@mirrormanager/domain/registry"
 import { Forbidden } from "@mirrormanager/domain/registry"
 import { Effect } from "effect"
@@ -37,7 +38,8 @@ export const guardAdminFields = <I extends object>(
 
 /**
  * What global admins set on the hosts selected by `where` (over `hosts h`) that a delete would wipe out. A site
- * admin may not delete it away and re-create it without (SPEC 2.4: those fields are the global admins' to set).
+ * admin may not delete it away and re-create it without (docs/registry.md#who-may-do-what: those fields are the global
+ * admins' to set).
  */
 export const adminStateOfHosts = (sql: SqlClient.SqlClient, where: Statement.Fragment) =>
   Effect.map(

@@ -183,7 +183,10 @@ export class Content extends Context.Service<
           return row
         })
 
-      /** SPEC 2.1: a redirect is a single hop; its target must not itself be redirected, nor its source a target. */
+      /**
+       * docs/registry.md#data-model: a redirect is a single hop; its target must not itself be redirected, nor its
+       * source a target.
+       */
       const checkRedirect = (id: number | undefined, from: string, to: string) =>
         Effect.gen(function* () {
           if (from === to) return yield* new Unprocessable({ detail: "a repository cannot redirect to itself" })

@@ -1,4 +1,5 @@
-// Operator policy for what may be registered (SPEC 1.5: urls.allowedSchemes, netblock.maxSize*) and how much.
+// Operator policy for what may be registered (docs/registry.md#who-may-do-what: urls.allowedSchemes, netblock.maxSize*)
+// and how much.
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import { defaultNetblockLimits, type NetblockLimits } from "@mirrormanager/domain/registry"
 import { Context } from "effect"

@@ -148,7 +148,8 @@ export class Sites extends Context.Service<
           return yield* tx(
             Effect.gen(function* () {
               if (input.private !== undefined && input.private !== current.private) {
-                // SPEC 2.2: a change of privacy means every directory of its hosts is verified again.
+                // docs/registry.md#derived-rules: a change of privacy means every directory of its hosts is verified
+                // again.
                 yield* sql`UPDATE host_category_dirs SET up2date = false WHERE host_category_id IN (
                   SELECT hc.id FROM host_categories hc JOIN hosts h ON h.id = hc.host_id WHERE h.site_id = ${id})`.pipe(
                   Effect.orDie

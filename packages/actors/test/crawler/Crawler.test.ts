@@ -1,6 +1,6 @@
-// The crawl run by a host's entity (SPEC 7), against real HTTP servers on loopback addresses serving fresh, stale,
-// partly missing, slow and broken trees: which directories end up up to date, alternates accepted, failures
-// counted, private addresses refused unless allowed.
+// The crawl run by a host's entity (docs/crawler.md#overview), against real HTTP servers on loopback addresses serving
+// fresh, stale, partly missing, slow and broken trees: which directories end up up to date, alternates accepted,
+// failures counted, private addresses refused unless allowed.
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"

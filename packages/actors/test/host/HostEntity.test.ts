@@ -1,5 +1,5 @@
 // The Host entity on a cluster runner over the test database (SingleRunner, SQL storage): crawl results applied as
-// SPEC 7.2-7.4 says, the status it reports, and a host that is gone.
+// docs/crawler.md#results says, the status it reports, and a host that is gone.
 import { assert, layer } from "@effect/vitest"
 import { type CrawlReport, HostEntity } from "@mirrormanager/domain/host"
 import type { DirectoryId } from "@mirrormanager/domain/registry"

@@ -1,6 +1,6 @@
-// The change stream (SPEC 1.4): every write that affects selection leaves a change in its own transaction, and a
-// follower applies exactly the changes committed since the snapshot it last read — also those of a transaction
-// that began before, and committed after, later ones.
+// The change stream (docs/redirector.md#how-changes-reach-every-node): every write that affects selection leaves a
+// change in its own transaction, and a follower applies exactly the changes committed since the snapshot it last read —
+// also those of a transaction that began before, and committed after, later ones.
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"

@@ -1,6 +1,6 @@
-// Mirror selection (SPEC 4.2, 4.4) on a MirrorIndex built from plain rows, with seeded random sources: every group
-// and rule on its own, the weighted shuffle's statistics, determinism, and the index's incremental changes. The
-// client facts (country, ASN, R&E) come from the real GeoIp and NetworkData layers where the test says so.
+// Mirror selection (docs/redirector.md#selection) on a MirrorIndex built from plain rows, with seeded random sources:
+// every group and rule on its own, the weighted shuffle's statistics, determinism, and the index's incremental changes.
+// The client facts (country, ASN, R&E) come from the real GeoIp and NetworkData layers where the test says so.
 
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -160,7 +160,7 @@ describe("the random source", () => {
   })
 })
 
-describe("netblock group (SPEC 4.2 step 2)", () => {
+describe("netblock group (docs/redirector.md#selection)", () => {
   const index = build([
     host(1, { name: "a16", country: "US", netblocks: ["10.1.0.0/16"] }),
     host(2, { name: "b24", country: "US", netblocks: ["10.1.2.0/24"] }),
@@ -169,7 +169,7 @@ describe("netblock group (SPEC 4.2 step 2)", () => {
     host(5, { name: "other", country: "US" })
   ])
 
-  it("puts the most specific netblock first (scenario 2), equal lengths shuffled", () => {
+  it("puts the most specific netblock first, equal lengths shuffled", () => {
     const firsts = new Set<string>()
     for (const seed of SEEDS) {
       const selection = select(index, { ip: "10.1.2.3", minimum: 0, seed })
@@ -204,7 +204,7 @@ describe("netblock group (SPEC 4.2 step 2)", () => {
   })
 })
 
-describe("private hosts (scenario 1)", () => {
+describe("private hosts", () => {
   const index = build([
     host(1, { name: "private", private: true, netblocks: ["10.1.0.0/16"], asn: 64500, country: "DE" }),
     host(2, { name: "public", country: "DE" }),
@@ -239,7 +239,7 @@ describe("private hosts (scenario 1)", () => {
   })
 })
 
-describe("ASN group (SPEC 4.2 step 3)", () => {
+describe("ASN group (docs/redirector.md#selection)", () => {
   const index = build([
     host(1, { name: "own", asn: 64500, country: "US" }),
     host(2, { name: "own-not-serving", asn: 64500, asnClients: false, country: "US" }),
@@ -272,7 +272,7 @@ describe("ASN group (SPEC 4.2 step 3)", () => {
   })
 })
 
-describe("R&E group (SPEC 4.2 step 4)", () => {
+describe("R&E group (docs/redirector.md#selection)", () => {
   const index = build([
     host(1, { name: "re-public", internet2: true, country: "DE" }),
     host(2, { name: "re-private-clients", internet2: true, private: true, internet2Clients: true, country: "DE" }),
@@ -306,7 +306,7 @@ describe("R&E group (SPEC 4.2 step 4)", () => {
   })
 })
 
-describe("requested countries (SPEC 4.2 step 5, scenario 3)", () => {
+describe("requested countries (docs/redirector.md#selection)", () => {
   const index = build([
     host(1, { name: "se", country: "SE" }),
     host(2, { name: "de1", country: "DE" }),
@@ -373,7 +373,7 @@ describe("requested countries (SPEC 4.2 step 5, scenario 3)", () => {
   })
 })
 
-describe("client country, continent and global fill (SPEC 4.2 steps 6, 7, 10; scenario 4)", () => {
+describe("client country, continent and global fill (docs/redirector.md#selection)", () => {
   const hosts = [
     host(1, { name: "se", country: "SE" }),
     // Carries the category but is not up to date on D: does not count and is not listed.
@@ -382,7 +382,7 @@ describe("client country, continent and global fill (SPEC 4.2 steps 6, 7, 10; sc
     host(4, { name: "au", country: "AU" })
   ]
 
-  it("gives the client's country first, then the global fill below the minimum (scenario 4)", () => {
+  it("gives the client's country first, then the global fill below the minimum", () => {
     const index = build(hosts)
     for (const seed of SEEDS.slice(0, 20)) {
       const selection = select(index, { ip: "89.160.20.113", cc: "SE", minimum: 2, seed })
@@ -450,7 +450,7 @@ describe("client country, continent and global fill (SPEC 4.2 steps 6, 7, 10; sc
   })
 })
 
-describe("countries-allowed trimming (SPEC 4.2 step 8, scenario 6)", () => {
+describe("countries-allowed trimming (docs/redirector.md#selection)", () => {
   const index = build([
     host(1, { name: "fr-only", country: "DE", countriesAllowed: ["FR"], netblocks: ["10.1.0.0/16"], asn: 64500 }),
     host(2, { name: "de", country: "DE" }),
@@ -487,7 +487,7 @@ describe("countries-allowed trimming (SPEC 4.2 step 8, scenario 6)", () => {
   })
 })
 
-describe("protocol filter (SPEC 4.2 steps 9 and 13, scenario 5)", () => {
+describe("protocol filter (docs/redirector.md#selection)", () => {
   const index = build([
     host(1, { name: "both", urls: ["https://both.example.org/epel", "http://both.example.org/epel"] }),
     host(2, { name: "http", urls: ["http://http.example.org/epel"] }),
@@ -647,7 +647,7 @@ describe("a repository's directory and its repodata/ (issue 13: stale repodata n
   })
 })
 
-describe("address families (SPEC 4.2 step 11, scenario 7)", () => {
+describe("address families (docs/redirector.md#selection)", () => {
   const index = build([
     host(1, { name: "v4-only", ipv4: "yes", ipv6: "no", bandwidth: 10_000 }),
     host(2, { name: "dual", ipv4: "yes", ipv6: "yes", bandwidth: 1 }),
@@ -670,7 +670,7 @@ describe("address families (SPEC 4.2 step 11, scenario 7)", () => {
   })
 })
 
-describe("weighted shuffle (SPEC 4.2 step 11)", () => {
+describe("weighted shuffle (docs/redirector.md#selection)", () => {
   const firstCounts = (index: MirrorIndex, seeds: number) => {
     const counts = new Map<string, number>()
     for (let seed = 1; seed <= seeds; seed++) {
@@ -729,7 +729,7 @@ describe("weighted shuffle (SPEC 4.2 step 11)", () => {
   })
 })
 
-describe("determinism and de-duplication (SPEC 4.2 step 12, 4.3)", () => {
+describe("determinism and de-duplication (docs/redirector.md#selection)", () => {
   const index = build([
     host(1, { name: "net", country: "DE", netblocks: ["10.1.0.0/16"] }),
     host(2, { name: "asn", country: "FR", asn: 64500 }),
@@ -760,7 +760,7 @@ describe("determinism and de-duplication (SPEC 4.2 step 12, 4.3)", () => {
   })
 })
 
-describe("what a host carries (SPEC 2.2 rule 1)", () => {
+describe("what a host carries (docs/redirector.md#what-a-host-counts-for)", () => {
   const index = build([
     host(1, { name: "always", always: true, dirs: [] }),
     host(2, { name: "hcd", dirs: [D_ID] }),
@@ -998,7 +998,7 @@ layer(redirectorLayer, { excludeTestServices: true })("selection with GeoIP and 
     })
   )
 
-  it.effect("scenario 3: country=se gives only the SE host, whatever the client's country", () =>
+  it.effect("country=se gives only the SE host, whatever the client's country", () =>
     Effect.gen(function* () {
       const redirector = yield* Redirector
       const selection = selectFor(redirector, "1.1.1.1", { countries: ["SE"] })
@@ -1008,7 +1008,7 @@ layer(redirectorLayer, { excludeTestServices: true })("selection with GeoIP and 
     })
   )
 
-  it.effect("scenario 4: a client in SE gets the SE host first, then the global fill", () =>
+  it.effect("a client in SE gets the SE host first, then the global fill", () =>
     Effect.gen(function* () {
       const redirector = yield* Redirector
       const selection = selectFor(redirector, "89.160.20.113", { minimum: 5 })

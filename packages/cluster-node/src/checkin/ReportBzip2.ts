@@ -1,10 +1,10 @@
-// bzip2 compression for `mirrormanager report`: check-in payloads are bz2 (SPEC 6.1), which servers decode with
-// libbzip2 (upstream MirrorManager2) or seek-bzip (ours), and Node has no bzip2 built in. The npm encoders are GPL
-// (compressjs), CC-BY-SA (bzip-deflate), a 2019 emscripten build without a documented API (libbzip2-wasm) or a
-// node-gyp addon that needs a compiler on every mirror host (node-bzip2): so a small encoder of the format's
-// required parts. It writes plain, valid streams (level 9 blocks, one Huffman table used per block, no
-// randomisation): compression a little below libbzip2's, decoded byte for byte by any bzip2 decoder (tested with
-// Python's bz2, i.e. libbzip2, and seek-bzip).
+// bzip2 compression for `mirrormanager report`: check-in payloads are bz2 (docs/checkin.md#payload), which servers
+// decode with libbzip2 (upstream MirrorManager2) or seek-bzip (ours), and Node has no bzip2 built in. The npm encoders
+// are GPL (compressjs), CC-BY-SA (bzip-deflate), a 2019 emscripten build without a documented API (libbzip2-wasm) or a
+// node-gyp addon that needs a compiler on every mirror host (node-bzip2): so a small encoder of the format's required
+// parts. It writes plain, valid streams (level 9 blocks, one Huffman table used per block, no randomisation):
+// compression a little below libbzip2's, decoded byte for byte by any bzip2 decoder (tested with Python's bz2, i.e.
+// libbzip2, and seek-bzip).
 
 /** libbzip2's largest block at level 9 (bytes after the initial run-length encoding). */
 const BLOCK_MAX = 100_000 * 9 - 19

@@ -1,8 +1,8 @@
-// `mirrormanager report`: the check-in client for mirror hosts (SPEC 6.3), a drop-in for upstream's report_mirror:
-// the same report_mirror.conf, options and payload, plus HTTP(S) proxies (HTTPS_PROXY/HTTP_PROXY/NO_PROXY or
-// `[global] proxy=`), --dry-run, and exit statuses a mirror script can act on:
-// 0 = checked in, 1 = config error or check-ins switched off, 2 = the server could not be reached,
-// 3 = the server refused the check-in (its reply says why).
+// `mirrormanager report`: the check-in client for mirror hosts (docs/checkin.md#mirrormanager-report), a drop-in for
+// upstream's report_mirror: the same report_mirror.conf, options and payload, plus HTTP(S) proxies
+// (HTTPS_PROXY/HTTP_PROXY/NO_PROXY or `[global] proxy=`), --dry-run, and exit statuses a mirror script can act on: 0 =
+// checked in, 1 = config error or check-ins switched off, 2 = the server could not be reached, 3 = the server refused
+// the check-in (its reply says why).
 import * as fs from "node:fs"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"

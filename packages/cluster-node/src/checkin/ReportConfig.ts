@@ -1,7 +1,7 @@
 // The `report_mirror.conf` of a mirror host, read as upstream's report_mirror reads it (Python's configparser with its
 // defaults: `=` or `:`, `#`/`;` comment lines, indented continuation lines, lower-cased keys, a [DEFAULT] section,
-// `%(key)s` and `%%` interpolation), and the check-in it becomes (SPEC 6.1): the same keys upstream sends, each
-// category's `path` replaced by the directory tree under it.
+// `%(key)s` and `%%` interpolation), and the check-in it becomes (docs/checkin.md#payload): the same keys upstream
+// sends, each category's `path` replaced by the directory tree under it.
 import * as fs from "node:fs"
 
 export const DEFAULT_CONFIG_FILE = "/etc/mirrormanager-client/report_mirror.conf"
@@ -107,7 +107,7 @@ export const getValue = (ini: IniFile, section: string, key: string): string | u
 const sentValue = (value: string): string | ReadonlyArray<string> =>
   value.includes("\n") ? value.split(/\s+/).filter((word) => word !== "") : value
 
-/** The fixed sections and the keys upstream's client sends of each (SPEC 6.1). */
+/** The fixed sections and the keys upstream's client sends of each (docs/checkin.md#payload). */
 const FIXED: ReadonlyArray<readonly [string, ReadonlyArray<string>, ReadonlyArray<string>]> = [
   ["global", ["enabled", "server"], []],
   ["site", ["enabled", "name", "password"], []],

@@ -1,6 +1,6 @@
-// Sends a check-in payload as report_mirror does (SPEC 6.1): the XML-RPC call `checkin(payload)` POSTed as text/xml
-// to the configured server, over HTTP or HTTPS, through the proxy of HTTPS_PROXY/HTTP_PROXY (or lower-case) unless
-// NO_PROXY names the server, by Node's own proxy support (http.Agent `proxyEnv`: absolute-form requests for
+// Sends a check-in payload as report_mirror does (docs/checkin.md#payload): the XML-RPC call `checkin(payload)` POSTed
+// as text/xml to the configured server, over HTTP or HTTPS, through the proxy of HTTPS_PROXY/HTTP_PROXY (or lower-case)
+// unless NO_PROXY names the server, by Node's own proxy support (http.Agent `proxyEnv`: absolute-form requests for
 // http://, CONNECT tunnels for https://).
 import * as http from "node:http"
 import * as https from "node:https"

@@ -1,6 +1,6 @@
-// The admin feed (SPEC 7.4, 7.6): what the crawler tells a host's admins — a host switched off after consecutive
-// failed crawls, repodata that was up to date gone stale, an https certificate about to expire. Site admins see their
-// sites' events, global admins all.
+// The admin feed (docs/crawler.md#events-and-webhook): what the crawler tells a host's admins — a host switched off
+// after consecutive failed crawls, repodata that was up to date gone stale, an https certificate about to expire. Site
+// admins see their sites' events, global admins all.
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { HostEvent, HostEventFeedQuery } from "../events/index.ts"

@@ -62,14 +62,14 @@ export class HostsApi extends HttpApiGroup.make("hosts")
       error: BodyWriteErrors
     }),
     HttpApiEndpoint.delete("deleteHost", "/api/hosts/:hostId", { params: hostParams, error: WriteErrors }),
-    // Crawls the host now, on the node that holds it, and answers what the crawl found (SPEC 7).
+    // Crawls the host now, on the node that holds it, and answers what the crawl found (docs/crawler.md#overview).
     HttpApiEndpoint.post("crawlHost", "/api/hosts/:hostId/crawl", {
       params: hostParams,
       payload: Schema.Struct({ mode: Schema.optional(Schema.Literals(["full", "repodata", "canary"])) }),
       success: CrawlSummary,
       error: [...ReadErrors, PayloadTooLarge]
     }),
-    // The host's last crawls, newest first: each request and what it answered (SPEC 7.5).
+    // The host's last crawls, newest first: each request and what it answered (docs/crawler.md#limits-and-politeness).
     HttpApiEndpoint.get("getHostCrawlLog", "/api/hosts/:hostId/crawl-log", {
       params: hostParams,
       success: Schema.Array(CrawlLog),

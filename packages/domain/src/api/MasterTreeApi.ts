@@ -1,4 +1,5 @@
-// The master tree as scanned (SPEC 8): directories, file details, and scans of a category's master tree.
+// The master tree as scanned (docs/masterscan.md#overview): directories, file details, and scans of a category's master
+// tree.
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { DirectoryFilter, ExpireResult, ScanStatus } from "../masterscan/index.ts"

@@ -1,6 +1,6 @@
-// Propagation statistics (SPEC 10.2): per repository and crawl run, how many active public hosts carry the newest
-// repomd.xml, one a day older, two days, older (or stale), and of how many nothing is known. Any signed-in user
-// (every /api/ operation needs a login; the public pages are another matter).
+// Propagation statistics (docs/crawler.md#propagation): per repository and crawl run, how many active public hosts
+// carry the newest repomd.xml, one a day older, two days, older (or stale), and of how many nothing is known. Any
+// signed-in user (every /api/ operation needs a login; the public pages are another matter).
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { PropagationStat } from "../crawler/index.ts"

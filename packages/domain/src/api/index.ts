@@ -1,5 +1,5 @@
 // The admin HttpApi contract (groups, endpoints, errors, OpenAPI), the health answers and the OpenAPI paths of the
-// front endpoints. Imports registry, checkin, masterscan, host, events, crawler, health.
+// front endpoints. Imports registry, masterscan, host, events, crawler, health.
 export * from "./Api.ts"
 export * from "./Authentication.ts"
 export * from "./EventsApi.ts"

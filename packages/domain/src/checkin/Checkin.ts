@@ -1,5 +1,5 @@
-// The report_mirror check-in (SPEC 6): what a mirror host reports after its rsync, as the server reads it from the
-// upstream client's payload, and the reply strings the upstream client prints.
+// The report_mirror check-in (docs/checkin.md#protocol): what a mirror host reports after its rsync, as the server
+// reads it from the upstream client's payload, and the reply strings the upstream client prints.
 import { Schema } from "effect"
 
 /** One category section of the client's config file. */
@@ -13,7 +13,7 @@ export const CheckinCategory = Schema.Struct({
 }).annotate({ identifier: "CheckinCategory" })
 export type CheckinCategory = typeof CheckinCategory.Type
 
-/** A check-in payload that passed the checks of SPEC 6.2 rules 1-3. */
+/** A check-in payload that passed the checks of docs/checkin.md#payload. */
 export const CheckinReport = Schema.Struct({
   siteName: Schema.String,
   sitePassword: Schema.Redacted(Schema.String),

@@ -1,2 +1,2 @@
-// The readiness report of a node. Imports nothing of domain.
+// The readiness report of a node. Imports nothing of ours.
 export * from "./ReadinessReport.ts"

@@ -1,20 +1,20 @@
-// The Host entity's protocol (SPEC 2, 6, 7): one entity per mirror host, addressed by its host id, the single writer
-// of the host's directory state. Check-ins and crawl results for one host reach it from any node and are applied
-// one after the other.
+// The Host entity's protocol (docs/registry.md#data-model, docs/checkin.md#protocol, docs/crawler.md#overview): one
+// entity per mirror host, addressed by its host id, the single writer of the host's directory state. Check-ins and
+// crawl results for one host reach it from any node and are applied one after the other.
 import { Schema } from "effect"
 import { Entity } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { CheckinCategory } from "../checkin/index.ts"
 import { DirectoryId, HostCategoryId, HostId } from "../registry/index.ts"
 
-/** A check-in of the host, its site's password already verified (SPEC 6.2 rules 6-11). */
+/** A check-in of the host, its site's password already verified (docs/checkin.md#server-rules). */
 export const HostCheckin = Schema.Struct({
   userActive: Schema.UndefinedOr(Schema.Boolean),
   categories: Schema.Array(CheckinCategory)
 }).annotate({ identifier: "HostCheckin" })
 export type HostCheckin = typeof HostCheckin.Type
 
-/** What a crawl found in one directory (SPEC 7.3); `unknown` changes nothing. */
+/** What a crawl found in one directory (docs/crawler.md#what-counts-as-up-to-date); `unknown` changes nothing. */
 export const CrawledDirectory = Schema.Struct({
   directoryId: DirectoryId,
   /** Below the category's top directory; "" is the top. */
@@ -24,7 +24,10 @@ export const CrawledDirectory = Schema.Struct({
   matched: Schema.NullOr(Schema.Literals(["newest", "alternate"])),
   /** The timestamp (epoch seconds) of the repomd.xml file detail it matched: how far behind the mirror is. */
   matchedTimestamp: Schema.NullOr(Schema.Number),
-  /** Not asked: found up to date lately and unchanged on the master since (the load budget, SPEC 7.5). */
+  /**
+   * Not asked: found up to date lately and unchanged on the master since (the load budget,
+   * docs/crawler.md#limits-and-politeness).
+   */
   kept: Schema.optionalKey(Schema.Boolean),
   /** md5 of the master's file list the crawl checked (kept with an up-to-date verdict for the load budget). */
   filesDigest: Schema.optionalKey(Schema.String)
@@ -33,13 +36,18 @@ export type CrawledDirectory = typeof CrawledDirectory.Type
 
 export const CrawledCategory = Schema.Struct({
   hostCategoryId: HostCategoryId,
-  /** False: no base URL answered; the category's directories stay as they were (SPEC 7.2 rule 1). */
+  /**
+   * False: no base URL answered; the category's directories stay as they were (docs/crawler.md#how-a-host-is-crawled).
+   */
   accessible: Schema.Boolean,
   directories: Schema.Array(CrawledDirectory)
 }).annotate({ identifier: "CrawledCategory" })
 export type CrawledCategory = typeof CrawledCategory.Type
 
-/** What the base check learned of one base URL (SPEC 7.2 rule 2, 7.6); null: not learned in this crawl. */
+/**
+ * What the base check learned of one base URL (docs/crawler.md#address-families-and-tls); null: not learned in this
+ * crawl.
+ */
 export const CrawledUrl = Schema.Struct({
   hostCategoryId: HostCategoryId,
   url: Schema.String,
@@ -55,15 +63,18 @@ export const CrawledUrl = Schema.Struct({
 }).annotate({ identifier: "CrawledUrl" })
 export type CrawledUrl = typeof CrawledUrl.Type
 
-/** What a crawl checks (SPEC 7.1): everything, repodata directories, base URLs only, or named directories. */
+/**
+ * What a crawl checks (docs/crawler.md#schedule): everything, repodata directories, base URLs only, or named
+ * directories.
+ */
 export const CrawlMode = Schema.Literals(["full", "repodata", "canary", "targeted"])
 export type CrawlMode = typeof CrawlMode.Type
 
-/** How a crawl ended (SPEC 7.4). */
+/** How a crawl ended (docs/crawler.md#results). */
 export const CrawlStatus = Schema.Literals(["ok", "failure", "timeout", "unknown"])
 export type CrawlStatus = typeof CrawlStatus.Type
 
-/** One crawl of the host (SPEC 7.4). */
+/** One crawl of the host (docs/crawler.md#results). */
 export const CrawlReport = Schema.Struct({
   mode: CrawlMode,
   status: CrawlStatus,
@@ -155,9 +166,9 @@ export const Checkin = Rpc.make("Checkin", {
 export const CrawlResult = Rpc.make("CrawlResult", { payload: { report: CrawlReport }, error: HostGone })
 export const Status = Rpc.make("Status", { success: HostStatus, error: HostGone })
 /**
- * Crawls the host now (SPEC 7) and applies what it found; a targeted crawl names its directories per host category.
- * `categories` (names) limits the crawl to those categories; `runDeadline` (epoch ms) is when the whole run of which
- * this crawl is part ends (the global timeout); `budget` applies the load budget.
+ * Crawls the host now (docs/crawler.md#overview) and applies what it found; a targeted crawl names its directories per
+ * host category. `categories` (names) limits the crawl to those categories; `runDeadline` (epoch ms) is when the whole
+ * run of which this crawl is part ends (the global timeout); `budget` applies the load budget.
  */
 export const Crawl = Rpc.make("Crawl", {
   payload: {

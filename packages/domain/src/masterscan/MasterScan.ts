@@ -1,4 +1,5 @@
-// The master-tree scan (SPEC 8): what one scan of a category found and changed, and the repository rules file.
+// The master-tree scan (docs/masterscan.md#overview): what one scan of a category found and changed, and the repository
+// rules file.
 import { Schema } from "effect"
 import { CategoryId, PageQuery } from "../registry/index.ts"
 
@@ -34,7 +35,7 @@ export const ScanSummary = Schema.Struct({
 }).annotate({ identifier: "ScanSummary" })
 export type ScanSummary = typeof ScanSummary.Type
 
-/** What an emergency expire removed (SPEC 8.4). */
+/** What an emergency expire removed (docs/masterscan.md#aging). */
 export const ExpireResult = Schema.Struct({ fileDetailsRemoved: Schema.Int }).annotate({ identifier: "ExpireResult" })
 export type ExpireResult = typeof ExpireResult.Type
 

@@ -62,7 +62,10 @@ export const parseNetblock = (input: string): NetblockResult => {
   }
 }
 
-/** The largest networks a site admin may claim: /16 for IPv4, /32 for IPv6 (SPEC 1.5, netblock.maxSize*). */
+/**
+ * The largest networks a site admin may claim: /16 for IPv4, /32 for IPv6 (docs/registry.md#who-may-do-what,
+ * netblock.maxSize*).
+ */
 export interface NetblockLimits {
   readonly maxSizeV4: number
   readonly maxSizeV6: number

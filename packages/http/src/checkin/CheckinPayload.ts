@@ -1,6 +1,6 @@
-// The payload of a report_mirror check-in (SPEC 6.1, 6.2 rules 1-3): URL-safe base64 of bz2-compressed JSON, read
-// with every size an outsider controls bounded (decompression stops at its limit) and checked into a
-// CheckinReport. JSON only: nothing in it is ever evaluated.
+// The payload of a report_mirror check-in (docs/checkin.md#payload, docs/checkin.md#limits): URL-safe base64 of
+// bz2-compressed JSON, read with every size an outsider controls bounded (decompression stops at its limit) and checked
+// into a CheckinReport. JSON only: nothing in it is ever evaluated.
 import type { CheckinCategory, CheckinReport } from "@mirrormanager/domain/checkin"
 import { Redacted } from "effect"
 import Bunzip from "seek-bzip"
@@ -33,7 +33,7 @@ const invalid = (reason: string): CheckinPayload => ({ _tag: "Invalid", reason }
 /** Sections of the client's config file that are not categories. */
 const FIXED_SECTIONS = new Set(["version", "global", "site", "host", "stats"])
 
-/** `user_active` values that mean on (SPEC 6.2 rule 6), lower-cased. */
+/** `user_active` values that mean on (docs/checkin.md#server-rules), lower-cased. */
 const ACTIVE = new Set(["true", "1", "t", "y", "yes"])
 
 class TooLarge extends Error {}

@@ -1,5 +1,5 @@
-// XML-RPC as report_mirror speaks it (SPEC 6.1): a method call read with a strict XML parser (no DTD, no entities
-// beyond XML's own), and method responses and faults written.
+// XML-RPC as report_mirror speaks it (docs/checkin.md#payload): a method call read with a strict XML parser (no DTD, no
+// entities beyond XML's own), and method responses and faults written.
 import { XmlRpcFaultCodes } from "@mirrormanager/domain/checkin"
 import { SaxesParser } from "saxes"
 

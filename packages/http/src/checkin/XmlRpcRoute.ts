@@ -1,5 +1,5 @@
-// `POST /xmlrpc`, where report_mirror checks in (SPEC 6): malformed calls get XML-RPC faults, everything else a
-// string the client prints. Always HTTP 200 with text/xml, as the upstream client expects.
+// `POST /xmlrpc`, where report_mirror checks in (docs/checkin.md#protocol): malformed calls get XML-RPC faults,
+// everything else a string the client prints. Always HTTP 200 with text/xml, as the upstream client expects.
 import { Checkins } from "@mirrormanager/actors/checkin"
 import { until } from "@mirrormanager/actors/db"
 import { Readiness } from "@mirrormanager/actors/health"
@@ -9,7 +9,7 @@ import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse 
 import { readCheckinPayload } from "./CheckinPayload.ts"
 import { faultResponse, isXmlRpcFault, methodResponse, readMethodCall } from "./XmlRpc.ts"
 
-/** The largest request body read (SPEC 6.2 rule 1); a larger one is refused unread. */
+/** The largest request body read (docs/checkin.md#limits); a larger one is refused unread. */
 export const XMLRPC_MAX_BODY_BYTES = 8 * 1024 * 1024
 
 export const XMLRPC_PATH = "/xmlrpc"

@@ -1,5 +1,5 @@
-// One access-log line per redirector request (SPEC 10.1): the legacy text form plus structured fields, written in
-// batches so the request path never waits for a disk.
+// One access-log line per redirector request (docs/redirector.md#access-log): the legacy text form plus structured
+// fields, written in batches so the request path never waits for a disk.
 import * as fs from "node:fs"
 import type { Answer } from "../redirector/index.ts"
 

@@ -1,4 +1,4 @@
-// The wire formats dnf and yum read (SPEC 3.2-3.5): the plain mirrorlist and Metalink 3.0, byte for byte.
+// The wire formats dnf and yum read (docs/redirector.md#formats): the plain mirrorlist and Metalink 3.0, byte for byte.
 import {
   DEFAULT_SCHEMES,
   type FileDetailSource,

@@ -1,5 +1,6 @@
 // What the redirector answers, as bytes: a request goes to the Redirector's decision, which this writes out as a
-// mirrorlist, a metalink, a redirect or an error (SPEC 3, 5), through the answer cache when answers are kept.
+// mirrorlist, a metalink, a redirect or an error (docs/redirector.md#formats), through the answer cache when answers
+// are kept.
 import {
   type MetalinkForm,
   type MirrorlistForm,

@@ -1,5 +1,5 @@
-// report_mirror check-ins over real HTTP (SPEC 6): requests built as the upstream client builds them, replies read
-// by Python's xmlrpc.client, and what each check-in wrote (or, refused, did not write).
+// report_mirror check-ins over real HTTP (docs/checkin.md#protocol): requests built as the upstream client builds them,
+// replies read by Python's xmlrpc.client, and what each check-in wrote (or, refused, did not write).
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"

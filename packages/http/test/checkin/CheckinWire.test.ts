@@ -1,4 +1,4 @@
-// The check-in's wire format (SPEC 6.1, 6.2 rules 1-3): XML-RPC calls as Python's xmlrpc.client writes them, replies
+// The check-in's wire format (docs/checkin.md#payload): XML-RPC calls as Python's xmlrpc.client writes them, replies
 // as it reads them, and payloads as the upstream client builds them; every malformed input refused with a reason.
 import { CheckinReplies, XmlRpcFaultCodes } from "@mirrormanager/domain/checkin"
 import { Redacted } from "effect"
@@ -7,7 +7,7 @@ import { CHECKIN_PAYLOAD_LIMITS, type CheckinPayload, readCheckinPayload } from 
 import { faultResponse, isXmlRpcFault, methodResponse, readMethodCall } from "../../src/checkin/XmlRpc.ts"
 import { bz2Payload, checkinPayload, methodCallBody, readResponseAsPython } from "../support/CheckinWire.ts"
 
-/** The request body of SPEC 6.1, which decodes to the JSON printed there. */
+/** The request body of docs/checkin.md#payload, which decodes to the JSON printed there. */
 const SPEC_BODY = `<?xml version='1.0'?>
 <methodCall>
 <methodName>checkin</methodName>
@@ -40,7 +40,7 @@ const refused = (result: CheckinPayload, reason: RegExp) => {
 }
 
 describe("XML-RPC method calls", () => {
-  it("reads SPEC 6.1's request, and its payload decodes to the JSON printed there", () => {
+  it("reads docs/checkin.md#payload's request, and its payload decodes to the JSON printed there", () => {
     const call = readMethodCall(SPEC_BODY)
     if (isXmlRpcFault(call)) throw new Error(call.faultString)
     assert.strictEqual(call.methodName, "checkin")
@@ -217,7 +217,7 @@ describe("check-in payloads", () => {
     assert.isBelow(performance.now() - began, 10_000)
   })
 
-  it("refuses payloads that are not a report_mirror config (SPEC 6.2 rule 3) and paths outside the rules", () => {
+  it("refuses payloads that are not a report_mirror config (docs/checkin.md#server-rules) and paths outside the rules", () => {
     const check = (value: unknown, reason: RegExp) => refused(readCheckinPayload(checkinPayload(value)), reason)
     check([1, 2], /not a JSON object/)
     check({ ...config(), version: 1 }, /version is not 0/)

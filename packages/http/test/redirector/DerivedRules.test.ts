@@ -1,4 +1,4 @@
-// SPEC 2.2: a host or site that changes privacy is verified again before it is handed out.
+// docs/registry.md#derived-rules: a host or site that changes privacy is verified again before it is handed out.
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"

@@ -1,5 +1,5 @@
-// Golden tests of the redirector's answers (SPEC 3, 4.4, 5): the exact status, headers and bytes of mirrorlists,
-// metalinks, errors and redirects for a fixed index, clock and random seed.
+// Golden tests of the redirector's answers (docs/redirector.md#formats): the exact status, headers and bytes of
+// mirrorlists, metalinks, errors and redirects for a fixed index, clock and random seed.
 
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -300,7 +300,7 @@ layer(redirectorLayer, { excludeTestServices: true })("redirector golden answers
     assert.isUndefined(endpointOf("/download"))
   })
 
-  it.effect("plain mirrorlist: client country, continent, global fill; https preferred (scenario 8)", () =>
+  it.effect("plain mirrorlist: client country, continent, global fill; https preferred", () =>
     Effect.gen(function* () {
       const r = yield* loaded
       expectAnswer(get(r, `${ML}?${EPEL9}`), 200, TEXT, DE_MIRRORLIST)
@@ -329,7 +329,7 @@ https://mirror.example.at/a&b/epel/9/Everything/x86_64/
 https://mirror.example.jp/epel/9/Everything/x86_64/
 `
       )
-      // The private host leaves with the netblock (scenario 1, second half); netblock=0 turns off all three.
+      // The private host leaves with the netblock; netblock=0 turns off all three.
       expectAnswer(get(r, `${ML}?${EPEL9}&ip=10.1.2.3&netblock=0`), 200, TEXT, DE_MIRRORLIST)
       expectAnswer(get(r, `${ML}?${EPEL9}&ip=192.0.2.1`), 200, TEXT, DE_MIRRORLIST)
       // ASN only (203.0.113.0/24 is AS 64500; GeoIP puts it in AU, where nothing is).
@@ -405,7 +405,7 @@ https://mirror.example.at/a&b/epel/9/Everything/x86_64/Packages/l/libstdc++-deve
     })
   )
 
-  it.effect("repository redirect (scenario 9), the source arch rule, and the protocol filter (scenario 5)", () =>
+  it.effect("repository redirect, the source arch rule, and the protocol filter", () =>
     Effect.gen(function* () {
       const r = yield* loaded
       expectAnswer(
@@ -755,7 +755,7 @@ ${TAIL}`
     })
   )
 
-  it.effect("errors of both endpoints (SPEC 3.5)", () =>
+  it.effect("errors of both endpoints (docs/redirector.md#errors)", () =>
     Effect.gen(function* () {
       const r = yield* loaded
       const cases: ReadonlyArray<readonly [string, number, string]> = [
