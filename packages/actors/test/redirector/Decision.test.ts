@@ -4,14 +4,14 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, layer } from "@effect/vitest"
-import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import { Effect, Layer } from "effect"
 import { GeoIp } from "../../src/ipdata/GeoIp.ts"
 import { NetworkData } from "../../src/ipdata/NetworkData.ts"
 import type { Decision } from "../../src/redirector/Decision.ts"
-import type { HostSource, IndexSource } from "../../src/redirector/IndexSource.ts"
+import type { IndexSource } from "../../src/redirector/IndexSource.ts"
 import { defaultRedirectorSettings, Redirector } from "../../src/redirector/Redirector.ts"
 import { seededRandom } from "../../src/redirector/Selection.ts"
+import { indexHost } from "../../src/testing/index.ts"
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mm-decision-"))
 const asnFile = path.join(dataDir, "asn.txt")
@@ -20,32 +20,8 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 
 const D = "pub/epel/9/x86_64"
 
-const host = (id: number, country: string, netblocks: ReadonlyArray<string> = []): HostSource => ({
-  id,
-  siteId: id,
-  name: `h${id}`,
-  country,
-  bandwidth: 100,
-  private: false,
-  asn: null,
-  asnClients: true,
-  internet2: false,
-  internet2Clients: false,
-  ipv4: "unknown",
-  ipv6: "unknown",
-  peerAsns: [],
-  countriesAllowed: [],
-  netblocks,
-  categories: [
-    {
-      id: id * 10,
-      categoryId: 1,
-      alwaysUp2date: false,
-      urls: [{ url: `https://h${id}.example.org/epel`, scheme: "https" as MirrorUrlScheme }],
-      directoryIds: [2, 3]
-    }
-  ]
-})
+const host = (id: number, country: string, netblocks: ReadonlyArray<string> = []) =>
+  indexHost(id, `h${id}`, country, [`https://h${id}.example.org/epel`], { netblocks, dirs: [2, 3] })
 
 const rows = (prefix: string): IndexSource => ({
   hosts: [host(1, "DE"), host(2, "US"), host(3, "SE", ["10.9.0.0/16"])],
