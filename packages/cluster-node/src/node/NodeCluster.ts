@@ -11,8 +11,8 @@ import { RunnerAddress } from "effect/cluster"
 import { NodeConfig } from "./Config.ts"
 
 /**
- * The node's cluster runner (its storage in the registry database, runners talking over TCP) and the entities it
- * runs: every node accepts any check-in, and the host's entity applies it on whichever node owns the host.
+ * The entities a node runs (NodeRunnerLayer adds the runner): every node accepts any check-in, and the host's entity
+ * applies it on whichever node owns the host.
  */
 const EntitiesLayer = Layer.unwrap(
   Effect.map(NodeConfig, (config) =>
