@@ -215,7 +215,6 @@ export const worthKeeping = (prepared: Prepared): boolean => !("status" in prepa
 /** What a decision needs of its redirector. */
 export interface DecisionContext {
   readonly settings: DecisionSettings
-  readonly index: MirrorIndex | undefined
   readonly prepared: ResolvedRequests<Prepared>
   readonly clientFacts: (
     index: MirrorIndex,
@@ -227,10 +226,14 @@ export interface DecisionContext {
 
 const NO_NETWORK_FACTS = { asn: false, researchNetwork: false }
 
-export const decide = (context: DecisionContext, request: RedirectorRequest): Decision => {
+export const decide = (
+  context: DecisionContext,
+  index: MirrorIndex | undefined,
+  request: RedirectorRequest
+): Decision => {
   // The front routes only the redirector's paths here.
   const endpoint = endpointOf(request.path)!
-  const { settings, index } = context
+  const { settings } = context
   if (index === undefined) {
     const fields = loggedFields(endpoint, request.path, parseQuery(request.query))
     return { kind: "starting", endpoint, access: { ...fields, client: undefined, country: undefined } }

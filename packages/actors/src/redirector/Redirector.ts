@@ -175,14 +175,11 @@ export class Redirector extends Context.Service<
           clientAsn: facts.asn,
           clientCountry: facts.country
         })
-        const context = { settings, index, prepared, clientFacts: factsOf, selectionOptions }
+        const context = { settings, prepared, clientFacts: factsOf, selectionOptions }
         return Redirector.of({
           settings,
           status: () => status,
-          decide: (request) => {
-            context.index = index
-            return decide(context, request)
-          },
+          decide: (request) => decide(context, index, request),
           clientFacts: (address, needs = { asn: true, researchNetwork: true }) => factsOf(index, address, needs),
           selectionOptions,
           random: options.random ?? secureRandom,
