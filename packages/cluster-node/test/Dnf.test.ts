@@ -13,7 +13,7 @@ import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { newDatabase } from "./support/Databases.ts"
 import { api, type RunningNode, startNode, tempDir } from "./support/Process.ts"
-import { createRepo, type DnfResult, dnfClient, onPath, type StaticMirror, serveDirectory } from "./support/Yum.ts"
+import { createRepo, type DnfResult, dnfClient, onPath, serveDirectory, type WatchedMirror } from "./support/Yum.ts"
 
 const missing = ["dnf", "createrepo_c"].filter((tool) => !onPath(tool))
 if (missing.length > 0) {
@@ -39,8 +39,8 @@ const tail = (text: string, lines = 40) => text.split("\n").slice(-lines).join("
 
 describe.skipIf(missing.length > 0)("a real dnf client", () => {
   let node: RunningNode
-  let fresh: StaticMirror
-  let stale: StaticMirror
+  let fresh: WatchedMirror
+  let stale: WatchedMirror
   let masterRepomd: Buffer
   let freshHostId: number
   let staleHostId: number
@@ -59,7 +59,7 @@ describe.skipIf(missing.length > 0)("a real dnf client", () => {
     return response.body
   }
 
-  const baseUrl = (mirror: StaticMirror) => `${mirror.url}/pub/epel/${REPO_DIR}/`
+  const baseUrl = (mirror: WatchedMirror) => `${mirror.url}/pub/epel/${REPO_DIR}/`
   const redirector = (kind: "metalink" | "mirrorlist") => `${node.url}/${kind}?repo=${REPO}&arch=${ARCH}`
 
   /** Polls the plain mirrorlist until it lists exactly `expected` (the redirector follows admin writes shortly). */
@@ -154,7 +154,7 @@ describe.skipIf(missing.length > 0)("a real dnf client", () => {
     // Two mirrors in DE carrying the category (always up to date: there is no crawler or check-in yet); the
     // stale one also serves the loopback netblock, so it is listed first for this client.
     const site = await call(201, "POST", "/api/sites", { name: "Loopback Mirrors", password: "a-long-check-in-secret" })
-    const host = async (name: string, mirror: StaticMirror) => {
+    const host = async (name: string, mirror: WatchedMirror) => {
       const created = await call(201, "POST", `/api/sites/${site.id}/hosts`, { name, country: "DE", bandwidth: 100 })
       const hostCategory = await call(201, "POST", `/api/hosts/${created.id}/categories`, {
         categoryId,

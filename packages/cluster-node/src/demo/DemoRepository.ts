@@ -151,11 +151,23 @@ export interface StaticMirror {
   readonly close: () => Promise<void>
 }
 
+/** A request a mirror served: its method, decoded path and the status it got (for tests that watch a mirror). */
+export interface MirrorRequest {
+  readonly method: string
+  readonly path: string
+  readonly status: number
+}
+
 /**
  * A plain HTTP mirror of the files below `root` on `address` (a loopback address), as a web server with directory
- * listings serves them: GET and HEAD, directories answered with a listing, anything else 404.
+ * listings serves them: GET and HEAD, directories answered with a listing, anything else 404. `served` is told of
+ * each request answered.
  */
-export const serveMirror = async (root: string, address: string): Promise<StaticMirror> => {
+export const serveMirror = async (
+  root: string,
+  address: string,
+  served: (request: MirrorRequest) => void = () => {}
+): Promise<StaticMirror> => {
   const server = http.createServer((request, response) => {
     let pathname: string
     try {
@@ -170,9 +182,12 @@ export const serveMirror = async (root: string, address: string): Promise<Static
     } catch {
       stat = undefined
     }
-    if (stat === undefined || (request.method !== "GET" && request.method !== "HEAD")) {
+    const method = request.method ?? ""
+    if (stat === undefined || (method !== "GET" && method !== "HEAD")) {
+      served({ method, path: pathname, status: 404 })
       return void response.writeHead(404, { "content-type": "text/plain" }).end("not found\n")
     }
+    served({ method, path: pathname, status: 200 })
     if (stat.isDirectory()) {
       const names = fs.readdirSync(file).sort()
       const body = `<html><body>\n${names.map((n) => `<a href="${encodeURIComponent(n)}">${xml(n)}</a><br>`).join("\n")}\n</body></html>\n`

@@ -2,9 +2,8 @@
 // its own configuration so that nothing from the machine's /etc/dnf or /etc/yum.repos.d leaks in.
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as path from "node:path"
+import { type MirrorRequest, type StaticMirror, serveMirror } from "../../src/demo/index.ts"
 import { tempDir } from "./Process.ts"
 
 /** Whether an executable of that name is on PATH. */
@@ -79,66 +78,18 @@ export const createRepo = async (
   return fs.readFileSync(path.join(dir, "repodata/repomd.xml"))
 }
 
-export interface MirrorRequest {
-  readonly method: string
-  readonly path: string
-  readonly status: number
-}
-
-export interface StaticMirror {
-  /** `http://127.0.0.1:<port>`, no trailing slash. */
-  readonly url: string
+export interface WatchedMirror extends StaticMirror {
   /** Every request served, in order. */
   readonly requests: Array<MirrorRequest>
   /** The requests whose path ends with `suffix`. */
   readonly requested: (suffix: string) => ReadonlyArray<MirrorRequest>
-  readonly close: () => Promise<void>
 }
 
-/** A plain HTTP mirror on a loopback port serving the files below `root` (GET and HEAD; anything else 404). */
-export const serveDirectory = async (root: string): Promise<StaticMirror> => {
+/** The demo's plain HTTP mirror of the files below `root`, on 127.0.0.1, with every request it served kept. */
+export const serveDirectory = async (root: string): Promise<WatchedMirror> => {
   const requests: Array<MirrorRequest> = []
-  const server = http.createServer((request, response) => {
-    const pathname = decodeURIComponent(new URL(request.url ?? "/", "http://mirror").pathname)
-    const file = path.join(root, path.normalize(pathname))
-    let stat: fs.Stats | undefined
-    try {
-      stat = file.startsWith(root + path.sep) ? fs.statSync(file) : undefined
-    } catch {
-      stat = undefined
-    }
-    const readable = request.method === "GET" || request.method === "HEAD"
-    const found = stat?.isFile() === true && readable
-    // A directory answers as a web server's index would (with nothing in it): the crawler's base check asks for one.
-    const directory = stat?.isDirectory() === true && readable
-    requests.push({ method: request.method ?? "", path: pathname, status: found || directory ? 200 : 404 })
-    if (directory) {
-      response.writeHead(200, { "content-type": "text/html", "content-length": 0 }).end()
-      return
-    }
-    if (!found) {
-      response.writeHead(404, { "content-type": "text/plain" }).end("not found\n")
-      return
-    }
-    response.writeHead(200, { "content-type": "application/octet-stream", "content-length": stat!.size })
-    if (request.method === "HEAD") response.end()
-    else fs.createReadStream(file).pipe(response)
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => resolve())
-  })
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    requested: (suffix) => requests.filter((r) => r.path.endsWith(suffix)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      })
-  }
+  const mirror = await serveMirror(root, "127.0.0.1", (request) => requests.push(request))
+  return { ...mirror, requests, requested: (suffix) => requests.filter((r) => r.path.endsWith(suffix)) }
 }
 
 export interface DnfResult extends ProcessResult {
