@@ -14,7 +14,7 @@ import {
   ReportConfigError,
   readReportConfig
 } from "./ReportConfig.ts"
-import { CheckinSendError, encodePayload, sendCheckin } from "./ReportSend.ts"
+import { CheckinSendError, encodePayload, proxyOf, sendCheckin } from "./ReportSend.ts"
 import { checkCategoryRoot, readExcludeFile, walkTree } from "./ReportTree.ts"
 
 const EXIT_NETWORK = 2
@@ -132,9 +132,7 @@ const report = (options: ReportOptions) =>
       return
     }
     const payload = encodePayload(json)
-    const proxied =
-      config.proxy !== undefined ||
-      ["HTTPS_PROXY", "HTTP_PROXY"].some((v) => process.env[v] || process.env[v.toLowerCase()])
+    const proxied = proxyOf(config.server, { env: process.env, proxy: config.proxy }) !== undefined
     const answer = yield* Effect.tryPromise({
       try: () =>
         sendCheckin(config.server, payload, {

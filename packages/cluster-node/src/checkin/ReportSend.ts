@@ -76,7 +76,7 @@ export interface SendOptions {
 const REPLY_LIMIT = 1024 * 1024
 
 /** The proxy variables Node's agent reads; `[global] proxy=` replaces the environment's. */
-const proxyEnvOf = (options: SendOptions): http.ProxyEnv => {
+const proxyEnvOf = (options: Pick<SendOptions, "env" | "proxy">): http.ProxyEnv => {
   const pick = (name: string) => options.env[name.toLowerCase()] || options.env[name] || undefined
   const proxy = options.proxy
   return {
@@ -84,6 +84,12 @@ const proxyEnvOf = (options: SendOptions): http.ProxyEnv => {
     HTTPS_PROXY: proxy ?? pick("HTTPS_PROXY"),
     NO_PROXY: pick("NO_PROXY")
   }
+}
+
+/** The proxy a check-in to `server` goes through (NO_PROXY aside), or undefined: for what an error message says. */
+export const proxyOf = (server: string, options: Pick<SendOptions, "env" | "proxy">): string | undefined => {
+  const env = proxyEnvOf(options)
+  return new URL(server).protocol === "https:" ? env.HTTPS_PROXY : env.HTTP_PROXY
 }
 
 /** Calls `checkin(payload)` on `server`. */
