@@ -10,10 +10,9 @@ import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import {
-  CrawlMetrics,
+  CrawlerStateLayer,
   defaultCrawlOptions,
   hostsToCrawl,
-  MirrorClient,
   Propagation,
   runCrawls
 } from "@mirrormanager/actors/crawler"
@@ -102,7 +101,7 @@ export const run = async () => {
       hostEntityLayer({ ...defaultCrawlOptions, allowPrivateAddresses: true }),
       Propagation.layer
     ).pipe(
-      Layer.provide(Layer.mergeAll(MirrorClient.layer, CrawlMetrics.layer)),
+      Layer.provide(CrawlerStateLayer),
       Layer.provideMerge(SingleRunnerLayer),
       Layer.provideMerge(databaseLayer(Redacted.make(postgres.url), { maxConnections: 20 }))
     )

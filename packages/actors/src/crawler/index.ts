@@ -4,6 +4,7 @@
 // resolver memory) and CrawlMetrics (counters) are services, each node providing its own layer. Imports ipdata.
 
 export * from "./Crawler.ts"
+export * from "./CrawlerState.ts"
 export * from "./CrawlMetrics.ts"
 export * from "./CrawlRun.ts"
 export * from "./CrawlSchedule.ts"

@@ -15,7 +15,7 @@ import { Duration, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { crawlHost, defaultCrawlOptions } from "../../src/crawler/Crawler.ts"
-import { CrawlMetrics } from "../../src/crawler/CrawlMetrics.ts"
+import { CrawlerStateLayer } from "../../src/crawler/CrawlerState.ts"
 import { hostsToCrawl } from "../../src/crawler/CrawlRun.ts"
 import { CrawlScheduleLayer, defaultCrawlScheduleOptions } from "../../src/crawler/CrawlSchedule.ts"
 import { MirrorClient, type ResolvedAddress } from "../../src/crawler/MirrorClient.ts"
@@ -53,7 +53,7 @@ const crawlLogs = (hostId: number) =>
   }).pipe(Effect.provide(HostStore.layer))
 
 /** The node's crawler state: its connections to mirrors, its crawl counters. */
-const crawler = Layer.mergeAll(MirrorClient.layer, CrawlMetrics.layer)
+const crawler = CrawlerStateLayer
 const TestLayer = hostEntityLayer(crawlOptions).pipe(
   Layer.provideMerge(SingleRunnerLayer),
   Layer.provideMerge(crawler),

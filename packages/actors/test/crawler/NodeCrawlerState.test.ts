@@ -8,6 +8,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { DirectoryId, HostCategoryId, HostId } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
 import { type CrawlOptions, type CrawlTarget, crawlHost, defaultCrawlOptions } from "../../src/crawler/Crawler.ts"
+import { CrawlerStateLayer } from "../../src/crawler/CrawlerState.ts"
 import { CrawlMetrics } from "../../src/crawler/CrawlMetrics.ts"
 import { MirrorClient, type ResolvedAddress } from "../../src/crawler/MirrorClient.ts"
 
@@ -58,7 +59,7 @@ const target = (url: string): CrawlTarget => ({
 })
 
 /** A node's crawler state, as its layers build it. */
-const node = Effect.map(Layer.build(Layer.mergeAll(MirrorClient.layer, CrawlMetrics.layer)), (context) => ({
+const node = Effect.map(Layer.build(CrawlerStateLayer), (context) => ({
   mirrors: Context.get(context, MirrorClient),
   metrics: Context.get(context, CrawlMetrics)
 }))

@@ -6,15 +6,14 @@ import type { DirectoryId } from "@mirrormanager/domain/registry"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
-import { CrawlMetrics } from "../../src/crawler/CrawlMetrics.ts"
-import { MirrorClient } from "../../src/crawler/MirrorClient.ts"
+import { CrawlerStateLayer } from "../../src/crawler/CrawlerState.ts"
 import { HostEntityLayer } from "../../src/host/HostEntity.ts"
 import { CRAWL_FAILURES_TO_DISABLE } from "../../src/host/HostStore.ts"
 import { freshDatabaseLayer, SingleRunnerLayer } from "../../src/testing/index.ts"
 import { hostCarrying } from "../support/HostRows.ts"
 
 const TestLayer = HostEntityLayer.pipe(
-  Layer.provide(Layer.mergeAll(CrawlMetrics.layer, MirrorClient.layer)),
+  Layer.provide(CrawlerStateLayer),
   Layer.provideMerge(SingleRunnerLayer),
   Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
 )

@@ -3,7 +3,7 @@
 // admin it makes sure of.
 
 import { RegistryLayer } from "@mirrormanager/actors"
-import { CrawlMetrics, MirrorClient } from "@mirrormanager/actors/crawler"
+import { CrawlerStateLayer } from "@mirrormanager/actors/crawler"
 import { Redirector } from "@mirrormanager/actors/redirector"
 import { Accounts } from "@mirrormanager/actors/registry"
 import { Context, Effect, Fiber, Layer, Option, Redacted, Schedule } from "effect"
@@ -81,7 +81,7 @@ export const NodeLayer = DatabaseSide.layer.pipe(
   Layer.provideMerge(FrontServerLayer),
   Layer.provideMerge(RedirectorLayer),
   // The node's own crawl counters (written by its Host entities, read by /metrics) and connections to mirrors.
-  Layer.provideMerge(Layer.mergeAll(CrawlMetrics.layer, MirrorClient.layer))
+  Layer.provideMerge(CrawlerStateLayer)
 )
 
 /** Runs a node until it is stopped, or until its database side fails with nothing to serve. */

@@ -4,7 +4,7 @@ import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { RegistryLayer } from "@mirrormanager/actors"
 import { Checkins } from "@mirrormanager/actors/checkin"
-import { CrawlMetrics, MirrorClient } from "@mirrormanager/actors/crawler"
+import { CrawlerStateLayer } from "@mirrormanager/actors/crawler"
 import { HostEntityLayer } from "@mirrormanager/actors/host"
 import { Accounts, RegistryPolicy, type RegistryPolicyShape } from "@mirrormanager/actors/registry"
 import { freshDatabaseLayer, SingleRunnerLayer } from "@mirrormanager/actors/testing"
@@ -88,7 +88,7 @@ const Bootstrap = Layer.effectDiscard(
 
 /** The entities of a node on one runner of the cluster in this process, its storage in the test database. */
 const EntitiesLayer = Layer.mergeAll(HostEntityLayer, Checkins.layer()).pipe(
-  Layer.provide(Layer.mergeAll(CrawlMetrics.layer, MirrorClient.layer)),
+  Layer.provide(CrawlerStateLayer),
   Layer.provideMerge(SingleRunnerLayer)
 )
 
