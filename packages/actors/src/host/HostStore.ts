@@ -22,8 +22,8 @@ export const CRAWL_FAILURES_TO_DISABLE = 4
  * Crawl log entries kept per crawl; the runs kept per host; how long they are kept
  * (docs/crawler.md#limits-and-politeness).
  */
-export const CRAWL_LOG_ENTRIES = 500
-export const CRAWL_LOG_RUNS = 10
+const CRAWL_LOG_ENTRIES = 500
+const CRAWL_LOG_RUNS = 10
 const CRAWL_LOG_DAYS = 14
 
 interface LockedHost {

@@ -6,20 +6,20 @@ import { parseNetblock } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { withoutTransactionTimeouts } from "../db/index.ts"
-import type {
-  CategorySource,
-  DirectorySource,
-  FamilySupport,
-  FileDetailSource,
-  HostSource,
-  HostUrlSource,
-  LoadedIndex,
-  OverridesSource,
-  RedirectSource,
-  RepositorySource
+import {
+  type CategorySource,
+  type DirectorySource,
+  type FamilySupport,
+  type FileDetailSource,
+  type HostSource,
+  type HostUrlSource,
+  inSchemeOrder,
+  type LoadedIndex,
+  type OverridesSource,
+  type RedirectSource,
+  type RepositorySource,
+  SCHEME_RANK
 } from "./IndexSource.ts"
-
-const SCHEME_RANK: Record<MirrorUrlScheme, number> = { https: 0, http: 1, ftp: 2, rsync: 3 }
 
 const schemeOf = (url: string): MirrorUrlScheme | undefined => {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase()
@@ -158,7 +158,7 @@ const loadHosts = (ids?: ReadonlyArray<number>) =>
           id: hc.id,
           categoryId: hc.categoryId,
           alwaysUp2date: hc.alwaysUp2date,
-          urls: (urls.get(hc.id) ?? []).sort((a, b) => SCHEME_RANK[a.scheme] - SCHEME_RANK[b.scheme]),
+          urls: inSchemeOrder(urls.get(hc.id) ?? []),
           directoryIds: directories.get(hc.id) ?? []
         }))
       })

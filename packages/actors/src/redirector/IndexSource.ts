@@ -9,6 +9,13 @@ export interface HostUrlSource {
   readonly scheme: MirrorUrlScheme
 }
 
+/** The order of a host category's URLs in the index: https, http, ftp, rsync (its first is its best). */
+export const SCHEME_RANK: Readonly<Record<MirrorUrlScheme, number>> = { https: 0, http: 1, ftp: 2, rsync: 3 }
+
+/** URLs in that order. */
+export const inSchemeOrder = (urls: Array<HostUrlSource>): Array<HostUrlSource> =>
+  urls.sort((a, b) => SCHEME_RANK[a.scheme] - SCHEME_RANK[b.scheme])
+
 export interface HostCategorySource {
   readonly id: number
   readonly categoryId: number

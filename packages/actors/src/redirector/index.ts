@@ -34,6 +34,7 @@ export type {
   RedirectSource,
   RepositorySource
 } from "./IndexSource.ts"
+export { inSchemeOrder } from "./IndexSource.ts"
 export type { CarrierView, IndexHost } from "./MirrorIndex.ts"
 export * from "./Redirector.ts"
 export { clientAddress, type Endpoint, endpointOf, type RedirectorRequest } from "./RedirectorRequest.ts"

@@ -1,9 +1,7 @@
 // A host as the redirector's index rows hold it, for test indexes: one category (id 1), its URLs in scheme order,
 // always up to date unless `dirs` names the directories it is up to date on.
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
-import type { HostSource } from "../redirector/index.ts"
-
-const SCHEME_RANK: Record<MirrorUrlScheme, number> = { https: 0, http: 1, ftp: 2, rsync: 3 }
+import { type HostSource, inSchemeOrder } from "../redirector/index.ts"
 
 export const indexHost = (
   id: number,
@@ -35,9 +33,7 @@ export const indexHost = (
         id: id * 10,
         categoryId: 1,
         alwaysUp2date: dirs === undefined,
-        urls: urls
-          .map((url) => ({ url, scheme: url.slice(0, url.indexOf(":")) as MirrorUrlScheme }))
-          .sort((a, b) => SCHEME_RANK[a.scheme] - SCHEME_RANK[b.scheme]),
+        urls: inSchemeOrder(urls.map((url) => ({ url, scheme: url.slice(0, url.indexOf(":")) as MirrorUrlScheme }))),
         directoryIds: dirs ?? []
       }
     ]

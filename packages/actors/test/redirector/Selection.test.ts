@@ -11,7 +11,12 @@ import { Effect, Layer } from "effect"
 import { GeoIp } from "../../src/ipdata/GeoIp.ts"
 import { parseClientAddress } from "../../src/ipdata/IpAddress.ts"
 import { NetworkData } from "../../src/ipdata/NetworkData.ts"
-import type { DirectorySource, HostSource, IndexSource } from "../../src/redirector/IndexSource.ts"
+import {
+  type DirectorySource,
+  type HostSource,
+  type IndexSource,
+  inSchemeOrder
+} from "../../src/redirector/IndexSource.ts"
 import { MirrorIndex } from "../../src/redirector/MirrorIndex.ts"
 import { defaultRedirectorSettings, Redirector } from "../../src/redirector/Redirector.ts"
 import { type Selection, seededRandom, selectHosts } from "../../src/redirector/Selection.ts"
@@ -25,8 +30,6 @@ const D_ID = 101
 const D2 = "pub/epel/9/Everything/aarch64"
 const D2_ID = 102
 
-const SCHEME_RANK: Record<MirrorUrlScheme, number> = { https: 0, http: 1, ftp: 2, rsync: 3 }
-
 interface HostSpec extends Partial<Omit<HostSource, "categories" | "id">> {
   readonly urls?: ReadonlyArray<string>
   /** Up-to-date directories (HCDs); default: D. */
@@ -38,9 +41,12 @@ interface HostSpec extends Partial<Omit<HostSource, "categories" | "id">> {
 /** An active host carrying D over https and http unless the spec says otherwise. */
 const host = (id: number, spec: HostSpec = {}): HostSource => {
   const name = spec.name ?? `h${id}`
-  const urls = (spec.urls ?? [`https://${name}.example.org/epel`, `http://${name}.example.org/epel`])
-    .map((url) => ({ url, scheme: url.slice(0, url.indexOf(":")) as MirrorUrlScheme }))
-    .sort((a, b) => SCHEME_RANK[a.scheme] - SCHEME_RANK[b.scheme])
+  const urls = inSchemeOrder(
+    (spec.urls ?? [`https://${name}.example.org/epel`, `http://${name}.example.org/epel`]).map((url) => ({
+      url,
+      scheme: url.slice(0, url.indexOf(":")) as MirrorUrlScheme
+    }))
+  )
   return {
     id,
     siteId: spec.siteId ?? 1,

@@ -22,7 +22,7 @@ import {
   stoppedUnlessEnded
 } from "../node/index.ts"
 
-export const EXIT_NOT_ALL_OK = 2
+const EXIT_NOT_ALL_OK = 2
 
 /** What a host's crawl checked: its directories (an always-up-to-date category's are not), and its base URLs. */
 const checked = (host: CrawledHost) =>
@@ -32,7 +32,7 @@ const checked = (host: CrawledHost) =>
     : `; ${count(host.categoriesAlwaysUpToDate, "category", "categories")} always up to date, directories not checked`) +
   `; ${number(host.baseUrlsUsable)} of ${count(host.baseUrls, "base URL")} usable`
 
-export const hostLine = (host: CrawledHost, done: number, total: number) =>
+const hostLine = (host: CrawledHost, done: number, total: number) =>
   `[${done}/${total}] ${host.hostName} (host ${host.hostId}): ${host.status}` +
   (host.status === "skipped"
     ? ", not started before the run's time ran out"

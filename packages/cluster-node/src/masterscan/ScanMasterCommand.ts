@@ -16,7 +16,7 @@ import {
   stoppedUnlessEnded
 } from "../node/index.ts"
 
-export const EXIT_SKIPPED = 2
+const EXIT_SKIPPED = 2
 
 const progressLine = (p: ScanProgress) =>
   `${p.category}: ${p.phase}, ${number(p.directoriesSeen)} directories seen (${number(p.directoriesRead)} read), ${number(p.filesHashed)} files hashed, ${seconds(p.elapsedMs)}`

@@ -3,9 +3,9 @@
 import { Effect } from "effect"
 
 /** Could not do the work at all (no database, bad input). */
-export const EXIT_FAILED = 1
+const EXIT_FAILED = 1
 /** Stopped before the end (Ctrl-C, SIGTERM, a time limit). */
-export const EXIT_INTERRUPTED = 130
+const EXIT_INTERRUPTED = 130
 
 export const number = (n: number) => n.toLocaleString("en-US")
 export const count = (n: number, one: string, many = `${one}s`) => `${number(n)} ${n === 1 ? one : many}`

@@ -5,7 +5,7 @@
 export * from "./CommandOutput.ts"
 export * from "./Config.ts"
 export * from "./FreePort.ts"
-export { BootstrapAdmin, DatabaseSide, NodeLayer, runNode } from "./Node.ts"
+export { runNode } from "./Node.ts"
 export { clusterLayer } from "./NodeCluster.ts"
 export { NodeDatabaseLayer, nodeDatabaseLayer } from "./NodeDatabase.ts"
 export { NodeLoggerLayer, nodeLoggerLayer } from "./NodeLogger.ts"

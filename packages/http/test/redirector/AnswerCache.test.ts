@@ -7,11 +7,11 @@ import { afterAll, assert, describe, it, layer } from "@effect/vitest"
 import { GeoIp, NetworkData } from "@mirrormanager/actors/ipdata"
 import type { HostSource, IndexSource } from "@mirrormanager/actors/redirector"
 import { type CarrierView, defaultRedirectorSettings, Redirector, seededRandom } from "@mirrormanager/actors/redirector"
+import { indexHost as host } from "@mirrormanager/actors/testing"
 import { Effect, Layer } from "effect"
 import type { AccessFields } from "../../src/redirector/Answer.ts"
 import { AnswerCache } from "../../src/redirector/AnswerCache.ts"
 import { answer } from "../../src/redirector/RedirectorAnswer.ts"
-import { host } from "../support/IndexHosts.ts"
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mm-answer-cache-"))
 const asnFile = path.join(dataDir, "asn.txt")

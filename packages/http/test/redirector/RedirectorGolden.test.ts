@@ -8,12 +8,12 @@ import { afterAll, assert, layer } from "@effect/vitest"
 import { GeoIp, NetworkData, parseNetblockBytes } from "@mirrormanager/actors/ipdata"
 import type { FileDetailSource, IndexSource } from "@mirrormanager/actors/redirector"
 import { defaultRedirectorSettings, endpointOf, Redirector, seededRandom } from "@mirrormanager/actors/redirector"
+import { indexHost as host } from "@mirrormanager/actors/testing"
 import { Effect, Layer } from "effect"
 import type { Answer } from "../../src/redirector/Answer.ts"
 import { AnswerCache } from "../../src/redirector/AnswerCache.ts"
 import { metalinkBody } from "../../src/redirector/MirrorlistFormat.ts"
 import { answer } from "../../src/redirector/RedirectorAnswer.ts"
-import { host } from "../support/IndexHosts.ts"
 
 // ---- The world ----
 
