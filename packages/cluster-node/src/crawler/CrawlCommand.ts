@@ -16,6 +16,7 @@ import {
   commandFailed,
   count,
   NodeConfig,
+  namedCategory,
   nodeDatabaseLayer,
   number,
   seconds,
@@ -74,11 +75,11 @@ const crawl = (options: CrawlCommandOptions) =>
     }
     const category = Option.getOrUndefined(options.category)
     if (category !== undefined) {
-      const known = yield* crawls.categoryNames()
-      if (!known.some((name) => name.toLowerCase() === category.toLowerCase())) {
-        const names = known.map((name) => `"${name}"`).join(", ")
-        return yield* fail(`no category is named "${category}" (categories: ${names || "none yet"})`)
-      }
+      const named = namedCategory(
+        (yield* crawls.categoryNames()).map((name) => ({ name })),
+        category
+      )
+      if ("unknown" in named) return yield* fail(named.unknown)
     }
     const hostIds = options.host.length === 0 ? undefined : options.host
     const hosts = yield* crawls.hostsToCrawl({ mode, hostIds, category })

@@ -10,6 +10,7 @@ import {
   commandFailed,
   MasterScanPolicyLayer,
   NodeConfig,
+  namedCategory,
   nodeDatabaseLayer,
   number,
   seconds,
@@ -77,12 +78,8 @@ const scanMaster = (options: { readonly category: Option.Option<string>; readonl
     const categories = yield* scanner.categories()
     let targets = categories.filter((c) => c.masterPath !== null)
     if (Option.isSome(options.category)) {
-      const wanted = options.category.value.toLowerCase()
-      const named = categories.find((c) => c.name.toLowerCase() === wanted)
-      if (named === undefined) {
-        const known = categories.map((c) => `"${c.name}"`).join(", ")
-        return yield* fail(`no category is named "${options.category.value}" (categories: ${known || "none yet"})`)
-      }
+      const named = namedCategory(categories, options.category.value)
+      if ("unknown" in named) return yield* fail(named.unknown)
       if (named.masterPath === null) {
         return yield* fail(
           `category "${named.name}" has no master path; set one with PATCH /api/categories/${named.id} {"masterPath": "/srv/..."}`

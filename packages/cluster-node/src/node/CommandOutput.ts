@@ -29,3 +29,14 @@ export const stoppedUnlessEnded = <A, E, R>(work: Effect.Effect<A, E, R>) =>
     }),
     work
   )
+
+/** The category named `name` (in any case) among `categories`, or what to say when there is none. */
+export const namedCategory = <C extends { readonly name: string }>(
+  categories: ReadonlyArray<C>,
+  name: string
+): C | { readonly unknown: string } => {
+  const found = categories.find((c) => c.name.toLowerCase() === name.toLowerCase())
+  if (found !== undefined) return found
+  const known = categories.map((c) => `"${c.name}"`).join(", ")
+  return { unknown: `no category is named "${name}" (categories: ${known || "none yet"})` }
+}
