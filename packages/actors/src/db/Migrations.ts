@@ -519,11 +519,126 @@ const propagation = runStatements([
   "CREATE INDEX host_events_site ON host_events (site_id, at DESC)"
 ])
 
+/**
+ * What a host category is up to date on, as one bitset per host category (docs/redirector.md#the-index): each
+ * category numbers its directories densely (`category_directories.ordinal`, from a sequence of its own, never reused),
+ * and `host_category_up2date.bits` has bit `ordinal` set (byte ordinal / 8, bit ordinal % 8 from the lowest, as
+ * PostgreSQL's get_bit) for each directory the host category is up to date on. A full index build reads a few
+ * thousand of these rows instead of tens of millions of host-directory rows. `host_category_dirs` keeps what a crawl
+ * verified of each directory (when, which repomd.xml), which no longer takes part in selection: its writes record no
+ * change.
+ */
+const upToDateBits = runStatements([
+  "ALTER TABLE category_directories ADD COLUMN ordinal integer",
+  `CREATE FUNCTION mm_category_ordinal_sequence(category integer) RETURNS text LANGUAGE sql IMMUTABLE
+     AS $fn$ SELECT 'category_ordinal_' || category $fn$`,
+  `CREATE FUNCTION mm_category_created() RETURNS trigger LANGUAGE plpgsql AS $fn$
+     BEGIN
+       EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I MINVALUE 0 START 0', mm_category_ordinal_sequence(NEW.id));
+       RETURN NULL;
+     END
+     $fn$`,
+  "CREATE TRIGGER mm_category_created AFTER INSERT ON categories FOR EACH ROW EXECUTE FUNCTION mm_category_created()",
+  `CREATE FUNCTION mm_category_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+     BEGIN
+       EXECUTE format('DROP SEQUENCE IF EXISTS %I', mm_category_ordinal_sequence(OLD.id));
+       RETURN NULL;
+     END
+     $fn$`,
+  "CREATE TRIGGER mm_category_deleted AFTER DELETE ON categories FOR EACH ROW EXECUTE FUNCTION mm_category_deleted()",
+  // Every new link of a directory to a category takes the category's next number, whoever writes it.
+  `CREATE FUNCTION mm_category_directory_ordinal() RETURNS trigger LANGUAGE plpgsql AS $fn$
+     BEGIN
+       NEW.ordinal := nextval(mm_category_ordinal_sequence(NEW.category_id)::regclass);
+       RETURN NEW;
+     END
+     $fn$`,
+  `CREATE TRIGGER mm_category_directory_ordinal BEFORE INSERT ON category_directories FOR EACH ROW
+     EXECUTE FUNCTION mm_category_directory_ordinal()`,
+  // The categories there are: their sequences, their directories numbered in id order.
+  `DO $do$
+     DECLARE
+       c record;
+       n integer;
+     BEGIN
+       FOR c IN SELECT id FROM categories LOOP
+         EXECUTE format('CREATE SEQUENCE %I MINVALUE 0 START 0', mm_category_ordinal_sequence(c.id));
+         UPDATE category_directories cd SET ordinal = r.n
+           FROM (SELECT directory_id, (row_number() OVER (ORDER BY directory_id) - 1)::int AS n
+                 FROM category_directories WHERE category_id = c.id) r
+           WHERE cd.category_id = c.id AND cd.directory_id = r.directory_id;
+         SELECT count(*) INTO n FROM category_directories WHERE category_id = c.id;
+         IF n > 0 THEN PERFORM setval(mm_category_ordinal_sequence(c.id)::regclass, n, false); END IF;
+       END LOOP;
+     END
+     $do$`,
+  "ALTER TABLE category_directories ALTER COLUMN ordinal SET NOT NULL",
+  "CREATE UNIQUE INDEX category_directories_ordinal ON category_directories (category_id, ordinal)",
+  // A bitset of the given ordinals (no trailing zero byte; the empty set is '\\x').
+  `CREATE FUNCTION mm_bits_of(ordinals integer[]) RETURNS bytea LANGUAGE sql IMMUTABLE AS $fn$
+     SELECT coalesce((
+       SELECT decode(string_agg(lpad(to_hex(coalesce(b.v, 0)), 2, '0'), '' ORDER BY g.i), 'hex')
+       FROM generate_series(0, (SELECT max(o) FROM unnest(ordinals) o) / 8) g(i)
+       LEFT JOIN (SELECT o / 8 AS i, sum(DISTINCT 1 << (o % 8))::int AS v FROM unnest(ordinals) o GROUP BY o / 8) b
+         ON b.i = g.i), '\\x'::bytea)
+     $fn$`,
+  `CREATE TABLE host_category_up2date (
+     host_category_id integer PRIMARY KEY REFERENCES host_categories ON DELETE CASCADE,
+     bits bytea NOT NULL DEFAULT '\\x',
+     changed_at timestamptz NOT NULL DEFAULT now()
+   )`,
+  `INSERT INTO host_category_up2date (host_category_id, bits)
+     SELECT d.host_category_id, mm_bits_of(array_agg(cd.ordinal))
+     FROM host_category_dirs d JOIN host_categories hc ON hc.id = d.host_category_id
+     JOIN category_directories cd ON cd.category_id = hc.category_id AND cd.directory_id = d.directory_id
+     WHERE d.up2date GROUP BY d.host_category_id`,
+  // What selection reads of a host category's directories is its bits now: crawl details record no change.
+  ...["insert", "update", "delete"].flatMap((verb) => [
+    `DROP TRIGGER mm_changes_host_category_dirs_${verb} ON host_category_dirs`,
+    `DROP FUNCTION mm_changes_host_category_dirs_${verb}()`
+  ]),
+  ...(["INSERT", "UPDATE", "DELETE"] as const).flatMap((verb) => {
+    const name = `mm_changes_host_category_up2date_${verb.toLowerCase()}`
+    const rows =
+      verb === "INSERT"
+        ? "SELECT host_category_id FROM new_rows"
+        : verb === "DELETE"
+          ? "SELECT host_category_id FROM old_rows"
+          : `SELECT n.host_category_id FROM new_rows n JOIN old_rows o USING (host_category_id)
+             WHERE n.bits IS DISTINCT FROM o.bits`
+    const referencing =
+      verb === "INSERT"
+        ? "REFERENCING NEW TABLE AS new_rows"
+        : verb === "DELETE"
+          ? "REFERENCING OLD TABLE AS old_rows"
+          : "REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows"
+    return [
+      `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        DECLARE
+          change jsonb;
+          seq bigint;
+        BEGIN
+          SELECT jsonb_build_object('hostIds', jsonb_agg(DISTINCT hc.host_id)) INTO change
+            FROM (${rows}) r JOIN host_categories hc ON hc.id = r.host_category_id HAVING count(*) > 0;
+          IF change IS NOT NULL THEN
+            INSERT INTO changes (kind, payload) VALUES ('hosts', change) RETURNING changes.seq INTO seq;
+            PERFORM pg_notify('mm_changes', seq::text);
+          END IF;
+          RETURN NULL;
+        END
+        $fn$`,
+      `CREATE TRIGGER ${name} AFTER ${verb} ON host_category_up2date ${referencing} FOR EACH STATEMENT
+        EXECUTE FUNCTION ${name}()`
+    ]
+  })
+])
+
 export const migrations = {
   "0001_registry": registry,
   "0002_master_scan": masterScan,
   "0003_change_stream": changeStream,
   "0004_checkins": checkins,
   "0005_crawler": crawler,
-  "0006_propagation_events": propagation
+  "0006_propagation_events": propagation,
+  "0007_up_to_date_bits": upToDateBits
 }
