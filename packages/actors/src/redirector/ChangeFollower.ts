@@ -65,7 +65,11 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       const fullBuild = Effect.gen(function* () {
         const startedAt = Date.now()
         const loaded = yield* indexRows.all
-        const index = redirector.replaceIndex(loaded.source, { origin: "database", builtAt: Date.now(), startedAt })
+        const index = yield* redirector.buildIndex(loaded.source, {
+          origin: "database",
+          builtAt: Date.now(),
+          startedAt
+        })
         const counts = index.counts()
         yield* Effect.logInfo(
           `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`

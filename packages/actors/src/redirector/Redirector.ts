@@ -115,6 +115,11 @@ export class Redirector extends Context.Service<
     readonly now: () => number
     /** Serves a new index made of `source` (a full build, or the snapshot); throws when the rows do not make one. */
     readonly replaceIndex: (source: IndexSource, build: IndexBuild) => IndexView
+    /**
+     * The same, the index made a slice at a time with the event loop free between slices (requests are answered from
+     * the current index meanwhile): how a node builds at Fedora's size.
+     */
+    readonly buildIndex: (source: IndexSource, build: IndexBuild) => Effect.Effect<IndexView>
     /** Applies changes to the index in one synchronous step (no request sees half of them); false without index. */
     readonly applyChanges: (changes: IndexChanges) => boolean
     /** The change log was read to its end: `applied` changes, the newest committed at `newestAt` (epoch s). */
@@ -176,6 +181,24 @@ export class Redirector extends Context.Service<
           clientCountry: facts.country
         })
         const context = { settings, prepared, clientFacts: factsOf, selectionOptions }
+        /** Serves `made` from now on. */
+        const serve = (made: MirrorIndex, build: IndexBuild): IndexView => {
+          index = made
+          status =
+            build.origin === "database"
+              ? {
+                  ...status,
+                  index: made,
+                  origin: "database",
+                  following: true,
+                  currentAt: Date.now(),
+                  buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,
+                  lastError: undefined
+                }
+              : { ...status, index: made, origin: "snapshot", currentAt: build.builtAt }
+          return made
+        }
+
         return Redirector.of({
           settings,
           status: () => status,
@@ -184,23 +207,9 @@ export class Redirector extends Context.Service<
           selectionOptions,
           random: options.random ?? secureRandom,
           now: options.now ?? Date.now,
-          replaceIndex: (source, build) => {
-            const made = new MirrorIndex(source, build.builtAt)
-            index = made
-            status =
-              build.origin === "database"
-                ? {
-                    ...status,
-                    index: made,
-                    origin: "database",
-                    following: true,
-                    currentAt: Date.now(),
-                    buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,
-                    lastError: undefined
-                  }
-                : { ...status, index: made, origin: "snapshot", currentAt: build.builtAt }
-            return made
-          },
+          replaceIndex: (source, build) => serve(new MirrorIndex(source, build.builtAt), build),
+          buildIndex: (source, build) =>
+            Effect.map(MirrorIndex.build(source, build.builtAt), (made) => serve(made, build)),
           applyChanges: (changes) => {
             if (index === undefined) return false
             if (changes.directories !== undefined) {
