@@ -68,6 +68,9 @@ export interface RedirectorStatus {
   /** Seconds between the newest applied change's commit and its application. */
   readonly lagSeconds: number
   readonly changesApplied: number
+  /** Polls of the change log that read rows for changes, and the time spent on those reads in all (seconds). */
+  readonly changeReads: number
+  readonly changeReadSeconds: number
   readonly lastError: string | undefined
 }
 
@@ -122,8 +125,11 @@ export class Redirector extends Context.Service<
     readonly buildIndex: (source: IndexSource, build: IndexBuild) => Effect.Effect<IndexView>
     /** Applies changes to the index in one synchronous step (no request sees half of them); false without index. */
     readonly applyChanges: (changes: IndexChanges) => boolean
-    /** The change log was read to its end: `applied` changes, the newest committed at `newestAt` (epoch s). */
-    readonly caughtUp: (applied: number, newestAt: number) => void
+    /**
+     * The change log was read to its end: `applied` changes, the newest committed at `newestAt` (epoch s), their rows
+     * read in `readMs`.
+     */
+    readonly caughtUp: (applied: number, newestAt: number, readMs?: number) => void
     /** The database cannot be reached: the index is served as it is, and readiness says why. */
     readonly databaseLost: (reason: string) => void
   }
@@ -146,6 +152,8 @@ export class Redirector extends Context.Service<
           buildMs: undefined,
           lagSeconds: 0,
           changesApplied: 0,
+          changeReads: 0,
+          changeReadSeconds: 0,
           lastError: undefined
         }
         /** Requests worked out, per path and query (see ResolvedRequests); those that fail, every time. */
@@ -222,7 +230,7 @@ export class Redirector extends Context.Service<
             if (changes.overrides !== undefined) index.setOverrides(changes.overrides)
             return true
           },
-          caughtUp: (applied, newestAt) => {
+          caughtUp: (applied, newestAt, readMs = 0) => {
             const now = Date.now()
             status = {
               ...status,
@@ -230,6 +238,8 @@ export class Redirector extends Context.Service<
               currentAt: now,
               lagSeconds: applied > 0 ? Math.max(0, now / 1000 - newestAt) : status.lagSeconds,
               changesApplied: status.changesApplied + applied,
+              changeReads: status.changeReads + (applied > 0 ? 1 : 0),
+              changeReadSeconds: status.changeReadSeconds + (applied > 0 ? readMs / 1000 : 0),
               lastError: undefined
             }
           },
