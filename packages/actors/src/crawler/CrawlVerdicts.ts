@@ -371,3 +371,21 @@ export const timedOutVerdict = (
 /** Said in the crawl log when a crawl stops at the host's time limit: how far it got in the category. */
 export const timeLimitNote = (covered: number, of: number, last: string | undefined) =>
   `stopped at the host's time limit: ${covered} of ${of} directories of this category covered${last === undefined ? "" : `, the last "${last}"`}`
+
+/** Entries of a crawl stopped by its time limit kept from the end of its log: where it stopped. */
+const LOG_TAIL_KEPT = 20
+
+/**
+ * The entries of a crawl's log that its crawl log keeps (docs/crawler.md#crawl-log): the first `limit`; of a crawl
+ * stopped by its time limit, the last few in place of as many of those, so it says where and why it stopped.
+ */
+export const logKept = (
+  log: ReadonlyArray<CrawlLogEntry>,
+  status: CrawlReport["status"],
+  limit: number
+): ReadonlyArray<CrawlLogEntry> => {
+  if (log.length <= limit) return log
+  if (status !== "timeout") return log.slice(0, limit)
+  const tail = Math.min(LOG_TAIL_KEPT, limit)
+  return [...log.slice(0, limit - tail), ...log.slice(log.length - tail)]
+}

@@ -19,6 +19,7 @@ import {
   crawlStanding,
   fullSweep,
   isRepodata,
+  logKept,
   resumePoint
 } from "../crawler/index.ts"
 import { withoutStatementTimeout } from "../db/index.ts"
@@ -486,7 +487,7 @@ export class HostStore extends Context.Service<
           yield* sql`INSERT INTO host_crawl_logs (host_id, started_at, mode, status, reason, duration_ms, requests, entries,
               entries_total)
             VALUES (${hostId}, to_timestamp(${startedAt / 1000}), ${report.mode}, ${report.status}, ${report.reason},
-              ${report.durationMs}, ${outcome.requests}, ${JSON.stringify(outcome.log.slice(0, CRAWL_LOG_ENTRIES))}::jsonb,
+              ${report.durationMs}, ${outcome.requests}, ${JSON.stringify(logKept(outcome.log, report.status, CRAWL_LOG_ENTRIES))}::jsonb,
               ${outcome.log.length})`
           // Per mode, so that hourly canary checks do not push the last full crawl out of the log.
           yield* sql`DELETE FROM host_crawl_logs WHERE host_id = ${hostId} AND (

@@ -14,6 +14,7 @@ import {
   fileVerdict,
   fullSweep,
   hostVerdict,
+  logKept,
   repomdVerdict,
   resumePoint
 } from "../../src/crawler/CrawlVerdicts.ts"
@@ -221,5 +222,25 @@ describe("a full crawl's pass (docs/crawler.md#time-limit-and-resuming)", () => 
     assert.strictEqual(crawlStanding(report("timeout")), "none")
     assert.strictEqual(crawlStanding(report("timeout", [category({ from: null, complete: false }, [])])), "good")
     assert.strictEqual(crawlStanding({ ...report("failure"), mode: "repodata" }), "none")
+  })
+})
+
+describe("the crawl log kept", () => {
+  it("the first entries; of a crawl stopped by its time limit, its last ones too", () => {
+    const log = Array.from({ length: 600 }, (_, i) => ({
+      url: `http://a.mirror.test/pub/${i}`,
+      method: "HEAD" as const,
+      status: 200,
+      result: "answered",
+      ms: 1
+    }))
+    assert.strictEqual(logKept(log.slice(0, 10), "timeout", 500).length, 10)
+    assert.deepStrictEqual(logKept(log, "ok", 500), log.slice(0, 500))
+    const stopped = logKept(log, "timeout", 500)
+    assert.strictEqual(stopped.length, 500)
+    assert.strictEqual(stopped[0], log[0])
+    assert.strictEqual(stopped.at(-1), log.at(-1))
+    assert.strictEqual(stopped[479], log[479])
+    assert.strictEqual(stopped[480], log[580])
   })
 })
