@@ -161,14 +161,14 @@ export const directoriesToCheck = (
 
 /**
  * Where the host category's next full crawl starts (docs/crawler.md#time-limit-and-resuming), after a full crawl's
- * report of it: `null` once a pass covered every directory (the next starts from the first), else after the last
- * directory this one covered (or where this one started, had it covered none). Undefined: nothing to record (not a
- * full crawl's pass, the category not accessible).
+ * report of it: `null` once a pass covered every directory (the next starts from the first; a report without a pass
+ * is a whole one), else after the last directory this one covered (or where this one started, had it covered none).
+ * Undefined: nothing to record (the category not accessible).
  */
 export const resumePoint = (category: CrawledCategory): { readonly resumeAfter: string | null } | undefined => {
   const { pass } = category
-  if (!category.accessible || pass === undefined) return undefined
-  if (pass.complete) return { resumeAfter: null }
+  if (!category.accessible) return undefined
+  if (pass === undefined || pass.complete) return { resumeAfter: null }
   return { resumeAfter: category.directories.at(-1)?.path ?? pass.from }
 }
 

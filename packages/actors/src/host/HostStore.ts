@@ -337,8 +337,8 @@ export class HostStore extends Context.Service<
             // Full crawls decide a host's standing (docs/crawler.md#results): four failed ones in a row switch it off,
             // a good one resets the count and switches it on again. Canary, repodata and targeted crawls, run far more
             // often, record what they find of the URLs and directories but count for neither, so an hour's outage does
-            // not switch a mirror off, nor does a mirror that answers its front page but times out on its tree escape
-            // the count.
+            // not switch a mirror off, nor does a mirror that answers its front page but not its tree escape the count.
+            // A full crawl stopped by its time limit fails nothing (docs/crawler.md#time-limit-and-resuming).
             const standing = crawlStanding(report)
             let switchedOff = false
             if (standing === "good") {

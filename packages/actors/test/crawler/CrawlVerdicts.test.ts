@@ -201,9 +201,10 @@ describe("a full crawl's pass (docs/crawler.md#time-limit-and-resuming)", () => 
     const whole = category({ from: "a", complete: true }, [crawled("b", "upToDate"), crawled("c", "stale")])
     assert.deepStrictEqual(resumePoint(whole), { resumeAfter: null })
     assert.deepStrictEqual(fullSweep(whole), { range: "all", confirmed: [crawled("b", "upToDate")] })
-    // No pass (another mode, or an older report): nothing to record; a full report without one sweeps everything.
-    assert.isUndefined(resumePoint(category(undefined, [])))
+    // A full report without a pass (an always-up-to-date category, an older report) is a whole one.
+    assert.deepStrictEqual(resumePoint(category(undefined, [])), { resumeAfter: null })
     assert.strictEqual(fullSweep(category(undefined, [])).range, "all")
+    // A category that did not answer: nothing to record.
     assert.isUndefined(resumePoint({ ...cut, accessible: false }))
   })
 
