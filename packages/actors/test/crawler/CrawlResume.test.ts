@@ -223,6 +223,46 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("big mirr
       })
   )
 
+  it.effect("a full crawl takes first the category whose pass is under way, then those never covered whole", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const base = yield* Effect.promise(() => mirror(72, () => "x"))
+      const w = yield* world(base, ["a", "b"])
+      // Two more categories of the same host (their own tops, no directories below).
+      const more: Array<HostCategoryId> = []
+      for (const name of ["second", "third"]) {
+        const [top] = yield* sql<{ id: number }>`INSERT INTO directories (name) VALUES (${`${w.top}-${name}`})
+          RETURNING id`
+        const [category] = yield* sql<{ id: number }>`INSERT INTO categories (name, product_id, topdir_id)
+          SELECT ${`${w.top}-${name}`}, c.product_id, ${top!.id} FROM categories c JOIN host_categories hc
+            ON hc.category_id = c.id WHERE hc.id = ${w.hostCategoryId} RETURNING id`
+        yield* sql`INSERT INTO category_directories (category_id, directory_id) VALUES (${category!.id}, ${top!.id})`
+        const [hc] = yield* sql<{ id: HostCategoryId }>`INSERT INTO host_categories (host_id, category_id)
+          VALUES (${w.hostId}, ${category!.id}) RETURNING id`
+        more.push(hc!.id)
+      }
+      const [second, third] = more as [HostCategoryId, HostCategoryId]
+      // The first covered whole lately, the third's pass under way, the second never covered whole.
+      yield* sql`INSERT INTO host_category_crawl_resume (host_category_id, resume_after, passed_at) VALUES
+        (${w.hostCategoryId}, NULL, now()), (${third}, '', NULL)`
+      const order = (mode: "full" | "canary") =>
+        store((s) => s.crawlTarget(w.hostId as HostId, { mode })).pipe(
+          Effect.map((target) => target.categories.map((c) => [c.hostCategoryId, c.resumeAfter]))
+        )
+      assert.deepStrictEqual(yield* order("full"), [
+        [third, ""],
+        [second, null],
+        [w.hostCategoryId, null]
+      ])
+      // Other modes: in the host's order, with no resume point.
+      assert.deepStrictEqual(yield* order("canary"), [
+        [w.hostCategoryId, undefined],
+        [second, undefined],
+        [third, undefined]
+      ])
+    }).pipe(Effect.orDie)
+  )
+
   it.effect("each mode's target holds only what it checks: a canary none, repodata only repodata directories", () =>
     Effect.gen(function* () {
       const base = yield* Effect.promise(() => mirror(71, () => "x"))
