@@ -16,6 +16,12 @@ export interface NodeConfigShape {
   readonly runnerPort: number
   /** Where the runner listens, when that differs from where it is reached (a container's 0.0.0.0). */
   readonly runnerListenHost: Option.Option<string>
+  /**
+   * How long a node's shard locks last without a refresh (refreshed every third of it, each refresh allowed that
+   * third to finish): the longest a frozen node keeps its hosts, against the stall (event loop plus database) a node
+   * survives. docs/operations.md#shard-locks.
+   */
+  readonly shardLockExpiration: Duration.Duration
   /** Between full crawls of a public host; zero: none scheduled. */
   readonly crawlInterval: Duration.Duration
   /** Between repodata crawls and between canary checks of a public host; zero: none scheduled. */
@@ -84,6 +90,12 @@ export interface NodeConfigShape {
   readonly httpMaxConnections: number
 }
 
+/**
+ * A node's shard locks expire after 30 s without a refresh; refreshed every 10 s, a refresh may take 10 s (an event
+ * loop stall plus a slow database) before the node gives its hosts up. docs/operations.md#shard-locks.
+ */
+export const DEFAULT_SHARD_LOCK_EXPIRATION = Duration.seconds(30)
+
 /** The ports a node opens unless told otherwise. */
 export const DEFAULT_PORTS = { http: 8080, runner: 34431, embeddedPostgres: 54329 } as const
 
@@ -93,6 +105,9 @@ export const nodeConfig = Config.all({
   runnerHost: Config.String("MM_RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
   runnerPort: Config.Port("MM_RUNNER_PORT").pipe(Config.withDefault(DEFAULT_PORTS.runner)),
   runnerListenHost: Config.String("MM_RUNNER_LISTEN_HOST").pipe(Config.option),
+  shardLockExpiration: Config.Duration("MM_SHARD_LOCK_EXPIRATION").pipe(
+    Config.withDefault(DEFAULT_SHARD_LOCK_EXPIRATION)
+  ),
   crawlInterval: Config.Duration("MM_CRAWL_INTERVAL").pipe(Config.withDefault(Duration.hours(12))),
   crawlRepodataInterval: Config.Duration("MM_CRAWL_REPODATA_INTERVAL").pipe(Config.withDefault(Duration.hours(2))),
   crawlCanaryInterval: Config.Duration("MM_CRAWL_CANARY_INTERVAL").pipe(Config.withDefault(Duration.hours(1))),

@@ -6,7 +6,7 @@ import { Checkins } from "@mirrormanager/actors/checkin"
 import { CrawlScheduleLayer, defaultCrawlOptions, defaultCrawlScheduleOptions } from "@mirrormanager/actors/crawler"
 import { defaultEventDeliveryOptions, EventDeliveryLayer } from "@mirrormanager/actors/events"
 import { hostEntityLayer } from "@mirrormanager/actors/host"
-import { Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import { RunnerAddress } from "effect/cluster"
 import { NodeConfig } from "./Config.ts"
 
@@ -36,6 +36,31 @@ const EntitiesLayer = Layer.unwrap(
   )
 )
 
+/** The shortest MM_SHARD_LOCK_EXPIRATION: a refresh every second, each allowed a second. */
+const MINIMUM_SHARD_LOCK_EXPIRATION = Duration.seconds(3)
+
+/**
+ * The shard-lock timing of MM_SHARD_LOCK_EXPIRATION (docs/operations.md#shard-locks): refreshed every third of the
+ * expiration. effect's cluster allows each refresh that same third to finish (event loop and database together);
+ * one that does not counts as lock storage lost, and the node stops its entities and gives its shards up. So a node
+ * keeps its shards through any stall shorter than a third of the expiration, and a frozen node keeps them for at
+ * most the expiration (PostgreSQL ends its idle lock session then, and the other runners stop counting it).
+ */
+export const shardLockTiming = (expiration: Duration.Duration) =>
+  Effect.gen(function* () {
+    if (Duration.isLessThan(expiration, MINIMUM_SHARD_LOCK_EXPIRATION)) {
+      return yield* Effect.die(
+        new Error(
+          `MM_SHARD_LOCK_EXPIRATION: ${Duration.format(expiration)} is too short (at least 3 seconds; 30 seconds unless there is a reason)`
+        )
+      )
+    }
+    return {
+      shardLockExpiration: expiration,
+      shardLockRefreshInterval: Duration.divideUnsafe(expiration, 3)
+    }
+  })
+
 /**
  * The cluster as this process takes part in it: a node's runner (its storage in the registry database, runners
  * talking over TCP), or a command's client that only sends messages to the runners of the nodes.
@@ -44,7 +69,12 @@ export const clusterLayer = (options: { readonly clientOnly: boolean }) =>
   Layer.unwrap(
     Effect.gen(function* () {
       const config = yield* NodeConfig
-      if (!options.clientOnly) yield* Effect.logInfo(`cluster runner: ${config.runnerHost}:${config.runnerPort}`)
+      const locks = yield* shardLockTiming(config.shardLockExpiration)
+      if (!options.clientOnly) {
+        yield* Effect.logInfo(
+          `cluster runner: ${config.runnerHost}:${config.runnerPort} (shard locks expire after ${Duration.format(locks.shardLockExpiration)})`
+        )
+      }
       return NodeClusterSocket.layer({
         storage: "sql",
         clientOnly: options.clientOnly,
@@ -55,13 +85,12 @@ export const clusterLayer = (options: { readonly clientOnly: boolean }) =>
           ),
           entityMessagePollInterval: "100 millis",
           entityReplyPollInterval: "50 millis",
-          // A node that stopped (killed, frozen, cut off) gives up its hosts within seconds: its runner is found
-          // unhealthy within a second or two, and its shard locks expire after 6 s (refreshed every 2 s; the
-          // longest the event loop stalls, a full index rebuild, is about a second).
+          // A node that dies (its connections closed) gives its hosts up within seconds: the runners ping each other
+          // every second, and PostgreSQL frees a closed session's shard locks at once. A node frozen or cut off keeps
+          // them until its locks expire (see shardLockTiming).
           runnerHealthCheckInterval: "1 second",
           refreshAssignmentsInterval: "1 second",
-          shardLockRefreshInterval: "2 seconds",
-          shardLockExpiration: "6 seconds"
+          ...locks
         }
       })
     })
