@@ -4,7 +4,7 @@
 // master scan even when told to scan every second), and never holds more than 3 database connections.
 import { assert, describe, it } from "vitest"
 import { addMirror, call, mirrorlist, newDatabase, setUpContent, TOKEN, until } from "../support/Nodes.ts"
-import { api, startNode, tempDir } from "../support/Process.ts"
+import { api, freePort, runCommand, startNode, tempDir } from "../support/Process.ts"
 import { shardLockHolders, sqlSession } from "../support/Sql.ts"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -114,4 +114,24 @@ describe("a redirector node", () => {
     assert.isAtLeast(most, 1, "the redirector node's sessions were seen")
     assert.isAtMost(most, 3, `at most 3 connections (${counts.length} counts)`)
   }, 120_000)
+
+  it("is refused at start without DATABASE_URL, or with too few connections: one line, exit 1", async () => {
+    const base = { MM_ROLE: "redirector", MM_DATA_DIR: tempDir(), MM_HTTP_PORT: String(await freePort()) }
+    const alone = await runCommand(["serve"], base)
+    assert.strictEqual(alone.code, 1, alone.stderr)
+    assert.strictEqual(
+      alone.stderr.trim(),
+      "mirrormanager: MM_ROLE=redirector needs DATABASE_URL: a redirector node follows the database of the full nodes and runs none of its own"
+    )
+    const few = await runCommand(["serve"], {
+      ...base,
+      DATABASE_URL: await newDatabase(),
+      MM_DATABASE_CONNECTIONS: "1"
+    })
+    assert.strictEqual(few.code, 1, few.stderr)
+    assert.strictEqual(
+      few.stderr.trim(),
+      "mirrormanager: MM_DATABASE_CONNECTIONS: 1 is too few for a redirector node (at least 2)"
+    )
+  })
 })

@@ -2,7 +2,8 @@
 // them is frozen for 2 s (SIGSTOP: nothing of it runs, its timers and sockets wait, as in a stalled event loop) while
 // its lock refresh is held up by a slow database (the test holds the row the refresh updates, for 1 s more after the
 // node resumes). No shard changes owner at any moment, the node logs no loss of its locks, and it keeps serving:
-// mirrorlists, and a check-in applied by a host's entity.
+// mirrorlists, and a check-in applied by a host's entity. And the other side of the trade-off: a node killed, or
+// frozen for good, gives its shards up within the lock expiration and a few seconds.
 import { holdLock } from "@mirrormanager/actors/testing"
 import { Effect, Exit, Redacted, Scope } from "effect"
 import { assert, describe, it } from "vitest"
@@ -121,7 +122,7 @@ describe("shard locks", () => {
     )
   }, 180_000)
 
-  it("a node killed gives its shards up within seconds, one frozen within the lock expiration", async () => {
+  it("a node killed, or frozen, gives its shards up within the lock expiration and a few seconds", async () => {
     const database = await newDatabase()
     // A shorter expiration than the default, to keep the test short: a frozen node's shards move after it.
     const env = {
@@ -145,12 +146,13 @@ describe("shard locks", () => {
     )
     const three = await sessions()
 
-    // Killed: PostgreSQL ends its sessions at once, freeing its locks; the others find it gone within seconds.
+    // Killed: PostgreSQL ends its sessions at once, freeing its locks; the others find it gone within seconds (at worst,
+    // when it was the runner checking the others' health, once it has been silent for the expiration).
     c.process.kill("SIGKILL")
     await c.exited
     await until(
       "the two others hold all 300 shards",
-      10_000,
+      9_000 + 10_000,
       async () => (await held()) === 300 && (await sessions()).size === 2
     )
     const two = await sessions()
