@@ -66,7 +66,7 @@ export class DatabaseSide extends Context.Service<DatabaseSide, { readonly fiber
       const redirector = yield* Redirector
       const config = yield* NodeConfig
       const services = config.role === "redirector" ? RedirectorDatabaseSideLayer : DatabaseSideServicesLayer
-      yield* Effect.logInfo(`role: ${config.role} (database connections at most ${config.databaseConnections})`)
+      yield* Effect.logInfo(`role: ${config.role} (a pool of ${config.databaseConnections} database connections)`)
       const attempt = Layer.launch(services).pipe(
         Effect.tapCause((cause) =>
           redirector.status().index === undefined

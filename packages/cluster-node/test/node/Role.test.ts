@@ -38,7 +38,7 @@ describe("a redirector node", () => {
       // Told to scan master trees every second: a redirector node runs no schedule, so it never does.
       MM_SCAN_INTERVAL: "1 second"
     })
-    assert.include(redirector.output(), "role: redirector (database connections at most 3)")
+    assert.include(redirector.output(), "role: redirector (a pool of 3 database connections)")
 
     // It answers from its index.
     const first = await mirrorlist(redirector)
