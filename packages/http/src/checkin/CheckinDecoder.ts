@@ -19,6 +19,8 @@ export interface CheckinDecoderOptions {
   readonly workerHeapMb: number
   /** An idle worker ends after this many ms (a new one starts with the next check-in). */
   readonly idleMs: number
+  /** The workers' nice value on Linux (0 to 19; 0 leaves it): reading check-ins yields the cores to the event loop. */
+  readonly nice: number
   readonly limits: CheckinPayloadLimits
 }
 
@@ -29,6 +31,7 @@ export const CHECKIN_DECODER_OPTIONS: CheckinDecoderOptions = {
   queuedBytes: 128 * 1024 * 1024,
   workerHeapMb: 256,
   idleMs: 60_000,
+  nice: 10,
   limits: CHECKIN_PAYLOAD_LIMITS
 }
 
@@ -154,7 +157,7 @@ class DecoderPool {
 
   private start(): PoolWorker {
     const worker = new Worker(WORKER_URL, {
-      workerData: { limits: this.options.limits },
+      workerData: { limits: this.options.limits, nice: this.options.nice },
       resourceLimits: { maxOldGenerationSizeMb: this.options.workerHeapMb }
     })
     const entry: PoolWorker = { worker, job: undefined, idle: undefined }
