@@ -6,7 +6,7 @@
 // for the old one is served again (and it is the first to go when space is needed). Everything kept hangs on the
 // index it was made from (its generation): a new index (a full build, the snapshot) drops all of it at once, and the
 // cache holds the index only weakly, so an index the Redirector let go is not kept alive here, nor are its views,
-// hosts and plans (docs/redirector.md#answer-cache). Answers are kept as bytes,
+// hosts and plans (docs/redirector.md#answers-kept). Answers are kept as bytes,
 // ready to send: a kept mirrorlist is sent as it is, a kept metalink with the response time put in as its pubdate.
 // An answer without a mirror has nobody to shuffle: it is kept once, and sent until the index's hosts or
 // directories change (its comment says why it is empty, and that can change without the view changing: a host
