@@ -196,7 +196,10 @@ class DecoderPool {
   private rest(entry: PoolWorker): void {
     if (this.queue.length > 0 || this.closed) return
     entry.idle = setTimeout(() => {
-      if (entry.job === undefined) void entry.worker.terminate()
+      if (entry.job !== undefined) return
+      // Out of the pool at once: a check-in arriving while it ends goes to another worker.
+      this.workers.delete(entry)
+      void entry.worker.terminate()
     }, this.options.idleMs)
     entry.idle.unref()
   }

@@ -151,3 +151,18 @@ it.live("the workers end when the layer closes (the node stopping)", () =>
     assert.strictEqual(after._tag, "CheckinDecodeFailed")
   })
 )
+
+it.live("an idle worker ends; the next check-in starts another", () =>
+  Effect.gen(function* () {
+    const { decoder, scope } = yield* decoderWith({ workers: 1, idleMs: 20 })
+    const body = bodyOf(config(3))
+    const first = yield* decoder.decode(body)
+    // Polled, not timed: the worker ends some time after 20 ms without work.
+    while (decoder.stats().workers > 0) yield* Effect.sleep("20 millis")
+    const second = yield* decoder.decode(body)
+    assert.strictEqual(second._tag, "Report")
+    assert.notStrictEqual(second.threadId, first.threadId)
+    assert.strictEqual(decoder.stats().failed, 0)
+    yield* Scope.close(scope, Exit.void)
+  })
+)
