@@ -191,6 +191,14 @@ const decodeBurst = async () => {
     "decoding on workers",
     `${seconds(workers.ms)} (${workers.stats.workers} workers, ${workers.read} directories read); event-loop delay max ${workers.maxDelayMs.toFixed(1)} ms, p99 ${workers.p99DelayMs.toFixed(1)} ms (target max <= 50 ms)`
   )
+  // The same measure with nothing to do: what the machine's other work alone costs the event loop.
+  const idle = await withLoopDelay(async () => {
+    await sleep(5_000)
+  })
+  line(
+    "event loop idle for 5 s",
+    `event-loop delay max ${idle.maxDelayMs.toFixed(1)} ms, p99 ${idle.p99DelayMs.toFixed(1)} ms`
+  )
   const onLoop = await withLoopDelay(async () => {
     for (let i = 0; i < Math.min(DECODES, 5); i++) {
       readCheckinCall(body)
