@@ -5,9 +5,9 @@ import * as http from "node:http"
 import { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import { UNREACHABLE } from "@mirrormanager/actors/health"
 import { endpointOf, Redirector } from "@mirrormanager/actors/redirector"
-import { Cause, Context, Effect, Layer } from "effect"
+import { Cause, Context, Effect, Layer, Option } from "effect"
 import { DATABASE_RETRY_AFTER_SECONDS } from "../admin/index.ts"
-import { type Answer, AnswerCache, answer } from "../redirector/index.ts"
+import { type Answer, AnswerCache, answer, INDEX_FEED_PREFIX, IndexFeedRoutes } from "../redirector/index.ts"
 import type { AccessLog } from "./AccessLog.ts"
 import { NodeMetrics } from "./NodeMetrics.ts"
 
@@ -124,6 +124,8 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
         const answers = new AnswerCache(redirector.settings.answerCacheBytes)
         const answerOptions = { answers }
         const trustedProxies = redirector.settings.trustedProxies
+        // The index feed for redirector nodes, on nodes that serve it (docs/redirector.md#the-index-feed).
+        const indexFeed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeedRoutes))
         const services = yield* Effect.context<never>()
         const logFailure = (error: unknown) =>
           Effect.runForkWith(services)(Effect.logError("redirector answer failed", Cause.die(error)))
@@ -247,6 +249,10 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
             }
             if (path === "/healthz/live" || path === "/healthz/ready") {
               health(request, response, path)
+              return true
+            }
+            if (indexFeed !== undefined && path.startsWith(INDEX_FEED_PREFIX)) {
+              indexFeed.handle(request, response, path, q < 0 ? "" : url.slice(q + 1))
               return true
             }
             return false
