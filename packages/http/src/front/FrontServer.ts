@@ -1,5 +1,5 @@
-// The node's one HTTP server. The redirector's endpoints (and health and metrics) are answered right here, as plain
-// synchronous Node handlers over the in-memory index: the hot path pays for no framework. Everything else goes to
+// The node's one HTTP server. The redirector's endpoints (and health, metrics and the index feed) are answered right
+// here, as plain Node handlers over the in-memory index: the hot path pays for no framework. Everything else goes to
 // the Effect admin API once the database side of the node is up, and gets a 503 problem until then.
 import * as http from "node:http"
 import { CrawlMetrics } from "@mirrormanager/actors/crawler"

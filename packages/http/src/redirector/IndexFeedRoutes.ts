@@ -41,7 +41,9 @@ export class IndexFeedRoutes extends Context.Service<
         const feed = yield* IndexFeed
         const services = yield* Effect.context<never>()
         const logWarning = (text: string) => Effect.runForkWith(services)(Effect.logWarning(text))
-        const expected = options.token === undefined ? undefined : digest(Redacted.value(options.token))
+        // An empty token turns the feed off like none.
+        const token = options.token === undefined ? "" : Redacted.value(options.token)
+        const expected = token.length === 0 ? undefined : digest(token)
         let snapshotStreams = 0
 
         const plain = (response: http.ServerResponse, status: number, text: string, headers = {}) => {
