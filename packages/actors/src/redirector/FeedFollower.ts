@@ -125,7 +125,6 @@ export const FeedFollowerLayer = (options: FeedFollowerOptions) =>
       /** One long poll: the batches after `sequence`, applied; the sequence reached. */
       const poll = (base: string, generation: string, sequence: number) =>
         Effect.gen(function* () {
-          const readStart = performance.now()
           const answer = yield* Effect.tryPromise({
             try: async (signal) => {
               const url = `${base}/internal/index/changes?generation=${encodeURIComponent(generation)}&after=${sequence}`
@@ -163,7 +162,8 @@ export const FeedFollowerLayer = (options: FeedFollowerOptions) =>
             reached = batch.sequence
           }
           if (answer.batches.length > 0) dirty = true
-          if (answer.following) redirector.caughtUp(applied, newestAt, performance.now() - readStart)
+          // (No database read time: the change reads were the full node's.)
+          if (answer.following) redirector.caughtUp(applied, newestAt)
           else redirector.databaseLost(`the index feed ${base} does not follow its database right now`)
           return reached
         })

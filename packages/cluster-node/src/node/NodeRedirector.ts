@@ -74,7 +74,8 @@ export const RedirectorLayer = Layer.unwrap(
     return following.pipe(
       Layer.provideMerge(IndexSnapshotLayer(snapshotFile(config.dataDir))),
       Layer.provideMerge(redirector),
-      Layer.provideMerge(IndexFeed.layer()),
+      // Kept only where it is served: MM_INDEX_FEED_TOKEN.
+      Layer.provideMerge(Option.isSome(config.indexFeedToken) ? IndexFeed.layer() : Layer.empty),
       Layer.provide(GeoIp.layerFile(Option.getOrUndefined(config.geoipDatabase))),
       Layer.provide(
         NetworkData.layer({

@@ -2,14 +2,14 @@
 // redirector nodes: `GET /internal/index/snapshot` streams the current index in the snapshot format (gzip JSON lines)
 // with its generation and sequence in headers; `GET /internal/index/changes?generation=G&after=S` answers the
 // batches after S, waiting up to 25 s for one, or 410 Gone when G is not served any more or S is no longer kept.
-// Both want `Authorization: Bearer <MM_INDEX_FEED_TOKEN>`; without a token the feed is off (404).
+// Both want `Authorization: Bearer <MM_INDEX_FEED_TOKEN>`; without a token (or an IndexFeed) the feed is off (404).
 import { createHash, timingSafeEqual } from "node:crypto"
 import type * as http from "node:http"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import * as zlib from "node:zlib"
 import { IndexFeed, Redirector, snapshotLines } from "@mirrormanager/actors/redirector"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
 
 export interface IndexFeedRoutesOptions {
   /** MM_INDEX_FEED_TOKEN; undefined: the feed is off. */
@@ -38,12 +38,13 @@ export class IndexFeedRoutes extends Context.Service<
       IndexFeedRoutes,
       Effect.gen(function* () {
         const redirector = yield* Redirector
-        const feed = yield* IndexFeed
+        const indexFeed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeed))
         const services = yield* Effect.context<never>()
         const logWarning = (text: string) => Effect.runForkWith(services)(Effect.logWarning(text))
         // An empty token turns the feed off like none.
         const token = options.token === undefined ? "" : Redacted.value(options.token)
-        const expected = token.length === 0 ? undefined : digest(token)
+        const served =
+          token.length === 0 || indexFeed === undefined ? undefined : { feed: indexFeed, expected: digest(token) }
         let snapshotStreams = 0
 
         const plain = (response: http.ServerResponse, status: number, text: string, headers = {}) => {
@@ -57,13 +58,13 @@ export class IndexFeedRoutes extends Context.Service<
           response.end(body)
         }
 
-        const authorized = (request: http.IncomingMessage) => {
+        const authorized = (request: http.IncomingMessage, expected: Buffer) => {
           const header = request.headers.authorization
-          if (expected === undefined || header === undefined || !header.startsWith("Bearer ")) return false
+          if (header === undefined || !header.startsWith("Bearer ")) return false
           return timingSafeEqual(digest(header.slice("Bearer ".length)), expected)
         }
 
-        const snapshot = (request: http.IncomingMessage, response: http.ServerResponse) => {
+        const snapshot = (request: http.IncomingMessage, response: http.ServerResponse, feed: IndexFeed["Service"]) => {
           const index = redirector.status().index
           if (index === undefined) return plain(response, 503, "no index yet", { "retry-after": "5" })
           if (snapshotStreams >= options.maxSnapshotStreams) {
@@ -89,7 +90,7 @@ export class IndexFeedRoutes extends Context.Service<
             .finally(() => snapshotStreams--)
         }
 
-        const changes = (response: http.ServerResponse, query: string) => {
+        const changes = (response: http.ServerResponse, query: string, feed: IndexFeed["Service"]) => {
           const params = new URLSearchParams(query)
           const generation = params.get("generation")
           const afterText = params.get("after")
@@ -120,18 +121,18 @@ export class IndexFeedRoutes extends Context.Service<
         }
 
         const handle = (request: http.IncomingMessage, response: http.ServerResponse, path: string, query: string) => {
-          if (expected === undefined) return plain(response, 404, "not found")
+          if (served === undefined) return plain(response, 404, "not found")
           if (path !== "/internal/index/snapshot" && path !== "/internal/index/changes") {
             return plain(response, 404, "not found")
           }
-          if (!authorized(request)) {
+          if (!authorized(request, served.expected)) {
             return plain(response, 401, "the index feed wants its bearer token", { "www-authenticate": "Bearer" })
           }
           if (request.method !== "GET" && request.method !== "HEAD") {
             return plain(response, 405, "GET only", { allow: "GET, HEAD" })
           }
-          if (path === "/internal/index/snapshot") return snapshot(request, response)
-          return changes(response, query)
+          if (path === "/internal/index/snapshot") return snapshot(request, response, served.feed)
+          return changes(response, query, served.feed)
         }
         return IndexFeedRoutes.of({ handle })
       })
