@@ -42,6 +42,9 @@ export class FrontHttpServer extends http.Server {
 
   private fallbackContinue: Listener | undefined
 
+  /** Called as the server begins to close, before the requests still open are answered (long polls end then). */
+  onClosing: (() => void) | undefined
+
   constructor(
     front: (request: http.IncomingMessage, response: http.ServerResponse) => boolean,
     limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS
@@ -80,6 +83,11 @@ export class FrontHttpServer extends http.Server {
       })
       response.end(`${body}\n`)
     })
+  }
+
+  override close(callback?: (error?: Error) => void): this {
+    this.onClosing?.()
+    return super.close(callback)
   }
 
   override on(event: string | symbol, listener: (...args: Array<any>) => void): this {
@@ -275,7 +283,9 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
           options.accessLog.record(Date.now(), result)
           return true
         }
-        return FrontServer.of({ server: new FrontHttpServer(front, options.connections) })
+        const server = new FrontHttpServer(front, options.connections)
+        server.onClosing = indexFeed?.stop
+        return FrontServer.of({ server })
       })
     )
 }

@@ -31,6 +31,11 @@ export class IndexFeedRoutes extends Context.Service<
   {
     /** Answers a request whose path begins with INDEX_FEED_PREFIX. */
     readonly handle: (request: http.IncomingMessage, response: http.ServerResponse, path: string, query: string) => void
+    /**
+     * The server is closing: waiting long polls answer now (and later ones at once), so that a graceful stop does not
+     * wait for them.
+     */
+    readonly stop: () => void
   }
 >()("http/IndexFeedRoutes") {
   static readonly layer = (options: IndexFeedRoutesOptions) =>
@@ -46,6 +51,7 @@ export class IndexFeedRoutes extends Context.Service<
         const served =
           token.length === 0 || indexFeed === undefined ? undefined : { feed: indexFeed, expected: digest(token) }
         let snapshotStreams = 0
+        const stopping = new AbortController()
 
         const plain = (response: http.ServerResponse, status: number, text: string, headers = {}) => {
           const body = `${text}\n`
@@ -105,15 +111,16 @@ export class IndexFeedRoutes extends Context.Service<
             if (closed.signal.aborted) return
             const read = feed.read(generation, after)
             if (read._tag === "Gone") return plain(response, 410, read.reason)
-            if (read.batches.length === 0 && !deadline.aborted) {
-              feed.next(AbortSignal.any([closed.signal, deadline])).then(answer)
+            if (read.batches.length === 0 && !deadline.aborted && !stopping.signal.aborted) {
+              feed.next(AbortSignal.any([closed.signal, deadline, stopping.signal])).then(answer)
               return
             }
             const body = `{"generation":${JSON.stringify(read.position.generation)},"sequence":${read.position.sequence},"following":${redirector.status().following},"batches":[${read.batches.join(",")}]}`
             response.writeHead(200, {
               "content-type": "application/json",
               "content-length": String(Buffer.byteLength(body)),
-              "cache-control": "no-store"
+              "cache-control": "no-store",
+              ...(stopping.signal.aborted ? { connection: "close" } : {})
             })
             response.end(body)
           }
@@ -134,7 +141,7 @@ export class IndexFeedRoutes extends Context.Service<
           if (path === "/internal/index/snapshot") return snapshot(request, response, served.feed)
           return changes(response, query, served.feed)
         }
-        return IndexFeedRoutes.of({ handle })
+        return IndexFeedRoutes.of({ handle, stop: () => stopping.abort() })
       })
     )
 }
