@@ -389,7 +389,15 @@ export const run = async () => {
         ).status === 200,
       () => tail(fullNode.logFile)
     )
-    console.log(`full node ready on ${origin}`)
+    const snapshotStarted = performance.now()
+    const snapshot = await fetch(`${origin}/internal/index/snapshot`, {
+      headers: { authorization: `Bearer ${FEED_TOKEN}` }
+    })
+    const snapshotBytes = (await snapshot.arrayBuffer()).byteLength
+    console.log(
+      `full node ready on ${origin}; its index from the feed: ${mib(snapshotBytes)} gzip in ` +
+        `${((performance.now() - snapshotStarted) / 1000).toFixed(2)} s`
+    )
 
     const figures: Array<Figures> = []
     for (const mode of ["feed", "database"] as const) {

@@ -4,6 +4,7 @@
 // index (readiness says why) and tries the next one; when its position is gone (the upstream rebuilt or restarted,
 // or the batches it needs are no longer kept) it fetches the index anew.
 import { Readable } from "node:stream"
+import { setTimeout as sleep } from "node:timers/promises"
 import * as zlib from "node:zlib"
 import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { IndexFeed } from "./IndexFeed.ts"
@@ -30,6 +31,8 @@ export const defaultFeedFollowerOptions = {
 
 /** The feed holds a long poll this long at most; a change request waits a little more before giving up. */
 const CHANGES_TIMEOUT_MS = 40_000
+/** How many times a busy upstream (503) is asked again for the index before the next one is tried. */
+const MAX_SNAPSHOT_WAITS = 30
 /** A changes answer larger than this is refused (the feed sends about 8 MiB at most). */
 const MAX_CHANGES_BYTES = 256 * 1024 * 1024
 
@@ -84,10 +87,23 @@ export const FeedFollowerLayer = (options: FeedFollowerOptions) =>
           const startedAt = Date.now()
           const fetched = yield* Effect.tryPromise({
             try: async (signal) => {
-              const response = await fetch(`${base}/internal/index/snapshot`, {
+              const bounded = AbortSignal.any([signal, AbortSignal.timeout(Duration.toMillis(options.snapshotTimeout))])
+              let response = await fetch(`${base}/internal/index/snapshot`, {
                 headers: { authorization },
-                signal: AbortSignal.any([signal, AbortSignal.timeout(Duration.toMillis(options.snapshotTimeout))])
+                signal: bounded
               })
+              // Busy sending the index to others (all nodes fetch it after each of its rebuilds): wait as it asks,
+              // serving the index held meanwhile, rather than count it as a failure.
+              for (let attempt = 1; response.status === 503 && attempt < MAX_SNAPSHOT_WAITS; attempt++) {
+                await response.body?.cancel()
+                const asked = Number(response.headers.get("retry-after"))
+                const seconds = Number.isFinite(asked) ? Math.min(10, Math.max(1, asked)) : 2
+                await sleep(seconds * 1000 * (0.5 + Math.random()), undefined, { signal: bounded })
+                response = await fetch(`${base}/internal/index/snapshot`, {
+                  headers: { authorization },
+                  signal: bounded
+                })
+              }
               if (response.status !== 200 || response.body === null) {
                 await response.body?.cancel()
                 throw new Error(`the index snapshot was answered ${response.status}`)

@@ -32,8 +32,8 @@ export class IndexFeedRoutes extends Context.Service<
     /** Answers a request whose path begins with INDEX_FEED_PREFIX. */
     readonly handle: (request: http.IncomingMessage, response: http.ServerResponse, path: string, query: string) => void
     /**
-     * The server is closing: waiting long polls answer now (and later ones at once), so that a graceful stop does not
-     * wait for them.
+     * The server is closing: waiting long polls answer now (and later ones at once) and snapshots being sent are cut
+     * off, so that a graceful stop does not wait for them.
      */
     readonly stop: () => void
   }
@@ -52,6 +52,8 @@ export class IndexFeedRoutes extends Context.Service<
           token.length === 0 || indexFeed === undefined ? undefined : { feed: indexFeed, expected: digest(token) }
         let snapshotStreams = 0
         const stopping = new AbortController()
+        /** Snapshots being sent: cut off when the server closes (their readers fetch again, from another node). */
+        const streams = new Set<http.ServerResponse>()
 
         const plain = (response: http.ServerResponse, status: number, text: string, headers = {}) => {
           const body = `${text}\n`
@@ -91,9 +93,16 @@ export class IndexFeedRoutes extends Context.Service<
             response.end()
             return
           }
+          streams.add(response)
           pipeline(Readable.from(snapshotLines({ builtAt: index.builtAt, source })), zlib.createGzip(), response)
-            .catch((error) => logWarning(`index snapshot to ${request.socket.remoteAddress} cut off: ${error}`))
-            .finally(() => snapshotStreams--)
+            .catch((error) => {
+              if (!stopping.signal.aborted)
+                logWarning(`index snapshot to ${request.socket.remoteAddress} cut off: ${error}`)
+            })
+            .finally(() => {
+              snapshotStreams--
+              streams.delete(response)
+            })
         }
 
         const changes = (response: http.ServerResponse, query: string, feed: IndexFeed["Service"]) => {
@@ -141,7 +150,11 @@ export class IndexFeedRoutes extends Context.Service<
           if (path === "/internal/index/snapshot") return snapshot(request, response, served.feed)
           return changes(response, query, served.feed)
         }
-        return IndexFeedRoutes.of({ handle, stop: () => stopping.abort() })
+        const stop = () => {
+          stopping.abort()
+          for (const response of streams) response.destroy()
+        }
+        return IndexFeedRoutes.of({ handle, stop })
       })
     )
 }
