@@ -28,6 +28,11 @@ const benchmarks: ReadonlyArray<Benchmark> = [
     name: "redirector",
     description: "/mirrorlist and /metalink of a node on 2,000 hosts vs a bare node:http server; index build, RSS",
     load: () => import("./redirector.ts")
+  },
+  {
+    name: "followers",
+    description: "the database's work for 1 and 20 redirector nodes following changes: index feed vs database",
+    load: () => import("./followers.ts")
   }
 ]
 
