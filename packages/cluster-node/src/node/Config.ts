@@ -226,9 +226,9 @@ const checked = (read: Config.Success<typeof nodeConfig>) =>
         `MM_SHARD_LOCK_EXPIRATION: ${Duration.format(read.shardLockExpiration)} is too short (at least 3 seconds)`
       )
     }
-    if (read.role === "redirector" && Option.isNone(read.databaseUrl)) {
+    if (read.role === "redirector" && Option.isNone(read.databaseUrl) && read.indexFeed.length === 0) {
       return yield* refuse(
-        "MM_ROLE=redirector needs DATABASE_URL: a redirector node follows the database of the full nodes and runs none of its own"
+        "MM_ROLE=redirector needs MM_INDEX_FEED (the full nodes' index feed) or DATABASE_URL (the full nodes' database): a redirector node runs no database of its own"
       )
     }
     return NodeConfig.of({ ...read, databaseConnections })

@@ -67,10 +67,10 @@ describe("the index feed", () => {
     assert.strictEqual(stale.status, 410)
     await stale.text()
 
-    // The redirector node: its index from the full node's feed, not from the database.
+    // The redirector node: its index from the full node's feed; no database at all (no DATABASE_URL, no embedded one).
     const follower = await startNode({
       ...NO_CRAWLS,
-      DATABASE_URL: database,
+      MM_ROLE: "redirector",
       MM_ADMIN_TOKEN: TOKEN,
       MM_ACCESS_LOG: "off",
       MM_DATA_DIR: tempDir(),
@@ -81,6 +81,8 @@ describe("the index feed", () => {
     assert.deepStrictEqual(await mirrorlist(follower), await mirrorlist(full))
     assert.include(follower.output(), `index fetched from ${full.url}`)
     assert.notInclude(follower.output(), "index built in")
+    assert.include(follower.output(), "role: redirector (fed by")
+    assert.notInclude(follower.output(), "embedded PostgreSQL")
 
     // A change made through the full node's admin API reaches the redirector node through the feed.
     await addMirror(full, categoryId, "mirror-se-2", "SE", "https://mirror2.example.se/pub/epel")
