@@ -3,7 +3,7 @@
 // read in", so a change whose transaction ran long, or a wake-up lost while the connection was down, is never missed.
 // When the database is unreachable the node keeps serving its last index (or the snapshot on disk) and tries again.
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Layer, Option, Queue, Schedule } from "effect"
+import { Duration, Effect, Fiber, Layer, Option, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { CHANGES_CHANNEL } from "../db/index.ts"
 import { IndexFeed } from "./IndexFeed.ts"
@@ -60,10 +60,28 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
         const index = redirector.status().index
         if (options.snapshotFile === undefined || index === undefined) return
         snapshotWrittenAt = Date.now()
-        const bytes = yield* writeSnapshot(options.snapshotFile, { builtAt: index.builtAt, source: index.toSource() })
+        // What changes from now on is for the next snapshot.
         dirty = false
+        const bytes = yield* writeSnapshot(options.snapshotFile, { builtAt: index.builtAt, source: index.toSource() })
         yield* Effect.logDebug(`index snapshot written: ${options.snapshotFile} (${bytes} bytes)`)
       }).pipe(Effect.catch((error) => Effect.logWarning(error.message)))
+
+      // The snapshot is written beside the following, never in its way: tens of megabytes at Fedora's size take a
+      // second or two, and changes go on being applied meanwhile. One write at a time.
+      const layerScope = yield* Effect.scope
+      let writing: Fiber.Fiber<void> | undefined
+      const saveSnapshotBeside = Effect.suspend(() => {
+        if (writing !== undefined) return Effect.void
+        // Uninterruptible: a node that stops lets the write under way finish (it is renamed into place whole).
+        return saveSnapshot.pipe(
+          Effect.ensuring(Effect.sync(() => (writing = undefined))),
+          Effect.uninterruptible,
+          Effect.forkIn(layerScope),
+          Effect.map((fiber) => {
+            writing = fiber
+          })
+        )
+      })
 
       const fullBuild = Effect.gen(function* () {
         const startedAt = Date.now()
@@ -78,7 +96,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
         yield* Effect.logInfo(
           `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
         )
-        yield* saveSnapshot
+        yield* saveSnapshotBeside
         return loaded.snapshot
       })
 
@@ -154,7 +172,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
             snapshot = yield* poll(snapshot)
           }
           if (dirty && Date.now() - snapshotWrittenAt >= Duration.toMillis(options.snapshotInterval)) {
-            yield* saveSnapshot
+            yield* saveSnapshotBeside
           }
           if (Date.now() - prunedAt >= Duration.toMillis(Duration.hours(1))) {
             prunedAt = Date.now()
@@ -165,7 +183,13 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       }).pipe(Effect.scoped)
 
       // A node stopped on purpose leaves its newest index behind.
-      yield* Effect.addFinalizer(() => (dirty ? saveSnapshot : Effect.void))
+      // (after the write under way, if any).
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function* () {
+          if (writing !== undefined) yield* Fiber.await(writing)
+          if (dirty) yield* saveSnapshot
+        })
+      )
 
       yield* follow.pipe(
         Effect.catchCause((cause) =>
