@@ -3,12 +3,12 @@
 // read in", so a change whose transaction ran long, or a wake-up lost while the connection was down, is never missed.
 // When the database is unreachable the node keeps serving its last index (or the snapshot on disk) and tries again.
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Fiber, Layer, Option, Queue, Schedule } from "effect"
+import { Duration, Effect, Layer, Option, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { CHANGES_CHANNEL } from "../db/index.ts"
 import { IndexFeed } from "./IndexFeed.ts"
 import { IndexRows } from "./IndexRows.ts"
-import { writeSnapshot } from "./IndexSnapshot.ts"
+import { snapshotKeeper } from "./IndexSnapshot.ts"
 import { Redirector } from "./Redirector.ts"
 
 export interface ChangeFollowerOptions {
@@ -53,35 +53,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       const pg = yield* PgClient.PgClient
       // Redirector nodes fed by this one get every full build and batch of changes (docs/redirector.md#the-index-feed).
       const feed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeed))
-      let snapshotWrittenAt = 0
-      let dirty = false
-
-      const saveSnapshot = Effect.gen(function* () {
-        const index = redirector.status().index
-        if (options.snapshotFile === undefined || index === undefined) return
-        snapshotWrittenAt = Date.now()
-        // What changes from now on is for the next snapshot.
-        dirty = false
-        const bytes = yield* writeSnapshot(options.snapshotFile, { builtAt: index.builtAt, source: index.toSource() })
-        yield* Effect.logDebug(`index snapshot written: ${options.snapshotFile} (${bytes} bytes)`)
-      }).pipe(Effect.catch((error) => Effect.logWarning(error.message)))
-
-      // The snapshot is written beside the following, never in its way: tens of megabytes at Fedora's size take a
-      // second or two, and changes go on being applied meanwhile. One write at a time.
-      const layerScope = yield* Effect.scope
-      let writing: Fiber.Fiber<void> | undefined
-      const saveSnapshotBeside = Effect.suspend(() => {
-        if (writing !== undefined) return Effect.void
-        // Uninterruptible: a node that stops lets the write under way finish (it is renamed into place whole).
-        return saveSnapshot.pipe(
-          Effect.ensuring(Effect.sync(() => (writing = undefined))),
-          Effect.uninterruptible,
-          Effect.forkIn(layerScope),
-          Effect.map((fiber) => {
-            writing = fiber
-          })
-        )
-      })
+      const indexSnapshot = yield* snapshotKeeper(options.snapshotFile, options.snapshotInterval)
 
       const fullBuild = Effect.gen(function* () {
         const startedAt = Date.now()
@@ -96,7 +68,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
         yield* Effect.logInfo(
           `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
         )
-        yield* saveSnapshotBeside
+        yield* indexSnapshot.save
         return loaded.snapshot
       })
 
@@ -145,7 +117,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           }
           redirector.applyChanges(changes)
           if (Object.keys(changes).length > 0) feed?.publish(changes, applied, newest)
-          if (applied > 0) dirty = true
+          if (applied > 0) indexSnapshot.changed()
           redirector.caughtUp(applied, newest, performance.now() - readStart)
           if (applied > 0) {
             yield* Effect.logDebug(
@@ -171,9 +143,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           } else {
             snapshot = yield* poll(snapshot)
           }
-          if (dirty && Date.now() - snapshotWrittenAt >= Duration.toMillis(options.snapshotInterval)) {
-            yield* saveSnapshotBeside
-          }
+          yield* indexSnapshot.saveIfDue
           if (Date.now() - prunedAt >= Duration.toMillis(Duration.hours(1))) {
             prunedAt = Date.now()
             const keepSeconds = Duration.toSeconds(options.keepChanges)
@@ -181,15 +151,6 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           }
         }
       }).pipe(Effect.scoped)
-
-      // A node stopped on purpose leaves its newest index behind.
-      // (after the write under way, if any).
-      yield* Effect.addFinalizer(() =>
-        Effect.gen(function* () {
-          if (writing !== undefined) yield* Fiber.await(writing)
-          if (dirty) yield* saveSnapshot
-        })
-      )
 
       yield* follow.pipe(
         Effect.catchCause((cause) =>
