@@ -281,7 +281,7 @@ export const decide = (
   const directory = asked.target.directory
   const view = index.carriers(directory)
   const facts = context.clientFacts(index, client, {
-    asn: view.byAsn.size > 0,
+    asn: view.servesAsns,
     researchNetwork: view.research.length > 0
   })
   const access: AccessFacts = { ...fields, client: client?.text, country: facts.country }
@@ -321,7 +321,7 @@ export const decide = (
       for (const id of level.values) if (view.allIds.has(id)) netblocks += `${level.prefixLength}:${id},`
     }
   }
-  const asn = facts.asn !== undefined && view.byAsn.has(facts.asn) ? facts.asn : ""
+  const asn = facts.asn !== undefined && index.servingAsn(view, facts.asn).length > 0 ? facts.asn : ""
   // The client's country matters only through its own carriers, its continent, R&E hosts and allowed-country
   // lists: a client from a country without carriers gets what any client of its continent would.
   const cc = facts.country

@@ -50,6 +50,31 @@ export interface IndexHost extends HostSource {
   mark: number
 }
 
+/** A set of host ids as a bitset: a few hundred bytes where a Set of 500 numbers is about 20 KB. */
+export class HostIds {
+  private readonly bits: Uint8Array
+  readonly size: number
+  private constructor(bits: Uint8Array, size: number) {
+    this.bits = bits
+    this.size = size
+  }
+
+  static of(hosts: ReadonlyArray<{ readonly id: number }>): HostIds {
+    let max = -1
+    for (const host of hosts) if (host.id > max) max = host.id
+    const bits = new Uint8Array((max >>> 3) + 1)
+    for (const host of hosts) bits[host.id >>> 3]! |= 1 << (host.id & 7)
+    return new HostIds(bits, hosts.length)
+  }
+
+  has(id: number): boolean {
+    const byte = id >>> 3
+    return byte < this.bits.length && (this.bits[byte]! & (1 << (id & 7))) !== 0
+  }
+}
+
+const NO_HOST_IDS = HostIds.of([])
+
 interface CategoryHost {
   readonly host: IndexHost
   readonly hc: HostCategorySource
@@ -58,13 +83,17 @@ interface CategoryHost {
 /** The hosts that carry one directory (docs/redirector.md#what-a-host-counts-for). */
 export interface CarrierView {
   readonly all: ReadonlyArray<IndexHost>
-  readonly allIds: ReadonlySet<number>
+  /** The ids of `all` (a bitset over host ids: a view is kept per directory, tens of thousands of them). */
+  readonly allIds: HostIds
   readonly public: ReadonlyArray<IndexHost>
   readonly byCountry: ReadonlyMap<string, ReadonlyArray<IndexHost>>
   /** Countries with public carriers, in code order. */
   readonly countries: ReadonlyArray<string>
-  /** Per client ASN: hosts serving its clients (own ASN with asnClients, or a peer ASN), in id order. */
-  readonly byAsn: ReadonlyMap<number, ReadonlyArray<IndexHost>>
+  /**
+   * Whether a carrier serves clients by their ASN (its own with asnClients, or a peer ASN); which ones serve a given
+   * ASN the index says (`MirrorIndex.servingAsn`), not every view: a view is kept per directory.
+   */
+  readonly servesAsns: boolean
   /** Hosts on R&E networks (internet2), in id order. */
   readonly research: ReadonlyArray<IndexHost>
   /** Whether a carrier has an allowed-countries list (then the client's own country shapes every geo group). */
@@ -103,11 +132,11 @@ const EMPTY_SOURCE: IndexSource = {
 /** A view of no carriers; a new one per directory, since what is kept for a view hangs on its identity. */
 const emptyView = (): CarrierView => ({
   all: [],
-  allIds: new Set(),
+  allIds: NO_HOST_IDS,
   public: [],
   byCountry: new Map(),
   countries: [],
-  byAsn: new Map(),
+  servesAsns: false,
   research: [],
   restricted: false
 })
@@ -170,6 +199,8 @@ export class MirrorIndex {
   private readonly directoriesByOrdinal = new Map<number, Array<IndexDirectory | undefined>>()
   /** Category id → its hosts and their host category, in host id order; worked out again after a host changes. */
   private categoryHosts: Map<number, ReadonlyArray<CategoryHost>> | undefined
+  /** Client ASN → the hosts serving its clients, in id order; worked out again after a host changes. */
+  private asnHosts: Map<number, ReadonlyArray<IndexHost>> | undefined
   private readonly views = new Map<number, CarrierView>()
   /** Why nobody carries a directory, per directory, while no host or directory changes (`reasonVersion`). */
   private readonly noCarrierReasons = new Map<number, NoCarrierReason>()
@@ -328,6 +359,28 @@ export class MirrorIndex {
     return this.views.size
   }
 
+  /**
+   * The carriers of `view` that serve clients of `asn` (their own ASN with asnClients, or a peer ASN), in id order.
+   */
+  servingAsn(view: CarrierView, asn: number): ReadonlyArray<IndexHost> {
+    if (this.asnHosts === undefined) {
+      const byAsn = new Map<number, Array<IndexHost>>()
+      const serve = (asn: number, host: IndexHost) => {
+        const list = byAsn.get(asn)
+        if (list === undefined) byAsn.set(asn, [host])
+        else if (list[list.length - 1] !== host) list.push(host)
+      }
+      for (const host of [...this.hosts.values()].sort((a, b) => a.id - b.id)) {
+        if (host.asnClients && host.asn !== null) serve(host.asn, host)
+        for (const peer of host.peerAsns) serve(peer, host)
+      }
+      this.asnHosts = byAsn
+    }
+    const serving = this.asnHosts.get(asn)
+    if (serving === undefined) return []
+    return serving.filter((host) => view.allIds.has(host.id))
+  }
+
   /** The active hosts with the category and their host category, in host id order. */
   private hostsOf(categoryId: number): ReadonlyArray<CategoryHost> {
     if (this.categoryHosts === undefined) {
@@ -348,7 +401,6 @@ export class MirrorIndex {
     const categoryId = directory.categoryId
     const ordinal = directory.ordinal
     if (categoryId === undefined || ordinal === undefined) return emptyView()
-    const ids = new Set<number>()
     const all: Array<IndexHost> = []
     // A repository's directory: only hosts whose repodata/ is up to date too.
     const repodata = this.repodataOf(directory)
@@ -357,7 +409,6 @@ export class MirrorIndex {
       if (hc.urls.length === 0) continue
       if (!hc.alwaysUp2date && !hasBit(hc.upToDate, ordinal)) continue
       if (freshRepodata?.has(host.id) === false) continue
-      ids.add(host.id)
       all.push(host)
     }
     const publicHosts = all.filter((h) => !h.private)
@@ -367,20 +418,11 @@ export class MirrorIndex {
       if (list === undefined) byCountry.set(host.country, [host])
       else list.push(host)
     }
-    const byAsn = new Map<number, Array<IndexHost>>()
-    const serve = (asn: number, host: IndexHost) => {
-      const list = byAsn.get(asn)
-      if (list === undefined) byAsn.set(asn, [host])
-      else if (list[list.length - 1] !== host) list.push(host)
-    }
-    for (const host of all) {
-      if (host.asnClients && host.asn !== null) serve(host.asn, host)
-      for (const asn of host.peerAsns) serve(asn, host)
-    }
+    const servesAsns = all.some((h) => (h.asnClients && h.asn !== null) || h.peerAsns.length > 0)
     const countries = [...byCountry.keys()].sort()
     const research = all.filter((h) => h.internet2)
     const restricted = all.some((h) => h.allowed !== undefined)
-    return { all, allIds: ids, public: publicHosts, byCountry, countries, byAsn, research, restricted }
+    return { all, allIds: HostIds.of(all), public: publicHosts, byCountry, countries, servesAsns, research, restricted }
   }
 
   /** The `repodata/` directory below a repository's directory, if it is one (never for a `repodata/` itself). */
@@ -459,6 +501,7 @@ export class MirrorIndex {
         host.categories = after.categories
         host.byCategory = new Map(after.categories.map((hc) => [hc.categoryId, hc]))
         this.categoryHosts = undefined
+        this.asnHosts = undefined
         this.hostsAndDirectoriesVersion++
         continue
       }
@@ -510,6 +553,7 @@ export class MirrorIndex {
     const host = indexHost(source)
     this.hosts.set(host.id, host)
     this.categoryHosts = undefined
+    this.asnHosts = undefined
     for (const text of host.netblocks) {
       const netblock = parseNetblockBytes(text)
       if (netblock !== undefined) this.hostNetblocks.insert(netblock, host.id)
@@ -522,6 +566,7 @@ export class MirrorIndex {
     this.hostsAndDirectoriesVersion++
     this.hosts.delete(id)
     this.categoryHosts = undefined
+    this.asnHosts = undefined
     for (const text of host.netblocks) {
       const netblock = parseNetblockBytes(text)
       if (netblock !== undefined) this.hostNetblocks.remove(netblock, id)

@@ -235,7 +235,7 @@ export const planSelection = (
     // Step 3: the client's ASN, as the host's own (when it serves its ASN's clients) or a peer ASN.
     const casn = options.clientAsn
     if (casn !== undefined) {
-      const asnGroup = admit(view.byAsn.get(casn) ?? [], false)
+      const asnGroup = admit(index.servingAsn(view, casn), false)
       if (asnGroup.length > 0) {
         asn = casn
         groups.push({ hosts: asnGroup, weighted: false, tiers: undefined })
