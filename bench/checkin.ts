@@ -99,7 +99,7 @@ const startNode = async (env: NodeJS.ProcessEnv, log: string): Promise<Node> => 
 }
 
 /** POSTs an XML-RPC body on a connection of its own; the reply's text ("" when the request failed). */
-const post = (url: string, body: string) =>
+export const post = (url: string, body: string) =>
   new Promise<string>((resolve) => {
     const request = http.request(
       url,
@@ -120,7 +120,7 @@ const post = (url: string, body: string) =>
     request.end(body)
   })
 
-const percentile = (sorted: ReadonlyArray<number>, q: number) =>
+export const percentile = (sorted: ReadonlyArray<number>, q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
 
 export const run = async () => {

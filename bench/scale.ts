@@ -1,0 +1,825 @@
+// Scale benchmark (issue 15; docs/operations.md#performance-targets): Fedora's size in an embedded PostgreSQL
+// (bench/scaleWorld.ts: 800 hosts, 150,000 directories, ~70 million up-to-date pairs) served by real nodes
+// (`mirrormanager serve`, each its own process), in one run:
+// - the index: full build time, resident memory (sampled from /proc, peak from VmHWM) through start, build, a forced
+//   rebuild, check-ins, a snapshot write and a restart from the snapshot, and that restart's time to ready;
+// - stalls: the node's longest event-loop delay (mm_event_loop_delay_max_seconds, scraped every half second) and the
+//   p99 of /mirrorlist requests paced at half the node's maximum rate, through a forced rebuild, the check-ins and a
+//   snapshot write;
+// - the write path: private hosts checking in 90,000 directories each through /xmlrpc, encoded as report_mirror
+//   does (JSON, bz2, URL-safe base64: test-support/checkin_wire.py), one alone, then all at once;
+// - a change reaching every node: with two nodes, from a check-in's reply to the host in both nodes' answers (a
+//   client in its netblock), and the database time each node spends per change (pg_stat_statements, per node role);
+// - throughput: /mirrorlist and /metalink against a bare node:http server in the same run.
+// Every figure is printed with its target and a verdict; what cannot be measured says why. A missed target does not
+// fail the run; a node that cannot start does. Everything lives in var/bench-scale-<pid>/, removed at the end and on
+// Ctrl-C. BENCH_SCALE_CHECKINS (default 100) sets how many hosts check in at once (300 is the issue's figure).
+
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { databaseLayer } from "@mirrormanager/actors/db"
+import { hashPassword } from "@mirrormanager/actors/registry"
+import { pseudoRandom } from "@mirrormanager/actors/testing"
+import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
+import { freePort } from "@mirrormanager/cluster-node/node"
+import { Effect, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { percentile, post } from "./checkin.ts"
+import {
+  assertRunning,
+  baselineScript,
+  children,
+  describeLoad,
+  get,
+  line,
+  load,
+  mb,
+  ms,
+  parseMetrics,
+  probe,
+  procMemory,
+  requestMix,
+  type Spawned,
+  seconds,
+  sleep,
+  spawnChild,
+  stopChild,
+  thousands,
+  waitFor
+} from "./redirector.ts"
+import type { LoadResult } from "./redirectorLoad.ts"
+import { requestMaterial } from "./redirectorWorld.ts"
+import {
+  CATEGORIES,
+  categoryTrees,
+  generateScaleWorld,
+  type PrivateHost,
+  privateHosts,
+  SITE_PASSWORD
+} from "./scaleWorld.ts"
+
+const ROOT = path.resolve(import.meta.dirname, "..")
+const WIRE = path.join(ROOT, "test-support/checkin_wire.py")
+const ADMIN_TOKEN = "mm_bench-scale-admin"
+
+const CHECKINS = Number(process.env.BENCH_SCALE_CHECKINS) > 0 ? Number(process.env.BENCH_SCALE_CHECKINS) : 100
+/** Share of each category a checking-in host reports (90,000 of 150,000 directories). */
+const CHECKIN_SHARE = 0.6
+const CHANGES = 20
+const CONNECTIONS = 50
+const ROUND_SECONDS = 5
+const ROUNDS = 2
+
+const TARGET = {
+  buildSeconds: 10,
+  rssBytes: 1024 ** 3,
+  restartSeconds: 10,
+  eventLoopMs: 50,
+  p99Ms: 10,
+  oneCheckinSeconds: 2,
+  allCheckinsSeconds: 180,
+  changeSeconds: 1,
+  changeDatabaseMs: 50,
+  mirrorlistRatio: 0.5,
+  metalinkRatio: 0.35
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Verdicts: every figure with its target; "not measured" with the reason where there is no figure.
+
+interface Verdict {
+  readonly label: string
+  readonly target: string
+  readonly figure: string
+  /** undefined: not measured. */
+  readonly pass: boolean | undefined
+}
+
+const verdicts: Array<Verdict> = []
+
+const judge = (label: string, target: string, figure: string, pass: boolean | undefined) => {
+  const verdict = { label, target, figure, pass }
+  verdicts.push(verdict)
+  console.log(`  ${show(verdict)}`)
+}
+const notMeasured = (label: string, target: string, why: string) =>
+  judge(label, target, `not measured: ${why}`, undefined)
+const show = (v: Verdict) =>
+  `${v.pass === undefined ? "-   " : v.pass ? "PASS" : "FAIL"}  ${v.label.padEnd(46)}${v.figure} (target ${v.target})`
+
+// ---------------------------------------------------------------------------------------------------------------
+// Nodes
+
+interface RunningNode {
+  readonly spawned: Spawned
+  readonly origin: string
+  readonly dataDir: string
+  readonly env: NodeJS.ProcessEnv
+}
+
+const nodeEnv = (databaseUrl: string, dataDir: string): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith("MM_") && key !== "DATABASE_URL")
+  )
+  return Object.assign(env, {
+    DATABASE_URL: databaseUrl,
+    MM_HTTP_HOST: "127.0.0.1",
+    MM_DATA_DIR: dataDir,
+    MM_ADMIN_TOKEN: ADMIN_TOKEN,
+    MM_LOG_LEVEL: "Warn",
+    MM_SCAN_INTERVAL: "0 seconds",
+    MM_ACCESS_LOG: "off",
+    // Snapshots follow changes within seconds, so that the stall phase sees one written.
+    MM_INDEX_SNAPSHOT_INTERVAL: "5 seconds"
+  })
+}
+
+/** Spawns a node on fresh ports; resolves once /healthz/ready answers 200 (timings from the spawn). */
+const startNode = async (label: string, env: NodeJS.ProcessEnv, logDir: string) => {
+  const port = await freePort()
+  const origin = `http://127.0.0.1:${port}`
+  const full = { ...env, MM_HTTP_PORT: String(port), MM_RUNNER_PORT: String(await freePort()) }
+  const began = performance.now()
+  const spawned = spawnChild(["packages/cluster-node/src/main.ts", "serve"], path.join(logDir, `${label}.log`), full)
+  const memory = memorySampler(spawned)
+  await waitFor("/healthz/ready answered 200", spawned, 180_000, async () =>
+    (await get(`${origin}/healthz/ready`)).status === 200 ? true : undefined
+  )
+  const readyMs = performance.now() - began
+  const node: RunningNode = { spawned, origin, dataDir: env.MM_DATA_DIR ?? "", env }
+  return { node, readyMs, began, memory }
+}
+
+const metricsOf = async (node: RunningNode) => {
+  const response = await get(`${node.origin}/metrics`)
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`)
+  return parseMetrics(await response.text())
+}
+
+/** Waits until the node's index is ready (from `origin`: "database" or either); its metrics then. */
+const indexReady = (node: RunningNode, origin: "database" | "any", timeoutMs = 600_000) =>
+  waitFor(`index ready (${origin})`, node.spawned, timeoutMs, async () => {
+    const metrics = await metricsOf(node)
+    if (metrics.get("mm_index_ready") !== 1) return undefined
+    if (origin === "database" && metrics.get("mm_index_from_snapshot") === 1) return undefined
+    return metrics
+  })
+
+/** Resident memory of a process sampled every 100 ms (VmRSS), and its peak (VmHWM) when stopped. */
+const memorySampler = (spawned: Spawned) => {
+  let maxRss = 0
+  let peak = 0
+  const sample = () => {
+    const memory = procMemory(spawned.child.pid)
+    if (!Number.isNaN(memory.rss)) maxRss = Math.max(maxRss, memory.rss)
+    if (!Number.isNaN(memory.peak)) peak = Math.max(peak, memory.peak)
+  }
+  const timer = setInterval(sample, 100)
+  void spawned.exited.then(() => clearInterval(timer))
+  return {
+    /** The largest VmRSS sampled and the peak VmHWM read so far. */
+    read: () => {
+      sample()
+      return { maxRss, peak }
+    },
+    stop: () => clearInterval(timer)
+  }
+}
+
+/** Scrapes the node's event-loop gauge every half second (each scrape resets it): the largest delay seen. */
+const eventLoopWatch = (node: RunningNode) => {
+  let max: number | undefined
+  let scrapes = 0
+  let stopped = false
+  const done = (async () => {
+    while (!stopped) {
+      const metrics = await metricsOf(node).catch(() => undefined)
+      const delay = metrics?.get("mm_event_loop_delay_max_seconds")
+      if (delay !== undefined) {
+        max = Math.max(max ?? 0, delay)
+        scrapes++
+      }
+      await sleep(500)
+    }
+  })()
+  return {
+    stop: async () => {
+      stopped = true
+      await done
+      return { maxSeconds: max, scrapes }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Check-ins
+
+interface Checkin {
+  readonly host: PrivateHost
+  readonly body: string
+  readonly directories: number
+}
+
+/** The report_mirror JSON of a host reporting `trees` (section name → relative paths). */
+const checkinJson = (host: PrivateHost, trees: ReadonlyMap<string, ReadonlyArray<string>>) =>
+  JSON.stringify({
+    version: 0,
+    global: { enabled: "1", server: "http://127.0.0.1/xmlrpc" },
+    site: { enabled: "1", name: host.site, password: SITE_PASSWORD },
+    host: { enabled: "1", name: host.name },
+    stats: {},
+    ...Object.fromEntries(
+      [...trees].map(([section, paths]) => [
+        section.toLowerCase(),
+        { enabled: "1", dirtree: Object.fromEntries(paths.map((p) => [p, {}])) }
+      ])
+    )
+  })
+
+/** bz2 and URL-safe base64 by Python's own modules (as report_mirror), in the XML-RPC call it sends. */
+const encode = (json: string) =>
+  new Promise<string>((resolve, reject) => {
+    const child = spawn("python3", [WIRE, "bz2"], { stdio: ["pipe", "pipe", "pipe"] })
+    children.add(child)
+    const out: Array<Buffer> = []
+    const errors: Array<Buffer> = []
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk))
+    child.stderr.on("data", (chunk: Buffer) => errors.push(chunk))
+    child.once("exit", (code) => {
+      children.delete(child)
+      if (code !== 0) return reject(new Error(`checkin_wire.py bz2 exited ${code}: ${Buffer.concat(errors)}`))
+      const payload = Buffer.concat(out).toString("ascii")
+      resolve(
+        `<?xml version='1.0'?>\n<methodCall>\n<methodName>checkin</methodName>\n<params>\n<param>\n<value><string>${payload}</string></value>\n</param>\n</params>\n</methodCall>\n`
+      )
+    })
+    child.stdin.end(json)
+  })
+
+/** Runs `work` over `items`, `parallel` at a time, in order of the results. */
+const inParallel = async <A, B>(items: ReadonlyArray<A>, parallel: number, work: (item: A) => Promise<B>) => {
+  const results: Array<B> = new Array(items.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < items.length) {
+        const i = next++
+        results[i] = await work(items[i]!)
+      }
+    })
+  )
+  return results
+}
+
+const SUCCESS = /checked in successful/
+
+const checkinReply = (text: string) => (SUCCESS.test(text) ? "checked in successful" : text.slice(0, 160))
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export const run = async () => {
+  const began = performance.now()
+  const varDir = path.join(ROOT, "var")
+  fs.mkdirSync(varDir, { recursive: true })
+  const temp = path.join(varDir, `bench-scale-${process.pid}`)
+  fs.mkdirSync(temp, { recursive: true })
+  // As root, the embedded PostgreSQL runs as the `postgres` user, which must reach its data directory below this.
+  fs.chmodSync(varDir, 0o755)
+  fs.chmodSync(temp, 0o755)
+  let postgres: RunningPostgres | undefined
+  const nodes: Array<RunningNode> = []
+  let baseline: Spawned | undefined
+  let cleaned: Promise<void> | undefined
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      for (const child of children) {
+        if (child !== baseline?.child && !nodes.some((node) => node.spawned.child === child)) child.kill("SIGKILL")
+      }
+      await stopChild(baseline, 2_000)
+      await Promise.all(nodes.map((node) => stopChild(node.spawned)))
+      if (postgres !== undefined) await postgres.stop().catch((error) => console.error("stopping PostgreSQL:", error))
+      fs.rmSync(temp, { recursive: true, force: true })
+    })())
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`\n${signal}: stopping the nodes and PostgreSQL, removing ${temp}`)
+    void cleanup().finally(() => process.exit(130))
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+  const startPostgres = async () =>
+    startEmbeddedPostgres({
+      dataDir: path.join(temp, "postgres"),
+      port: await freePort(),
+      database: "mirrormanager_bench"
+    })
+  const withDatabase = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+    Effect.runPromise(
+      effect.pipe(Effect.provide(databaseLayer(Redacted.make(postgres!.url), { maxConnections: 2 }))) as Effect.Effect<
+        A,
+        E
+      >
+    )
+
+  try {
+    // 1. The world.
+    console.log("  1. the world")
+    let start = performance.now()
+    postgres = await startPostgres()
+    line("embedded PostgreSQL started", seconds(performance.now() - start))
+    start = performance.now()
+    const passwordHash = await Effect.runPromise(hashPassword(SITE_PASSWORD))
+    const counts = await withDatabase(
+      generateScaleWorld(passwordHash, (what, took) => {
+        if (took > 500) line(`  ${what}`, seconds(took))
+      })
+    )
+    line("world generated (SQL)", `${seconds(performance.now() - start)} (migrations included)`)
+    console.log(
+      `${"".padEnd(40)}${Object.entries(counts)
+        .map(([table, count]) => `${table} ${thousands(count)}`)
+        .join(", ")}`
+    )
+    const { hosts, trees, material } = await withDatabase(
+      Effect.all({ hosts: privateHosts, trees: categoryTrees, material: requestMaterial })
+    )
+    // pg_stat_statements (for the database time of changes) needs a restart with the library preloaded; one role
+    // per node tells their statements apart.
+    start = performance.now()
+    await withDatabase(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql.unsafe("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        for (const role of ["node_a", "node_b"]) {
+          yield* sql.unsafe(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD 'bench-${role}'`)
+        }
+      })
+    )
+    await postgres.stop()
+    postgres = await startPostgres()
+    const statements = await withDatabase(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        return yield* sql.unsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").pipe(
+          Effect.as(true),
+          Effect.catch((error) =>
+            Effect.as(
+              Effect.sync(() => console.log(`  pg_stat_statements: ${error}`)),
+              false
+            )
+          )
+        )
+      })
+    )
+    line(
+      "PostgreSQL restarted",
+      `${seconds(performance.now() - start)} (pg_stat_statements ${statements ? "on" : "off"})`
+    )
+    const roleUrl = (role: string) => {
+      const url = new URL(postgres!.url)
+      url.username = role
+      url.password = `bench-${role}`
+      return url.toString()
+    }
+
+    // 2. Check-in payloads, built before any node runs (they take both cores for a while).
+    start = performance.now()
+    const rand = pseudoRandom(15_000_015)
+    const checkinHosts = hosts.filter((host) => host.netblock !== undefined).slice(0, CHECKINS + 1)
+    /** What each host reported, per category: what the change phase adds to. */
+    const reported = new Map<number, Map<string, ReadonlyArray<string>>>()
+    const jsons = checkinHosts.map((host) => {
+      const sections = new Map<string, ReadonlyArray<string>>()
+      for (const tree of trees)
+        sections.set(
+          tree.category,
+          tree.paths.filter((p) => p === "" || rand() < CHECKIN_SHARE)
+        )
+      reported.set(host.id, sections)
+      return checkinJson(host, sections)
+    })
+    const bodies = await inParallel(jsons, os.availableParallelism(), encode)
+    const checkins: Array<Checkin> = checkinHosts.map((host, i) => ({
+      host,
+      body: bodies[i]!,
+      directories: [...reported.get(host.id)!.values()].reduce((n, paths) => n + paths.length, 0)
+    }))
+    jsons.length = 0
+    line(
+      "check-in payloads (python3 bz2)",
+      `${seconds(performance.now() - start)}   ${checkins.length} hosts, ~${thousands(checkins[0]?.directories ?? 0)} ` +
+        `directories each, ${(bodies.reduce((n, b) => n + b.length, 0) / bodies.length / 1024).toFixed(0)} KiB a request`
+    )
+    // The change phase: each host adds one directory it did not report to one category, EPEL's.
+    const changeCategory = CATEGORIES[1]!
+    const changeTree = trees.find((tree) => tree.category === changeCategory.name)!
+    const changes = await inParallel(checkins.slice(1, 1 + CHANGES), os.availableParallelism(), async (checkin) => {
+      const had = new Set(reported.get(checkin.host.id)!.get(changeCategory.name))
+      const added = changeTree.paths.find((p) => p.includes("/Packages/") && !had.has(p))!
+      const json = checkinJson(checkin.host, new Map([[changeCategory.name, [...had, added]]]))
+      return { host: checkin.host, added: `${changeTree.topdir}/${added}`, body: await encode(json) }
+    })
+
+    // 3. A node on the world: its index build and memory.
+    console.log("  2. a node on the world")
+    const nodeADir = path.join(temp, "node-a")
+    const envA = nodeEnv(roleUrl("node_a"), nodeADir)
+    const first = await startNode("node-a", envA, temp)
+    let nodeA = first.node
+    nodes.push(nodeA)
+    let metrics = await indexReady(nodeA, "database")
+    const firstIndexMs = performance.now() - first.began
+    const buildSeconds = metrics.get("mm_index_build_seconds")
+    line(
+      "node started",
+      `${seconds(first.readyMs)} to ready, index after ${seconds(firstIndexMs)}: ${thousands(metrics.get("mm_index_hosts") ?? 0)} ` +
+        `hosts, ${thousands(metrics.get("mm_index_directories") ?? 0)} directories`
+    )
+    line("RSS after the build", `${mb(procMemory(nodeA.spawned.child.pid).rss)}, peak ${mb(first.memory.read().peak)}`)
+    const hasEventLoopGauge = metrics.has("mm_event_loop_delay_max_seconds")
+
+    // 4. Throughput against a bare node:http server.
+    console.log("  3. throughput")
+    const mix = requestMix(material.repos, material.netblocks, material.redirectedRepos)
+    const probes = {
+      mirrorlist: await probe(nodeA.origin, "mirrorlist", mix.queries),
+      metalink: await probe(nodeA.origin, "metalink", mix.queries)
+    }
+    for (const [endpoint, p] of Object.entries(probes)) {
+      line(
+        `/${endpoint} answers`,
+        `statuses ${JSON.stringify(p.statuses)}; body p50 ${thousands(p.sizes.p50)} bytes; URLs p50 ${p.urls.p50}`
+      )
+    }
+    const mirrorlistBody = path.join(temp, "mirrorlist.body")
+    const metalinkBody = path.join(temp, "metalink.body")
+    fs.writeFileSync(mirrorlistBody, probes.mirrorlist.typical)
+    fs.writeFileSync(metalinkBody, probes.metalink.typical)
+    const baselinePort = await freePort()
+    const baselineOrigin = `http://127.0.0.1:${baselinePort}`
+    baseline = spawnChild(
+      [baselineScript, String(baselinePort), mirrorlistBody, metalinkBody],
+      path.join(temp, "baseline.log")
+    )
+    const baselineSpawned = baseline
+    await waitFor("baseline listening", baselineSpawned, 10_000, async () =>
+      fs.readFileSync(baselineSpawned.logFile, "utf8").includes("listening") ? true : undefined
+    )
+    const ratios: Record<string, { ratio: number; node: LoadResult; baseline: LoadResult }> = {}
+    for (const endpoint of ["mirrorlist", "metalink"] as const) {
+      const paths = mix.queries.map((query) => `/${endpoint}?${query}`)
+      const rounds: Array<{ ratio: number; node: LoadResult; baseline: LoadResult }> = []
+      for (let round = 1; round <= ROUNDS; round++) {
+        const config = {
+          paths,
+          connections: CONNECTIONS,
+          mode: "max" as const,
+          warmupSeconds: round === 1 ? 2 : 0,
+          durationSeconds: ROUND_SECONDS
+        }
+        const atNode = await load(temp, `${endpoint}-node-${round}`, {
+          ...config,
+          origin: nodeA.origin,
+          ...(nodeA.spawned.child.pid === undefined ? {} : { serverPid: nodeA.spawned.child.pid })
+        })
+        assertRunning(nodeA.spawned, `the /${endpoint} load`)
+        const atBaseline = await load(temp, `${endpoint}-baseline-${round}`, { ...config, origin: baselineOrigin })
+        line(`  /${endpoint} node, round ${round}`, describeLoad(atNode))
+        line(`  /${endpoint} baseline, round ${round}`, describeLoad(atBaseline))
+        rounds.push({
+          ratio: atNode.requestsPerSecond / atBaseline.requestsPerSecond,
+          node: atNode,
+          baseline: atBaseline
+        })
+      }
+      ratios[endpoint] = rounds.toSorted((a, b) => a.ratio - b.ratio)[Math.floor((rounds.length - 1) / 2)]!
+    }
+    await stopChild(baseline, 2_000)
+    const halfRate = Math.max(1, Math.round(ratios.mirrorlist!.node.requestsPerSecond / 2))
+
+    // 5. Stalls: a forced rebuild, one check-in alone, all at once, a snapshot write, under paced requests.
+    console.log(`  4. rebuild, check-ins and snapshot under /mirrorlist at ${thousands(halfRate)}/s (half the max)`)
+    const paths = mix.queries.map((query) => `/mirrorlist?${query}`)
+    let loading = true
+    const pacedRuns: Array<LoadResult> = []
+    const paced = (async () => {
+      for (let chunk = 1; loading; chunk++) {
+        pacedRuns.push(
+          await load(temp, `paced-${chunk}`, {
+            origin: nodeA.origin,
+            paths,
+            connections: CONNECTIONS,
+            mode: "paced",
+            rate: halfRate,
+            warmupSeconds: 0,
+            durationSeconds: 5
+          })
+        )
+      }
+    })()
+    await metricsOf(nodeA) // resets the event-loop gauge
+    const watch = eventLoopWatch(nodeA)
+    const snapshotFile = path.join(nodeADir, "redirector-index.json.gz")
+    const snapshotStamp = () => (fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).mtimeMs : 0)
+    /** A change of every kind's worth (as a category rename records): each node rebuilds its index and snapshots it. */
+    const forceRebuild = async (what: string) => {
+      const before = (await metricsOf(nodeA)).get("mm_index_built_at_seconds")
+      const stampBefore = snapshotStamp()
+      const asked = performance.now()
+      await withDatabase(
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql.unsafe(
+            "WITH c AS (INSERT INTO changes (kind, payload) VALUES ('content', '{}') RETURNING seq) SELECT pg_notify('mm_changes', seq::text) FROM c"
+          )
+        })
+      )
+      if (before === undefined) {
+        notMeasured(what, `≤ ${TARGET.buildSeconds} s`, "the node has no mm_index_built_at_seconds")
+        return
+      }
+      const after = await waitFor(`a rebuild (${what})`, nodeA.spawned, 300_000, async () => {
+        const m = await metricsOf(nodeA)
+        return m.get("mm_index_built_at_seconds") !== before ? m : undefined
+      })
+      const took = after.get("mm_index_build_seconds") ?? Number.NaN
+      line(
+        what,
+        `${seconds(took * 1000)} (mm_index_build_seconds; ${seconds(performance.now() - asked)} from the change)`
+      )
+      const snapshotWritten = await waitFor("the snapshot written", nodeA.spawned, 120_000, async () =>
+        snapshotStamp() !== stampBefore ? true : undefined
+      ).catch(() => false)
+      line(
+        "  snapshot written after it",
+        snapshotWritten ? `${seconds(performance.now() - asked)} from the change` : "no"
+      )
+      return took
+    }
+    const rebuildSeconds = await forceRebuild("forced rebuild")
+
+    // One alone, then all at once (the issue's write path).
+    const [alone, ...rest] = checkins
+    const all = rest.slice(0, CHECKINS)
+    start = performance.now()
+    const aloneReply = checkinReply(await post(`${nodeA.origin}/xmlrpc`, alone!.body))
+    const aloneMs = performance.now() - start
+    line("one check-in alone", `${seconds(aloneMs)} (${thousands(alone!.directories)} directories): ${aloneReply}`)
+    const latencies: Array<number> = []
+    const replies: Record<string, number> = {}
+    start = performance.now()
+    await Promise.all(
+      all.map(async (checkin) => {
+        const sent = performance.now()
+        const reply = checkinReply(await post(`${nodeA.origin}/xmlrpc`, checkin.body))
+        latencies.push(performance.now() - sent)
+        replies[reply] = (replies[reply] ?? 0) + 1
+      })
+    )
+    const allMs = performance.now() - start
+    latencies.sort((a, b) => a - b)
+    line(
+      `${all.length} check-ins at once`,
+      `${seconds(allMs)}; latency p50 ${seconds(percentile(latencies, 0.5))}, p99 ${seconds(percentile(latencies, 0.99))}; ` +
+        `replies ${JSON.stringify(replies)}`
+    )
+    const stampAfterBurst = snapshotStamp()
+    const burstSnapshot = await waitFor("a snapshot after the check-ins", nodeA.spawned, 60_000, async () =>
+      snapshotStamp() !== stampAfterBurst ? true : undefined
+    ).catch(() => false)
+    line("snapshot after the check-ins", burstSnapshot ? "written" : "none within 60 s")
+    const secondRebuild = await forceRebuild("second forced rebuild")
+    loading = false
+    await paced
+    const loop = await watch.stop()
+    const worstPaced = pacedRuns.toSorted((a, b) => b.latencyMs.p99 - a.latencyMs.p99)[0]
+    for (const [i, r] of pacedRuns.entries()) line(`  paced, 5 s chunk ${i + 1}`, describeLoad(r))
+
+    // 6. A restart from the snapshot.
+    console.log("  5. restart from the snapshot")
+    const memoryFirst = first.memory.read()
+    await stopChild(nodeA.spawned)
+    nodes.splice(nodes.indexOf(nodeA), 1)
+    const hasSnapshot = fs.existsSync(snapshotFile)
+    const second = await startNode("node-a-restarted", envA, temp)
+    nodeA = second.node
+    nodes.push(nodeA)
+    metrics = await indexReady(nodeA, "any")
+    const restartMs = performance.now() - second.began
+    const fromSnapshot = metrics.get("mm_index_from_snapshot") === 1
+    line(
+      "restarted",
+      `index ready ${seconds(restartMs)} after the spawn (${fromSnapshot ? "from the snapshot" : "from the database"}); ` +
+        `/healthz/ready after ${seconds(second.readyMs)}`
+    )
+    await indexReady(nodeA, "database")
+    line("  then built from the database", `${seconds(performance.now() - second.began)} after the spawn`)
+    const memorySecond = second.memory.read()
+
+    // 7. A change reaching every node: two nodes, one check-in at a time.
+    console.log(`  6. ${CHANGES} changes reaching two nodes`)
+    const nodeB = (await startNode("node-b", nodeEnv(roleUrl("node_b"), path.join(temp, "node-b")), temp)).node
+    nodes.push(nodeB)
+    await indexReady(nodeB, "database")
+    const carries = async (node: RunningNode, change: (typeof changes)[number]) => {
+      const ip = change.host.netblock!.replace(/\.0\/24$/, ".7")
+      const text = await get(`${node.origin}/mirrorlist?path=${encodeURIComponent(change.added)}&ip=${ip}`)
+        .then((r) => r.text())
+        .catch(() => "")
+      return text.includes(`://${change.host.name}/`)
+    }
+    if (statements) {
+      await withDatabase(
+        Effect.asVoid(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe("SELECT pg_stat_statements_reset()")))
+      )
+    }
+    const delays: Array<number> = []
+    let missed = 0
+    let alreadyThere = 0
+    for (const change of changes) {
+      if ((await carries(nodeA, change)) || (await carries(nodeB, change))) {
+        alreadyThere++
+        continue
+      }
+      const reply = checkinReply(await post(`${nodeA.origin}/xmlrpc`, change.body))
+      const replied = performance.now()
+      if (reply !== "checked in successful") {
+        line("  a change's check-in", reply)
+        missed++
+        continue
+      }
+      const pending = new Set([nodeA, nodeB])
+      while (pending.size > 0 && performance.now() - replied < 5_000) {
+        for (const node of [...pending]) if (await carries(node, change)) pending.delete(node)
+        if (pending.size > 0) await sleep(10)
+      }
+      if (pending.size > 0) missed++
+      else delays.push(performance.now() - replied)
+      if (missed >= 3 && delays.length === 0) break
+    }
+    delays.sort((a, b) => a - b)
+    line(
+      "changes",
+      `${delays.length} reached both nodes` +
+        (delays.length > 0
+          ? `: p50 ${ms(percentile(delays, 0.5))}, p99 ${ms(percentile(delays, 0.99))}, max ${ms(delays.at(-1)!)}`
+          : "") +
+        `; ${missed} not within 5 s; ${alreadyThere} already served before the change (skipped)`
+    )
+    const databasePerNode = statements
+      ? await withDatabase(
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const totals = yield* sql.unsafe<{ role: string; ms: number; calls: string }>(
+              `SELECT r.rolname AS role, sum(s.total_exec_time)::float8 AS ms, sum(s.calls)::text AS calls
+               FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+               WHERE r.rolname IN ('node_a', 'node_b') GROUP BY r.rolname ORDER BY r.rolname`
+            )
+            const top = yield* sql.unsafe<{ role: string; ms: number; calls: string; query: string }>(
+              `SELECT r.rolname AS role, s.total_exec_time::float8 AS ms, s.calls::text AS calls,
+                      regexp_replace(left(s.query, 90), '\\s+', ' ', 'g') AS query
+               FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+               WHERE r.rolname IN ('node_a', 'node_b') ORDER BY s.total_exec_time DESC LIMIT 6`
+            )
+            return { totals, top }
+          })
+        )
+      : undefined
+    const applied = delays.length + missed
+    if (databasePerNode !== undefined && applied > 0) {
+      for (const row of databasePerNode.totals) {
+        line(
+          `  database time, ${row.role}`,
+          `${ms(row.ms)} in ${row.calls} statements: ${ms(row.ms / applied)} a change`
+        )
+      }
+      for (const row of databasePerNode.top) {
+        line(`    ${row.role} ${ms(row.ms)}`, `${row.calls}× ${row.query}`)
+      }
+    }
+
+    // 8. Memory: the node's two lives (first start to restart, then restart to now).
+    const rssNow = procMemory(nodeA.spawned.child.pid)
+    const peak = Math.max(memoryFirst.peak, memoryFirst.maxRss, memorySecond.peak, memorySecond.maxRss, rssNow.peak)
+
+    // 9. Verdicts.
+    console.log("  targets (issue 15):")
+    judge(
+      "full index build",
+      `≤ ${TARGET.buildSeconds} s`,
+      buildSeconds === undefined
+        ? "mm_index_build_seconds not reported"
+        : `${seconds(buildSeconds * 1000)} at start` +
+            [rebuildSeconds, secondRebuild]
+              .filter((s) => s !== undefined)
+              .map((s) => `, ${seconds(s * 1000)} forced`)
+              .join(""),
+      buildSeconds === undefined
+        ? undefined
+        : Math.max(buildSeconds, rebuildSeconds ?? 0, secondRebuild ?? 0) <= TARGET.buildSeconds
+    )
+    judge(
+      "resident memory, peak",
+      "≤ 1024 MB",
+      `${mb(peak)} (VmHWM; first life ${mb(memoryFirst.peak)}, after the restart ${mb(memorySecond.peak)})`,
+      peak <= TARGET.rssBytes
+    )
+    if (!hasSnapshot)
+      notMeasured("restart from the snapshot to ready", `≤ ${TARGET.restartSeconds} s`, "no snapshot was written")
+    else
+      judge(
+        "restart from the snapshot to ready",
+        `≤ ${TARGET.restartSeconds} s`,
+        `${seconds(restartMs)}${fromSnapshot ? "" : " (served from the database first: the snapshot was not used)"}`,
+        fromSnapshot && restartMs <= TARGET.restartSeconds * 1000
+      )
+    if (!hasEventLoopGauge || loop.maxSeconds === undefined)
+      notMeasured(
+        "event loop, longest delay",
+        `≤ ${TARGET.eventLoopMs} ms`,
+        "the node has no mm_event_loop_delay_max_seconds"
+      )
+    else
+      judge(
+        "event loop, longest delay",
+        `≤ ${TARGET.eventLoopMs} ms`,
+        `${ms(loop.maxSeconds * 1000)} over ${loop.scrapes} scrapes (rebuilds, check-ins, snapshots)`,
+        loop.maxSeconds * 1000 <= TARGET.eventLoopMs
+      )
+    if (worstPaced === undefined) notMeasured("/mirrorlist p99 at half rate", `≤ ${TARGET.p99Ms} ms`, "no paced run")
+    else
+      judge(
+        "/mirrorlist p99 at half rate, during them",
+        `≤ ${TARGET.p99Ms} ms`,
+        `${ms(worstPaced.latencyMs.p99)} worst 5 s chunk of ${pacedRuns.length} at ${thousands(halfRate)}/s (max ${ms(
+          Math.max(...pacedRuns.map((r) => r.latencyMs.max))
+        )})`,
+        pacedRuns.every((r) => r.latencyMs.p99 <= TARGET.p99Ms && r.errors === 0)
+      )
+    judge(
+      "one check-in alone, end to end",
+      `≤ ${TARGET.oneCheckinSeconds} s`,
+      `${seconds(aloneMs)} for ${thousands(alone!.directories)} directories (${aloneReply})`,
+      aloneReply === "checked in successful" && aloneMs <= TARGET.oneCheckinSeconds * 1000
+    )
+    const succeeded = replies["checked in successful"] ?? 0
+    judge(
+      `${all.length} check-ins at once`,
+      `≤ ${TARGET.allCheckinsSeconds} s for 300${all.length === 300 ? "" : `; ${all.length} run (BENCH_SCALE_CHECKINS)`}`,
+      `${seconds(allMs)}, ${succeeded} of ${all.length} successful`,
+      succeeded === all.length && allMs <= TARGET.allCheckinsSeconds * 1000
+    )
+    if (delays.length === 0)
+      notMeasured(
+        "a change in both nodes' answers, p99",
+        `≤ ${TARGET.changeSeconds} s`,
+        `no change reached both nodes within 5 s (${missed} tried; check-ins must write the up-to-date bits)`
+      )
+    else
+      judge(
+        "a change in both nodes' answers, p99",
+        `≤ ${TARGET.changeSeconds} s`,
+        `${ms(percentile(delays, 0.99))} over ${delays.length} changes${missed > 0 ? `, ${missed} missed` : ""}`,
+        missed === 0 && percentile(delays, 0.99) <= TARGET.changeSeconds * 1000
+      )
+    if (databasePerNode === undefined || applied === 0)
+      notMeasured(
+        "database time per change per node",
+        `≤ ${TARGET.changeDatabaseMs} ms`,
+        databasePerNode === undefined ? "pg_stat_statements could not be loaded" : "no change applied"
+      )
+    else {
+      const worst = Math.max(...databasePerNode.totals.map((row) => row.ms / applied))
+      judge(
+        "database time per change per node",
+        `≤ ${TARGET.changeDatabaseMs} ms`,
+        `${ms(worst)} (worst node; every statement of its role, check-in writes included where the host's entity lives)`,
+        worst <= TARGET.changeDatabaseMs
+      )
+    }
+    for (const [endpoint, target] of [
+      ["mirrorlist", TARGET.mirrorlistRatio],
+      ["metalink", TARGET.metalinkRatio]
+    ] as const) {
+      const r = ratios[endpoint]!
+      judge(
+        `/${endpoint} vs bare node:http`,
+        `≥ ${target * 100} %`,
+        `${(r.ratio * 100).toFixed(0)} % (${thousands(r.node.requestsPerSecond)} vs ${thousands(r.baseline.requestsPerSecond)} req/s, median of ${ROUNDS})`,
+        r.ratio >= target
+      )
+    }
+  } finally {
+    process.removeListener("SIGINT", onSignal)
+    process.removeListener("SIGTERM", onSignal)
+    const cleanupStart = performance.now()
+    await cleanup()
+    line("cleaned up", seconds(performance.now() - cleanupStart))
+    line("whole run", seconds(performance.now() - began))
+    if (verdicts.length > 0) {
+      console.log("  summary:")
+      for (const v of verdicts) console.log(`  ${show(v)}`)
+    }
+  }
+}
