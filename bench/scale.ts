@@ -13,9 +13,11 @@
 // - throughput: /mirrorlist and /metalink against a bare node:http server in the same run.
 // Every figure is printed with its target and a verdict; what cannot be measured says why. A missed target does not
 // fail the run; a node that cannot start does. Everything lives in var/bench-scale-<pid>/, removed at the end and on
-// Ctrl-C. BENCH_SCALE_CHECKINS (default 100) sets how many hosts check in at once (300 is the issue's figure).
+// Ctrl-C, but the encoded check-ins, kept in var/bench-scale-payloads/ for the next run, and the nodes' logs, copied
+// to var/bench-scale-logs/. BENCH_SCALE_CHECKINS (default 100) sets how many hosts check in at once (300 is the issue's figure).
 
 import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -238,8 +240,19 @@ const checkinJson = (host: PrivateHost, trees: ReadonlyMap<string, ReadonlyArray
     )
   })
 
-/** bz2 and URL-safe base64 by Python's own modules (as report_mirror), in the XML-RPC call it sends. */
-const encode = (json: string) =>
+/**
+ * bz2 and URL-safe base64 by Python's own modules (as report_mirror), in the XML-RPC call it sends. A minute or two
+ * of both cores for a hundred hosts: kept in `cacheDir` by the JSON's hash, for the next run.
+ */
+const encode = (cacheDir: string) => async (json: string) => {
+  const cached = path.join(cacheDir, `${createHash("sha256").update(json).digest("hex")}.xml`)
+  if (fs.existsSync(cached)) return fs.readFileSync(cached, "utf8")
+  const body = await encodeNow(json)
+  fs.writeFileSync(cached, body)
+  return body
+}
+
+const encodeNow = (json: string) =>
   new Promise<string>((resolve, reject) => {
     const child = spawn("python3", [WIRE, "bz2"], { stdio: ["pipe", "pipe", "pipe"] })
     children.add(child)
@@ -275,7 +288,11 @@ const inParallel = async <A, B>(items: ReadonlyArray<A>, parallel: number, work:
 
 const SUCCESS = /checked in successful/
 
-const checkinReply = (text: string) => (SUCCESS.test(text) ? "checked in successful" : text.slice(0, 160))
+/** The reply's string (a fault's or a failed request's text as it came). */
+const checkinReply = (text: string) =>
+  SUCCESS.test(text)
+    ? "checked in successful"
+    : (/<string>([^<]*)<\/string>/.exec(text)?.[1] ?? (text === "" ? "(no reply)" : text)).slice(0, 160)
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -284,6 +301,7 @@ export const run = async () => {
   const varDir = path.join(ROOT, "var")
   fs.mkdirSync(varDir, { recursive: true })
   const temp = path.join(varDir, `bench-scale-${process.pid}`)
+  const logsDir = path.join(varDir, "bench-scale-logs")
   fs.mkdirSync(temp, { recursive: true })
   // As root, the embedded PostgreSQL runs as the `postgres` user, which must reach its data directory below this.
   fs.chmodSync(varDir, 0o755)
@@ -300,6 +318,12 @@ export const run = async () => {
       await stopChild(baseline, 2_000)
       await Promise.all(nodes.map((node) => stopChild(node.spawned)))
       if (postgres !== undefined) await postgres.stop().catch((error) => console.error("stopping PostgreSQL:", error))
+      // The nodes' logs (warnings and errors) outlive the run, for a look at what a figure came from.
+      fs.rmSync(logsDir, { recursive: true, force: true })
+      fs.mkdirSync(logsDir, { recursive: true })
+      for (const file of fs.readdirSync(temp).filter((name) => name.startsWith("node-") && name.endsWith(".log"))) {
+        fs.copyFileSync(path.join(temp, file), path.join(logsDir, file))
+      }
       fs.rmSync(temp, { recursive: true, force: true })
     })())
   const onSignal = (signal: NodeJS.Signals) => {
@@ -399,7 +423,9 @@ export const run = async () => {
       reported.set(host.id, sections)
       return checkinJson(host, sections)
     })
-    const bodies = await inParallel(jsons, os.availableParallelism(), encode)
+    const cacheDir = path.join(varDir, "bench-scale-payloads")
+    fs.mkdirSync(cacheDir, { recursive: true })
+    const bodies = await inParallel(jsons, os.availableParallelism(), encode(cacheDir))
     const checkins: Array<Checkin> = checkinHosts.map((host, i) => ({
       host,
       body: bodies[i]!,
@@ -418,7 +444,7 @@ export const run = async () => {
       const had = new Set(reported.get(checkin.host.id)!.get(changeCategory.name))
       const added = changeTree.paths.find((p) => p.includes("/Packages/") && !had.has(p))!
       const json = checkinJson(checkin.host, new Map([[changeCategory.name, [...had, added]]]))
-      return { host: checkin.host, added: `${changeTree.topdir}/${added}`, body: await encode(json) }
+      return { host: checkin.host, added: `${changeTree.topdir}/${added}`, body: await encode(cacheDir)(json) }
     })
 
     // 3. A node on the world: its index build and memory.
@@ -484,7 +510,11 @@ export const run = async () => {
           ...(nodeA.spawned.child.pid === undefined ? {} : { serverPid: nodeA.spawned.child.pid })
         })
         assertRunning(nodeA.spawned, `the /${endpoint} load`)
-        const atBaseline = await load(temp, `${endpoint}-baseline-${round}`, { ...config, origin: baselineOrigin })
+        const atBaseline = await load(temp, `${endpoint}-baseline-${round}`, {
+          ...config,
+          origin: baselineOrigin,
+          ...(baselineSpawned.child.pid === undefined ? {} : { serverPid: baselineSpawned.child.pid })
+        })
         line(`  /${endpoint} node, round ${round}`, describeLoad(atNode))
         line(`  /${endpoint} baseline, round ${round}`, describeLoad(atBaseline))
         rounds.push({
@@ -508,6 +538,7 @@ export const run = async () => {
         pacedRuns.push(
           await load(temp, `paced-${chunk}`, {
             origin: nodeA.origin,
+            ...(nodeA.spawned.child.pid === undefined ? {} : { serverPid: nodeA.spawned.child.pid }),
             paths,
             connections: CONNECTIONS,
             mode: "paced",
