@@ -437,10 +437,10 @@ export const run = async () => {
       `${seconds(performance.now() - start)}   ${checkins.length} hosts, ~${thousands(checkins[0]?.directories ?? 0)} ` +
         `directories each, ${(bodies.reduce((n, b) => n + b.length, 0) / bodies.length / 1024).toFixed(0)} KiB a request`
     )
-    // The change phase: each host adds one directory it did not report to one category, EPEL's.
+    // The change phase: each of the first hosts adds one directory it did not report to one category, EPEL's.
     const changeCategory = CATEGORIES[1]!
     const changeTree = trees.find((tree) => tree.category === changeCategory.name)!
-    const changes = await inParallel(checkins.slice(1, 1 + CHANGES), os.availableParallelism(), async (checkin) => {
+    const changes = await inParallel(checkins.slice(0, CHANGES), os.availableParallelism(), async (checkin) => {
       const had = new Set(reported.get(checkin.host.id)!.get(changeCategory.name))
       const added = changeTree.paths.find((p) => p.includes("/Packages/") && !had.has(p))!
       const json = checkinJson(checkin.host, new Map([[changeCategory.name, [...had, added]]]))
@@ -591,8 +591,9 @@ export const run = async () => {
     const rebuildSeconds = await forceRebuild("forced rebuild")
 
     // One alone, then all at once (the issue's write path).
-    const [alone, ...rest] = checkins
-    const all = rest.slice(0, CHECKINS)
+    // All at once: the first CHECKINS hosts; alone before them, the one after (or, with no host left, the first).
+    const all = checkins.slice(0, CHECKINS)
+    const alone = checkins[CHECKINS] ?? checkins[0]
     start = performance.now()
     const aloneReply = checkinReply(await post(`${nodeA.origin}/xmlrpc`, alone!.body))
     const aloneMs = performance.now() - start
