@@ -12,7 +12,19 @@ import type { CategoryId, DirectoryId, HostCategoryId, HostId, SiteId } from "@m
 import { Context, Duration, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { type CrawlCategory, type CrawlOutcome, type CrawlTarget, isRepodata } from "../crawler/index.ts"
-import { withoutStatementTimeout } from "../db/index.ts"
+import {
+  bitsOf,
+  countBits,
+  forEachDifference,
+  hasBit,
+  NO_BITS,
+  sameBits,
+  setBit,
+  trimmed,
+  type UpToDateBits,
+  widened,
+  withoutStatementTimeout
+} from "../db/index.ts"
 import { HostEvents, type NewHostEvent } from "../events/index.ts"
 
 /** Consecutive failed crawls after which a host is switched off (docs/crawler.md#results). */
@@ -102,6 +114,20 @@ export class HostStore extends Context.Service<
       const inTransaction = <A, E>(effect: Effect.Effect<A, E | SqlError.SqlError>) =>
         sql.withTransaction(Effect.andThen(withoutStatementTimeout(sql), effect))
 
+      /** What a host category is up to date on (nothing without a row). */
+      const upToDateOf = (hostCategoryId: HostCategoryId) =>
+        Effect.map(
+          sql<{ readonly bits: Uint8Array }>`SELECT bits FROM host_category_up2date
+            WHERE host_category_id = ${hostCategoryId}`,
+          (rows) => (rows[0] === undefined ? NO_BITS : trimmed(new Uint8Array(rows[0].bits)))
+        )
+      /** Stores what a host category is up to date on (the caller knows it changed). */
+      const writeUpToDate = (hostCategoryId: HostCategoryId, bits: UpToDateBits) =>
+        sql`INSERT INTO host_category_up2date (host_category_id, bits, changed_at)
+          VALUES (${hostCategoryId}, ${Buffer.from(trimmed(bits))}, now())
+          ON CONFLICT (host_category_id) DO UPDATE SET bits = EXCLUDED.bits, changed_at = EXCLUDED.changed_at
+          WHERE host_category_up2date.bits IS DISTINCT FROM EXCLUDED.bits`
+
       /**
        * A check-in of the host: `user_active`, and per category the reported directories
        * (docs/checkin.md#server-rules). Returns the reply's lines.
@@ -144,14 +170,13 @@ export class HostStore extends Context.Service<
               const names = reported.directories.map((path) =>
                 path === "" ? category.topdir : `${category.topdir}/${path}`
               )
-              // The reported paths that are directories of the category, as paths below its top.
-              const known = yield* sql<{ readonly directoryId: DirectoryId; readonly path: string }>`
-                SELECT d.id AS "directoryId",
-                       CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END AS path
+              // The reported paths that are directories of the category, as paths below its top, with their numbers.
+              const known = yield* sql<{ readonly path: string; readonly ordinal: number }>`
+                SELECT CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END AS path,
+                       cd.ordinal
                 FROM directories d
                 JOIN category_directories cd ON cd.directory_id = d.id AND cd.category_id = ${category.categoryId}
                 WHERE d.name IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(names)}::jsonb))`
-              const rows = JSON.stringify(known)
 
               if (!host.private) {
                 // Trust, then verify: the claim waits for a crawl of these directories (docs/checkin.md#server-rules).
@@ -162,23 +187,19 @@ export class HostStore extends Context.Service<
                 lines.push(`Category ${category.name} directories reported: ${known.length}  verification scheduled\n`)
                 continue
               }
-              // Authoritative: what was reported is up to date, what was not is gone (docs/checkin.md#server-rules).
-              const written = yield* sql<{ readonly inserted: boolean }>`
-                INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by, verified_at)
-                SELECT ${category.hostCategoryId}, r."directoryId", r.path, true, 'checkin', now()
-                FROM jsonb_to_recordset(${rows}::jsonb) AS r("directoryId" integer, path text)
-                ON CONFLICT (host_category_id, path) DO UPDATE
-                SET directory_id = EXCLUDED.directory_id, up2date = true, verified_by = 'checkin', verified_at = now()
-                RETURNING (xmax = 0) AS inserted`
-              const deleted = yield* sql<{ readonly count: number }>`
-                WITH gone AS (
-                  DELETE FROM host_category_dirs WHERE host_category_id = ${category.hostCategoryId}
-                    AND path NOT IN (SELECT r.path FROM jsonb_to_recordset(${rows}::jsonb) AS r(path text))
-                  RETURNING 1)
-                SELECT count(*)::int AS count FROM gone`
-              const added = written.filter((w) => w.inserted).length
+              // Authoritative: what was reported is up to date, what was not is not (docs/checkin.md#server-rules):
+              // the host category's bitset, written only when it changed.
+              const before = yield* upToDateOf(category.hostCategoryId)
+              const after = bitsOf(known.map((k) => k.ordinal))
+              let added = 0
+              let deleted = 0
+              forEachDifference(before, after, (ordinal) => {
+                if (hasBit(after, ordinal)) added++
+                else deleted++
+              })
+              if (added + deleted > 0) yield* writeUpToDate(category.hostCategoryId, after)
               lines.push(
-                `Category ${category.name} directories updated: ${written.length - added}  added: ${added}  deleted ${deleted[0]?.count ?? 0}\n`
+                `Category ${category.name} directories updated: ${countBits(after) - added}  added: ${added}  deleted ${deleted}\n`
               )
             }
             yield* sql`UPDATE hosts SET last_checked_in = now() WHERE id = ${host.id}`
@@ -257,6 +278,30 @@ export class HostStore extends Context.Service<
                   WHERE host_category_id = ${hc} AND up2date
                     AND path NOT IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(upToDate.map((d) => d.path))}::jsonb))`
               }
+              // What selection reads: the host category's bitset, from the same results.
+              const ordinals = new Map(
+                (yield* sql<{ readonly directoryId: number; readonly ordinal: number }>`
+                  SELECT cd.directory_id AS "directoryId", cd.ordinal FROM category_directories cd
+                  WHERE cd.category_id = (SELECT category_id FROM host_categories WHERE id = ${hc})
+                    AND cd.directory_id = ANY(${`{${category.directories.map((d) => Math.trunc(d.directoryId)).join(",")}}`}::int[])`).map(
+                  (row) => [row.directoryId, row.ordinal] as const
+                )
+              )
+              const on: Array<number> = []
+              const off: Array<number> = []
+              for (const directory of category.directories) {
+                const ordinal = ordinals.get(directory.directoryId)
+                if (ordinal === undefined) continue
+                if (directory.result === "upToDate") on.push(ordinal)
+                else if (directory.result === "stale") off.push(ordinal)
+              }
+              const before = yield* upToDateOf(hc)
+              const length = on.reduce((most, ordinal) => Math.max(most, (ordinal >>> 3) + 1), before.length)
+              // A full crawl's confirmations are all there is; another crawl changes what it checked.
+              const after = report.mode === "full" ? new Uint8Array(length) : widened(before, length)
+              for (const ordinal of on) setBit(after, ordinal, true)
+              for (const ordinal of off) setBit(after, ordinal, false)
+              if (!sameBits(before, after)) yield* writeUpToDate(hc, after)
               yield* sql`UPDATE host_category_claims SET verification_due = false WHERE host_category_id = ${hc}`
             }
             // What the base checks learned of each URL; the host serves a family if any usable URL does
@@ -317,6 +362,8 @@ export class HostStore extends Context.Service<
               // answer again.)
               yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
                 WHERE up2date AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
+              yield* sql`UPDATE host_category_up2date SET bits = '\\x', changed_at = now()
+                WHERE bits <> '\\x' AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${host.id})`
               const failures = host.crawlFailures + 1
               yield* sql`UPDATE hosts SET crawl_failures = ${failures} WHERE id = ${host.id}`
               if (failures >= CRAWL_FAILURES_TO_DISABLE && host.userActive) {
@@ -346,8 +393,8 @@ export class HostStore extends Context.Service<
                    extract(epoch FROM h.last_checked_in)::float8 AS "lastCheckedIn",
                    extract(epoch FROM h.last_crawled)::float8 AS "lastCrawled",
                    h.crawl_failures AS "crawlFailures",
-                   (SELECT count(*)::int FROM host_category_dirs d JOIN host_categories hc ON hc.id = d.host_category_id
-                     WHERE hc.host_id = h.id AND d.up2date) AS "directoriesUpToDate",
+                   (SELECT coalesce(sum(bit_count(b.bits)), 0)::int FROM host_category_up2date b
+                     JOIN host_categories hc ON hc.id = b.host_category_id WHERE hc.host_id = h.id) AS "directoriesUpToDate",
                    (SELECT count(*)::int FROM host_category_claims c JOIN host_categories hc ON hc.id = c.host_category_id
                      WHERE hc.host_id = h.id AND c.verification_due) AS "claimsAwaitingCrawl"
             FROM hosts h WHERE h.id = ${hostId}`

@@ -65,7 +65,11 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       const fullBuild = Effect.gen(function* () {
         const startedAt = Date.now()
         const loaded = yield* indexRows.all
-        const index = redirector.replaceIndex(loaded.source, { origin: "database", builtAt: Date.now(), startedAt })
+        const index = yield* redirector.buildIndex(loaded.source, {
+          origin: "database",
+          builtAt: Date.now(),
+          startedAt
+        })
         const counts = index.counts()
         yield* Effect.logInfo(
           `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
@@ -77,6 +81,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       /** Applies every change committed since `snapshot`; returns the snapshot to ask from next time. */
       const poll = (snapshot: string) =>
         Effect.gen(function* () {
+          const readStart = performance.now()
           const rows = yield* sql<ChangeRow>`WITH s AS (SELECT pg_current_snapshot() AS snap)
             SELECT s.snap::text AS snapshot, c.kind, c.payload, extract(epoch FROM c.at)::float8 AS at
             FROM s LEFT JOIN changes c ON c.xid >= pg_snapshot_xmin(${snapshot}::pg_snapshot)
@@ -117,7 +122,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
             ...(overrideRows === undefined ? {} : { overrides: overrideRows })
           })
           if (applied > 0) dirty = true
-          redirector.caughtUp(applied, newest)
+          redirector.caughtUp(applied, newest, performance.now() - readStart)
           if (applied > 0) {
             yield* Effect.logDebug(
               `applied ${applied} changes: ${hostIds.size} hosts, ${directoryIds.size} directories${repositories ? ", repositories" : ""}${overrides ? ", overrides" : ""}`

@@ -5,9 +5,10 @@ import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import { parseNetblock } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { withoutTransactionTimeouts } from "../db/index.ts"
+import { NO_BITS, trimmed, type UpToDateBits, withoutTransactionTimeouts } from "../db/index.ts"
 import {
   type CategorySource,
+  type DirectoryCategory,
   type DirectorySource,
   type FamilySupport,
   type FileDetailSource,
@@ -24,22 +25,6 @@ import {
 const schemeOf = (url: string): MirrorUrlScheme | undefined => {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase()
   return scheme in SCHEME_RANK ? (scheme as MirrorUrlScheme) : undefined
-}
-
-/** Integers from a `string_agg(x::text, ',')` column (much cheaper to ship than millions of rows). */
-const integers = (text: string | null): Array<number> => {
-  if (text === null || text.length === 0) return []
-  const out: Array<number> = []
-  let value = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 44) {
-      out.push(value)
-      value = 0
-    } else value = value * 10 + (c - 48)
-  }
-  out.push(value)
-  return out
 }
 
 const byHost = <R extends { readonly hostId: number }>(rows: ReadonlyArray<R>) => {
@@ -82,71 +67,79 @@ const resolveNetblocks = (texts: ReadonlyArray<string>) =>
     return (text: string): ReadonlyArray<string> => resolved.get(text) ?? [text]
   })
 
+/**
+ * `column` is one of `ids` (or anything, for a full build), as `column = ANY('{…}'::int[])`: a form the planner sizes
+ * from the literal, so that reloading a few hosts or directories reads them through their indexes, never a scan of
+ * the table (test/redirector/ChangeQueries.test.ts holds it to that).
+ */
+const oneOf = (sql: SqlClient.SqlClient, column: string, ids: ReadonlyArray<number> | undefined) =>
+  ids === undefined
+    ? sql`true`
+    : sql`${sql.literal(column)} = ANY(${`{${ids.map((id) => Math.trunc(id)).join(",")}}`}::int[])`
+
+/** The statements that read hosts (all, or those in `ids`), in the order `loadHosts` runs them. */
+export const hostStatements = (sql: SqlClient.SqlClient, ids?: ReadonlyArray<number>) => ({
+  hosts: sql<{
+    id: number
+    siteId: number
+    name: string
+    country: string
+    bandwidth: number
+    private: boolean
+    asn: string | null
+    asnClients: boolean
+    internet2: boolean
+    internet2Clients: boolean
+    ipv4: FamilySupport
+    ipv6: FamilySupport
+  }>`SELECT h.id, h.site_id AS "siteId", h.name, h.country, h.bandwidth, (h.private OR s.private) AS private,
+      h.asn::text AS asn, h.asn_clients AS "asnClients", h.internet2, h.internet2_clients AS "internet2Clients",
+      h.ipv4, h.ipv6
+    FROM hosts h JOIN sites s ON s.id = h.site_id
+    WHERE h.admin_active AND h.user_active AND s.admin_active AND s.user_active AND ${oneOf(sql, "h.id", ids)}
+    ORDER BY h.id`,
+  peerAsns: sql<{ hostId: number; asn: string }>`SELECT host_id AS "hostId", asn::text AS asn
+    FROM host_peer_asns WHERE ${oneOf(sql, "host_id", ids)} ORDER BY asn`,
+  countriesAllowed: sql<{ hostId: number; country: string }>`SELECT host_id AS "hostId", country
+    FROM host_countries_allowed WHERE ${oneOf(sql, "host_id", ids)} ORDER BY country`,
+  netblocks: sql<{ hostId: number; netblock: string }>`SELECT host_id AS "hostId", netblock
+    FROM host_netblocks WHERE ${oneOf(sql, "host_id", ids)} ORDER BY id`,
+  categories: sql<{ hostId: number; id: number; categoryId: number; alwaysUp2date: boolean }>`SELECT
+      host_id AS "hostId", id, category_id AS "categoryId", always_up2date AS "alwaysUp2date"
+    FROM host_categories WHERE ${oneOf(sql, "host_id", ids)} ORDER BY id`,
+  urls: sql<{ hostCategoryId: number; url: string }>`SELECT u.host_category_id AS "hostCategoryId", u.url
+    FROM host_category_urls u JOIN host_categories hc ON hc.id = u.host_category_id
+    WHERE NOT u.private AND u.reachable IS NOT FALSE AND u.tls_valid IS NOT FALSE AND ${oneOf(sql, "hc.host_id", ids)}
+    ORDER BY u.id`,
+  upToDate: sql<{ hostCategoryId: number; bits: Uint8Array }>`SELECT b.host_category_id AS "hostCategoryId", b.bits
+    FROM host_category_up2date b JOIN host_categories hc ON hc.id = b.host_category_id
+    WHERE ${oneOf(sql, "hc.host_id", ids)}`
+})
+
 /** Hosts, all of them or those in `ids` (a host missing from the answer is gone or inactive). */
 const loadHosts = (ids?: ReadonlyArray<number>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     if (ids !== undefined && ids.length === 0) return []
-    const all = ids === undefined
-    const only = JSON.stringify(ids ?? [])
-    const hosts = yield* sql<{
-      id: number
-      siteId: number
-      name: string
-      country: string
-      bandwidth: number
-      private: boolean
-      asn: string | null
-      asnClients: boolean
-      internet2: boolean
-      internet2Clients: boolean
-      ipv4: FamilySupport
-      ipv6: FamilySupport
-    }>`SELECT h.id, h.site_id AS "siteId", h.name, h.country, h.bandwidth, (h.private OR s.private) AS private,
-        h.asn::text AS asn, h.asn_clients AS "asnClients", h.internet2, h.internet2_clients AS "internet2Clients",
-        h.ipv4, h.ipv6
-      FROM hosts h JOIN sites s ON s.id = h.site_id
-      WHERE h.admin_active AND h.user_active AND s.admin_active AND s.user_active AND (${all} OR h.id IN (SELECT value::int FROM jsonb_array_elements(${only}::jsonb)))
-      ORDER BY h.id`
+    const statements = hostStatements(sql, ids)
+    const hosts = yield* statements.hosts
     if (hosts.length === 0) return []
-    const of = JSON.stringify(all ? [] : hosts.map((h) => h.id))
-    const peerAsns = byHost(
-      yield* sql<{ hostId: number; asn: string }>`SELECT host_id AS "hostId", asn::text AS asn
-        FROM host_peer_asns WHERE (${all} OR host_id IN (SELECT value::int FROM jsonb_array_elements(${of}::jsonb))) ORDER BY asn`
-    )
-    const allowed = byHost(
-      yield* sql<{ hostId: number; country: string }>`SELECT host_id AS "hostId", country
-        FROM host_countries_allowed WHERE (${all} OR host_id IN (SELECT value::int FROM jsonb_array_elements(${of}::jsonb))) ORDER BY country`
-    )
-    const netblockRows = yield* sql<{ hostId: number; netblock: string }>`SELECT host_id AS "hostId", netblock
-        FROM host_netblocks WHERE (${all} OR host_id IN (SELECT value::int FROM jsonb_array_elements(${of}::jsonb))) ORDER BY id`
+    const peerAsns = byHost(yield* statements.peerAsns)
+    const allowed = byHost(yield* statements.countriesAllowed)
+    const netblockRows = yield* statements.netblocks
     const netblocks = byHost(netblockRows)
     const expand = yield* resolveNetblocks(netblockRows.map((row) => row.netblock))
-    const categories = byHost(
-      yield* sql<{ hostId: number; id: number; categoryId: number; alwaysUp2date: boolean }>`SELECT
-          host_id AS "hostId", id, category_id AS "categoryId", always_up2date AS "alwaysUp2date"
-        FROM host_categories WHERE (${all} OR host_id IN (SELECT value::int FROM jsonb_array_elements(${of}::jsonb))) ORDER BY id`
-    )
+    const categories = byHost(yield* statements.categories)
     const urls = new Map<number, Array<HostUrlSource>>()
-    for (const row of yield* sql<{ hostCategoryId: number; url: string }>`SELECT u.host_category_id AS
-          "hostCategoryId", u.url
-        FROM host_category_urls u JOIN host_categories hc ON hc.id = u.host_category_id
-        WHERE NOT u.private AND u.reachable IS NOT FALSE AND u.tls_valid IS NOT FALSE AND (${all} OR hc.host_id IN (SELECT value::int FROM jsonb_array_elements(${of}::jsonb)))
-        ORDER BY u.id`) {
+    for (const row of yield* statements.urls) {
       const scheme = schemeOf(row.url)
       if (scheme === undefined) continue
       const list = urls.get(row.hostCategoryId)
       if (list === undefined) urls.set(row.hostCategoryId, [{ url: row.url, scheme }])
       else list.push({ url: row.url, scheme })
     }
-    const directories = new Map<number, Array<number>>()
-    for (const row of yield* sql<{ hostCategoryId: number; ids: string }>`SELECT d.host_category_id AS
-          "hostCategoryId", string_agg(d.directory_id::text, ',' ORDER BY d.directory_id) AS ids
-        FROM host_category_dirs d JOIN host_categories hc ON hc.id = d.host_category_id
-        WHERE d.up2date AND (${all} OR hc.host_id IN (SELECT value::int FROM jsonb_array_elements(${of}::jsonb)))
-        GROUP BY d.host_category_id`) {
-      directories.set(row.hostCategoryId, integers(row.ids))
-    }
+    const upToDate = new Map<number, UpToDateBits>()
+    for (const row of yield* statements.upToDate) upToDate.set(row.hostCategoryId, trimmed(new Uint8Array(row.bits)))
     return hosts.map(
       (h): HostSource => ({
         ...h,
@@ -159,7 +152,7 @@ const loadHosts = (ids?: ReadonlyArray<number>) =>
           categoryId: hc.categoryId,
           alwaysUp2date: hc.alwaysUp2date,
           urls: inSchemeOrder(urls.get(hc.id) ?? []),
-          directoryIds: directories.get(hc.id) ?? []
+          upToDate: upToDate.get(hc.id) ?? NO_BITS
         }))
       })
     )
@@ -171,30 +164,43 @@ const loadCategories = Effect.gen(function* () {
     FROM categories c JOIN directories d ON d.id = c.topdir_id ORDER BY c.id`
 })
 
+/** The statements that read directories (all, or those in `ids`). */
+export const directoryStatements = (sql: SqlClient.SqlClient, ids?: ReadonlyArray<number>) => ({
+  directories: sql<{ id: number; name: string }>`SELECT d.id, d.name FROM directories d
+    WHERE ${oneOf(sql, "d.id", ids)}`,
+  categories: sql<{ directoryId: number; categoryId: number; ordinal: number }>`SELECT directory_id AS "directoryId",
+      category_id AS "categoryId", ordinal
+    FROM category_directories WHERE ${oneOf(sql, "directory_id", ids)}`,
+  fileDetails: sql<{
+    directoryId: number
+    filename: string
+    timestamp: string
+    size: string
+    md5: string | null
+    sha1: string | null
+    sha256: string | null
+    sha512: string | null
+  }>`SELECT directory_id AS "directoryId", filename, timestamp::text AS timestamp, size::text AS size,
+      md5, sha1, sha256, sha512
+    FROM file_details WHERE ${oneOf(sql, "directory_id", ids)} ORDER BY directory_id, filename, timestamp DESC, id DESC`
+})
+
 /** Directories with their categories and file details, all of them or those in `ids`. */
 const loadDirectories = (ids?: ReadonlyArray<number>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     if (ids !== undefined && ids.length === 0) return []
-    const all = ids === undefined
-    const only = JSON.stringify(ids ?? [])
-    const directories = yield* sql<{ id: number; name: string; categoryIds: string | null }>`SELECT d.id, d.name,
-        (SELECT string_agg(cd.category_id::text, ',') FROM category_directories cd WHERE cd.directory_id = d.id)
-          AS "categoryIds"
-      FROM directories d WHERE (${all} OR d.id IN (SELECT value::int FROM jsonb_array_elements(${only}::jsonb)))`
+    const statements = directoryStatements(sql, ids)
+    const directories = yield* statements.directories
+    const categories = new Map<number, Array<DirectoryCategory>>()
+    for (const row of yield* statements.categories) {
+      const link = { categoryId: row.categoryId, ordinal: row.ordinal }
+      const list = categories.get(row.directoryId)
+      if (list === undefined) categories.set(row.directoryId, [link])
+      else list.push(link)
+    }
     const details = new Map<number, Array<FileDetailSource>>()
-    for (const row of yield* sql<{
-      directoryId: number
-      filename: string
-      timestamp: string
-      size: string
-      md5: string | null
-      sha1: string | null
-      sha256: string | null
-      sha512: string | null
-    }>`SELECT directory_id AS "directoryId", filename, timestamp::text AS timestamp, size::text AS size,
-        md5, sha1, sha256, sha512
-      FROM file_details WHERE (${all} OR directory_id IN (SELECT value::int FROM jsonb_array_elements(${only}::jsonb))) ORDER BY directory_id, filename, timestamp DESC, id DESC`) {
+    for (const row of yield* statements.fileDetails) {
       const detail: FileDetailSource = {
         filename: row.filename,
         timestamp: Number(row.timestamp),
@@ -212,7 +218,7 @@ const loadDirectories = (ids?: ReadonlyArray<number>) =>
       (d): DirectorySource => ({
         id: d.id,
         name: d.name,
-        categoryIds: integers(d.categoryIds),
+        categories: categories.get(d.id) ?? [],
         fileDetails: details.get(d.id) ?? []
       })
     )
@@ -238,8 +244,8 @@ const loadOverrides = Effect.gen(function* () {
 })
 
 /**
- * Everything, read in one REPEATABLE READ transaction so the rows and the snapshot agree; unbounded (one statement
- * returns every up-to-date host-directory pair: tens of millions at Fedora's scale).
+ * Everything, read in one REPEATABLE READ transaction so the rows and the snapshot agree; unbounded (what is up to
+ * date is one bitset per host category: a few thousand rows at Fedora's scale, besides its directories).
  */
 const loadIndex: Effect.Effect<LoadedIndex, SqlError.SqlError, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

@@ -1,56 +1,139 @@
 // The last good index on local disk (docs/redirector.md#snapshot): a node restarts and serves from it while the
-// database is down. Written atomically (temporary file, then rename), gzip-compressed JSON of the index's rows.
-import * as fs from "node:fs/promises"
+// database is down. Written atomically (temporary file, then rename) as gzip-compressed lines of JSON: a header, then
+// the index's rows a slice per line (bitsets in base64), then an end line that says how many rows there were, so a
+// cut-off file is refused. Written and read a slice at a time with the event loop free between slices (compression
+// runs on libuv's thread pool): at Fedora's size the snapshot is tens of megabytes.
+import * as fs from "node:fs"
 import * as path from "node:path"
-import { promisify } from "node:util"
+import * as readline from "node:readline"
+import { Readable } from "node:stream"
+import { pipeline } from "node:stream/promises"
 import * as zlib from "node:zlib"
 import { Effect, Layer } from "effect"
-import type { IndexSource } from "./IndexSource.ts"
+import { bitsFromBase64, bitsToBase64 } from "../db/index.ts"
+import type { DirectorySource, HostSource, IndexSource } from "./IndexSource.ts"
 import { Redirector } from "./Redirector.ts"
 
-const gzip = promisify(zlib.gzip)
-const gunzip = promisify(zlib.gunzip)
+const FORMAT = "mirrormanager-index/2"
 
-const FORMAT = "mirrormanager-index/1"
+/** Rows per line of the snapshot. */
+const HOSTS_PER_LINE = 50
+const DIRECTORIES_PER_LINE = 1000
 
-export const snapshotFile = (dataDir: string) => path.join(dataDir, "redirector-index.json.gz")
+export const snapshotFile = (dataDir: string) => path.join(dataDir, "redirector-index.jsonl.gz")
 
 export interface IndexSnapshot {
   readonly builtAt: number
   readonly source: IndexSource
 }
 
+type Line =
+  | { readonly format: string; readonly builtAt: number }
+  | { readonly categories: IndexSource["categories"] }
+  | { readonly repositories: IndexSource["repositories"]; readonly redirects: IndexSource["redirects"] }
+  | { readonly overrides: IndexSource["overrides"] }
+  | { readonly hosts: ReadonlyArray<unknown> }
+  | { readonly directories: ReadonlyArray<DirectorySource> }
+  | { readonly end: { readonly hosts: number; readonly directories: number } }
+
+const hostLine = (host: HostSource) => ({
+  ...host,
+  categories: host.categories.map((hc) => ({ ...hc, upToDate: bitsToBase64(hc.upToDate) }))
+})
+
+const hostOfLine = (row: any): HostSource => ({
+  ...row,
+  categories: (row.categories as Array<any>).map((hc) => ({ ...hc, upToDate: bitsFromBase64(hc.upToDate) }))
+})
+
+async function* lines(snapshot: IndexSnapshot): AsyncGenerator<string> {
+  const { source } = snapshot
+  const line = (value: Line) => `${JSON.stringify(value)}\n`
+  const breathe = () => new Promise<void>((resolve) => setImmediate(resolve))
+  yield line({ format: FORMAT, builtAt: snapshot.builtAt })
+  yield line({ categories: source.categories })
+  yield line({ repositories: source.repositories, redirects: source.redirects })
+  yield line({ overrides: source.overrides })
+  for (let i = 0; i < source.hosts.length; i += HOSTS_PER_LINE) {
+    yield line({ hosts: source.hosts.slice(i, i + HOSTS_PER_LINE).map(hostLine) })
+    await breathe()
+  }
+  for (let i = 0; i < source.directories.length; i += DIRECTORIES_PER_LINE) {
+    yield line({ directories: source.directories.slice(i, i + DIRECTORIES_PER_LINE) })
+    await breathe()
+  }
+  yield line({ end: { hosts: source.hosts.length, directories: source.directories.length } })
+}
+
+/** Writes the snapshot; returns its size in bytes. */
 export const writeSnapshot = (file: string, snapshot: IndexSnapshot) =>
   Effect.tryPromise({
     try: async () => {
-      await fs.mkdir(path.dirname(file), { recursive: true })
-      const body = await gzip(JSON.stringify({ format: FORMAT, ...snapshot }))
+      await fs.promises.mkdir(path.dirname(file), { recursive: true })
       const temporary = `${file}.${process.pid}.tmp`
-      await fs.writeFile(temporary, body)
-      await fs.rename(temporary, file)
-      return body.length
+      try {
+        await pipeline(Readable.from(lines(snapshot)), zlib.createGzip(), fs.createWriteStream(temporary))
+        await fs.promises.rename(temporary, file)
+      } catch (error) {
+        await fs.promises.rm(temporary, { force: true })
+        throw error
+      }
+      return (await fs.promises.stat(file)).size
     },
     catch: (error) => new Error(`cannot write the index snapshot ${file}: ${String(error)}`)
   })
 
-/** The snapshot in `file`; undefined when there is none. A file that cannot be read is an error. */
+/** The snapshot in `file`; undefined when there is none. A file that cannot be read (or is cut off) is an error. */
 export const readSnapshot = (file: string) =>
   Effect.tryPromise({
     try: async (): Promise<IndexSnapshot | undefined> => {
-      const body = await fs.readFile(file).catch((error: NodeJS.ErrnoException) => {
+      const handle = await fs.promises.open(file).catch((error: NodeJS.ErrnoException) => {
         if (error.code === "ENOENT") return undefined
         throw error
       })
-      if (body === undefined) return undefined
-      const parsed = JSON.parse((await gunzip(body)).toString("utf8")) as {
-        format?: unknown
-        builtAt?: unknown
-        source?: unknown
+      if (handle === undefined) return undefined
+      const input = handle.createReadStream().pipe(zlib.createGunzip())
+      const reader = readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
+      let builtAt: number | undefined
+      let end: { hosts: number; directories: number } | undefined
+      const hosts: Array<HostSource> = []
+      const directories: Array<DirectorySource> = []
+      const source: {
+        -readonly [K in keyof IndexSource]: IndexSource[K]
+      } = {
+        hosts,
+        directories,
+        categories: [],
+        repositories: [],
+        redirects: [],
+        overrides: { netblockCountries: [], continentRedirects: [] }
       }
-      if (parsed.format !== FORMAT || typeof parsed.builtAt !== "number" || typeof parsed.source !== "object") {
-        throw new Error(`not a ${FORMAT} snapshot`)
+      try {
+        for await (const text of reader) {
+          if (text.length === 0) continue
+          const line = JSON.parse(text) as Record<string, any>
+          if (builtAt === undefined) {
+            if (line.format !== FORMAT || typeof line.builtAt !== "number") throw new Error(`not a ${FORMAT} snapshot`)
+            builtAt = line.builtAt
+          } else if ("categories" in line) source.categories = line.categories
+          else if ("repositories" in line) {
+            source.repositories = line.repositories
+            source.redirects = line.redirects
+          } else if ("overrides" in line) source.overrides = line.overrides
+          else if ("hosts" in line) for (const row of line.hosts) hosts.push(hostOfLine(row))
+          else if ("directories" in line) for (const row of line.directories) directories.push(row)
+          else if ("end" in line) end = line.end
+        }
+      } finally {
+        reader.close()
+        input.destroy()
+        await handle.close()
       }
-      return { builtAt: parsed.builtAt, source: parsed.source as IndexSource }
+      if (builtAt === undefined) throw new Error(`not a ${FORMAT} snapshot`)
+      if (end === undefined || end.hosts !== hosts.length || end.directories !== directories.length) {
+        throw new Error("the snapshot is cut off")
+      }
+      return { builtAt, source }
     },
     catch: (error) => new Error(`cannot read the index snapshot ${file}: ${String(error)}`)
   })
@@ -64,10 +147,13 @@ export const IndexSnapshotLayer = (file: string) =>
         Effect.catch((error) => Effect.as(Effect.logWarning(error.message), undefined))
       )
       if (snapshot === undefined || redirector.status().index !== undefined) return
-      const served = yield* Effect.try({
-        try: () => redirector.replaceIndex(snapshot.source, { origin: "snapshot", builtAt: snapshot.builtAt }),
-        catch: (error) => new Error(`the index snapshot ${file} cannot be used: ${String(error)}`)
-      }).pipe(Effect.catch((error) => Effect.as(Effect.logWarning(error.message), undefined)))
+      const served = yield* redirector
+        .buildIndex(snapshot.source, { origin: "snapshot", builtAt: snapshot.builtAt })
+        .pipe(
+          Effect.catchDefect((error) =>
+            Effect.as(Effect.logWarning(`the index snapshot ${file} cannot be used: ${String(error)}`), undefined)
+          )
+        )
       if (served === undefined) return
       yield* Effect.logInfo(
         `serving the index snapshot ${file} of ${new Date(snapshot.builtAt).toISOString()} until the database answers`

@@ -1,6 +1,7 @@
-// What the Redirector's index is made of, as plain rows (JSON-safe, so the same shape is the on-disk snapshot).
+// What the Redirector's index is made of, as plain rows (the on-disk snapshot holds the same, bitsets in base64).
 // IndexRows reads them from the registry database.
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
+import type { UpToDateBits } from "../db/index.ts"
 
 export type FamilySupport = "yes" | "no" | "unknown"
 
@@ -22,8 +23,8 @@ export interface HostCategorySource {
   readonly alwaysUp2date: boolean
   /** Usable URLs only (not private, not known unreachable, no invalid TLS), https first. */
   readonly urls: ReadonlyArray<HostUrlSource>
-  /** Directories this host category is up to date on. */
-  readonly directoryIds: ReadonlyArray<number>
+  /** The directories this host category is up to date on, by their number in the category (UpToDateBits). */
+  readonly upToDate: UpToDateBits
 }
 
 /** An active host (inactive hosts carry nothing and are left out). */
@@ -63,10 +64,16 @@ export interface FileDetailSource {
   readonly sha512: string | null
 }
 
+/** A category a directory is linked to, and the directory's number in it (`category_directories.ordinal`). */
+export interface DirectoryCategory {
+  readonly categoryId: number
+  readonly ordinal: number
+}
+
 export interface DirectorySource {
   readonly id: number
   readonly name: string
-  readonly categoryIds: ReadonlyArray<number>
+  readonly categories: ReadonlyArray<DirectoryCategory>
   readonly fileDetails: ReadonlyArray<FileDetailSource>
 }
 

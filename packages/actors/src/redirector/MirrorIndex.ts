@@ -1,9 +1,12 @@
 // The Redirector's in-memory lookup index (docs/redirector.md#the-index): everything a mirrorlist, metalink or redirect
 // needs, built from the registry's rows, changed in place by host, directory, repository and override reloads, never
-// read from the database on the request path. Per-directory carrier views are computed on first use and dropped when a
-// change touches them. A repository's directory (one with a `repodata/` directory below it) is carried only by hosts
+// read from the database on the request path. What a host category is up to date on is its bitset over the category's
+// directory numbers; per-directory carrier views are computed from them on first use (a bounded number is kept) and
+// dropped when a change touches them. A repository's directory (one with a `repodata/` directory below it) is carried only by hosts
 // that also carry that `repodata/`: a yum client given a plain list cannot verify `repomd.xml`.
 import { type ContinentCode, continentOf, type MirrorUrlScheme } from "@mirrormanager/domain/registry"
+import { Effect } from "effect"
+import { forEachDifference, hasBit } from "../db/index.ts"
 import { type ClientAddress, PrefixTrie, parseNetblockBytes } from "../ipdata/index.ts"
 import type {
   CategorySource,
@@ -25,6 +28,8 @@ export interface IndexDirectory {
   readonly name: string
   /** The serving category: of the linked ones, the one with the longest topdir that contains the directory. */
   readonly categoryId: number | undefined
+  /** The directory's number in its serving category (where its hosts' up-to-date bits are). */
+  readonly ordinal: number | undefined
   /** The name minus the category's topdir and the `/` ("" = the topdir itself). */
   readonly subpath: string
   /** The subpath as it goes into a URL: each segment percent-encoded (see `encodePath`). */
@@ -69,10 +74,28 @@ export interface IndexCounts {
   readonly fileDetails: number
 }
 
-/** A view of no carriers; a new one per directory, since what is kept for a view hangs on its identity. */
 /** The last component of a repository's metadata directory. */
 const REPODATA = "/repodata"
 
+/**
+ * Carrier views kept at most: each is a few arrays of host references, worked out again in microseconds, so that the
+ * directories asked (tens of thousands at Fedora's size, any path a client makes up) never grow memory without bound.
+ */
+export const MAX_CARRIER_VIEWS = 50_000
+
+/** The longest a slice of a build keeps the event loop, in ms. */
+const SLICE_MS = 8
+
+const EMPTY_SOURCE: IndexSource = {
+  hosts: [],
+  categories: [],
+  directories: [],
+  repositories: [],
+  redirects: [],
+  overrides: { netblockCountries: [], continentRedirects: [] }
+}
+
+/** A view of no carriers; a new one per directory, since what is kept for a view hangs on its identity. */
 const emptyView = (): CarrierView => ({
   all: [],
   allIds: new Set(),
@@ -138,10 +161,10 @@ export class MirrorIndex {
   private readonly hostNetblocks = new PrefixTrie<number>()
   private netblockCountries = new PrefixTrie<string>()
   private continentRedirects = new Map<string, ContinentCode>()
-  /** Directory id → hosts with an up-to-date HCD for it. */
-  private readonly upToDate = new Map<number, Set<number>>()
-  /** Category id → hosts whose host category is always up to date. */
-  private readonly alwaysUpToDate = new Map<number, Set<number>>()
+  /** Category id → its directories by their number in it (the serving category's numbers only). */
+  private readonly directoriesByOrdinal = new Map<number, Array<IndexDirectory | undefined>>()
+  /** Category id → its hosts (and their host category) in id order; worked out again after a host changes. */
+  private categoryHosts: Map<number, ReadonlyArray<IndexHost>> | undefined
   private readonly views = new Map<number, CarrierView>()
   /** Why nobody carries a directory, per directory, while no host or directory changes (`reasonVersion`). */
   private readonly noCarrierReasons = new Map<number, NoCarrierReason>()
@@ -172,11 +195,47 @@ export class MirrorIndex {
 
   constructor(source: IndexSource, builtAt: number) {
     this.builtAt = builtAt
+    const building = this.steps(source)
+    while (!building.next().done) {
+      // all at once
+    }
+  }
+
+  /**
+   * An index of `source` made a slice at a time, the event loop free between slices (requests are answered from the
+   * index being replaced meanwhile): at Fedora's size a build is a few hundred milliseconds of work, which in one
+   * piece would stall every request and the cluster's shard-lock refreshes.
+   */
+  static build(source: IndexSource, builtAt: number): Effect.Effect<MirrorIndex> {
+    return Effect.gen(function* () {
+      const index = new MirrorIndex(EMPTY_SOURCE, builtAt)
+      const building = index.steps(source)
+      let sliceStart = performance.now()
+      while (!building.next().done) {
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+          sliceStart = performance.now()
+        }
+      }
+      return index
+    })
+  }
+
+  /** The build, in steps of a few hundred rows each. */
+  private *steps(source: IndexSource): Generator<void, void> {
     for (const category of source.categories) this.categories.set(category.id, category)
-    for (const directory of source.directories) this.putDirectory(directory)
+    let n = 0
+    for (const directory of source.directories) {
+      this.putDirectory(directory)
+      if (++n % 256 === 0) yield
+    }
     this.setRepositories(source.repositories, source.redirects)
+    yield
     this.setOverrides(source.overrides)
-    for (const host of source.hosts) this.putHost(host)
+    for (const host of source.hosts) {
+      this.putHost(host)
+      if (++n % 16 === 0) yield
+    }
   }
 
   /** The rows this index holds, for the snapshot. */
@@ -250,29 +309,53 @@ export class MirrorIndex {
     const cached = this.views.get(directory.id)
     if (cached !== undefined) return cached
     const view = this.computeView(directory)
+    if (this.views.size >= MAX_CARRIER_VIEWS) {
+      // The oldest kept view goes (Map keeps insertion order).
+      const oldest = this.views.keys().next().value
+      if (oldest !== undefined) this.views.delete(oldest)
+    }
     this.views.set(directory.id, view)
     return view
   }
 
+  /** How many carrier views are kept. */
+  viewCount(): number {
+    return this.views.size
+  }
+
+  /** The active hosts with the category, in id order. */
+  private hostsOf(categoryId: number): ReadonlyArray<IndexHost> {
+    if (this.categoryHosts === undefined) {
+      const byCategory = new Map<number, Array<IndexHost>>()
+      for (const host of [...this.hosts.values()].sort((a, b) => a.id - b.id)) {
+        for (const hc of host.categories) {
+          const list = byCategory.get(hc.categoryId)
+          if (list === undefined) byCategory.set(hc.categoryId, [host])
+          else list.push(host)
+        }
+      }
+      this.categoryHosts = byCategory
+    }
+    return this.categoryHosts.get(categoryId) ?? []
+  }
+
   private computeView(directory: IndexDirectory): CarrierView {
     const categoryId = directory.categoryId
-    if (categoryId === undefined) return emptyView()
+    const ordinal = directory.ordinal
+    if (categoryId === undefined || ordinal === undefined) return emptyView()
     const ids = new Set<number>()
     const all: Array<IndexHost> = []
     // A repository's directory: only hosts whose repodata/ is up to date too.
     const repodata = this.repodataOf(directory)
     const freshRepodata = repodata === undefined ? undefined : this.carriers(repodata).allIds
-    const consider = (hostId: number) => {
-      if (ids.has(hostId) || freshRepodata?.has(hostId) === false) return
-      const host = this.hosts.get(hostId)
-      const hc = host?.byCategory.get(categoryId)
-      if (host === undefined || hc === undefined || hc.urls.length === 0) return
-      ids.add(hostId)
+    for (const host of this.hostsOf(categoryId)) {
+      const hc = host.byCategory.get(categoryId)
+      if (hc === undefined || hc.urls.length === 0) continue
+      if (!hc.alwaysUp2date && !hasBit(hc.upToDate, ordinal)) continue
+      if (freshRepodata?.has(host.id) === false) continue
+      ids.add(host.id)
       all.push(host)
     }
-    for (const hostId of this.alwaysUpToDate.get(categoryId) ?? []) consider(hostId)
-    for (const hostId of this.upToDate.get(directory.id) ?? []) consider(hostId)
-    all.sort((a, b) => a.id - b.id)
     const publicHosts = all.filter((h) => !h.private)
     const byCountry = new Map<string, Array<IndexHost>>()
     for (const host of publicHosts) {
@@ -325,18 +408,17 @@ export class MirrorIndex {
     const categoryId = directory.categoryId
     if (categoryId === undefined) return { kind: "no-category" }
     const category = this.categories.get(categoryId)?.name ?? `category ${categoryId}`
-    const upToDate = this.upToDate.get(directory.id)
-    const always = this.alwaysUpToDate.get(categoryId)
+    const ordinal = directory.ordinal
     let hosts = 0
     let usable = 0
     let carrying = 0
-    for (const host of this.hosts.values()) {
+    for (const host of this.hostsOf(categoryId)) {
       const hc = host.byCategory.get(categoryId)
       if (hc === undefined) continue
       hosts++
       if (hc.urls.length === 0) continue
       usable++
-      if (always?.has(host.id) === true || upToDate?.has(host.id) === true) carrying++
+      if (hc.alwaysUp2date || (ordinal !== undefined && hasBit(hc.upToDate, ordinal))) carrying++
     }
     if (hosts === 0) return { kind: "no-host", category }
     if (usable === 0) return { kind: "no-url", category, hosts }
@@ -346,12 +428,33 @@ export class MirrorIndex {
 
   // ---- Changes (off the request path) ----
 
-  /** Replaces the hosts in `ids` with `rows` (an id missing from `rows` is gone or no longer active). */
+  /**
+   * Replaces the hosts in `ids` with `rows` (an id missing from `rows` is gone or no longer active). A host whose
+   * only change is what it is up to date on drops the carrier views of the directories whose bits changed; any other
+   * change, those of its categories.
+   */
   replaceHosts(ids: ReadonlyArray<number>, rows: ReadonlyArray<HostSource>): void {
-    for (const id of ids) this.removeHost(id)
-    for (const row of rows) {
-      this.removeHost(row.id)
-      this.putHost(row)
+    const incoming = new Map(rows.map((row) => [row.id, row]))
+    for (const id of new Set([...ids, ...incoming.keys()])) {
+      const before = this.hosts.get(id)
+      const after = incoming.get(id)
+      if (before !== undefined && after !== undefined && sameButUpToDate(before, after)) {
+        for (let i = 0; i < after.categories.length; i++) {
+          const was = before.categories[i]!.upToDate
+          const now = after.categories[i]!.upToDate
+          const numbered = this.directoriesByOrdinal.get(after.categories[i]!.categoryId)
+          if (numbered === undefined || this.views.size === 0) continue
+          forEachDifference(was, now, (ordinal) => {
+            const directory = numbered[ordinal]
+            if (directory !== undefined) this.dropView(directory.id)
+          })
+        }
+        this.removeHost(id, false)
+        this.putHost(after, false)
+        continue
+      }
+      this.removeHost(id, true)
+      if (after !== undefined) this.putHost(after, true)
     }
   }
 
@@ -389,57 +492,44 @@ export class MirrorIndex {
     this.views.clear()
   }
 
-  private putHost(source: HostSource): void {
+  /** Puts a host in; `dropViews`: drops the carrier views of its categories (false: the caller dropped them). */
+  private putHost(source: HostSource, dropViews = true): void {
     this.hostsAndDirectoriesVersion++
     const host = indexHost(source)
     this.hosts.set(host.id, host)
+    this.categoryHosts = undefined
     for (const text of host.netblocks) {
       const netblock = parseNetblockBytes(text)
       if (netblock !== undefined) this.hostNetblocks.insert(netblock, host.id)
     }
-    for (const hc of host.categories) {
-      if (hc.alwaysUp2date) {
-        this.addTo(this.alwaysUpToDate, hc.categoryId, host.id)
-        this.dropViewsOfCategory(hc.categoryId)
-      }
-      for (const directoryId of hc.directoryIds) {
-        this.addTo(this.upToDate, directoryId, host.id)
-        this.dropView(directoryId)
-      }
-    }
+    if (dropViews) for (const hc of host.categories) this.dropViewsOfCategory(hc.categoryId)
   }
 
-  private removeHost(id: number): void {
+  private removeHost(id: number, dropViews = true): void {
     const host = this.hosts.get(id)
     if (host === undefined) return
     this.hostsAndDirectoriesVersion++
     this.hosts.delete(id)
+    this.categoryHosts = undefined
     for (const text of host.netblocks) {
       const netblock = parseNetblockBytes(text)
       if (netblock !== undefined) this.hostNetblocks.remove(netblock, id)
     }
-    for (const hc of host.categories) {
-      if (hc.alwaysUp2date) {
-        this.alwaysUpToDate.get(hc.categoryId)?.delete(id)
-        this.dropViewsOfCategory(hc.categoryId)
-      }
-      for (const directoryId of hc.directoryIds) {
-        this.upToDate.get(directoryId)?.delete(id)
-        this.dropView(directoryId)
-      }
-    }
+    if (dropViews) for (const hc of host.categories) this.dropViewsOfCategory(hc.categoryId)
   }
 
   private putDirectory(source: DirectorySource): void {
     this.hostsAndDirectoriesVersion++
     let categoryId: number | undefined
+    let ordinal: number | undefined
     let topdir = ""
-    for (const id of source.categoryIds) {
-      const category = this.categories.get(id)
+    for (const link of source.categories) {
+      const category = this.categories.get(link.categoryId)
       if (category === undefined) continue
       const contains = source.name === category.topdir || source.name.startsWith(`${category.topdir}/`)
       if (contains && (categoryId === undefined || category.topdir.length > topdir.length)) {
-        categoryId = id
+        categoryId = link.categoryId
+        ordinal = link.ordinal
         topdir = category.topdir
       }
     }
@@ -456,6 +546,7 @@ export class MirrorIndex {
       id: source.id,
       name: source.name,
       categoryId,
+      ordinal,
       subpath,
       urlSubpath: encodePath(subpath),
       files,
@@ -463,6 +554,14 @@ export class MirrorIndex {
     }
     this.directoriesById.set(directory.id, directory)
     this.directoriesByName.set(directory.name, directory)
+    if (categoryId !== undefined && ordinal !== undefined) {
+      let numbered = this.directoriesByOrdinal.get(categoryId)
+      if (numbered === undefined) {
+        numbered = []
+        this.directoriesByOrdinal.set(categoryId, numbered)
+      }
+      numbered[ordinal] = directory
+    }
     this.dropView(directory.id)
     this.contentVersion++
   }
@@ -485,6 +584,10 @@ export class MirrorIndex {
     this.dropView(id)
     this.directoriesById.delete(id)
     if (this.directoriesByName.get(directory.name) === directory) this.directoriesByName.delete(directory.name)
+    if (directory.categoryId !== undefined && directory.ordinal !== undefined) {
+      const numbered = this.directoriesByOrdinal.get(directory.categoryId)
+      if (numbered?.[directory.ordinal] === directory) numbered[directory.ordinal] = undefined
+    }
     this.contentVersion++
   }
 
@@ -493,10 +596,39 @@ export class MirrorIndex {
       if (this.directoriesById.get(directoryId)?.categoryId === categoryId) this.dropView(directoryId)
     }
   }
+}
 
-  private addTo(map: Map<number, Set<number>>, key: number, value: number): void {
-    const set = map.get(key)
-    if (set === undefined) map.set(key, new Set([value]))
-    else set.add(value)
+/** Whether two rows of a host differ in what they are up to date on only (same categories in the same order). */
+const sameButUpToDate = (a: IndexHost, b: HostSource): boolean => {
+  const sameList = <T>(x: ReadonlyArray<T>, y: ReadonlyArray<T>) =>
+    x.length === y.length && x.every((value, i) => value === y[i])
+  if (
+    a.siteId !== b.siteId ||
+    a.name !== b.name ||
+    a.country !== b.country ||
+    a.bandwidth !== b.bandwidth ||
+    a.private !== b.private ||
+    a.asn !== b.asn ||
+    a.asnClients !== b.asnClients ||
+    a.internet2 !== b.internet2 ||
+    a.internet2Clients !== b.internet2Clients ||
+    a.ipv4 !== b.ipv4 ||
+    a.ipv6 !== b.ipv6 ||
+    !sameList(a.peerAsns, b.peerAsns) ||
+    !sameList(a.countriesAllowed, b.countriesAllowed) ||
+    !sameList(a.netblocks, b.netblocks) ||
+    a.categories.length !== b.categories.length
+  ) {
+    return false
   }
+  return a.categories.every((x, i) => {
+    const y = b.categories[i]!
+    return (
+      x.id === y.id &&
+      x.categoryId === y.categoryId &&
+      x.alwaysUp2date === y.alwaysUp2date &&
+      x.urls.length === y.urls.length &&
+      x.urls.every((url, j) => url.url === y.urls[j]!.url && url.scheme === y.urls[j]!.scheme)
+    )
+  })
 }

@@ -68,6 +68,9 @@ export interface RedirectorStatus {
   /** Seconds between the newest applied change's commit and its application. */
   readonly lagSeconds: number
   readonly changesApplied: number
+  /** Polls of the change log that read rows for changes, and the time spent on those reads in all (seconds). */
+  readonly changeReads: number
+  readonly changeReadSeconds: number
   readonly lastError: string | undefined
 }
 
@@ -115,10 +118,18 @@ export class Redirector extends Context.Service<
     readonly now: () => number
     /** Serves a new index made of `source` (a full build, or the snapshot); throws when the rows do not make one. */
     readonly replaceIndex: (source: IndexSource, build: IndexBuild) => IndexView
+    /**
+     * The same, the index made a slice at a time with the event loop free between slices (requests are answered from
+     * the current index meanwhile): how a node builds at Fedora's size.
+     */
+    readonly buildIndex: (source: IndexSource, build: IndexBuild) => Effect.Effect<IndexView>
     /** Applies changes to the index in one synchronous step (no request sees half of them); false without index. */
     readonly applyChanges: (changes: IndexChanges) => boolean
-    /** The change log was read to its end: `applied` changes, the newest committed at `newestAt` (epoch s). */
-    readonly caughtUp: (applied: number, newestAt: number) => void
+    /**
+     * The change log was read to its end: `applied` changes, the newest committed at `newestAt` (epoch s), their rows
+     * read in `readMs`.
+     */
+    readonly caughtUp: (applied: number, newestAt: number, readMs?: number) => void
     /** The database cannot be reached: the index is served as it is, and readiness says why. */
     readonly databaseLost: (reason: string) => void
   }
@@ -141,6 +152,8 @@ export class Redirector extends Context.Service<
           buildMs: undefined,
           lagSeconds: 0,
           changesApplied: 0,
+          changeReads: 0,
+          changeReadSeconds: 0,
           lastError: undefined
         }
         /** Requests worked out, per path and query (see ResolvedRequests); those that fail, every time. */
@@ -176,6 +189,24 @@ export class Redirector extends Context.Service<
           clientCountry: facts.country
         })
         const context = { settings, prepared, clientFacts: factsOf, selectionOptions }
+        /** Serves `made` from now on. */
+        const serve = (made: MirrorIndex, build: IndexBuild): IndexView => {
+          index = made
+          status =
+            build.origin === "database"
+              ? {
+                  ...status,
+                  index: made,
+                  origin: "database",
+                  following: true,
+                  currentAt: Date.now(),
+                  buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,
+                  lastError: undefined
+                }
+              : { ...status, index: made, origin: "snapshot", currentAt: build.builtAt }
+          return made
+        }
+
         return Redirector.of({
           settings,
           status: () => status,
@@ -184,23 +215,9 @@ export class Redirector extends Context.Service<
           selectionOptions,
           random: options.random ?? secureRandom,
           now: options.now ?? Date.now,
-          replaceIndex: (source, build) => {
-            const made = new MirrorIndex(source, build.builtAt)
-            index = made
-            status =
-              build.origin === "database"
-                ? {
-                    ...status,
-                    index: made,
-                    origin: "database",
-                    following: true,
-                    currentAt: Date.now(),
-                    buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,
-                    lastError: undefined
-                  }
-                : { ...status, index: made, origin: "snapshot", currentAt: build.builtAt }
-            return made
-          },
+          replaceIndex: (source, build) => serve(new MirrorIndex(source, build.builtAt), build),
+          buildIndex: (source, build) =>
+            Effect.map(MirrorIndex.build(source, build.builtAt), (made) => serve(made, build)),
           applyChanges: (changes) => {
             if (index === undefined) return false
             if (changes.directories !== undefined) {
@@ -213,7 +230,7 @@ export class Redirector extends Context.Service<
             if (changes.overrides !== undefined) index.setOverrides(changes.overrides)
             return true
           },
-          caughtUp: (applied, newestAt) => {
+          caughtUp: (applied, newestAt, readMs = 0) => {
             const now = Date.now()
             status = {
               ...status,
@@ -221,6 +238,8 @@ export class Redirector extends Context.Service<
               currentAt: now,
               lagSeconds: applied > 0 ? Math.max(0, now / 1000 - newestAt) : status.lagSeconds,
               changesApplied: status.changesApplied + applied,
+              changeReads: status.changeReads + (applied > 0 ? 1 : 0),
+              changeReadSeconds: status.changeReadSeconds + (applied > 0 ? readMs / 1000 : 0),
               lastError: undefined
             }
           },

@@ -286,8 +286,12 @@ export class Hosts extends Context.Service<
       })
 
       const resetUp2date = (hostId: HostId) =>
-        sql`UPDATE host_category_dirs SET up2date = false
-          WHERE host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${hostId})`.pipe(Effect.orDie)
+        Effect.andThen(
+          sql`UPDATE host_category_dirs SET up2date = false
+            WHERE host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${hostId})`,
+          sql`UPDATE host_category_up2date SET bits = '\\x', changed_at = now() WHERE bits <> '\\x'
+            AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${hostId})`
+        ).pipe(Effect.orDie)
 
       const normalizeUrl = (p: Principal, url: string) =>
         Effect.gen(function* () {

@@ -154,6 +154,9 @@ export class Sites extends Context.Service<
                   SELECT hc.id FROM host_categories hc JOIN hosts h ON h.id = hc.host_id WHERE h.site_id = ${id})`.pipe(
                   Effect.orDie
                 )
+                yield* sql`UPDATE host_category_up2date SET bits = '\\x', changed_at = now() WHERE bits <> '\\x'
+                  AND host_category_id IN (SELECT hc.id FROM host_categories hc JOIN hosts h ON h.id = hc.host_id
+                    WHERE h.site_id = ${id})`.pipe(Effect.orDie)
               }
               return yield* sites.update(id, values)
             })

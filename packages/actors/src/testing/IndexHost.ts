@@ -1,6 +1,8 @@
 // A host as the redirector's index rows hold it, for test indexes: one category (id 1), its URLs in scheme order,
-// always up to date unless `dirs` names the directories it is up to date on.
+// always up to date unless `dirs` names the directories it is up to date on (test indexes number each directory by
+// its id).
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
+import { bitsOf } from "../db/index.ts"
 import { type HostSource, inSchemeOrder } from "../redirector/index.ts"
 
 export const indexHost = (
@@ -34,7 +36,7 @@ export const indexHost = (
         categoryId: 1,
         alwaysUp2date: dirs === undefined,
         urls: inSchemeOrder(urls.map((url) => ({ url, scheme: url.slice(0, url.indexOf(":")) as MirrorUrlScheme }))),
-        directoryIds: dirs ?? []
+        upToDate: bitsOf(dirs ?? [])
       }
     ]
   }

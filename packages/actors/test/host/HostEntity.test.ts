@@ -34,6 +34,9 @@ const world = Effect.gen(function* () {
   const { hostId, hostCategoryId } = yield* hostCarrying(n, top, [nine, repo])
   yield* sql`INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date, verified_by)
     VALUES (${hostCategoryId}, ${nine}, '9', true, 'checkin')`
+  yield* sql`INSERT INTO host_category_up2date (host_category_id, bits)
+    SELECT ${hostCategoryId}, mm_bits_of(array_agg(ordinal)) FROM category_directories
+    WHERE directory_id = ${nine}`
   yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at)
     VALUES (${hostCategoryId}, '["9"]'::jsonb, now())`
   return { hostId, hostCategoryId, top, nine, repo }

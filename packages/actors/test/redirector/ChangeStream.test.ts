@@ -117,9 +117,20 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the chan
         hosts
       )
       assert.deepStrictEqual(
+        yield* changesOf(sql`INSERT INTO host_category_up2date (host_category_id, bits)
+          VALUES (${w.hostCategoryId}, mm_bits_of(ARRAY[1]))`),
+        hosts
+      )
+      // Bits written again as they were, and what a crawl verified of a directory, change nothing selection reads.
+      assert.deepStrictEqual(
+        yield* changesOf(sql`UPDATE host_category_up2date SET bits = mm_bits_of(ARRAY[1])
+          WHERE host_category_id = ${w.hostCategoryId}`),
+        []
+      )
+      assert.deepStrictEqual(
         yield* changesOf(sql`INSERT INTO host_category_dirs (host_category_id, directory_id, path, up2date)
           VALUES (${w.hostCategoryId}, ${w.directoryId}, '9/x86_64', true)`),
-        hosts
+        []
       )
       assert.deepStrictEqual(
         yield* changesOf(

@@ -27,12 +27,12 @@ const rows = (prefix: string): IndexSource => ({
   hosts: [host(1, "DE"), host(2, "US"), host(3, "SE", ["10.9.0.0/16"])],
   categories: [{ id: 1, name: "Fedora EPEL", topdir: "pub/epel" }],
   directories: [
-    { id: 1, name: "pub/epel", categoryIds: [1], fileDetails: [] },
-    { id: 2, name: D, categoryIds: [1], fileDetails: [] },
+    { id: 1, name: "pub/epel", categories: [{ categoryId: 1, ordinal: 1 }], fileDetails: [] },
+    { id: 2, name: D, categories: [{ categoryId: 1, ordinal: 2 }], fileDetails: [] },
     {
       id: 3,
       name: `${D}/repodata`,
-      categoryIds: [1],
+      categories: [{ categoryId: 1, ordinal: 3 }],
       fileDetails: [
         {
           filename: "repomd.xml",

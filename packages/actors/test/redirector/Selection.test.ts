@@ -5,12 +5,15 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as zlib from "node:zlib"
 import { afterAll, assert, describe, it, layer } from "@effect/vitest"
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import { Effect, Layer } from "effect"
+import { bitsOf } from "../../src/db/UpToDateBits.ts"
 import { GeoIp } from "../../src/ipdata/GeoIp.ts"
 import { parseClientAddress } from "../../src/ipdata/IpAddress.ts"
 import { NetworkData } from "../../src/ipdata/NetworkData.ts"
+import { readSnapshot, writeSnapshot } from "../../src/redirector/IndexSnapshot.ts"
 import {
   type DirectorySource,
   type HostSource,
@@ -69,16 +72,17 @@ const host = (id: number, spec: HostSpec = {}): HostSource => {
         categoryId: spec.categoryId ?? EPEL,
         alwaysUp2date: spec.always ?? false,
         urls,
-        directoryIds: spec.dirs ?? [D_ID]
+        upToDate: bitsOf(spec.dirs ?? [D_ID])
       }
     ]
   }
 }
 
+/** A directory numbered by its id in each of its categories (so a host's `dirs` are its up-to-date bits). */
 const directory = (id: number, name: string, categoryIds: ReadonlyArray<number> = [EPEL]): DirectorySource => ({
   id,
   name,
-  categoryIds,
+  categories: categoryIds.map((categoryId) => ({ categoryId, ordinal: id })),
   fileDetails: []
 })
 
@@ -924,18 +928,29 @@ describe("incremental index changes", () => {
     assert.isUndefined(index.countryOverride(client))
   })
 
-  it("round-trips through toSource", () => {
-    const index = build([
-      host(1, { name: "a", netblocks: ["10.1.0.0/16"], peerAsns: [64500], countriesAllowed: ["DE"] }),
-      host(2, { name: "b", country: "US" })
-    ])
-    const copy = new MirrorIndex(JSON.parse(JSON.stringify(index.toSource())), BUILT_AT)
-    for (const seed of SEEDS.slice(0, 10)) {
-      const ask: Ask = { ip: "10.1.2.3", cc: "DE", asn: 64500, seed }
-      assert.deepStrictEqual(names(select(copy, ask)), names(select(index, ask)))
-    }
-    assert.deepStrictEqual(copy.counts(), index.counts())
-  })
+  it.effect("round-trips through toSource and the snapshot file", () =>
+    Effect.gen(function* () {
+      const index = build([
+        host(1, { name: "a", netblocks: ["10.1.0.0/16"], peerAsns: [64500], countriesAllowed: ["DE"], dirs: [D_ID] }),
+        host(2, { name: "b", country: "US" }),
+        host(3, { name: "c", country: "DE", dirs: [] })
+      ])
+      const file = path.join(dataDir, "snapshot.jsonl.gz")
+      yield* writeSnapshot(file, { builtAt: BUILT_AT, source: index.toSource() })
+      const read = yield* readSnapshot(file)
+      const copy = yield* MirrorIndex.build(read!.source, read!.builtAt)
+      for (const seed of SEEDS.slice(0, 10)) {
+        const ask: Ask = { ip: "10.1.2.3", cc: "DE", asn: 64500, seed }
+        assert.deepStrictEqual(names(select(copy, ask)), names(select(index, ask)))
+      }
+      assert.deepStrictEqual(copy.counts(), index.counts())
+      assert.deepStrictEqual(names(select(copy, { cc: "DE" })), names(select(index, { cc: "DE" })))
+      // A file cut short is refused.
+      const whole = fs.readFileSync(file)
+      fs.writeFileSync(file, zlib.gzipSync(zlib.gunzipSync(whole).subarray(0, 200)))
+      assert.match(String((yield* Effect.flip(readSnapshot(file))).message), /cut off|JSON/)
+    })
+  )
 })
 
 // ---- With the real GeoIP and network tables ----

@@ -80,6 +80,15 @@ export class NodeMetrics {
     metric("mm_changes_applied_total", "counter", "Changes applied from the change stream.", [
       ["", status.changesApplied]
     ])
+    metric("mm_changes_reads_total", "counter", "Polls of the change log that read the rows of changes.", [
+      ["", status.changeReads]
+    ])
+    metric(
+      "mm_changes_read_seconds_total",
+      "counter",
+      "Time spent reading the rows of changes from the database (the change path's cost to it, per node).",
+      [["", status.changeReadSeconds]]
+    )
     metric("mm_answer_cache_bytes", "gauge", "Bytes' worth of answers kept (bounded by MM_ANSWER_CACHE_MB).", [
       ["", answers.size]
     ])

@@ -36,12 +36,12 @@ const source = (hosts: ReadonlyArray<HostSource>): IndexSource => ({
   hosts,
   categories: [{ id: 1, name: "Fedora EPEL", topdir: "pub/epel" }],
   directories: [
-    { id: 1, name: "pub/epel", categoryIds: [1], fileDetails: [] },
-    { id: 2, name: "pub/epel/9/x86_64", categoryIds: [1], fileDetails: [] },
+    { id: 1, name: "pub/epel", categories: [{ categoryId: 1, ordinal: 1 }], fileDetails: [] },
+    { id: 2, name: "pub/epel/9/x86_64", categories: [{ categoryId: 1, ordinal: 2 }], fileDetails: [] },
     {
       id: 3,
       name: "pub/epel/9/x86_64/repodata",
-      categoryIds: [1],
+      categories: [{ categoryId: 1, ordinal: 3 }],
       fileDetails: [{ ...detail, sha256: "ab".repeat(32) }]
     }
   ],

@@ -87,25 +87,25 @@ const world: IndexSource = {
     { id: 2, name: "Fedora Linux", topdir: "pub/fedora/linux" }
   ],
   directories: [
-    { id: 1, name: "pub/epel", categoryIds: [1], fileDetails: [] },
-    { id: 2, name: "pub/epel/9/Everything/x86_64", categoryIds: [1], fileDetails: [] },
+    { id: 1, name: "pub/epel", categories: [{ categoryId: 1, ordinal: 1 }], fileDetails: [] },
+    { id: 2, name: "pub/epel/9/Everything/x86_64", categories: [{ categoryId: 1, ordinal: 2 }], fileDetails: [] },
     {
       id: 3,
       name: "pub/epel/9/Everything/x86_64/repodata",
-      categoryIds: [1],
+      categories: [{ categoryId: 1, ordinal: 3 }],
       fileDetails: [STALE, NEWEST, ALTERNATE]
     },
-    { id: 4, name: "pub/epel/9/Everything/source/tree", categoryIds: [1], fileDetails: [] },
+    { id: 4, name: "pub/epel/9/Everything/source/tree", categories: [{ categoryId: 1, ordinal: 4 }], fileDetails: [] },
     {
       id: 5,
       name: "pub/epel/9/Everything/source/tree/repodata",
-      categoryIds: [1],
+      categories: [{ categoryId: 1, ordinal: 5 }],
       fileDetails: [detail(1_729_000_000, { size: 1234, sha256: "ab".repeat(32) })]
     },
     {
       id: 6,
       name: "pub/epel/9/Everything/x86_64/Packages/e",
-      categoryIds: [1],
+      categories: [{ categoryId: 1, ordinal: 6 }],
       fileDetails: [
         {
           ...NEWEST,
@@ -115,16 +115,31 @@ const world: IndexSource = {
         }
       ]
     },
-    { id: 7, name: "pub/epel/9/Everything/x86_64/Packages/l", categoryIds: [1], fileDetails: [] },
-    { id: 8, name: "pub/epel/7/x86_64", categoryIds: [1], fileDetails: [] },
-    { id: 9, name: "pub/epel/7/x86_64/repodata", categoryIds: [1], fileDetails: [detail(1_600_000_000)] },
-    { id: 10, name: "pub/epel/9/Everything/aarch64", categoryIds: [1], fileDetails: [] },
-    { id: 11, name: "pub/epel/old/x86_64", categoryIds: [1], fileDetails: [] },
-    { id: 20, name: "pub/fedora/linux/releases/40/Everything/x86_64/os", categoryIds: [2], fileDetails: [] },
+    {
+      id: 7,
+      name: "pub/epel/9/Everything/x86_64/Packages/l",
+      categories: [{ categoryId: 1, ordinal: 7 }],
+      fileDetails: []
+    },
+    { id: 8, name: "pub/epel/7/x86_64", categories: [{ categoryId: 1, ordinal: 8 }], fileDetails: [] },
+    {
+      id: 9,
+      name: "pub/epel/7/x86_64/repodata",
+      categories: [{ categoryId: 1, ordinal: 9 }],
+      fileDetails: [detail(1_600_000_000)]
+    },
+    { id: 10, name: "pub/epel/9/Everything/aarch64", categories: [{ categoryId: 1, ordinal: 10 }], fileDetails: [] },
+    { id: 11, name: "pub/epel/old/x86_64", categories: [{ categoryId: 1, ordinal: 11 }], fileDetails: [] },
+    {
+      id: 20,
+      name: "pub/fedora/linux/releases/40/Everything/x86_64/os",
+      categories: [{ categoryId: 2, ordinal: 20 }],
+      fileDetails: []
+    },
     {
       id: 21,
       name: "pub/fedora/linux/releases/40/Everything/x86_64/os/repodata",
-      categoryIds: [2],
+      categories: [{ categoryId: 2, ordinal: 21 }],
       fileDetails: [detail(1_713_000_000, { sha256: "cd".repeat(32) })]
     }
   ],
@@ -1216,7 +1231,7 @@ layer(keepingLayer, { excludeTestServices: true })("redirector golden answers, k
 
       // A directory linked to no category, then to its category (no host changes meanwhile).
       r.applyChanges({ hosts: { ids: [31], rows: [] } })
-      r.applyChanges({ directories: { ids: [20], rows: [{ ...os, categoryIds: [] }] } })
+      r.applyChanges({ directories: { ids: [20], rows: [{ ...os, categories: [] }] } })
       assert.deepStrictEqual(note(mirrorlist, 10), {
         note: "# no mirror carries this: it belongs to no category\n",
         kept: 9,
