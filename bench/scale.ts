@@ -133,6 +133,10 @@ const nodeEnv = (databaseUrl: string, dataDir: string): NodeJS.ProcessEnv => {
     MM_ADMIN_TOKEN: ADMIN_TOKEN,
     MM_LOG_LEVEL: "Warn",
     MM_SCAN_INTERVAL: "0 seconds",
+    // No crawls: the world's public hosts are names that lead nowhere, and a crawl's cost is the crawler bench's.
+    MM_CRAWL_INTERVAL: "0 seconds",
+    MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
+    MM_CRAWL_CANARY_INTERVAL: "0 seconds",
     MM_ACCESS_LOG: "off",
     // Snapshots follow changes within seconds, so that the stall phase sees one written.
     MM_INDEX_SNAPSHOT_INTERVAL: "5 seconds"
