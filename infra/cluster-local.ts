@@ -1,11 +1,13 @@
-// `npm run cluster:local`: one PostgreSQL (embedded under var/cluster-local, or DATABASE_URL) and three nodes on
-// loopback ports, each with its own data directory and cluster runner; their URLs printed. A node that dies is
-// reported and restarted with backoff while the others keep serving. Ctrl-C (or SIGTERM) stops the nodes, then
-// PostgreSQL, within 10 s and exits 0 with a closing line; a second Ctrl-C stops everything at once.
+// `npm run cluster:local`: one PostgreSQL (embedded under var/cluster-local, or DATABASE_URL) and three full nodes on
+// loopback ports, each with its own data directory and cluster runner, then any redirector nodes asked for
+// (MM_ROLE=redirector: no runner); their URLs printed. A node that dies is reported and restarted with backoff while
+// the others keep serving. Ctrl-C (or SIGTERM) stops the nodes, then PostgreSQL, within 10 s and exits 0 with a
+// closing line; a second Ctrl-C stops everything at once.
 //
-// Settings (environment): CLUSTER_NODES (3), CLUSTER_HTTP_PORTS (8081,8082,8083), CLUSTER_RUNNER_PORTS
-// (34441,34442,34443), CLUSTER_DATA_DIR (var/cluster-local), CLUSTER_PG_PORT (54339), DATABASE_URL, MM_ADMIN_TOKEN
-// (default: generated, printed), and any other MM_* setting, passed to every node.
+// Settings (environment): CLUSTER_NODES (3 full nodes), CLUSTER_HTTP_PORTS (8081,8082,8083), CLUSTER_RUNNER_PORTS
+// (34441,34442,34443), CLUSTER_REDIRECTORS (0 redirector nodes), CLUSTER_REDIRECTOR_PORTS (8091,8092,…),
+// CLUSTER_DATA_DIR (var/cluster-local), CLUSTER_PG_PORT (54339), DATABASE_URL, MM_ADMIN_TOKEN (default: generated,
+// printed), and any other MM_* setting, passed to every node.
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
@@ -16,8 +18,17 @@ import { handleStopSignals, SHUTDOWN_BOUND_MS, waitUntilReady } from "@mirrorman
 const ROOT = path.resolve(import.meta.dirname, "..")
 const MAIN = path.join(ROOT, "packages/cluster-node/src/main.ts")
 
-const count = Number(process.env.CLUSTER_NODES ?? 3)
-const ports = (variable: string, base: number) => {
+const countOf = (variable: string, fallback: number, least: number) => {
+  const count = Number(process.env[variable] ?? fallback)
+  if (!Number.isInteger(count) || count < least || count > 100) {
+    console.error(`${variable} must be a whole number from ${least} to 100`)
+    process.exit(2)
+  }
+  return count
+}
+const count = countOf("CLUSTER_NODES", 3, 1)
+const redirectorCount = countOf("CLUSTER_REDIRECTORS", 0, 0)
+const ports = (variable: string, base: number, count: number) => {
   const listed = process.env[variable]?.split(",").map((p) => Number(p.trim()))
   const result = listed ?? Array.from({ length: count }, (_, i) => base + i)
   if (result.length < count || result.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
@@ -26,8 +37,9 @@ const ports = (variable: string, base: number) => {
   }
   return result
 }
-const httpPorts = ports("CLUSTER_HTTP_PORTS", 8081)
-const runnerPorts = ports("CLUSTER_RUNNER_PORTS", 34441)
+const httpPorts = ports("CLUSTER_HTTP_PORTS", 8081, count)
+const runnerPorts = ports("CLUSTER_RUNNER_PORTS", 34441, count)
+const redirectorPorts = ports("CLUSTER_REDIRECTOR_PORTS", 8091, redirectorCount)
 const dataDir = path.resolve(process.env.CLUSTER_DATA_DIR ?? path.join(ROOT, "var/cluster-local"))
 const token = process.env.MM_ADMIN_TOKEN ?? `mm_local-${randomBytes(18).toString("base64url")}`
 
@@ -36,7 +48,8 @@ const log = (line: string) => console.log(`[cluster] ${line}`)
 interface Node {
   readonly name: string
   readonly url: string
-  readonly runnerPort: number
+  /** A full node's cluster runner port; none for a redirector node. */
+  readonly runnerPort: number | undefined
   readonly env: NodeJS.ProcessEnv
   child: ChildProcess
   exited: Promise<void>
@@ -186,10 +199,41 @@ const main = async () => {
     if (!(await becomeReady(node, node.child))) return void stop(1)
     log(`${name} ready: ${node.url} (cluster runner 127.0.0.1:${node.runnerPort}, pid ${node.child.pid})`)
   }
+  // Redirector nodes after the full nodes: they follow the database the full nodes migrated and write.
+  for (let i = 0; i < redirectorCount; i++) {
+    const name = `redirector-${i + 1}`
+    const node: Node = {
+      name,
+      url: `http://127.0.0.1:${redirectorPorts[i]}`,
+      runnerPort: undefined,
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        MM_ROLE: "redirector",
+        MM_HTTP_HOST: "127.0.0.1",
+        MM_HTTP_PORT: String(redirectorPorts[i]),
+        MM_DATA_DIR: path.join(dataDir, name)
+      },
+      child: undefined as unknown as ChildProcess,
+      exited: Promise.resolve(),
+      restarts: 0
+    }
+    nodes.push(node)
+    launch(node)
+    if (!(await becomeReady(node, node.child))) return void stop(1)
+    log(`${name} ready: ${node.url} (redirector only, pid ${node.child.pid})`)
+  }
   started = true
-  log(`${count} nodes ready; admin token: ${token}`)
-  for (const node of nodes) log(`  ${node.name}  ${node.url}   (API: ${node.url}/docs)`)
-  log("check-ins: POST <any node>/xmlrpc; a node that dies is restarted; Ctrl-C stops everything")
+  const redirectors = redirectorCount === 0 ? "" : ` and ${redirectorCount} redirector nodes`
+  log(`${count} nodes${redirectors} ready; admin token: ${token}`)
+  for (const node of nodes) {
+    log(
+      `  ${node.name}  ${node.url}   ${node.runnerPort === undefined ? "(mirrorlists only)" : `(API: ${node.url}/docs)`}`
+    )
+  }
+  log(
+    `check-ins: POST <any full node>/xmlrpc; a node that dies is restarted; Ctrl-C stops everything${redirectorCount === 0 ? "" : ". Redirector nodes answer /mirrorlist, /metalink and redirects only"}`
+  )
 }
 
 main().catch((error: unknown) => {

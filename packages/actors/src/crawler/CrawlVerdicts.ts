@@ -138,17 +138,70 @@ export const keptDirectory = (directory: CrawlDirectory): CrawledDirectory => ({
 
 const byPath = (a: CrawlDirectory, b: CrawlDirectory) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
 
-/** The directories a crawl of `mode` checks (targeted: those wanted), by path. */
+/**
+ * The directories a crawl of `mode` checks (targeted: those wanted), by path. A full crawl resuming a pass cut short
+ * (`resumeAfter`, docs/crawler.md#time-limit-and-resuming) starts with the first after it and wraps round to the
+ * first of all.
+ */
 export const directoriesToCheck = (
   directories: ReadonlyArray<CrawlDirectory>,
   mode: CrawlReport["mode"],
-  wanted: ReadonlySet<string> | undefined
-): Array<CrawlDirectory> =>
-  directories
+  wanted: ReadonlySet<string> | undefined,
+  resumeAfter: string | null = null
+): Array<CrawlDirectory> => {
+  const sorted = directories
     .filter((d) =>
       mode === "repodata" ? isRepodata(d.path) : mode === "targeted" ? wanted?.has(d.path) === true : true
     )
     .toSorted(byPath)
+  if (resumeAfter === null) return sorted
+  const after = sorted.findIndex((d) => d.path > resumeAfter)
+  return after <= 0 ? sorted : [...sorted.slice(after), ...sorted.slice(0, after)]
+}
+
+/**
+ * Where the host category's next full crawl starts (docs/crawler.md#time-limit-and-resuming), after a full crawl's
+ * report of it: `null` once a pass covered every directory (the next starts from the first; a report without a pass
+ * is a whole one), else after the last directory this one covered (or where this one started, had it covered none).
+ * Undefined: nothing to record (the category not accessible).
+ */
+export const resumePoint = (category: CrawledCategory): { readonly resumeAfter: string | null } | undefined => {
+  const { pass } = category
+  if (!category.accessible) return undefined
+  if (pass === undefined || pass.complete) return { resumeAfter: null }
+  return { resumeAfter: category.directories.at(-1)?.path ?? pass.from }
+}
+
+/**
+ * What a full crawl's sweep ("what was not confirmed is not up to date", docs/crawler.md#how-a-host-is-crawled) takes
+ * out of date in an accessible category: after a complete pass, every directory of the host category but the
+ * `confirmed` ones (found up to date); after a pass cut short by the time limit, only the `covered` directories that
+ * were not found up to date: those it did not reach keep their state.
+ */
+export type FullSweep =
+  | { readonly range: "all"; readonly confirmed: ReadonlyArray<CrawledDirectory> }
+  | { readonly range: "covered"; readonly unconfirmed: ReadonlyArray<CrawledDirectory> }
+
+export const fullSweep = (category: CrawledCategory): FullSweep =>
+  category.pass === undefined || category.pass.complete
+    ? { range: "all", confirmed: category.directories.filter((d) => d.result === "upToDate") }
+    : { range: "covered", unconfirmed: category.directories.filter((d) => d.result !== "upToDate") }
+
+/**
+ * What a full crawl says of the host's standing (docs/crawler.md#failures-and-switching-off): `good` resets the
+ * failures and switches a host the crawler switched off on again, `failed` counts a failure, `none` changes nothing.
+ * A crawl stopped by its time limit fails nothing: it is good when it reached the host's directories, else nothing.
+ */
+export const crawlStanding = (report: CrawlReport): "good" | "failed" | "none" =>
+  report.mode !== "full"
+    ? "none"
+    : report.status === "ok"
+      ? "good"
+      : report.status === "failure"
+        ? "failed"
+        : report.status === "timeout" && report.categories.some((c) => c.accessible)
+          ? "good"
+          : "none"
 
 /** Said in the crawl log of a category whose directories count as up to date whatever they hold. */
 export const ALWAYS_UP_TO_DATE_NOTE = "always up to date (alwaysUp2date): its base URLs checked, its directories not"
@@ -279,13 +332,60 @@ export const hostVerdict = (crawled: {
 
 /**
  * A crawl that did not end: the run's time, or a crawl stopped from outside, is ours to blame, not the mirror's:
- * nothing changes (docs/crawler.md#results UNKNOWN). The host's own time running out is a timeout.
+ * nothing changes (docs/crawler.md#results UNKNOWN).
  */
 export const unfinishedVerdict = (
-  why: "stopped" | "run's time" | "host's time"
+  why: "stopped" | "run's time"
 ): { readonly status: CrawlReport["status"]; readonly reason: string } =>
   why === "stopped"
     ? { status: "unknown", reason: "stopped before the end" }
-    : why === "run's time"
-      ? { status: "unknown", reason: "the crawl run's time ran out before this host was done" }
-      : { status: "timeout", reason: "crawl timed out, host likely overloaded" }
+    : { status: "unknown", reason: "the crawl run's time ran out before this host was done" }
+
+/** A duration as the crawl log says it ("120 min", "1.5 s"). */
+const limitText = (ms: number) => (ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${ms / 1000} s`)
+
+/**
+ * A crawl stopped by the host's time limit (docs/crawler.md#time-limit-and-resuming): a timeout, not a failure. What
+ * it covered is kept; the reason says how far it got and where the next full crawl resumes.
+ */
+export const timedOutVerdict = (
+  crawled: ReadonlyArray<CrawledCategory>,
+  /** Directories the crawl had to check, per host category. */
+  toCheck: ReadonlyMap<HostCategoryId, number>,
+  limitMs: number
+): { readonly status: CrawlReport["status"]; readonly reason: string } => {
+  const covered = crawled.reduce((n, c) => n + c.directories.length, 0)
+  const total = [...toCheck.values()].reduce((n, count) => n + count, 0)
+  const cut = crawled.find((c) => c.pass !== undefined && !c.pass.complete)
+  const resume = cut === undefined ? undefined : resumePoint(cut)?.resumeAfter
+  const where =
+    cut === undefined
+      ? ""
+      : `; the next full crawl resumes in host category ${cut.hostCategoryId} after ${resume === null || resume === undefined ? "its start" : `"${resume}"`}`
+  return {
+    status: "timeout",
+    reason: `stopped at the host's time limit (${limitText(limitMs)}) after ${covered} of ${total} directories${where}`
+  }
+}
+
+/** Said in the crawl log when a crawl stops at the host's time limit: how far it got in the category. */
+export const timeLimitNote = (covered: number, of: number, last: string | undefined) =>
+  `stopped at the host's time limit: ${covered} of ${of} directories of this category covered${last === undefined ? "" : `, the last "${last}"`}`
+
+/** Entries of a crawl stopped by its time limit kept from the end of its log: where it stopped. */
+const LOG_TAIL_KEPT = 20
+
+/**
+ * The entries of a crawl's log that its crawl log keeps (docs/crawler.md#crawl-log): the first `limit`; of a crawl
+ * stopped by its time limit, the last few in place of as many of those, so it says where and why it stopped.
+ */
+export const logKept = (
+  log: ReadonlyArray<CrawlLogEntry>,
+  status: CrawlReport["status"],
+  limit: number
+): ReadonlyArray<CrawlLogEntry> => {
+  if (log.length <= limit) return log
+  if (status !== "timeout") return log.slice(0, limit)
+  const tail = Math.min(LOG_TAIL_KEPT, limit)
+  return [...log.slice(0, limit - tail), ...log.slice(log.length - tail)]
+}

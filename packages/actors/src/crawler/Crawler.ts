@@ -26,6 +26,8 @@ import {
   keptNote,
   type RepomdDetail,
   repomdVerdict,
+  timedOutVerdict,
+  timeLimitNote,
   unfinishedVerdict,
   unresolvedBaseUrl
 } from "./CrawlVerdicts.ts"
@@ -44,7 +46,13 @@ export interface CrawlCategory {
   readonly alwaysUpToDate: boolean
   /** http(s) base URLs of the category on the mirror, https first. */
   readonly urls: ReadonlyArray<string>
+  /** What the crawl's mode checks (docs/crawler.md#modes): none for a canary crawl. */
   readonly directories: ReadonlyArray<CrawlDirectory>
+  /**
+   * A full crawl: the last directory (path) the last full crawl covered before its time ran out; this one starts with
+   * the next (docs/crawler.md#time-limit-and-resuming). Null or absent: from the first.
+   */
+  readonly resumeAfter?: string | null | undefined
 }
 
 export interface CrawlTarget {
@@ -159,15 +167,21 @@ const checkBase = async (crawl: Crawl, hostCategoryId: HostCategoryId, raw: stri
   return verdict.check
 }
 
+/** What a category's crawl found; `stopped`: it stopped before the end, and why (its time, its signal, a bug). */
+interface CategoryCrawl {
+  readonly crawled: CrawledCategory
+  /** Not accessible only because of this machine (its resolver, its routes). */
+  readonly ourSideOnly: boolean
+  readonly stopped?: { readonly by: unknown }
+}
+
 /**
  * A category: every base URL checked, an always-up-to-date category's too (reachability, families, certificates:
- * what puts a URL in the lists or keeps it out); its directories checked through the first that serves.
- * `ourSideOnly`: not accessible only because of this machine (its resolver, its routes).
+ * what puts a URL in the lists or keeps it out); its directories checked through the first that serves, in path
+ * order (a full crawl from where the last one stopped, docs/crawler.md#time-limit-and-resuming). Stopped before the
+ * end, what it covered is reported: the directories done in its order up to the first not done.
  */
-const crawlCategory = async (
-  crawl: Crawl,
-  category: CrawlCategory
-): Promise<{ readonly crawled: CrawledCategory; readonly ourSideOnly: boolean }> => {
+const crawlCategory = async (crawl: Crawl, category: CrawlCategory): Promise<CategoryCrawl> => {
   const { options } = crawl
   const skipped = { hostCategoryId: category.hostCategoryId, accessible: false, directories: [] }
   let base: string | undefined
@@ -185,27 +199,52 @@ const crawlCategory = async (
     return accessible
   }
   if (options.mode === "canary") return accessible
-  let directories = directoriesToCheck(
+  const full = options.mode === "full"
+  const from = full ? (category.resumeAfter ?? null) : null
+  const directories = directoriesToCheck(
     category.directories,
     options.mode,
-    options.targets?.get(category.hostCategoryId)
+    options.targets?.get(category.hostCategoryId),
+    from
   )
-  const results: Array<CrawledDirectory> = []
-  if (options.mode === "full") {
-    const kept = directories.filter((d) => d.kept !== undefined)
-    for (const d of kept) results.push(keptDirectory(d))
-    if (kept.length > 0) {
-      note(crawl, `${base}/`, keptNote(kept.length))
-      directories = directories.filter((d) => d.kept === undefined)
+  const kept = full ? directories.filter((d) => d.kept !== undefined).length : 0
+  if (kept > 0) note(crawl, `${base}/`, keptNote(kept))
+  // As many directories at once as connections to the mirror, taken in order; each result in its place.
+  const done = Array.from<CrawledDirectory | undefined>({ length: directories.length })
+  let next = 0
+  let stoppedBy: unknown
+  let stopped = false
+  const worker = async () => {
+    while (!stopped && next < directories.length) {
+      const i = next++
+      const directory = directories[i]!
+      if (full && directory.kept !== undefined) {
+        done[i] = keptDirectory(directory)
+        continue
+      }
+      try {
+        done[i] = await checkDirectory(crawl.mirror, base, directory)
+      } catch (error) {
+        if (!stopped) stoppedBy = error
+        stopped = true
+      }
     }
   }
-  // As many directories at once as connections to the mirror.
-  let next = 0
-  const worker = async () => {
-    while (next < directories.length) results.push(await checkDirectory(crawl.mirror, base, directories[next++]!))
-  }
   await Promise.all(Array.from({ length: options.connectionsPerHost }, worker))
-  return { crawled: { ...accessible.crawled, directories: results }, ourSideOnly: false }
+  const reached = done.indexOf(undefined)
+  const covered = (reached === -1 ? done : done.slice(0, reached)) as Array<CrawledDirectory>
+  if (stoppedBy instanceof OutOfTime && !stoppedBy.run) {
+    note(crawl, `${base}/`, timeLimitNote(covered.length, directories.length, covered.at(-1)?.path))
+  }
+  return {
+    crawled: {
+      ...accessible.crawled,
+      directories: covered,
+      ...(full ? { pass: { from, complete: !stopped } } : {})
+    },
+    ourSideOnly: false,
+    ...(stopped ? { stopped: { by: stoppedBy } } : {})
+  }
 }
 
 /** Crawls one host; never throws: what could not be learned is `unknown` in the report and said in the log. */
@@ -222,15 +261,33 @@ export const crawlHost = async (
   let verdict: { readonly status: CrawlReport["status"]; readonly reason: string | null }
   try {
     for (const category of target.categories) {
-      const { crawled, ourSideOnly } = await crawlCategory(crawl, category)
+      const { crawled, ourSideOnly, stopped } = await crawlCategory(crawl, category)
+      if (stopped !== undefined) {
+        // What the host's time limit cut short is kept as far as it got (docs/crawler.md#time-limit-and-resuming).
+        if (stopped.by instanceof OutOfTime && !stopped.by.run) categories.push(crawled)
+        throw stopped.by
+      }
       categories.push(crawled)
       if (ourSideOnly) couldNotCheck++
     }
     verdict = hostVerdict({ categories, couldNotCheck, urls: crawl.urls.length, log, notes: crawl.notes })
   } catch (error) {
     if (!(error instanceof OutOfTime || error instanceof Stopped)) throw error
-    verdict = unfinishedVerdict(error instanceof Stopped ? "stopped" : error.run ? "run's time" : "host's time")
-    categories.length = 0
+    if (error instanceof OutOfTime && !error.run) {
+      const toCheck = new Map(
+        target.categories.map((c) => [
+          c.hostCategoryId,
+          c.alwaysUpToDate || options.mode === "canary"
+            ? 0
+            : directoriesToCheck(c.directories, options.mode, options.targets?.get(c.hostCategoryId)).length
+        ])
+      )
+      verdict = timedOutVerdict(categories, toCheck, options.hostTimeoutMs)
+    } else {
+      // Ours to blame: nothing of it is applied.
+      verdict = unfinishedVerdict(error instanceof Stopped ? "stopped" : "run's time")
+      categories.length = 0
+    }
   } finally {
     crawl.mirror.close()
   }

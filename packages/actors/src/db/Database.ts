@@ -8,6 +8,8 @@ import { migrations } from "./Migrations.ts"
 
 export interface DatabaseOptions {
   readonly maxConnections?: number
+  /** How the pool's sessions show in `pg_stat_activity` (default `mirrormanager`). */
+  readonly applicationName?: string
   /** How long a connection may take, and (Readiness) how long the database may take to answer a probe. */
   readonly timeout?: Duration.Input
   /**
@@ -58,7 +60,7 @@ export const databaseLayer = (url: Redacted.Redacted<string>, options: DatabaseO
   const config: PgClient.PgPoolConfig = {
     url,
     maxConnections: options.maxConnections ?? 10,
-    applicationName: "mirrormanager",
+    applicationName: options.applicationName ?? "mirrormanager",
     connectTimeout: options.timeout ?? DEFAULT_DATABASE_TIMEOUT,
     startupParameters: {
       statement_timeout: millis(options.statementTimeout ?? DEFAULT_STATEMENT_TIMEOUT),

@@ -633,6 +633,20 @@ const upToDateBits = runStatements([
   })
 ])
 
+/**
+ * Where each host category's full crawl resumes (docs/crawler.md#time-limit-and-resuming): a full crawl stopped by
+ * the host's time limit keeps the last directory (path) it covered, and the next starts after it; a pass that covers
+ * every directory clears it and notes when. Crawl bookkeeping only: no change is recorded.
+ */
+const crawlResume = runStatements([
+  `CREATE TABLE host_category_crawl_resume (
+     host_category_id integer PRIMARY KEY REFERENCES host_categories ON DELETE CASCADE,
+     resume_after text,
+     passed_at timestamptz,
+     updated_at timestamptz NOT NULL DEFAULT now()
+   )`
+])
+
 export const migrations = {
   "0001_registry": registry,
   "0002_master_scan": masterScan,
@@ -640,5 +654,6 @@ export const migrations = {
   "0004_checkins": checkins,
   "0005_crawler": crawler,
   "0006_propagation_events": propagation,
-  "0007_up_to_date_bits": upToDateBits
+  "0007_up_to_date_bits": upToDateBits,
+  "0008_crawl_resume": crawlResume
 }

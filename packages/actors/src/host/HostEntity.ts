@@ -76,12 +76,14 @@ export const hostEntityLayer = (crawl: Omit<CrawlOptions, "mode" | "targets"> = 
                   else running.then(release, release)
                 })
             )
-            const target = yield* store.crawlTarget(
-              hostId,
-              payload.categories,
-              payload.budget === true ? Duration.millis(crawl.recheckAfterMs) : undefined
-            )
             const targets = new Map(payload.targets.map((t) => [t.hostCategoryId, new Set(t.paths)]))
+            // Only what the mode checks (docs/crawler.md#modes).
+            const target = yield* store.crawlTarget(hostId, {
+              mode: payload.mode,
+              only: payload.categories,
+              recheckAfter: payload.budget === true ? Duration.millis(crawl.recheckAfterMs) : undefined,
+              targets
+            })
             const startedAt = Date.now()
             // Withdrawn (the caller gone, the node stopping): the signal stops the crawl at once.
             const outcome = yield* Effect.promise((signal) => {

@@ -3,6 +3,7 @@
 // Every write reaches the redirectors through the change stream (table triggers).
 import {
   type CrawlLog,
+  type CrawlMode,
   type CrawlReport,
   type HostCheckin,
   HostGone,
@@ -11,7 +12,16 @@ import {
 import type { CategoryId, DirectoryId, HostCategoryId, HostId, SiteId } from "@mirrormanager/domain/registry"
 import { Context, Duration, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { type CrawlCategory, type CrawlOutcome, type CrawlTarget, isRepodata } from "../crawler/index.ts"
+import {
+  type CrawlCategory,
+  type CrawlOutcome,
+  type CrawlTarget,
+  crawlStanding,
+  fullSweep,
+  isRepodata,
+  logKept,
+  resumePoint
+} from "../crawler/index.ts"
 import {
   bitsOf,
   countBits,
@@ -49,6 +59,21 @@ interface LockedHost {
   readonly crawlFailures: number
 }
 
+/** What a crawl checks of a host: its mode and what narrows it. */
+export interface CrawlSelection {
+  readonly mode: CrawlMode
+  /** Only these categories (names, any case); all when absent. */
+  readonly only?: ReadonlyArray<string> | undefined
+  /**
+   * The load budget of a full crawl (docs/crawler.md#limits-and-politeness): a directory a crawl found up to date
+   * within this time, unchanged on the master since, is kept as it is rather than asked again (repodata directories
+   * are always asked). None: every directory asked.
+   */
+  readonly recheckAfter?: Duration.Duration | undefined
+  /** A targeted crawl: the directories to check (paths below the top) per host category; others have none. */
+  readonly targets?: ReadonlyMap<number, ReadonlySet<string>> | undefined
+}
+
 export class HostStore extends Context.Service<
   HostStore,
   {
@@ -74,17 +99,10 @@ export class HostStore extends Context.Service<
     /** The host's status as its entity reports it. */
     readonly status: (hostId: HostId) => Effect.Effect<HostStatus, HostGone | SqlError.SqlError>
     /**
-     * What a crawl of the host checks (docs/crawler.md#how-a-host-is-crawled): its categories' base URLs and readable
-     * directories, with files. `only` (category names, any case): only these categories, all when absent.
-     * `recheckAfter`: the load budget (docs/crawler.md#limits-and-politeness), a directory a crawl found up to date
-     * within this time, unchanged on the master since, is kept as it is rather than asked again (repodata directories
-     * are always asked); none: every directory asked.
+     * What a crawl of the host checks (docs/crawler.md#modes): its categories' base URLs, and the readable directories
+     * its mode checks (none for a canary crawl), with files.
      */
-    readonly crawlTarget: (
-      hostId: HostId,
-      only?: ReadonlyArray<string>,
-      recheckAfter?: Duration.Duration
-    ) => Effect.Effect<CrawlTarget, SqlError.SqlError>
+    readonly crawlTarget: (hostId: HostId, select: CrawlSelection) => Effect.Effect<CrawlTarget, SqlError.SqlError>
     /** The host's crawl log, newest first. */
     readonly crawlLog: (hostId: HostId) => Effect.Effect<ReadonlyArray<CrawlLog>>
   }
@@ -208,6 +226,17 @@ export class HostStore extends Context.Service<
         )
       )
       /**
+       * Where the host category's next full crawl starts (docs/crawler.md#time-limit-and-resuming): after the path
+       * given, or (null) from the first, a pass having just covered them all.
+       */
+      const saveResumePoint = (hc: HostCategoryId, point: { readonly resumeAfter: string | null } | undefined) =>
+        point === undefined
+          ? Effect.void
+          : sql`INSERT INTO host_category_crawl_resume (host_category_id, resume_after, passed_at, updated_at)
+              VALUES (${hc}, ${point.resumeAfter}, CASE WHEN ${point.resumeAfter === null} THEN now() END, now())
+              ON CONFLICT (host_category_id) DO UPDATE SET resume_after = EXCLUDED.resume_after,
+                passed_at = coalesce(EXCLUDED.passed_at, host_category_crawl_resume.passed_at), updated_at = now()`
+      /**
        * A crawl of the host (docs/crawler.md#how-a-host-is-crawled, docs/crawler.md#results); says whether it switched
        * the host off.
        */
@@ -273,10 +302,19 @@ export class HostStore extends Context.Service<
                 yield* tell("HostNotUpToDate", { category: category?.name ?? null, directories: staleRepodata })
               }
               if (report.mode === "full") {
-                // After a full crawl, what was not confirmed is not up to date.
-                yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
-                  WHERE host_category_id = ${hc} AND up2date
-                    AND path NOT IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(upToDate.map((d) => d.path))}::jsonb))`
+                // After a full crawl, what was not confirmed is not up to date: in the whole category once a pass
+                // covered it all, else only in what this crawl covered (docs/crawler.md#time-limit-and-resuming).
+                const sweep = fullSweep(category)
+                if (sweep.range === "all") {
+                  yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
+                    WHERE host_category_id = ${hc} AND up2date
+                      AND path NOT IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(sweep.confirmed.map((d) => d.path))}::jsonb))`
+                } else if (sweep.unconfirmed.length > 0) {
+                  yield* sql`UPDATE host_category_dirs SET up2date = false, matched = NULL, matched_timestamp = NULL
+                    WHERE host_category_id = ${hc} AND up2date
+                      AND path IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(sweep.unconfirmed.map((d) => d.path))}::jsonb))`
+                }
+                yield* saveResumePoint(hc, resumePoint(category))
               }
               // What selection reads: the host category's bitset, from the same results.
               const ordinals = new Map(
@@ -295,10 +333,18 @@ export class HostStore extends Context.Service<
                 if (directory.result === "upToDate") on.push(ordinal)
                 else if (directory.result === "stale") off.push(ordinal)
               }
+              // A full pass over the whole tree: its confirmations are all there is; a pass cut short at the time
+              // limit: what it covered and did not confirm is not up to date; another crawl changes what it checked.
+              const sweep = report.mode === "full" ? fullSweep(category) : undefined
+              if (sweep?.range === "covered") {
+                for (const directory of sweep.unconfirmed) {
+                  const ordinal = ordinals.get(directory.directoryId)
+                  if (ordinal !== undefined) off.push(ordinal)
+                }
+              }
               const before = yield* upToDateOf(hc)
               const length = on.reduce((most, ordinal) => Math.max(most, (ordinal >>> 3) + 1), before.length)
-              // A full crawl's confirmations are all there is; another crawl changes what it checked.
-              const after = report.mode === "full" ? new Uint8Array(length) : widened(before, length)
+              const after = sweep?.range === "all" ? new Uint8Array(length) : widened(before, length)
               for (const ordinal of on) setBit(after, ordinal, true)
               for (const ordinal of off) setBit(after, ordinal, false)
               if (!sameBits(before, after)) yield* writeUpToDate(hc, after)
@@ -344,19 +390,19 @@ export class HostStore extends Context.Service<
             // Full crawls decide a host's standing (docs/crawler.md#results): four failed ones in a row switch it off,
             // a good one resets the count and switches it on again. Canary, repodata and targeted crawls, run far more
             // often, record what they find of the URLs and directories but count for neither, so an hour's outage does
-            // not switch a mirror off, nor does a mirror that answers its front page but times out on its tree escape
-            // the count.
-            const counts = report.mode === "full"
+            // not switch a mirror off, nor does a mirror that answers its front page but not its tree escape the count.
+            // A full crawl stopped by its time limit fails nothing (docs/crawler.md#time-limit-and-resuming).
+            const standing = crawlStanding(report)
             let switchedOff = false
-            if (counts && report.status === "ok") {
+            if (standing === "good") {
               yield* sql`UPDATE hosts SET crawl_failures = 0 WHERE id = ${host.id}`
               if (host.disabledBy === "crawler") {
                 yield* sql`UPDATE hosts SET user_active = true, disabled_by = 'none', disable_reason = NULL WHERE id = ${host.id}`
               }
-            } else if (counts && (report.status === "failure" || report.status === "timeout")) {
-              const reason =
-                report.reason ??
-                (report.status === "timeout" ? "crawl timed out, host likely overloaded" : "crawl failed")
+            } else if (standing === "failed") {
+              // A crawl stopped by its time limit is no failure: it kept what it covered and the next one resumes
+              // there (docs/crawler.md#time-limit-and-resuming).
+              const reason = report.reason ?? "crawl failed"
               // A failed full crawl takes the host's directories out of date (docs/crawler.md#results). (After a failed
               // canary or repodata crawl its URLs, recorded as not answering, keep it out of the lists until they
               // answer again.)
@@ -403,59 +449,70 @@ export class HostStore extends Context.Service<
         return status
       })
       /**
-       * What a crawl of the host checks (docs/crawler.md#how-a-host-is-crawled): its categories' base URLs and readable
-       * directories, with files.
+       * What a crawl of the host checks (docs/crawler.md#modes): its categories' base URLs, and the readable
+       * directories its mode checks, with files: none for a canary crawl (nor for an always-up-to-date category),
+       * `…/repodata` ones (with their repomd.xml details) for a repodata crawl, the claimed ones for a targeted crawl,
+       * all of them for a full crawl, with where the last one stopped (categories whose pass is under way first).
        */
-      const crawlTarget = Effect.fn("HostStore.crawlTarget")(function* (
-        hostId: HostId,
-        /** Only these categories (names, any case); all when absent. */
-        only?: ReadonlyArray<string>,
-        /**
-         * The load budget (docs/crawler.md#limits-and-politeness): a directory a crawl found up to date within this
-         * time, unchanged on the master since, is kept as it is rather than asked again (repodata directories are
-         * always asked). None: every directory asked.
-         */
-        recheckAfter?: Duration.Duration
-      ) {
+      const crawlTarget = Effect.fn("HostStore.crawlTarget")(function* (hostId: HostId, select: CrawlSelection) {
+        const { mode, only, recheckAfter } = select
         const categories = yield* sql<{
           readonly hostCategoryId: HostCategoryId
           readonly alwaysUpToDate: boolean
           readonly categoryId: CategoryId
           readonly topdir: string
           readonly urls: ReadonlyArray<string>
+          readonly resumeAfter: string | null
         }>`
             SELECT hc.id AS "hostCategoryId", hc.always_up2date AS "alwaysUpToDate", c.id AS "categoryId", d.name AS topdir,
                    coalesce((SELECT jsonb_agg(u.url ORDER BY (u.url LIKE 'https:%') DESC, u.id) FROM host_category_urls u
                              WHERE u.host_category_id = hc.id AND NOT u.private
-                               AND (u.url LIKE 'https://%' OR u.url LIKE 'http://%')), '[]'::jsonb) AS urls
+                               AND (u.url LIKE 'https://%' OR u.url LIKE 'http://%')), '[]'::jsonb) AS urls,
+                   r.resume_after AS "resumeAfter"
             FROM host_categories hc JOIN categories c ON c.id = hc.category_id JOIN directories d ON d.id = c.topdir_id
+            LEFT JOIN host_category_crawl_resume r ON r.host_category_id = hc.id
             WHERE hc.host_id = ${hostId}
               AND (${only === undefined} OR lower(c.name) IN (SELECT lower(value) FROM jsonb_array_elements_text(${JSON.stringify(only ?? [])}::jsonb)))
-            ORDER BY hc.id`
+            ORDER BY CASE WHEN ${mode === "full"} THEN r.resume_after IS NULL END,
+                     CASE WHEN ${mode === "full"} THEN r.passed_at END NULLS FIRST, hc.id`
         const target: Array<CrawlCategory> = []
         for (const category of categories) {
-          const directories = yield* sql<{
-            readonly directoryId: DirectoryId
-            readonly name: string
-            readonly files: ReadonlyArray<{ readonly name: string; readonly size: number }> | null
-            readonly repomd: ReadonlyArray<{ readonly sha256: string; readonly timestamp: number }> | null
-            readonly kept: boolean
-            readonly matched: "newest" | "alternate" | null
-            readonly matchedTimestamp: number | null
-            readonly filesDigest: string
-          }>`
+          const wanted = mode === "targeted" ? [...(select.targets?.get(category.hostCategoryId) ?? [])] : []
+          const none = category.alwaysUpToDate || mode === "canary" || (mode === "targeted" && wanted.length === 0)
+          // Which of the category's directories (by name) the mode checks.
+          const which =
+            mode === "repodata"
+              ? sql`d.name LIKE '%/repodata' AND d.name <> ${category.topdir}`
+              : mode === "targeted"
+                ? sql`d.name IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(
+                    wanted.map((path) => (path === "" ? category.topdir : `${category.topdir}/${path}`))
+                  )}::jsonb))`
+                : sql`true`
+          const budget = mode === "full" && recheckAfter !== undefined
+          const directories = none
+            ? []
+            : yield* sql<{
+                readonly directoryId: DirectoryId
+                readonly name: string
+                readonly files: ReadonlyArray<{ readonly name: string; readonly size: number }> | null
+                readonly repomd: ReadonlyArray<{ readonly sha256: string; readonly timestamp: number }> | null
+                readonly kept: boolean
+                readonly matched: "newest" | "alternate" | null
+                readonly matchedTimestamp: number | null
+                readonly filesDigest: string
+              }>`
               SELECT d.id AS "directoryId", d.name, d.files,
                      (SELECT jsonb_agg(jsonb_build_object('sha256', f.sha256, 'timestamp', f.timestamp)
                                        ORDER BY f.timestamp DESC) FROM file_details f
                       WHERE f.directory_id = d.id AND f.filename = 'repomd.xml') AS repomd,
-                     coalesce(${recheckAfter !== undefined} AND hcd.up2date AND hcd.verified_by = 'crawl'
+                     coalesce(${budget} AND hcd.up2date AND hcd.verified_by = 'crawl'
                        AND hcd.verified_at > now() - make_interval(secs => ${recheckAfter === undefined ? 0 : Duration.toSeconds(recheckAfter)})
                        AND hcd.verified_files = md5(d.files::text) AND d.name NOT LIKE '%/repodata', false) AS kept,
                      hcd.matched, hcd.matched_timestamp::float8 AS "matchedTimestamp", md5(d.files::text) AS "filesDigest"
               FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
               LEFT JOIN host_category_dirs hcd ON hcd.host_category_id = ${category.hostCategoryId}
                 AND hcd.path = CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END
-              WHERE cd.category_id = ${category.categoryId} AND d.readable`
+              WHERE cd.category_id = ${category.categoryId} AND d.readable AND ${which}`
           target.push({
             hostCategoryId: category.hostCategoryId,
             alwaysUpToDate: category.alwaysUpToDate,
@@ -470,7 +527,8 @@ export class HostStore extends Context.Service<
                   : { newest: d.repomd[0]!, alternates: d.repomd.slice(1) },
               kept: d.kept ? { matched: d.matched, matchedTimestamp: d.matchedTimestamp } : undefined,
               filesDigest: d.filesDigest
-            }))
+            })),
+            ...(mode === "full" ? { resumeAfter: category.resumeAfter } : {})
           })
         }
         return { hostId, categories: target }
@@ -484,7 +542,7 @@ export class HostStore extends Context.Service<
           yield* sql`INSERT INTO host_crawl_logs (host_id, started_at, mode, status, reason, duration_ms, requests, entries,
               entries_total)
             VALUES (${hostId}, to_timestamp(${startedAt / 1000}), ${report.mode}, ${report.status}, ${report.reason},
-              ${report.durationMs}, ${outcome.requests}, ${JSON.stringify(outcome.log.slice(0, CRAWL_LOG_ENTRIES))}::jsonb,
+              ${report.durationMs}, ${outcome.requests}, ${JSON.stringify(logKept(outcome.log, report.status, CRAWL_LOG_ENTRIES))}::jsonb,
               ${outcome.log.length})`
           // Per mode, so that hourly canary checks do not push the last full crawl out of the log.
           yield* sql`DELETE FROM host_crawl_logs WHERE host_id = ${hostId} AND (

@@ -50,6 +50,11 @@ export interface IndexHost extends HostSource {
   mark: number
 }
 
+interface CategoryHost {
+  readonly host: IndexHost
+  readonly hc: HostCategorySource
+}
+
 /** The hosts that carry one directory (docs/redirector.md#what-a-host-counts-for). */
 export interface CarrierView {
   readonly all: ReadonlyArray<IndexHost>
@@ -163,8 +168,8 @@ export class MirrorIndex {
   private continentRedirects = new Map<string, ContinentCode>()
   /** Category id → its directories by their number in it (the serving category's numbers only). */
   private readonly directoriesByOrdinal = new Map<number, Array<IndexDirectory | undefined>>()
-  /** Category id → its hosts (and their host category) in id order; worked out again after a host changes. */
-  private categoryHosts: Map<number, ReadonlyArray<IndexHost>> | undefined
+  /** Category id → its hosts and their host category, in host id order; worked out again after a host changes. */
+  private categoryHosts: Map<number, ReadonlyArray<CategoryHost>> | undefined
   private readonly views = new Map<number, CarrierView>()
   /** Why nobody carries a directory, per directory, while no host or directory changes (`reasonVersion`). */
   private readonly noCarrierReasons = new Map<number, NoCarrierReason>()
@@ -323,15 +328,15 @@ export class MirrorIndex {
     return this.views.size
   }
 
-  /** The active hosts with the category, in id order. */
-  private hostsOf(categoryId: number): ReadonlyArray<IndexHost> {
+  /** The active hosts with the category and their host category, in host id order. */
+  private hostsOf(categoryId: number): ReadonlyArray<CategoryHost> {
     if (this.categoryHosts === undefined) {
-      const byCategory = new Map<number, Array<IndexHost>>()
+      const byCategory = new Map<number, Array<CategoryHost>>()
       for (const host of [...this.hosts.values()].sort((a, b) => a.id - b.id)) {
         for (const hc of host.categories) {
           const list = byCategory.get(hc.categoryId)
-          if (list === undefined) byCategory.set(hc.categoryId, [host])
-          else list.push(host)
+          if (list === undefined) byCategory.set(hc.categoryId, [{ host, hc }])
+          else list.push({ host, hc })
         }
       }
       this.categoryHosts = byCategory
@@ -348,9 +353,8 @@ export class MirrorIndex {
     // A repository's directory: only hosts whose repodata/ is up to date too.
     const repodata = this.repodataOf(directory)
     const freshRepodata = repodata === undefined ? undefined : this.carriers(repodata).allIds
-    for (const host of this.hostsOf(categoryId)) {
-      const hc = host.byCategory.get(categoryId)
-      if (hc === undefined || hc.urls.length === 0) continue
+    for (const { host, hc } of this.hostsOf(categoryId)) {
+      if (hc.urls.length === 0) continue
       if (!hc.alwaysUp2date && !hasBit(hc.upToDate, ordinal)) continue
       if (freshRepodata?.has(host.id) === false) continue
       ids.add(host.id)
@@ -412,9 +416,7 @@ export class MirrorIndex {
     let hosts = 0
     let usable = 0
     let carrying = 0
-    for (const host of this.hostsOf(categoryId)) {
-      const hc = host.byCategory.get(categoryId)
-      if (hc === undefined) continue
+    for (const { hc } of this.hostsOf(categoryId)) {
       hosts++
       if (hc.urls.length === 0) continue
       usable++

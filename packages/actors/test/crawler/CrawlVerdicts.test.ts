@@ -1,15 +1,22 @@
 // The verdicts of a crawl (CrawlVerdicts.ts) over answers as the MirrorClient returns them, no mirror needed: a file
 // against the master's size (HEAD, or a ranged GET), repomd.xml against the retained hashes, the host's status and
-// the request a failed crawl is blamed on.
+// the request a failed crawl is blamed on, and a full crawl's pass (its order, where the next resumes, what its sweep
+// takes out of date, what it says of the host's standing).
 
 import { assert, describe, it } from "@effect/vitest"
-import { HostCategoryId } from "@mirrormanager/domain/registry"
+import type { CrawledCategory, CrawledDirectory, CrawlReport } from "@mirrormanager/domain/host"
+import { DirectoryId, HostCategoryId } from "@mirrormanager/domain/registry"
 import {
   blamedRequest,
   type CrawlDirectory,
+  crawlStanding,
+  directoriesToCheck,
   fileVerdict,
+  fullSweep,
   hostVerdict,
-  repomdVerdict
+  logKept,
+  repomdVerdict,
+  resumePoint
 } from "../../src/crawler/CrawlVerdicts.ts"
 import type { MirrorAnswer } from "../../src/crawler/MirrorClient.ts"
 
@@ -144,5 +151,97 @@ describe("what a failed crawl is blamed on", () => {
     assert.isUndefined(blamedRequest([served, always], notes))
     // The same entry, not a note: a request that got no answer.
     assert.strictEqual(blamedRequest([failed, always], new Set()), always)
+  })
+})
+
+describe("a full crawl's pass (docs/crawler.md#time-limit-and-resuming)", () => {
+  const directory = (path: string): CrawlDirectory => ({
+    directoryId: DirectoryId.make(1),
+    path,
+    files: [],
+    repomd: undefined
+  })
+  const tree = ["b", "", "a/repodata", "a", "c"].map(directory)
+  const crawled = (path: string, result: CrawledDirectory["result"]): CrawledDirectory => ({
+    directoryId: DirectoryId.make(1),
+    path,
+    result,
+    matched: null,
+    matchedTimestamp: null
+  })
+  const category = (pass: CrawledCategory["pass"], directories: ReadonlyArray<CrawledDirectory>): CrawledCategory => ({
+    hostCategoryId: HostCategoryId.make(1),
+    accessible: true,
+    directories,
+    ...(pass === undefined ? {} : { pass })
+  })
+
+  it("in path order, from the first after the resume point, wrapping round", () => {
+    const order = (resumeAfter: string | null) =>
+      directoriesToCheck(tree, "full", undefined, resumeAfter).map((d) => d.path)
+    assert.deepStrictEqual(order(null), ["", "a", "a/repodata", "b", "c"])
+    assert.deepStrictEqual(order("a"), ["a/repodata", "b", "c", "", "a"])
+    assert.deepStrictEqual(order(""), ["a", "a/repodata", "b", "c", ""])
+    // A resume point no longer in the tree: from the next path after it; past the last: from the first.
+    assert.deepStrictEqual(order("a/x"), ["b", "c", "", "a", "a/repodata"])
+    assert.deepStrictEqual(order("z"), ["", "a", "a/repodata", "b", "c"])
+    assert.deepStrictEqual(
+      directoriesToCheck(tree, "repodata", undefined).map((d) => d.path),
+      ["a/repodata"]
+    )
+  })
+
+  it("a pass cut short resumes after what it covered and sweeps only that; a whole pass sweeps everything", () => {
+    const cut = category({ from: "a", complete: false }, [crawled("a/repodata", "upToDate"), crawled("b", "unknown")])
+    assert.deepStrictEqual(resumePoint(cut), { resumeAfter: "b" })
+    assert.deepStrictEqual(fullSweep(cut), { range: "covered", unconfirmed: [crawled("b", "unknown")] })
+    // Cut before it covered anything: it resumes where it started.
+    assert.deepStrictEqual(resumePoint(category({ from: "a", complete: false }, [])), { resumeAfter: "a" })
+    assert.deepStrictEqual(resumePoint(category({ from: null, complete: false }, [])), { resumeAfter: null })
+    const whole = category({ from: "a", complete: true }, [crawled("b", "upToDate"), crawled("c", "stale")])
+    assert.deepStrictEqual(resumePoint(whole), { resumeAfter: null })
+    assert.deepStrictEqual(fullSweep(whole), { range: "all", confirmed: [crawled("b", "upToDate")] })
+    // A full report without a pass (an always-up-to-date category, an older report) is a whole one.
+    assert.deepStrictEqual(resumePoint(category(undefined, [])), { resumeAfter: null })
+    assert.strictEqual(fullSweep(category(undefined, [])).range, "all")
+    // A category that did not answer: nothing to record.
+    assert.isUndefined(resumePoint({ ...cut, accessible: false }))
+  })
+
+  it("the host's standing: a timeout that reached the directories is good, one that did not changes nothing", () => {
+    const report = (status: CrawlReport["status"], categories: ReadonlyArray<CrawledCategory> = []): CrawlReport => ({
+      mode: "full",
+      status,
+      reason: null,
+      durationMs: 1,
+      categories,
+      urls: []
+    })
+    assert.strictEqual(crawlStanding(report("ok")), "good")
+    assert.strictEqual(crawlStanding(report("failure")), "failed")
+    assert.strictEqual(crawlStanding(report("unknown")), "none")
+    assert.strictEqual(crawlStanding(report("timeout")), "none")
+    assert.strictEqual(crawlStanding(report("timeout", [category({ from: null, complete: false }, [])])), "good")
+    assert.strictEqual(crawlStanding({ ...report("failure"), mode: "repodata" }), "none")
+  })
+})
+
+describe("the crawl log kept", () => {
+  it("the first entries; of a crawl stopped by its time limit, its last ones too", () => {
+    const log = Array.from({ length: 600 }, (_, i) => ({
+      url: `http://a.mirror.test/pub/${i}`,
+      method: "HEAD" as const,
+      status: 200,
+      result: "answered",
+      ms: 1
+    }))
+    assert.strictEqual(logKept(log.slice(0, 10), "timeout", 500).length, 10)
+    assert.deepStrictEqual(logKept(log, "ok", 500), log.slice(0, 500))
+    const stopped = logKept(log, "timeout", 500)
+    assert.strictEqual(stopped.length, 500)
+    assert.strictEqual(stopped[0], log[0])
+    assert.strictEqual(stopped.at(-1), log.at(-1))
+    assert.strictEqual(stopped[479], log[479])
+    assert.strictEqual(stopped[480], log[580])
   })
 })

@@ -1,5 +1,6 @@
 // The Host entity on a cluster runner over the test database (SingleRunner, SQL storage): crawl results applied as
-// docs/crawler.md#results says, the status it reports, and a host that is gone.
+// docs/crawler.md#results says (a crawl stopped by its time limit as docs/crawler.md#time-limit-and-resuming says),
+// the status it reports, and a host that is gone.
 import { assert, layer } from "@effect/vitest"
 import { type CrawlReport, HostEntity } from "@mirrormanager/domain/host"
 import type { DirectoryId } from "@mirrormanager/domain/registry"
@@ -155,7 +156,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the Host
       assert.deepInclude(yield* host(w), { userActive: true, crawlFailures: 0 })
       assert.strictEqual((yield* directories(w)).filter((d) => d.up2date).length, upToDate)
       for (let i = 1; i < CRAWL_FAILURES_TO_DISABLE; i++) {
-        yield* crawl(w, { status: i % 2 === 0 ? "timeout" : "failure", reason: "connection refused" })
+        yield* crawl(w, { status: "failure", reason: "connection refused" })
         assert.deepInclude(yield* host(w), { userActive: true, crawlFailures: i })
       }
       // A failed full crawl takes every directory of the host out of date.
@@ -179,6 +180,51 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the Host
         disableReason: null,
         crawlFailures: 0
       })
+    })
+  )
+
+  it.effect("a full crawl stopped by its time limit is no failure: what it did not cover keeps its state", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const w = yield* world
+      const stopped = { status: "timeout", reason: "stopped at the host's time limit" } as const
+      // Stopped before reaching any directory: nothing changes.
+      yield* crawl(w, stopped)
+      assert.deepInclude(yield* host(w), { userActive: true, crawlFailures: 0 })
+      assert.deepStrictEqual(
+        (yield* directories(w)).map((d) => [d.path, d.up2date]),
+        [["9", true]]
+      )
+      // A failure counts (and takes the host's directories out of date); the check-in puts 9 back.
+      yield* crawl(w, { status: "failure", reason: "connection refused" })
+      assert.deepInclude(yield* host(w), { crawlFailures: 1 })
+      yield* sql`UPDATE host_category_dirs SET up2date = true WHERE host_category_id = ${w.hostCategoryId}`.pipe(
+        Effect.orDie
+      )
+      // Stopped after covering the top: the top has its result, 9 (not reached) keeps its state, and the host
+      // answered, so its failures are reset; the next full crawl resumes after the top.
+      yield* crawl(w, {
+        ...stopped,
+        categories: [
+          {
+            hostCategoryId: w.hostCategoryId,
+            accessible: true,
+            directories: [{ directoryId: w.top, path: "", result: "upToDate", matched: null, matchedTimestamp: null }],
+            pass: { from: null, complete: false }
+          }
+        ]
+      })
+      assert.deepInclude(yield* host(w), { userActive: true, crawlFailures: 0 })
+      assert.deepStrictEqual(
+        (yield* directories(w)).map((d) => [d.path, d.up2date, d.verifiedBy]),
+        [
+          ["", true, "crawl"],
+          ["9", true, "checkin"]
+        ]
+      )
+      const [resume] = yield* sql<{ resumeAfter: string | null }>`SELECT resume_after AS "resumeAfter"
+        FROM host_category_crawl_resume WHERE host_category_id = ${w.hostCategoryId}`.pipe(Effect.orDie)
+      assert.deepStrictEqual(resume, { resumeAfter: "" })
     })
   )
 

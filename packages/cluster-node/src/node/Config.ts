@@ -6,9 +6,19 @@ import {
 } from "@mirrormanager/actors/db"
 import { DEFAULT_ADMIN_DATABASE_TIMEOUT } from "@mirrormanager/http/admin"
 import { DEFAULT_CONNECTION_LIMITS } from "@mirrormanager/http/front"
-import { Config, Context, Duration, Effect, Layer, type LogLevel, type Option, type Redacted } from "effect"
+import { Config, Context, Duration, Effect, Layer, type LogLevel, Option, type Redacted } from "effect"
+import { OperatorError } from "../db/index.ts"
+
+/**
+ * What a node runs (docs/operations.md#roles): `full`, everything (redirector, admin API, check-ins, the cluster
+ * runner and its host entities, schedules); `redirector`, only the redirector following the registry's changes.
+ */
+export type NodeRole = "full" | "redirector"
 
 export interface NodeConfigShape {
+  readonly role: NodeRole
+  /** The most connections of the node's pool (its change stream's LISTEN included; not the database probe's). */
+  readonly databaseConnections: number
   readonly httpHost: string
   readonly httpPort: number
   /** Where this node's cluster runner is reached by the other nodes (host entities live on runners). */
@@ -16,6 +26,12 @@ export interface NodeConfigShape {
   readonly runnerPort: number
   /** Where the runner listens, when that differs from where it is reached (a container's 0.0.0.0). */
   readonly runnerListenHost: Option.Option<string>
+  /**
+   * How long a node's shard locks last without a refresh (refreshed every third of it, each refresh allowed that
+   * third to finish): the longest a frozen node keeps its hosts, against the stall (event loop plus database) a node
+   * survives. docs/operations.md#shard-locks.
+   */
+  readonly shardLockExpiration: Duration.Duration
   /** Between full crawls of a public host; zero: none scheduled. */
   readonly crawlInterval: Duration.Duration
   /** Between repodata crawls and between canary checks of a public host; zero: none scheduled. */
@@ -84,15 +100,35 @@ export interface NodeConfigShape {
   readonly httpMaxConnections: number
 }
 
+/**
+ * A node's shard locks expire after 30 s without a refresh; refreshed every 10 s, a refresh may take 10 s (an event
+ * loop stall plus a slow database) before the node gives its hosts up. docs/operations.md#shard-locks.
+ */
+export const DEFAULT_SHARD_LOCK_EXPIRATION = Duration.seconds(30)
+
+/** A node's pool, unless MM_DATABASE_CONNECTIONS says otherwise: docs/operations.md#connection-budget. */
+export const DEFAULT_DATABASE_CONNECTIONS: Record<NodeRole, number> = { full: 10, redirector: 3 }
+
+/** The fewest a pool works with: the change stream's LISTEN and one more; a full node's runner holds one more. */
+const MINIMUM_DATABASE_CONNECTIONS: Record<NodeRole, number> = { full: 4, redirector: 2 }
+
+/** The shortest MM_SHARD_LOCK_EXPIRATION: a refresh every second, each allowed a second. */
+const MINIMUM_SHARD_LOCK_EXPIRATION = Duration.seconds(3)
+
 /** The ports a node opens unless told otherwise. */
 export const DEFAULT_PORTS = { http: 8080, runner: 34431, embeddedPostgres: 54329 } as const
 
-export const nodeConfig = Config.all({
+const nodeConfig = Config.all({
+  role: Config.Literals(["full", "redirector"], "MM_ROLE").pipe(Config.withDefault("full")),
+  databaseConnections: Config.Int("MM_DATABASE_CONNECTIONS").pipe(Config.option),
   httpHost: Config.String("MM_HTTP_HOST").pipe(Config.withDefault("0.0.0.0")),
   httpPort: Config.Port("MM_HTTP_PORT").pipe(Config.withDefault(DEFAULT_PORTS.http)),
   runnerHost: Config.String("MM_RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
   runnerPort: Config.Port("MM_RUNNER_PORT").pipe(Config.withDefault(DEFAULT_PORTS.runner)),
   runnerListenHost: Config.String("MM_RUNNER_LISTEN_HOST").pipe(Config.option),
+  shardLockExpiration: Config.Duration("MM_SHARD_LOCK_EXPIRATION").pipe(
+    Config.withDefault(DEFAULT_SHARD_LOCK_EXPIRATION)
+  ),
   crawlInterval: Config.Duration("MM_CRAWL_INTERVAL").pipe(Config.withDefault(Duration.hours(12))),
   crawlRepodataInterval: Config.Duration("MM_CRAWL_REPODATA_INTERVAL").pipe(Config.withDefault(Duration.hours(2))),
   crawlCanaryInterval: Config.Duration("MM_CRAWL_CANARY_INTERVAL").pipe(Config.withDefault(Duration.hours(1))),
@@ -158,11 +194,37 @@ export const nodeConfig = Config.all({
   )
 })
 
+/** The settings read, checked together: a setting out of range is one line naming it (an OperatorError). */
+const checked = (read: Config.Success<typeof nodeConfig>) =>
+  Effect.gen(function* () {
+    const refuse = (message: string) => Effect.die(new OperatorError(message))
+    const databaseConnections = Option.getOrElse(
+      read.databaseConnections,
+      () => DEFAULT_DATABASE_CONNECTIONS[read.role]
+    )
+    if (databaseConnections < MINIMUM_DATABASE_CONNECTIONS[read.role]) {
+      return yield* refuse(
+        `MM_DATABASE_CONNECTIONS: ${databaseConnections} is too few for a ${read.role} node (at least ${MINIMUM_DATABASE_CONNECTIONS[read.role]})`
+      )
+    }
+    if (Duration.isLessThan(read.shardLockExpiration, MINIMUM_SHARD_LOCK_EXPIRATION)) {
+      return yield* refuse(
+        `MM_SHARD_LOCK_EXPIRATION: ${Duration.format(read.shardLockExpiration)} is too short (at least 3 seconds)`
+      )
+    }
+    if (read.role === "redirector" && Option.isNone(read.databaseUrl)) {
+      return yield* refuse(
+        "MM_ROLE=redirector needs DATABASE_URL: a redirector node follows the database of the full nodes and runs none of its own"
+      )
+    }
+    return NodeConfig.of({ ...read, databaseConnections })
+  })
+
 export class NodeConfig extends Context.Service<NodeConfig, NodeConfigShape>()("cluster-node/NodeConfig") {
   static readonly layer = Layer.effect(
     NodeConfig,
     Effect.gen(function* () {
-      return NodeConfig.of(yield* nodeConfig)
+      return yield* checked(yield* nodeConfig)
     })
   )
 }

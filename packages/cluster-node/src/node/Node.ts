@@ -1,6 +1,7 @@
-// Composition of one node: its database side (registry database, cluster runner, registry services, admin API,
-// scans, change follower) run in the background behind its front (redirector and HTTP servers), and the global
-// admin it makes sure of.
+// Composition of one node, by its role (docs/operations.md#roles): its database side run in the background behind its
+// front (redirector and HTTP servers). A full node's database side is the registry database, cluster runner and
+// entities, registry services, admin API, scans, change follower and the global admin it makes sure of; a redirector
+// node's is the change follower on a small pool, and its front refuses everything but the redirector's paths.
 
 import { RegistryLayer } from "@mirrormanager/actors"
 import { CrawlerStateLayer } from "@mirrormanager/actors/crawler"
@@ -10,7 +11,7 @@ import { Context, Effect, Fiber, Layer, Option, Redacted, Schedule } from "effec
 import { NodeConfig } from "./Config.ts"
 import { NodeRunnerLayer } from "./NodeCluster.ts"
 import { NodeDatabaseLayer } from "./NodeDatabase.ts"
-import { AdminApiLayer, FrontServerLayer, HttpServerLayer, Listening } from "./NodeHttp.ts"
+import { AdminApiLayer, FrontServerLayer, HttpServerLayer, Listening, RedirectorRoleLayer } from "./NodeHttp.ts"
 import { MasterScanPolicyLayer, NodeMasterScanScheduleLayer } from "./NodeMasterScan.ts"
 import { NodeChangeFollowerLayer, RedirectorLayer } from "./NodeRedirector.ts"
 
@@ -30,7 +31,7 @@ export const BootstrapAdmin = Layer.effectDiscard(
   })
 )
 
-/** Everything that needs the registry database: admin API, check-ins, scans, the change follower. */
+/** A full node's work on the registry database: admin API, check-ins, the runner, scans, the change follower. */
 export const DatabaseSideServicesLayer = Listening.pipe(
   Layer.provideMerge(AdminApiLayer),
   Layer.provideMerge(NodeChangeFollowerLayer),
@@ -39,6 +40,16 @@ export const DatabaseSideServicesLayer = Listening.pipe(
   Layer.provideMerge(NodeRunnerLayer),
   Layer.provideMerge(RegistryLayer),
   Layer.provide(MasterScanPolicyLayer),
+  Layer.provideMerge(NodeDatabaseLayer)
+)
+
+/**
+ * A redirector node's work on the registry database: only following its changes into the index (the one place its
+ * index comes from: NodeRedirector's NodeChangeFollowerLayer). No runner, entities, schedules, admin API or
+ * check-ins; its pool is the change stream's LISTEN and MM_DATABASE_CONNECTIONS - 1 more.
+ */
+export const RedirectorDatabaseSideLayer = Listening.pipe(
+  Layer.provideMerge(NodeChangeFollowerLayer),
   Layer.provideMerge(NodeDatabaseLayer)
 )
 
@@ -53,7 +64,10 @@ export class DatabaseSide extends Context.Service<DatabaseSide, { readonly fiber
     DatabaseSide,
     Effect.gen(function* () {
       const redirector = yield* Redirector
-      const attempt = Layer.launch(DatabaseSideServicesLayer).pipe(
+      const config = yield* NodeConfig
+      const services = config.role === "redirector" ? RedirectorDatabaseSideLayer : DatabaseSideServicesLayer
+      yield* Effect.logInfo(`role: ${config.role} (a pool of ${config.databaseConnections} database connections)`)
+      const attempt = Layer.launch(services).pipe(
         Effect.tapCause((cause) =>
           redirector.status().index === undefined
             ? Effect.void
@@ -76,8 +90,14 @@ export class DatabaseSide extends Context.Service<DatabaseSide, { readonly fiber
   )
 }
 
+/** A redirector node answers every other path itself (404, saying it is a redirector); a full node's admin API does. */
+const RoleFrontLayer = Layer.unwrap(
+  Effect.map(NodeConfig, (config) => (config.role === "redirector" ? RedirectorRoleLayer : Layer.empty))
+)
+
 export const NodeLayer = DatabaseSide.layer.pipe(
   Layer.provideMerge(HttpServerLayer),
+  Layer.provideMerge(RoleFrontLayer),
   Layer.provideMerge(FrontServerLayer),
   Layer.provideMerge(RedirectorLayer),
   // The node's own crawl counters (written by its Host entities, read by /metrics) and connections to mirrors.

@@ -11,7 +11,13 @@ const describeUrl = (url: string) => {
   return `${u.hostname}:${u.port || 5432}${u.pathname}`
 }
 
+/** The sessions of a redirector node show as `mirrormanager redirector` in pg_stat_activity, a full node's as `mirrormanager`. */
+export const applicationNameOf = (config: NodeConfig["Service"]) =>
+  config.role === "full" ? "mirrormanager" : `mirrormanager ${config.role}`
+
 const databaseOptions = (config: NodeConfig["Service"]) => ({
+  maxConnections: config.databaseConnections,
+  applicationName: applicationNameOf(config),
   timeout: config.databaseTimeout,
   statementTimeout: config.databaseStatementTimeout,
   idleInTransactionTimeout: config.databaseIdleInTransactionTimeout

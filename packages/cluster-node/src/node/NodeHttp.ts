@@ -2,6 +2,7 @@
 // behind it, and the line saying where the node listens.
 
 import * as fs from "node:fs"
+import type * as http from "node:http"
 import * as path from "node:path"
 import { NodeHttpServer } from "@effect/platform-node"
 import { AdminDatabaseTimeout, serveAdminApi } from "@mirrormanager/http/admin"
@@ -39,6 +40,30 @@ export const AdminApiLayer = Layer.unwrap(
   })
 )
 
+/** What a redirector node answers on every path that is not the redirector's, health or metrics. */
+export const NOT_ON_A_REDIRECTOR_NODE =
+  "this node is a redirector (MM_ROLE=redirector): it answers /mirrorlist, /metalink, redirects, health and metrics; the admin API and check-ins (/xmlrpc) are served by the full nodes"
+
+/**
+ * A redirector node's answer to everything the front server does not answer itself (the admin API, /xmlrpc, /docs):
+ * 404 with a problem saying so, at once, whether or not the database answers.
+ */
+export const RedirectorRoleLayer = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const front = yield* FrontServer
+    const body = `${JSON.stringify({ type: "about:blank", title: "Not Found", status: 404, detail: NOT_ON_A_REDIRECTOR_NODE })}\n`
+    const notHere = (request: http.IncomingMessage, response: http.ServerResponse) => {
+      response.writeHead(404, {
+        "content-type": "application/problem+json",
+        "content-length": String(Buffer.byteLength(body))
+      })
+      response.end(request.method === "HEAD" ? undefined : body)
+    }
+    front.server.on("request", notHere)
+    front.server.on("checkContinue", notHere)
+  })
+)
+
 /** The listening socket on MM_HTTP_HOST:MM_HTTP_PORT, answered by the front server. */
 export const HttpServerLayer = Layer.unwrap(
   Effect.gen(function* () {
@@ -53,7 +78,7 @@ export const Listening = Layer.effectDiscard(
   Effect.gen(function* () {
     const config = yield* NodeConfig
     yield* Effect.logInfo(
-      `mirrormanager listening on http://${config.httpHost}:${config.httpPort} (data in ${path.resolve(config.dataDir)})`
+      `mirrormanager listening on http://${config.httpHost}:${config.httpPort} (${config.role} node, data in ${path.resolve(config.dataDir)})`
     )
   })
 )

@@ -1,6 +1,7 @@
 // Three node processes on one database, as a cluster: a check-in sent to one node is applied by the host's entity
 // wherever it lives and reaches every node's mirrorlist within a second; after `kill -9` of the node that holds the
-// host, a check-in sent to a survivor is applied within 10 s, and nothing applied before is lost.
+// host, a check-in sent to a survivor is applied within the shard-lock expiration and a few seconds (usually within
+// a few seconds; docs/operations.md#shard-locks), and nothing applied before is lost.
 import { assert, describe, it } from "vitest"
 import {
   addCampusMirror,
@@ -93,10 +94,12 @@ describe("a cluster of three nodes", () => {
     await owner!.exited
     const survivors = nodes.filter((n) => n !== owner)
 
-    // A check-in sent to a survivor is applied within 10 s (an attempt during the hand-over may fail or wait; it is
-    // given up after 4 s and sent again, as the client's next run would).
+    // A check-in sent to a survivor is applied once the host has moved: within seconds when a survivor's health check
+    // finds the node gone, at worst once its runner has been silent for the shard-lock expiration (30 s: when the
+    // killed node was the one checking the others' health). An attempt during the hand-over may fail or wait; it is
+    // given up after 4 s and sent again, as the client's next run would.
     let reply = ""
-    const tookOver = await until("a survivor applies the next check-in", 10_000, async () => {
+    const tookOver = await until("a survivor applies the next check-in", 45_000, async () => {
       reply = checkIn(
         survivors[0]!,
         config(["", "9", "9/Everything", "9/Everything/x86_64", "9/Everything/x86_64/repodata"]),
@@ -108,7 +111,7 @@ describe("a cluster of three nodes", () => {
         `${error}\n${survivors.map((n) => n.output().split("\n").slice(-25).join("\n")).join("\n----\n")}`
       )
     })
-    assert.isAtMost(tookOver, 10_000)
+    assert.isAtMost(tookOver, 45_000)
     // Nothing applied before was lost: the five directories are there, unchanged.
     assert.strictEqual(reply, "Category Fedora EPEL directories updated: 5  added: 0  deleted 0\nchecked in successful")
     for (const node of survivors) assert.include((await mirrorlist(node, campus)).text, url)
@@ -122,5 +125,5 @@ describe("a cluster of three nodes", () => {
         async () => !(await mirrorlist(node, campus)).text.includes(url)
       )
     }
-  })
+  }, 180_000)
 })

@@ -40,7 +40,14 @@ export const CrawledCategory = Schema.Struct({
    * False: no base URL answered; the category's directories stay as they were (docs/crawler.md#how-a-host-is-crawled).
    */
   accessible: Schema.Boolean,
-  directories: Schema.Array(CrawledDirectory)
+  directories: Schema.Array(CrawledDirectory),
+  /**
+   * A full crawl's pass over the category's directories (docs/crawler.md#time-limit-and-resuming): in path order from
+   * the first after `from` (null: from the first), wrapping round. `complete`: it covered every directory. Cut short
+   * by the host's time limit: `directories` are those it covered, in its order, and the next full crawl resumes after
+   * the last of them. Absent: a complete pass.
+   */
+  pass: Schema.optionalKey(Schema.Struct({ from: Schema.NullOr(Schema.String), complete: Schema.Boolean }))
 }).annotate({ identifier: "CrawledCategory" })
 export type CrawledCategory = typeof CrawledCategory.Type
 
