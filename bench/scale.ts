@@ -562,8 +562,14 @@ export const run = async () => {
     const paths = mix.queries.map((query) => `/mirrorlist?${query}`)
     let loading = true
     const pacedRuns: Array<LoadResult> = []
+    /** When each chunk started and ended, in seconds from the phase's start. */
+    const pacedSpans: Array<readonly [number, number]> = []
+    const phaseStart = performance.now()
+    /** Where in the phase a step ended (to set beside the paced chunks). */
+    const at = () => `[${((performance.now() - phaseStart) / 1000).toFixed(0)} s]`
     const paced = (async () => {
       for (let chunk = 1; loading; chunk++) {
+        const from = (performance.now() - phaseStart) / 1000
         pacedRuns.push(
           await load(temp, `paced-${chunk}`, {
             origin: nodeA.origin,
@@ -576,6 +582,7 @@ export const run = async () => {
             durationSeconds: 5
           })
         )
+        pacedSpans.push([from, (performance.now() - phaseStart) / 1000])
       }
     })()
     await metricsOf(nodeA) // resets the event-loop gauge
@@ -627,7 +634,10 @@ export const run = async () => {
     start = performance.now()
     const aloneReply = checkinReply(await post(`${nodeA.origin}/xmlrpc`, alone!.body))
     const aloneMs = performance.now() - start
-    line("one check-in alone", `${seconds(aloneMs)} (${thousands(alone!.directories)} directories): ${aloneReply}`)
+    line(
+      "one check-in alone",
+      `${seconds(aloneMs)} (${thousands(alone!.directories)} directories): ${aloneReply} ${at()}`
+    )
     const latencies: Array<number> = []
     const replies: Record<string, number> = {}
     start = performance.now()
@@ -644,13 +654,13 @@ export const run = async () => {
     line(
       `${all.length} check-ins at once`,
       `${seconds(allMs)}; latency p50 ${seconds(percentile(latencies, 0.5))}, p99 ${seconds(percentile(latencies, 0.99))}; ` +
-        `replies ${JSON.stringify(replies)}`
+        `replies ${JSON.stringify(replies)} ${at()}`
     )
     const stampAfterBurst = snapshotStamp()
     const burstSnapshot = await waitFor("a snapshot after the check-ins", nodeA.spawned, 60_000, async () =>
       snapshotStamp() !== stampAfterBurst ? true : undefined
     ).catch(() => false)
-    line("snapshot after the check-ins", burstSnapshot ? "written" : "none within 60 s")
+    line("snapshot after the check-ins", `${burstSnapshot ? "written" : "none within 60 s"} ${at()}`)
     console.log("    the costliest statements of the check-ins (pg_stat_statements):")
     await statementTimes()
     const secondRebuild = await forceRebuild("second forced rebuild")
@@ -658,7 +668,10 @@ export const run = async () => {
     await paced
     const loop = await watch.stop()
     const worstPaced = pacedRuns.toSorted((a, b) => b.latencyMs.p99 - a.latencyMs.p99)[0]
-    for (const [i, r] of pacedRuns.entries()) line(`  paced, 5 s chunk ${i + 1}`, describeLoad(r))
+    for (const [i, r] of pacedRuns.entries()) {
+      const [from, to] = pacedSpans[i]!
+      line(`  paced, 5 s from ${from.toFixed(0)} s (to ${to.toFixed(0)} s)`, describeLoad(r))
+    }
 
     // 6. A restart from the snapshot.
     console.log("  5. restart from the snapshot")
