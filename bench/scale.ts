@@ -9,12 +9,14 @@
 // - the write path: private hosts checking in 90,000 directories each through /xmlrpc, encoded as report_mirror
 //   does (JSON, bz2, URL-safe base64: test-support/checkin_wire.py), one alone, then all at once;
 // - a change reaching every node: with two nodes, from a check-in's reply to the host in both nodes' answers (a
-//   client in its netblock), and the database time each node spends per change (pg_stat_statements, per node role);
+//   client in its netblock), and the database time each node spends per change (the change follower's own
+//   mm_changes_read_seconds_total; pg_stat_statements per node role beside it);
 // - throughput: /mirrorlist and /metalink against a bare node:http server in the same run.
 // Every figure is printed with its target and a verdict; what cannot be measured says why. A missed target does not
 // fail the run; a node that cannot start does. Everything lives in var/bench-scale-<pid>/, removed at the end and on
 // Ctrl-C, but the encoded check-ins, kept in var/bench-scale-payloads/ for the next run, and the nodes' logs, copied
-// to var/bench-scale-logs/. BENCH_SCALE_CHECKINS (default 100) sets how many hosts check in at once (300 is the issue's figure).
+// to var/bench-scale-logs/. BENCH_SCALE_CHECKINS (default 100) sets how many hosts check in at once (the issue's
+// figure is for 300).
 
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
@@ -29,7 +31,7 @@ import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/clus
 import { freePort } from "@mirrormanager/cluster-node/node"
 import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { percentile, post } from "./checkin.ts"
+import { checkinCall, percentile, post } from "./checkin.ts"
 import {
   assertRunning,
   baselineScript,
@@ -102,10 +104,9 @@ interface Verdict {
 
 const verdicts: Array<Verdict> = []
 
+/** Recorded; printed together at the end of the run, after the clean-up. */
 const judge = (label: string, target: string, figure: string, pass: boolean | undefined) => {
-  const verdict = { label, target, figure, pass }
-  verdicts.push(verdict)
-  console.log(`  ${show(verdict)}`)
+  verdicts.push({ label, target, figure, pass })
 }
 const notMeasured = (label: string, target: string, why: string) =>
   judge(label, target, `not measured: ${why}`, undefined)
@@ -118,8 +119,6 @@ const show = (v: Verdict) =>
 interface RunningNode {
   readonly spawned: Spawned
   readonly origin: string
-  readonly dataDir: string
-  readonly env: NodeJS.ProcessEnv
 }
 
 const nodeEnv = (databaseUrl: string, dataDir: string): NodeJS.ProcessEnv => {
@@ -155,7 +154,7 @@ const startNode = async (label: string, env: NodeJS.ProcessEnv, logDir: string) 
     (await get(`${origin}/healthz/ready`)).status === 200 ? true : undefined
   )
   const readyMs = performance.now() - began
-  const node: RunningNode = { spawned, origin, dataDir: env.MM_DATA_DIR ?? "", env }
+  const node: RunningNode = { spawned, origin }
   return { node, readyMs, began, memory }
 }
 
@@ -174,7 +173,7 @@ const indexReady = (node: RunningNode, origin: "database" | "any", timeoutMs = 6
     return metrics
   })
 
-/** Resident memory of a process sampled every 100 ms (VmRSS), and its peak (VmHWM) when stopped. */
+/** Resident memory of a process sampled every 100 ms (VmRSS) until it exits, and its peak (VmHWM). */
 const memorySampler = (spawned: Spawned) => {
   let maxRss = 0
   let peak = 0
@@ -190,8 +189,7 @@ const memorySampler = (spawned: Spawned) => {
     read: () => {
       sample()
       return { maxRss, peak }
-    },
-    stop: () => clearInterval(timer)
+    }
   }
 }
 
@@ -268,10 +266,7 @@ const encodeNow = (json: string) =>
     child.once("exit", (code) => {
       children.delete(child)
       if (code !== 0) return reject(new Error(`checkin_wire.py bz2 exited ${code}: ${Buffer.concat(errors)}`))
-      const payload = Buffer.concat(out).toString("ascii")
-      resolve(
-        `<?xml version='1.0'?>\n<methodCall>\n<methodName>checkin</methodName>\n<params>\n<param>\n<value><string>${payload}</string></value>\n</param>\n</params>\n</methodCall>\n`
-      )
+      resolve(checkinCall(Buffer.concat(out).toString("ascii")))
     })
     child.stdin.end(json)
   })
@@ -789,7 +784,6 @@ export const run = async () => {
     const peak = Math.max(memoryFirst.peak, memoryFirst.maxRss, memorySecond.peak, memorySecond.maxRss, rssNow.peak)
 
     // 9. Verdicts.
-    console.log("  targets (issue 15):")
     judge(
       "full index build",
       `≤ ${TARGET.buildSeconds} s`,
@@ -913,7 +907,7 @@ export const run = async () => {
     line("cleaned up", seconds(performance.now() - cleanupStart))
     line("whole run", seconds(performance.now() - began))
     if (verdicts.length > 0) {
-      console.log("  summary:")
+      console.log("  targets (issue 15):")
       for (const v of verdicts) console.log(`  ${show(v)}`)
     }
   }
