@@ -833,7 +833,9 @@ export const run = async () => {
         `≤ ${TARGET.p99Ms} ms`,
         `${ms(worstPaced.latencyMs.p99)} worst 5 s chunk of ${pacedRuns.length} at ${thousands(halfRate)}/s (max ${ms(
           Math.max(...pacedRuns.map((r) => r.latencyMs.max))
-        )})`,
+        )}; ${thousands(pacedRuns.reduce((n, r) => n + r.errors, 0))} of ${thousands(
+          pacedRuns.reduce((n, r) => n + r.requests + r.errors, 0)
+        )} requests failed or unanswered within 10 s of their chunk's end)`,
         pacedRuns.every((r) => r.latencyMs.p99 <= TARGET.p99Ms && r.errors === 0)
       )
     judge(
