@@ -2,16 +2,22 @@
 // three-node cluster on one embedded PostgreSQL (any node accepts a check-in; the host's entity applies it wherever
 // it lives). Prints check-ins/s, p50/p99 latency, and the time until every node's redirector serves every host.
 // Requests are built as report_mirror builds them (Python's json, bz2, base64: test-support/checkin_wire.py).
+// First, in this process, a burst of 100,000-directory bodies read by CheckinDecoder's workers and, for comparison,
+// on the event loop, each with the event loop's largest delay meanwhile (issue 15: decoding is off the event loop).
+// BENCH_CHECKIN_HOSTS=0 runs only that part.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { setImmediate as nextTurn } from "node:timers/promises"
 import { databaseLayer } from "@mirrormanager/actors/db"
 import { hashPassword } from "@mirrormanager/actors/registry"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
 import { freePort } from "@mirrormanager/cluster-node/node"
+import { CheckinDecoder, readCheckinCall } from "@mirrormanager/http/checkin"
 import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 
@@ -22,6 +28,8 @@ const WIRE = path.join(ROOT, "test-support/checkin_wire.py")
 const HOSTS = Number(process.env.BENCH_CHECKIN_HOSTS ?? 500)
 const DIRECTORIES = Number(process.env.BENCH_CHECKIN_DIRECTORIES ?? 2_000)
 const NODES = 3
+const DECODES = Number(process.env.BENCH_CHECKIN_DECODES ?? 30)
+const DECODE_DIRECTORIES = Number(process.env.BENCH_CHECKIN_DECODE_DIRECTORIES ?? 100_000)
 const PASSWORD = "bench-site-password"
 const TOPDIR = "pub/bench"
 
@@ -127,7 +135,89 @@ export const post = (url: string, body: string) =>
 export const percentile = (sorted: ReadonlyArray<number>, q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
 
+/** Runs `work` with the event loop's delay sampled every 10 ms; its largest delay in ms, and the time taken. */
+const withLoopDelay = async (work: () => Promise<void>) => {
+  const delay = monitorEventLoopDelay({ resolution: 10 })
+  delay.enable()
+  const start = performance.now()
+  await work()
+  const ms = performance.now() - start
+  delay.disable()
+  return { ms, maxDelayMs: delay.max / 1e6, p99DelayMs: delay.percentile(99) / 1e6 }
+}
+
+/** DECODES bodies of DECODE_DIRECTORIES directories each, read at once by the workers, then one by one on the loop. */
+const decodeBurst = async () => {
+  const dirtree: Record<string, object> = { "": {} }
+  for (let i = 1; i < DECODE_DIRECTORIES; i++) dirtree[`releases/${i % 40}/Everything/x86_64/os/Packages/d${i}`] = {}
+  const config = {
+    version: 0,
+    global: { enabled: "1", server: "http://127.0.0.1/xmlrpc" },
+    site: { enabled: "1", name: "site", password: PASSWORD },
+    host: { enabled: "1", name: "mirror.example" },
+    stats: {},
+    bench: { enabled: "1", dirtree }
+  }
+  const [payload] = JSON.parse(
+    spawnSync("python3", [WIRE, "payloads"], { input: JSON.stringify([config]), maxBuffer: 1024 ** 3 }).stdout.toString(
+      "utf8"
+    )
+  ) as [string]
+  const body = `<?xml version='1.0'?>\n<methodCall>\n<methodName>checkin</methodName>\n<params>\n<param>\n<value><string>${payload}</string></value>\n</param>\n</params>\n</methodCall>\n`
+  line(
+    "decoding: bodies",
+    `${DECODES} of ${DECODE_DIRECTORIES} directories, ${(body.length / 1024).toFixed(1)} KiB each`
+  )
+  const workers = await Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const decoder = yield* CheckinDecoder
+        let read = 0
+        const burst = yield* Effect.promise(() =>
+          withLoopDelay(() =>
+            Effect.runPromise(
+              Effect.forEach(
+                Array.from({ length: DECODES }, () => body),
+                (each) =>
+                  Effect.map(decoder.decode(each), (decoded) => {
+                    if (decoded._tag === "Report") read += decoded.report.categories[0]?.directories.length ?? 0
+                  }),
+                { concurrency: "unbounded", discard: true }
+              )
+            )
+          )
+        )
+        return { ...burst, read, stats: decoder.stats() }
+      }).pipe(Effect.provide(CheckinDecoder.layer()))
+    )
+  )
+  line(
+    "decoding on workers",
+    `${seconds(workers.ms)} (${workers.stats.workers} workers, ${workers.read} directories read); event-loop delay max ${workers.maxDelayMs.toFixed(1)} ms, p99 ${workers.p99DelayMs.toFixed(1)} ms (target max <= 50 ms)`
+  )
+  // The same measure with nothing to do: what the machine's other work alone costs the event loop.
+  const idle = await withLoopDelay(async () => {
+    await sleep(5_000)
+  })
+  line(
+    "event loop idle for 5 s",
+    `event-loop delay max ${idle.maxDelayMs.toFixed(1)} ms, p99 ${idle.p99DelayMs.toFixed(1)} ms`
+  )
+  const onLoop = await withLoopDelay(async () => {
+    for (let i = 0; i < Math.min(DECODES, 5); i++) {
+      readCheckinCall(body)
+      await nextTurn()
+    }
+  })
+  line(
+    "decoding on the event loop",
+    `${seconds(onLoop.ms / Math.min(DECODES, 5))} each; event-loop delay max ${onLoop.maxDelayMs.toFixed(1)} ms (for comparison)`
+  )
+}
+
 export const run = async () => {
+  await decodeBurst()
+  if (HOSTS === 0) return
   const began = performance.now()
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), "mm-bench-checkin-"))
   fs.chmodSync(temp, 0o755)

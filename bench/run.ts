@@ -33,6 +33,11 @@ const benchmarks: ReadonlyArray<Benchmark> = [
     load: () => import("./redirector.ts")
   },
   {
+    name: "followers",
+    description: "the database's work for 1 and 20 redirector nodes following changes: index feed vs database",
+    load: () => import("./followers.ts")
+  },
+  {
     name: "scale",
     description:
       "Fedora's size (800 hosts, 150,000 directories, ~70M up-to-date pairs): build, memory, stalls, check-ins, changes",

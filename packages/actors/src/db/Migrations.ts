@@ -647,6 +647,39 @@ const crawlResume = runStatements([
    )`
 ])
 
+/**
+ * Which version of its directories a category is at (`categories.directories_version`), moved by every statement
+ * that links directories to it, unlinks them or renames one: a node keeps a category's directory numbers in memory
+ * for check-ins and asks the database for them again only when this moved.
+ */
+const directoryVersions = runStatements([
+  "ALTER TABLE categories ADD COLUMN directories_version bigint NOT NULL DEFAULT 0",
+  ...(["INSERT", "DELETE"] as const).map(
+    (verb) => `CREATE FUNCTION mm_category_directories_${verb.toLowerCase()}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        UPDATE categories SET directories_version = directories_version + 1
+          WHERE id IN (SELECT DISTINCT category_id FROM ${verb === "INSERT" ? "new_rows" : "old_rows"});
+        RETURN NULL;
+      END
+      $fn$`
+  ),
+  ...(["INSERT", "DELETE"] as const).map(
+    (verb) => `CREATE TRIGGER mm_category_directories_${verb.toLowerCase()} AFTER ${verb} ON category_directories
+      REFERENCING ${verb === "INSERT" ? "NEW TABLE AS new_rows" : "OLD TABLE AS old_rows"}
+      FOR EACH STATEMENT EXECUTE FUNCTION mm_category_directories_${verb.toLowerCase()}()`
+  ),
+  `CREATE FUNCTION mm_directories_renamed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      UPDATE categories SET directories_version = directories_version + 1
+        WHERE id IN (SELECT cd.category_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                     JOIN category_directories cd ON cd.directory_id = n.id WHERE n.name <> o.name);
+      RETURN NULL;
+    END
+    $fn$`,
+  `CREATE TRIGGER mm_directories_renamed AFTER UPDATE ON directories
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mm_directories_renamed()`
+])
+
 export const migrations = {
   "0001_registry": registry,
   "0002_master_scan": masterScan,
@@ -655,5 +688,6 @@ export const migrations = {
   "0005_crawler": crawler,
   "0006_propagation_events": propagation,
   "0007_up_to_date_bits": upToDateBits,
-  "0008_crawl_resume": crawlResume
+  "0008_crawl_resume": crawlResume,
+  "0009_directory_versions": directoryVersions
 }

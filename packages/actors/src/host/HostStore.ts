@@ -132,6 +132,30 @@ export class HostStore extends Context.Service<
       const inTransaction = <A, E>(effect: Effect.Effect<A, E | SqlError.SqlError>) =>
         sql.withTransaction(Effect.andThen(withoutStatementTimeout(sql), effect))
 
+      /**
+       * Each category's directories by name, with their numbers, as of the category's `directories_version` (moved
+       * by every change to its directories: migration 0009): a check-in of 100,000 directories looks them up here
+       * instead of joining them against the database's directories, and the database is asked for them again only
+       * after they changed. Read inside the check-in's transaction: a version newer than the one kept reloads them.
+       */
+      const numbersByCategory = new Map<number, { readonly version: string; readonly byName: Map<string, number> }>()
+      const directoryNumbers = (categoryId: CategoryId) =>
+        Effect.gen(function* () {
+          const [row] = yield* sql<{ readonly version: string }>`SELECT directories_version::text AS version
+            FROM categories WHERE id = ${categoryId}`
+          const version = row?.version ?? ""
+          const kept = numbersByCategory.get(categoryId)
+          if (kept !== undefined && kept.version === version) return kept.byName
+          const byName = new Map<string, number>()
+          for (const directory of yield* sql<{ readonly name: string; readonly ordinal: number }>`SELECT d.name,
+              cd.ordinal FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
+            WHERE cd.category_id = ${categoryId}`) {
+            byName.set(directory.name, directory.ordinal)
+          }
+          numbersByCategory.set(categoryId, { version, byName })
+          return byName
+        })
+
       /** What a host category is up to date on (nothing without a row). */
       const upToDateOf = (hostCategoryId: HostCategoryId) =>
         Effect.map(
@@ -185,16 +209,16 @@ export class HostStore extends Context.Service<
                 lines.push(`Category ${reported.key} not configured for this host, skipped\n`)
                 continue
               }
-              const names = reported.directories.map((path) =>
-                path === "" ? category.topdir : `${category.topdir}/${path}`
-              )
-              // The reported paths that are directories of the category, as paths below its top, with their numbers.
-              const known = yield* sql<{ readonly path: string; readonly ordinal: number }>`
-                SELECT CASE WHEN d.name = ${category.topdir} THEN '' ELSE substr(d.name, length(${category.topdir}) + 2) END AS path,
-                       cd.ordinal
-                FROM directories d
-                JOIN category_directories cd ON cd.directory_id = d.id AND cd.category_id = ${category.categoryId}
-                WHERE d.name IN (SELECT value FROM jsonb_array_elements_text(${JSON.stringify(names)}::jsonb))`
+              // The reported paths that are directories of the category, with their numbers.
+              const numbers = yield* directoryNumbers(category.categoryId)
+              const known: Array<{ readonly path: string; readonly ordinal: number }> = []
+              const seen = new Set<string>()
+              for (const path of reported.directories) {
+                const ordinal = numbers.get(path === "" ? category.topdir : `${category.topdir}/${path}`)
+                if (ordinal === undefined || seen.has(path)) continue
+                seen.add(path)
+                known.push({ path, ordinal })
+              }
 
               if (!host.private) {
                 // Trust, then verify: the claim waits for a crawl of these directories (docs/checkin.md#server-rules).

@@ -3,9 +3,10 @@
 // read in", so a change whose transaction ran long, or a wake-up lost while the connection was down, is never missed.
 // When the database is unreachable the node keeps serving its last index (or the snapshot on disk) and tries again.
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Layer, Queue, Schedule } from "effect"
+import { Duration, Effect, Layer, Option, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { CHANGES_CHANNEL } from "../db/index.ts"
+import { IndexFeed } from "./IndexFeed.ts"
 import { IndexRows } from "./IndexRows.ts"
 import { writeSnapshot } from "./IndexSnapshot.ts"
 import { Redirector } from "./Redirector.ts"
@@ -50,6 +51,8 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       const indexRows = yield* IndexRows
       const sql = yield* SqlClient.SqlClient
       const pg = yield* PgClient.PgClient
+      // Redirector nodes fed by this one get every full build and batch of changes (docs/redirector.md#the-index-feed).
+      const feed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeed))
       let snapshotWrittenAt = 0
       let dirty = false
 
@@ -70,6 +73,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           builtAt: Date.now(),
           startedAt
         })
+        feed?.newGeneration()
         const counts = index.counts()
         yield* Effect.logInfo(
           `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
@@ -115,12 +119,14 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           const hosts = yield* indexRows.hosts(hostList)
           const repositoryRows = repositories ? yield* indexRows.repositories : undefined
           const overrideRows = overrides ? yield* indexRows.overrides : undefined
-          redirector.applyChanges({
+          const changes = {
             ...(directoryList.length === 0 ? {} : { directories: { ids: directoryList, rows: directories } }),
             ...(hostList.length === 0 ? {} : { hosts: { ids: hostList, rows: hosts } }),
             ...(repositoryRows === undefined ? {} : { repositories: repositoryRows }),
             ...(overrideRows === undefined ? {} : { overrides: overrideRows })
-          })
+          }
+          redirector.applyChanges(changes)
+          if (Object.keys(changes).length > 0) feed?.publish(changes, applied, newest)
           if (applied > 0) dirty = true
           redirector.caughtUp(applied, newest, performance.now() - readStart)
           if (applied > 0) {

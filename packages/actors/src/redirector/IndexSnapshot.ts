@@ -12,7 +12,7 @@ import * as zlib from "node:zlib"
 import { Effect, Layer } from "effect"
 import { bitsFromBase64, bitsToBase64 } from "../db/index.ts"
 import type { DirectorySource, HostSource, IndexSource } from "./IndexSource.ts"
-import { Redirector } from "./Redirector.ts"
+import { type IndexChanges, Redirector } from "./Redirector.ts"
 
 const FORMAT = "mirrormanager-index/2"
 
@@ -46,7 +46,28 @@ const hostOfLine = (row: any): HostSource => ({
   categories: (row.categories as Array<any>).map((hc) => ({ ...hc, upToDate: bitsFromBase64(hc.upToDate) }))
 })
 
-async function* lines(snapshot: IndexSnapshot): AsyncGenerator<string> {
+/**
+ * Changes as one JSON value (bitsets in base64, as in the snapshot's host lines): how the index feed ships a batch
+ * (docs/redirector.md#the-index-feed).
+ */
+export const changesToJson = (changes: IndexChanges): string =>
+  JSON.stringify({
+    ...changes,
+    ...(changes.hosts === undefined
+      ? {}
+      : { hosts: { ids: changes.hosts.ids, rows: changes.hosts.rows.map(hostLine) } })
+  })
+
+/** Changes read back from `changesToJson`'s JSON (parsed). */
+export const changesOfJson = (value: any): IndexChanges => ({
+  ...value,
+  ...(value.hosts === undefined
+    ? {}
+    : { hosts: { ids: value.hosts.ids, rows: (value.hosts.rows as Array<unknown>).map(hostOfLine) } })
+})
+
+/** The snapshot's lines, a slice at a time: written to disk, and streamed by the index feed. */
+export async function* snapshotLines(snapshot: IndexSnapshot): AsyncGenerator<string> {
   const { source } = snapshot
   const line = (value: Line) => `${JSON.stringify(value)}\n`
   const breathe = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -72,7 +93,7 @@ export const writeSnapshot = (file: string, snapshot: IndexSnapshot) =>
       await fs.promises.mkdir(path.dirname(file), { recursive: true })
       const temporary = `${file}.${process.pid}.tmp`
       try {
-        await pipeline(Readable.from(lines(snapshot)), zlib.createGzip(), fs.createWriteStream(temporary))
+        await pipeline(Readable.from(snapshotLines(snapshot)), zlib.createGzip(), fs.createWriteStream(temporary))
         await fs.promises.rename(temporary, file)
       } catch (error) {
         await fs.promises.rm(temporary, { force: true })
@@ -82,6 +103,49 @@ export const writeSnapshot = (file: string, snapshot: IndexSnapshot) =>
     },
     catch: (error) => new Error(`cannot write the index snapshot ${file}: ${String(error)}`)
   })
+
+/** The snapshot in gzip-decompressed `input` (a file, or the index feed's answer); an error when it is cut off. */
+export const readSnapshotLines = async (input: NodeJS.ReadableStream): Promise<IndexSnapshot> => {
+  const reader = readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
+  let builtAt: number | undefined
+  let end: { hosts: number; directories: number } | undefined
+  const hosts: Array<HostSource> = []
+  const directories: Array<DirectorySource> = []
+  const source: {
+    -readonly [K in keyof IndexSource]: IndexSource[K]
+  } = {
+    hosts,
+    directories,
+    categories: [],
+    repositories: [],
+    redirects: [],
+    overrides: { netblockCountries: [], continentRedirects: [] }
+  }
+  try {
+    for await (const text of reader) {
+      if (text.length === 0) continue
+      const line = JSON.parse(text) as Record<string, any>
+      if (builtAt === undefined) {
+        if (line.format !== FORMAT || typeof line.builtAt !== "number") throw new Error(`not a ${FORMAT} snapshot`)
+        builtAt = line.builtAt
+      } else if ("categories" in line) source.categories = line.categories
+      else if ("repositories" in line) {
+        source.repositories = line.repositories
+        source.redirects = line.redirects
+      } else if ("overrides" in line) source.overrides = line.overrides
+      else if ("hosts" in line) for (const row of line.hosts) hosts.push(hostOfLine(row))
+      else if ("directories" in line) for (const row of line.directories) directories.push(row)
+      else if ("end" in line) end = line.end
+    }
+  } finally {
+    reader.close()
+  }
+  if (builtAt === undefined) throw new Error(`not a ${FORMAT} snapshot`)
+  if (end === undefined || end.hosts !== hosts.length || end.directories !== directories.length) {
+    throw new Error("the snapshot is cut off")
+  }
+  return { builtAt, source }
+}
 
 /** The snapshot in `file`; undefined when there is none. A file that cannot be read (or is cut off) is an error. */
 export const readSnapshot = (file: string) =>
@@ -93,47 +157,12 @@ export const readSnapshot = (file: string) =>
       })
       if (handle === undefined) return undefined
       const input = handle.createReadStream().pipe(zlib.createGunzip())
-      const reader = readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
-      let builtAt: number | undefined
-      let end: { hosts: number; directories: number } | undefined
-      const hosts: Array<HostSource> = []
-      const directories: Array<DirectorySource> = []
-      const source: {
-        -readonly [K in keyof IndexSource]: IndexSource[K]
-      } = {
-        hosts,
-        directories,
-        categories: [],
-        repositories: [],
-        redirects: [],
-        overrides: { netblockCountries: [], continentRedirects: [] }
-      }
       try {
-        for await (const text of reader) {
-          if (text.length === 0) continue
-          const line = JSON.parse(text) as Record<string, any>
-          if (builtAt === undefined) {
-            if (line.format !== FORMAT || typeof line.builtAt !== "number") throw new Error(`not a ${FORMAT} snapshot`)
-            builtAt = line.builtAt
-          } else if ("categories" in line) source.categories = line.categories
-          else if ("repositories" in line) {
-            source.repositories = line.repositories
-            source.redirects = line.redirects
-          } else if ("overrides" in line) source.overrides = line.overrides
-          else if ("hosts" in line) for (const row of line.hosts) hosts.push(hostOfLine(row))
-          else if ("directories" in line) for (const row of line.directories) directories.push(row)
-          else if ("end" in line) end = line.end
-        }
+        return await readSnapshotLines(input)
       } finally {
-        reader.close()
         input.destroy()
         await handle.close()
       }
-      if (builtAt === undefined) throw new Error(`not a ${FORMAT} snapshot`)
-      if (end === undefined || end.hosts !== hosts.length || end.directories !== directories.length) {
-        throw new Error("the snapshot is cut off")
-      }
-      return { builtAt, source }
     },
     catch: (error) => new Error(`cannot read the index snapshot ${file}: ${String(error)}`)
   })

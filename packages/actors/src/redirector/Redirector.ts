@@ -192,6 +192,7 @@ export class Redirector extends Context.Service<
         /** Serves `made` from now on. */
         const serve = (made: MirrorIndex, build: IndexBuild): IndexView => {
           index = made
+          prepared.clear()
           status =
             build.origin === "database"
               ? {

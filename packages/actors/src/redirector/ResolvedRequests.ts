@@ -21,6 +21,13 @@ export class ResolvedRequests<R> {
     this.worthKeeping = worthKeeping
   }
 
+  /** Forgets everything (a new index is served: nothing kept may hold on to the one it replaced). */
+  clear(): void {
+    this.entries.clear()
+    this.index = undefined
+    this.version = -1
+  }
+
   get(index: MirrorIndex, path: string, query: string, resolve: () => R): R {
     if (index !== this.index || index.version !== this.version) {
       this.entries.clear()

@@ -80,6 +80,10 @@ export interface NodeConfigShape {
   readonly indexRebuildInterval: Duration.Duration
   /** How often the index snapshot is rewritten while changes arrive. */
   readonly indexSnapshotInterval: Duration.Duration
+  /** Full nodes whose index feed this node follows instead of the database (MM_INDEX_FEED, comma-separated URLs). */
+  readonly indexFeed: ReadonlyArray<string>
+  /** The bearer token of the index feed: served with it (full nodes), sent with it (followers); none = feed off. */
+  readonly indexFeedToken: Option.Option<Redacted.Redacted<string>>
   /** Where access-log lines go: a file, `-` for standard output, `off`; default access.log in the data dir. */
   readonly accessLog: Option.Option<string>
   /** How long the database may take to accept a connection or answer the health probe before it is unreachable. */
@@ -171,6 +175,16 @@ const nodeConfig = Config.all({
   answerCacheMegabytes: Config.Int("MM_ANSWER_CACHE_MB").pipe(Config.withDefault(256)),
   indexRebuildInterval: Config.Duration("MM_INDEX_REBUILD_INTERVAL").pipe(Config.withDefault(Duration.minutes(15))),
   indexSnapshotInterval: Config.Duration("MM_INDEX_SNAPSHOT_INTERVAL").pipe(Config.withDefault(Duration.minutes(1))),
+  indexFeed: Config.String("MM_INDEX_FEED").pipe(
+    Config.withDefault(""),
+    Config.map((text) =>
+      text
+        .split(",")
+        .map((s) => s.trim().replace(/\/+$/, ""))
+        .filter((s) => s.length > 0)
+    )
+  ),
+  indexFeedToken: Config.Redacted("MM_INDEX_FEED_TOKEN").pipe(Config.option),
   accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option),
   databaseTimeout: Config.Duration("MM_DATABASE_TIMEOUT").pipe(Config.withDefault(DEFAULT_DATABASE_TIMEOUT)),
   databaseStatementTimeout: Config.Duration("MM_STATEMENT_TIMEOUT").pipe(Config.withDefault(DEFAULT_STATEMENT_TIMEOUT)),
@@ -212,9 +226,9 @@ const checked = (read: Config.Success<typeof nodeConfig>) =>
         `MM_SHARD_LOCK_EXPIRATION: ${Duration.format(read.shardLockExpiration)} is too short (at least 3 seconds)`
       )
     }
-    if (read.role === "redirector" && Option.isNone(read.databaseUrl)) {
+    if (read.role === "redirector" && Option.isNone(read.databaseUrl) && read.indexFeed.length === 0) {
       return yield* refuse(
-        "MM_ROLE=redirector needs DATABASE_URL: a redirector node follows the database of the full nodes and runs none of its own"
+        "MM_ROLE=redirector needs MM_INDEX_FEED (the full nodes' index feed) or DATABASE_URL (the full nodes' database): a redirector node runs no database of its own"
       )
     }
     return NodeConfig.of({ ...read, databaseConnections })

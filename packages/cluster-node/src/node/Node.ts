@@ -1,7 +1,8 @@
 // Composition of one node, by its role (docs/operations.md#roles): its database side run in the background behind its
 // front (redirector and HTTP servers). A full node's database side is the registry database, cluster runner and
 // entities, registry services, admin API, scans, change follower and the global admin it makes sure of; a redirector
-// node's is the change follower on a small pool, and its front refuses everything but the redirector's paths.
+// node's is the change follower on a small pool (or nothing, when full nodes' feed feeds it: MM_INDEX_FEED), and its
+// front refuses everything but the redirector's paths.
 
 import { RegistryLayer } from "@mirrormanager/actors"
 import { CrawlerStateLayer } from "@mirrormanager/actors/crawler"
@@ -53,6 +54,15 @@ export const RedirectorDatabaseSideLayer = Listening.pipe(
   Layer.provideMerge(NodeDatabaseLayer)
 )
 
+/** What a node runs besides its front: by its role, and for a redirector node whether a full node's feed feeds it. */
+const databaseSideOf = (config: NodeConfig["Service"]) =>
+  config.role === "full"
+    ? DatabaseSideServicesLayer
+    : config.indexFeed.length > 0
+      ? // Fed by full nodes (MM_INDEX_FEED): no database at all.
+        Listening
+      : RedirectorDatabaseSideLayer
+
 /**
  * The database side of the node, run in the background. It fails the node when there is nothing to serve without
  * it; with an index (the snapshot), the node keeps answering and tries again, and readiness says "degraded".
@@ -65,8 +75,12 @@ export class DatabaseSide extends Context.Service<DatabaseSide, { readonly fiber
     Effect.gen(function* () {
       const redirector = yield* Redirector
       const config = yield* NodeConfig
-      const services = config.role === "redirector" ? RedirectorDatabaseSideLayer : DatabaseSideServicesLayer
-      yield* Effect.logInfo(`role: ${config.role} (a pool of ${config.databaseConnections} database connections)`)
+      const services = databaseSideOf(config)
+      yield* Effect.logInfo(
+        config.role === "redirector" && config.indexFeed.length > 0
+          ? `role: redirector (fed by ${config.indexFeed.join(", ")}, no database connections)`
+          : `role: ${config.role} (a pool of ${config.databaseConnections} database connections)`
+      )
       const attempt = Layer.launch(services).pipe(
         Effect.tapCause((cause) =>
           redirector.status().index === undefined

@@ -71,6 +71,10 @@ export const clusterLayer = (options: { readonly clientOnly: boolean }) =>
           runnerListenAddress: Option.map(config.runnerListenHost, (host) =>
             RunnerAddress.make(host, config.runnerPort)
           ),
+          // A message to an entity of this node is handed over as it is: effect's cluster would otherwise encode and
+          // decode it as if it went to another node (a check-in of 100,000 directories: tens of milliseconds of the
+          // event loop for nothing). Messages between nodes are encoded as ever.
+          simulateRemoteSerialization: false,
           entityMessagePollInterval: "100 millis",
           entityReplyPollInterval: "50 millis",
           // A node that dies (its connections closed) gives its hosts up within seconds: the runners ping each other

@@ -7,6 +7,7 @@ import * as path from "node:path"
 import { NodeHttpServer } from "@effect/platform-node"
 import { AdminDatabaseTimeout, serveAdminApi } from "@mirrormanager/http/admin"
 import { FrontServer, openAccessLog } from "@mirrormanager/http/front"
+import { defaultIndexFeedRoutesOptions, IndexFeedRoutes } from "@mirrormanager/http/redirector"
 import { Duration, Effect, Layer, Option } from "effect"
 import { NodeConfig } from "./Config.ts"
 import { trustedProxiesOf } from "./NodeRedirector.ts"
@@ -26,7 +27,11 @@ export const FrontServerLayer = Layer.unwrap(
         requestTimeoutMs: Duration.toMillis(config.httpRequestTimeout),
         maxConnections: Math.max(1, config.httpMaxConnections)
       }
-    })
+    }).pipe(
+      Layer.provide(
+        IndexFeedRoutes.layer({ ...defaultIndexFeedRoutesOptions, token: Option.getOrUndefined(config.indexFeedToken) })
+      )
+    )
   })
 )
 

@@ -1,10 +1,14 @@
 // The node's redirector: its index and selection settings, GeoIP and network tables, the snapshot it serves until the
-// database answers, and the change follower that keeps its index current.
+// database answers, and what keeps its index current: the change follower (the database), or with MM_INDEX_FEED the
+// feed follower (full nodes' index feed, docs/redirector.md#the-index-feed).
 
 import { GeoIp, NetworkData, parseNetblockBytes } from "@mirrormanager/actors/ipdata"
 import {
   ChangeFollowerLayer,
   defaultChangeFollowerOptions,
+  defaultFeedFollowerOptions,
+  FeedFollowerLayer,
+  IndexFeed,
   IndexSnapshotLayer,
   Redirector,
   snapshotFile
@@ -24,7 +28,25 @@ export const trustedProxiesOf = (config: NodeConfig["Service"]) =>
     return trustedProxies
   })
 
-/** The Redirector with its GeoIP and network tables, and the snapshot it serves until the database answers. */
+/** MM_INDEX_FEED's upstreams and MM_INDEX_FEED_TOKEN, checked; undefined: the node follows the database. */
+const feedOf = (config: NodeConfig["Service"]) =>
+  Effect.gen(function* () {
+    if (config.indexFeed.length === 0) return undefined
+    for (const upstream of config.indexFeed) {
+      if (!URL.canParse(upstream) || !/^https?:$/.test(new URL(upstream).protocol)) {
+        return yield* Effect.die(new Error(`MM_INDEX_FEED: "${upstream}" is not an http(s) URL`))
+      }
+    }
+    if (Option.isNone(config.indexFeedToken)) {
+      return yield* Effect.die(new Error("MM_INDEX_FEED wants MM_INDEX_FEED_TOKEN, the token of the full nodes' feed"))
+    }
+    return { upstreams: config.indexFeed, token: config.indexFeedToken.value }
+  })
+
+/**
+ * The Redirector with its GeoIP and network tables, the snapshot it serves until the database answers, its index
+ * feed, and with MM_INDEX_FEED the feed follower (before the database side: it needs no database).
+ */
 export const RedirectorLayer = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* NodeConfig
@@ -39,8 +61,21 @@ export const RedirectorLayer = Layer.unwrap(
       answerCacheBytes: Math.max(0, config.answerCacheMegabytes) * 1024 * 1024,
       trustedProxies: yield* trustedProxiesOf(config)
     })
-    return IndexSnapshotLayer(snapshotFile(config.dataDir)).pipe(
+    const feed = yield* feedOf(config)
+    const following =
+      feed === undefined
+        ? Layer.empty
+        : FeedFollowerLayer({
+            ...defaultFeedFollowerOptions,
+            ...feed,
+            snapshotFile: snapshotFile(config.dataDir),
+            snapshotInterval: config.indexSnapshotInterval
+          })
+    return following.pipe(
+      Layer.provideMerge(IndexSnapshotLayer(snapshotFile(config.dataDir))),
       Layer.provideMerge(redirector),
+      // Kept only where it is served: MM_INDEX_FEED_TOKEN.
+      Layer.provideMerge(Option.isSome(config.indexFeedToken) ? IndexFeed.layer() : Layer.empty),
       Layer.provide(GeoIp.layerFile(Option.getOrUndefined(config.geoipDatabase))),
       Layer.provide(
         NetworkData.layer({
@@ -52,14 +87,19 @@ export const RedirectorLayer = Layer.unwrap(
   })
 )
 
-/** The change follower of the node's redirector: rebuilds and snapshots of its index at the configured intervals. */
+/**
+ * The change follower of the node's redirector: rebuilds and snapshots of its index at the configured intervals;
+ * none with MM_INDEX_FEED (the feed follower keeps the index current).
+ */
 export const NodeChangeFollowerLayer = Layer.unwrap(
   Effect.map(NodeConfig, (config) =>
-    ChangeFollowerLayer({
-      ...defaultChangeFollowerOptions,
-      snapshotFile: snapshotFile(config.dataDir),
-      rebuildInterval: config.indexRebuildInterval,
-      snapshotInterval: config.indexSnapshotInterval
-    })
+    config.indexFeed.length > 0
+      ? Layer.empty
+      : ChangeFollowerLayer({
+          ...defaultChangeFollowerOptions,
+          snapshotFile: snapshotFile(config.dataDir),
+          rebuildInterval: config.indexRebuildInterval,
+          snapshotInterval: config.indexSnapshotInterval
+        })
   )
 )

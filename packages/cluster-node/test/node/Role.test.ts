@@ -121,7 +121,7 @@ describe("a redirector node", () => {
     assert.strictEqual(alone.code, 1, alone.stderr)
     assert.strictEqual(
       alone.stderr.trim(),
-      "mirrormanager: MM_ROLE=redirector needs DATABASE_URL: a redirector node follows the database of the full nodes and runs none of its own"
+      "mirrormanager: MM_ROLE=redirector needs MM_INDEX_FEED (the full nodes' index feed) or DATABASE_URL (the full nodes' database): a redirector node runs no database of its own"
     )
     const few = await runCommand(["serve"], {
       ...base,

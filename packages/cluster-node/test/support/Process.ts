@@ -32,7 +32,8 @@ export const startNode = async (
   env: Record<string, string>,
   accept: ReadonlyArray<string> = ["ready"]
 ): Promise<RunningNode> => {
-  const port = await freePort()
+  // A node restarted where others reach it keeps its MM_HTTP_PORT.
+  const port = env.MM_HTTP_PORT === undefined ? await freePort() : Number(env.MM_HTTP_PORT)
   const runnerPort = await freePort()
   let output = ""
   const child = spawn(process.execPath, [MAIN, "serve"], {

@@ -41,5 +41,7 @@ export const XmlRpcFaultCodes = {
   invalidRequest: -32600,
   unknownMethod: -32601,
   /** Not exactly one string parameter. */
-  invalidParams: -32602
+  invalidParams: -32602,
+  /** The server cannot take the call now (too many check-ins waiting to be read): try again later. */
+  serverBusy: -32400
 } as const

@@ -1,13 +1,14 @@
 // `POST /xmlrpc`, where report_mirror checks in (docs/checkin.md#protocol): malformed calls get XML-RPC faults,
-// everything else a string the client prints. Always HTTP 200 with text/xml, as the upstream client expects.
+// everything else a string the client prints. Always HTTP 200 with text/xml, as the upstream client expects. The body
+// is read on a worker thread (CheckinDecoder), which the route brings along: nothing else needs to provide it.
 import { Checkins } from "@mirrormanager/actors/checkin"
 import { until } from "@mirrormanager/actors/db"
 import { Readiness } from "@mirrormanager/actors/health"
 import { CheckinReplies, XmlRpcFaultCodes } from "@mirrormanager/domain/checkin"
-import { ByteSize, Effect, Option } from "effect"
+import { ByteSize, Effect, Layer, Option } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { readCheckinPayload } from "./CheckinPayload.ts"
-import { faultResponse, isXmlRpcFault, methodResponse, readMethodCall } from "./XmlRpc.ts"
+import { CHECKIN_DECODER_OPTIONS, CheckinDecoder, type CheckinDecoderOptions } from "./CheckinDecoder.ts"
+import { faultResponse, methodResponse } from "./XmlRpc.ts"
 
 /** The largest request body read (docs/checkin.md#limits); a larger one is refused unread. */
 export const XMLRPC_MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -18,42 +19,58 @@ const xml = (body: string) => HttpServerResponse.text(body, { contentType: "text
 const fault = (faultCode: number, faultString: string) => xml(faultResponse({ faultCode, faultString }))
 const tooLarge = () => fault(XmlRpcFaultCodes.invalidRequest, `the request body exceeds ${XMLRPC_MAX_BODY_BYTES} bytes`)
 
-const checkin = Effect.gen(function* () {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  if (Number(request.headers["content-length"] ?? 0) > XMLRPC_MAX_BODY_BYTES) return tooLarge()
-  const body = yield* request.text.pipe(
-    Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(XMLRPC_MAX_BODY_BYTES)),
-    Effect.option
-  )
-  // A body cut short by the limit, or not read at all.
-  if (Option.isNone(body)) return tooLarge()
-  const call = readMethodCall(body.value)
-  if (isXmlRpcFault(call)) return xml(faultResponse(call))
-  if (call.methodName !== "checkin") {
-    return fault(XmlRpcFaultCodes.unknownMethod, `method "${call.methodName.slice(0, 100)}" is not supported`)
-  }
-  const param = call.params[0]
-  if (call.params.length !== 1 || param?.type !== "string") {
-    return fault(XmlRpcFaultCodes.invalidParams, "checkin takes exactly one string parameter")
-  }
-  // The client as MM_TRUSTED_PROXIES says (see withClientAddress), which failed logins are limited by.
-  const address = Option.getOrUndefined(request.remoteAddress)
-  const payload = readCheckinPayload(param.value)
-  if (payload._tag === "Invalid") {
-    yield* Effect.logWarning("check-in payload refused").pipe(Effect.annotateLogs({ address, reason: payload.reason }))
-    return xml(methodResponse(CheckinReplies.invalidConfig))
-  }
-  const checkins = yield* Checkins
-  const readiness = yield* Readiness
-  // A check-in waiting for a database found unreachable is answered as failed (the client tries again later).
-  const reply = yield* checkins.checkIn(payload.report, { address }).pipe(until(readiness.unreachable))
-  if (Option.isNone(reply)) {
-    yield* Effect.logWarning("check-in not applied: the registry database is unreachable").pipe(
-      Effect.annotateLogs({ site: payload.report.siteName, host: payload.report.hostName })
+const checkin = (decoder: CheckinDecoder["Service"]) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (Number(request.headers["content-length"] ?? 0) > XMLRPC_MAX_BODY_BYTES) return tooLarge()
+    const body = yield* request.text.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(XMLRPC_MAX_BODY_BYTES)),
+      Effect.option
     )
-    return xml(methodResponse(CheckinReplies.failure))
-  }
-  return xml(methodResponse(reply.value))
-})
+    // A body cut short by the limit, or not read at all.
+    if (Option.isNone(body)) return tooLarge()
+    // The client as MM_TRUSTED_PROXIES says (see withClientAddress), which failed logins are limited by.
+    const address = Option.getOrUndefined(request.remoteAddress)
+    const decoded = yield* decoder.decode(body.value).pipe(Effect.result)
+    if (decoded._tag === "Failure") {
+      const failure = decoded.failure
+      if (failure._tag === "CheckinDecoderBusy") {
+        yield* Effect.logWarning("check-in refused: too many check-ins waiting to be read").pipe(
+          Effect.annotateLogs({ address, queued: failure.queued })
+        )
+        return fault(XmlRpcFaultCodes.serverBusy, "server busy, try again later")
+      }
+      yield* Effect.logError("check-in not read: its worker failed").pipe(
+        Effect.annotateLogs({ address, reason: failure.reason })
+      )
+      return xml(methodResponse(CheckinReplies.failure))
+    }
+    const call = decoded.success
+    if (call._tag === "Fault") return xml(faultResponse(call.fault))
+    if (call._tag === "Invalid") {
+      yield* Effect.logWarning("check-in payload refused").pipe(Effect.annotateLogs({ address, reason: call.reason }))
+      return xml(methodResponse(CheckinReplies.invalidConfig))
+    }
+    const checkins = yield* Checkins
+    const readiness = yield* Readiness
+    // A check-in waiting for a database found unreachable is answered as failed (the client tries again later).
+    const reply = yield* checkins.checkIn(call.report, { address }).pipe(until(readiness.unreachable))
+    if (Option.isNone(reply)) {
+      yield* Effect.logWarning("check-in not applied: the registry database is unreachable").pipe(
+        Effect.annotateLogs({ site: call.report.siteName, host: call.report.hostName })
+      )
+      return xml(methodResponse(CheckinReplies.failure))
+    }
+    return xml(methodResponse(reply.value))
+  })
 
-export const XmlRpcRoute = HttpRouter.add("POST", XMLRPC_PATH, checkin)
+/** The route with its own CheckinDecoder (workers end when the server's layer closes). */
+export const xmlRpcRoute = (options: CheckinDecoderOptions = CHECKIN_DECODER_OPTIONS) =>
+  HttpRouter.use((router) =>
+    Effect.gen(function* () {
+      const decoder = yield* CheckinDecoder
+      yield* router.add("POST", XMLRPC_PATH, checkin(decoder))
+    })
+  ).pipe(Layer.provide(CheckinDecoder.layer(options)))
+
+export const XmlRpcRoute = xmlRpcRoute()

@@ -1,13 +1,13 @@
-// The node's one HTTP server. The redirector's endpoints (and health and metrics) are answered right here, as plain
-// synchronous Node handlers over the in-memory index: the hot path pays for no framework. Everything else goes to
+// The node's one HTTP server. The redirector's endpoints (and health, metrics and the index feed) are answered right
+// here, as plain Node handlers over the in-memory index: the hot path pays for no framework. Everything else goes to
 // the Effect admin API once the database side of the node is up, and gets a 503 problem until then.
 import * as http from "node:http"
 import { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import { UNREACHABLE } from "@mirrormanager/actors/health"
 import { endpointOf, Redirector } from "@mirrormanager/actors/redirector"
-import { Cause, Context, Effect, Layer } from "effect"
+import { Cause, Context, Effect, Layer, Option } from "effect"
 import { DATABASE_RETRY_AFTER_SECONDS } from "../admin/index.ts"
-import { type Answer, AnswerCache, answer } from "../redirector/index.ts"
+import { type Answer, AnswerCache, answer, INDEX_FEED_PREFIX, IndexFeedRoutes } from "../redirector/index.ts"
 import type { AccessLog } from "./AccessLog.ts"
 import { NodeMetrics } from "./NodeMetrics.ts"
 
@@ -41,6 +41,9 @@ export class FrontHttpServer extends http.Server {
   private readonly front: (request: http.IncomingMessage, response: http.ServerResponse) => boolean
 
   private fallbackContinue: Listener | undefined
+
+  /** Called as the server begins to close, before the requests still open are answered (long polls end then). */
+  onClosing: (() => void) | undefined
 
   constructor(
     front: (request: http.IncomingMessage, response: http.ServerResponse) => boolean,
@@ -80,6 +83,11 @@ export class FrontHttpServer extends http.Server {
       })
       response.end(`${body}\n`)
     })
+  }
+
+  override close(callback?: (error?: Error) => void): this {
+    this.onClosing?.()
+    return super.close(callback)
   }
 
   override on(event: string | symbol, listener: (...args: Array<any>) => void): this {
@@ -124,6 +132,8 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
         const answers = new AnswerCache(redirector.settings.answerCacheBytes)
         const answerOptions = { answers }
         const trustedProxies = redirector.settings.trustedProxies
+        // The index feed for redirector nodes, on nodes that serve it (docs/redirector.md#the-index-feed).
+        const indexFeed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeedRoutes))
         const services = yield* Effect.context<never>()
         const logFailure = (error: unknown) =>
           Effect.runForkWith(services)(Effect.logError("redirector answer failed", Cause.die(error)))
@@ -249,6 +259,10 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
               health(request, response, path)
               return true
             }
+            if (indexFeed !== undefined && path.startsWith(INDEX_FEED_PREFIX)) {
+              indexFeed.handle(request, response, path, q < 0 ? "" : url.slice(q + 1))
+              return true
+            }
             return false
           }
           if (request.method !== "GET" && request.method !== "HEAD") {
@@ -269,7 +283,9 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
           options.accessLog.record(Date.now(), result)
           return true
         }
-        return FrontServer.of({ server: new FrontHttpServer(front, options.connections) })
+        const server = new FrontHttpServer(front, options.connections)
+        server.onClosing = indexFeed?.stop
+        return FrontServer.of({ server })
       })
     )
 }

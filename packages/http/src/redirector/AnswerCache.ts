@@ -3,7 +3,10 @@
 // a request gets one of them at random. One request in `refresh` computes a fresh answer that joins or replaces
 // one, so the orders keep changing and the share of each mirror stays what the shuffle gives. The entries hang on
 // the index's per-directory carrier view: a change that touches the directory replaces the view, so nothing kept
-// for the old one is served again (and it is the first to go when space is needed). Answers are kept as bytes,
+// for the old one is served again (and it is the first to go when space is needed). Everything kept hangs on the
+// index it was made from (its generation): a new index (a full build, the snapshot) drops all of it at once, and the
+// cache holds the index only weakly, so an index the Redirector let go is not kept alive here, nor are its views,
+// hosts and plans (docs/redirector.md#answers-kept). Answers are kept as bytes,
 // ready to send: a kept mirrorlist is sent as it is, a kept metalink with the response time put in as its pubdate.
 // An answer without a mirror has nobody to shuffle: it is kept once, and sent until the index's hosts or
 // directories change (its comment says why it is empty, and that can change without the view changing: a host
@@ -72,8 +75,8 @@ export const answerOf = (rendered: Rendered, epochMs: number, log: AccessFields)
 /** Answers longer than this keep half the variants. */
 const LARGE_ANSWER = 2048
 
-/** What an entry costs besides its answers, in bytes' worth: the Map slots, the entry, its key. */
-const ENTRY_OVERHEAD = 512
+/** What an entry costs besides its answers and keys, in bytes' worth: the Map slots, the entry. */
+export const ENTRY_OVERHEAD = 512
 
 interface Entry {
   readonly variants: Array<Variant>
@@ -92,6 +95,18 @@ interface Slot {
   /** Per request key, per client class. */
   readonly entries: Map<string, Map<string, Entry>>
   bytes: number
+  /** Entries (request key and client class pairs). */
+  count: number
+  /** Dropped to make room: what it still gets (within the answer that dropped it) is not kept or counted. */
+  gone: boolean
+}
+
+/** What is kept for one index: dropped whole when another index replaces it. */
+interface Generation {
+  /** In order of last growth: the directories least recently refreshed come first and go first. */
+  readonly slots: Map<CarrierView, Slot>
+  bytes: number
+  count: number
 }
 
 /** How many answers an entry keeps, and how often one is drawn afresh. */
@@ -103,11 +118,16 @@ export interface KeepPolicy {
 }
 
 export class AnswerCache {
-  /** In order of last growth: the directories least recently refreshed come first and go first. */
-  private readonly slots = new Map<CarrierView, Slot>()
-  private bytes = 0
+  /**
+   * What is kept, per index (in practice one: the one being served). Weak, so that an index the Redirector let go
+   * takes what was kept for it along, even before the next request comes.
+   */
+  private readonly generations = new WeakMap<object, Generation>()
+  /** The index answers were last kept for (weakly, see `generations`). */
+  private current: WeakRef<object> | undefined
   private keptAnswers = 0
   private freshAnswers = 0
+  private replacedGenerations = 0
   /** At most about this many bytes' worth is kept; past it, the least recently refreshed directories go. */
   private readonly limit: number
 
@@ -115,9 +135,25 @@ export class AnswerCache {
     this.limit = limit
   }
 
+  /** What is kept now for the current index (nothing when it is gone). */
+  private currentGeneration(): Generation | undefined {
+    const index = this.current?.deref()
+    return index === undefined ? undefined : this.generations.get(index)
+  }
+
   /** Bytes' worth kept now. */
   get size(): number {
-    return this.bytes
+    return this.currentGeneration()?.bytes ?? 0
+  }
+
+  /** Entries (a request key and client class each) kept now; at most `limit / ENTRY_OVERHEAD`. */
+  get entries(): number {
+    return this.currentGeneration()?.count ?? 0
+  }
+
+  /** Directories (carrier views) with entries now. */
+  get directories(): number {
+    return this.currentGeneration()?.slots.size ?? 0
   }
 
   /** Answers sent as kept, since the start. */
@@ -130,11 +166,34 @@ export class AnswerCache {
     return this.freshAnswers
   }
 
-  private entry(view: CarrierView, request: string, client: string): { slot: Slot; entry: Entry } {
-    let slot = this.slots.get(view)
+  /** Index generations whose answers were dropped because a new index replaced them, since the start. */
+  get replaced(): number {
+    return this.replacedGenerations
+  }
+
+  /** What is kept for an index; a new index drops what was kept for the one before, all at once. */
+  private generationOf(index: object): Generation {
+    const known = this.generations.get(index)
+    if (known !== undefined) return known
+    const previous = this.current?.deref()
+    if (previous !== undefined) this.generations.delete(previous)
+    if (this.current !== undefined) this.replacedGenerations++
+    const generation: Generation = { slots: new Map(), bytes: 0, count: 0 }
+    this.generations.set(index, generation)
+    this.current = new WeakRef(index)
+    return generation
+  }
+
+  private entry(
+    generation: Generation,
+    view: CarrierView,
+    request: string,
+    client: string
+  ): { slot: Slot; entry: Entry } {
+    let slot = generation.slots.get(view)
     if (slot === undefined) {
-      slot = { view, entries: new Map(), bytes: 0 }
-      this.slots.set(view, slot)
+      slot = { view, entries: new Map(), bytes: 0, count: 0, gone: false }
+      generation.slots.set(view, slot)
     }
     let byClient = slot.entries.get(request)
     if (byClient === undefined) {
@@ -145,7 +204,11 @@ export class AnswerCache {
     if (entry === undefined) {
       entry = { variants: [], plan: undefined, emptyAt: -1 }
       byClient.set(client, entry)
-      this.charge(slot, client.length + ENTRY_OVERHEAD)
+      slot.count++
+      generation.count++
+      // Both keys are counted in full for each entry (a request key shared by several client classes is counted
+      // more than once): the bound holds whatever the requests look like.
+      this.charge(generation, slot, request.length + client.length + ENTRY_OVERHEAD)
     }
     return { slot, entry }
   }
@@ -154,24 +217,29 @@ export class AnswerCache {
    * Adds to what a directory keeps and moves it to the end; past the limit the directories at the front go. Views
    * replaced by changes are never refreshed again, so they are the first to go.
    */
-  private charge(slot: Slot, bytes: number): void {
+  private charge(generation: Generation, slot: Slot, bytes: number): void {
+    if (slot.gone) return
     slot.bytes += bytes
-    this.bytes += bytes
-    this.slots.delete(slot.view)
-    this.slots.set(slot.view, slot)
-    for (const [view, oldest] of this.slots) {
-      if (this.bytes <= this.limit) break
-      this.slots.delete(view)
-      this.bytes -= oldest.bytes
+    generation.bytes += bytes
+    generation.slots.delete(slot.view)
+    generation.slots.set(slot.view, slot)
+    for (const [view, oldest] of generation.slots) {
+      if (generation.bytes <= this.limit) break
+      generation.slots.delete(view)
+      oldest.gone = true
+      generation.bytes -= oldest.bytes
+      generation.count -= oldest.count
     }
   }
 
   /**
    * The answer for a request (its key: what of the request shapes the answer) from a client (its class): a kept
-   * variant, or a fresh one from `compute`, which gets the entry's selection plan through `plans`. `reasonVersion`
-   * is the index's (see MirrorIndex.reasonVersion): a kept answer without a mirror is sent while it is the same.
+   * variant, or a fresh one from `compute`, which gets the entry's selection plan through `plans`. `index` is the
+   * index the decision was made from (the view is one of its views); `reasonVersion` is its version of hosts and
+   * directories (see MirrorIndex.reasonVersion): a kept answer without a mirror is sent while it is the same.
    */
   answer(
+    index: object,
     view: CarrierView,
     request: string,
     client: string,
@@ -182,7 +250,8 @@ export class AnswerCache {
     reasonVersion: number,
     compute: (plans: Plans) => Rendered
   ): Answer {
-    const { slot, entry } = this.entry(view, request, client)
+    const generation = this.generationOf(index)
+    const { slot, entry } = this.entry(generation, view, request, client)
     // A fresh answer for the first two requests, then for one request in `refresh` (at random): each variant is
     // an independent draw and the choice among them ignores their content, so what a client gets is distributed
     // as a fresh shuffle would be. An answer without a mirror is the same every time: kept until its reason may
@@ -197,13 +266,14 @@ export class AnswerCache {
     } else {
       this.freshAnswers++
       variant = this.keep(
+        generation,
         slot,
         entry,
         compute((make, cost) => {
           if (entry.plan === undefined) {
             const plan = make()
             entry.plan = plan
-            this.charge(slot, cost(plan))
+            this.charge(generation, slot, cost(plan))
           }
           return entry.plan as ReturnType<typeof make>
         }),
@@ -220,6 +290,7 @@ export class AnswerCache {
    * in place of all.
    */
   private keep(
+    generation: Generation,
     slot: Slot,
     entry: Entry,
     rendered: Rendered,
@@ -247,19 +318,19 @@ export class AnswerCache {
       entry.variants.length = 0
       entry.variants.push(variant)
       entry.emptyAt = rendered.hosts === 0 ? reasonVersion : -1
-      this.charge(slot, size - old)
+      this.charge(generation, slot, size - old)
       return variant
     }
     // Large answers keep fewer variants, so more keys fit; they are drawn afresh as often.
     const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
     if (entry.variants.length < keep) {
       entry.variants.push(variant)
-      this.charge(slot, size)
+      this.charge(generation, slot, size)
     } else {
       const at = Math.floor(random.next() * entry.variants.length)
       const old = entry.variants[at]!
       entry.variants[at] = variant
-      this.charge(slot, size - old.size)
+      this.charge(generation, slot, size - old.size)
     }
     return variant
   }

@@ -48,10 +48,15 @@ export const answer = (
   }
   const compute = (plans: Plans) => render(decision, settings.generator, decision.select(redirector.random(), plans))
   const key = decision.key
-  if (key === undefined || options.answers === undefined) return answerOf(compute(planAfresh), now, log)
+  // The index the decision was made from: what is kept for it goes when another replaces it.
+  const index = redirector.status().index
+  if (key === undefined || index === undefined || options.answers === undefined) {
+    return answerOf(compute(planAfresh), now, log)
+  }
   // Answers are kept per directory, request and client class as a few independently shuffled variants (see
   // AnswerCache).
   return options.answers.answer(
+    index,
     key.view,
     key.request,
     key.client,

@@ -146,6 +146,26 @@ layer(testNodeLayer(), { excludeTestServices: true })("report_mirror check-ins",
         (yield* directoriesOf(w.hostCategory.id)).map((d) => d.path),
         ["9", "9/Everything"]
       )
+
+      // A directory the master tree gains (and one it renames) counts at the very next check-in: what the node keeps
+      // of the category's directories follows them.
+      const sql = yield* SqlClient.SqlClient
+      const [topdir] = yield* sql<{ name: string }>`SELECT d.name FROM categories c JOIN directories d
+        ON d.id = c.topdir_id WHERE c.id = ${w.category.id}`
+      const [added] = yield* sql<{ id: number }>`INSERT INTO directories (name) VALUES (${`${topdir!.name}/11`})
+        RETURNING id`
+      yield* sql`INSERT INTO category_directories (category_id, directory_id) VALUES (${w.category.id}, ${added!.id})`
+      yield* sql`UPDATE directories SET name = ${`${topdir!.name}/9/Renamed`}
+        WHERE name = ${`${topdir!.name}/9/Everything`}`
+      const third = yield* checkIn(configOf(w, { [w.key]: ["9", "11", "9/Renamed", "9/Everything"] }))
+      assert.strictEqual(
+        third,
+        `Category ${name} directories updated: 2  added: 1  deleted 0\n${CheckinReplies.success}`
+      )
+      assert.deepStrictEqual(
+        (yield* directoriesOf(w.hostCategory.id)).map((d) => d.path),
+        ["11", "9", "9/Renamed"]
+      )
     })
   )
 

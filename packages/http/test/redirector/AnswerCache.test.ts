@@ -1,8 +1,12 @@
 // Answers kept between requests (AnswerCache): every answer is still a proper shuffle, the weights still decide
-// who comes first, the response time stays current, and a change to the index is seen at once.
+// who comes first, the response time stays current, a change to the index is seen at once, a new index drops all
+// that was kept for the old one (which the cache does not keep alive), and the bound holds however many paths.
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { setImmediate as nextTurn } from "node:timers/promises"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 import { afterAll, assert, describe, it, layer } from "@effect/vitest"
 import { GeoIp, NetworkData } from "@mirrormanager/actors/ipdata"
 import type { HostSource, IndexSource } from "@mirrormanager/actors/redirector"
@@ -10,7 +14,7 @@ import { type CarrierView, defaultRedirectorSettings, Redirector, seededRandom }
 import { indexHost as host } from "@mirrormanager/actors/testing"
 import { Effect, Layer } from "effect"
 import type { AccessFields } from "../../src/redirector/Answer.ts"
-import { AnswerCache } from "../../src/redirector/AnswerCache.ts"
+import { AnswerCache, ENTRY_OVERHEAD } from "../../src/redirector/AnswerCache.ts"
 import { answer } from "../../src/redirector/RedirectorAnswer.ts"
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mm-answer-cache-"))
@@ -64,10 +68,10 @@ const answers = new AnswerCache(defaultRedirectorSettings.answerCacheBytes)
 const serve = (redirector: Redirector["Service"], rows: IndexSource) =>
   redirector.replaceIndex(rows, { origin: "database", builtAt: now })
 
-const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.20.113") => {
+const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.20.113", cache = answers) => {
   const reply = answer(
     redirector,
-    { answers },
+    { answers: cache },
     {
       path: `/${endpoint}`,
       query: `repo=epel-9&arch=x86_64&ip=${ip}`,
@@ -211,6 +215,51 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
         }
       })
   )
+
+  it.effect("a new index drops all that was kept for the one it replaced, and the cache does not keep it alive", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      const cache = new AnswerCache(defaultRedirectorSettings.answerCacheBytes)
+      const IPS = ["89.160.20.113", "10.9.1.1", "198.51.100.1", "198.51.100.200"]
+      const askAll = () => {
+        for (let i = 0; i < 10; i++) {
+          for (const ip of IPS) {
+            assert.strictEqual(ask(redirector, "mirrorlist", ip, cache).status, 200)
+            assert.strictEqual(ask(redirector, "metalink", ip, cache).status, 200)
+          }
+        }
+      }
+      serve(redirector, source(WORLD))
+      askAll()
+      const kept = cache.entries
+      assert.isAtLeast(kept, 4, "mirrorlists and metalinks of several client classes")
+      // The same rows built again (as every scheduled rebuild does): one generation kept, never two.
+      serve(redirector, source(WORLD))
+      assert.strictEqual(ask(redirector, "mirrorlist", IPS[0], cache).status, 200)
+      assert.strictEqual(cache.entries, 1)
+      assert.strictEqual(cache.directories, 1)
+      assert.strictEqual(cache.replaced, 1)
+      askAll()
+      assert.strictEqual(cache.entries, kept)
+
+      // Weak references to the index served now and to one of its views; then a new index, and no request since.
+      const [oldIndex, oldView] = (() => {
+        const decision = redirector.decide(MIRRORLIST_REQUEST)
+        if (decision.kind !== "selecting" || decision.key === undefined) throw new Error(`no key: ${decision.kind}`)
+        return [new WeakRef(redirector.status().index!), new WeakRef(decision.key.view)]
+      })()
+      serve(redirector, source(WORLD))
+      // No request since: neither this cache nor the Redirector's memory of requests (ResolvedRequests, cleared when
+      // an index is served) holds the one replaced.
+      // A WeakRef holds its target until the current job ends; then a full collection.
+      yield* Effect.promise(() => nextTurn())
+      collectGarbage()
+      assert.isUndefined(oldIndex.deref(), "the replaced index is not kept alive by the answers kept for it")
+      assert.isUndefined(oldView.deref(), "nor is any of its carrier views")
+      assert.strictEqual(cache.entries, 0)
+      assert.strictEqual(cache.size, 0)
+    })
+  )
 })
 
 const LOG: AccessFields = {
@@ -224,14 +273,64 @@ const LOG: AccessFields = {
   result: "ok"
 }
 
+const MIRRORLIST_REQUEST = {
+  path: "/mirrorlist",
+  query: "repo=epel-9&arch=x86_64&ip=89.160.20.113",
+  peer: "127.0.0.1",
+  forwardedFor: undefined
+}
+
+/** A stand-in for the index answers are kept for (what AnswerCache.answer's `index` is). */
+const GENERATION = {}
+
+/** A full garbage collection, now. */
+const collectGarbage = (() => {
+  v8.setFlagsFromString("--expose-gc")
+  return vm.runInNewContext("gc") as () => void
+})()
+
 describe("the answer cache's bound", () => {
+  it("holds however many distinct paths and directories are asked", () => {
+    const limit = 200_000
+    const cache = new AnswerCache(limit)
+    const random = seededRandom([5, 6, 7, 8])
+    const views = Array.from({ length: 1_000 }, () => ({}) as unknown as CarrierView)
+    for (let i = 0; i < 50_000; i++) {
+      const view = views[(i * 7919) % views.length]!
+      cache.answer(
+        GENERATION,
+        view,
+        `path=pub/epel/${i}/x86_64`,
+        `SE ${i % 3}`,
+        { variants: 8, refresh: 8 },
+        random,
+        0,
+        { ...LOG },
+        0,
+        () => ({
+          endpoint: "mirrorlist",
+          status: 200,
+          headers: {},
+          body: `# ${i}\n${"https://m.example.se/epel/\n".repeat(4)}`,
+          hosts: 4,
+          result: "ok"
+        })
+      )
+      assert.isAtMost(cache.size, limit)
+    }
+    assert.isAtMost(cache.entries, limit / ENTRY_OVERHEAD)
+    assert.isAbove(cache.entries, 50, "it does keep answers")
+    assert.isAtMost(cache.directories, cache.entries)
+    assert.strictEqual(cache.fresh, 50_000, "each path asked once: every answer made afresh")
+  })
+
   it("drops the directories least recently refreshed first, and keeps the rest", () => {
     const cache = new AnswerCache(3_000)
     const random = seededRandom([1, 2, 3, 4])
     const views = [{}, {}, {}] as unknown as Array<CarrierView>
     let computed = 0
     const ask = (view: CarrierView) =>
-      cache.answer(view, "k", "c", { variants: 8, refresh: 8 }, random, 0, { ...LOG }, 0, () => {
+      cache.answer(GENERATION, view, "k", "c", { variants: 8, refresh: 8 }, random, 0, { ...LOG }, 0, () => {
         computed++
         return { endpoint: "mirrorlist", status: 200, headers: {}, body: "x".repeat(400), hosts: 1, result: "ok" }
       })
