@@ -718,6 +718,8 @@ export const run = async () => {
       )
     const readsBefore = await changeReads()
     const delays: Array<number> = []
+    /** Per change, when each node served it ("-": not within 5 s). */
+    const inOrder: Array<string> = []
     let missed = 0
     let alreadyThere = 0
     for (const { host } of checkins.slice(0, CHANGES)) {
@@ -746,14 +748,21 @@ export const run = async () => {
         continue
       }
       const pending = new Set([nodeA, nodeB])
+      const seen = new Map<RunningNode, number>()
       while (pending.size > 0 && performance.now() - replied < 5_000) {
-        for (const node of [...pending]) if (await carries(node, change)) pending.delete(node)
+        for (const node of [...pending]) {
+          if (!(await carries(node, change))) continue
+          seen.set(node, performance.now() - replied)
+          pending.delete(node)
+        }
         if (pending.size > 0) await sleep(10)
       }
+      inOrder.push([nodeA, nodeB].map((node) => (seen.has(node) ? seen.get(node)!.toFixed(0) : "-")).join("/"))
       if (pending.size > 0) missed++
-      else delays.push(performance.now() - replied)
+      else delays.push(Math.max(...seen.values()))
       if (missed >= 3 && delays.length === 0) break
     }
+    line("  each change, ms (node a/node b)", inOrder.join(", "))
     delays.sort((a, b) => a - b)
     line(
       "changes",
