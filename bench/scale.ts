@@ -551,6 +551,11 @@ export const run = async () => {
       ratios[endpoint] = rounds.toSorted((a, b) => a.ratio - b.ratio)[Math.floor((rounds.length - 1) / 2)]!
     }
     await stopChild(baseline, 2_000)
+    const memoryNow = (what: string) => {
+      const { peak } = first.memory.read()
+      line(`RSS ${what}`, `${mb(procMemory(nodeA.spawned.child.pid).rss)}, peak so far ${mb(peak)}`)
+    }
+    memoryNow("after the load")
     const halfRate = Math.max(1, Math.round(ratios.mirrorlist!.node.requestsPerSecond / 2))
 
     // 5. The write path: one check-in alone, nothing else running. The burst (the first CHECKINS hosts) comes in the
@@ -657,6 +662,7 @@ export const run = async () => {
       `${seconds(allMs)}; latency p50 ${seconds(percentile(latencies, 0.5))}, p99 ${seconds(percentile(latencies, 0.99))}; ` +
         `replies ${JSON.stringify(replies)} ${at()}`
     )
+    memoryNow("after the check-ins")
     const stampAfterBurst = snapshotStamp()
     const burstSnapshot = await waitFor("a snapshot after the check-ins", nodeA.spawned, 60_000, async () =>
       snapshotStamp() !== stampAfterBurst ? true : undefined
