@@ -1,13 +1,15 @@
 // `npm run cluster:local`: one PostgreSQL (embedded under var/cluster-local, or DATABASE_URL) and three full nodes on
 // loopback ports, each with its own data directory and cluster runner, then any redirector nodes asked for
-// (MM_ROLE=redirector: no runner); their URLs printed. A node that dies is reported and restarted with backoff while
+// (MM_ROLE=redirector: no runner, no database; their index from the full nodes' index feed, with a token made for the
+// run, as docs/operations.md#topology lays a cluster out); their URLs printed. A node that dies is reported and restarted with backoff while
 // the others keep serving. Ctrl-C (or SIGTERM) stops the nodes, then PostgreSQL, within 10 s and exits 0 with a
 // closing line; a second Ctrl-C stops everything at once.
 //
 // Settings (environment): CLUSTER_NODES (3 full nodes), CLUSTER_HTTP_PORTS (8081,8082,8083), CLUSTER_RUNNER_PORTS
 // (34441,34442,34443), CLUSTER_REDIRECTORS (0 redirector nodes), CLUSTER_REDIRECTOR_PORTS (8091,8092,…),
 // CLUSTER_DATA_DIR (var/cluster-local), CLUSTER_PG_PORT (54339), DATABASE_URL, MM_ADMIN_TOKEN (default: generated,
-// printed), and any other MM_* setting, passed to every node.
+// printed), MM_INDEX_FEED_TOKEN (default: generated, with redirector nodes only), and any other MM_* setting, passed
+// to every node.
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
@@ -42,6 +44,11 @@ const runnerPorts = ports("CLUSTER_RUNNER_PORTS", 34441, count)
 const redirectorPorts = ports("CLUSTER_REDIRECTOR_PORTS", 8091, redirectorCount)
 const dataDir = path.resolve(process.env.CLUSTER_DATA_DIR ?? path.join(ROOT, "var/cluster-local"))
 const token = process.env.MM_ADMIN_TOKEN ?? `mm_local-${randomBytes(18).toString("base64url")}`
+/** The index feed's token, new each run: the full nodes serve the feed with it, the redirector nodes send it. */
+const feed =
+  redirectorCount === 0
+    ? {}
+    : { MM_INDEX_FEED_TOKEN: process.env.MM_INDEX_FEED_TOKEN ?? `feed-${randomBytes(18).toString("base64url")}` }
 
 const log = (line: string) => console.log(`[cluster] ${line}`)
 
@@ -188,7 +195,8 @@ const main = async () => {
         MM_HTTP_PORT: String(httpPorts[i]),
         MM_RUNNER_HOST: "127.0.0.1",
         MM_RUNNER_PORT: String(runnerPorts[i]),
-        MM_DATA_DIR: path.join(dataDir, name)
+        MM_DATA_DIR: path.join(dataDir, name),
+        ...feed
       },
       child: undefined as unknown as ChildProcess,
       exited: Promise.resolve(),
@@ -199,17 +207,21 @@ const main = async () => {
     if (!(await becomeReady(node, node.child))) return void stop(1)
     log(`${name} ready: ${node.url} (cluster runner 127.0.0.1:${node.runnerPort}, pid ${node.child.pid})`)
   }
-  // Redirector nodes after the full nodes: they follow the database the full nodes migrated and write.
+  // Redirector nodes after the full nodes: they take their index from the full nodes' feed, tried in turn, and open no
+  // database connection (no DATABASE_URL).
+  const feedUrls = nodes.map((node) => node.url).join(",")
   for (let i = 0; i < redirectorCount; i++) {
     const name = `redirector-${i + 1}`
+    const { DATABASE_URL: _database, ...environment } = process.env
     const node: Node = {
       name,
       url: `http://127.0.0.1:${redirectorPorts[i]}`,
       runnerPort: undefined,
       env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl,
+        ...environment,
+        ...feed,
         MM_ROLE: "redirector",
+        MM_INDEX_FEED: feedUrls,
         MM_HTTP_HOST: "127.0.0.1",
         MM_HTTP_PORT: String(redirectorPorts[i]),
         MM_DATA_DIR: path.join(dataDir, name)
@@ -221,7 +233,7 @@ const main = async () => {
     nodes.push(node)
     launch(node)
     if (!(await becomeReady(node, node.child))) return void stop(1)
-    log(`${name} ready: ${node.url} (redirector only, pid ${node.child.pid})`)
+    log(`${name} ready: ${node.url} (redirector only, fed by the full nodes, pid ${node.child.pid})`)
   }
   started = true
   const redirectors = redirectorCount === 0 ? "" : ` and ${redirectorCount} redirector nodes`
@@ -232,7 +244,7 @@ const main = async () => {
     )
   }
   log(
-    `check-ins: POST <any full node>/xmlrpc; a node that dies is restarted; Ctrl-C stops everything${redirectorCount === 0 ? "" : ". Redirector nodes answer /mirrorlist, /metalink and redirects only"}`
+    `check-ins: POST <any full node>/xmlrpc; a node that dies is restarted; Ctrl-C stops everything${redirectorCount === 0 ? "" : ". Redirector nodes answer /mirrorlist, /metalink and redirects only, from the full nodes' index feed"}`
   )
 }
 

@@ -1,5 +1,5 @@
-// `npm run cluster:local` (infra/cluster-local.ts): nodes on one database, their URLs printed, all of them ready,
-// and Ctrl-C stopping them and exiting 0.
+// `npm run cluster:local` (infra/cluster-local.ts): nodes on one database, their URLs printed, all of them ready, a
+// redirector node fed by the full nodes answering mirrorlists, and Ctrl-C stopping them and exiting 0.
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -41,18 +41,28 @@ const startCluster = async (http: ReadonlyArray<number>, env: Record<string, str
 }
 
 describe("npm run cluster:local", () => {
-  it("starts the nodes on one database, prints their URLs, and stops them all on SIGINT", async () => {
+  it("starts the nodes on one database and a redirector node fed by them, prints their URLs, and stops them all on SIGINT", async () => {
     const database = await newDatabase()
     const http = [await freePort(), await freePort()]
-    const cluster = await startCluster(http, { DATABASE_URL: database })
+    const redirectorPort = await freePort()
+    const cluster = await startCluster(http, {
+      DATABASE_URL: database,
+      MM_ADMIN_TOKEN: TOKEN,
+      CLUSTER_REDIRECTORS: "1",
+      CLUSTER_REDIRECTOR_PORTS: String(redirectorPort),
+      // Nothing to crawl here: the mirror below is up to date by its setting.
+      MM_CRAWL_INTERVAL: "0 seconds",
+      MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
+      MM_CRAWL_CANARY_INTERVAL: "0 seconds"
+    })
     const { child, exited } = cluster
     const deadline = Date.now() + 90_000
-    while (!cluster.output().includes("2 nodes ready")) {
+    while (!cluster.output().includes("2 nodes and 1 redirector nodes ready")) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`not ready:\n${cluster.output()}`)
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
     const token = /nodes ready; admin token: (\S+)/.exec(cluster.output())?.[1]
-    assert.isDefined(token)
+    assert.strictEqual(token, TOKEN)
     for (const port of http) {
       assert.include(cluster.output(), `http://127.0.0.1:${port}`)
       const ready = await (await fetch(`http://127.0.0.1:${port}/healthz/ready`)).json()
@@ -60,10 +70,30 @@ describe("npm run cluster:local", () => {
       const me = await fetch(`http://127.0.0.1:${port}/api/me`, { headers: { authorization: `Bearer ${token}` } })
       assert.strictEqual(me.status, 200)
     }
+
+    // The redirector node takes its index from the full nodes' feed: no database connection (it has no
+    // DATABASE_URL), no admin API, and a mirror added through node-1 reaches its mirrorlist.
+    const redirector = nodeAt(redirectorPort)
+    assert.include(cluster.output(), `redirector-1 ready: ${redirector.url} (redirector only, fed by the full nodes`)
+    assert.include(
+      cluster.output(),
+      `role: redirector (fed by http://127.0.0.1:${http[0]}, http://127.0.0.1:${http[1]}, no database connections)`
+    )
+    const me = await fetch(`${redirector.url}/api/me`, { headers: { authorization: `Bearer ${token}` } })
+    assert.strictEqual(me.status, 404)
+    await me.text()
+    const categoryId = await setUpContent(nodeAt(http[0]!))
+    await addMirror(nodeAt(http[0]!), categoryId, "mirror.example.org", "SE", "https://mirror.example.org/pub/epel/")
+    await until("the redirector node lists the mirror", 30_000, async () => {
+      const response = await fetch(`${redirector.url}/mirrorlist?repo=epel-9&arch=x86_64`)
+      const text = await response.text()
+      return response.status === 200 && text.includes("https://mirror.example.org/pub/epel/9/Everything/x86_64/")
+    })
+
     child.kill("SIGINT")
     assert.strictEqual(await exited, 0, cluster.output().split("\n").slice(-20).join("\n"))
     assert.include(cluster.output(), "[cluster] stopped")
-    for (const port of http) {
+    for (const port of [...http, redirectorPort]) {
       assert.isTrue(
         await fetch(`http://127.0.0.1:${port}/healthz/live`).then(
           () => false,

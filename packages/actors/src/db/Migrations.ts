@@ -270,8 +270,10 @@ interface ChangeTrigger {
   /** The payload, a jsonb expression over `rows` (the transition table); null = nothing to record. */
   readonly payload: string
   readonly events: ReadonlyArray<"INSERT" | "UPDATE" | "DELETE">
-  /** Updates count only when one of these columns changed (rows matched by `id`); absent = any update. */
+  /** Updates count only when one of these columns changed (rows matched by `key`); absent = any update. */
   readonly columns?: ReadonlyArray<string>
+  /** The column that tells a row's old and new images apart (default `id`). */
+  readonly key?: string
 }
 
 const changeTriggers: ReadonlyArray<ChangeTrigger> = [
@@ -387,36 +389,33 @@ const changeTriggers: ReadonlyArray<ChangeTrigger> = [
   )
 ]
 
-const changeStreamDdl = (): ReadonlyArray<string> => {
-  const statements: Array<string> = [
-    "ALTER TABLE changes ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id()",
-    "CREATE INDEX changes_xid ON changes (xid)",
-    "CREATE INDEX changes_at ON changes (at)"
-  ]
-  for (const trigger of changeTriggers) {
-    for (const verb of trigger.events) {
-      const name = `mm_changes_${trigger.table}_${verb.toLowerCase()}`
-      const referencing =
-        verb === "INSERT"
-          ? "REFERENCING NEW TABLE AS new_rows"
-          : verb === "DELETE"
-            ? "REFERENCING OLD TABLE AS old_rows"
-            : "REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows"
-      // An update counts both images: a row that moved (a host to another site) changes both places.
-      const changed =
-        trigger.columns === undefined
-          ? "true"
-          : `(${trigger.columns.map((c) => `n.${c}`).join(", ")}, null) IS DISTINCT FROM (${trigger.columns.map((c) => `o.${c}`).join(", ")}, null)`
-      const source =
-        verb === "INSERT"
-          ? "SELECT * FROM new_rows"
-          : verb === "DELETE"
-            ? "SELECT * FROM old_rows"
-            : trigger.columns === undefined
-              ? "SELECT * FROM new_rows UNION ALL SELECT * FROM old_rows"
-              : `SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE ${changed}
-                 UNION ALL SELECT o.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE ${changed}`
-      statements.push(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+/** The trigger functions and triggers of one ChangeTrigger, one per event. */
+const changeTriggerDdl = (trigger: ChangeTrigger): ReadonlyArray<string> => {
+  const statements: Array<string> = []
+  const key = trigger.key ?? "id"
+  for (const verb of trigger.events) {
+    const name = `mm_changes_${trigger.table}_${verb.toLowerCase()}`
+    const referencing =
+      verb === "INSERT"
+        ? "REFERENCING NEW TABLE AS new_rows"
+        : verb === "DELETE"
+          ? "REFERENCING OLD TABLE AS old_rows"
+          : "REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows"
+    // An update counts both images: a row that moved (a host to another site) changes both places.
+    const changed =
+      trigger.columns === undefined
+        ? "true"
+        : `(${trigger.columns.map((c) => `n.${c}`).join(", ")}, null) IS DISTINCT FROM (${trigger.columns.map((c) => `o.${c}`).join(", ")}, null)`
+    const source =
+      verb === "INSERT"
+        ? "SELECT * FROM new_rows"
+        : verb === "DELETE"
+          ? "SELECT * FROM old_rows"
+          : trigger.columns === undefined
+            ? "SELECT * FROM new_rows UNION ALL SELECT * FROM old_rows"
+            : `SELECT n.* FROM new_rows n JOIN old_rows o ON o.${key} = n.${key} WHERE ${changed}
+                 UNION ALL SELECT o.* FROM new_rows n JOIN old_rows o ON o.${key} = n.${key} WHERE ${changed}`
+    statements.push(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
         DECLARE
           change jsonb;
           seq bigint;
@@ -429,13 +428,19 @@ const changeStreamDdl = (): ReadonlyArray<string> => {
           RETURN NULL;
         END
         $fn$`)
-      statements.push(
-        `CREATE TRIGGER ${name} AFTER ${verb} ON ${trigger.table} ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION ${name}()`
-      )
-    }
+    statements.push(
+      `CREATE TRIGGER ${name} AFTER ${verb} ON ${trigger.table} ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION ${name}()`
+    )
   }
   return statements
 }
+
+const changeStreamDdl = (): ReadonlyArray<string> => [
+  "ALTER TABLE changes ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id()",
+  "CREATE INDEX changes_xid ON changes (xid)",
+  "CREATE INDEX changes_at ON changes (at)",
+  ...changeTriggers.flatMap(changeTriggerDdl)
+]
 
 const changeStream = runStatements(changeStreamDdl())
 
@@ -597,39 +602,15 @@ const upToDateBits = runStatements([
     `DROP TRIGGER mm_changes_host_category_dirs_${verb} ON host_category_dirs`,
     `DROP FUNCTION mm_changes_host_category_dirs_${verb}()`
   ]),
-  ...(["INSERT", "UPDATE", "DELETE"] as const).flatMap((verb) => {
-    const name = `mm_changes_host_category_up2date_${verb.toLowerCase()}`
-    const rows =
-      verb === "INSERT"
-        ? "SELECT host_category_id FROM new_rows"
-        : verb === "DELETE"
-          ? "SELECT host_category_id FROM old_rows"
-          : `SELECT n.host_category_id FROM new_rows n JOIN old_rows o USING (host_category_id)
-             WHERE n.bits IS DISTINCT FROM o.bits`
-    const referencing =
-      verb === "INSERT"
-        ? "REFERENCING NEW TABLE AS new_rows"
-        : verb === "DELETE"
-          ? "REFERENCING OLD TABLE AS old_rows"
-          : "REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows"
-    return [
-      `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
-        DECLARE
-          change jsonb;
-          seq bigint;
-        BEGIN
-          SELECT jsonb_build_object('hostIds', jsonb_agg(DISTINCT hc.host_id)) INTO change
-            FROM (${rows}) r JOIN host_categories hc ON hc.id = r.host_category_id HAVING count(*) > 0;
-          IF change IS NOT NULL THEN
-            INSERT INTO changes (kind, payload) VALUES ('hosts', change) RETURNING changes.seq INTO seq;
-            PERFORM pg_notify('mm_changes', seq::text);
-          END IF;
-          RETURN NULL;
-        END
-        $fn$`,
-      `CREATE TRIGGER ${name} AFTER ${verb} ON host_category_up2date ${referencing} FOR EACH STATEMENT
-        EXECUTE FUNCTION ${name}()`
-    ]
+  // What selection reads: a change only when the bits really changed.
+  ...changeTriggerDdl({
+    table: "host_category_up2date",
+    kind: "hosts",
+    payload: `(SELECT jsonb_build_object('hostIds', jsonb_agg(DISTINCT hc.host_id)) FROM rows
+      JOIN host_categories hc ON hc.id = rows.host_category_id HAVING count(*) > 0)`,
+    events: ["INSERT", "DELETE", "UPDATE"],
+    columns: ["bits"],
+    key: "host_category_id"
   })
 ])
 

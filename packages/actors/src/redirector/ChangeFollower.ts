@@ -8,7 +8,7 @@ import { SqlClient } from "effect/sql"
 import { CHANGES_CHANNEL } from "../db/index.ts"
 import { IndexFeed } from "./IndexFeed.ts"
 import { IndexRows } from "./IndexRows.ts"
-import { writeSnapshot } from "./IndexSnapshot.ts"
+import { snapshotKeeper } from "./IndexSnapshot.ts"
 import { Redirector } from "./Redirector.ts"
 
 export interface ChangeFollowerOptions {
@@ -53,17 +53,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       const pg = yield* PgClient.PgClient
       // Redirector nodes fed by this one get every full build and batch of changes (docs/redirector.md#the-index-feed).
       const feed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeed))
-      let snapshotWrittenAt = 0
-      let dirty = false
-
-      const saveSnapshot = Effect.gen(function* () {
-        const index = redirector.status().index
-        if (options.snapshotFile === undefined || index === undefined) return
-        snapshotWrittenAt = Date.now()
-        const bytes = yield* writeSnapshot(options.snapshotFile, { builtAt: index.builtAt, source: index.toSource() })
-        dirty = false
-        yield* Effect.logDebug(`index snapshot written: ${options.snapshotFile} (${bytes} bytes)`)
-      }).pipe(Effect.catch((error) => Effect.logWarning(error.message)))
+      const indexSnapshot = yield* snapshotKeeper(options.snapshotFile, options.snapshotInterval)
 
       const fullBuild = Effect.gen(function* () {
         const startedAt = Date.now()
@@ -78,7 +68,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
         yield* Effect.logInfo(
           `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
         )
-        yield* saveSnapshot
+        yield* indexSnapshot.save
         return loaded.snapshot
       })
 
@@ -127,7 +117,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           }
           redirector.applyChanges(changes)
           if (Object.keys(changes).length > 0) feed?.publish(changes, applied, newest)
-          if (applied > 0) dirty = true
+          if (applied > 0) indexSnapshot.changed()
           redirector.caughtUp(applied, newest, performance.now() - readStart)
           if (applied > 0) {
             yield* Effect.logDebug(
@@ -153,9 +143,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           } else {
             snapshot = yield* poll(snapshot)
           }
-          if (dirty && Date.now() - snapshotWrittenAt >= Duration.toMillis(options.snapshotInterval)) {
-            yield* saveSnapshot
-          }
+          yield* indexSnapshot.saveIfDue
           if (Date.now() - prunedAt >= Duration.toMillis(Duration.hours(1))) {
             prunedAt = Date.now()
             const keepSeconds = Duration.toSeconds(options.keepChanges)
@@ -163,9 +151,6 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           }
         }
       }).pipe(Effect.scoped)
-
-      // A node stopped on purpose leaves its newest index behind.
-      yield* Effect.addFinalizer(() => (dirty ? saveSnapshot : Effect.void))
 
       yield* follow.pipe(
         Effect.catchCause((cause) =>

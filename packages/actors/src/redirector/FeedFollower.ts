@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import * as zlib from "node:zlib"
 import { Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { IndexFeed } from "./IndexFeed.ts"
-import { changesOfJson, readSnapshotLines, writeSnapshot } from "./IndexSnapshot.ts"
+import { changesOfJson, readSnapshotLines, snapshotKeeper } from "./IndexSnapshot.ts"
 import { Redirector } from "./Redirector.ts"
 
 export interface FeedFollowerOptions {
@@ -70,16 +70,7 @@ export const FeedFollowerLayer = (options: FeedFollowerOptions) =>
       const feed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeed))
       const authorization = `Bearer ${Redacted.value(options.token)}`
       let upstream = 0
-      let snapshotWrittenAt = 0
-      let dirty = false
-
-      const saveSnapshot = Effect.gen(function* () {
-        const index = redirector.status().index
-        if (options.snapshotFile === undefined || index === undefined) return
-        snapshotWrittenAt = Date.now()
-        yield* writeSnapshot(options.snapshotFile, { builtAt: index.builtAt, source: index.toSource() })
-        dirty = false
-      }).pipe(Effect.catch((error) => Effect.logWarning(error.message)))
+      const indexSnapshot = yield* snapshotKeeper(options.snapshotFile, options.snapshotInterval)
 
       /** The upstream's index, served from now on; its position in the feed. */
       const fetchIndex = (base: string) =>
@@ -130,7 +121,7 @@ export const FeedFollowerLayer = (options: FeedFollowerOptions) =>
             startedAt
           })
           feed?.newGeneration()
-          dirty = true
+          indexSnapshot.changed()
           const counts = redirector.status().index?.counts()
           yield* Effect.logInfo(
             `index fetched from ${base} in ${Date.now() - startedAt} ms: ${counts?.hosts} hosts, ${counts?.directories} directories`
@@ -177,7 +168,7 @@ export const FeedFollowerLayer = (options: FeedFollowerOptions) =>
             newestAt = Math.max(newestAt, batch.newestAt)
             reached = batch.sequence
           }
-          if (answer.batches.length > 0) dirty = true
+          if (answer.batches.length > 0) indexSnapshot.changed()
           // (No database read time: the change reads were the full node's.)
           if (answer.following) redirector.caughtUp(applied, newestAt)
           else redirector.databaseLost(`the index feed ${base} does not follow its database right now`)
@@ -198,13 +189,9 @@ export const FeedFollowerLayer = (options: FeedFollowerOptions) =>
             } else {
               sequence = reached
             }
-            if (dirty && Date.now() - snapshotWrittenAt >= Duration.toMillis(options.snapshotInterval)) {
-              yield* saveSnapshot
-            }
+            yield* indexSnapshot.saveIfDue
           }
         })
-
-      yield* Effect.addFinalizer(() => (dirty ? saveSnapshot : Effect.void))
 
       yield* Effect.suspend(() => follow(options.upstreams[upstream % options.upstreams.length]!)).pipe(
         Effect.catchCause((cause) =>

@@ -9,7 +9,7 @@ import * as readline from "node:readline"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import * as zlib from "node:zlib"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Fiber, Layer, type Scope } from "effect"
 import { bitsFromBase64, bitsToBase64 } from "../db/index.ts"
 import type { DirectorySource, HostSource, IndexSource } from "./IndexSource.ts"
 import { type IndexChanges, Redirector } from "./Redirector.ts"
@@ -189,3 +189,67 @@ export const IndexSnapshotLayer = (file: string) =>
       )
     })
   )
+
+/** How a follower of changes keeps the node's snapshot (see `snapshotKeeper`). */
+export interface SnapshotKeeper {
+  /** The index changed since the last snapshot. */
+  readonly changed: () => void
+  /** Writes the snapshot now (beside the caller: it does not wait for the write). */
+  readonly save: Effect.Effect<void>
+  /** Writes it if the index changed and the last write is `interval` old. */
+  readonly saveIfDue: Effect.Effect<void>
+}
+
+/**
+ * The node's index snapshot in `file` (none when undefined), kept by whatever follows changes (the change follower,
+ * the feed follower): written beside the following, never in its way (tens of megabytes at Fedora's size take a
+ * second or two while changes go on being applied), one write at a time, at most every `interval` while changes
+ * arrive, and once more when the node stops (after the write under way, which is let finish: it is renamed into
+ * place whole).
+ */
+export const snapshotKeeper = (
+  file: string | undefined,
+  interval: Duration.Duration
+): Effect.Effect<SnapshotKeeper, never, Redirector | Scope.Scope> =>
+  Effect.gen(function* () {
+    const redirector = yield* Redirector
+    const scope = yield* Effect.scope
+    let writtenAt = 0
+    let dirty = false
+    let writing: Fiber.Fiber<void> | undefined
+    const write = Effect.gen(function* () {
+      const index = redirector.status().index
+      if (file === undefined || index === undefined) return
+      writtenAt = Date.now()
+      // What changes from now on is for the next snapshot.
+      dirty = false
+      const bytes = yield* writeSnapshot(file, { builtAt: index.builtAt, source: index.toSource() })
+      yield* Effect.logDebug(`index snapshot written: ${file} (${bytes} bytes)`)
+    }).pipe(Effect.catch((error) => Effect.logWarning(error.message)))
+    const save = Effect.suspend(() => {
+      if (writing !== undefined || file === undefined) return Effect.void
+      return write.pipe(
+        Effect.ensuring(Effect.sync(() => (writing = undefined))),
+        Effect.uninterruptible,
+        Effect.forkIn(scope),
+        Effect.map((fiber) => {
+          writing = fiber
+        })
+      )
+    })
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        if (writing !== undefined) yield* Fiber.await(writing)
+        if (dirty) yield* write
+      })
+    )
+    return {
+      changed: () => {
+        dirty = true
+      },
+      save,
+      saveIfDue: Effect.suspend(() =>
+        dirty && Date.now() - writtenAt >= Duration.toMillis(interval) ? save : Effect.void
+      )
+    }
+  })

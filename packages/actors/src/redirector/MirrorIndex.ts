@@ -437,6 +437,8 @@ export class MirrorIndex {
    */
   replaceHosts(ids: ReadonlyArray<number>, rows: ReadonlyArray<HostSource>): void {
     const incoming = new Map(rows.map((row) => [row.id, row]))
+    /** Categories whose every kept view goes (one pass over the views at the end, whatever the number of hosts). */
+    const touched = new Set<number>()
     for (const id of new Set([...ids, ...incoming.keys()])) {
       const before = this.hosts.get(id)
       const after = incoming.get(id)
@@ -451,13 +453,21 @@ export class MirrorIndex {
             if (directory !== undefined) this.dropView(directory.id)
           })
         }
-        this.removeHost(id, false)
-        this.putHost(after, false)
+        // The same host object, with its new bits: the views kept (those whose bits did not change) hold it, and a
+        // selection tells hosts apart by object.
+        const host = before as { -readonly [K in keyof IndexHost]: IndexHost[K] }
+        host.categories = after.categories
+        host.byCategory = new Map(after.categories.map((hc) => [hc.categoryId, hc]))
+        this.categoryHosts = undefined
+        this.hostsAndDirectoriesVersion++
         continue
       }
-      this.removeHost(id, true)
-      if (after !== undefined) this.putHost(after, true)
+      for (const hc of before?.categories ?? []) touched.add(hc.categoryId)
+      for (const hc of after?.categories ?? []) touched.add(hc.categoryId)
+      this.removeHost(id)
+      if (after !== undefined) this.putHost(after)
     }
+    if (touched.size > 0) this.dropViewsOfCategories(touched)
   }
 
   /** Replaces the directories in `ids` with `rows` (missing = deleted). */
@@ -494,8 +504,8 @@ export class MirrorIndex {
     this.views.clear()
   }
 
-  /** Puts a host in; `dropViews`: drops the carrier views of its categories (false: the caller dropped them). */
-  private putHost(source: HostSource, dropViews = true): void {
+  /** Puts a host in (the caller drops the carrier views it changes). */
+  private putHost(source: HostSource): void {
     this.hostsAndDirectoriesVersion++
     const host = indexHost(source)
     this.hosts.set(host.id, host)
@@ -504,10 +514,9 @@ export class MirrorIndex {
       const netblock = parseNetblockBytes(text)
       if (netblock !== undefined) this.hostNetblocks.insert(netblock, host.id)
     }
-    if (dropViews) for (const hc of host.categories) this.dropViewsOfCategory(hc.categoryId)
   }
 
-  private removeHost(id: number, dropViews = true): void {
+  private removeHost(id: number): void {
     const host = this.hosts.get(id)
     if (host === undefined) return
     this.hostsAndDirectoriesVersion++
@@ -517,7 +526,6 @@ export class MirrorIndex {
       const netblock = parseNetblockBytes(text)
       if (netblock !== undefined) this.hostNetblocks.remove(netblock, id)
     }
-    if (dropViews) for (const hc of host.categories) this.dropViewsOfCategory(hc.categoryId)
   }
 
   private putDirectory(source: DirectorySource): void {
@@ -593,9 +601,10 @@ export class MirrorIndex {
     this.contentVersion++
   }
 
-  private dropViewsOfCategory(categoryId: number): void {
+  private dropViewsOfCategories(categoryIds: ReadonlySet<number>): void {
     for (const directoryId of this.views.keys()) {
-      if (this.directoriesById.get(directoryId)?.categoryId === categoryId) this.dropView(directoryId)
+      const categoryId = this.directoriesById.get(directoryId)?.categoryId
+      if (categoryId !== undefined && categoryIds.has(categoryId)) this.dropView(directoryId)
     }
   }
 }

@@ -285,13 +285,16 @@ export class Hosts extends Context.Service<
         return url
       })
 
+      // The host's row first, as its entity's check-ins and crawls take it, then what it is up to date on: never the
+      // other way round (a deadlock with a check-in), and no crawl writes bits back under the reset.
       const resetUp2date = (hostId: HostId) =>
-        Effect.andThen(
-          sql`UPDATE host_category_dirs SET up2date = false
-            WHERE host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${hostId})`,
-          sql`UPDATE host_category_up2date SET bits = '\\x', changed_at = now() WHERE bits <> '\\x'
+        Effect.gen(function* () {
+          yield* sql`SELECT id FROM hosts WHERE id = ${hostId} FOR UPDATE`
+          yield* sql`UPDATE host_category_dirs SET up2date = false
+            WHERE host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${hostId})`
+          yield* sql`UPDATE host_category_up2date SET bits = '\\x', changed_at = now() WHERE bits <> '\\x'
             AND host_category_id IN (SELECT id FROM host_categories WHERE host_id = ${hostId})`
-        ).pipe(Effect.orDie)
+        }).pipe(Effect.orDie)
 
       const normalizeUrl = (p: Principal, url: string) =>
         Effect.gen(function* () {

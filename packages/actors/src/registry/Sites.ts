@@ -150,6 +150,9 @@ export class Sites extends Context.Service<
               if (input.private !== undefined && input.private !== current.private) {
                 // docs/registry.md#derived-rules: a change of privacy means every directory of its hosts is verified
                 // again.
+                // Its hosts' rows first (in id order), as their entities take them: no deadlock with a check-in, and
+                // no crawl writes bits back under the reset.
+                yield* sql`SELECT id FROM hosts WHERE site_id = ${id} ORDER BY id FOR UPDATE`.pipe(Effect.orDie)
                 yield* sql`UPDATE host_category_dirs SET up2date = false WHERE host_category_id IN (
                   SELECT hc.id FROM host_categories hc JOIN hosts h ON h.id = hc.host_id WHERE h.site_id = ${id})`.pipe(
                   Effect.orDie

@@ -835,6 +835,23 @@ describe("incremental index changes", () => {
     assert.strictEqual(index.counts().netblocks, 0)
   })
 
+  it("replaceHosts: a host whose bits alone changed is one host, in the views kept and in its netblock", () => {
+    const index = build([
+      host(1, { name: "a", netblocks: ["10.1.0.0/16"], dirs: [D_ID] }),
+      host(2, { name: "b", dirs: [D_ID] })
+    ])
+    assert.sameMembers(names(select(index, { ip: "10.1.2.3" })), ["a", "b"])
+    // Up to date on D2 now too: D's view is kept (its bits did not change), D2's is worked out again.
+    index.replaceHosts([1], [host(1, { name: "a", netblocks: ["10.1.0.0/16"], dirs: [D_ID, D2_ID] })])
+    const again = names(select(index, { ip: "10.1.2.3" }))
+    assert.sameMembers(again, ["a", "b"])
+    assert.strictEqual(again.length, 2, again.join(","))
+    assert.deepStrictEqual(names(select(index, { dir: D2, ip: "10.1.2.3" })), ["a"])
+    // And off D again.
+    index.replaceHosts([1], [host(1, { name: "a", netblocks: ["10.1.0.0/16"], dirs: [D2_ID] })])
+    assert.deepStrictEqual(names(select(index, { ip: "10.1.2.3" })), ["b"])
+  })
+
   it("replaceHosts: always-up-to-date switched on and off changes cached views of the category", () => {
     const index = build([host(1, { name: "a", dirs: [] })])
     assert.deepStrictEqual(names(select(index, { dir: D2 })), [])

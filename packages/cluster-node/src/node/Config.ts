@@ -6,7 +6,7 @@ import {
 } from "@mirrormanager/actors/db"
 import { DEFAULT_ADMIN_DATABASE_TIMEOUT } from "@mirrormanager/http/admin"
 import { DEFAULT_CONNECTION_LIMITS } from "@mirrormanager/http/front"
-import { Config, Context, Duration, Effect, Layer, type LogLevel, Option, type Redacted } from "effect"
+import { Config, Context, Duration, Effect, Layer, type LogLevel, Option, Redacted } from "effect"
 import { OperatorError } from "../db/index.ts"
 
 /**
@@ -226,12 +226,19 @@ const checked = (read: Config.Success<typeof nodeConfig>) =>
         `MM_SHARD_LOCK_EXPIRATION: ${Duration.format(read.shardLockExpiration)} is too short (at least 3 seconds)`
       )
     }
+    if (read.role === "full" && read.indexFeed.length > 0) {
+      return yield* refuse(
+        "MM_INDEX_FEED is for MM_ROLE=redirector nodes: a full node builds its index from the database (and serves the feed with MM_INDEX_FEED_TOKEN)"
+      )
+    }
     if (read.role === "redirector" && Option.isNone(read.databaseUrl) && read.indexFeed.length === 0) {
       return yield* refuse(
         "MM_ROLE=redirector needs MM_INDEX_FEED (the full nodes' index feed) or DATABASE_URL (the full nodes' database): a redirector node runs no database of its own"
       )
     }
-    return NodeConfig.of({ ...read, databaseConnections })
+    // An empty token is no token: no feed served, none kept.
+    const indexFeedToken = Option.filter(read.indexFeedToken, (token) => Redacted.value(token).length > 0)
+    return NodeConfig.of({ ...read, databaseConnections, indexFeedToken })
   })
 
 export class NodeConfig extends Context.Service<NodeConfig, NodeConfigShape>()("cluster-node/NodeConfig") {

@@ -2,16 +2,11 @@
 // node instead of the database, follows the full node's changes, keeps serving while the full node restarts and
 // fetches the index anew after it; the feed answers only its token.
 import { assert, describe, it } from "vitest"
-import { addMirror, mirrorlist, newDatabase, setUpContent, TOKEN, until } from "../support/Nodes.ts"
+import { addMirror, mirrorlist, NO_CRAWLS, newDatabase, setUpContent, TOKEN, until } from "../support/Nodes.ts"
 import { freePort, type RunningNode, startNode, stop, tempDir } from "../support/Process.ts"
 
 const FEED_TOKEN = "mm_index-feed-test-token-0123456789"
 /** No crawls: the mirrors here do not exist, and a crawl would take them out of the answers. */
-const NO_CRAWLS = {
-  MM_CRAWL_INTERVAL: "0 seconds",
-  MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
-  MM_CRAWL_CANARY_INTERVAL: "0 seconds"
-}
 
 const readiness = async (node: RunningNode) => {
   const response = await fetch(`${node.url}/healthz/ready`).catch(() => undefined)

@@ -4,7 +4,17 @@ import { createHash } from "node:crypto"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
 import { startEmbeddedPostgres } from "../../src/db/EmbeddedPostgres.ts"
-import { addMirror, call, mirrorlist, newDatabase, REPOMD, setUpContent, TOKEN, until } from "../support/Nodes.ts"
+import {
+  addMirror,
+  call,
+  mirrorlist,
+  NO_CRAWLS,
+  newDatabase,
+  REPOMD,
+  setUpContent,
+  TOKEN,
+  until
+} from "../support/Nodes.ts"
 import { api, freePort, type RunningNode, startNode, stop, tempDir } from "../support/Process.ts"
 
 const readiness = async (node: RunningNode) => {
@@ -16,7 +26,7 @@ const readiness = async (node: RunningNode) => {
 describe("the redirector of a cluster of nodes", () => {
   it("answers from its index, and a change written through one node reaches the other within a second", async () => {
     const database = await newDatabase()
-    const env = { DATABASE_URL: database, MM_ADMIN_TOKEN: TOKEN, MM_ACCESS_LOG: "off" }
+    const env = { ...NO_CRAWLS, DATABASE_URL: database, MM_ADMIN_TOKEN: TOKEN, MM_ACCESS_LOG: "off" }
     const first = await startNode({ ...env, MM_DATA_DIR: tempDir() })
     const second = await startNode({ ...env, MM_DATA_DIR: tempDir() })
     const categoryId = await setUpContent(first)

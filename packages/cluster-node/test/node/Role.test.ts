@@ -3,7 +3,7 @@
 // admin API and check-ins with a 404 saying what it is, holds no shard and runs no schedule (no runner of its own, no
 // master scan even when told to scan every second), and never holds more than 3 database connections.
 import { assert, describe, it } from "vitest"
-import { addMirror, call, mirrorlist, newDatabase, setUpContent, TOKEN, until } from "../support/Nodes.ts"
+import { addMirror, call, mirrorlist, NO_CRAWLS, newDatabase, setUpContent, TOKEN, until } from "../support/Nodes.ts"
 import { api, freePort, runCommand, startNode, tempDir } from "../support/Process.ts"
 import { shardLockHolders, sqlSession } from "../support/Sql.ts"
 
@@ -12,7 +12,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 describe("a redirector node", () => {
   it("answers and follows changes with at most 3 database connections, and refuses the rest", async () => {
     const database = await newDatabase()
-    const env = { DATABASE_URL: database, MM_ADMIN_TOKEN: TOKEN, MM_ACCESS_LOG: "off" }
+    const env = { ...NO_CRAWLS, DATABASE_URL: database, MM_ADMIN_TOKEN: TOKEN, MM_ACCESS_LOG: "off" }
     const full = await startNode({ ...env, MM_DATA_DIR: tempDir() })
     const categoryId = await setUpContent(full)
     const session = await sqlSession(database)

@@ -8,6 +8,16 @@ import { api, type RunningNode, tempDir } from "./Process.ts"
 export { newDatabase } from "./Databases.ts"
 
 export const TOKEN = "mm_redirector-test-admin-token"
+
+/**
+ * No scheduled crawls: the mirrors these tests add have made-up names, which a crawl of their base URLs would find
+ * unreachable and take out of the answers (as it should), at a moment of the schedule's choosing.
+ */
+export const NO_CRAWLS = {
+  MM_CRAWL_INTERVAL: "0 seconds",
+  MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
+  MM_CRAWL_CANARY_INTERVAL: "0 seconds"
+}
 export const REPOMD = `<repomd><data type="primary"><timestamp>1700000000</timestamp></data></repomd>\n`
 
 export const call = async (node: RunningNode, method: string, route: string, body?: unknown) => {

@@ -5,7 +5,7 @@ import { Checkins } from "@mirrormanager/actors/checkin"
 import { until } from "@mirrormanager/actors/db"
 import { Readiness } from "@mirrormanager/actors/health"
 import { CheckinReplies, XmlRpcFaultCodes } from "@mirrormanager/domain/checkin"
-import { ByteSize, Effect, Layer, Option } from "effect"
+import { ByteSize, Effect, Layer, Option, Semaphore } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { CHECKIN_DECODER_OPTIONS, CheckinDecoder, type CheckinDecoderOptions } from "./CheckinDecoder.ts"
 import { faultResponse, methodResponse } from "./XmlRpc.ts"
@@ -19,7 +19,20 @@ const xml = (body: string) => HttpServerResponse.text(body, { contentType: "text
 const fault = (faultCode: number, faultString: string) => xml(faultResponse({ faultCode, faultString }))
 const tooLarge = () => fault(XmlRpcFaultCodes.invalidRequest, `the request body exceeds ${XMLRPC_MAX_BODY_BYTES} bytes`)
 
-const checkin = (decoder: CheckinDecoder["Service"]) =>
+/**
+ * Check-ins read and applied at once (docs/checkin.md#limits): a decoded check-in of 100,000 directories is tens of
+ * megabytes of strings, so the others wait as the bytes they came as, at most CHECKINS_WAITING_BYTES of them (then
+ * "server busy"), and memory stays bounded however many mirrors check in at the same moment.
+ */
+const CHECKINS_IN_HAND = 16
+const CHECKINS_WAITING_BYTES = 128 * 1024 * 1024
+
+/** The check-ins waiting for their turn, and their bytes. */
+interface Waiting {
+  bytes: number
+}
+
+const checkin = (decoder: CheckinDecoder["Service"], inHand: Semaphore.Semaphore, waiting: Waiting) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (Number(request.headers["content-length"] ?? 0) > XMLRPC_MAX_BODY_BYTES) return tooLarge()
@@ -31,7 +44,29 @@ const checkin = (decoder: CheckinDecoder["Service"]) =>
     if (Option.isNone(body)) return tooLarge()
     // The client as MM_TRUSTED_PROXIES says (see withClientAddress), which failed logins are limited by.
     const address = Option.getOrUndefined(request.remoteAddress)
-    const decoded = yield* decoder.decode(body.value).pipe(Effect.result)
+    const size = body.value.length
+    if (waiting.bytes + size > CHECKINS_WAITING_BYTES) {
+      yield* Effect.logWarning("check-in refused: too many check-ins waiting").pipe(
+        Effect.annotateLogs({ address, waitingBytes: waiting.bytes })
+      )
+      return fault(XmlRpcFaultCodes.serverBusy, "server busy, try again later")
+    }
+    waiting.bytes += size
+    let counted = true
+    // Its bytes stop counting when its turn comes, or when it is withdrawn while it waits.
+    const taken = Effect.sync(() => {
+      if (counted) waiting.bytes -= size
+      counted = false
+    })
+    return yield* inHand
+      .withPermits(1)(Effect.andThen(taken, readAndApply(decoder, body.value, address)))
+      .pipe(Effect.ensuring(taken))
+  })
+
+/** One check-in's body read (on a worker) and applied. */
+const readAndApply = (decoder: CheckinDecoder["Service"], body: string, address: string | undefined) =>
+  Effect.gen(function* () {
+    const decoded = yield* decoder.decode(body).pipe(Effect.result)
     if (decoded._tag === "Failure") {
       const failure = decoded.failure
       if (failure._tag === "CheckinDecoderBusy") {
@@ -69,7 +104,8 @@ export const xmlRpcRoute = (options: CheckinDecoderOptions = CHECKIN_DECODER_OPT
   HttpRouter.use((router) =>
     Effect.gen(function* () {
       const decoder = yield* CheckinDecoder
-      yield* router.add("POST", XMLRPC_PATH, checkin(decoder))
+      const inHand = yield* Semaphore.make(CHECKINS_IN_HAND)
+      yield* router.add("POST", XMLRPC_PATH, checkin(decoder, inHand, { bytes: 0 }))
     })
   ).pipe(Layer.provide(CheckinDecoder.layer(options)))
 
