@@ -1,8 +1,9 @@
 // The redirector benchmark's world, written straight into a migrated database with set-based SQL
 // (INSERT ... SELECT generate_series): 2,000 hosts in 1,000 sites across 60 countries, 200 categories with 2,000
-// repo/arch pairs and their repomd.xml file details, what every host carries and is up to date on, 20,000 host
-// netblocks, a few netblock countries and continent redirects. Pseudo-random choices come from md5 of a key, so
-// every run writes the same world.
+// repo/arch pairs and their repomd.xml file details, what every host carries and is up to date on (the crawl detail
+// rows, and the bitsets selection reads), 20,000 host netblocks, a few netblock countries and continent redirects.
+// Pseudo-random choices come from md5 of a key, so every run writes the same world. Shared with the scale benchmark:
+// the random function and country table, repomd.xml details, host netblocks, and writing a world in one transaction.
 
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
@@ -369,6 +370,15 @@ const statements = (options: WorldOptions): ReadonlyArray<readonly [string, stri
        JOIN directories d ON d.id = cd.directory_id
        CROSS JOIN LATERAL (SELECT pg_temp.u('up2date:' || hc.id || ':' || d.id) < ${UP2DATE} AS ok) up`
     ],
+    [
+      "host_category_up2date",
+      // What selection reads: one bitset per host category of the directories it is up to date on (by ordinal).
+      `INSERT INTO host_category_up2date (host_category_id, bits)
+       SELECT d.host_category_id, mm_bits_of(array_agg(cd.ordinal))
+       FROM host_category_dirs d JOIN host_categories hc ON hc.id = d.host_category_id
+       JOIN category_directories cd ON cd.category_id = hc.category_id AND cd.directory_id = d.directory_id
+       WHERE d.up2date GROUP BY d.host_category_id`
+    ],
     ["host_netblocks", hostNetblocksStatement(HOST_NETBLOCKS_V4, HOST_NETBLOCKS_V6)],
     [
       "host_peer_asns",
@@ -409,6 +419,7 @@ const COUNTED = [
   "host_categories",
   "host_category_urls",
   "host_category_dirs",
+  "host_category_up2date",
   "host_netblocks",
   "netblock_countries"
 ]
