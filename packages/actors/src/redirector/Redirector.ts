@@ -47,7 +47,7 @@ export const defaultRedirectorSettings: RedirectorSettings = {
   httpsOnly: false,
   answerVariants: 8,
   answerRefresh: 32,
-  answerCacheBytes: 256 * 1024 * 1024,
+  answerCacheBytes: 96 * 1024 * 1024,
   trustedProxies: []
 }
 

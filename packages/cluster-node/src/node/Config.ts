@@ -172,7 +172,7 @@ const nodeConfig = Config.all({
   redirectHttpsOnly: Config.Boolean("MM_REDIRECT_HTTPS_ONLY").pipe(Config.withDefault(false)),
   answerVariants: Config.Int("MM_ANSWER_VARIANTS").pipe(Config.withDefault(8)),
   answerRefresh: Config.Int("MM_ANSWER_REFRESH").pipe(Config.withDefault(32)),
-  answerCacheMegabytes: Config.Int("MM_ANSWER_CACHE_MB").pipe(Config.withDefault(256)),
+  answerCacheMegabytes: Config.Int("MM_ANSWER_CACHE_MB").pipe(Config.withDefault(96)),
   indexRebuildInterval: Config.Duration("MM_INDEX_REBUILD_INTERVAL").pipe(Config.withDefault(Duration.minutes(15))),
   indexSnapshotInterval: Config.Duration("MM_INDEX_SNAPSHOT_INTERVAL").pipe(Config.withDefault(Duration.minutes(1))),
   indexFeed: Config.String("MM_INDEX_FEED").pipe(

@@ -24,7 +24,7 @@ const tooLarge = () => fault(XmlRpcFaultCodes.invalidRequest, `the request body 
  * megabytes of strings, so the others wait as the bytes they came as, at most CHECKINS_WAITING_BYTES of them (then
  * "server busy"), and memory stays bounded however many mirrors check in at the same moment.
  */
-const CHECKINS_IN_HAND = 16
+const CHECKINS_IN_HAND = 4
 const CHECKINS_WAITING_BYTES = 128 * 1024 * 1024
 
 /** The check-ins waiting for their turn, and their bytes. */
