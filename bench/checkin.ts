@@ -106,8 +106,12 @@ const startNode = async (env: NodeJS.ProcessEnv, log: string): Promise<Node> => 
   }
 }
 
+/** The XML-RPC call report_mirror sends with a payload (as Python's xmlrpc.client lays it out). */
+export const checkinCall = (payload: string) =>
+  `<?xml version='1.0'?>\n<methodCall>\n<methodName>checkin</methodName>\n<params>\n<param>\n<value><string>${payload}</string></value>\n</param>\n</params>\n</methodCall>\n`
+
 /** POSTs an XML-RPC body on a connection of its own; the reply's text ("" when the request failed). */
-const post = (url: string, body: string) =>
+export const post = (url: string, body: string) =>
   new Promise<string>((resolve) => {
     const request = http.request(
       url,
@@ -128,7 +132,7 @@ const post = (url: string, body: string) =>
     request.end(body)
   })
 
-const percentile = (sorted: ReadonlyArray<number>, q: number) =>
+export const percentile = (sorted: ReadonlyArray<number>, q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
 
 /** Runs `work` with the event loop's delay sampled every 10 ms; its largest delay in ms, and the time taken. */
@@ -269,10 +273,7 @@ export const run = async () => {
         maxBuffer: 1024 ** 3
       }).stdout.toString("utf8")
     ) as ReadonlyArray<string>
-    const bodies = payloads.map(
-      (payload) =>
-        `<?xml version='1.0'?>\n<methodCall>\n<methodName>checkin</methodName>\n<params>\n<param>\n<value><string>${payload}</string></value>\n</param>\n</params>\n</methodCall>\n`
-    )
+    const bodies = payloads.map(checkinCall)
     line(
       "payloads built (python3)",
       `${seconds(performance.now() - start)}   ${(bodies.reduce((n, b) => n + b.length, 0) / bodies.length / 1024).toFixed(1)} KiB each`

@@ -52,7 +52,7 @@ const TARGET_INDEX_SECONDS = 5
 const TARGET_RSS_BYTES = 1024 ** 3
 
 const ALL_ENDPOINTS = ["mirrorlist", "metalink"] as const
-type Endpoint = (typeof ALL_ENDPOINTS)[number]
+export type Endpoint = (typeof ALL_ENDPOINTS)[number]
 /** BENCH_REDIRECTOR_ENDPOINTS=metalink measures one endpoint only (for profiling); verdicts then cover that one. */
 const ENDPOINTS = ALL_ENDPOINTS.filter((endpoint) =>
   (process.env.BENCH_REDIRECTOR_ENDPOINTS ?? ALL_ENDPOINTS.join(",")).split(",").includes(endpoint)
@@ -63,15 +63,15 @@ const FULL_SPEED_ONLY = process.env.BENCH_REDIRECTOR_FULL_SPEED_ONLY === "1"
 // ---------------------------------------------------------------------------------------------------------------
 // Printing
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
-const thousands = (n: number) => Math.round(n).toLocaleString("en-US")
-const pad = (label: string) => `  ${label}`.padEnd(40)
-const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`
-const ms = (value: number) => `${value.toFixed(2)} ms`
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+export const thousands = (n: number) => Math.round(n).toLocaleString("en-US")
+export const pad = (label: string) => `  ${label}`.padEnd(40)
+export const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`
+export const ms = (value: number) => `${value.toFixed(2)} ms`
 /** A share of one core as a percentage ("95 %"), "?" where it could not be measured. */
-const cores = (value: number) => (Number.isNaN(value) ? "?" : `${(value * 100).toFixed(0)} %`)
-const line = (label: string, text: string) => console.log(`${pad(label)}${text}`)
-const verdict = (label: string, met: boolean, text: string) =>
+export const cores = (value: number) => (Number.isNaN(value) ? "?" : `${(value * 100).toFixed(0)} %`)
+export const line = (label: string, text: string) => console.log(`${pad(label)}${text}`)
+export const verdict = (label: string, met: boolean, text: string) =>
   console.log(`  ${met ? "met    " : "NOT met"}  ${label.padEnd(44)}${text}`)
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -154,16 +154,20 @@ export const requestMix = (
 // ---------------------------------------------------------------------------------------------------------------
 // Processes
 
-interface Spawned {
+export interface Spawned {
   readonly child: ChildProcess
   readonly logFile: string
   readonly exited: Promise<number | null>
 }
 
-const children = new Set<ChildProcess>()
+export const children = new Set<ChildProcess>()
 
 /** A child in its own process group (a Ctrl-C reaches only this process, which stops the children in order). */
-const spawnChild = (args: ReadonlyArray<string>, logFile: string, env: NodeJS.ProcessEnv = process.env): Spawned => {
+export const spawnChild = (
+  args: ReadonlyArray<string>,
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env
+): Spawned => {
   const log = fs.openSync(logFile, "a")
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", log, log], detached: true })
   fs.closeSync(log)
@@ -177,7 +181,7 @@ const spawnChild = (args: ReadonlyArray<string>, logFile: string, env: NodeJS.Pr
   return { child, logFile, exited }
 }
 
-const stopChild = async (spawned: Spawned | undefined, graceMs = 10_000) => {
+export const stopChild = async (spawned: Spawned | undefined, graceMs = 10_000) => {
   if (spawned === undefined || spawned.child.exitCode !== null || spawned.child.signalCode !== null) return
   spawned.child.kill("SIGTERM")
   const timer = setTimeout(() => spawned.child.kill("SIGKILL"), graceMs)
@@ -190,7 +194,7 @@ process.on("exit", () => {
   for (const child of children) child.kill("SIGKILL")
 })
 
-const tail = (file: string, lines = 30) => {
+export const tail = (file: string, lines = 30) => {
   try {
     return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n")
   } catch {
@@ -198,10 +202,10 @@ const tail = (file: string, lines = 30) => {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** How many CPUs were busy, on average, over one second (Linux /proc/stat; NaN elsewhere). */
-const machineBusy = async () => {
+export const machineBusy = async () => {
   const sample = () => {
     try {
       const fields = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
@@ -219,13 +223,13 @@ const machineBusy = async () => {
 }
 
 /** An answer that waiting longer will not change. */
-class Fatal extends Error {}
+export class Fatal extends Error {}
 
 /**
  * Polls `probe` every 100 ms until it returns a value; fails when it throws `Fatal`, when the process exits or after
  * `timeoutMs` (other errors, such as a refused connection, mean "not yet").
  */
-const waitFor = async <A>(
+export const waitFor = async <A>(
   what: string,
   spawned: Spawned,
   timeoutMs: number,
@@ -252,9 +256,9 @@ const waitFor = async <A>(
   }
 }
 
-const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(10_000) })
+export const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(10_000) })
 
-const parseMetrics = (text: string) => {
+export const parseMetrics = (text: string) => {
   const metrics = new Map<string, number>()
   for (const row of text.split("\n")) {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(row)
@@ -264,7 +268,7 @@ const parseMetrics = (text: string) => {
 }
 
 /** VmRSS and VmHWM (peak) of a process, in bytes, from /proc. */
-const procMemory = (pid: number | undefined) => {
+export const procMemory = (pid: number | undefined) => {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN)
@@ -277,7 +281,7 @@ const procMemory = (pid: number | undefined) => {
 // ---------------------------------------------------------------------------------------------------------------
 // Probing the node's answers: status codes, sizes, which selection paths the requests took
 
-interface Probe {
+export interface Probe {
   readonly statuses: Readonly<Record<string, number>>
   readonly contentType: string
   /** The answer of median size among the 200s (the baseline serves these bytes). */
@@ -288,7 +292,7 @@ interface Probe {
   readonly ms: number
 }
 
-const probe = async (origin: string, endpoint: Endpoint, queries: ReadonlyArray<string>): Promise<Probe> => {
+export const probe = async (origin: string, endpoint: Endpoint, queries: ReadonlyArray<string>): Promise<Probe> => {
   const began = performance.now()
   const statuses: Record<string, number> = {}
   const bodies: Array<Buffer> = []
@@ -349,7 +353,7 @@ const probe = async (origin: string, endpoint: Endpoint, queries: ReadonlyArray<
  * Every request once more, one at a time over one keep-alive connection: the node's time per answer without load
  * (client and loopback included), and the slowest request.
  */
-const oneByOne = async (origin: string, endpoint: Endpoint, queries: ReadonlyArray<string>) => {
+export const oneByOne = async (origin: string, endpoint: Endpoint, queries: ReadonlyArray<string>) => {
   const url = new URL(origin)
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   const times: Array<{ readonly ms: number; readonly query: string; readonly bytes: number }> = []
@@ -382,9 +386,9 @@ const oneByOne = async (origin: string, endpoint: Endpoint, queries: ReadonlyArr
 // Load
 
 const loadScript = path.join(import.meta.dirname, "redirectorLoad.ts")
-const baselineScript = path.join(import.meta.dirname, "redirectorBaseline.ts")
+export const baselineScript = path.join(import.meta.dirname, "redirectorBaseline.ts")
 
-const load = async (temp: string, label: string, config: LoadConfig): Promise<LoadResult> => {
+export const load = async (temp: string, label: string, config: LoadConfig): Promise<LoadResult> => {
   const file = path.join(temp, `load-${label.replace(/[^a-z0-9]+/gi, "-")}.json`)
   fs.writeFileSync(file, JSON.stringify(config))
   const log = `${file}.log`
@@ -410,14 +414,14 @@ const load = async (temp: string, label: string, config: LoadConfig): Promise<Lo
 }
 
 /** A node that died under load fails the run, with the end of its log. */
-const assertRunning = (spawned: Spawned, what: string) => {
+export const assertRunning = (spawned: Spawned, what: string) => {
   const { exitCode, signalCode } = spawned.child
   if (exitCode !== null || signalCode !== null) {
     throw new Error(`the node exited (${exitCode ?? signalCode}) during ${what}; its log:\n${tail(spawned.logFile)}`)
   }
 }
 
-const describeLoad = (result: LoadResult) => {
+export const describeLoad = (result: LoadResult) => {
   const bad = Object.entries(result.statusCounts).filter(([status]) => !status.startsWith("2"))
   const problems = [
     ...bad.map(([status, count]) => `${thousands(count)} × ${status}`),

@@ -266,3 +266,6 @@ if (configFile === undefined) {
 const config = JSON.parse(fs.readFileSync(configFile, "utf8")) as LoadConfig
 const result = config.mode === "paced" ? await pacedLoad(config) : await autocannonLoad(config)
 process.stdout.write(`${JSON.stringify(result)}\n`)
+// Now, not when the last socket closes: requests still queued for a server that stalled would hold the process (and
+// the caller waiting for it) past the run's end. Standard output is a file, written synchronously.
+process.exit(0)

@@ -1,8 +1,9 @@
 // The redirector benchmark's world, written straight into a migrated database with set-based SQL
 // (INSERT ... SELECT generate_series): 2,000 hosts in 1,000 sites across 60 countries, 200 categories with 2,000
-// repo/arch pairs and their repomd.xml file details, what every host carries and is up to date on, 20,000 host
-// netblocks, a few netblock countries and continent redirects. Pseudo-random choices come from md5 of a key, so
-// every run writes the same world.
+// repo/arch pairs and their repomd.xml file details, what every host carries and is up to date on (the crawl detail
+// rows, and the bitsets selection reads), 20,000 host netblocks, a few netblock countries and continent redirects.
+// Pseudo-random choices come from md5 of a key, so every run writes the same world. Shared with the scale benchmark:
+// the random function and country table, repomd.xml details, host netblocks, and writing a world in one transaction.
 
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
@@ -142,16 +143,21 @@ export interface WorldCounts {
   readonly [table: string]: number
 }
 
-const quote = (text: string) => `'${text.replace(/'/g, "''")}'`
-const values = (rows: ReadonlyArray<ReadonlyArray<string | number>>) =>
+export const quote = (text: string) => `'${text.replace(/'/g, "''")}'`
+export const values = (rows: ReadonlyArray<ReadonlyArray<string | number>>) =>
   rows.map((row) => `(${row.map((v) => (typeof v === "number" ? String(v) : quote(v))).join(", ")})`).join(",\n")
-const textArray = (items: ReadonlyArray<string>) => `ARRAY[${items.map(quote).join(", ")}]`
-const intArray = (items: ReadonlyArray<number>) => `ARRAY[${items.join(", ")}]::int[]`
+export const textArray = (items: ReadonlyArray<string>) => `ARRAY[${items.map(quote).join(", ")}]`
+export const intArray = (items: ReadonlyArray<number>) => `ARRAY[${items.join(", ")}]::int[]`
 
-/** `pub/c001` etc.: the topdir of category `c` (an SQL integer expression). */
-const topdir = (c: string) => `'pub/c' || lpad((${c})::text, 3, '0')`
+/** The time the generated file details and directories are stamped with (seconds since the epoch). */
+export const WORLD_NOW = 1_761_000_000
 
-const statements = (options: WorldOptions): ReadonlyArray<readonly [string, string]> => {
+/**
+ * `pg_temp.u(key)`, a uniform number in [0, 1) from a key (deterministic, unlike random(), whatever the plan), and
+ * the temporary table `bench_countries (code, lo, hi)`: COUNTRY_WEIGHTS as ranges of [0, 1) to draw a country from.
+ * For a world written in one transaction (the table is dropped at its commit).
+ */
+export const randomAndCountries = (): ReadonlyArray<readonly [string, string]> => {
   const total = COUNTRY_WEIGHTS.reduce((sum, [, weight]) => sum + weight, 0)
   let cumulative = 0
   const countryRanges = COUNTRY_WEIGHTS.map(([code, weight], index) => {
@@ -160,7 +166,65 @@ const statements = (options: WorldOptions): ReadonlyArray<readonly [string, stri
     // The last range ends above 1, so that no draw falls outside.
     return [code, lo, index === COUNTRY_WEIGHTS.length - 1 ? 2 : cumulative / total] as const
   })
-  const now = 1_761_000_000
+  return [
+    [
+      "random function",
+      `CREATE FUNCTION pg_temp.u(key text) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
+       AS $$ SELECT ('x' || substr(md5(key), 1, 8))::bit(32)::bigint / 4294967296.0 $$`
+    ],
+    [
+      "countries",
+      `CREATE TEMP TABLE bench_countries (code char(2) NOT NULL, lo double precision, hi double precision)
+       ON COMMIT DROP`
+    ],
+    ["countries", `INSERT INTO bench_countries VALUES ${values(countryRanges)}`]
+  ]
+}
+
+/**
+ * repomd.xml in every `…/repodata` directory: the newest and two alternates 8 and 16 hours older (inside the 4-day
+ * window), hashes as lower-case hex.
+ */
+export const repomdStatement = () =>
+  `INSERT INTO file_details (directory_id, filename, timestamp, size, md5, sha1, sha256, sha512)
+   SELECT d.id, 'repomd.xml', ${WORLD_NOW} - (d.id % 3600) - i * 28800, 3000 + (d.id * 37 + i * 11) % 4000,
+          md5(k), substr(encode(sha512(convert_to(k || ':sha1', 'UTF8')), 'hex'), 1, 40),
+          encode(sha256(convert_to(k, 'UTF8')), 'hex'), encode(sha512(convert_to(k, 'UTF8')), 'hex')
+   FROM directories d
+   CROSS JOIN generate_series(0, 2) i
+   CROSS JOIN LATERAL (SELECT d.name || '/repomd.xml:' || i AS k) x
+   WHERE d.name LIKE '%/repodata'`
+
+/**
+ * `v4` IPv4 /24s and `v6` IPv6 /48s on every private host and on 30 % of the public ones, skewed (a few hosts with
+ * hundreds, as campus and ISP mirrors have). Unique by construction: for one first octet the second one is a
+ * bijection of the draw. Needs `pg_temp.u` (randomAndCountries).
+ */
+export const hostNetblocksStatement = (v4: number, v6: number) =>
+  `WITH owners AS (
+     SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM hosts
+     WHERE private OR pg_temp.u('netblock-owner:' || id) < 0.3
+   ), n AS (SELECT count(*) AS count FROM owners)
+   INSERT INTO host_netblocks (host_id, netblock, name)
+   SELECT o.id,
+          CASE WHEN k < ${v4}
+            THEN (${intArray(IPV4_FIRST_OCTETS)})[1 + k % ${IPV4_FIRST_OCTETS.length}] || '.' ||
+                 ((k / ${IPV4_FIRST_OCTETS.length}) * 73 % 256) || '.' ||
+                 floor(256 * pg_temp.u('octet:' || k))::int || '.0/24'
+            ELSE (${textArray(IPV6_FIRST_GROUPS)})[1 + (k - ${v4}) % ${IPV6_FIRST_GROUPS.length}] || ':' ||
+                 to_hex(4096 + (k - ${v4}) / ${IPV6_FIRST_GROUPS.length}) || ':' ||
+                 to_hex(1 + floor(65535 * pg_temp.u('group:' || k))::int) || '::/48'
+          END,
+          'bench ' || k
+   FROM generate_series(0, ${v4 + v6 - 1}) k
+   CROSS JOIN n
+   JOIN owners o ON o.i = floor(n.count * power(pg_temp.u('netblock:' || k), 2))::int`
+
+/** `pub/c001` etc.: the topdir of category `c` (an SQL integer expression). */
+const topdir = (c: string) => `'pub/c' || lpad((${c})::text, 3, '0')`
+
+const statements = (options: WorldOptions): ReadonlyArray<readonly [string, string]> => {
+  const now = WORLD_NOW
   const subdirectories = [
     "SELECT t.top AS name",
     "SELECT t.top || '/' || v FROM unnest(v_versions) v",
@@ -178,22 +242,9 @@ const statements = (options: WorldOptions): ReadonlyArray<readonly [string, stri
     .join("\n        UNION ALL ")
     .replaceAll("v_versions", textArray(VERSIONS))
     .replaceAll("v_arches", textArray(ARCHES))
-  const v4 = intArray(IPV4_FIRST_OCTETS)
-  const v6 = textArray(IPV6_FIRST_GROUPS)
 
   return [
-    [
-      "random function",
-      // A uniform number in [0, 1) from a key: deterministic, unlike random(), whatever the plan.
-      `CREATE FUNCTION pg_temp.u(key text) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE
-       AS $$ SELECT ('x' || substr(md5(key), 1, 8))::bit(32)::bigint / 4294967296.0 $$`
-    ],
-    [
-      "countries",
-      `CREATE TEMP TABLE bench_countries (code char(2) NOT NULL, lo double precision, hi double precision)
-       ON COMMIT DROP`
-    ],
-    ["countries", `INSERT INTO bench_countries VALUES ${values(countryRanges)}`],
+    ...randomAndCountries(),
     [
       "sites",
       `INSERT INTO sites (id, name, password_hash, org_url, private, created_by)
@@ -281,19 +332,7 @@ const statements = (options: WorldOptions): ReadonlyArray<readonly [string, stri
        SELECT 'c' || lpad(c::text, 3, '0') || '-8', 'c' || lpad(c::text, 3, '0') || '-9'
        FROM generate_series(1, 20) c`
     ],
-    [
-      "file_details",
-      // repomd.xml of every repository: the newest and two alternates 8 and 16 hours older (inside the 4-day
-      // window), hashes as lower-case hex.
-      `INSERT INTO file_details (directory_id, filename, timestamp, size, md5, sha1, sha256, sha512)
-       SELECT d.id, 'repomd.xml', ${now} - (d.id % 3600) - i * 28800, 3000 + (d.id * 37 + i * 11) % 4000,
-              md5(k), substr(encode(sha512(convert_to(k || ':sha1', 'UTF8')), 'hex'), 1, 40),
-              encode(sha256(convert_to(k, 'UTF8')), 'hex'), encode(sha512(convert_to(k, 'UTF8')), 'hex')
-       FROM directories d
-       CROSS JOIN generate_series(0, 2) i
-       CROSS JOIN LATERAL (SELECT d.name || '/repomd.xml:' || i AS k) x
-       WHERE d.name LIKE '%/repodata'`
-    ],
+    ["file_details", repomdStatement()],
     [
       "host_categories",
       // 1-3 categories per host; popular categories (low numbers) carried by many hosts, the tail by a few.
@@ -332,29 +371,15 @@ const statements = (options: WorldOptions): ReadonlyArray<readonly [string, stri
        CROSS JOIN LATERAL (SELECT pg_temp.u('up2date:' || hc.id || ':' || d.id) < ${UP2DATE} AS ok) up`
     ],
     [
-      "host_netblocks",
-      // IPv4 /24s and IPv6 /48s on every private host and on 30 % of the public ones, skewed (a few hosts with
-      // hundreds, as campus and ISP mirrors have). Unique by construction: for one first octet the second one
-      // is a bijection of the draw.
-      `WITH owners AS (
-         SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM hosts
-         WHERE private OR pg_temp.u('netblock-owner:' || id) < 0.3
-       ), n AS (SELECT count(*) AS count FROM owners)
-       INSERT INTO host_netblocks (host_id, netblock, name)
-       SELECT o.id,
-              CASE WHEN k < ${HOST_NETBLOCKS_V4}
-                THEN (${v4})[1 + k % ${IPV4_FIRST_OCTETS.length}] || '.' ||
-                     ((k / ${IPV4_FIRST_OCTETS.length}) * 73 % 256) || '.' ||
-                     floor(256 * pg_temp.u('octet:' || k))::int || '.0/24'
-                ELSE (${v6})[1 + (k - ${HOST_NETBLOCKS_V4}) % ${IPV6_FIRST_GROUPS.length}] || ':' ||
-                     to_hex(4096 + (k - ${HOST_NETBLOCKS_V4}) / ${IPV6_FIRST_GROUPS.length}) || ':' ||
-                     to_hex(1 + floor(65535 * pg_temp.u('group:' || k))::int) || '::/48'
-              END,
-              'bench ' || k
-       FROM generate_series(0, ${HOST_NETBLOCKS_V4 + HOST_NETBLOCKS_V6 - 1}) k
-       CROSS JOIN n
-       JOIN owners o ON o.i = floor(n.count * power(pg_temp.u('netblock:' || k), 2))::int`
+      "host_category_up2date",
+      // What selection reads: one bitset per host category of the directories it is up to date on (by ordinal).
+      `INSERT INTO host_category_up2date (host_category_id, bits)
+       SELECT d.host_category_id, mm_bits_of(array_agg(cd.ordinal))
+       FROM host_category_dirs d JOIN host_categories hc ON hc.id = d.host_category_id
+       JOIN category_directories cd ON cd.category_id = hc.category_id AND cd.directory_id = d.directory_id
+       WHERE d.up2date GROUP BY d.host_category_id`
     ],
+    ["host_netblocks", hostNetblocksStatement(HOST_NETBLOCKS_V4, HOST_NETBLOCKS_V6)],
     [
       "host_peer_asns",
       `INSERT INTO host_peer_asns (host_id, asn, name)
@@ -394,27 +419,42 @@ const COUNTED = [
   "host_categories",
   "host_category_urls",
   "host_category_dirs",
+  "host_category_up2date",
   "host_netblocks",
   "netblock_countries"
 ]
 
-/** Writes the world in one transaction and ANALYZEs it; the row counts of the main tables. */
-export const generateWorld = (options: WorldOptions) =>
+/**
+ * Runs `(what, statement)` pairs in one transaction (`onStep` after each, e.g. to print progress) and ANALYZEs the
+ * database; the row counts of the `counted` tables.
+ */
+export const writeWorld = (
+  steps: ReadonlyArray<readonly [string, string]>,
+  counted: ReadonlyArray<string>,
+  onStep: (what: string, ms: number) => void = () => {}
+) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* sql.withTransaction(
-      Effect.forEach(statements(options), ([what, statement]) =>
-        sql.unsafe(statement).pipe(Effect.mapError((error) => new Error(`generating ${what}: ${error.message}`)))
-      )
+      Effect.forEach(steps, ([what, statement]) => {
+        const began = performance.now()
+        return sql.unsafe(statement).pipe(
+          Effect.mapError((error) => new Error(`generating ${what}: ${error.message}`)),
+          Effect.tap(() => Effect.sync(() => onStep(what, performance.now() - began)))
+        )
+      })
     )
     yield* sql.unsafe("ANALYZE")
     const counts: Record<string, number> = {}
-    for (const table of COUNTED) {
+    for (const table of counted) {
       const rows = yield* sql.unsafe<{ count: string | number }>(`SELECT count(*) AS count FROM ${table}`)
       counts[table] = Number(rows[0]?.count ?? 0)
     }
     return counts as WorldCounts
   })
+
+/** Writes the world in one transaction and ANALYZEs it; the row counts of the main tables. */
+export const generateWorld = (options: WorldOptions) => writeWorld(statements(options), COUNTED)
 
 export interface RepoTarget {
   readonly prefix: string

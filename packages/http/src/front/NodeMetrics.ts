@@ -1,5 +1,6 @@
 // The node's metrics in the Prometheus text format (GET /metrics): counters of the redirector and the state of its
-// index, its kept answers, the node's crawls and its memory.
+// index, its kept answers, the node's crawls, its memory and the longest its event loop was held up.
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import type { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import type { Redirector } from "@mirrormanager/actors/redirector"
 import type { AnswerCache } from "../redirector/index.ts"
@@ -8,8 +9,16 @@ export class NodeMetrics {
   /** The node's crawl counters, rendered beside the redirector's. */
   private readonly crawlMetrics: CrawlMetrics["Service"]
 
+  /**
+   * Delays of the event loop (sampled every 10 ms) since the last scrape: every request waits behind a stall, so its
+   * maximum is the redirector's worst added latency (docs/operations.md#metrics).
+   */
+  private readonly eventLoopDelay: ReturnType<typeof monitorEventLoopDelay>
+
   constructor(crawlMetrics: CrawlMetrics["Service"]) {
     this.crawlMetrics = crawlMetrics
+    this.eventLoopDelay = monitorEventLoopDelay({ resolution: 10 })
+    this.eventLoopDelay.enable()
   }
 
   /** Per endpoint, per status. */
@@ -55,6 +64,9 @@ export class NodeMetrics {
     metric("mm_index_file_details", "gauge", "File details in the index.", [["", counts?.fileDetails ?? 0]])
     metric("mm_index_build_seconds", "gauge", "Duration of the last full index build.", [
       ["", (status.buildMs ?? 0) / 1000]
+    ])
+    metric("mm_index_built_at_seconds", "gauge", "When the index served was built (Unix time; 0: none).", [
+      ["", (status.index?.builtAt ?? 0) / 1000]
     ])
     metric("mm_index_age_seconds", "gauge", "Seconds since the index was last known to be current.", [
       ["", status.currentAt === undefined ? 0 : Math.max(0, (now - status.currentAt) / 1000)]
@@ -114,6 +126,14 @@ export class NodeMetrics {
     metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [
       ["", process.memoryUsage.rss()]
     ])
+    // The histogram's max is 0 before its first sample; a delay below the sampling resolution is not a stall.
+    metric(
+      "mm_event_loop_delay_max_seconds",
+      "gauge",
+      "Longest delay of the event loop since the previous scrape of /metrics (reset by each scrape).",
+      [["", Math.max(0, this.eventLoopDelay.max - 10e6) / 1e9]]
+    )
+    this.eventLoopDelay.reset()
     return `${lines.join("\n")}\n`
   }
 }
