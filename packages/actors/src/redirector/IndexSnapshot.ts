@@ -232,9 +232,11 @@ export const snapshotKeeper = (
         Effect.ensuring(Effect.sync(() => (writing = undefined))),
         Effect.uninterruptible,
         Effect.forkIn(scope),
-        Effect.map((fiber) => {
-          writing = fiber
-        })
+        Effect.flatMap((fiber) =>
+          Effect.sync(() => {
+            writing = fiber
+          })
+        )
       )
     })
     yield* Effect.addFinalizer(() =>
