@@ -149,7 +149,13 @@ const startNode = async (label: string, env: NodeJS.ProcessEnv, logDir: string) 
   const origin = `http://127.0.0.1:${port}`
   const full = { ...env, MM_HTTP_PORT: String(port), MM_RUNNER_PORT: String(await freePort()) }
   const began = performance.now()
-  const spawned = spawnChild(["packages/cluster-node/src/main.ts", "serve"], path.join(logDir, `${label}.log`), full)
+  // BENCH_SCALE_NODE_ARGS: flags for the nodes, e.g. "--trace-gc" or "--cpu-prof --cpu-prof-dir=/tmp/profiles".
+  const nodeArgs = (process.env.BENCH_SCALE_NODE_ARGS ?? "").split(/\s+/).filter((arg) => arg.length > 0)
+  const spawned = spawnChild(
+    [...nodeArgs, "packages/cluster-node/src/main.ts", "serve"],
+    path.join(logDir, `${label}.log`),
+    full
+  )
   const memory = memorySampler(spawned)
   await waitFor("/healthz/ready answered 200", spawned, 180_000, async () =>
     (await get(`${origin}/healthz/ready`)).status === 200 ? true : undefined

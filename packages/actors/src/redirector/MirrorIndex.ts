@@ -117,6 +117,8 @@ const REPODATA = "/repodata"
  */
 export const MAX_CARRIER_VIEWS = 50_000
 
+const NO_FILES: ReadonlyMap<string, ReadonlyArray<FileDetailSource>> = new Map()
+
 /** The longest a slice of a build keeps the event loop, in ms. */
 const SLICE_MS = 8
 
@@ -588,13 +590,19 @@ export class MirrorIndex {
         topdir = category.topdir
       }
     }
-    const files = new Map<string, Array<FileDetailSource>>()
-    for (const detail of source.fileDetails) {
-      const list = files.get(detail.filename)
-      if (list === undefined) files.set(detail.filename, [detail])
-      else list.push(detail)
+    // Most directories have no file details: they share one empty map (150,000 maps fewer for the collector to walk
+    // at Fedora's size).
+    let files: ReadonlyMap<string, ReadonlyArray<FileDetailSource>> = NO_FILES
+    if (source.fileDetails.length > 0) {
+      const byName = new Map<string, Array<FileDetailSource>>()
+      for (const detail of source.fileDetails) {
+        const list = byName.get(detail.filename)
+        if (list === undefined) byName.set(detail.filename, [detail])
+        else list.push(detail)
+      }
+      for (const list of byName.values()) list.sort((a, b) => b.timestamp - a.timestamp)
+      files = byName
     }
-    for (const list of files.values()) list.sort((a, b) => b.timestamp - a.timestamp)
     this.fileDetailCount += source.fileDetails.length
     const subpath = categoryId === undefined || source.name === topdir ? "" : source.name.slice(topdir.length + 1)
     const directory: IndexDirectory = {
