@@ -149,7 +149,18 @@ export const FeedFollowerLayer = (options: FeedFollowerOptions) =>
                   `changes were answered ${response.status}${length > MAX_CHANGES_BYTES ? " (too large)" : ""}`
                 )
               }
-              return (await response.json()) as ChangesAnswer
+              // Read up to the bound whatever the answer says of its length (a chunked one says nothing).
+              const chunks: Array<Uint8Array> = []
+              let received = 0
+              for await (const chunk of response.body ?? []) {
+                received += chunk.byteLength
+                // Leaving the loop cancels the stream.
+                if (received > MAX_CHANGES_BYTES) {
+                  throw new Error(`changes were answered with more than ${MAX_CHANGES_BYTES} bytes`)
+                }
+                chunks.push(chunk)
+              }
+              return JSON.parse(Buffer.concat(chunks).toString("utf8")) as ChangesAnswer
             },
             catch: (error) => new Error(`${base}: ${message(error)}`)
           })
