@@ -116,7 +116,7 @@ export const FeedFollowerLayer = (options: FeedFollowerOptions) =>
             catch: (error) => new Error(`${base}: ${message(error)}`)
           })
           yield* redirector.buildIndex(fetched.snapshot.source, {
-            origin: "database",
+            origin: "feed",
             builtAt: fetched.snapshot.builtAt,
             startedAt
           })

@@ -51,7 +51,8 @@ export const defaultRedirectorSettings: RedirectorSettings = {
   trustedProxies: []
 }
 
-export type IndexOrigin = "database" | "snapshot"
+/** The registry database (a full build), the snapshot on disk, or a full node's index feed (MM_INDEX_FEED). */
+export type IndexOrigin = "database" | "snapshot" | "feed"
 
 /** The index as others may read it: changes go through the Redirector. */
 export type IndexView = Omit<MirrorIndex, "replaceHosts" | "replaceDirectories" | "setRepositories" | "setOverrides">
@@ -87,7 +88,10 @@ export interface IndexChanges {
   readonly overrides?: OverridesSource
 }
 
-/** Where an index comes from: a full build from the database (begun at `startedAt`), or the snapshot on disk. */
+/**
+ * Where an index comes from: a full build from the database or a full node's feed (begun at `startedAt`), or the
+ * snapshot on disk.
+ */
 export interface IndexBuild {
   readonly origin: IndexOrigin
   /** When the rows were read (the snapshot's: when they were read from the database). */
@@ -194,11 +198,11 @@ export class Redirector extends Context.Service<
           index = made
           prepared.clear()
           status =
-            build.origin === "database"
+            build.origin !== "snapshot"
               ? {
                   ...status,
                   index: made,
-                  origin: "database",
+                  origin: build.origin,
                   following: true,
                   currentAt: Date.now(),
                   buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,

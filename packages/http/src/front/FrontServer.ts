@@ -197,9 +197,11 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
               ? ""
               : `, current ${Math.round((Date.now() - status.currentAt) / 1000)} s ago`
           // Public: the database's address and the error are in the log, not here.
+          // What the index follows: the registry database, or (MM_INDEX_FEED) a full node's index feed.
+          const follows = status.origin === "feed" ? "feed" : "database"
           const checks: Record<string, string> = {
             index: status.index === undefined ? "not loaded" : `from the ${status.origin}${age}`,
-            database: status.following ? "ok" : status.lastError === undefined ? "connecting" : UNREACHABLE
+            [follows]: status.following ? "ok" : status.lastError === undefined ? "connecting" : UNREACHABLE
           }
           const state = status.index === undefined ? "starting" : status.following ? "ready" : "degraded"
           // A degraded node still answers mirrorlists: it stays in rotation (200), the body says why it is degraded.
