@@ -138,22 +138,30 @@ export class HostStore extends Context.Service<
        * instead of joining them against the database's directories, and the database is asked for them again only
        * after they changed. Read inside the check-in's transaction: a version newer than the one kept reloads them.
        */
-      const numbersByCategory = new Map<number, { readonly version: string; readonly byName: Map<string, number> }>()
-      const directoryNumbers = (categoryId: CategoryId) =>
+      const numbersByCategory = new Map<
+        number,
+        { readonly version: string; readonly topdir: string; readonly byPath: Map<string, number> }
+      >()
+      /**
+       * The category's directories below its top directory, by path ("" is the top), as check-ins name them: no
+       * name built per reported path.
+       */
+      const directoryNumbers = (categoryId: CategoryId, topdir: string) =>
         Effect.gen(function* () {
           const [row] = yield* sql<{ readonly version: string }>`SELECT directories_version::text AS version
             FROM categories WHERE id = ${categoryId}`
           const version = row?.version ?? ""
           const kept = numbersByCategory.get(categoryId)
-          if (kept !== undefined && kept.version === version) return kept.byName
-          const byName = new Map<string, number>()
-          for (const directory of yield* sql<{ readonly name: string; readonly ordinal: number }>`SELECT d.name,
-              cd.ordinal FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
-            WHERE cd.category_id = ${categoryId}`) {
-            byName.set(directory.name, directory.ordinal)
+          if (kept !== undefined && kept.version === version && kept.topdir === topdir) return kept.byPath
+          const byPath = new Map<string, number>()
+          for (const directory of yield* sql<{ readonly path: string; readonly ordinal: number }>`SELECT
+              CASE WHEN d.name = ${topdir} THEN '' ELSE substr(d.name, length(${topdir}) + 2) END AS path, cd.ordinal
+            FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
+            WHERE cd.category_id = ${categoryId} AND (d.name = ${topdir} OR starts_with(d.name, ${`${topdir}/`}))`) {
+            byPath.set(directory.path, directory.ordinal)
           }
-          numbersByCategory.set(categoryId, { version, byName })
-          return byName
+          numbersByCategory.set(categoryId, { version, topdir, byPath })
+          return byPath
         })
 
       /** What a host category is up to date on (nothing without a row). */
@@ -210,29 +218,31 @@ export class HostStore extends Context.Service<
                 continue
               }
               // The reported paths that are directories of the category, with their numbers.
-              const numbers = yield* directoryNumbers(category.categoryId)
-              const known: Array<{ readonly path: string; readonly ordinal: number }> = []
-              const seen = new Set<string>()
-              for (const path of reported.directories) {
-                const ordinal = numbers.get(path === "" ? category.topdir : `${category.topdir}/${path}`)
-                if (ordinal === undefined || seen.has(path)) continue
-                seen.add(path)
-                known.push({ path, ordinal })
-              }
+              const numbers = yield* directoryNumbers(category.categoryId, category.topdir)
 
               if (!host.private) {
                 // Trust, then verify: the claim waits for a crawl of these directories (docs/checkin.md#server-rules).
+                const claimed = [...new Set(reported.directories.filter((path) => numbers.has(path)))]
                 yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at, verification_due)
-                  VALUES (${category.hostCategoryId}, ${JSON.stringify(known.map((k) => k.path))}::jsonb, now(), true)
+                  VALUES (${category.hostCategoryId}, ${JSON.stringify(claimed)}::jsonb, now(), true)
                   ON CONFLICT (host_category_id) DO UPDATE
                   SET paths = EXCLUDED.paths, reported_at = EXCLUDED.reported_at, verification_due = true`
-                lines.push(`Category ${category.name} directories reported: ${known.length}  verification scheduled\n`)
+                lines.push(
+                  `Category ${category.name} directories reported: ${claimed.length}  verification scheduled\n`
+                )
                 continue
+              }
+              // The reported paths that are directories of the category, as their numbers (one small number each:
+              // a check-in of 100,000 paths leaves little for the collector).
+              const ordinals: Array<number> = []
+              for (const path of reported.directories) {
+                const ordinal = numbers.get(path)
+                if (ordinal !== undefined) ordinals.push(ordinal)
               }
               // Authoritative: what was reported is up to date, what was not is not (docs/checkin.md#server-rules):
               // the host category's bitset, written only when it changed.
               const before = yield* upToDateOf(category.hostCategoryId)
-              const after = bitsOf(known.map((k) => k.ordinal))
+              const after = bitsOf(ordinals)
               let added = 0
               let deleted = 0
               forEachDifference(before, after, (ordinal) => {
