@@ -8,7 +8,6 @@
 // as a check-in would), the proxies count what the nodes that follow cost: queries/s and bytes/minute, for N = 1 and
 // N = 20, their ratio against the target (≤ 2×) and a verdict; the start-up (the index load) separately.
 // BENCH_FOLLOWERS_SECONDS (default 60) sets the length of a run, BENCH_FOLLOWERS_COUNTS (default "1,20") the Ns.
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -28,9 +27,9 @@ import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/clus
 import { freePort } from "@mirrormanager/cluster-node/node"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
+import { type Spawned, sleep, spawnChild, stopChild, tail } from "./redirector.ts"
 import { generateWorld } from "./redirectorWorld.ts"
 
-const ROOT = path.resolve(import.meta.dirname, "..")
 const FEED_TOKEN = "mm_bench-followers-feed-token-0123456789"
 const ADMIN_TOKEN = "mm_bench-followers-admin"
 /** The target: the database's work for 20 followers at most this many times that for one. */
@@ -198,58 +197,18 @@ const startProxy = (target: number) =>
 // ---------------------------------------------------------------------------------------------------------------
 // Processes.
 
-interface Spawned {
-  readonly child: ChildProcess
-  readonly logFile: string
-  readonly exited: Promise<number | null>
+/** A follower process and the last report it sent. */
+interface Follower extends Spawned {
   last: FollowerReport | undefined
 }
 
-const children = new Set<ChildProcess>()
-process.on("exit", () => {
-  for (const child of children) child.kill("SIGKILL")
-})
-
-const spawnChild = (args: ReadonlyArray<string>, logFile: string, env: NodeJS.ProcessEnv, ipc = false): Spawned => {
-  const log = fs.openSync(logFile, "a")
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env,
-    stdio: ipc ? ["ignore", log, log, "ipc"] : ["ignore", log, log],
-    detached: true
+const spawnFollower = (args: ReadonlyArray<string>, logFile: string, env: NodeJS.ProcessEnv): Follower => {
+  const follower: Follower = { ...spawnChild(args, logFile, env, true), last: undefined }
+  follower.child.on("message", (message) => {
+    follower.last = message as FollowerReport
   })
-  fs.closeSync(log)
-  children.add(child)
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code, signal) => {
-      children.delete(child)
-      resolve(code ?? (signal === null ? null : 128))
-    })
-  )
-  const spawned: Spawned = { child, logFile, exited, last: undefined }
-  child.on("message", (message) => {
-    spawned.last = message as FollowerReport
-  })
-  return spawned
+  return follower
 }
-
-const stopChild = async (spawned: Spawned, graceMs = 10_000) => {
-  if (spawned.child.exitCode !== null || spawned.child.signalCode !== null) return
-  spawned.child.kill("SIGTERM")
-  const timer = setTimeout(() => spawned.child.kill("SIGKILL"), graceMs)
-  await spawned.exited
-  clearTimeout(timer)
-}
-
-const tail = (file: string, lines = 20) => {
-  try {
-    return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n")
-  } catch {
-    return "(no log)"
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const until = async (what: string, timeoutMs: number, check: () => Promise<boolean> | boolean, logs: () => string) => {
   const deadline = Date.now() + timeoutMs
@@ -321,7 +280,7 @@ export const run = async () => {
   let postgres: RunningPostgres | undefined
   let full: Spawned | undefined
   const proxies: Array<Proxy> = []
-  const running: Array<Spawned> = []
+  const running: Array<Follower> = []
   const cleanup = async () => {
     await Promise.all(running.map((child) => stopChild(child, 3_000)))
     if (full !== undefined) await stopChild(full)
@@ -413,11 +372,10 @@ export const run = async () => {
         }
         for (let i = 0; i < n; i++) {
           running.push(
-            spawnChild(
+            spawnFollower(
               [path.join(import.meta.dirname, "followers.ts"), "--follower", JSON.stringify(config)],
               path.join(temp, `follower-${mode}-${n}-${i}.log`),
-              env,
-              true
+              env
             )
           )
         }

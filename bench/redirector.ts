@@ -166,10 +166,17 @@ export const children = new Set<ChildProcess>()
 export const spawnChild = (
   args: ReadonlyArray<string>,
   logFile: string,
-  env: NodeJS.ProcessEnv = process.env
+  env: NodeJS.ProcessEnv = process.env,
+  /** A channel to the child (`child.on("message")`), for children that report as they run. */
+  ipc = false
 ): Spawned => {
   const log = fs.openSync(logFile, "a")
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", log, log], detached: true })
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env,
+    stdio: ipc ? ["ignore", log, log, "ipc"] : ["ignore", log, log],
+    detached: true
+  })
   fs.closeSync(log)
   children.add(child)
   const exited = new Promise<number | null>((resolve) =>
@@ -203,6 +210,26 @@ export const tail = (file: string, lines = 30) => {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A bare node:http server answering the typical bodies of the two endpoints (the throughput baseline). */
+export const startBaseline = async (
+  temp: string,
+  typical: { readonly mirrorlist: string | Buffer; readonly metalink: string | Buffer }
+) => {
+  const mirrorlistBody = path.join(temp, "mirrorlist.body")
+  const metalinkBody = path.join(temp, "metalink.body")
+  fs.writeFileSync(mirrorlistBody, typical.mirrorlist)
+  fs.writeFileSync(metalinkBody, typical.metalink)
+  const port = await freePort()
+  const spawned = spawnChild(
+    [baselineScript, String(port), mirrorlistBody, metalinkBody],
+    path.join(temp, "baseline.log")
+  )
+  await waitFor("baseline listening", spawned, 10_000, async () =>
+    fs.readFileSync(spawned.logFile, "utf8").includes("listening") ? true : undefined
+  )
+  return { spawned, origin: `http://127.0.0.1:${port}` }
+}
 
 /** How many CPUs were busy, on average, over one second (Linux /proc/stat; NaN elsewhere). */
 export const machineBusy = async () => {
@@ -611,20 +638,12 @@ export const run = async () => {
     }
 
     // 4. The baseline: a bare node:http server answering the typical bodies.
-    const mirrorlistBody = path.join(temp, "mirrorlist.body")
-    const metalinkBody = path.join(temp, "metalink.body")
-    fs.writeFileSync(mirrorlistBody, probes.mirrorlist.typical)
-    fs.writeFileSync(metalinkBody, probes.metalink.typical)
-    const baselinePort = await freePort()
-    const baselineOrigin = `http://127.0.0.1:${baselinePort}`
-    baseline = spawnChild(
-      [baselineScript, String(baselinePort), mirrorlistBody, metalinkBody],
-      path.join(temp, "baseline.log")
-    )
-    const baselineSpawned = baseline
-    await waitFor("baseline listening", baselineSpawned, 10_000, async () =>
-      fs.readFileSync(baselineSpawned.logFile, "utf8").includes("listening") ? true : undefined
-    )
+    const started = await startBaseline(temp, {
+      mirrorlist: probes.mirrorlist.typical,
+      metalink: probes.metalink.typical
+    })
+    baseline = started.spawned
+    const baselineOrigin = started.origin
 
     // 5. Load: full speed, node and baseline; then half the node's rate, autocannon and evenly paced.
     const busy = await machineBusy()
@@ -644,7 +663,7 @@ export const run = async () => {
       const atNode = { origin, ...(node.child.pid === undefined ? {} : { serverPid: node.child.pid }) }
       const atBaseline = {
         origin: baselineOrigin,
-        ...(baselineSpawned.child.pid === undefined ? {} : { serverPid: baselineSpawned.child.pid })
+        ...(baseline.child.pid === undefined ? {} : { serverPid: baseline.child.pid })
       }
       const rounds: Array<{ readonly node: LoadResult; readonly baseline: LoadResult; readonly ratio: number }> = []
       for (let round = 1; round <= ROUNDS; round++) {

@@ -35,7 +35,6 @@ import { SqlClient } from "effect/sql"
 import { checkinCall, percentile, post } from "./checkin.ts"
 import {
   assertRunning,
-  baselineScript,
   children,
   describeLoad,
   get,
@@ -51,6 +50,7 @@ import {
   seconds,
   sleep,
   spawnChild,
+  startBaseline,
   stopChild,
   thousands,
   waitFor
@@ -509,20 +509,12 @@ export const run = async () => {
         `statuses ${JSON.stringify(p.statuses)}; body p50 ${thousands(p.sizes.p50)} bytes; URLs p50 ${p.urls.p50}`
       )
     }
-    const mirrorlistBody = path.join(temp, "mirrorlist.body")
-    const metalinkBody = path.join(temp, "metalink.body")
-    fs.writeFileSync(mirrorlistBody, probes.mirrorlist.typical)
-    fs.writeFileSync(metalinkBody, probes.metalink.typical)
-    const baselinePort = await freePort()
-    const baselineOrigin = `http://127.0.0.1:${baselinePort}`
-    baseline = spawnChild(
-      [baselineScript, String(baselinePort), mirrorlistBody, metalinkBody],
-      path.join(temp, "baseline.log")
-    )
-    const baselineSpawned = baseline
-    await waitFor("baseline listening", baselineSpawned, 10_000, async () =>
-      fs.readFileSync(baselineSpawned.logFile, "utf8").includes("listening") ? true : undefined
-    )
+    const started = await startBaseline(temp, {
+      mirrorlist: probes.mirrorlist.typical,
+      metalink: probes.metalink.typical
+    })
+    baseline = started.spawned
+    const baselineOrigin = started.origin
     const ratios: Record<string, { ratio: number; node: LoadResult; baseline: LoadResult }> = {}
     for (const endpoint of ["mirrorlist", "metalink"] as const) {
       const paths = mix.queries.map((query) => `/${endpoint}?${query}`)
@@ -544,7 +536,7 @@ export const run = async () => {
         const atBaseline = await load(temp, `${endpoint}-baseline-${round}`, {
           ...config,
           origin: baselineOrigin,
-          ...(baselineSpawned.child.pid === undefined ? {} : { serverPid: baselineSpawned.child.pid })
+          ...(baseline.child.pid === undefined ? {} : { serverPid: baseline.child.pid })
         })
         line(`  /${endpoint} node, round ${round}`, describeLoad(atNode))
         line(`  /${endpoint} baseline, round ${round}`, describeLoad(atBaseline))

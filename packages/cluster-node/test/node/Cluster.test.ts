@@ -5,6 +5,7 @@
 import { assert, describe, it } from "vitest"
 import {
   addCampusMirror,
+  campusConfig,
   checkIn,
   checkInAsync,
   mirrorlist,
@@ -28,14 +29,7 @@ describe("a cluster of three nodes", () => {
 
     // A private mirror for the clients of its netblock; up to date on what its check-ins say.
     const { host } = await addCampusMirror(a, categoryId)
-    const config = (paths: ReadonlyArray<string>) => ({
-      version: 0,
-      global: { enabled: "1", server: `${a.url}/xmlrpc` },
-      site: { enabled: "1", name: "Campus", password: "campus-password-1234" },
-      host: { enabled: "1", name: "mirror.campus.example" },
-      stats: {},
-      "fedora epel": { enabled: "1", dirtree: Object.fromEntries(paths.map((p) => [p, {}])) }
-    })
+    const config = (paths: ReadonlyArray<string>) => campusConfig(a, paths)
     const url = "https://mirror.campus.example/epel/9/Everything/x86_64/"
     const campus = "repo=epel-9&arch=x86_64&ip=198.51.100.7"
     assert.notInclude((await mirrorlist(c, campus)).text, url)

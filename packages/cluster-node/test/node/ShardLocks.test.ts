@@ -7,7 +7,16 @@
 import { holdLock } from "@mirrormanager/actors/testing"
 import { Effect, Exit, Redacted, Scope } from "effect"
 import { assert, describe, it } from "vitest"
-import { addCampusMirror, checkIn, mirrorlist, newDatabase, setUpContent, TOKEN, until } from "../support/Nodes.ts"
+import {
+  addCampusMirror,
+  campusConfig,
+  checkIn,
+  mirrorlist,
+  newDatabase,
+  setUpContent,
+  TOKEN,
+  until
+} from "../support/Nodes.ts"
 import { freePort, startNode, tempDir } from "../support/Process.ts"
 import { shardLockHolders, sqlSession } from "../support/Sql.ts"
 
@@ -25,14 +34,7 @@ describe("shard locks", () => {
     // Content and a private mirror checking in, so that there is something to serve and to apply.
     const categoryId = await setUpContent(a)
     await addCampusMirror(a, categoryId)
-    const config = (paths: ReadonlyArray<string>) => ({
-      version: 0,
-      global: { enabled: "1", server: `${a.url}/xmlrpc` },
-      site: { enabled: "1", name: "Campus", password: "campus-password-1234" },
-      host: { enabled: "1", name: "mirror.campus.example" },
-      stats: {},
-      "fedora epel": { enabled: "1", dirtree: Object.fromEntries(paths.map((p) => [p, {}])) }
-    })
+    const config = (paths: ReadonlyArray<string>) => campusConfig(a, paths)
     const whole = ["", "9", "9/Everything", "9/Everything/x86_64", "9/Everything/x86_64/repodata"]
     assert.match(checkIn(a, config(whole)), /checked in successful$/)
 

@@ -68,6 +68,16 @@ export const addMirror = async (node: RunningNode, categoryId: number, name: str
  * for the clients of its netblock 198.51.100.0/24, carrying the category at https://mirror.campus.example/epel; up to
  * date on what its check-ins say.
  */
+/** The campus mirror's report_mirror.conf (as checkin_wire reads it), sent to `node`, reporting `paths` of EPEL. */
+export const campusConfig = (node: RunningNode, paths: ReadonlyArray<string>) => ({
+  version: 0,
+  global: { enabled: "1", server: `${node.url}/xmlrpc` },
+  site: { enabled: "1", name: "Campus", password: "campus-password-1234" },
+  host: { enabled: "1", name: "mirror.campus.example" },
+  stats: {},
+  "fedora epel": { enabled: "1", dirtree: Object.fromEntries(paths.map((p) => [p, {}])) }
+})
+
 export const addCampusMirror = async (node: RunningNode, categoryId: number) => {
   const site = await call(node, "POST", "/api/sites", { name: "Campus", password: "campus-password-1234" })
   const host = await call(node, "POST", `/api/sites/${site.id}/hosts`, {
