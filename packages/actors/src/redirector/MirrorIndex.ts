@@ -50,26 +50,30 @@ export interface IndexHost extends HostSource {
   mark: number
 }
 
-/** A set of host ids as a bitset: a few hundred bytes where a Set of 500 numbers is about 20 KB. */
+/**
+ * A set of host ids as a bitset: a few hundred bytes where a Set of 500 numbers is about 20 KB. In a plain array of
+ * 16-bit words (small integers, on V8's own heap): a typed array of that size has a buffer of its own, slow to make
+ * and to collect, and a view is made for every directory a change touches.
+ */
 export class HostIds {
-  private readonly bits: Uint8Array
+  private readonly words: ReadonlyArray<number>
   readonly size: number
-  private constructor(bits: Uint8Array, size: number) {
-    this.bits = bits
+  private constructor(words: ReadonlyArray<number>, size: number) {
+    this.words = words
     this.size = size
   }
 
   static of(hosts: ReadonlyArray<{ readonly id: number }>): HostIds {
     let max = -1
     for (const host of hosts) if (host.id > max) max = host.id
-    const bits = new Uint8Array((max >>> 3) + 1)
-    for (const host of hosts) bits[host.id >>> 3]! |= 1 << (host.id & 7)
-    return new HostIds(bits, hosts.length)
+    const words = new Array<number>(max < 0 ? 0 : (max >>> 4) + 1).fill(0)
+    for (const host of hosts) words[host.id >>> 4]! |= 1 << (host.id & 15)
+    return new HostIds(words, hosts.length)
   }
 
   has(id: number): boolean {
-    const byte = id >>> 3
-    return byte < this.bits.length && (this.bits[byte]! & (1 << (id & 7))) !== 0
+    const word = id >>> 4
+    return word < this.words.length && (this.words[word]! & (1 << (id & 15))) !== 0
   }
 }
 
@@ -427,6 +431,38 @@ export class MirrorIndex {
     return { all, allIds: HostIds.of(all), public: publicHosts, byCountry, countries, servesAsns, research, restricted }
   }
 
+  /** Whether the host carries the directory, as `computeView` decides it. */
+  private carries(host: IndexHost, directory: IndexDirectory): boolean {
+    if (directory.categoryId === undefined || directory.ordinal === undefined) return false
+    const hc = host.byCategory.get(directory.categoryId)
+    if (hc === undefined || hc.urls.length === 0) return false
+    if (!hc.alwaysUp2date && !hasBit(hc.upToDate, directory.ordinal)) return false
+    const repodata = this.repodataOf(directory)
+    return repodata === undefined || this.carries(host, repodata)
+  }
+
+  /** Puts the host in or out of the directory's kept view, by what it carries now (see `replaceHosts`). */
+  private mendView(directory: IndexDirectory, host: IndexHost): void {
+    const view = this.views.get(directory.id) as { -readonly [K in keyof CarrierView]: CarrierView[K] } | undefined
+    if (view === undefined) return
+    const carries = this.carries(host, directory)
+    if (carries === view.allIds.has(host.id)) return
+    const all = view.all.filter((each) => each !== host)
+    if (carries) {
+      let at = all.findIndex((each) => each.id > host.id)
+      if (at < 0) at = all.length
+      all.splice(at, 0, host)
+    }
+    view.all = all
+    view.allIds = HostIds.of(all)
+  }
+
+  /** The repository's directory above a `repodata/` directory, if there is one. */
+  private repositoryOf(directory: IndexDirectory): IndexDirectory | undefined {
+    if (!directory.name.endsWith(REPODATA)) return undefined
+    return this.directoriesByName.get(directory.name.slice(0, -REPODATA.length))
+  }
+
   /** The `repodata/` directory below a repository's directory, if it is one (never for a `repodata/` itself). */
   private repodataOf(directory: IndexDirectory): IndexDirectory | undefined {
     if (directory.name.endsWith(REPODATA)) return undefined
@@ -487,6 +523,7 @@ export class MirrorIndex {
       const before = this.hosts.get(id)
       const after = incoming.get(id)
       if (before !== undefined && after !== undefined && sameButUpToDate(before, after)) {
+        const changed: Array<IndexDirectory> = []
         for (let i = 0; i < after.categories.length; i++) {
           const was = before.categories[i]!.upToDate
           const now = after.categories[i]!.upToDate
@@ -494,7 +531,9 @@ export class MirrorIndex {
           if (numbered === undefined || this.views.size === 0) continue
           forEachDifference(was, now, (ordinal) => {
             const directory = numbered[ordinal]
-            if (directory !== undefined) this.dropView(directory.id)
+            if (directory !== undefined && this.views.has(directory.id)) changed.push(directory)
+            const repository = directory === undefined ? undefined : this.repositoryOf(directory)
+            if (repository !== undefined && this.views.has(repository.id)) changed.push(repository)
           })
         }
         // The same host object, with its new bits: the views kept (those whose bits did not change) hold it, and a
@@ -505,6 +544,15 @@ export class MirrorIndex {
         this.categoryHosts = undefined
         this.asnHosts = undefined
         this.hostsAndDirectoriesVersion++
+        // A private host that reaches clients only through its netblocks changes a view's carriers, not its public
+        // lists: the view is mended in place, and what is kept for it stays (an answer depends on such a host only
+        // for clients in its netblocks, whose class names the host among the carriers: see Decision.ts). Any other
+        // host's change replaces the views.
+        const mend = reachedByNetblocksOnly(host)
+        for (const directory of changed) {
+          if (mend) this.mendView(directory, host)
+          else this.dropView(directory.id)
+        }
         continue
       }
       for (const hc of before?.categories ?? []) touched.add(hc.categoryId)
@@ -661,6 +709,18 @@ export class MirrorIndex {
     }
   }
 }
+
+/**
+ * Whether a host reaches clients only through its netblocks: private, without an allowed-countries list, not on an
+ * R&E network, serving no ASN. Carrying a directory or not, it changes none of a view's lists but `all` (and what
+ * decides whether clients' ASN or R&E membership is looked up).
+ */
+const reachedByNetblocksOnly = (host: IndexHost): boolean =>
+  host.private &&
+  host.allowed === undefined &&
+  !host.internet2 &&
+  !(host.asnClients && host.asn !== null) &&
+  host.peerAsns.length === 0
 
 /** Whether two rows of a host differ in what they are up to date on only (same categories in the same order). */
 const sameButUpToDate = (a: IndexHost, b: HostSource): boolean => {

@@ -98,6 +98,12 @@ const PACKED_HOSTS = 4096
 const KEY_SCALE = 2 ** 40
 
 /**
+ * The sort keys of a packed shuffle, kept between selections (a selection runs to its end before another starts):
+ * a typed array of this size has a buffer of its own, slow to make and to collect, and every fresh answer shuffles.
+ */
+let packedScratch = new Float64Array(PACKED_HOSTS)
+
+/**
  * Weighted shuffle (Efraimidis-Spirakis): each host draws u^(1/w) and the largest go first. The draws, to 40 bits,
  * carry the host's index in their low bits, so that a native numeric sort of a Float64Array orders them (no
  * comparator calls); a tie in 40 bits (about one in 10^12) goes to the lower index.
@@ -115,7 +121,8 @@ const weightedShuffle = (hosts: ReadonlyArray<IndexHost>, random: RandomSource):
     order.sort((x, y) => keys[y]! - keys[x]!)
     return order.map((i) => hosts[i]!)
   }
-  const packed = new Float64Array(n)
+  if (packedScratch.length < n) packedScratch = new Float64Array(Math.max(n, 2 * packedScratch.length))
+  const packed = packedScratch.subarray(0, n)
   for (let i = 0; i < n; i++) {
     // A draw rounds to 1 at most (a heavy host): it still sorts first.
     const draw = Math.min(KEY_SCALE - 1, Math.floor(Math.exp(Math.log(random.next()) / hosts[i]!.weight) * KEY_SCALE))

@@ -655,6 +655,47 @@ describe("a repository's directory and its repodata/ (issue 13: stale repodata n
     index.replaceHosts([1], [host(1, { name: "a", dirs: [D_ID, 104] })])
     assert.deepStrictEqual(names(select(index, { cc: "DE" })), ["a"])
   })
+  it("mends the kept view when a private host reached only by its netblocks changes; replaces it for others", () => {
+    const privateNet = { private: true, netblocks: ["10.1.0.0/16"] }
+    const index = withRepodata([
+      host(1, { name: "public", dirs: [D_ID, R_ID] }),
+      host(2, { name: "private", dirs: [D_ID, R_ID], ...privateNet }),
+      host(3, { name: "private-asn", dirs: [D_ID, R_ID], private: true, asn: 64_500, netblocks: ["10.2.0.0/16"] })
+    ])
+    const viewOf = () => index.carriers(index.directoryByName(D)!)
+    const kept = viewOf()
+    assert.deepStrictEqual(names(select(index, { ip: "10.1.2.3", cc: "DE" })), ["private", "public"])
+    // Its repodata/ goes stale: out of the repository's view, the view (and what hangs on it) kept.
+    index.replaceHosts([2], [host(2, { name: "private", dirs: [D_ID], ...privateNet })])
+    assert.strictEqual(viewOf(), kept)
+    assert.deepStrictEqual(
+      viewOf().all.map((h) => h.name),
+      ["public", "private-asn"]
+    )
+    assert.deepStrictEqual(names(select(index, { ip: "10.1.2.3", cc: "DE" })), ["public"])
+    // Current again: back in, in id order.
+    index.replaceHosts([2], [host(2, { name: "private", dirs: [D_ID, R_ID], ...privateNet })])
+    assert.strictEqual(viewOf(), kept)
+    assert.deepStrictEqual(
+      viewOf().all.map((h) => h.name),
+      ["public", "private", "private-asn"]
+    )
+    assert.isTrue(viewOf().allIds.has(2))
+    // A private host serving its ASN's clients, and a public host: the view is made again.
+    index.replaceHosts([3], [host(3, { name: "private-asn", dirs: [], private: true, asn: 64_500 })])
+    const remade = viewOf()
+    assert.notStrictEqual(remade, kept)
+    assert.deepStrictEqual(
+      remade.all.map((h) => h.name),
+      ["public", "private"]
+    )
+    index.replaceHosts([1], [host(1, { name: "public", dirs: [] })])
+    assert.notStrictEqual(viewOf(), remade)
+    assert.deepStrictEqual(
+      viewOf().all.map((h) => h.name),
+      ["private"]
+    )
+  })
 })
 
 describe("address families (docs/redirector.md#selection)", () => {

@@ -144,16 +144,16 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
           response: http.ServerResponse,
           status: number,
           headers: Record<string, string | ReadonlyArray<string>>,
-          body: string | ReadonlyArray<Buffer>
+          body: string | ReadonlyArray<string | Buffer>
         ) => {
-          const chunks = typeof body === "string" ? [Buffer.from(body, "utf8")] : body
+          const chunks = typeof body === "string" ? [body] : body
           let length = 0
-          for (const chunk of chunks) length += chunk.length
+          for (const chunk of chunks) length += typeof chunk === "string" ? Buffer.byteLength(chunk, "utf8") : chunk.length
           response.writeHead(status, { ...headers, "content-length": String(length) })
           if (request.method === "HEAD" || chunks.length === 0) response.end()
           else if (chunks.length === 1) response.end(chunks[0])
           else {
-            // Written together (one writev), without copying the chunks into one buffer.
+            // Written together (one writev): the chunks are encoded straight into what the socket sends.
             response.cork()
             for (let i = 0; i < chunks.length - 1; i++) response.write(chunks[i])
             response.end(chunks[chunks.length - 1])

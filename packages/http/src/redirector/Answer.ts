@@ -7,8 +7,8 @@ export interface Answer {
   readonly endpoint: Endpoint
   readonly status: number
   readonly headers: Record<string, string | ReadonlyArray<string>>
-  /** Ready to send, in one or more chunks. */
-  readonly body: ReadonlyArray<Buffer>
+  /** Ready to send, in one or more chunks (text goes as UTF-8). */
+  readonly body: ReadonlyArray<string | Buffer>
   /** For the access log. */
   readonly log: AccessFields
 }

@@ -6,14 +6,14 @@
 // for the old one is served again (and it is the first to go when space is needed). Everything kept hangs on the
 // index it was made from (its generation): a new index (a full build, the snapshot) drops all of it at once, and the
 // cache holds the index only weakly, so an index the Redirector let go is not kept alive here, nor are its views,
-// hosts and plans (docs/redirector.md#answers-kept). Answers are kept as bytes,
-// ready to send: a kept mirrorlist is sent as it is, a kept metalink with the response time put in as its pubdate.
+// hosts and plans (docs/redirector.md#answers-kept). Answers are kept as bytes, ready to send: a kept mirrorlist is
+// sent as it is, a kept metalink with the response time put in as its pubdate.
 // An answer without a mirror has nobody to shuffle: it is kept once, and sent until the index's hosts or
 // directories change (its comment says why it is empty, and that can change without the view changing: a host
 // adding the category), so no client can make the redirector select afresh on every request.
 import type { CarrierView, Plans, RandomSource } from "@mirrormanager/actors/redirector"
 import type { AccessFields, Answer, Endpoint } from "./Answer.ts"
-import { httpDateBytes, type MetalinkParts } from "./MirrorlistFormat.ts"
+import { httpDate, type MetalinkParts } from "./MirrorlistFormat.ts"
 
 /** An answer as selection and rendering make it: a whole body, or a metalink in parts. */
 export interface Rendered {
@@ -36,25 +36,32 @@ interface Variant {
   readonly result: string
 }
 
-/** Bytes of their own, outside Node's shared pool (a kept slice of the pool would keep all 8 KiB of it). */
+/**
+ * Bytes of their own, outside Node's shared pool (a kept slice of the pool would keep all 8 KiB of it), and outside
+ * the JavaScript heap: kept as strings, tens of megabytes of answers would make the collector let the heap grow by as
+ * much again.
+ */
 const kept = (text: string): Buffer => {
   const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"))
   bytes.write(text, 0, "utf8")
   return bytes
 }
 
-/** A rendered body as bytes: whole, or, for a metalink, the bytes before and after the pubdate. */
-const chunksOf = (body: string | MetalinkParts, bytes: (text: string) => Buffer): ReadonlyArray<Buffer> =>
-  typeof body === "string" ? [bytes(body)] : [bytes(body.head), bytes(`${body.open}${body.urls}${body.close}`)]
+/**
+ * A rendered body in chunks: whole, or, for a metalink, the text before and after the pubdate. A fresh answer that
+ * is not kept is sent as text (a socket takes strings as they are).
+ */
+const chunksOf = (body: string | MetalinkParts): ReadonlyArray<string> =>
+  typeof body === "string" ? [body] : [body.head, `${body.open}${body.urls}${body.close}`]
 
 /** The body to send: the chunks, with the response time between the two parts of a metalink. */
-const bodyOf = (chunks: ReadonlyArray<Buffer>, epochMs: number): ReadonlyArray<Buffer> =>
-  chunks.length === 1 ? chunks : [chunks[0]!, httpDateBytes(epochMs), chunks[1]!]
+const bodyOf = <C extends string | Buffer>(chunks: ReadonlyArray<C>, epochMs: number): ReadonlyArray<C | string> =>
+  chunks.length === 1 ? chunks : [chunks[0]!, httpDate(epochMs), chunks[1]!]
 
 /** The answer to send: what was made (fresh or kept), its body chunks, the response time; the log learns of it. */
 const answerWith = (
   made: Pick<Rendered, "endpoint" | "status" | "headers" | "hosts" | "result">,
-  chunks: ReadonlyArray<Buffer>,
+  chunks: ReadonlyArray<string | Buffer>,
   epochMs: number,
   log: AccessFields
 ): Answer => {
@@ -65,12 +72,7 @@ const answerWith = (
 
 /** The answer to send, from a fresh rendering that is not kept. */
 export const answerOf = (rendered: Rendered, epochMs: number, log: AccessFields): Answer =>
-  answerWith(
-    rendered,
-    chunksOf(rendered.body, (text) => Buffer.from(text, "utf8")),
-    epochMs,
-    log
-  )
+  answerWith(rendered, chunksOf(rendered.body), epochMs, log)
 
 /** Answers longer than this keep half the variants. */
 const LARGE_ANSWER = 2048
@@ -298,7 +300,7 @@ export class AnswerCache {
     random: RandomSource,
     reasonVersion: number
   ): Variant {
-    const chunks = chunksOf(rendered.body, kept)
+    const chunks = chunksOf(rendered.body).map(kept)
     let size = 0
     for (const chunk of chunks) size += chunk.length
     const variant: Variant = {

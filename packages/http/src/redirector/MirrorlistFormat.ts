@@ -68,21 +68,13 @@ export const escapeXml = (text: string) =>
 /** `Www, DD Mon YYYY HH:MM:SS GMT` */
 let dateSecond = -1
 let dateText = ""
-let dateBytes: Buffer = Buffer.alloc(0)
 export const httpDate = (epochMs: number) => {
   const second = Math.floor(epochMs / 1000)
   if (second !== dateSecond) {
     dateSecond = second
     dateText = new Date(second * 1000).toUTCString()
-    dateBytes = Buffer.from(dateText, "latin1")
   }
   return dateText
-}
-
-/** `httpDate` as bytes (made once a second). */
-export const httpDateBytes = (epochMs: number): Buffer => {
-  httpDate(epochMs)
-  return dateBytes
 }
 
 const METALINK_HEAD =
@@ -140,6 +132,35 @@ export interface MetalinkParts {
 
 const METALINK_CLOSE = "   </resources>\n  </file>\n </files>\n</metalink>\n"
 
+/** A mirror URL's line in a metalink, but its preference and the path below the URL. */
+interface UrlLine {
+  readonly country: string
+  readonly private: boolean
+  /** Up to the preference's value. */
+  readonly before: string
+  /** From the preference's closing quote to the end of the mirror's URL, escaped. */
+  readonly after: string
+}
+
+/**
+ * The lines of mirror URLs, made once per URL (a metalink lists about 130 at Fedora's size, and escaping each
+ * afresh was a good part of a fresh answer's time). Weak: a URL the index let go takes its line along. A host's
+ * country or private flag can change without its URLs being replaced: the line is made again then.
+ */
+const urlLines = new WeakMap<HostUrlSource, UrlLine>()
+const urlLineOf = (url: HostUrlSource, host: SelectedHost["host"]): UrlLine => {
+  const line = urlLines.get(url)
+  if (line !== undefined && line.country === host.country && line.private === host.private) return line
+  const made: UrlLine = {
+    country: host.country,
+    private: host.private,
+    before: `    <url protocol="${url.scheme}" type="${url.scheme}" location="${escapeXml(host.country.toUpperCase())}" preference="`,
+    after: `"${host.private ? ' mm0:private="True"' : ""}>${escapeXml(url.url)}`
+  }
+  urlLines.set(url, made)
+  return made
+}
+
 export const metalinkParts = (
   generator: string,
   file: MetalinkFile,
@@ -161,7 +182,9 @@ export const metalinkParts = (
   }
   open += `   <resources maxconnections="1">\n`
   const allowed = protocols ?? DEFAULT_SCHEMES
-  const tail = escapeXml(file.tail)
+  // What follows each mirror's URL: the same for every line (escaping goes character by character, so the URL and
+  // the path below it are escaped apart).
+  const after = `${file.subpath === "" ? "" : `/${escapeXml(file.subpath)}`}${escapeXml(file.tail)}</url>\n`
   let urls = ""
   let preference = 100
   for (const { host, urls: hostUrls } of hosts) {
@@ -171,9 +194,8 @@ export const metalinkParts = (
       for (const url of hostUrls) {
         if (url.scheme !== scheme) continue
         listed = true
-        const location = escapeXml(host.country.toUpperCase())
-        const privateMark = host.private ? ' mm0:private="True"' : ""
-        urls += `    <url protocol="${scheme}" type="${scheme}" location="${location}" preference="${preference}"${privateMark}>${escapeXml(directoryUrl(url.url, file.subpath))}${tail}</url>\n`
+        const line = urlLineOf(url, host)
+        urls += `${line.before}${preference}${line.after}${after}`
       }
     }
     if (listed) preference = Math.max(1, preference - 1)

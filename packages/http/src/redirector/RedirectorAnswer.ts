@@ -86,7 +86,7 @@ const text = (
       endpoint,
       status,
       headers: { "content-type": "application/metalink+xml", "cache-control": "private", ...extra },
-      body: [Buffer.from(metalinkFailure(pubdate, generator, body.replace(/^# /, "").replace(/\n$/, "")), "utf8")],
+      body: [metalinkFailure(pubdate, generator, body.replace(/^# /, "").replace(/\n$/, ""))],
       log
     }
   }
@@ -94,7 +94,7 @@ const text = (
     endpoint,
     status,
     headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "private", ...extra },
-    body: [Buffer.from(body, "utf8")],
+    body: [body],
     log
   }
 }

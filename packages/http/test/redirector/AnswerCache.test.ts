@@ -79,7 +79,7 @@ const ask = (redirector: Redirector["Service"], endpoint: string, ip = "89.160.2
       forwardedFor: undefined
     }
   )
-  return { ...reply, body: Buffer.concat(reply.body).toString("utf8") }
+  return { ...reply, body: reply.body.map(String).join("") }
 }
 
 const urlsOf = (body: string) => body.split("\n").filter((line) => line.startsWith("https://"))

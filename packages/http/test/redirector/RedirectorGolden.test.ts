@@ -212,7 +212,7 @@ const get = (redirector: Redirector["Service"], url: string, ask: Ask = {}): Tex
     peer: ask.peer ?? "192.0.2.10",
     forwardedFor: ask.forwardedFor
   })
-  return { ...reply, body: Buffer.concat(reply.body).toString("utf8") }
+  return { ...reply, body: reply.body.map(String).join("") }
 }
 
 const TEXT = { "content-type": "text/plain; charset=utf-8", "cache-control": "private" }
