@@ -148,7 +148,8 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
         ) => {
           const chunks = typeof body === "string" ? [body] : body
           let length = 0
-          for (const chunk of chunks) length += typeof chunk === "string" ? Buffer.byteLength(chunk, "utf8") : chunk.length
+          for (const chunk of chunks)
+            length += typeof chunk === "string" ? Buffer.byteLength(chunk, "utf8") : chunk.length
           response.writeHead(status, { ...headers, "content-length": String(length) })
           if (request.method === "HEAD" || chunks.length === 0) response.end()
           else if (chunks.length === 1) response.end(chunks[0])
