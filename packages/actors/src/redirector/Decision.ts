@@ -24,6 +24,7 @@ import {
   orderSelection,
   planSelection,
   type RandomSource,
+  researchCarriers,
   type Selection,
   type SelectionOptions,
   type SelectionPlan
@@ -321,7 +322,19 @@ export const decide = (
       for (const id of level.values) if (view.allIds.has(id)) netblocks += `${level.prefixLength}:${id},`
     }
   }
-  const asn = facts.asn !== undefined && index.servingAsn(view, facts.asn).length > 0 ? facts.asn : ""
+  // Which carriers serve the client's ASN, and which R&E carriers its country has: named, like the netblocks' (a
+  // private host's change mends a view in place, and an answer depends on it only through these).
+  let asn = ""
+  if (facts.asn !== undefined) {
+    const serving = index.servingAsn(view, facts.asn)
+    if (serving.length > 0) asn = `${facts.asn}:${serving.map((host) => host.id).join(",")}`
+  }
+  const research =
+    facts.researchNetwork && facts.country !== undefined
+      ? researchCarriers(view, facts.country)
+          .map((host) => host.id)
+          .join(",")
+      : ""
   // The client's country matters only through its own carriers, its continent, R&E hosts and allowed-country
   // lists: a client from a country without carriers gets what any client of its continent would.
   const cc = facts.country
@@ -334,7 +347,7 @@ export const decide = (
   const key: AnswerKey = {
     view,
     request: asked.key,
-    client: `${place}|${asn}|${netblocks}|${facts.researchNetwork ? 1 : 0}|${client?.family ?? 0}`,
+    client: `${place}|${asn}|${netblocks}|${facts.researchNetwork ? `1:${research}` : 0}|${client?.family ?? 0}`,
     reasonVersion: index.reasonVersion
   }
   return { kind: "selecting", endpoint, access, form: asked.form, key, select }

@@ -424,7 +424,7 @@ export class MirrorIndex {
       if (list === undefined) byCountry.set(host.country, [host])
       else list.push(host)
     }
-    const servesAsns = all.some((h) => (h.asnClients && h.asn !== null) || h.peerAsns.length > 0)
+    const servesAsns = all.some(servesAsn)
     const countries = [...byCountry.keys()].sort()
     const research = all.filter((h) => h.internet2)
     const restricted = all.some((h) => h.allowed !== undefined)
@@ -455,6 +455,9 @@ export class MirrorIndex {
     }
     view.all = all
     view.allIds = HostIds.of(all)
+    view.servesAsns = all.some(servesAsn)
+    view.research = all.filter((h) => h.internet2)
+    view.restricted = all.some((h) => h.allowed !== undefined)
   }
 
   /** The repository's directory above a `repodata/` directory, if there is one. */
@@ -544,13 +547,12 @@ export class MirrorIndex {
         this.categoryHosts = undefined
         this.asnHosts = undefined
         this.hostsAndDirectoriesVersion++
-        // A private host that reaches clients only through its netblocks changes a view's carriers, not its public
-        // lists: the view is mended in place, and what is kept for it stays (an answer depends on such a host only
-        // for clients in its netblocks, whose class names the host among the carriers: see Decision.ts). Any other
-        // host's change replaces the views.
-        const mend = reachedByNetblocksOnly(host)
+        // A private host changes a view's carriers, not its public lists: the view is mended in place, and what is
+        // kept for it stays (a private host is in the answers of clients in its netblocks, of its ASN or, serving
+        // R&E clients, of its country's R&E networks only, and their class names the carriers that matched: see
+        // Decision.ts). A public host's change replaces the views.
         for (const directory of changed) {
-          if (mend) this.mendView(directory, host)
+          if (host.private) this.mendView(directory, host)
           else this.dropView(directory.id)
         }
         continue
@@ -710,17 +712,8 @@ export class MirrorIndex {
   }
 }
 
-/**
- * Whether a host reaches clients only through its netblocks: private, without an allowed-countries list, not on an
- * R&E network, serving no ASN. Carrying a directory or not, it changes none of a view's lists but `all` (and what
- * decides whether clients' ASN or R&E membership is looked up).
- */
-const reachedByNetblocksOnly = (host: IndexHost): boolean =>
-  host.private &&
-  host.allowed === undefined &&
-  !host.internet2 &&
-  !(host.asnClients && host.asn !== null) &&
-  host.peerAsns.length === 0
+/** Whether a host serves clients by their ASN (its own, with asnClients, or a peer ASN). */
+const servesAsn = (host: IndexHost): boolean => (host.asnClients && host.asn !== null) || host.peerAsns.length > 0
 
 /** Whether two rows of a host differ in what they are up to date on only (same categories in the same order). */
 const sameButUpToDate = (a: IndexHost, b: HostSource): boolean => {

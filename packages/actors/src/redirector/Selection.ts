@@ -3,7 +3,7 @@
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import type { ClientAddress } from "../ipdata/index.ts"
 import type { HostUrlSource } from "./IndexSource.ts"
-import { type IndexDirectory, type IndexHost, type MirrorIndex, SCHEME_BITS } from "./MirrorIndex.ts"
+import { type CarrierView, type IndexDirectory, type IndexHost, type MirrorIndex, SCHEME_BITS } from "./MirrorIndex.ts"
 
 /** Uniform numbers in (0, 1). Production seeds one per request from a secure source; tests fix the seed. */
 export interface RandomSource {
@@ -175,6 +175,10 @@ export interface SelectionPlan extends SelectionHeader {
   readonly family: 4 | 6 | undefined
 }
 
+/** Step 4's candidates: the carriers on R&E networks in the client's country (private ones if they serve R&E clients). */
+export const researchCarriers = (view: CarrierView, country: string): ReadonlyArray<IndexHost> =>
+  view.research.filter((h) => h.country === country && (!h.private || h.internet2Clients))
+
 export const planSelection = (
   index: MirrorIndex,
   request: SelectionRequest,
@@ -250,10 +254,7 @@ export const planSelection = (
     }
     // Step 4: R&E hosts in the client's country.
     if (options.researchNetwork && cc !== undefined) {
-      const reGroup = admit(
-        view.research.filter((h) => h.country === cc && (!h.private || h.internet2Clients)),
-        true
-      )
+      const reGroup = admit(researchCarriers(view, cc), true)
       if (reGroup.length > 0) {
         researchNetwork = true
         groups.push({ hosts: reGroup, weighted: false, tiers: undefined })

@@ -655,7 +655,7 @@ describe("a repository's directory and its repodata/ (issue 13: stale repodata n
     index.replaceHosts([1], [host(1, { name: "a", dirs: [D_ID, 104] })])
     assert.deepStrictEqual(names(select(index, { cc: "DE" })), ["a"])
   })
-  it("mends the kept view when a private host reached only by its netblocks changes; replaces it for others", () => {
+  it("mends the kept view when a private host's up-to-date bits change; makes it again for a public host's", () => {
     const privateNet = { private: true, netblocks: ["10.1.0.0/16"] }
     const index = withRepodata([
       host(1, { name: "public", dirs: [D_ID, R_ID] }),
@@ -681,16 +681,19 @@ describe("a repository's directory and its repodata/ (issue 13: stale repodata n
       ["public", "private", "private-asn"]
     )
     assert.isTrue(viewOf().allIds.has(2))
-    // A private host serving its ASN's clients, and a public host: the view is made again.
-    index.replaceHosts([3], [host(3, { name: "private-asn", dirs: [], private: true, asn: 64_500 })])
-    const remade = viewOf()
-    assert.notStrictEqual(remade, kept)
-    assert.deepStrictEqual(
-      remade.all.map((h) => h.name),
-      ["public", "private"]
+    // A private host serving its ASN's clients: mended too, with what says whether clients' ASNs matter.
+    assert.isTrue(viewOf().servesAsns)
+    assert.deepStrictEqual(names(select(index, { ip: "192.0.2.1", asn: 64_500, cc: "DE" })), ["private-asn", "public"])
+    index.replaceHosts(
+      [3],
+      [host(3, { name: "private-asn", dirs: [], private: true, asn: 64_500, netblocks: ["10.2.0.0/16"] })]
     )
+    assert.strictEqual(viewOf(), kept)
+    assert.isFalse(viewOf().servesAsns)
+    assert.deepStrictEqual(names(select(index, { ip: "192.0.2.1", asn: 64_500, cc: "DE" })), ["public"])
+    // A public host: the view is made again.
     index.replaceHosts([1], [host(1, { name: "public", dirs: [] })])
-    assert.notStrictEqual(viewOf(), remade)
+    assert.notStrictEqual(viewOf(), kept)
     assert.deepStrictEqual(
       viewOf().all.map((h) => h.name),
       ["private"]

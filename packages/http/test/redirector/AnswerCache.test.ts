@@ -216,6 +216,63 @@ layer(layerUnderTest, { excludeTestServices: true })("answers kept between reque
       })
   )
 
+  it.effect("a private mirror's change leaves other clients' answers kept, and its own clients see it at once", () =>
+    Effect.gen(function* () {
+      const redirector = yield* Redirector
+      const cache = new AnswerCache(defaultRedirectorSettings.answerCacheBytes)
+      // A campus mirror for 10.7.0.0/16 and a company mirror for the clients of its ASN (10.0.0.0/8 is AS64500).
+      const campus = (dirs: ReadonlyArray<number>) =>
+        host(7, "campus", "SE", ["https://campus.example.se/epel"], { private: true, netblocks: ["10.7.0.0/16"], dirs })
+      const company = (dirs: ReadonlyArray<number>) =>
+        host(8, "company", "SE", ["https://company.example.se/epel"], { private: true, asn: 64_500, dirs })
+      serve(redirector, source([...WORLD, campus([1, 2, 3]), company([1, 2, 3])]))
+      const outside = "89.160.20.113"
+      const inCampus = "10.7.1.1"
+      const inCompany = "10.8.1.1"
+      const askAll = () => ({
+        outside: ask(redirector, "mirrorlist", outside, cache).body,
+        campus: ask(redirector, "mirrorlist", inCampus, cache).body,
+        company: ask(redirector, "mirrorlist", inCompany, cache).body
+      })
+      for (let i = 0; i < 5; i++) {
+        const seen = askAll()
+        assert.notInclude(seen.outside, "campus.example.se")
+        assert.notInclude(seen.outside, "company.example.se")
+        assert.include(seen.campus, "campus.example.se")
+        assert.include(seen.company, "company.example.se")
+      }
+      const entries = cache.entries
+      const viewNow = () => {
+        const decision = redirector.decide(MIRRORLIST_REQUEST)
+        if (decision.kind !== "selecting" || decision.key === undefined) throw new Error(`no key: ${decision.kind}`)
+        return decision.key.view
+      }
+      const view = viewNow()
+      // Both go stale on the repository's repodata/, then current again: what is kept hangs on the same carrier view
+      // (the outside client's answers stay kept), and the mirrors' own clients follow each change at once.
+      for (const dirs of [
+        [1, 2],
+        [1, 2, 3]
+      ]) {
+        redirector.applyChanges({ hosts: { ids: [7, 8], rows: [campus(dirs), company(dirs)] } })
+        assert.strictEqual(viewNow(), view)
+        for (let i = 0; i < 5; i++) {
+          const seen = askAll()
+          assert.strictEqual(seen.campus.includes("campus.example.se"), dirs.length === 3, seen.campus)
+          assert.strictEqual(seen.company.includes("company.example.se"), dirs.length === 3, seen.company)
+          assert.notInclude(seen.outside, "campus.example.se")
+        }
+      }
+      assert.isAtLeast(cache.entries, entries)
+      // A public mirror's change replaces what was kept for the directory.
+      redirector.applyChanges({
+        hosts: { ids: [2], rows: [host(2, "m2", "SE", ["https://m2.example.se/epel"], { dirs: [1] })] }
+      })
+      assert.notStrictEqual(viewNow(), view)
+      for (let i = 0; i < 5; i++) assert.notInclude(ask(redirector, "mirrorlist", outside, cache).body, "m2.example.se")
+    })
+  )
+
   it.effect("a new index drops all that was kept for the one it replaced, and the cache does not keep it alive", () =>
     Effect.gen(function* () {
       const redirector = yield* Redirector
