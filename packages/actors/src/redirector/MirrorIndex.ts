@@ -2,11 +2,11 @@
 // needs, built from the registry's rows, changed in place by host, directory, repository and override reloads, never
 // read from the database on the request path. What a host category is up to date on is its bitset over the category's
 // directory numbers; per-directory carrier views are computed from them on first use (a bounded number is kept) and
-// dropped when a change touches them. A repository's directory (one with a `repodata/` directory below it) is carried only by hosts
+// dropped when a change touches them (mended in place when a private host's bits change). A repository's directory (one with a `repodata/` directory below it) is carried only by hosts
 // that also carry that `repodata/`: a yum client given a plain list cannot verify `repomd.xml`.
 import { type ContinentCode, continentOf, type MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import { Effect } from "effect"
-import { forEachDifference, hasBit } from "../db/index.ts"
+import { hasBit } from "../db/index.ts"
 import { type ClientAddress, PrefixTrie, parseNetblockBytes } from "../ipdata/index.ts"
 import type {
   CategorySource,
@@ -431,6 +431,25 @@ export class MirrorIndex {
     return { all, allIds: HostIds.of(all), public: publicHosts, byCountry, countries, servesAsns, research, restricted }
   }
 
+  /**
+   * After a host's up-to-date bits changed: each kept view whose carriers it joins or leaves (its own directory's bit
+   * or its `repodata/`'s changed) is mended when the host is private, dropped otherwise. One pass over the kept views
+   * (a few thousand), not over the changed bits (a first check-in changes tens of thousands).
+   *
+   * A private host changes a view's carriers, not its public lists, so what is kept for the view stays: a private
+   * host is in the answers of clients in its netblocks, of the ASN it serves or (serving R&E clients) of its
+   * country's R&E networks only, and their class names the carriers that matched (see Decision.ts).
+   */
+  private followBits(host: IndexHost): void {
+    for (const [directoryId, view] of this.views) {
+      const directory = this.directoriesById.get(directoryId)
+      if (directory?.categoryId === undefined || !host.byCategory.has(directory.categoryId)) continue
+      if (this.carries(host, directory) === view.allIds.has(host.id)) continue
+      if (host.private) this.mendView(directory, host)
+      else this.views.delete(directoryId)
+    }
+  }
+
   /** Whether the host carries the directory, as `computeView` decides it. */
   private carries(host: IndexHost, directory: IndexDirectory): boolean {
     if (directory.categoryId === undefined || directory.ordinal === undefined) return false
@@ -441,7 +460,7 @@ export class MirrorIndex {
     return repodata === undefined || this.carries(host, repodata)
   }
 
-  /** Puts the host in or out of the directory's kept view, by what it carries now (see `replaceHosts`). */
+  /** Puts a private host in or out of the directory's kept view, by what it carries now (see `followBits`). */
   private mendView(directory: IndexDirectory, host: IndexHost): void {
     const view = this.views.get(directory.id) as { -readonly [K in keyof CarrierView]: CarrierView[K] } | undefined
     if (view === undefined) return
@@ -458,12 +477,6 @@ export class MirrorIndex {
     view.servesAsns = all.some(servesAsn)
     view.research = all.filter((h) => h.internet2)
     view.restricted = all.some((h) => h.allowed !== undefined)
-  }
-
-  /** The repository's directory above a `repodata/` directory, if there is one. */
-  private repositoryOf(directory: IndexDirectory): IndexDirectory | undefined {
-    if (!directory.name.endsWith(REPODATA)) return undefined
-    return this.directoriesByName.get(directory.name.slice(0, -REPODATA.length))
   }
 
   /** The `repodata/` directory below a repository's directory, if it is one (never for a `repodata/` itself). */
@@ -515,8 +528,8 @@ export class MirrorIndex {
 
   /**
    * Replaces the hosts in `ids` with `rows` (an id missing from `rows` is gone or no longer active). A host whose
-   * only change is what it is up to date on drops the carrier views of the directories whose bits changed; any other
-   * change, those of its categories.
+   * only change is what it is up to date on mends or drops the carrier views it joins or leaves (`followBits`); any
+   * other change drops those of its categories.
    */
   replaceHosts(ids: ReadonlyArray<number>, rows: ReadonlyArray<HostSource>): void {
     const incoming = new Map(rows.map((row) => [row.id, row]))
@@ -526,19 +539,6 @@ export class MirrorIndex {
       const before = this.hosts.get(id)
       const after = incoming.get(id)
       if (before !== undefined && after !== undefined && sameButUpToDate(before, after)) {
-        const changed: Array<IndexDirectory> = []
-        for (let i = 0; i < after.categories.length; i++) {
-          const was = before.categories[i]!.upToDate
-          const now = after.categories[i]!.upToDate
-          const numbered = this.directoriesByOrdinal.get(after.categories[i]!.categoryId)
-          if (numbered === undefined || this.views.size === 0) continue
-          forEachDifference(was, now, (ordinal) => {
-            const directory = numbered[ordinal]
-            if (directory !== undefined && this.views.has(directory.id)) changed.push(directory)
-            const repository = directory === undefined ? undefined : this.repositoryOf(directory)
-            if (repository !== undefined && this.views.has(repository.id)) changed.push(repository)
-          })
-        }
         // The same host object, with its new bits: the views kept (those whose bits did not change) hold it, and a
         // selection tells hosts apart by object.
         const host = before as { -readonly [K in keyof IndexHost]: IndexHost[K] }
@@ -547,14 +547,7 @@ export class MirrorIndex {
         this.categoryHosts = undefined
         this.asnHosts = undefined
         this.hostsAndDirectoriesVersion++
-        // A private host changes a view's carriers, not its public lists: the view is mended in place, and what is
-        // kept for it stays (a private host is in the answers of clients in its netblocks, of its ASN or, serving
-        // R&E clients, of its country's R&E networks only, and their class names the carriers that matched: see
-        // Decision.ts). A public host's change replaces the views.
-        for (const directory of changed) {
-          if (host.private) this.mendView(directory, host)
-          else this.dropView(directory.id)
-        }
+        this.followBits(host)
         continue
       }
       for (const hc of before?.categories ?? []) touched.add(hc.categoryId)
