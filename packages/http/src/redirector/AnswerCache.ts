@@ -48,11 +48,11 @@ const kept = (text: string): Buffer => {
 }
 
 /**
- * A rendered body in chunks: whole, or, for a metalink, the text before and after the pubdate. A fresh answer that
- * is not kept is sent as text (a socket takes strings as they are).
+ * A rendered body in chunks: a mirrorlist whole (text, sent as it is when not kept), a metalink in its bytes before
+ * and after the pubdate.
  */
-const chunksOf = (body: string | MetalinkParts): ReadonlyArray<string> =>
-  typeof body === "string" ? [body] : [body.head, `${body.open}${body.urls}${body.close}`]
+const chunksOf = (body: string | MetalinkParts): ReadonlyArray<string | Buffer> =>
+  typeof body === "string" ? [body] : [body.head, body.rest]
 
 /** The body to send: the chunks, with the response time between the two parts of a metalink. */
 const bodyOf = <C extends string | Buffer>(chunks: ReadonlyArray<C>, epochMs: number): ReadonlyArray<C | string> =>
@@ -300,7 +300,7 @@ export class AnswerCache {
     random: RandomSource,
     reasonVersion: number
   ): Variant {
-    const chunks = chunksOf(rendered.body).map(kept)
+    const chunks = typeof rendered.body === "string" ? [kept(rendered.body)] : [rendered.body.head, rendered.body.rest]
     let size = 0
     for (const chunk of chunks) size += chunk.length
     const variant: Variant = {

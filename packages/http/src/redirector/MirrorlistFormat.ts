@@ -119,47 +119,58 @@ export interface MetalinkFile {
 }
 
 /**
- * A metalink in four parts, so that what does not depend on the mirrors' order is kept once: the text before the
- * pubdate, the text after it up to the resources, the URL lines, and the end. Whole, it is
- * `head + pubdate + open + urls + close`.
+ * A metalink in two parts around its pubdate, as bytes ready to send: the text before the pubdate (the same for every
+ * metalink), and the rest. Whole, it is `head + pubdate + rest`.
  */
 export interface MetalinkParts {
-  readonly head: string
-  readonly open: string
-  readonly urls: string
-  readonly close: string
+  readonly head: Buffer
+  readonly rest: Buffer
 }
 
-const METALINK_CLOSE = "   </resources>\n  </file>\n </files>\n</metalink>\n"
+const METALINK_HEAD_BYTES = Buffer.from(METALINK_HEAD, "utf8")
+const METALINK_CLOSE = Buffer.from("   </resources>\n  </file>\n </files>\n</metalink>\n", "utf8")
 
-/** A mirror URL's line in a metalink, but its preference and the path below the URL. */
+/** A mirror URL's line in a metalink, as bytes, but its preference and the path below the URL. */
 interface UrlLine {
   readonly country: string
   readonly private: boolean
   /** Up to the preference's value. */
-  readonly before: string
+  readonly before: Buffer
   /** From the preference's closing quote to the end of the mirror's URL, escaped. */
-  readonly after: string
+  readonly after: Buffer
 }
 
 /**
- * The lines of mirror URLs, made once per URL (a metalink lists about 130 at Fedora's size, and escaping each
- * afresh was a good part of a fresh answer's time). Weak: a URL the index let go takes its line along. A host's
- * country or private flag can change without its URLs being replaced: the line is made again then.
+ * The lines of mirror URLs, made once per URL: a metalink lists about 130 at Fedora's size, and escaping each afresh,
+ * then putting together a string of several hundred pieces (which V8 copies out of as many places in the heap), was
+ * most of a fresh answer's time; the metalink is written as bytes, copied from these. Weak: a URL the index let go
+ * takes its line along. A host's country or private flag can change without its URLs being replaced: the line is
+ * made again then.
  */
 const urlLines = new WeakMap<HostUrlSource, UrlLine>()
 const urlLineOf = (url: HostUrlSource, host: SelectedHost["host"]): UrlLine => {
   const line = urlLines.get(url)
   if (line !== undefined && line.country === host.country && line.private === host.private) return line
+  const location = escapeXml(host.country.toUpperCase())
   const made: UrlLine = {
     country: host.country,
     private: host.private,
-    before: `    <url protocol="${url.scheme}" type="${url.scheme}" location="${escapeXml(host.country.toUpperCase())}" preference="`,
-    after: `"${host.private ? ' mm0:private="True"' : ""}>${escapeXml(url.url)}`
+    before: Buffer.from(
+      `    <url protocol="${url.scheme}" type="${url.scheme}" location="${location}" preference="`,
+      "utf8"
+    ),
+    after: Buffer.from(`"${host.private ? ' mm0:private="True"' : ""}>${escapeXml(url.url)}`, "utf8")
   }
   urlLines.set(url, made)
   return made
 }
+
+/** Preferences as bytes: 100 for the first host, one less for each next one, 1 at least. */
+const PREFERENCES: ReadonlyArray<Buffer> = Array.from({ length: 101 }, (_, n) => Buffer.from(String(n), "latin1"))
+
+/** The lines of a metalink being written (kept between metalinks: one is written to its end before the next). */
+const scratchLines: Array<UrlLine> = []
+const scratchPreferences: Array<number> = []
 
 export const metalinkParts = (
   generator: string,
@@ -184,8 +195,15 @@ export const metalinkParts = (
   const allowed = protocols ?? DEFAULT_SCHEMES
   // What follows each mirror's URL: the same for every line (escaping goes character by character, so the URL and
   // the path below it are escaped apart).
-  const after = `${file.subpath === "" ? "" : `/${escapeXml(file.subpath)}`}${escapeXml(file.tail)}</url>\n`
-  let urls = ""
+  const after = Buffer.from(
+    `${file.subpath === "" ? "" : `/${escapeXml(file.subpath)}`}${escapeXml(file.tail)}</url>\n`,
+    "utf8"
+  )
+  const lines = scratchLines
+  const preferences = scratchPreferences
+  lines.length = 0
+  preferences.length = 0
+  let size = 0
   let preference = 100
   for (const { host, urls: hostUrls } of hosts) {
     let listed = false
@@ -195,13 +213,35 @@ export const metalinkParts = (
         if (url.scheme !== scheme) continue
         listed = true
         const line = urlLineOf(url, host)
-        urls += `${line.before}${preference}${line.after}${after}`
+        lines.push(line)
+        preferences.push(preference)
+        size += line.before.length + PREFERENCES[preference]!.length + line.after.length + after.length
       }
     }
     if (listed) preference = Math.max(1, preference - 1)
   }
-  if (urls === "" && file.emptyNote !== undefined) urls = metalinkNote(file.emptyNote)
-  return { head: METALINK_HEAD, open, urls, close: METALINK_CLOSE }
+  const note = lines.length === 0 && file.emptyNote !== undefined ? metalinkNote(file.emptyNote) : ""
+  const openBytes = Buffer.byteLength(open, "utf8")
+  const noteBytes = Buffer.byteLength(note, "utf8")
+  // Bytes of its own (see AnswerCache: a kept slice of Node's shared pool would keep all of it).
+  const rest = Buffer.allocUnsafeSlow(openBytes + size + noteBytes + METALINK_CLOSE.length)
+  let at = rest.write(open, 0, "utf8")
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!
+    const value = PREFERENCES[preferences[i]!]!
+    rest.set(line.before, at)
+    at += line.before.length
+    rest.set(value, at)
+    at += value.length
+    rest.set(line.after, at)
+    at += line.after.length
+    rest.set(after, at)
+    at += after.length
+  }
+  at += rest.write(note, at, "utf8")
+  rest.set(METALINK_CLOSE, at)
+  lines.length = 0
+  return { head: METALINK_HEAD_BYTES, rest }
 }
 
 export const metalinkBody = (
@@ -212,5 +252,5 @@ export const metalinkBody = (
   protocols: ReadonlyArray<MirrorUrlScheme> | undefined
 ): string => {
   const parts = metalinkParts(generator, file, hosts, protocols)
-  return `${parts.head}${pubdate}${parts.open}${parts.urls}${parts.close}`
+  return `${parts.head.toString("utf8")}${pubdate}${parts.rest.toString("utf8")}`
 }
