@@ -16,7 +16,7 @@ import { setImmediate as nextTurn } from "node:timers/promises"
 import { databaseLayer } from "@mirrormanager/actors/db"
 import { hashPassword } from "@mirrormanager/actors/registry"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
-import { freePort } from "@mirrormanager/cluster-node/node"
+import { freePort, NODE_RUNTIME_FLAGS } from "@mirrormanager/cluster-node/node"
 import { CheckinDecoder, readCheckinCall } from "@mirrormanager/http/checkin"
 import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
@@ -79,7 +79,7 @@ interface Node {
 const startNode = async (env: NodeJS.ProcessEnv, log: string): Promise<Node> => {
   const http = await freePort()
   const out = fs.openSync(log, "a")
-  const child = spawn(process.execPath, [MAIN, "serve"], {
+  const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, MAIN, "serve"], {
     cwd: ROOT,
     env: {
       ...env,

@@ -24,7 +24,7 @@ import {
   Redirector
 } from "@mirrormanager/actors/redirector"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
-import { freePort } from "@mirrormanager/cluster-node/node"
+import { freePort, NODE_RUNTIME_FLAGS } from "@mirrormanager/cluster-node/node"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { type Spawned, sleep, spawnChild, stopChild, tail } from "./redirector.ts"
@@ -318,22 +318,26 @@ export const run = async () => {
     const env: NodeJS.ProcessEnv = Object.fromEntries(
       Object.entries(process.env).filter(([key]) => !key.startsWith("MM_") && key !== "DATABASE_URL")
     )
-    full = spawnChild(["packages/cluster-node/src/main.ts", "serve"], path.join(temp, "full.log"), {
-      ...env,
-      DATABASE_URL: viaPort(directUrl, fullProxy.port),
-      MM_HTTP_HOST: "127.0.0.1",
-      MM_HTTP_PORT: String(port),
-      MM_RUNNER_PORT: String(await freePort()),
-      MM_DATA_DIR: path.join(temp, "full"),
-      MM_ADMIN_TOKEN: ADMIN_TOKEN,
-      MM_INDEX_FEED_TOKEN: FEED_TOKEN,
-      MM_LOG_LEVEL: "Warn",
-      MM_ACCESS_LOG: "off",
-      MM_SCAN_INTERVAL: "0 seconds",
-      MM_CRAWL_INTERVAL: "0 seconds",
-      MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
-      MM_CRAWL_CANARY_INTERVAL: "0 seconds"
-    })
+    full = spawnChild(
+      [...NODE_RUNTIME_FLAGS, "packages/cluster-node/src/main.ts", "serve"],
+      path.join(temp, "full.log"),
+      {
+        ...env,
+        DATABASE_URL: viaPort(directUrl, fullProxy.port),
+        MM_HTTP_HOST: "127.0.0.1",
+        MM_HTTP_PORT: String(port),
+        MM_RUNNER_PORT: String(await freePort()),
+        MM_DATA_DIR: path.join(temp, "full"),
+        MM_ADMIN_TOKEN: ADMIN_TOKEN,
+        MM_INDEX_FEED_TOKEN: FEED_TOKEN,
+        MM_LOG_LEVEL: "Warn",
+        MM_ACCESS_LOG: "off",
+        MM_SCAN_INTERVAL: "0 seconds",
+        MM_CRAWL_INTERVAL: "0 seconds",
+        MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
+        MM_CRAWL_CANARY_INTERVAL: "0 seconds"
+      }
+    )
     const fullNode = full
     await until(
       "full node serving its index feed",

@@ -29,7 +29,7 @@ import { snapshotFile as snapshotFileOf } from "@mirrormanager/actors/redirector
 import { hashPassword } from "@mirrormanager/actors/registry"
 import { pseudoRandom } from "@mirrormanager/actors/testing"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
-import { freePort } from "@mirrormanager/cluster-node/node"
+import { freePort, NODE_RUNTIME_FLAGS } from "@mirrormanager/cluster-node/node"
 import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { checkinCall, percentile, post } from "./checkin.ts"
@@ -152,7 +152,7 @@ const startNode = async (label: string, env: NodeJS.ProcessEnv, logDir: string) 
   // BENCH_SCALE_NODE_ARGS: flags for the nodes, e.g. "--trace-gc" or "--cpu-prof --cpu-prof-dir=/tmp/profiles".
   const nodeArgs = (process.env.BENCH_SCALE_NODE_ARGS ?? "").split(/\s+/).filter((arg) => arg.length > 0)
   const spawned = spawnChild(
-    [...nodeArgs, "packages/cluster-node/src/main.ts", "serve"],
+    [...NODE_RUNTIME_FLAGS, ...nodeArgs, "packages/cluster-node/src/main.ts", "serve"],
     path.join(logDir, `${label}.log`),
     full
   )

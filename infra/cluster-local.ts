@@ -15,7 +15,12 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { OperatorError, type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
-import { handleStopSignals, SHUTDOWN_BOUND_MS, waitUntilReady } from "@mirrormanager/cluster-node/node"
+import {
+  handleStopSignals,
+  NODE_RUNTIME_FLAGS,
+  SHUTDOWN_BOUND_MS,
+  waitUntilReady
+} from "@mirrormanager/cluster-node/node"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
 const MAIN = path.join(ROOT, "packages/cluster-node/src/main.ts")
@@ -95,7 +100,7 @@ const becomeReady = async (node: Node, child: ChildProcess) => {
  * a configuration problem its own output explains (a port in use, …).
  */
 const launch = (node: Node) => {
-  const child = spawn(process.execPath, [MAIN, "serve"], {
+  const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, MAIN, "serve"], {
     cwd: ROOT,
     env: node.env,
     stdio: ["ignore", "pipe", "pipe"]

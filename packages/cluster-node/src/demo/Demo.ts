@@ -18,7 +18,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { isAlive, postgresProcesses, stopPostgresNow } from "../db/index.ts"
-import { RELAYED_SIGNAL_MS, waitUntilReady } from "../node/index.ts"
+import { NODE_RUNTIME_FLAGS, RELAYED_SIGNAL_MS, waitUntilReady } from "../node/index.ts"
 import {
   backdateDirectories,
   type DemoPackage,
@@ -207,7 +207,7 @@ const startNode = () => {
     if (value !== undefined && !name.startsWith("MM_") && name !== "DATABASE_URL") env[name] = value
   }
   const log = fs.openSync(nodeLog, "a")
-  const child = spawn(process.execPath, [MAIN, "serve"], {
+  const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, MAIN, "serve"], {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", log, log],
