@@ -74,6 +74,9 @@ export interface CrawlSelection {
   readonly targets?: ReadonlyMap<number, ReadonlySet<string>> | undefined
 }
 
+/** The longest a check-in's lookup of its reported paths keeps the event loop at once, in ms (as an index build). */
+const CHECKIN_SLICE_MS = 8
+
 export class HostStore extends Context.Service<
   HostStore,
   {
@@ -164,6 +167,28 @@ export class HostStore extends Context.Service<
           return byPath
         })
 
+      /**
+       * Calls `f` with each path of `paths` that is one of the category's directories, and its number; in slices of
+       * at most CHECKIN_SLICE_MS, the event loop free between them (100,000 paths are looked up in tens to hundreds
+       * of milliseconds on a busy node: in one piece, every request waiting meanwhile).
+       */
+      const eachNumbered = (
+        paths: ReadonlyArray<string>,
+        numbers: ReadonlyMap<string, number>,
+        f: (path: string, ordinal: number) => void
+      ) =>
+        Effect.gen(function* () {
+          let sliceStart = performance.now()
+          for (let i = 0; i < paths.length; i++) {
+            const ordinal = numbers.get(paths[i]!)
+            if (ordinal !== undefined) f(paths[i]!, ordinal)
+            if ((i & 1023) === 1023 && performance.now() - sliceStart >= CHECKIN_SLICE_MS) {
+              yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+              sliceStart = performance.now()
+            }
+          }
+        })
+
       /** What a host category is up to date on (nothing without a row). */
       const upToDateOf = (hostCategoryId: HostCategoryId) =>
         Effect.map(
@@ -222,7 +247,9 @@ export class HostStore extends Context.Service<
 
               if (!host.private) {
                 // Trust, then verify: the claim waits for a crawl of these directories (docs/checkin.md#server-rules).
-                const claimed = [...new Set(reported.directories.filter((path) => numbers.has(path)))]
+                const claimedPaths: Array<string> = []
+                yield* eachNumbered(reported.directories, numbers, (path) => claimedPaths.push(path))
+                const claimed = [...new Set(claimedPaths)]
                 yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at, verification_due)
                   VALUES (${category.hostCategoryId}, ${JSON.stringify(claimed)}::jsonb, now(), true)
                   ON CONFLICT (host_category_id) DO UPDATE
@@ -235,10 +262,7 @@ export class HostStore extends Context.Service<
               // The reported paths that are directories of the category, as their numbers (one small number each:
               // a check-in of 100,000 paths leaves little for the collector).
               const ordinals: Array<number> = []
-              for (const path of reported.directories) {
-                const ordinal = numbers.get(path)
-                if (ordinal !== undefined) ordinals.push(ordinal)
-              }
+              yield* eachNumbered(reported.directories, numbers, (_, ordinal) => ordinals.push(ordinal))
               // Authoritative: what was reported is up to date, what was not is not (docs/checkin.md#server-rules):
               // the host category's bitset, written only when it changed.
               const before = yield* upToDateOf(category.hostCategoryId)
