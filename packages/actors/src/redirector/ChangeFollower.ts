@@ -72,6 +72,40 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
         return loaded.snapshot
       })
 
+      /**
+       * The scheduled rebuild: the rows read afresh and compared with the index (see IndexDifferences); what differs
+       * is applied as changes, and sent to fed redirector nodes as a batch. Returns the snapshot to ask from next time.
+       */
+      const rebuild = Effect.gen(function* () {
+        const startedAt = Date.now()
+        const loaded = yield* indexRows.all
+        const { index, changes } = yield* redirector.rebuildIndex(loaded.source, {
+          origin: "database",
+          builtAt: Date.now(),
+          startedAt
+        })
+        if (changes === undefined) {
+          feed?.newGeneration()
+          const counts = index.counts()
+          yield* Effect.logInfo(
+            `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
+          )
+          yield* indexSnapshot.save
+          return loaded.snapshot
+        }
+        const hosts = changes.hosts?.ids.length ?? 0
+        const directories = changes.directories?.ids.length ?? 0
+        const differed = hosts + directories + (changes.repositories ? 1 : 0) + (changes.overrides ? 1 : 0)
+        if (differed > 0) {
+          feed?.publish(changes, differed, startedAt / 1000)
+          indexSnapshot.changed()
+        }
+        yield* Effect.logInfo(
+          `index checked against the database in ${redirector.status().buildMs} ms: ${differed === 0 ? "nothing differed" : `${hosts} hosts, ${directories} directories${changes.repositories ? ", repositories" : ""}${changes.overrides ? ", overrides" : ""} differed and were applied`}`
+        )
+        return loaded.snapshot
+      })
+
       /** Applies every change committed since `snapshot`; returns the snapshot to ask from next time. */
       const poll = (snapshot: string) =>
         Effect.gen(function* () {
@@ -138,7 +172,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           yield* Queue.take(wakeups).pipe(Effect.timeoutOption(options.pollInterval))
           yield* Queue.clear(wakeups)
           if (Date.now() - builtAt >= Duration.toMillis(options.rebuildInterval)) {
-            snapshot = yield* fullBuild
+            snapshot = yield* rebuild
             builtAt = Date.now()
           } else {
             snapshot = yield* poll(snapshot)

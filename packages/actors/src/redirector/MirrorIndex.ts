@@ -187,8 +187,27 @@ const indexHost = (source: HostSource): IndexHost => ({
   mark: 0
 })
 
+/**
+ * Runs the steps of long work (an index build, a rebuild's comparison) in slices of at most SLICE_MS, the event loop
+ * free between them; the steps' result.
+ */
+export const sliced = <A>(steps: Generator<void, A>): Effect.Effect<A> =>
+  Effect.gen(function* () {
+    let sliceStart = performance.now()
+    let step = steps.next()
+    while (!step.done) {
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        sliceStart = performance.now()
+      }
+      step = steps.next()
+    }
+    return step.value
+  })
+
 export class MirrorIndex {
-  readonly builtAt: number
+  /** When the rows it was made of were read (or, after a rebuild that changed it in place, those it was compared to). */
+  builtAt: number
   private readonly hosts = new Map<number, IndexHost>()
   private readonly categories = new Map<number, CategorySource>()
   private readonly directoriesById = new Map<number, IndexDirectory>()
@@ -249,18 +268,15 @@ export class MirrorIndex {
    * piece would stall every request and the cluster's shard-lock refreshes.
    */
   static build(source: IndexSource, builtAt: number): Effect.Effect<MirrorIndex> {
-    return Effect.gen(function* () {
+    return Effect.suspend(() => {
       const index = new MirrorIndex(EMPTY_SOURCE, builtAt)
-      const building = index.steps(source)
-      let sliceStart = performance.now()
-      while (!building.next().done) {
-        if (performance.now() - sliceStart >= SLICE_MS) {
-          yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-          sliceStart = performance.now()
-        }
-      }
-      return index
+      return Effect.as(sliced(index.steps(source)), index)
     })
+  }
+
+  /** The index was found current at `builtAt` (a rebuild found what differed and applied it as changes). */
+  rebuiltAt(builtAt: number): void {
+    this.builtAt = builtAt
   }
 
   /** The build, in steps of a few hundred rows each. */

@@ -5,6 +5,7 @@ import { Context, Effect, Layer } from "effect"
 import type { ClientAddress, Netblock } from "../ipdata/index.ts"
 import { GeoIp, NetworkData } from "../ipdata/index.ts"
 import { type ClientFacts, type Decision, decide, type Prepared, worthKeeping } from "./Decision.ts"
+import { indexDifferences } from "./IndexDifferences.ts"
 import type {
   DirectorySource,
   HostSource,
@@ -13,7 +14,7 @@ import type {
   RedirectSource,
   RepositorySource
 } from "./IndexSource.ts"
-import { MirrorIndex } from "./MirrorIndex.ts"
+import { MirrorIndex, sliced } from "./MirrorIndex.ts"
 import type { RedirectorRequest } from "./RedirectorRequest.ts"
 import { ResolvedRequests } from "./ResolvedRequests.ts"
 import { type RandomSource, type SelectionOptions, seededRandom } from "./Selection.ts"
@@ -55,7 +56,10 @@ export const defaultRedirectorSettings: RedirectorSettings = {
 export type IndexOrigin = "database" | "snapshot" | "feed"
 
 /** The index as others may read it: changes go through the Redirector. */
-export type IndexView = Omit<MirrorIndex, "replaceHosts" | "replaceDirectories" | "setRepositories" | "setOverrides">
+export type IndexView = Omit<
+  MirrorIndex,
+  "replaceHosts" | "replaceDirectories" | "setRepositories" | "setOverrides" | "rebuiltAt" | "builtAt"
+> & { readonly builtAt: number }
 
 export interface RedirectorStatus {
   readonly index: IndexView | undefined
@@ -127,6 +131,15 @@ export class Redirector extends Context.Service<
      * the current index meanwhile): how a node builds at Fedora's size.
      */
     readonly buildIndex: (source: IndexSource, build: IndexBuild) => Effect.Effect<IndexView>
+    /**
+     * A scheduled rebuild: `source` compared with the index served, a slice at a time, and what differs applied as
+     * changes (returned; none when the rows are the same); a new index, as `buildIndex`, when there is none yet or the
+     * categories differ (`changes` undefined).
+     */
+    readonly rebuildIndex: (
+      source: IndexSource,
+      build: IndexBuild
+    ) => Effect.Effect<{ readonly index: IndexView; readonly changes: IndexChanges | undefined }>
     /** Applies changes to the index in one synchronous step (no request sees half of them); false without index. */
     readonly applyChanges: (changes: IndexChanges) => boolean
     /**
@@ -212,6 +225,19 @@ export class Redirector extends Context.Service<
           return made
         }
 
+        const buildIndex = (source: IndexSource, build: IndexBuild) =>
+          Effect.map(MirrorIndex.build(source, build.builtAt), (made) => serve(made, build))
+        /** Applies changes in one synchronous step. */
+        const apply = (to: MirrorIndex, changes: IndexChanges) => {
+          if (changes.directories !== undefined)
+            to.replaceDirectories(changes.directories.ids, changes.directories.rows)
+          if (changes.hosts !== undefined) to.replaceHosts(changes.hosts.ids, changes.hosts.rows)
+          if (changes.repositories !== undefined) {
+            to.setRepositories(changes.repositories.repositories, changes.repositories.redirects)
+          }
+          if (changes.overrides !== undefined) to.setOverrides(changes.overrides)
+        }
+
         return Redirector.of({
           settings,
           status: () => status,
@@ -221,18 +247,36 @@ export class Redirector extends Context.Service<
           random: options.random ?? secureRandom,
           now: options.now ?? Date.now,
           replaceIndex: (source, build) => serve(new MirrorIndex(source, build.builtAt), build),
-          buildIndex: (source, build) =>
-            Effect.map(MirrorIndex.build(source, build.builtAt), (made) => serve(made, build)),
+          buildIndex,
+          rebuildIndex: (source, build) =>
+            Effect.gen(function* () {
+              const current = index
+              if (current === undefined) return { index: yield* buildIndex(source, build), changes: undefined }
+              const found = yield* sliced(indexDifferences(current.toSource(), source))
+              if (found === undefined || index !== current) {
+                return { index: yield* buildIndex(source, build), changes: undefined }
+              }
+              const changes: IndexChanges = {
+                ...(found.directories.ids.length === 0 ? {} : { directories: found.directories }),
+                ...(found.hosts.ids.length === 0 ? {} : { hosts: found.hosts }),
+                ...(found.repositories === undefined ? {} : { repositories: found.repositories }),
+                ...(found.overrides === undefined ? {} : { overrides: found.overrides })
+              }
+              apply(current, changes)
+              current.rebuiltAt(build.builtAt)
+              status = {
+                ...status,
+                origin: build.origin,
+                following: true,
+                currentAt: Date.now(),
+                buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,
+                lastError: undefined
+              }
+              return { index: current, changes }
+            }),
           applyChanges: (changes) => {
             if (index === undefined) return false
-            if (changes.directories !== undefined) {
-              index.replaceDirectories(changes.directories.ids, changes.directories.rows)
-            }
-            if (changes.hosts !== undefined) index.replaceHosts(changes.hosts.ids, changes.hosts.rows)
-            if (changes.repositories !== undefined) {
-              index.setRepositories(changes.repositories.repositories, changes.repositories.redirects)
-            }
-            if (changes.overrides !== undefined) index.setOverrides(changes.overrides)
+            apply(index, changes)
             return true
           },
           caughtUp: (applied, newestAt, readMs = 0) => {

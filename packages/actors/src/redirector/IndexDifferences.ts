@@ -1,0 +1,134 @@
+// What a scheduled rebuild finds (docs/redirector.md#building-and-following): the rows read afresh against those the
+// index holds, as changes. The change log keeps an index current; the rebuild every 15 minutes is the safety net for
+// what it might have missed, and in the normal case finds nothing. Applied as changes, what it does find replaces only
+// the hosts and directories that differ: the carrier views and answers kept for the rest stay, and redirector nodes
+// fed by this one get a batch rather than the whole index again. A change of categories (what every directory's
+// number hangs on) still makes a new index.
+import { sameBits } from "../db/index.ts"
+import type {
+  DirectorySource,
+  FileDetailSource,
+  HostCategorySource,
+  HostSource,
+  IndexSource,
+  OverridesSource,
+  RedirectSource,
+  RepositorySource
+} from "./IndexSource.ts"
+
+/** The rows that differ, as the change log would give them; undefined when the categories differ. */
+export interface IndexDifferences {
+  readonly directories: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<DirectorySource> }
+  readonly hosts: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<HostSource> }
+  readonly repositories:
+    | { readonly repositories: ReadonlyArray<RepositorySource>; readonly redirects: ReadonlyArray<RedirectSource> }
+    | undefined
+  readonly overrides: OverridesSource | undefined
+}
+
+const sameList = <T>(a: ReadonlyArray<T>, b: ReadonlyArray<T>, same: (x: T, y: T) => boolean): boolean =>
+  a.length === b.length && a.every((x, i) => same(x, b[i]!))
+
+const sameDetail = (a: FileDetailSource, b: FileDetailSource): boolean =>
+  a.filename === b.filename &&
+  a.timestamp === b.timestamp &&
+  a.size === b.size &&
+  a.md5 === b.md5 &&
+  a.sha1 === b.sha1 &&
+  a.sha256 === b.sha256 &&
+  a.sha512 === b.sha512
+
+const sameDirectory = (a: DirectorySource, b: DirectorySource): boolean =>
+  a.name === b.name &&
+  sameList(a.categories, b.categories, (x, y) => x.categoryId === y.categoryId && x.ordinal === y.ordinal) &&
+  sameList(a.fileDetails, b.fileDetails, sameDetail)
+
+const sameHostCategory = (a: HostCategorySource, b: HostCategorySource): boolean =>
+  a.id === b.id &&
+  a.categoryId === b.categoryId &&
+  a.alwaysUp2date === b.alwaysUp2date &&
+  sameList(a.urls, b.urls, (x, y) => x.url === y.url && x.scheme === y.scheme) &&
+  sameBits(a.upToDate, b.upToDate)
+
+const sameHost = (a: HostSource, b: HostSource): boolean =>
+  a.siteId === b.siteId &&
+  a.name === b.name &&
+  a.country === b.country &&
+  a.bandwidth === b.bandwidth &&
+  a.private === b.private &&
+  a.asn === b.asn &&
+  a.asnClients === b.asnClients &&
+  a.internet2 === b.internet2 &&
+  a.internet2Clients === b.internet2Clients &&
+  a.ipv4 === b.ipv4 &&
+  a.ipv6 === b.ipv6 &&
+  sameList(a.peerAsns, b.peerAsns, Object.is) &&
+  sameList(a.countriesAllowed, b.countriesAllowed, Object.is) &&
+  sameList(a.netblocks, b.netblocks, Object.is) &&
+  sameList(a.categories, b.categories, sameHostCategory)
+
+/** The same rows in any order (the database gives no order the index keeps). */
+const sameRows = <T>(a: ReadonlyArray<T>, b: ReadonlyArray<T>): boolean => {
+  if (a.length !== b.length) return false
+  const key = (row: T) => JSON.stringify(row)
+  const counts = new Map<string, number>()
+  for (const row of a) counts.set(key(row), (counts.get(key(row)) ?? 0) + 1)
+  for (const row of b) {
+    const left = counts.get(key(row))
+    if (left === undefined || left === 0) return false
+    counts.set(key(row), left - 1)
+  }
+  return true
+}
+
+/**
+ * The differences of `next` from `current`, a step at a time (a few hundred rows per step: at Fedora's size the
+ * comparison is a few hundred milliseconds of work, done in slices by the caller).
+ */
+export function* indexDifferences(
+  current: IndexSource,
+  next: IndexSource
+): Generator<void, IndexDifferences | undefined> {
+  if (!sameRows(current.categories, next.categories)) return undefined
+  let n = 0
+  const directoriesNow = new Map(current.directories.map((row) => [row.id, row]))
+  yield
+  const directoryIds: Array<number> = []
+  const directoryRows: Array<DirectorySource> = []
+  for (const row of next.directories) {
+    const now = directoriesNow.get(row.id)
+    directoriesNow.delete(row.id)
+    if (now === undefined || !sameDirectory(now, row)) {
+      directoryIds.push(row.id)
+      directoryRows.push(row)
+    }
+    if (++n % 512 === 0) yield
+  }
+  // Left over: gone from the database.
+  for (const id of directoriesNow.keys()) directoryIds.push(id)
+  const hostsNow = new Map(current.hosts.map((row) => [row.id, row]))
+  const hostIds: Array<number> = []
+  const hostRows: Array<HostSource> = []
+  for (const row of next.hosts) {
+    const now = hostsNow.get(row.id)
+    hostsNow.delete(row.id)
+    if (now === undefined || !sameHost(now, row)) {
+      hostIds.push(row.id)
+      hostRows.push(row)
+    }
+    if (++n % 64 === 0) yield
+  }
+  for (const id of hostsNow.keys()) hostIds.push(id)
+  yield
+  const repositoriesSame =
+    sameRows(current.repositories, next.repositories) && sameRows(current.redirects, next.redirects)
+  const overridesSame =
+    sameRows(current.overrides.netblockCountries, next.overrides.netblockCountries) &&
+    sameRows(current.overrides.continentRedirects, next.overrides.continentRedirects)
+  return {
+    directories: { ids: directoryIds, rows: directoryRows },
+    hosts: { ids: hostIds, rows: hostRows },
+    repositories: repositoriesSame ? undefined : { repositories: next.repositories, redirects: next.redirects },
+    overrides: overridesSame ? undefined : next.overrides
+  }
+}
