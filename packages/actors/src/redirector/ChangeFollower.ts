@@ -9,7 +9,7 @@ import { CHANGES_CHANNEL } from "../db/index.ts"
 import { IndexFeed } from "./IndexFeed.ts"
 import { IndexRows } from "./IndexRows.ts"
 import { snapshotKeeper } from "./IndexSnapshot.ts"
-import { Redirector } from "./Redirector.ts"
+import { type IndexView, Redirector } from "./Redirector.ts"
 
 export interface ChangeFollowerOptions {
   /** Where the index snapshot lives; undefined = no snapshot. */
@@ -55,20 +55,23 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
       const feed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeed))
       const indexSnapshot = yield* snapshotKeeper(options.snapshotFile, options.snapshotInterval)
 
+      /** A new index is served: fed nodes fetch it anew, the log says what it holds, the snapshot is written. */
+      const newIndex = (index: IndexView) =>
+        Effect.gen(function* () {
+          feed?.newGeneration()
+          const counts = index.counts()
+          yield* Effect.logInfo(
+            `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
+          )
+          yield* indexSnapshot.save
+        })
+
       const fullBuild = Effect.gen(function* () {
         const startedAt = Date.now()
         const loaded = yield* indexRows.all
-        const index = yield* redirector.buildIndex(loaded.source, {
-          origin: "database",
-          builtAt: Date.now(),
-          startedAt
-        })
-        feed?.newGeneration()
-        const counts = index.counts()
-        yield* Effect.logInfo(
-          `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
+        yield* newIndex(
+          yield* redirector.buildIndex(loaded.source, { origin: "database", builtAt: Date.now(), startedAt })
         )
-        yield* indexSnapshot.save
         return loaded.snapshot
       })
 
@@ -85,12 +88,7 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
           startedAt
         })
         if (changes === undefined) {
-          feed?.newGeneration()
-          const counts = index.counts()
-          yield* Effect.logInfo(
-            `index built in ${redirector.status().buildMs} ms: ${counts.hosts} hosts, ${counts.directories} directories, ${counts.repositories} repositories, ${counts.netblocks} netblocks, ${counts.fileDetails} file details`
-          )
-          yield* indexSnapshot.save
+          yield* newIndex(index)
           return loaded.snapshot
         }
         const hosts = changes.hosts?.ids.length ?? 0

@@ -43,14 +43,18 @@ const sameDirectory = (a: DirectorySource, b: DirectorySource): boolean =>
   sameList(a.categories, b.categories, (x, y) => x.categoryId === y.categoryId && x.ordinal === y.ordinal) &&
   sameList(a.fileDetails, b.fileDetails, sameDetail)
 
-const sameHostCategory = (a: HostCategorySource, b: HostCategorySource): boolean =>
+const sameHostCategory = (a: HostCategorySource, b: HostCategorySource, bits: boolean): boolean =>
   a.id === b.id &&
   a.categoryId === b.categoryId &&
   a.alwaysUp2date === b.alwaysUp2date &&
   sameList(a.urls, b.urls, (x, y) => x.url === y.url && x.scheme === y.scheme) &&
-  sameBits(a.upToDate, b.upToDate)
+  (!bits || sameBits(a.upToDate, b.upToDate))
 
-const sameHost = (a: HostSource, b: HostSource): boolean =>
+/**
+ * Whether two rows of a host are the same; with `bits` false, but for what they are up to date on (the index keeps a
+ * host whose only change is that, and follows its new bits).
+ */
+export const sameHost = (a: HostSource, b: HostSource, bits = true): boolean =>
   a.siteId === b.siteId &&
   a.name === b.name &&
   a.country === b.country &&
@@ -65,7 +69,7 @@ const sameHost = (a: HostSource, b: HostSource): boolean =>
   sameList(a.peerAsns, b.peerAsns, Object.is) &&
   sameList(a.countriesAllowed, b.countriesAllowed, Object.is) &&
   sameList(a.netblocks, b.netblocks, Object.is) &&
-  sameList(a.categories, b.categories, sameHostCategory)
+  sameList(a.categories, b.categories, (x, y) => sameHostCategory(x, y, bits))
 
 /** The same rows in any order (the database gives no order the index keeps). */
 const sameRows = <T>(a: ReadonlyArray<T>, b: ReadonlyArray<T>): boolean => {
@@ -82,6 +86,34 @@ const sameRows = <T>(a: ReadonlyArray<T>, b: ReadonlyArray<T>): boolean => {
 }
 
 /**
+ * The rows of `next` that are new or differ from `current`'s of the same id, and the ids of `current` missing from
+ * `next` (gone), as the change log names them; a step every `perStep` rows.
+ */
+function* changedRows<R extends { readonly id: number }>(
+  current: ReadonlyArray<R>,
+  next: ReadonlyArray<R>,
+  same: (a: R, b: R) => boolean,
+  perStep: number
+): Generator<void, { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<R> }> {
+  const now = new Map(current.map((row) => [row.id, row]))
+  yield
+  const ids: Array<number> = []
+  const rows: Array<R> = []
+  let n = 0
+  for (const row of next) {
+    const was = now.get(row.id)
+    now.delete(row.id)
+    if (was === undefined || !same(was, row)) {
+      ids.push(row.id)
+      rows.push(row)
+    }
+    if (++n % perStep === 0) yield
+  }
+  for (const id of now.keys()) ids.push(id)
+  return { ids, rows }
+}
+
+/**
  * The differences of `next` from `current`, a step at a time (a few hundred rows per step: at Fedora's size the
  * comparison is a few hundred milliseconds of work, done in slices by the caller).
  */
@@ -90,35 +122,8 @@ export function* indexDifferences(
   next: IndexSource
 ): Generator<void, IndexDifferences | undefined> {
   if (!sameRows(current.categories, next.categories)) return undefined
-  let n = 0
-  const directoriesNow = new Map(current.directories.map((row) => [row.id, row]))
-  yield
-  const directoryIds: Array<number> = []
-  const directoryRows: Array<DirectorySource> = []
-  for (const row of next.directories) {
-    const now = directoriesNow.get(row.id)
-    directoriesNow.delete(row.id)
-    if (now === undefined || !sameDirectory(now, row)) {
-      directoryIds.push(row.id)
-      directoryRows.push(row)
-    }
-    if (++n % 512 === 0) yield
-  }
-  // Left over: gone from the database.
-  for (const id of directoriesNow.keys()) directoryIds.push(id)
-  const hostsNow = new Map(current.hosts.map((row) => [row.id, row]))
-  const hostIds: Array<number> = []
-  const hostRows: Array<HostSource> = []
-  for (const row of next.hosts) {
-    const now = hostsNow.get(row.id)
-    hostsNow.delete(row.id)
-    if (now === undefined || !sameHost(now, row)) {
-      hostIds.push(row.id)
-      hostRows.push(row)
-    }
-    if (++n % 64 === 0) yield
-  }
-  for (const id of hostsNow.keys()) hostIds.push(id)
+  const directories = yield* changedRows(current.directories, next.directories, sameDirectory, 512)
+  const hosts = yield* changedRows(current.hosts, next.hosts, (a, b) => sameHost(a, b), 64)
   yield
   const repositoriesSame =
     sameRows(current.repositories, next.repositories) && sameRows(current.redirects, next.redirects)
@@ -126,8 +131,8 @@ export function* indexDifferences(
     sameRows(current.overrides.netblockCountries, next.overrides.netblockCountries) &&
     sameRows(current.overrides.continentRedirects, next.overrides.continentRedirects)
   return {
-    directories: { ids: directoryIds, rows: directoryRows },
-    hosts: { ids: hostIds, rows: hostRows },
+    directories,
+    hosts,
     repositories: repositoriesSame ? undefined : { repositories: next.repositories, redirects: next.redirects },
     overrides: overridesSame ? undefined : next.overrides
   }

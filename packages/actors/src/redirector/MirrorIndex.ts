@@ -8,6 +8,7 @@ import { type ContinentCode, continentOf, type MirrorUrlScheme } from "@mirrorma
 import { Effect } from "effect"
 import { hasBit } from "../db/index.ts"
 import { type ClientAddress, PrefixTrie, parseNetblockBytes } from "../ipdata/index.ts"
+import { sameHost } from "./IndexDifferences.ts"
 import type {
   CategorySource,
   DirectoryCategory,
@@ -571,7 +572,7 @@ export class MirrorIndex {
     for (const id of new Set([...ids, ...incoming.keys()])) {
       const before = this.hosts.get(id)
       const after = incoming.get(id)
-      if (before !== undefined && after !== undefined && sameButUpToDate(before, after)) {
+      if (before !== undefined && after !== undefined && sameHost(before, after, false)) {
         // The same host object, with its new bits: the views kept (those whose bits did not change) hold it, and a
         // selection tells hosts apart by object.
         const host = before as { -readonly [K in keyof IndexHost]: IndexHost[K] }
@@ -745,38 +746,3 @@ export class MirrorIndex {
 
 /** Whether a host serves clients by their ASN (its own, with asnClients, or a peer ASN). */
 const servesAsn = (host: IndexHost): boolean => (host.asnClients && host.asn !== null) || host.peerAsns.length > 0
-
-/** Whether two rows of a host differ in what they are up to date on only (same categories in the same order). */
-const sameButUpToDate = (a: IndexHost, b: HostSource): boolean => {
-  const sameList = <T>(x: ReadonlyArray<T>, y: ReadonlyArray<T>) =>
-    x.length === y.length && x.every((value, i) => value === y[i])
-  if (
-    a.siteId !== b.siteId ||
-    a.name !== b.name ||
-    a.country !== b.country ||
-    a.bandwidth !== b.bandwidth ||
-    a.private !== b.private ||
-    a.asn !== b.asn ||
-    a.asnClients !== b.asnClients ||
-    a.internet2 !== b.internet2 ||
-    a.internet2Clients !== b.internet2Clients ||
-    a.ipv4 !== b.ipv4 ||
-    a.ipv6 !== b.ipv6 ||
-    !sameList(a.peerAsns, b.peerAsns) ||
-    !sameList(a.countriesAllowed, b.countriesAllowed) ||
-    !sameList(a.netblocks, b.netblocks) ||
-    a.categories.length !== b.categories.length
-  ) {
-    return false
-  }
-  return a.categories.every((x, i) => {
-    const y = b.categories[i]!
-    return (
-      x.id === y.id &&
-      x.categoryId === y.categoryId &&
-      x.alwaysUp2date === y.alwaysUp2date &&
-      x.urls.length === y.urls.length &&
-      x.urls.every((url, j) => url.url === y.urls[j]!.url && url.scheme === y.urls[j]!.scheme)
-    )
-  })
-}
