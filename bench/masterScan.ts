@@ -15,6 +15,7 @@ import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/clus
 import { freePort } from "@mirrormanager/cluster-node/node"
 import type { ScanProgress, ScanSummary } from "@mirrormanager/domain/masterscan"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
+import { cleanUpOnSignal } from "./redirector.ts"
 
 const name = "master-scan"
 
@@ -284,12 +285,7 @@ export const run = async () => {
       if (postgres !== undefined) await postgres.stop().catch((error) => console.error("stopping PostgreSQL:", error))
       fs.rmSync(temp, { recursive: true, force: true })
     })())
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`\n${signal}: cleaning up ${temp}`)
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.once("SIGINT", onSignal)
-  process.once("SIGTERM", onSignal)
+  const forgetSignals = cleanUpOnSignal(`cleaning up ${temp}`, cleanup)
 
   try {
     console.log(`${name}: synthetic EPEL-shaped master tree in ${root}`)
@@ -346,8 +342,7 @@ export const run = async () => {
         "(PostgreSQL runs in its own processes)"
     )
   } finally {
-    process.removeListener("SIGINT", onSignal)
-    process.removeListener("SIGTERM", onSignal)
+    forgetSignals()
     const began = performance.now()
     await cleanup()
     console.log(`${pad("cleaned up")}${seconds(performance.now() - began).padStart(9)}`)

@@ -211,6 +211,23 @@ export const tail = (file: string, lines = 30) => {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * On Ctrl-C or SIGTERM: says what it does, runs `cleanup`, and exits with 130. Returns what forgets the signals (the
+ * run cleans up itself at its end).
+ */
+export const cleanUpOnSignal = (doing: string, cleanup: () => Promise<unknown>) => {
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`\n${signal}: ${doing}`)
+    void cleanup().finally(() => process.exit(130))
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+  return () => {
+    process.removeListener("SIGINT", onSignal)
+    process.removeListener("SIGTERM", onSignal)
+  }
+}
+
 /** A bare node:http server answering the typical bodies of the two endpoints (the throughput baseline). */
 export const startBaseline = async (
   temp: string,
@@ -504,12 +521,7 @@ export const run = async () => {
       }
       fs.rmSync(temp, { recursive: true, force: true })
     })())
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`\n${signal}: stopping the node and PostgreSQL, removing ${temp}`)
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.once("SIGINT", onSignal)
-  process.once("SIGTERM", onSignal)
+  const forgetSignals = cleanUpOnSignal(`stopping the node and PostgreSQL, removing ${temp}`, cleanup)
 
   try {
     // 1. The world, straight into a fresh, migrated database.
@@ -775,8 +787,7 @@ export const run = async () => {
       `peak ${mb(peak)}; ${mb(rssBefore)} after start, ${mb(rssAfter)} after load`
     )
   } finally {
-    process.removeListener("SIGINT", onSignal)
-    process.removeListener("SIGTERM", onSignal)
+    forgetSignals()
     const cleanupStart = performance.now()
     await cleanup()
     line("cleaned up", seconds(performance.now() - cleanupStart).padStart(9))

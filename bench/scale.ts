@@ -36,6 +36,7 @@ import { checkinCall, percentile, post } from "./checkin.ts"
 import {
   assertRunning,
   children,
+  cleanUpOnSignal,
   describeLoad,
   get,
   line,
@@ -333,12 +334,7 @@ export const run = async () => {
       }
       fs.rmSync(temp, { recursive: true, force: true })
     })())
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`\n${signal}: stopping the nodes and PostgreSQL, removing ${temp}`)
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.once("SIGINT", onSignal)
-  process.once("SIGTERM", onSignal)
+  const forgetSignals = cleanUpOnSignal(`stopping the nodes and PostgreSQL, removing ${temp}`, cleanup)
   const startPostgres = async () =>
     startEmbeddedPostgres({
       dataDir: path.join(temp, "postgres"),
@@ -921,8 +917,7 @@ export const run = async () => {
       )
     }
   } finally {
-    process.removeListener("SIGINT", onSignal)
-    process.removeListener("SIGTERM", onSignal)
+    forgetSignals()
     const cleanupStart = performance.now()
     await cleanup()
     line("cleaned up", seconds(performance.now() - cleanupStart))

@@ -3,5 +3,6 @@
 export * from "./ChangeLog.ts"
 export * from "./Database.ts"
 export * from "./Migrations.ts"
+export * from "./Slices.ts"
 export * from "./Table.ts"
 export * from "./UpToDateBits.ts"

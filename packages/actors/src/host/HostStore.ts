@@ -30,6 +30,7 @@ import {
   NO_BITS,
   sameBits,
   setBit,
+  sliced,
   trimmed,
   type UpToDateBits,
   widened,
@@ -73,9 +74,6 @@ export interface CrawlSelection {
   /** A targeted crawl: the directories to check (paths below the top) per host category; others have none. */
   readonly targets?: ReadonlyMap<number, ReadonlySet<string>> | undefined
 }
-
-/** The longest a check-in's lookup of its reported paths keeps the event loop at once, in ms (as an index build). */
-const CHECKIN_SLICE_MS = 8
 
 export class HostStore extends Context.Service<
   HostStore,
@@ -168,26 +166,21 @@ export class HostStore extends Context.Service<
         })
 
       /**
-       * Calls `f` with each path of `paths` that is one of the category's directories, and its number; in slices of
-       * at most CHECKIN_SLICE_MS, the event loop free between them (100,000 paths are looked up in tens to hundreds
-       * of milliseconds on a busy node: in one piece, every request waiting meanwhile).
+       * Calls `f` with each path of `paths` that is one of the category's directories, and its number; a step every
+       * 1,024 paths, run in slices (100,000 paths are looked up in tens to hundreds of milliseconds on a busy node: in
+       * one piece, every request would wait meanwhile).
        */
-      const eachNumbered = (
+      function* eachNumbered(
         paths: ReadonlyArray<string>,
         numbers: ReadonlyMap<string, number>,
         f: (path: string, ordinal: number) => void
-      ) =>
-        Effect.gen(function* () {
-          let sliceStart = performance.now()
-          for (let i = 0; i < paths.length; i++) {
-            const ordinal = numbers.get(paths[i]!)
-            if (ordinal !== undefined) f(paths[i]!, ordinal)
-            if ((i & 1023) === 1023 && performance.now() - sliceStart >= CHECKIN_SLICE_MS) {
-              yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-              sliceStart = performance.now()
-            }
-          }
-        })
+      ): Generator<void, void> {
+        for (let i = 0; i < paths.length; i++) {
+          const ordinal = numbers.get(paths[i]!)
+          if (ordinal !== undefined) f(paths[i]!, ordinal)
+          if ((i & 1023) === 1023) yield
+        }
+      }
 
       /** What a host category is up to date on (nothing without a row). */
       const upToDateOf = (hostCategoryId: HostCategoryId) =>
@@ -248,7 +241,7 @@ export class HostStore extends Context.Service<
               if (!host.private) {
                 // Trust, then verify: the claim waits for a crawl of these directories (docs/checkin.md#server-rules).
                 const claimedPaths: Array<string> = []
-                yield* eachNumbered(reported.directories, numbers, (path) => claimedPaths.push(path))
+                yield* sliced(eachNumbered(reported.directories, numbers, (path) => claimedPaths.push(path)))
                 const claimed = [...new Set(claimedPaths)]
                 yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at, verification_due)
                   VALUES (${category.hostCategoryId}, ${JSON.stringify(claimed)}::jsonb, now(), true)
@@ -262,7 +255,7 @@ export class HostStore extends Context.Service<
               // The reported paths that are directories of the category, as their numbers (one small number each:
               // a check-in of 100,000 paths leaves little for the collector).
               const ordinals: Array<number> = []
-              yield* eachNumbered(reported.directories, numbers, (_, ordinal) => ordinals.push(ordinal))
+              yield* sliced(eachNumbered(reported.directories, numbers, (_, ordinal) => ordinals.push(ordinal)))
               // Authoritative: what was reported is up to date, what was not is not (docs/checkin.md#server-rules):
               // the host category's bitset, written only when it changed.
               const before = yield* upToDateOf(category.hostCategoryId)

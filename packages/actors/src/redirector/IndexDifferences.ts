@@ -10,21 +10,9 @@ import type {
   FileDetailSource,
   HostCategorySource,
   HostSource,
-  IndexSource,
-  OverridesSource,
-  RedirectSource,
-  RepositorySource
+  IndexChanges,
+  IndexSource
 } from "./IndexSource.ts"
-
-/** The rows that differ, as the change log would give them; undefined when the categories differ. */
-export interface IndexDifferences {
-  readonly directories: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<DirectorySource> }
-  readonly hosts: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<HostSource> }
-  readonly repositories:
-    | { readonly repositories: ReadonlyArray<RepositorySource>; readonly redirects: ReadonlyArray<RedirectSource> }
-    | undefined
-  readonly overrides: OverridesSource | undefined
-}
 
 const sameList = <T>(a: ReadonlyArray<T>, b: ReadonlyArray<T>, same: (x: T, y: T) => boolean): boolean =>
   a.length === b.length && a.every((x, i) => same(x, b[i]!))
@@ -114,13 +102,10 @@ function* changedRows<R extends { readonly id: number }>(
 }
 
 /**
- * The differences of `next` from `current`, a step at a time (a few hundred rows per step: at Fedora's size the
- * comparison is a few hundred milliseconds of work, done in slices by the caller).
+ * The differences of `next` from `current` as changes to apply (undefined when the categories differ), a step every
+ * few hundred rows: at Fedora's size the comparison is a few hundred milliseconds of work, run in slices.
  */
-export function* indexDifferences(
-  current: IndexSource,
-  next: IndexSource
-): Generator<void, IndexDifferences | undefined> {
+export function* indexDifferences(current: IndexSource, next: IndexSource): Generator<void, IndexChanges | undefined> {
   if (!sameRows(current.categories, next.categories)) return undefined
   const directories = yield* changedRows(current.directories, next.directories, sameDirectory, 512)
   const hosts = yield* changedRows(current.hosts, next.hosts, (a, b) => sameHost(a, b), 64)
@@ -130,10 +115,11 @@ export function* indexDifferences(
   const overridesSame =
     sameRows(current.overrides.netblockCountries, next.overrides.netblockCountries) &&
     sameRows(current.overrides.continentRedirects, next.overrides.continentRedirects)
+  // Only what differs, as the change log would name it.
   return {
-    directories,
-    hosts,
-    repositories: repositoriesSame ? undefined : { repositories: next.repositories, redirects: next.redirects },
-    overrides: overridesSame ? undefined : next.overrides
+    ...(directories.ids.length === 0 ? {} : { directories }),
+    ...(hosts.ids.length === 0 ? {} : { hosts }),
+    ...(repositoriesSame ? {} : { repositories: { repositories: next.repositories, redirects: next.redirects } }),
+    ...(overridesSame ? {} : { overrides: next.overrides })
   }
 }

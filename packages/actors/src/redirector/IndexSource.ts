@@ -108,3 +108,16 @@ export interface LoadedIndex {
   /** The snapshot (`pg_current_snapshot()`) the rows were read in: changes not visible in it come next. */
   readonly snapshot: string
 }
+
+/** Rows of the change log applied to the index in one step: what replaces the named hosts and directories, etc. */
+export interface IndexChanges {
+  /** Directories by id: those of `ids` missing from `rows` are gone. */
+  readonly directories?: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<DirectorySource> }
+  /** Hosts by id: those of `ids` missing from `rows` are gone (or inactive). */
+  readonly hosts?: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<HostSource> }
+  readonly repositories?: {
+    readonly repositories: ReadonlyArray<RepositorySource>
+    readonly redirects: ReadonlyArray<RedirectSource>
+  }
+  readonly overrides?: OverridesSource
+}

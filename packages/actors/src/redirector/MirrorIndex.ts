@@ -6,7 +6,7 @@
 // that also carry that `repodata/`: a yum client given a plain list cannot verify `repomd.xml`.
 import { type ContinentCode, continentOf, type MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import { Effect } from "effect"
-import { hasBit } from "../db/index.ts"
+import { hasBit, sliced } from "../db/index.ts"
 import { type ClientAddress, PrefixTrie, parseNetblockBytes } from "../ipdata/index.ts"
 import { sameHost } from "./IndexDifferences.ts"
 import type {
@@ -141,9 +141,6 @@ const directorySource = (directory: IndexDirectory): DirectorySource => ({
   fileDetails: directory.fileDetails
 })
 
-/** The longest a slice of a build keeps the event loop, in ms. */
-const SLICE_MS = 8
-
 const EMPTY_SOURCE: IndexSource = {
   hosts: [],
   categories: [],
@@ -205,24 +202,6 @@ const indexHost = (source: HostSource): IndexHost => ({
   mark: 0
 })
 
-/**
- * Runs the steps of long work (an index build, a rebuild's comparison) in slices of at most SLICE_MS, the event loop
- * free between them; the steps' result.
- */
-export const sliced = <A>(steps: Generator<void, A>): Effect.Effect<A> =>
-  Effect.gen(function* () {
-    let sliceStart = performance.now()
-    let step = steps.next()
-    while (!step.done) {
-      if (performance.now() - sliceStart >= SLICE_MS) {
-        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-        sliceStart = performance.now()
-      }
-      step = steps.next()
-    }
-    return step.value
-  })
-
 export class MirrorIndex {
   /** When the rows it was made of were read (or, after a rebuild that changed it in place, those it was compared to). */
   builtAt: number
@@ -238,8 +217,6 @@ export class MirrorIndex {
   private readonly hostNetblocks = new PrefixTrie<number>()
   private netblockCountries = new PrefixTrie<string>()
   private continentRedirects = new Map<string, ContinentCode>()
-  /** Category id → its directories by their number in it (the serving category's numbers only). */
-  private readonly directoriesByOrdinal = new Map<number, Array<IndexDirectory | undefined>>()
   /** Category id → its hosts and their host category, in host id order; worked out again after a host changes. */
   private categoryHosts: Map<number, ReadonlyArray<CategoryHost>> | undefined
   /** Client ASN → the hosts serving its clients, in id order; worked out again after a host changes. */
@@ -458,11 +435,8 @@ export class MirrorIndex {
       if (list === undefined) byCountry.set(host.country, [host])
       else list.push(host)
     }
-    const servesAsns = all.some(servesAsn)
     const countries = [...byCountry.keys()].sort()
-    const research = all.filter((h) => h.internet2)
-    const restricted = all.some((h) => h.allowed !== undefined)
-    return { all, allIds: HostIds.of(all), public: publicHosts, byCountry, countries, servesAsns, research, restricted }
+    return { all, public: publicHosts, byCountry, countries, ...listsOf(all) }
   }
 
   /**
@@ -478,8 +452,9 @@ export class MirrorIndex {
     for (const [directoryId, view] of this.views) {
       const directory = this.directoriesById.get(directoryId)
       if (directory?.categoryId === undefined || !host.byCategory.has(directory.categoryId)) continue
-      if (this.carries(host, directory) === view.allIds.has(host.id)) continue
-      if (host.private) this.mendView(directory, host)
+      const carries = this.carries(host, directory)
+      if (carries === view.allIds.has(host.id)) continue
+      if (host.private) mendView(view, host, carries)
       else this.views.delete(directoryId)
     }
   }
@@ -492,25 +467,6 @@ export class MirrorIndex {
     if (!hc.alwaysUp2date && !hasBit(hc.upToDate, directory.ordinal)) return false
     const repodata = this.repodataOf(directory)
     return repodata === undefined || this.carries(host, repodata)
-  }
-
-  /** Puts a private host in or out of the directory's kept view, by what it carries now (see `followBits`). */
-  private mendView(directory: IndexDirectory, host: IndexHost): void {
-    const view = this.views.get(directory.id) as { -readonly [K in keyof CarrierView]: CarrierView[K] } | undefined
-    if (view === undefined) return
-    const carries = this.carries(host, directory)
-    if (carries === view.allIds.has(host.id)) return
-    const all = view.all.filter((each) => each !== host)
-    if (carries) {
-      let at = all.findIndex((each) => each.id > host.id)
-      if (at < 0) at = all.length
-      all.splice(at, 0, host)
-    }
-    view.all = all
-    view.allIds = HostIds.of(all)
-    view.servesAsns = all.some(servesAsn)
-    view.research = all.filter((h) => h.internet2)
-    view.restricted = all.some((h) => h.allowed !== undefined)
   }
 
   /** The `repodata/` directory below a repository's directory, if it is one (never for a `repodata/` itself). */
@@ -699,14 +655,6 @@ export class MirrorIndex {
     }
     this.directoriesById.set(directory.id, directory)
     this.directoriesByName.set(directory.name, directory)
-    if (categoryId !== undefined && ordinal !== undefined) {
-      let numbered = this.directoriesByOrdinal.get(categoryId)
-      if (numbered === undefined) {
-        numbered = []
-        this.directoriesByOrdinal.set(categoryId, numbered)
-      }
-      numbered[ordinal] = directory
-    }
     this.dropView(directory.id)
     this.contentVersion++
   }
@@ -729,10 +677,6 @@ export class MirrorIndex {
     this.dropView(id)
     this.directoriesById.delete(id)
     if (this.directoriesByName.get(directory.name) === directory) this.directoriesByName.delete(directory.name)
-    if (directory.categoryId !== undefined && directory.ordinal !== undefined) {
-      const numbered = this.directoriesByOrdinal.get(directory.categoryId)
-      if (numbered?.[directory.ordinal] === directory) numbered[directory.ordinal] = undefined
-    }
     this.contentVersion++
   }
 
@@ -746,3 +690,25 @@ export class MirrorIndex {
 
 /** Whether a host serves clients by their ASN (its own, with asnClients, or a peer ASN). */
 const servesAsn = (host: IndexHost): boolean => (host.asnClients && host.asn !== null) || host.peerAsns.length > 0
+
+/** What a view says of all its carriers, public and private: worked out from `all`. */
+const listsOf = (all: ReadonlyArray<IndexHost>) => ({
+  allIds: HostIds.of(all),
+  servesAsns: all.some(servesAsn),
+  research: all.filter((h) => h.internet2),
+  restricted: all.some((h) => h.allowed !== undefined)
+})
+
+/**
+ * Puts a private host in (`carries`) or out of a kept view, in id order: only what `listsOf` works out changes (a
+ * private host is in none of the public lists).
+ */
+const mendView = (view: CarrierView, host: IndexHost, carries: boolean): void => {
+  const all = view.all.filter((each) => each !== host)
+  if (carries) {
+    let at = all.findIndex((each) => each.id > host.id)
+    if (at < 0) at = all.length
+    all.splice(at, 0, host)
+  }
+  Object.assign(view, { all, ...listsOf(all) })
+}

@@ -2,19 +2,16 @@
 // each request gets (`decide`, synchronous: the request path never waits). The index is swapped atomically on a
 // full build and changed in place by the change follower (`replaceIndex`, `applyChanges`); requests only read it.
 import { Context, Effect, Layer } from "effect"
+import { sliced } from "../db/index.ts"
 import type { ClientAddress, Netblock } from "../ipdata/index.ts"
 import { GeoIp, NetworkData } from "../ipdata/index.ts"
 import { type ClientFacts, type Decision, decide, type Prepared, worthKeeping } from "./Decision.ts"
 import { indexDifferences } from "./IndexDifferences.ts"
-import type {
-  DirectorySource,
-  HostSource,
-  IndexSource,
-  OverridesSource,
-  RedirectSource,
-  RepositorySource
-} from "./IndexSource.ts"
-import { MirrorIndex, sliced } from "./MirrorIndex.ts"
+import type { IndexChanges, IndexSource } from "./IndexSource.ts"
+import { MirrorIndex } from "./MirrorIndex.ts"
+
+export type { IndexChanges }
+
 import type { RedirectorRequest } from "./RedirectorRequest.ts"
 import { ResolvedRequests } from "./ResolvedRequests.ts"
 import { type RandomSource, type SelectionOptions, seededRandom } from "./Selection.ts"
@@ -77,19 +74,6 @@ export interface RedirectorStatus {
   readonly changeReads: number
   readonly changeReadSeconds: number
   readonly lastError: string | undefined
-}
-
-/** Rows of the change log applied to the index in one step: what replaces the named hosts and directories, etc. */
-export interface IndexChanges {
-  /** Directories by id: those of `ids` missing from `rows` are gone. */
-  readonly directories?: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<DirectorySource> }
-  /** Hosts by id: those of `ids` missing from `rows` are gone (or inactive). */
-  readonly hosts?: { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<HostSource> }
-  readonly repositories?: {
-    readonly repositories: ReadonlyArray<RepositorySource>
-    readonly redirects: ReadonlyArray<RedirectSource>
-  }
-  readonly overrides?: OverridesSource
 }
 
 /**
@@ -206,22 +190,24 @@ export class Redirector extends Context.Service<
           clientCountry: facts.country
         })
         const context = { settings, prepared, clientFacts: factsOf, selectionOptions }
+        /** The index served is current as of `build` (a full build, or a rebuild that changed it in place). */
+        const current = (made: MirrorIndex, build: IndexBuild): RedirectorStatus =>
+          build.origin !== "snapshot"
+            ? {
+                ...status,
+                index: made,
+                origin: build.origin,
+                following: true,
+                currentAt: Date.now(),
+                buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,
+                lastError: undefined
+              }
+            : { ...status, index: made, origin: "snapshot", currentAt: build.builtAt }
         /** Serves `made` from now on. */
         const serve = (made: MirrorIndex, build: IndexBuild): IndexView => {
           index = made
           prepared.clear()
-          status =
-            build.origin !== "snapshot"
-              ? {
-                  ...status,
-                  index: made,
-                  origin: build.origin,
-                  following: true,
-                  currentAt: Date.now(),
-                  buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,
-                  lastError: undefined
-                }
-              : { ...status, index: made, origin: "snapshot", currentAt: build.builtAt }
+          status = current(made, build)
           return made
         }
 
@@ -250,29 +236,16 @@ export class Redirector extends Context.Service<
           buildIndex,
           rebuildIndex: (source, build) =>
             Effect.gen(function* () {
-              const current = index
-              if (current === undefined) return { index: yield* buildIndex(source, build), changes: undefined }
-              const found = yield* sliced(indexDifferences(current.toSource(), source))
-              if (found === undefined || index !== current) {
+              const served = index
+              if (served === undefined) return { index: yield* buildIndex(source, build), changes: undefined }
+              const changes = yield* sliced(indexDifferences(served.toSource(), source))
+              if (changes === undefined || index !== served) {
                 return { index: yield* buildIndex(source, build), changes: undefined }
               }
-              const changes: IndexChanges = {
-                ...(found.directories.ids.length === 0 ? {} : { directories: found.directories }),
-                ...(found.hosts.ids.length === 0 ? {} : { hosts: found.hosts }),
-                ...(found.repositories === undefined ? {} : { repositories: found.repositories }),
-                ...(found.overrides === undefined ? {} : { overrides: found.overrides })
-              }
-              apply(current, changes)
-              current.rebuiltAt(build.builtAt)
-              status = {
-                ...status,
-                origin: build.origin,
-                following: true,
-                currentAt: Date.now(),
-                buildMs: build.startedAt === undefined ? status.buildMs : Date.now() - build.startedAt,
-                lastError: undefined
-              }
-              return { index: current, changes }
+              apply(served, changes)
+              served.rebuiltAt(build.builtAt)
+              status = current(served, build)
+              return { index: served, changes }
             }),
           applyChanges: (changes) => {
             if (index === undefined) return false
