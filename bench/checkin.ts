@@ -13,10 +13,12 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { setImmediate as nextTurn } from "node:timers/promises"
-import { databaseLayer } from "@mirrormanager/actors/db"
+import { countBits, databaseLayer, NO_BITS } from "@mirrormanager/actors/db"
+import { directoryNumbersOf, type NumberedCategory } from "@mirrormanager/actors/numbering"
 import { hashPassword } from "@mirrormanager/actors/registry"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
 import { freePort, NODE_RUNTIME_FLAGS } from "@mirrormanager/cluster-node/node"
+import type { CategoryId } from "@mirrormanager/domain/registry"
 import { CheckinDecoder, readCheckinCall } from "@mirrormanager/http/checkin"
 import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
@@ -164,6 +166,19 @@ const decodeBurst = async () => {
     )
   ) as [string]
   const body = `<?xml version='1.0'?>\n<methodCall>\n<methodName>checkin</methodName>\n<params>\n<param>\n<value><string>${payload}</string></value>\n</param>\n</params>\n</methodCall>\n`
+  // The category's directories as a node numbers them: every path of the bodies.
+  const paths = Object.keys(dirtree)
+  const numbers: ReadonlyArray<NumberedCategory> = [
+    {
+      categoryId: 1 as CategoryId,
+      key: "bench",
+      version: "1",
+      numbers: directoryNumbersOf(
+        paths,
+        paths.map((_, i) => i)
+      )
+    }
+  ]
   line(
     "decoding: bodies",
     `${DECODES} of ${DECODE_DIRECTORIES} directories, ${(body.length / 1024).toFixed(1)} KiB each`
@@ -179,8 +194,9 @@ const decodeBurst = async () => {
               Effect.forEach(
                 Array.from({ length: DECODES }, () => body),
                 (each) =>
-                  Effect.map(decoder.decode(each), (decoded) => {
-                    if (decoded._tag === "Report") read += decoded.report.categories[0]?.directories.length ?? 0
+                  Effect.map(decoder.decode(each, numbers), (decoded) => {
+                    if (decoded._tag === "Report")
+                      read += countBits(decoded.report.sections[0]?.category?.directories ?? NO_BITS)
                   }),
                 { concurrency: "unbounded", discard: true }
               )

@@ -201,11 +201,15 @@ const memorySampler = (spawned: Spawned) => {
   }
 }
 
-/** Scrapes the node's event-loop gauge every half second (each scrape resets it): the largest delay seen. */
-const eventLoopWatch = (node: RunningNode) => {
+/**
+ * Scrapes the node's event-loop gauge every half second (each scrape resets it): the largest delay seen, and the
+ * longest few with when they were scraped (seconds after `since`), to set beside the phase's steps.
+ */
+const eventLoopWatch = (node: RunningNode, since: number) => {
   let max: number | undefined
   let scrapes = 0
   let stopped = false
+  const seen: Array<{ readonly at: number; readonly ms: number }> = []
   const done = (async () => {
     while (!stopped) {
       const metrics = await metricsOf(node).catch(() => undefined)
@@ -213,6 +217,7 @@ const eventLoopWatch = (node: RunningNode) => {
       if (delay !== undefined) {
         max = Math.max(max ?? 0, delay)
         scrapes++
+        seen.push({ at: (performance.now() - since) / 1000, ms: delay * 1000 })
       }
       await sleep(500)
     }
@@ -221,7 +226,7 @@ const eventLoopWatch = (node: RunningNode) => {
     stop: async () => {
       stopped = true
       await done
-      return { maxSeconds: max, scrapes }
+      return { maxSeconds: max, scrapes, longest: seen.toSorted((a, b) => b.ms - a.ms).slice(0, 6) }
     }
   }
 }
@@ -596,7 +601,7 @@ export const run = async () => {
       }
     })()
     await metricsOf(nodeA) // resets the event-loop gauge
-    const watch = eventLoopWatch(nodeA)
+    const watch = eventLoopWatch(nodeA, phaseStart)
     const snapshotFile = snapshotFileOf(nodeADir)
     const snapshotStamp = () => (fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).mtimeMs : 0)
     /** A change of every kind's worth (as a category rename records): each node rebuilds its index and snapshots it. */
@@ -673,6 +678,10 @@ export const run = async () => {
       const [from, to] = halfRateSpans[i]!
       line(`  5 s from ${from.toFixed(0)} s (to ${to.toFixed(0)} s)`, describeLoad(r))
     }
+    line(
+      "  longest event-loop delays",
+      loop.longest.map((each) => `${ms(each.ms)} [${each.at.toFixed(0)} s]`).join(", ")
+    )
 
     // 7. A restart from the snapshot.
     console.log("  6. restart from the snapshot")

@@ -1,7 +1,7 @@
 // A report_mirror check-in at any node (docs/checkin.md#server-rules): failed logins limited, the site's password
 // verified, the host found; then the host's entity applies it (HostStore.applyCheckin), one after another for one
 // host wherever they arrive, and the change stream carries what it changed to every redirector.
-import { CheckinReplies, type CheckinReport } from "@mirrormanager/domain/checkin"
+import { CheckinReplies, type NumberedCheckin } from "@mirrormanager/domain/checkin"
 import { HostEntity } from "@mirrormanager/domain/host"
 import type { HostId, SiteId } from "@mirrormanager/domain/registry"
 import { Context, Data, Effect, Layer, Option, Redacted } from "effect"
@@ -41,7 +41,7 @@ export class Checkins extends Context.Service<
   Checkins,
   {
     /** Applies a check-in; the reply is the text the client prints (docs/checkin.md#payload), never a failure. */
-    readonly checkIn: (report: CheckinReport, source: CheckinSource) => Effect.Effect<string>
+    readonly checkIn: (report: NumberedCheckin, source: CheckinSource) => Effect.Effect<string>
   }
 >()("actors/Checkins") {
   static readonly layer = (limits: FailedLoginLimits = FAILED_LOGIN_LIMITS) =>
@@ -51,7 +51,7 @@ export class Checkins extends Context.Service<
         const sql = yield* SqlClient.SqlClient
         const window = `${limits.failureWindowSeconds} seconds`
 
-        const scopes = (report: CheckinReport, source: CheckinSource) => [
+        const scopes = (report: NumberedCheckin, source: CheckinSource) => [
           `site:${report.siteName}`,
           ...(source.address === undefined ? [] : [`address:${source.address}`])
         ]
@@ -82,7 +82,7 @@ export class Checkins extends Context.Service<
           )
 
         /** Site id when the name and password match, else undefined (after a scrypt either way). */
-        const authenticate = (report: CheckinReport) =>
+        const authenticate = (report: NumberedCheckin) =>
           Effect.gen(function* () {
             const rows = yield* bounded(sql<{ readonly id: SiteId; readonly passwordHash: string }>`
               SELECT id, password_hash AS "passwordHash" FROM sites WHERE name = ${report.siteName}`)
@@ -96,7 +96,7 @@ export class Checkins extends Context.Service<
 
         const hosts = yield* HostEntity.client
 
-        const checkIn = Effect.fn("Checkins.checkIn")(function* (report: CheckinReport, source: CheckinSource) {
+        const checkIn = Effect.fn("Checkins.checkIn")(function* (report: NumberedCheckin, source: CheckinSource) {
           const keys = scopes(report, source)
           if ((yield* bounded(recentFailures(keys))) >= limits.failuresAllowed) {
             yield* Effect.logWarning("check-in refused: too many failed logins").pipe(
@@ -119,7 +119,7 @@ export class Checkins extends Context.Service<
           // The host's entity applies it, on whichever node holds it, after the host's earlier messages.
           const applied = yield* bounded(
             hosts(String(hostId)).Checkin({
-              checkin: { userActive: report.userActive, categories: report.categories }
+              checkin: { userActive: report.userActive, sections: report.sections }
             })
           )
           yield* Effect.logInfo("check-in").pipe(

@@ -23,14 +23,12 @@ import {
   resumePoint
 } from "../crawler/index.ts"
 import {
-  bitsOf,
   countBits,
   forEachDifference,
   hasBit,
   NO_BITS,
   sameBits,
   setBit,
-  sliced,
   trimmed,
   type UpToDateBits,
   widened,
@@ -133,55 +131,6 @@ export class HostStore extends Context.Service<
       const inTransaction = <A, E>(effect: Effect.Effect<A, E | SqlError.SqlError>) =>
         sql.withTransaction(Effect.andThen(withoutStatementTimeout(sql), effect))
 
-      /**
-       * Each category's directories by name, with their numbers, as of the category's `directories_version` (moved
-       * by every change to its directories: migration 0009): a check-in of 100,000 directories looks them up here
-       * instead of joining them against the database's directories, and the database is asked for them again only
-       * after they changed. Read inside the check-in's transaction: a version newer than the one kept reloads them.
-       */
-      const numbersByCategory = new Map<
-        number,
-        { readonly version: string; readonly topdir: string; readonly byPath: Map<string, number> }
-      >()
-      /**
-       * The category's directories below its top directory, by path ("" is the top), as check-ins name them: no
-       * name built per reported path.
-       */
-      const directoryNumbers = (categoryId: CategoryId, topdir: string) =>
-        Effect.gen(function* () {
-          const [row] = yield* sql<{ readonly version: string }>`SELECT directories_version::text AS version
-            FROM categories WHERE id = ${categoryId}`
-          const version = row?.version ?? ""
-          const kept = numbersByCategory.get(categoryId)
-          if (kept !== undefined && kept.version === version && kept.topdir === topdir) return kept.byPath
-          const byPath = new Map<string, number>()
-          for (const directory of yield* sql<{ readonly path: string; readonly ordinal: number }>`SELECT
-              CASE WHEN d.name = ${topdir} THEN '' ELSE substr(d.name, length(${topdir}) + 2) END AS path, cd.ordinal
-            FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
-            WHERE cd.category_id = ${categoryId} AND (d.name = ${topdir} OR starts_with(d.name, ${`${topdir}/`}))`) {
-            byPath.set(directory.path, directory.ordinal)
-          }
-          numbersByCategory.set(categoryId, { version, topdir, byPath })
-          return byPath
-        })
-
-      /**
-       * Calls `f` with each path of `paths` that is one of the category's directories, and its number; a step every
-       * 1,024 paths, run in slices (100,000 paths are looked up in tens to hundreds of milliseconds on a busy node: in
-       * one piece, every request would wait meanwhile).
-       */
-      function* eachNumbered(
-        paths: ReadonlyArray<string>,
-        numbers: ReadonlyMap<string, number>,
-        f: (path: string, ordinal: number) => void
-      ): Generator<void, void> {
-        for (let i = 0; i < paths.length; i++) {
-          const ordinal = numbers.get(paths[i]!)
-          if (ordinal !== undefined) f(paths[i]!, ordinal)
-          if ((i & 1023) === 1023) yield
-        }
-      }
-
       /** What a host category is up to date on (nothing without a row). */
       const upToDateOf = (hostCategoryId: HostCategoryId) =>
         Effect.map(
@@ -225,41 +174,43 @@ export class HostStore extends Context.Service<
               SELECT hc.id AS "hostCategoryId", c.id AS "categoryId", c.name, d.name AS topdir
               FROM host_categories hc JOIN categories c ON c.id = hc.category_id JOIN directories d ON d.id = c.topdir_id
               WHERE hc.host_id = ${host.id}`
-            const byKey = new Map(categories.map((c) => [c.name.toLowerCase(), c]))
+            const byId = new Map(categories.map((c) => [c.categoryId, c]))
 
             const lines: Array<string> = []
-            for (const reported of checkin.categories) {
-              if (!reported.enabled) continue
-              const category = byKey.get(reported.key.toLowerCase())
-              if (category === undefined) {
-                lines.push(`Category ${reported.key} not configured for this host, skipped\n`)
+            for (const section of checkin.sections) {
+              if (!section.enabled) continue
+              const category = section.category === null ? undefined : byId.get(section.category.categoryId)
+              if (section.category === null || category === undefined) {
+                lines.push(`Category ${section.key} not configured for this host, skipped\n`)
                 continue
               }
-              // The reported paths that are directories of the category, with their numbers.
-              const numbers = yield* directoryNumbers(category.categoryId, category.topdir)
-
+              // The reported directories, as bits of their numbers (looked up where the check-in was read: numbers
+              // are never reused, so a directory added since is all that can be missing, until the next check-in).
+              const reported = trimmed(section.category.directories)
               if (!host.private) {
                 // Trust, then verify: the claim waits for a crawl of these directories (docs/checkin.md#server-rules).
-                const claimedPaths: Array<string> = []
-                yield* sliced(eachNumbered(reported.directories, numbers, (path) => claimedPaths.push(path)))
-                const claimed = [...new Set(claimedPaths)]
-                yield* sql`INSERT INTO host_category_claims (host_category_id, paths, reported_at, verification_due)
-                  VALUES (${category.hostCategoryId}, ${JSON.stringify(claimed)}::jsonb, now(), true)
+                const [claim] = yield* sql<{ readonly count: number }>`
+                  WITH reported AS (SELECT ${Buffer.from(reported)}::bytea AS bits)
+                  INSERT INTO host_category_claims (host_category_id, paths, reported_at, verification_due)
+                  SELECT ${category.hostCategoryId},
+                    coalesce(jsonb_agg(CASE WHEN d.name = ${category.topdir} THEN ''
+                      ELSE substr(d.name, length(${category.topdir}) + 2) END ORDER BY d.name), '[]'::jsonb),
+                    now(), true
+                  FROM reported r, category_directories cd JOIN directories d ON d.id = cd.directory_id
+                  WHERE cd.category_id = ${category.categoryId}
+                    AND CASE WHEN cd.ordinal < length(r.bits) * 8 THEN get_bit(r.bits, cd.ordinal) = 1 ELSE false END
                   ON CONFLICT (host_category_id) DO UPDATE
-                  SET paths = EXCLUDED.paths, reported_at = EXCLUDED.reported_at, verification_due = true`
+                  SET paths = EXCLUDED.paths, reported_at = EXCLUDED.reported_at, verification_due = true
+                  RETURNING jsonb_array_length(paths) AS count`
                 lines.push(
-                  `Category ${category.name} directories reported: ${claimed.length}  verification scheduled\n`
+                  `Category ${category.name} directories reported: ${claim?.count ?? 0}  verification scheduled\n`
                 )
                 continue
               }
-              // The reported paths that are directories of the category, as their numbers (one small number each:
-              // a check-in of 100,000 paths leaves little for the collector).
-              const ordinals: Array<number> = []
-              yield* sliced(eachNumbered(reported.directories, numbers, (_, ordinal) => ordinals.push(ordinal)))
               // Authoritative: what was reported is up to date, what was not is not (docs/checkin.md#server-rules):
               // the host category's bitset, written only when it changed.
               const before = yield* upToDateOf(category.hostCategoryId)
-              const after = bitsOf(ordinals)
+              const after = reported
               let added = 0
               let deleted = 0
               forEachDifference(before, after, (ordinal) => {

@@ -399,7 +399,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("the craw
       const host = hosts(String(w.hostId))
       const first = yield* Effect.forkChild(host.Crawl({ mode: "full", targets: [] }))
       yield* Effect.sleep("200 millis")
-      const reply = yield* host.Checkin({ checkin: { userActive: true, categories: [] } })
+      const reply = yield* host.Checkin({ checkin: { userActive: true, sections: [] } })
       assert.strictEqual(reply, "")
       assert.isNumber((yield* host.Status()).hostId)
       assert.isUndefined(first.pollUnsafe(), "answered while the crawl is still running")

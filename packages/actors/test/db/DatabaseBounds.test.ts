@@ -4,12 +4,13 @@
 import * as path from "node:path"
 import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
-import type { HostId } from "@mirrormanager/domain/registry"
+import type { CategoryId, HostId } from "@mirrormanager/domain/registry"
 import { Duration, Effect, Exit, Fiber, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { inject } from "vitest"
 import { ChangeLog } from "../../src/db/ChangeLog.ts"
 import { databaseLayer, withoutTransactionTimeouts } from "../../src/db/Database.ts"
+import { bitsOf } from "../../src/db/UpToDateBits.ts"
 import { HostStore } from "../../src/host/HostStore.ts"
 import { MasterScanner } from "../../src/masterscan/MasterScanner.ts"
 import { defaultMasterScanPolicy, MasterScanPolicy } from "../../src/masterscan/MasterScanPolicy.ts"
@@ -131,13 +132,23 @@ layer(TestLayer, { excludeTestServices: true })("the database's time bounds", (i
       const n = ++counter
       const [top] = yield* sql<{ id: number }>`INSERT INTO directories (name) VALUES (${`pub/b${n}`}) RETURNING id`
       const [nine] = yield* sql<{ id: number }>`INSERT INTO directories (name) VALUES (${`pub/b${n}/9`}) RETURNING id`
-      const { hostId } = yield* hostCarrying(1000 + n, top!.id, [nine!.id])
+      const { hostId, hostCategoryId } = yield* hostCarrying(1000 + n, top!.id, [nine!.id])
+      const [category] = yield* sql<{ categoryId: CategoryId; ordinals: ReadonlyArray<number> }>`
+        SELECT hc.category_id AS "categoryId", array_agg(cd.ordinal) AS ordinals
+        FROM host_categories hc JOIN category_directories cd ON cd.category_id = hc.category_id
+        WHERE hc.id = ${hostCategoryId} GROUP BY hc.category_id`
       const { exit, waitedMs } = yield* whileLocked(
         `SELECT id FROM hosts WHERE id = ${hostId} FOR UPDATE`,
         Effect.gen(function* () {
           return yield* (yield* HostStore).applyCheckin(hostId as HostId, {
             userActive: true,
-            categories: [{ key: `c${1000 + n}`, enabled: true, directories: ["", "9"] }]
+            sections: [
+              {
+                key: `c${1000 + n}`,
+                enabled: true,
+                category: { categoryId: category!.categoryId, directories: bitsOf(category!.ordinals) }
+              }
+            ]
           })
         }).pipe(Effect.provide(HostStore.layer))
       )

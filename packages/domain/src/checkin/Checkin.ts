@@ -1,6 +1,7 @@
 // The report_mirror check-in (docs/checkin.md#protocol): what a mirror host reports after its rsync, as the server
 // reads it from the upstream client's payload, and the reply strings the upstream client prints.
 import { Schema } from "effect"
+import { CategoryId } from "../registry/index.ts"
 
 /** One category section of the client's config file. */
 export const CheckinCategory = Schema.Struct({
@@ -23,6 +24,33 @@ export const CheckinReport = Schema.Struct({
   categories: Schema.Array(CheckinCategory)
 }).annotate({ identifier: "CheckinReport" })
 export type CheckinReport = typeof CheckinReport.Type
+
+/**
+ * A category section of a check-in as the host's entity applies it: its paths looked up among the category's
+ * directories where the check-in was read (docs/checkin.md#decoding), so that what crosses threads and nodes is a
+ * bitset of some kilobytes, not 100,000 strings.
+ */
+export const CheckinSection = Schema.Struct({
+  /** The section name, as sent. */
+  key: Schema.String,
+  enabled: Schema.Boolean,
+  /**
+   * The category the key names (case-insensitively), and the directories among the paths as a bitset of their
+   * numbers (`category_directories.ordinal`; byte n >> 3, bit n & 7 from the lowest); null when it names none.
+   */
+  category: Schema.NullOr(Schema.Struct({ categoryId: CategoryId, directories: Schema.Uint8Array }))
+}).annotate({ identifier: "CheckinSection" })
+export type CheckinSection = typeof CheckinSection.Type
+
+/** A check-in payload that passed the checks, its sections' paths looked up (see CheckinSection). */
+export const NumberedCheckin = Schema.Struct({
+  siteName: Schema.String,
+  sitePassword: Schema.Redacted(Schema.String),
+  hostName: Schema.String,
+  userActive: Schema.UndefinedOr(Schema.Boolean),
+  sections: Schema.Array(CheckinSection)
+}).annotate({ identifier: "NumberedCheckin" })
+export type NumberedCheckin = typeof NumberedCheckin.Type
 
 /** The reply strings of the upstream server, which the upstream client prints as they are. */
 export const CheckinReplies = {

@@ -4,13 +4,13 @@
 import { Schema } from "effect"
 import { Entity } from "effect/cluster"
 import { Rpc } from "effect/rpc"
-import { CheckinCategory } from "../checkin/index.ts"
+import { CheckinSection } from "../checkin/index.ts"
 import { DirectoryId, HostCategoryId, HostId } from "../registry/index.ts"
 
 /** A check-in of the host, its site's password already verified (docs/checkin.md#server-rules). */
 export const HostCheckin = Schema.Struct({
   userActive: Schema.UndefinedOr(Schema.Boolean),
-  categories: Schema.Array(CheckinCategory)
+  sections: Schema.Array(CheckinSection)
 }).annotate({ identifier: "HostCheckin" })
 export type HostCheckin = typeof HostCheckin.Type
 

@@ -1,7 +1,15 @@
 // A check-in request body read whole (docs/checkin.md#protocol): the XML-RPC method call, its one string parameter
-// and the payload in it. CheckinDecoder does this on a worker thread; the result crosses to the event loop as a
-// CheckinCallMessage (plain data: the password as text, each category's directories as one string).
-import { type CheckinReport, XmlRpcFaultCodes } from "@mirrormanager/domain/checkin"
+// and the payload in it, each section's paths looked up among its category's directories. CheckinDecoder does this on
+// a worker thread; the result crosses to the event loop as a CheckinCallMessage (plain data: the password as text,
+// each section's directories as a bitset).
+import type { DirectoryNumbering } from "@mirrormanager/actors/numbering"
+import {
+  type CheckinReport,
+  type CheckinSection,
+  type NumberedCheckin,
+  XmlRpcFaultCodes
+} from "@mirrormanager/domain/checkin"
+import type { CategoryId } from "@mirrormanager/domain/registry"
 import { Redacted } from "effect"
 import { CHECKIN_PAYLOAD_LIMITS, type CheckinPayloadLimits, readCheckinPayload } from "./CheckinPayload.ts"
 import { isXmlRpcFault, readMethodCall, type XmlRpcFault } from "./XmlRpc.ts"
@@ -37,13 +45,21 @@ export const readCheckinCall = (body: string, limits: CheckinPayloadLimits = CHE
   return payload._tag === "Invalid" ? payload : { _tag: "Report", report: payload.report }
 }
 
-/** Separates directories in a CheckinCallMessage: a NUL is in no accepted path (docs/checkin.md#limits). */
-const SEPARATOR = "\u0000"
+/** A CheckinCall whose report's paths were looked up among the categories' directories (docs/checkin.md#decoding). */
+export type NumberedCheckinCall =
+  | { readonly _tag: "Fault"; readonly fault: XmlRpcFault }
+  | { readonly _tag: "Invalid"; readonly reason: string }
+  | { readonly _tag: "Report"; readonly report: NumberedCheckin }
+
+/** A category's numbering, as the thread reading check-ins holds it. */
+export interface CategoryNumbering {
+  readonly categoryId: CategoryId
+  readonly numbering: DirectoryNumbering
+}
 
 /**
- * A CheckinCall as it crosses between threads. One string per category rather than an array of strings: it is
- * copied in one piece, and split on the other side in a few milliseconds where an array of 100,000 strings takes
- * several times as long to copy. A Redacted does not survive the copy, so the password travels as text.
+ * A NumberedCheckinCall as it crosses between threads: a Redacted does not survive the copy, so the password travels
+ * as text; each section's bitset is moved, not copied (`transfer`).
  */
 export type CheckinCallMessage =
   | { readonly _tag: "Fault"; readonly fault: XmlRpcFault }
@@ -54,47 +70,49 @@ export type CheckinCallMessage =
       readonly sitePassword: string
       readonly hostName: string
       readonly userActive: boolean | undefined
-      readonly categories: ReadonlyArray<{
-        readonly key: string
-        readonly enabled: boolean
-        readonly count: number
-        readonly directories: string
-      }>
+      readonly sections: ReadonlyArray<CheckinSection>
     }
 
-export const toCheckinCallMessage = (call: CheckinCall): CheckinCallMessage => {
-  if (call._tag !== "Report") return call
+/**
+ * Looks each section's paths up in the numbering of the category its key names (lower-cased): the message, and the
+ * buffers to move with it.
+ */
+export const numberCheckinCall = (
+  call: CheckinCall,
+  categories: ReadonlyMap<string, CategoryNumbering>
+): { readonly message: CheckinCallMessage; readonly transfer: ReadonlyArray<ArrayBuffer> } => {
+  if (call._tag !== "Report") return { message: call, transfer: [] }
   const { report } = call
+  const transfer: Array<ArrayBuffer> = []
+  const sections = report.categories.map((section): CheckinSection => {
+    const numbered = categories.get(section.key.toLowerCase())
+    // A disabled section is skipped by the entity: its paths are not looked up.
+    if (numbered === undefined || !section.enabled) {
+      return {
+        key: section.key,
+        enabled: section.enabled,
+        category: numbered === undefined ? null : { categoryId: numbered.categoryId, directories: new Uint8Array(0) }
+      }
+    }
+    const { bits } = numbered.numbering.numberAll(section.directories)
+    transfer.push(bits.buffer as ArrayBuffer)
+    return { key: section.key, enabled: true, category: { categoryId: numbered.categoryId, directories: bits } }
+  })
   return {
-    _tag: "Report",
-    siteName: report.siteName,
-    sitePassword: Redacted.value(report.sitePassword),
-    hostName: report.hostName,
-    userActive: report.userActive,
-    categories: report.categories.map((category) => ({
-      key: category.key,
-      enabled: category.enabled,
-      count: category.directories.length,
-      directories: category.directories.join(SEPARATOR)
-    }))
+    message: {
+      _tag: "Report",
+      siteName: report.siteName,
+      sitePassword: Redacted.value(report.sitePassword),
+      hostName: report.hostName,
+      userActive: report.userActive,
+      sections
+    },
+    transfer
   }
 }
 
-export const fromCheckinCallMessage = (message: CheckinCallMessage): CheckinCall => {
+export const fromCheckinCallMessage = (message: CheckinCallMessage): NumberedCheckinCall => {
   if (message._tag !== "Report") return message
-  return {
-    _tag: "Report",
-    report: {
-      siteName: message.siteName,
-      sitePassword: Redacted.make(message.sitePassword),
-      hostName: message.hostName,
-      userActive: message.userActive,
-      categories: message.categories.map((category) => ({
-        key: category.key,
-        enabled: category.enabled,
-        // "" is a directory too (the category's top): only the count tells no directory from that one.
-        directories: category.count === 0 ? [] : category.directories.split(SEPARATOR)
-      }))
-    }
-  }
+  const { sitePassword, _tag, ...rest } = message
+  return { _tag: "Report", report: { ...rest, sitePassword: Redacted.make(sitePassword) } }
 }

@@ -1,8 +1,11 @@
 // The worker thread of CheckinDecoder: reads check-in request bodies (XML, base64, bz2, JSON, the payload's checks)
-// away from the event loop that answers requests. Each message is a body; each reply a CheckinCallMessage.
+// and looks their paths up among the categories' directories, away from the event loop that answers requests. A
+// message is a body (answered with a CheckinCallMessage) or the categories' directory numbers to use from then on.
 import { setPriority } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
-import { readCheckinCall, toCheckinCallMessage } from "./CheckinCall.ts"
+import { DirectoryNumbering } from "@mirrormanager/actors/numbering"
+import { type CategoryNumbering, numberCheckinCall, readCheckinCall } from "./CheckinCall.ts"
+import type { DecodeWorkerMessage } from "./CheckinDecoder.ts"
 import type { CheckinPayloadLimits } from "./CheckinPayload.ts"
 
 const port = parentPort
@@ -20,6 +23,16 @@ if (process.platform === "linux" && nice > 0) {
   }
 }
 
-port.on("message", (body: string) => {
-  port.postMessage(toCheckinCallMessage(readCheckinCall(body, limits)))
+let categories = new Map<string, CategoryNumbering>()
+
+port.on("message", (message: DecodeWorkerMessage) => {
+  if (message._tag === "Numbers") {
+    // The tables are shared memory: nothing is copied, each gets a scratch buffer of this thread.
+    categories = new Map(
+      message.categories.map((c) => [c.key, { categoryId: c.categoryId, numbering: new DirectoryNumbering(c.numbers) }])
+    )
+    return
+  }
+  const { message: reply, transfer } = numberCheckinCall(readCheckinCall(message.body, limits), categories)
+  port.postMessage(reply, [...transfer])
 })

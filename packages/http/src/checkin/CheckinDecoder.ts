@@ -1,11 +1,13 @@
 // Check-in request bodies read on worker threads (docs/checkin.md#decoding): a 100,000-directory payload takes about
 // half a second of CPU (bz2 in JavaScript, then JSON), which on the event loop would hold up every request and the
-// node's shard-lock refreshes. A small pool of workers reads them; check-ins beyond the pool wait in a bounded queue,
+// node's shard-lock refreshes; its 100,000 paths, looked up there, would be tens of megabytes of strings for the
+// event loop's collector. The workers hand back each section's directories as a bitset. A small pool of workers reads them; check-ins beyond the pool wait in a bounded queue,
 // and past that are refused with a fault ("server busy"), which the client reports and retries at its next run.
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
+import type { NumberedCategory } from "@mirrormanager/actors/numbering"
 import { Context, Data, Effect, Layer } from "effect"
-import { type CheckinCall, type CheckinCallMessage, fromCheckinCallMessage } from "./CheckinCall.ts"
+import { type CheckinCallMessage, fromCheckinCallMessage, type NumberedCheckinCall } from "./CheckinCall.ts"
 import { CHECKIN_PAYLOAD_LIMITS, type CheckinPayloadLimits } from "./CheckinPayload.ts"
 
 export interface CheckinDecoderOptions {
@@ -52,7 +54,12 @@ export class CheckinDecodeFailed extends Data.TaggedError("CheckinDecodeFailed")
 }> {}
 
 /** A body as read by a worker, and which worker thread read it. */
-export type DecodedCheckin = CheckinCall & { readonly threadId: number }
+export type DecodedCheckin = NumberedCheckinCall & { readonly threadId: number }
+
+/** What a worker is told: the categories' directory numbers to use from now on, or a body to read. */
+export type DecodeWorkerMessage =
+  | { readonly _tag: "Numbers"; readonly categories: ReadonlyArray<NumberedCategory> }
+  | { readonly _tag: "Body"; readonly body: string }
 
 export interface CheckinDecoderStats {
   /** Worker threads running now. */
@@ -71,12 +78,15 @@ export interface CheckinDecoderStats {
 
 interface Job {
   readonly body: string
+  readonly numbers: ReadonlyArray<NumberedCategory>
   readonly done: (result: DecodedCheckin | CheckinDecodeFailed) => void
 }
 
 interface PoolWorker {
   readonly worker: Worker
   job: Job | undefined
+  /** The directory numbers it was last sent (shared memory: sending them again copies nothing but their frame). */
+  numbers: ReadonlyArray<NumberedCategory> | undefined
   idle: ReturnType<typeof setTimeout> | undefined
 }
 
@@ -157,7 +167,11 @@ class DecoderPool {
       free.job = job
       // Referenced while it reads (a pending check-in keeps the process up), not while it waits for work.
       free.worker.ref()
-      free.worker.postMessage(job.body)
+      if (free.numbers !== job.numbers) {
+        free.worker.postMessage({ _tag: "Numbers", categories: job.numbers } satisfies DecodeWorkerMessage)
+        free.numbers = job.numbers
+      }
+      free.worker.postMessage({ _tag: "Body", body: job.body } satisfies DecodeWorkerMessage)
     }
   }
 
@@ -169,7 +183,7 @@ class DecoderPool {
         maxYoungGenerationSizeMb: this.options.workerYoungHeapMb
       }
     })
-    const entry: PoolWorker = { worker, job: undefined, idle: undefined }
+    const entry: PoolWorker = { worker, job: undefined, numbers: undefined, idle: undefined }
     this.workers.add(entry)
     worker.on("message", (message: CheckinCallMessage) => {
       const job = entry.job
@@ -225,8 +239,14 @@ class DecoderPool {
 export class CheckinDecoder extends Context.Service<
   CheckinDecoder,
   {
-    /** Reads a request body of `POST /xmlrpc` on a worker thread. */
-    readonly decode: (body: string) => Effect.Effect<DecodedCheckin, CheckinDecoderBusy | CheckinDecodeFailed>
+    /**
+     * Reads a request body of `POST /xmlrpc` on a worker thread, its paths looked up in `numbers` (the categories'
+     * directory numbers, CategoryNumbers.current).
+     */
+    readonly decode: (
+      body: string,
+      numbers: ReadonlyArray<NumberedCategory>
+    ) => Effect.Effect<DecodedCheckin, CheckinDecoderBusy | CheckinDecodeFailed>
     readonly stats: () => CheckinDecoderStats
   }
 >()("http/CheckinDecoder") {
@@ -239,11 +259,15 @@ export class CheckinDecoder extends Context.Service<
           Effect.sync(() => new DecoderPool(options)),
           (pool) => Effect.promise(() => pool.close())
         )
-        const decode = Effect.fn("CheckinDecoder.decode")(function* (body: string) {
+        const decode = Effect.fn("CheckinDecoder.decode")(function* (
+          body: string,
+          numbers: ReadonlyArray<NumberedCategory>
+        ) {
           const read = yield* Effect.callback<DecodedCheckin, CheckinDecoderBusy | CheckinDecodeFailed>(
             (resume, _signal) => {
               const submitted = pool.submit({
                 body,
+                numbers,
                 done: (result) =>
                   resume(result instanceof CheckinDecodeFailed ? Effect.fail(result) : Effect.succeed(result))
               })

@@ -1,9 +1,11 @@
 // `POST /xmlrpc`, where report_mirror checks in (docs/checkin.md#protocol): malformed calls get XML-RPC faults,
 // everything else a string the client prints. Always HTTP 200 with text/xml, as the upstream client expects. The body
-// is read on a worker thread (CheckinDecoder), which the route brings along: nothing else needs to provide it.
+// is read on a worker thread (CheckinDecoder), its paths looked up in the categories' directory numbers
+// (CategoryNumbers); the route brings both along: nothing else needs to provide them.
 import { Checkins } from "@mirrormanager/actors/checkin"
-import { until } from "@mirrormanager/actors/db"
+import { until, within } from "@mirrormanager/actors/db"
 import { Readiness } from "@mirrormanager/actors/health"
+import { CategoryNumbers } from "@mirrormanager/actors/numbering"
 import { CheckinReplies, XmlRpcFaultCodes } from "@mirrormanager/domain/checkin"
 import { ByteSize, Effect, Layer, Option, Semaphore } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -32,7 +34,12 @@ interface Waiting {
   bytes: number
 }
 
-const checkin = (decoder: CheckinDecoder["Service"], inHand: Semaphore.Semaphore, waiting: Waiting) =>
+const checkin = (
+  decoder: CheckinDecoder["Service"],
+  numbers: CategoryNumbers["Service"],
+  inHand: Semaphore.Semaphore,
+  waiting: Waiting
+) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (Number(request.headers["content-length"] ?? 0) > XMLRPC_MAX_BODY_BYTES) return tooLarge()
@@ -59,14 +66,40 @@ const checkin = (decoder: CheckinDecoder["Service"], inHand: Semaphore.Semaphore
       counted = false
     })
     return yield* inHand
-      .withPermits(1)(Effect.andThen(taken, readAndApply(decoder, body.value, address)))
+      .withPermits(1)(Effect.andThen(taken, readAndApply(decoder, numbers, body.value, address)))
       .pipe(Effect.ensuring(taken))
   })
 
+/** The categories' directory numbers not known within this (the database slow or unreachable): the check-in fails. */
+const NUMBERS_TIMEOUT = "30 seconds"
+
 /** One check-in's body read (on a worker) and applied. */
-const readAndApply = (decoder: CheckinDecoder["Service"], body: string, address: string | undefined) =>
+const readAndApply = (
+  decoder: CheckinDecoder["Service"],
+  categoryNumbers: CategoryNumbers["Service"],
+  body: string,
+  address: string | undefined
+) =>
   Effect.gen(function* () {
-    const decoded = yield* decoder.decode(body).pipe(Effect.result)
+    const readiness = yield* Readiness
+    const numbers = yield* categoryNumbers.current.pipe(
+      within(NUMBERS_TIMEOUT),
+      until(readiness.unreachable),
+      Effect.map(Option.flatten),
+      Effect.catchCause((cause) =>
+        Effect.as(
+          Effect.logError("check-in not read: the categories' directories could not be loaded", cause),
+          Option.none()
+        )
+      )
+    )
+    if (Option.isNone(numbers)) {
+      yield* Effect.logWarning("check-in not read: the registry database did not answer").pipe(
+        Effect.annotateLogs({ address })
+      )
+      return xml(methodResponse(CheckinReplies.failure))
+    }
+    const decoded = yield* decoder.decode(body, numbers.value).pipe(Effect.result)
     if (decoded._tag === "Failure") {
       const failure = decoded.failure
       if (failure._tag === "CheckinDecoderBusy") {
@@ -87,7 +120,6 @@ const readAndApply = (decoder: CheckinDecoder["Service"], body: string, address:
       return xml(methodResponse(CheckinReplies.invalidConfig))
     }
     const checkins = yield* Checkins
-    const readiness = yield* Readiness
     // A check-in waiting for a database found unreachable is answered as failed (the client tries again later).
     const reply = yield* checkins.checkIn(call.report, { address }).pipe(until(readiness.unreachable))
     if (Option.isNone(reply)) {
@@ -99,14 +131,18 @@ const readAndApply = (decoder: CheckinDecoder["Service"], body: string, address:
     return xml(methodResponse(reply.value))
   })
 
-/** The route with its own CheckinDecoder (workers end when the server's layer closes). */
+/**
+ * The route with its own CheckinDecoder (workers end when the server's layer closes) and the categories' directory
+ * numbers its workers look paths up in.
+ */
 export const xmlRpcRoute = (options: CheckinDecoderOptions = CHECKIN_DECODER_OPTIONS) =>
   HttpRouter.use((router) =>
     Effect.gen(function* () {
       const decoder = yield* CheckinDecoder
+      const numbers = yield* CategoryNumbers
       const inHand = yield* Semaphore.make(CHECKINS_IN_HAND)
-      yield* router.add("POST", XMLRPC_PATH, checkin(decoder, inHand, { bytes: 0 }))
+      yield* router.add("POST", XMLRPC_PATH, checkin(decoder, numbers, inHand, { bytes: 0 }))
     })
-  ).pipe(Layer.provide(CheckinDecoder.layer(options)))
+  ).pipe(Layer.provide(Layer.mergeAll(CheckinDecoder.layer(options), CategoryNumbers.layer)))
 
 export const XmlRpcRoute = xmlRpcRoute()

@@ -1,10 +1,14 @@
 // Check-in bodies read on worker threads (CheckinDecoder, docs/checkin.md#decoding): a 100,000-directory payload as
-// report_mirror encodes it comes back whole from a worker, faults and refusals come back as read on the spot, a full
-// queue refuses with "server busy", a worker that fails fails its check-in only, and the workers end with the layer.
+// report_mirror encodes it comes back from a worker as the bitset of its directories' numbers, faults and refusals
+// come back as read on the spot, a full queue refuses with "server busy", a worker that fails fails its check-in only,
+// and the workers end with the layer.
 import { threadId } from "node:worker_threads"
 import { assert, it } from "@effect/vitest"
+import { bitsOf } from "@mirrormanager/actors/db"
+import { DirectoryNumbering, directoryNumbersOf, type NumberedCategory } from "@mirrormanager/actors/numbering"
+import type { CategoryId } from "@mirrormanager/domain/registry"
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
-import { readCheckinCall } from "../../src/checkin/CheckinCall.ts"
+import { fromCheckinCallMessage, numberCheckinCall, readCheckinCall } from "../../src/checkin/CheckinCall.ts"
 import {
   CHECKIN_DECODER_OPTIONS,
   CheckinDecoder,
@@ -29,6 +33,25 @@ const config = (count: number, prefix = "releases") => {
 
 const bodyOf = (value: unknown) => methodCallBody("checkin", [checkinPayload(value)])
 
+/**
+ * The category "Fedora Linux" (id 7) with the directories of config(100_000) and as many more, numbered 0, 2, 4, …
+ * (numbers have gaps where directories were removed); "Fedora EPEL" (id 8) with its top only.
+ */
+const linuxPaths = [
+  ...Object.keys(config(100_000)["fedora linux"].dirtree),
+  ...Object.keys(config(100_000, "other")["fedora linux"].dirtree).slice(1)
+]
+const numberOfLinuxPath = new Map(linuxPaths.map((path, i) => [path, 2 * i]))
+const NUMBERS: ReadonlyArray<NumberedCategory> = [
+  {
+    categoryId: 7 as CategoryId,
+    key: "fedora linux",
+    version: "1",
+    numbers: directoryNumbersOf([...numberOfLinuxPath.keys()], [...numberOfLinuxPath.values()])
+  },
+  { categoryId: 8 as CategoryId, key: "fedora epel", version: "1", numbers: directoryNumbersOf([""], [0]) }
+]
+
 /** A decoder of its own, and the scope that ends it. */
 const decoderWith = (options: Partial<CheckinDecoderOptions> = {}) =>
   Effect.gen(function* () {
@@ -41,7 +64,12 @@ it.live("a 100,000-directory check-in is read whole on a worker thread", () =>
   Effect.gen(function* () {
     const { decoder, scope } = yield* decoderWith()
     const sent = config(100_000)
-    const read = yield* decoder.decode(bodyOf(sent))
+    // A path that is none of the category's directories is left out.
+    const withStranger = {
+      ...sent,
+      "fedora linux": { ...sent["fedora linux"], dirtree: { ...sent["fedora linux"].dirtree, "not/there": {} } }
+    }
+    const read = yield* decoder.decode(bodyOf(withStranger), NUMBERS)
     if (read._tag !== "Report") throw new Error(`not a report: ${JSON.stringify(read)}`)
     // Read by a worker, not by the thread that asked.
     assert.notStrictEqual(read.threadId, threadId)
@@ -52,15 +80,15 @@ it.live("a 100,000-directory check-in is read whole on a worker thread", () =>
     assert.strictEqual(report.hostName, "mirror.example.com")
     assert.isTrue(report.userActive)
     assert.deepStrictEqual(
-      report.categories.map((c) => ({ key: c.key, enabled: c.enabled, count: c.directories.length })),
+      report.sections.map((s) => ({ key: s.key, enabled: s.enabled, categoryId: s.category?.categoryId })),
       [
-        { key: "fedora linux", enabled: true, count: 100_000 },
-        { key: "fedora epel", enabled: false, count: 0 }
+        { key: "fedora linux", enabled: true, categoryId: 7 as CategoryId },
+        { key: "fedora epel", enabled: false, categoryId: 8 as CategoryId }
       ]
     )
     assert.deepStrictEqual(
-      report.categories[0]!.directories.toSorted(),
-      Object.keys(sent["fedora linux"].dirtree).toSorted()
+      report.sections[0]!.category!.directories,
+      bitsOf(Object.keys(sent["fedora linux"].dirtree).map((path) => numberOfLinuxPath.get(path)!))
     )
     yield* Scope.close(scope, Exit.void)
   })
@@ -80,17 +108,25 @@ it.live("faults and refused payloads come back from the worker as they are read 
       bodyOf({ ...config(1), "fedora epel": { dirtree: {} } })
     ]
     for (const body of bodies) {
-      const { threadId: reader, ...read } = yield* decoder.decode(body)
+      const { threadId: reader, ...read } = yield* decoder.decode(body, NUMBERS)
       assert.notStrictEqual(reader, threadId)
-      const onTheSpot = readCheckinCall(body)
+      const onTheSpot = fromCheckinCallMessage(
+        numberCheckinCall(
+          readCheckinCall(body),
+          new Map(
+            NUMBERS.map((c) => [c.key, { categoryId: c.categoryId, numbering: new DirectoryNumbering(c.numbers) }])
+          )
+        ).message
+      )
       if (read._tag === "Report" && onTheSpot._tag === "Report") {
         assert.deepStrictEqual(
           { ...read.report, sitePassword: Redacted.value(read.report.sitePassword) },
           { ...onTheSpot.report, sitePassword: Redacted.value(onTheSpot.report.sitePassword) }
         )
+        // The top directory alone ("" is a directory, not none: number 0, bit 0), and no directory.
         assert.deepStrictEqual(
-          read.report.categories.map((c) => c.directories),
-          [[""], []]
+          read.report.sections.map((s) => [...(s.category?.directories ?? [])]),
+          [[1], []]
         )
       } else assert.deepStrictEqual(read, onTheSpot)
     }
@@ -105,7 +141,7 @@ it.live("beyond the queue a check-in is refused as busy; the others are read", (
     // Three at once: one read, one waiting, one refused (each takes the worker a good part of a second).
     const body = bodyOf(config(50_000))
     const results = yield* Effect.all(
-      [0, 1, 2].map(() => Effect.result(decoder.decode(body))),
+      [0, 1, 2].map(() => Effect.result(decoder.decode(body, NUMBERS))),
       { concurrency: "unbounded" }
     )
     const tags = results.map((r) => (r._tag === "Success" ? r.success._tag : r.failure._tag)).toSorted()
@@ -127,11 +163,11 @@ it.live(
         workerHeapMb: 24,
         limits: { ...CHECKIN_DECODER_OPTIONS.limits, decompressedBytes: 64 * 1024 * 1024, directories: 2_000_000 }
       })
-      const small = yield* decoder.decode(bodyOf(config(10)))
+      const small = yield* decoder.decode(bodyOf(config(10)), NUMBERS)
       assert.strictEqual(small._tag, "Report")
-      const huge = yield* Effect.flip(decoder.decode(bodyOf(config(400_000))))
+      const huge = yield* Effect.flip(decoder.decode(bodyOf(config(400_000)), NUMBERS))
       assert.strictEqual(huge._tag, "CheckinDecodeFailed")
-      const again = yield* decoder.decode(bodyOf(config(10)))
+      const again = yield* decoder.decode(bodyOf(config(10)), NUMBERS)
       assert.strictEqual(again._tag, "Report")
       assert.notStrictEqual(again.threadId, small.threadId)
       assert.strictEqual(decoder.stats().failed, 1)
@@ -145,13 +181,13 @@ it.live("the workers end when the layer closes (the node stopping)", () =>
   Effect.gen(function* () {
     const { decoder, scope } = yield* decoderWith()
     yield* Effect.all(
-      [0, 1].map(() => decoder.decode(bodyOf(config(20_000)))),
+      [0, 1].map(() => decoder.decode(bodyOf(config(20_000)), NUMBERS)),
       { concurrency: "unbounded" }
     )
     assert.isAbove(decoder.stats().workers, 0)
     yield* Scope.close(scope, Exit.void)
     assert.strictEqual(decoder.stats().workers, 0)
-    const after = yield* Effect.flip(decoder.decode(bodyOf(config(3))))
+    const after = yield* Effect.flip(decoder.decode(bodyOf(config(3)), NUMBERS))
     assert.strictEqual(after._tag, "CheckinDecodeFailed")
   })
 )
@@ -160,10 +196,10 @@ it.live("an idle worker ends; the next check-in starts another", () =>
   Effect.gen(function* () {
     const { decoder, scope } = yield* decoderWith({ workers: 1, idleMs: 20 })
     const body = bodyOf(config(3))
-    const first = yield* decoder.decode(body)
+    const first = yield* decoder.decode(body, NUMBERS)
     // Polled, not timed: the worker ends some time after 20 ms without work.
     while (decoder.stats().workers > 0) yield* Effect.sleep("20 millis")
-    const second = yield* decoder.decode(body)
+    const second = yield* decoder.decode(body, NUMBERS)
     assert.strictEqual(second._tag, "Report")
     assert.notStrictEqual(second.threadId, first.threadId)
     assert.strictEqual(decoder.stats().failed, 0)
