@@ -210,14 +210,28 @@ const eventLoopWatch = (node: RunningNode, since: number) => {
   let scrapes = 0
   let stopped = false
   const seen: Array<{ readonly at: number; readonly ms: number }> = []
+  /** The scrape with the largest resident memory: what the heap and the buffers were then. */
+  let fullest:
+    | { readonly at: number; readonly rss: number; readonly heap: number; readonly external: number }
+    | undefined
   const done = (async () => {
     while (!stopped) {
       const metrics = await metricsOf(node).catch(() => undefined)
       const delay = metrics?.get("mm_event_loop_delay_max_seconds")
+      const at = (performance.now() - since) / 1000
       if (delay !== undefined) {
         max = Math.max(max ?? 0, delay)
         scrapes++
-        seen.push({ at: (performance.now() - since) / 1000, ms: delay * 1000 })
+        seen.push({ at, ms: delay * 1000 })
+      }
+      const rss = metrics?.get("process_resident_memory_bytes")
+      if (rss !== undefined && rss > (fullest?.rss ?? 0)) {
+        fullest = {
+          at,
+          rss,
+          heap: metrics?.get("nodejs_heap_size_total_bytes") ?? Number.NaN,
+          external: metrics?.get("nodejs_external_memory_bytes") ?? Number.NaN
+        }
       }
       await sleep(500)
     }
@@ -226,7 +240,7 @@ const eventLoopWatch = (node: RunningNode, since: number) => {
     stop: async () => {
       stopped = true
       await done
-      return { maxSeconds: max, scrapes, longest: seen.toSorted((a, b) => b.ms - a.ms).slice(0, 6) }
+      return { maxSeconds: max, scrapes, longest: seen.toSorted((a, b) => b.ms - a.ms).slice(0, 6), fullest }
     }
   }
 }
@@ -682,6 +696,12 @@ export const run = async () => {
       "  longest event-loop delays",
       loop.longest.map((each) => `${ms(each.ms)} [${each.at.toFixed(0)} s]`).join(", ")
     )
+    if (loop.fullest !== undefined)
+      line(
+        "  most resident memory scraped",
+        `${mb(loop.fullest.rss)} [${loop.fullest.at.toFixed(0)} s]: main heap ${mb(loop.fullest.heap)}, ` +
+          `outside it ${mb(loop.fullest.external)} (buffers)`
+      )
 
     // 7. A restart from the snapshot.
     console.log("  6. restart from the snapshot")

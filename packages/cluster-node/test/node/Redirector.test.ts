@@ -132,6 +132,11 @@ describe("the redirector of a cluster of nodes", () => {
     assert.match(metrics, /^mm_answer_cache_answers_total\{source="kept"\} \d+$/m)
     assert.match(metrics, /^mm_index_built_at_seconds [1-9][\d.]*$/m)
     assert.match(metrics, /^mm_event_loop_delay_max_seconds \d[\d.e-]*$/m)
+    // The heap within the resident memory: both measured, the heap the smaller.
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1])
+    assert.isAbove(gauge("nodejs_heap_size_used_bytes"), 0)
+    assert.isAbove(gauge("nodejs_external_memory_bytes"), 0)
+    assert.isAbove(gauge("process_resident_memory_bytes"), gauge("nodejs_heap_size_total_bytes"))
   })
 
   it("keeps answering while the database is down, and from its snapshot after a restart", async () => {

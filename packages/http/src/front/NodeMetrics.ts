@@ -123,8 +123,17 @@ export class NodeMetrics {
     metric("mm_hosts_switched_off_total", "counter", "Hosts switched off by this node's crawls (4 failed in a row).", [
       ["", this.crawlMetrics.switchedOff]
     ])
-    metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [
-      ["", process.memoryUsage.rss()]
+    const memory = process.memoryUsage()
+    metric("process_resident_memory_bytes", "gauge", "Resident memory of the node process.", [["", memory.rss]])
+    // Of which: the main thread's JavaScript heap (reserved, and in use), and memory outside it (buffers).
+    metric("nodejs_heap_size_total_bytes", "gauge", "Size of the main thread's JavaScript heap.", [
+      ["", memory.heapTotal]
+    ])
+    metric("nodejs_heap_size_used_bytes", "gauge", "Used part of the main thread's JavaScript heap.", [
+      ["", memory.heapUsed]
+    ])
+    metric("nodejs_external_memory_bytes", "gauge", "Memory of buffers and other objects outside the heap.", [
+      ["", memory.external]
     ])
     // The histogram's max is 0 before its first sample; a delay below the sampling resolution is not a stall.
     metric(
