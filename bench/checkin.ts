@@ -17,7 +17,7 @@ import { countBits, databaseLayer, NO_BITS } from "@mirrormanager/actors/db"
 import { directoryNumbersOf, type NumberedCategory } from "@mirrormanager/actors/numbering"
 import { hashPassword } from "@mirrormanager/actors/registry"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
-import { freePort, NODE_RUNTIME_FLAGS } from "@mirrormanager/cluster-node/node"
+import { freePort, NODE_RUNTIME_FLAGS, withRuntimeEnv } from "@mirrormanager/cluster-node/node"
 import type { CategoryId } from "@mirrormanager/domain/registry"
 import { CheckinDecoder, readCheckinCall } from "@mirrormanager/http/checkin"
 import { Effect, Redacted } from "effect"
@@ -83,12 +83,12 @@ const startNode = async (env: NodeJS.ProcessEnv, log: string): Promise<Node> => 
   const out = fs.openSync(log, "a")
   const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, MAIN, "serve"], {
     cwd: ROOT,
-    env: {
+    env: withRuntimeEnv({
       ...env,
       MM_HTTP_HOST: "127.0.0.1",
       MM_HTTP_PORT: String(http),
       MM_RUNNER_PORT: String(await freePort())
-    },
+    }),
     stdio: ["ignore", out, out],
     detached: true
   })

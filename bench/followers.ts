@@ -24,7 +24,7 @@ import {
   Redirector
 } from "@mirrormanager/actors/redirector"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
-import { freePort, NODE_RUNTIME_FLAGS } from "@mirrormanager/cluster-node/node"
+import { freePort, NODE_RUNTIME_FLAGS, withRuntimeEnv } from "@mirrormanager/cluster-node/node"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { type Spawned, sleep, spawnChild, stopChild, tail } from "./redirector.ts"
@@ -321,7 +321,7 @@ export const run = async () => {
     full = spawnChild(
       [...NODE_RUNTIME_FLAGS, "packages/cluster-node/src/main.ts", "serve"],
       path.join(temp, "full.log"),
-      {
+      withRuntimeEnv({
         ...env,
         DATABASE_URL: viaPort(directUrl, fullProxy.port),
         MM_HTTP_HOST: "127.0.0.1",
@@ -336,7 +336,7 @@ export const run = async () => {
         MM_CRAWL_INTERVAL: "0 seconds",
         MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
         MM_CRAWL_CANARY_INTERVAL: "0 seconds"
-      }
+      })
     )
     const fullNode = full
     await until(

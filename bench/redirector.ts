@@ -14,7 +14,7 @@ import * as path from "node:path"
 import { databaseLayer } from "@mirrormanager/actors/db"
 import { pseudoRandom } from "@mirrormanager/actors/testing"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
-import { freePort, NODE_RUNTIME_FLAGS } from "@mirrormanager/cluster-node/node"
+import { freePort, NODE_RUNTIME_FLAGS, withRuntimeEnv } from "@mirrormanager/cluster-node/node"
 import { Cause, Effect, Exit, Redacted } from "effect"
 import type { LoadConfig, LoadResult } from "./redirectorLoad.ts"
 import {
@@ -580,7 +580,7 @@ export const run = async () => {
     node = spawnChild(
       [...NODE_RUNTIME_FLAGS, ...nodeArgs, "packages/cluster-node/src/main.ts", "serve"],
       path.join(temp, "node.log"),
-      env
+      withRuntimeEnv(env)
     )
     await waitFor("/healthz/ready answered 200", node, 90_000, async () =>
       (await get(`${origin}/healthz/ready`)).status === 200 ? true : undefined

@@ -29,7 +29,7 @@ import { snapshotFile as snapshotFileOf } from "@mirrormanager/actors/redirector
 import { hashPassword } from "@mirrormanager/actors/registry"
 import { pseudoRandom } from "@mirrormanager/actors/testing"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
-import { freePort, NODE_RUNTIME_FLAGS } from "@mirrormanager/cluster-node/node"
+import { freePort, NODE_RUNTIME_FLAGS, withRuntimeEnv } from "@mirrormanager/cluster-node/node"
 import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { checkinCall, percentile, post } from "./checkin.ts"
@@ -155,7 +155,7 @@ const startNode = async (label: string, env: NodeJS.ProcessEnv, logDir: string) 
   const spawned = spawnChild(
     [...NODE_RUNTIME_FLAGS, ...nodeArgs, "packages/cluster-node/src/main.ts", "serve"],
     path.join(logDir, `${label}.log`),
-    full
+    withRuntimeEnv(full)
   )
   const memory = memorySampler(spawned)
   await waitFor("/healthz/ready answered 200", spawned, 180_000, async () =>

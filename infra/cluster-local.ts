@@ -19,7 +19,8 @@ import {
   handleStopSignals,
   NODE_RUNTIME_FLAGS,
   SHUTDOWN_BOUND_MS,
-  waitUntilReady
+  waitUntilReady,
+  withRuntimeEnv
 } from "@mirrormanager/cluster-node/node"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
@@ -102,7 +103,7 @@ const becomeReady = async (node: Node, child: ChildProcess) => {
 const launch = (node: Node) => {
   const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, MAIN, "serve"], {
     cwd: ROOT,
-    env: node.env,
+    env: withRuntimeEnv(node.env),
     stdio: ["ignore", "pipe", "pipe"]
   })
   relay(node.name, child.stdout!, process.stdout)

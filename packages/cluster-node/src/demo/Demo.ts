@@ -18,7 +18,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { isAlive, postgresProcesses, stopPostgresNow } from "../db/index.ts"
-import { NODE_RUNTIME_FLAGS, RELAYED_SIGNAL_MS, waitUntilReady } from "../node/index.ts"
+import { NODE_RUNTIME_FLAGS, RELAYED_SIGNAL_MS, waitUntilReady, withRuntimeEnv } from "../node/index.ts"
 import {
   backdateDirectories,
   type DemoPackage,
@@ -211,7 +211,7 @@ const startNode = () => {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", log, log],
-    env: {
+    env: withRuntimeEnv({
       ...env,
       MM_DATA_DIR: dataDir,
       MM_HTTP_HOST: "127.0.0.1",
@@ -227,7 +227,7 @@ const startNode = () => {
       MM_CRAWL_INTERVAL: "0 seconds",
       MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
       MM_CRAWL_CANARY_INTERVAL: "0 seconds"
-    }
+    })
   })
   fs.closeSync(log)
   fs.writeFileSync(pidFile, `${child.pid}\n`)
