@@ -4,7 +4,8 @@
 import type { CategoryId } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { type DirectoryNumbers, directoryNumbersOf } from "./DirectoryNumbers.ts"
+import { sliced } from "../db/index.ts"
+import { type DirectoryNumbers, directoryNumbersSteps } from "./DirectoryNumbers.ts"
 
 /** One category's numbers, as of a version of its directories. */
 export interface NumberedCategory {
@@ -35,15 +36,18 @@ export class CategoryNumbers extends Context.Service<
 
       /** A category's directories below its top, by path ("" is the top), as check-ins name them. */
       const load = (categoryId: CategoryId, topdir: string) =>
-        Effect.map(
+        Effect.flatMap(
           sql<{ readonly path: string; readonly ordinal: number }>`SELECT
               CASE WHEN d.name = ${topdir} THEN '' ELSE substr(d.name, length(${topdir}) + 2) END AS path, cd.ordinal
             FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
             WHERE cd.category_id = ${categoryId} AND (d.name = ${topdir} OR starts_with(d.name, ${`${topdir}/`}))`,
+          // Built in slices: it comes with the first check-in after a master scan, while requests are answered.
           (rows) =>
-            directoryNumbersOf(
-              rows.map((row) => row.path),
-              rows.map((row) => row.ordinal)
+            sliced(
+              directoryNumbersSteps(
+                rows.map((row) => row.path),
+                rows.map((row) => row.ordinal)
+              )
             )
         )
 

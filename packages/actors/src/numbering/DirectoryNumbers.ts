@@ -28,10 +28,25 @@ const shared = (length: number): SharedArrayBuffer => new SharedArrayBuffer(Math
 
 /** The table of `paths` (below the category's top, "" the top itself) and their numbers, index for index. */
 export const directoryNumbersOf = (paths: ReadonlyArray<string>, ordinals: ReadonlyArray<number>): DirectoryNumbers => {
+  const steps = directoryNumbersSteps(paths, ordinals)
+  for (;;) {
+    const step = steps.next()
+    if (step.done) return step.value
+  }
+}
+
+/** directoryNumbersOf as steps, a step every 1,024 paths (for `sliced`: a category has 50,000 and more). */
+export function* directoryNumbersSteps(
+  paths: ReadonlyArray<string>,
+  ordinals: ReadonlyArray<number>
+): Generator<void, DirectoryNumbers> {
   const encoder = new TextEncoder()
   const count = paths.length
   let size = 0
-  for (const path of paths) size += Buffer.byteLength(path, "utf8")
+  for (let i = 0; i < count; i++) {
+    size += Buffer.byteLength(paths[i]!, "utf8")
+    if ((i & 1023) === 1023) yield
+  }
   const bytes = new Uint8Array(shared(size))
   const starts = new Int32Array(shared(4 * (count + 1)))
   const ordinalsOut = new Int32Array(shared(4 * count))
@@ -50,6 +65,7 @@ export const directoryNumbersOf = (paths: ReadonlyArray<string>, ordinals: Reado
     let slot = hash & mask
     while (slots[slot] !== 0) slot = (slot + 1) & mask
     slots[slot] = i + 1
+    if ((i & 1023) === 1023) yield
   }
   starts[count] = at
   return { bytes, starts, ordinals: ordinalsOut, hashes, slots }

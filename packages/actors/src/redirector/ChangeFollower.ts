@@ -131,8 +131,11 @@ export const ChangeFollowerLayer = (options: ChangeFollowerOptions) =>
             else if (row.kind === "overrides") overrides = true
             else if (!INFORMATIONAL.has(row.kind)) everything = true
           }
-          if (everything) return yield* fullBuild
           if (redirector.status().index === undefined) return yield* fullBuild
+          // A change that may touch anything (a category, a renamed directory or arch): everything is read and
+          // compared with the index, as the scheduled rebuild does. What differs is applied as changes; only a change
+          // of categories makes a new index, so the views and the answers kept for them stay otherwise.
+          if (everything) return yield* rebuild
           // Everything is read first and applied in one synchronous step: no request sees half a change, and a
           // read that fails leaves the index as it was (the next session rebuilds it).
           const directoryList = [...directoryIds]

@@ -5,7 +5,7 @@ import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import { parseNetblock } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { NO_BITS, trimmed, type UpToDateBits, withoutTransactionTimeouts } from "../db/index.ts"
+import { NO_BITS, sliced, trimmed, type UpToDateBits, withoutTransactionTimeouts } from "../db/index.ts"
 import {
   type CategorySource,
   type DirectoryCategory,
@@ -44,7 +44,10 @@ const byHost = <R extends { readonly hostId: number }>(rows: ReadonlyArray<R>) =
  */
 const resolveNetblocks = (texts: ReadonlyArray<string>) =>
   Effect.gen(function* () {
+    // A network (with "/") or an IPv6 address is no name: only the rest is parsed (20,000 netblocks parsed here
+    // held the event loop for 100 ms and more).
     const isName = (text: string) => {
+      if (text.includes("/") || text.includes(":")) return false
       const parsed = parseNetblock(text)
       return parsed.ok && parsed.value.kind === "dns"
     }
@@ -192,35 +195,48 @@ const loadDirectories = (ids?: ReadonlyArray<number>) =>
     if (ids !== undefined && ids.length === 0) return []
     const statements = directoryStatements(sql, ids)
     const directories = yield* statements.directories
-    const categories = new Map<number, Array<DirectoryCategory>>()
-    for (const row of yield* statements.categories) {
-      const link = { categoryId: row.categoryId, ordinal: row.ordinal }
-      const list = categories.get(row.directoryId)
-      if (list === undefined) categories.set(row.directoryId, [link])
-      else list.push(link)
-    }
-    const details = new Map<number, Array<FileDetailSource>>()
-    for (const row of yield* statements.fileDetails) {
-      const detail: FileDetailSource = {
-        filename: row.filename,
-        timestamp: Number(row.timestamp),
-        size: Number(row.size),
-        md5: row.md5,
-        sha1: row.sha1,
-        sha256: row.sha256,
-        sha512: row.sha512
-      }
-      const list = details.get(row.directoryId)
-      if (list === undefined) details.set(row.directoryId, [detail])
-      else list.push(detail)
-    }
-    return directories.map(
-      (d): DirectorySource => ({
-        id: d.id,
-        name: d.name,
-        categories: categories.get(d.id) ?? [],
-        fileDetails: details.get(d.id) ?? []
-      })
+    const categoryRows = yield* statements.categories
+    const detailRows = yield* statements.fileDetails
+    // Put together in slices: at Fedora's size these are 150,000 rows and more of each.
+    return yield* sliced(
+      (function* () {
+        let step = 0
+        const categories = new Map<number, Array<DirectoryCategory>>()
+        for (const row of categoryRows) {
+          const link = { categoryId: row.categoryId, ordinal: row.ordinal }
+          const list = categories.get(row.directoryId)
+          if (list === undefined) categories.set(row.directoryId, [link])
+          else list.push(link)
+          if ((++step & 1023) === 0) yield
+        }
+        const details = new Map<number, Array<FileDetailSource>>()
+        for (const row of detailRows) {
+          const detail: FileDetailSource = {
+            filename: row.filename,
+            timestamp: Number(row.timestamp),
+            size: Number(row.size),
+            md5: row.md5,
+            sha1: row.sha1,
+            sha256: row.sha256,
+            sha512: row.sha512
+          }
+          const list = details.get(row.directoryId)
+          if (list === undefined) details.set(row.directoryId, [detail])
+          else list.push(detail)
+          if ((++step & 1023) === 0) yield
+        }
+        const sources: Array<DirectorySource> = []
+        for (const d of directories) {
+          sources.push({
+            id: d.id,
+            name: d.name,
+            categories: categories.get(d.id) ?? [],
+            fileDetails: details.get(d.id) ?? []
+          })
+          if ((++step & 1023) === 0) yield
+        }
+        return sources
+      })()
     )
   })
 

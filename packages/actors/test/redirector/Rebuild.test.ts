@@ -152,3 +152,46 @@ layer(FollowerLayer, { excludeTestServices: true, timeout: "60 seconds" })("the 
     })
   )
 })
+
+// A change that may touch anything (`content`) is checked against the database at once, as the scheduled rebuild
+// does (here far off): a renamed directory is applied to the index served, a renamed category makes a new one.
+const ContentLayer = ChangeFollowerLayer({
+  ...defaultChangeFollowerOptions,
+  pollInterval: Duration.millis(200),
+  rebuildInterval: Duration.hours(1)
+}).pipe(
+  Layer.provideMerge(Redirector.layer(defaultRedirectorSettings)),
+  Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile })]),
+  Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
+)
+
+layer(ContentLayer, { excludeTestServices: true, timeout: "60 seconds" })("a content change", (it) => {
+  it.effect("keeps the index for a renamed directory, makes a new one for a renamed category", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const redirector = yield* Redirector
+      const [top] = yield* sql<{ id: number }>`INSERT INTO directories (name) VALUES ('pub/c') RETURNING id`
+      const [nine] = yield* sql<{ id: number }>`INSERT INTO directories (name) VALUES ('pub/c/9') RETURNING id`
+      const [product] = yield* sql<{ id: number }>`INSERT INTO products (name) VALUES ('P') RETURNING id`
+      const [category] = yield* sql<{ id: number }>`INSERT INTO categories (name, product_id, topdir_id)
+        VALUES ('C', ${product!.id}, ${top!.id}) RETURNING id`
+      yield* sql`INSERT INTO category_directories (category_id, directory_id)
+        VALUES (${category!.id}, ${top!.id}), (${category!.id}, ${nine!.id})`
+      const nameOf = (id: number) => redirector.status().index?.directory(id)?.name
+      const waitFor = (check: () => boolean) =>
+        Effect.gen(function* () {
+          while (!check()) yield* Effect.sleep("50 millis")
+        }).pipe(Effect.timeout("10 seconds"))
+      yield* waitFor(() => nameOf(nine!.id) === "pub/c/9")
+      const index = redirector.status().index
+
+      yield* sql`UPDATE directories SET name = 'pub/c/10' WHERE id = ${nine!.id}`
+      yield* waitFor(() => nameOf(nine!.id) === "pub/c/10")
+      assert.strictEqual(redirector.status().index, index, "the same index, changed in place")
+
+      yield* sql`UPDATE categories SET name = 'C renamed' WHERE id = ${category!.id}`
+      yield* waitFor(() => redirector.status().index !== index)
+      assert.strictEqual(nameOf(nine!.id), "pub/c/10")
+    })
+  )
+})
