@@ -83,6 +83,15 @@ export class HostIds {
     const word = id >>> 4
     return word < this.words.length && (this.words[word]! & (1 << (id & 15))) !== 0
   }
+
+  /** The same set with `id` in (`present`) or out. */
+  with(id: number, present: boolean): HostIds {
+    if (this.has(id) === present) return this
+    const words = this.words.slice()
+    while (words.length <= id >>> 4) words.push(0)
+    words[id >>> 4] = present ? words[id >>> 4]! | (1 << (id & 15)) : words[id >>> 4]! & ~(1 << (id & 15))
+    return new HostIds(words, this.size + (present ? 1 : -1))
+  }
 }
 
 const NO_HOST_IDS = HostIds.of([])
@@ -701,14 +710,28 @@ const listsOf = (all: ReadonlyArray<IndexHost>) => ({
 
 /**
  * Puts a private host in (`carries`) or out of a kept view, in id order: only what `listsOf` works out changes (a
- * private host is in none of the public lists).
+ * private host is in none of the public lists), and only as far as this host changes it. A check-in changes the bits
+ * of tens of thousands of directories, so this runs for most kept views at once: working each list out afresh from
+ * hundreds of carriers held the event loop for tens of milliseconds.
  */
 const mendView = (view: CarrierView, host: IndexHost, carries: boolean): void => {
-  const all = view.all.filter((each) => each !== host)
-  if (carries) {
-    let at = all.findIndex((each) => each.id > host.id)
-    if (at < 0) at = all.length
-    all.splice(at, 0, host)
+  // `all` is in id order: where the host is, or goes.
+  let low = 0
+  let high = view.all.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (view.all[middle]!.id < host.id) low = middle + 1
+    else high = middle
   }
-  Object.assign(view, { all, ...listsOf(all) })
+  const present = view.all[low] === host
+  if (present === carries) return
+  const all = carries ? view.all.toSpliced(low, 0, host) : view.all.toSpliced(low, 1)
+  Object.assign(view, {
+    all,
+    allIds: view.allIds.with(host.id, carries),
+    servesAsns: servesAsn(host) ? (carries ? true : all.some(servesAsn)) : view.servesAsns,
+    research: host.internet2 ? all.filter((h) => h.internet2) : view.research,
+    restricted:
+      host.allowed !== undefined ? (carries ? true : all.some((h) => h.allowed !== undefined)) : view.restricted
+  })
 }

@@ -701,6 +701,49 @@ describe("a repository's directory and its repodata/ (issue 13: stale repodata n
   })
 })
 
+describe("a mended view (issue 15: a check-in changes the bits of most kept views at once)", () => {
+  it("says what a view made afresh says, however private hosts come and go", () => {
+    // Private hosts of every kind a view's lists follow: serving an ASN, on R&E networks, with allowed countries.
+    const kinds: ReadonlyArray<HostSpec> = [
+      { private: true, netblocks: ["10.1.0.0/16"] },
+      { private: true, asn: 64_500 },
+      { private: true, internet2: true, internet2Clients: true },
+      { private: true, countriesAllowed: ["DE"], netblocks: ["10.2.0.0/16"] },
+      { private: true, peerAsns: [64_501] }
+    ]
+    const spec = (id: number, on: boolean) => ({ ...kinds[id % kinds.length], name: `p${id}`, dirs: on ? [D_ID] : [] })
+    const on = new Map<number, boolean>()
+    const hosts = [host(1, { name: "public" })]
+    for (let id = 2; id <= 21; id++) {
+      on.set(id, id % 3 === 0)
+      hosts.push(host(id, spec(id, on.get(id)!)))
+    }
+    const index = build(hosts)
+    const kept = index.carriers(index.directoryByName(D)!)
+    let seed = 7
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+      return seed / 2_147_483_648
+    }
+    const listsOf = (view: typeof kept) => ({
+      all: view.all.map((h) => h.id),
+      allIds: Array.from({ length: 23 }, (_, id) => view.allIds.has(id)),
+      size: view.allIds.size,
+      servesAsns: view.servesAsns,
+      research: view.research.map((h) => h.id),
+      restricted: view.restricted
+    })
+    for (let step = 0; step < 200; step++) {
+      const id = 2 + Math.floor(next() * 20)
+      on.set(id, !on.get(id))
+      index.replaceHosts([id], [host(id, spec(id, on.get(id)!))])
+      const afresh = build([hosts[0]!, ...[...on].map(([each, current]) => host(each, spec(each, current)))])
+      assert.strictEqual(index.carriers(index.directoryByName(D)!), kept, "the view kept, mended")
+      assert.deepStrictEqual(listsOf(kept), listsOf(afresh.carriers(afresh.directoryByName(D)!)), `step ${step}`)
+    }
+  })
+})
+
 describe("address families (docs/redirector.md#selection)", () => {
   const index = build([
     host(1, { name: "v4-only", ipv4: "yes", ipv6: "no", bandwidth: 10_000 }),
