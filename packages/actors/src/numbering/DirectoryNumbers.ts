@@ -1,7 +1,9 @@
 // A category's directories by path, as their numbers (`category_directories.ordinal`): the table a check-in's
 // reported paths are looked up in (docs/checkin.md#decoding). It lives in SharedArrayBuffers: built once on the event
 // loop's thread, read by every check-in decoding thread without a copy, and none of its 150,000 paths is a string in
-// any JavaScript heap (a Map of them was tens of megabytes of long-lived objects for the collector to walk).
+// any JavaScript heap (a Map of them was tens of megabytes of long-lived objects for the collector to walk). Nothing
+// here imports anything at run time: the decoding threads load this and little else.
+import type { CategoryId } from "@mirrormanager/domain/registry"
 
 /** The table; every array is over a SharedArrayBuffer, so posting it to a worker shares it. */
 export interface DirectoryNumbers {
@@ -15,6 +17,15 @@ export interface DirectoryNumbers {
   readonly hashes: Int32Array
   /** Open addressing: i + 1 for path i, 0 for a free slot; a power of two, at least twice the paths. */
   readonly slots: Int32Array
+}
+
+/** One category's numbers, as of a version of its directories. */
+export interface NumberedCategory {
+  readonly categoryId: CategoryId
+  /** Lower-cased: check-in sections name categories case-insensitively. */
+  readonly key: string
+  readonly version: string
+  readonly numbers: DirectoryNumbers
 }
 
 /** FNV-1a over bytes [from, to). */

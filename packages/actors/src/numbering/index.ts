@@ -1,4 +1,3 @@
-// A category's directories by path, as their numbers: built from the registry once per version of the category's
-// directories, shared with the threads that read check-ins, which report the directories as bits. Imports db.
-export * from "./CategoryNumbers.ts"
+// A category's directories by path, as their numbers, in shared memory: the table the threads that read check-ins
+// look paths up in (built by checkin's CategoryNumbers). Imports nothing at run time (domain's types only).
 export * from "./DirectoryNumbers.ts"

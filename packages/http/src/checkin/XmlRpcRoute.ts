@@ -2,10 +2,9 @@
 // everything else a string the client prints. Always HTTP 200 with text/xml, as the upstream client expects. The body
 // is read on a worker thread (CheckinDecoder), its paths looked up in the categories' directory numbers
 // (CategoryNumbers); the route brings both along: nothing else needs to provide them.
-import { Checkins } from "@mirrormanager/actors/checkin"
+import { CategoryNumbers, Checkins } from "@mirrormanager/actors/checkin"
 import { until, within } from "@mirrormanager/actors/db"
 import { Readiness } from "@mirrormanager/actors/health"
-import { CategoryNumbers } from "@mirrormanager/actors/numbering"
 import { CheckinReplies, XmlRpcFaultCodes } from "@mirrormanager/domain/checkin"
 import { ByteSize, Effect, Layer, Option, Semaphore } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"

@@ -5,16 +5,7 @@ import type { CategoryId } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { sliced } from "../db/index.ts"
-import { type DirectoryNumbers, directoryNumbersSteps } from "./DirectoryNumbers.ts"
-
-/** One category's numbers, as of a version of its directories. */
-export interface NumberedCategory {
-  readonly categoryId: CategoryId
-  /** Lower-cased: check-in sections name categories case-insensitively. */
-  readonly key: string
-  readonly version: string
-  readonly numbers: DirectoryNumbers
-}
+import { directoryNumbersSteps, type NumberedCategory } from "../numbering/index.ts"
 
 export class CategoryNumbers extends Context.Service<
   CategoryNumbers,
