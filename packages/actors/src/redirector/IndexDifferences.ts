@@ -83,11 +83,14 @@ function* changedRows<R extends { readonly id: number }>(
   same: (a: R, b: R) => boolean,
   perStep: number
 ): Generator<void, { readonly ids: ReadonlyArray<number>; readonly rows: ReadonlyArray<R> }> {
-  const now = new Map(current.map((row) => [row.id, row]))
-  yield
+  const now = new Map<number, R>()
+  let n = 0
+  for (const row of current) {
+    now.set(row.id, row)
+    if (++n % perStep === 0) yield
+  }
   const ids: Array<number> = []
   const rows: Array<R> = []
-  let n = 0
   for (const row of next) {
     const was = now.get(row.id)
     now.delete(row.id)

@@ -238,7 +238,8 @@ export class Redirector extends Context.Service<
             Effect.gen(function* () {
               const served = index
               if (served === undefined) return { index: yield* buildIndex(source, build), changes: undefined }
-              const changes = yield* sliced(indexDifferences(served.toSource(), source))
+              // The change follower applies nothing meanwhile (it runs this), so the rows made in slices agree.
+              const changes = yield* sliced(indexDifferences(yield* sliced(served.sourceSteps()), source))
               if (changes === undefined || index !== served) {
                 return { index: yield* buildIndex(source, build), changes: undefined }
               }
