@@ -117,15 +117,13 @@ layer(RedirectorLayer, { excludeTestServices: true })("a rebuild compared with t
 
 // The follower's scheduled rebuild, against a database: a write the change log never saw (its triggers off for the
 // session) reaches the index at the next rebuild, the same index object.
-const FollowerLayer = ChangeFollowerLayer({
-  ...defaultChangeFollowerOptions,
-  pollInterval: Duration.millis(200),
-  rebuildInterval: Duration.seconds(1)
-}).pipe(
-  Layer.provideMerge(Redirector.layer(defaultRedirectorSettings)),
-  Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile })]),
-  Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
-)
+const followerLayer = (rebuildInterval: Duration.Duration) =>
+  ChangeFollowerLayer({ ...defaultChangeFollowerOptions, pollInterval: Duration.millis(200), rebuildInterval }).pipe(
+    Layer.provideMerge(Redirector.layer(defaultRedirectorSettings)),
+    Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile })]),
+    Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
+  )
+const FollowerLayer = followerLayer(Duration.seconds(1))
 
 layer(FollowerLayer, { excludeTestServices: true, timeout: "60 seconds" })("the scheduled rebuild", (it) => {
   it.effect("applies what the change log missed to the index it serves", () =>
@@ -155,15 +153,7 @@ layer(FollowerLayer, { excludeTestServices: true, timeout: "60 seconds" })("the 
 
 // A change that may touch anything (`content`) is checked against the database at once, as the scheduled rebuild
 // does (here far off): a renamed directory is applied to the index served, a renamed category makes a new one.
-const ContentLayer = ChangeFollowerLayer({
-  ...defaultChangeFollowerOptions,
-  pollInterval: Duration.millis(200),
-  rebuildInterval: Duration.hours(1)
-}).pipe(
-  Layer.provideMerge(Redirector.layer(defaultRedirectorSettings)),
-  Layer.provide([GeoIp.layer, NetworkData.layer({ asnFile })]),
-  Layer.provideMerge(freshDatabaseLayer(inject("databaseUrl")))
-)
+const ContentLayer = followerLayer(Duration.hours(1))
 
 layer(ContentLayer, { excludeTestServices: true, timeout: "60 seconds" })("a content change", (it) => {
   it.effect("keeps the index for a renamed directory, makes a new one for a renamed category", () =>

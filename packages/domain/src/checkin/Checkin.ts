@@ -14,13 +14,17 @@ export const CheckinCategory = Schema.Struct({
 }).annotate({ identifier: "CheckinCategory" })
 export type CheckinCategory = typeof CheckinCategory.Type
 
-/** A check-in payload that passed the checks of docs/checkin.md#payload. */
-export const CheckinReport = Schema.Struct({
+/** Who checks in: the site and its password, the host, and `user_active` of the host section (undefined: absent). */
+const checkinHeader = {
   siteName: Schema.String,
   sitePassword: Schema.Redacted(Schema.String),
   hostName: Schema.String,
-  /** `user_active` of the host section: undefined when absent. */
-  userActive: Schema.UndefinedOr(Schema.Boolean),
+  userActive: Schema.UndefinedOr(Schema.Boolean)
+}
+
+/** A check-in payload that passed the checks of docs/checkin.md#payload. */
+export const CheckinReport = Schema.Struct({
+  ...checkinHeader,
   categories: Schema.Array(CheckinCategory)
 }).annotate({ identifier: "CheckinReport" })
 export type CheckinReport = typeof CheckinReport.Type
@@ -44,10 +48,7 @@ export type CheckinSection = typeof CheckinSection.Type
 
 /** A check-in payload that passed the checks, its sections' paths looked up (see CheckinSection). */
 export const NumberedCheckin = Schema.Struct({
-  siteName: Schema.String,
-  sitePassword: Schema.Redacted(Schema.String),
-  hostName: Schema.String,
-  userActive: Schema.UndefinedOr(Schema.Boolean),
+  ...checkinHeader,
   sections: Schema.Array(CheckinSection)
 }).annotate({ identifier: "NumberedCheckin" })
 export type NumberedCheckin = typeof NumberedCheckin.Type

@@ -21,9 +21,10 @@ const fault = (faultCode: number, faultString: string) => xml(faultResponse({ fa
 const tooLarge = () => fault(XmlRpcFaultCodes.invalidRequest, `the request body exceeds ${XMLRPC_MAX_BODY_BYTES} bytes`)
 
 /**
- * Check-ins read and applied at once (docs/checkin.md#limits): a decoded check-in of 100,000 directories is tens of
- * megabytes of strings, so the others wait as the bytes they came as, at most CHECKINS_WAITING_BYTES of them (then
- * "server busy"), and memory stays bounded however many mirrors check in at the same moment.
+ * Check-ins read and applied at once (docs/checkin.md#limits): reading one is a decoding thread's tens of megabytes
+ * and applying it a database transaction, so the others wait as the bytes they came as, at most
+ * CHECKINS_WAITING_BYTES of them (then "server busy"), and memory stays bounded however many mirrors check in at the
+ * same moment.
  */
 const CHECKINS_IN_HAND = 4
 const CHECKINS_WAITING_BYTES = 128 * 1024 * 1024
