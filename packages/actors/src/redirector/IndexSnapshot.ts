@@ -180,9 +180,17 @@ export const readSnapshot = (file: string) =>
   })
 
 /** At start, before the database answers: serve the snapshot, if there is one (a bad one is logged and ignored). */
+/** The snapshot of the format before (one JSON value): never read, removed when a node starts. */
+const OLD_SNAPSHOT = "redirector-index.json.gz"
+
 export const IndexSnapshotLayer = (file: string) =>
   Layer.effectDiscard(
     Effect.gen(function* () {
+      const old = path.join(path.dirname(file), OLD_SNAPSHOT)
+      if (fs.existsSync(old)) {
+        yield* Effect.promise(() => fs.promises.rm(old, { force: true }))
+        yield* Effect.logInfo(`removed ${old}, an index snapshot of an earlier format`)
+      }
       const redirector = yield* Redirector
       const snapshot = yield* readSnapshot(file).pipe(
         Effect.catch((error) => Effect.as(Effect.logWarning(error.message), undefined))

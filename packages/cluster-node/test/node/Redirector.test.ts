@@ -1,6 +1,7 @@
 // The redirector of real node processes: answers from the index, changes reaching every node within a second,
 // and serving on while the database is down, also after a restart (from the snapshot on disk).
 import { createHash } from "node:crypto"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
 import { startEmbeddedPostgres } from "../../src/db/EmbeddedPostgres.ts"
@@ -149,8 +150,13 @@ describe("the redirector of a cluster of nodes", () => {
       MM_DATA_DIR: path.join(dir, "node"),
       MM_INDEX_SNAPSHOT_INTERVAL: "200 millis"
     }
+    // A snapshot of the format before, as an earlier version left it: removed at the start.
+    const oldSnapshot = path.join(dir, "node", "redirector-index.json.gz")
+    fs.mkdirSync(path.dirname(oldSnapshot), { recursive: true })
+    fs.writeFileSync(oldSnapshot, "old")
     try {
       let node = await startNode(env)
+      assert.isFalse(fs.existsSync(oldSnapshot))
       const categoryId = await setUpContent(node)
       await addMirror(node, categoryId, "mirror-se", "SE", "https://mirror.example.se/pub/epel")
       const expected = `# repo = epel-9 arch = x86_64 country = SE country = global \nhttps://mirror.example.se/pub/epel/9/Everything/x86_64/\n`
