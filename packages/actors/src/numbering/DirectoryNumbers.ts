@@ -82,14 +82,6 @@ export function* directoryNumbersSteps(
   return { bytes, starts, ordinals: ordinalsOut, hashes, slots }
 }
 
-/** What a check-in's paths are, as a category's directories. */
-export interface NumberedPaths {
-  /** Bit n set (byte n >> 3, bit n & 7 from the lowest): directory n was reported; no trailing zero byte. */
-  readonly bits: Uint8Array
-  /** Directories reported (each once, however often its path was). */
-  readonly directories: number
-}
-
 /** Looks paths up in one table; keeps a scratch buffer for their bytes. Not for sharing between threads. */
 export class DirectoryNumbering {
   private readonly numbers: DirectoryNumbers
@@ -126,8 +118,11 @@ export class DirectoryNumbering {
     }
   }
 
-  /** The directories among `paths`, as a bitset of their numbers; paths that are none are left out. */
-  numberAll(paths: ReadonlyArray<string>): NumberedPaths {
+  /**
+   * The directories among `paths`, as a bitset of their numbers (bit n in byte n >> 3 at n & 7 from the lowest, no
+   * trailing zero byte); paths that are none are left out, a path given twice counts once.
+   */
+  numberAll(paths: ReadonlyArray<string>): Uint8Array {
     const found = new Int32Array(paths.length)
     let count = 0
     let highest = -1
@@ -138,15 +133,7 @@ export class DirectoryNumbering {
       if (ordinal > highest) highest = ordinal
     }
     const bits = new Uint8Array(highest < 0 ? 0 : (highest >>> 3) + 1)
-    let directories = 0
-    for (let i = 0; i < count; i++) {
-      const ordinal = found[i]!
-      const mask = 1 << (ordinal & 7)
-      if ((bits[ordinal >>> 3]! & mask) === 0) {
-        bits[ordinal >>> 3]! |= mask
-        directories++
-      }
-    }
-    return { bits, directories }
+    for (let i = 0; i < count; i++) bits[found[i]! >>> 3]! |= 1 << (found[i]! & 7)
+    return bits
   }
 }

@@ -213,7 +213,7 @@ const indexHost = (source: HostSource): IndexHost => ({
 
 export class MirrorIndex {
   /** When the rows it was made of were read (or, after a rebuild that changed it in place, those it was compared to). */
-  builtAt: number
+  private built: number
   private readonly hosts = new Map<number, IndexHost>()
   private readonly categories = new Map<number, CategorySource>()
   private readonly directoriesById = new Map<number, IndexDirectory>()
@@ -259,7 +259,7 @@ export class MirrorIndex {
   }
 
   constructor(source: IndexSource, builtAt: number) {
-    this.builtAt = builtAt
+    this.built = builtAt
     const building = this.steps(source)
     while (!building.next().done) {
       // all at once
@@ -280,7 +280,11 @@ export class MirrorIndex {
 
   /** The index was found current at `builtAt` (a rebuild found what differed and applied it as changes). */
   rebuiltAt(builtAt: number): void {
-    this.builtAt = builtAt
+    this.built = builtAt
+  }
+
+  get builtAt(): number {
+    return this.built
   }
 
   /** The build, in steps of a few hundred rows each. */

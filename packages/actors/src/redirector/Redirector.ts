@@ -9,12 +9,11 @@ import { type ClientFacts, type Decision, decide, type Prepared, worthKeeping } 
 import { indexDifferences } from "./IndexDifferences.ts"
 import type { IndexChanges, IndexSource } from "./IndexSource.ts"
 import { MirrorIndex } from "./MirrorIndex.ts"
-
-export type { IndexChanges }
-
 import type { RedirectorRequest } from "./RedirectorRequest.ts"
 import { ResolvedRequests } from "./ResolvedRequests.ts"
 import { type RandomSource, type SelectionOptions, seededRandom } from "./Selection.ts"
+
+export type { IndexChanges }
 
 export interface RedirectorSettings {
   /** Global fill below this many hosts (docs/redirector.md#selection). */
@@ -55,8 +54,8 @@ export type IndexOrigin = "database" | "snapshot" | "feed"
 /** The index as others may read it: changes go through the Redirector. */
 export type IndexView = Omit<
   MirrorIndex,
-  "replaceHosts" | "replaceDirectories" | "setRepositories" | "setOverrides" | "rebuiltAt" | "builtAt"
-> & { readonly builtAt: number }
+  "replaceHosts" | "replaceDirectories" | "setRepositories" | "setOverrides" | "rebuiltAt"
+>
 
 export interface RedirectorStatus {
   readonly index: IndexView | undefined

@@ -3,7 +3,7 @@
 // its id).
 import type { MirrorUrlScheme } from "@mirrormanager/domain/registry"
 import { bitsOf } from "../db/index.ts"
-import { type HostSource, inSchemeOrder } from "../redirector/index.ts"
+import { type HostSource, inSchemeOrder, type OverridesSource } from "../redirector/index.ts"
 
 export const indexHost = (
   id: number,
@@ -40,4 +40,13 @@ export const indexHost = (
       }
     ]
   }
+}
+
+/** Country overrides of a test index: 198.51.100.0/24 split between Germany (the lower half) and Finland. */
+export const TWO_COUNTRY_OVERRIDES: OverridesSource = {
+  netblockCountries: [
+    { netblock: "198.51.100.0/25", country: "DE" },
+    { netblock: "198.51.100.128/25", country: "FI" }
+  ],
+  continentRedirects: []
 }

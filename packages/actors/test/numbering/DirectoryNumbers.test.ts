@@ -4,7 +4,7 @@
 import { Worker } from "node:worker_threads"
 import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { bitsOf } from "../../src/db/UpToDateBits.ts"
+import { bitsOf, countBits } from "../../src/db/UpToDateBits.ts"
 import { DirectoryNumbering, directoryNumbersOf } from "../../src/numbering/DirectoryNumbers.ts"
 
 const paths = ["", "9", "9/Everything", "9/Everything/x86_64", "9/Everything/x86_64/repodata", "11/Éditions/日本語"]
@@ -45,10 +45,10 @@ it("a full table of 150,000 paths: every one found, among probes that collide", 
 it("what was reported becomes a bitset of numbers, each directory once, strangers left out", () => {
   const numbering = new DirectoryNumbering(numbers)
   const reported = numbering.numberAll(["9", "", "9", "not/there", "11/Éditions/日本語"])
-  assert.deepStrictEqual(reported.bits, bitsOf([13, 3, 53]))
-  assert.strictEqual(reported.directories, 3)
-  assert.deepStrictEqual(numbering.numberAll([]), { bits: new Uint8Array(0), directories: 0 })
-  assert.deepStrictEqual(numbering.numberAll(["none", "of", "them"]).bits, new Uint8Array(0))
+  assert.deepStrictEqual(reported, bitsOf([13, 3, 53]))
+  assert.strictEqual(countBits(reported), 3)
+  assert.deepStrictEqual(numbering.numberAll([]), new Uint8Array(0))
+  assert.deepStrictEqual(numbering.numberAll(["none", "of", "them"]), new Uint8Array(0))
 })
 
 it.effect("another thread reads the table as posted, in the same memory", () =>

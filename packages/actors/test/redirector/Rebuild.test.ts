@@ -13,7 +13,7 @@ import { NetworkData } from "../../src/ipdata/NetworkData.ts"
 import { ChangeFollowerLayer, defaultChangeFollowerOptions } from "../../src/redirector/ChangeFollower.ts"
 import type { IndexSource } from "../../src/redirector/IndexSource.ts"
 import { defaultRedirectorSettings, Redirector } from "../../src/redirector/Redirector.ts"
-import { freshDatabaseLayer, indexHost } from "../../src/testing/index.ts"
+import { freshDatabaseLayer, indexHost, TWO_COUNTRY_OVERRIDES } from "../../src/testing/index.ts"
 
 const asnFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mm-rebuild-")), "asn.txt")
 fs.writeFileSync(asnFile, "192.0.2.0/24 64500\n")
@@ -30,13 +30,7 @@ const source = (overrides: Partial<IndexSource> = {}): IndexSource => ({
   ],
   repositories: [{ prefix: "t-9", arch: "x86_64", directoryId: 2, disabled: false }],
   redirects: [],
-  overrides: {
-    netblockCountries: [
-      { netblock: "198.51.100.0/25", country: "DE" },
-      { netblock: "198.51.100.128/25", country: "FI" }
-    ],
-    continentRedirects: []
-  },
+  overrides: TWO_COUNTRY_OVERRIDES,
   ...overrides
 })
 

@@ -94,7 +94,7 @@ export const numberCheckinCall = (
         category: numbered === undefined ? null : { categoryId: numbered.categoryId, directories: new Uint8Array(0) }
       }
     }
-    const { bits } = numbered.numbering.numberAll(section.directories)
+    const bits = numbered.numbering.numberAll(section.directories)
     transfer.push(bits.buffer as ArrayBuffer)
     return { key: section.key, enabled: true, category: { categoryId: numbered.categoryId, directories: bits } }
   })

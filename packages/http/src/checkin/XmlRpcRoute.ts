@@ -82,24 +82,21 @@ const readAndApply = (
 ) =>
   Effect.gen(function* () {
     const readiness = yield* Readiness
-    const numbers = yield* categoryNumbers.current.pipe(
+    const loaded = yield* categoryNumbers.current.pipe(
       within(NUMBERS_TIMEOUT),
       until(readiness.unreachable),
       Effect.map(Option.flatten),
-      Effect.catchCause((cause) =>
-        Effect.as(
-          Effect.logError("check-in not read: the categories' directories could not be loaded", cause),
-          Option.none()
-        )
-      )
+      Effect.result
     )
-    if (Option.isNone(numbers)) {
-      yield* Effect.logWarning("check-in not read: the registry database did not answer").pipe(
-        Effect.annotateLogs({ address })
-      )
+    if (loaded._tag === "Failure" || Option.isNone(loaded.success)) {
+      yield* (
+        loaded._tag === "Failure"
+          ? Effect.logError("check-in not read: the categories' directories could not be loaded", loaded.failure)
+          : Effect.logWarning("check-in not read: the registry database did not answer")
+      ).pipe(Effect.annotateLogs({ address }))
       return xml(methodResponse(CheckinReplies.failure))
     }
-    const decoded = yield* decoder.decode(body, numbers.value).pipe(Effect.result)
+    const decoded = yield* decoder.decode(body, loaded.success.value).pipe(Effect.result)
     if (decoded._tag === "Failure") {
       const failure = decoded.failure
       if (failure._tag === "CheckinDecoderBusy") {

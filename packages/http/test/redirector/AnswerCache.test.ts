@@ -11,7 +11,7 @@ import { afterAll, assert, describe, it, layer } from "@effect/vitest"
 import { GeoIp, NetworkData } from "@mirrormanager/actors/ipdata"
 import type { HostSource, IndexSource } from "@mirrormanager/actors/redirector"
 import { type CarrierView, defaultRedirectorSettings, Redirector, seededRandom } from "@mirrormanager/actors/redirector"
-import { indexHost as host } from "@mirrormanager/actors/testing"
+import { indexHost as host, TWO_COUNTRY_OVERRIDES } from "@mirrormanager/actors/testing"
 import { Effect, Layer } from "effect"
 import type { AccessFields } from "../../src/redirector/Answer.ts"
 import { AnswerCache, ENTRY_OVERHEAD } from "../../src/redirector/AnswerCache.ts"
@@ -51,13 +51,7 @@ const source = (hosts: ReadonlyArray<HostSource>): IndexSource => ({
   ],
   repositories: [{ prefix: "epel-9", arch: "x86_64", directoryId: 2, disabled: false }],
   redirects: [],
-  overrides: {
-    netblockCountries: [
-      { netblock: "198.51.100.0/25", country: "DE" },
-      { netblock: "198.51.100.128/25", country: "FI" }
-    ],
-    continentRedirects: []
-  }
+  overrides: TWO_COUNTRY_OVERRIDES
 })
 const WORLD = [mirror(1, 10_000), mirror(2, 100), mirror(3, 100), mirror(4, 100), mirror(5, 100), mirror(6, 100)]
 
