@@ -1,8 +1,8 @@
 // Redirector benchmark (docs/operations.md#performance-targets): a generated world of 2,000 hosts, 2,000 repo/arch
 // pairs and 20,000 netblocks in an embedded PostgreSQL, served by a real node (`mirrormanager serve`, its own process)
 // and loaded by autocannon (its own process) with /mirrorlist and /metalink requests spread over repositories and
-// client addresses (`ip=`). Beside it, in the same run, a bare node:http server answering a fixed body of the size of a
-// typical response. Prints requests/s, latencies, the ratio to the baseline, p99 at half the measured maximum rate, the
+// client addresses (`ip=`). Beside it, in the same run, a bare node:http server answering each request with the bytes
+// the node answered it with. Prints requests/s, latencies, the ratio to the baseline, p99 at half the measured maximum rate, the
 // index build time and the node's resident memory, and one verdict line per target. A missed target is reported, not
 // fatal; a node that cannot start (or does not serve the redirector) fails the run.
 
@@ -228,20 +228,26 @@ export const cleanUpOnSignal = (doing: string, cleanup: () => Promise<unknown>) 
   }
 }
 
-/** A bare node:http server answering the typical bodies of the two endpoints (the throughput baseline). */
-export const startBaseline = async (
-  temp: string,
-  typical: { readonly mirrorlist: string | Buffer; readonly metalink: string | Buffer }
-) => {
-  const mirrorlistBody = path.join(temp, "mirrorlist.body")
-  const metalinkBody = path.join(temp, "metalink.body")
-  fs.writeFileSync(mirrorlistBody, typical.mirrorlist)
-  fs.writeFileSync(metalinkBody, typical.metalink)
+/**
+ * A bare node:http server answering each probed path with the node's own answer to it (the throughput baseline): the
+ * same bytes, so that the ratio is the node's work beside the cost of sending what it sends.
+ */
+export const startBaseline = async (temp: string, answers: ReadonlyArray<ReadonlyMap<string, Buffer>>) => {
+  const answersFile = path.join(temp, "baseline.answers")
+  const records: Array<Buffer> = []
+  for (const each of answers) {
+    for (const [requestPath, body] of each) {
+      const pathBytes = Buffer.from(requestPath, "utf8")
+      const head = Buffer.alloc(4)
+      head.writeUInt32BE(pathBytes.length)
+      const length = Buffer.alloc(4)
+      length.writeUInt32BE(body.length)
+      records.push(head, pathBytes, length, body)
+    }
+  }
+  fs.writeFileSync(answersFile, Buffer.concat(records))
   const port = await freePort()
-  const spawned = spawnChild(
-    [baselineScript, String(port), mirrorlistBody, metalinkBody],
-    path.join(temp, "baseline.log")
-  )
+  const spawned = spawnChild([baselineScript, String(port), answersFile], path.join(temp, "baseline.log"))
   await waitFor("baseline listening", spawned, 10_000, async () =>
     fs.readFileSync(spawned.logFile, "utf8").includes("listening") ? true : undefined
   )
@@ -305,8 +311,11 @@ export const get = (url: string) => fetch(url, { signal: AbortSignal.timeout(10_
 export const parseMetrics = (text: string) => {
   const metrics = new Map<string, number>()
   for (const row of text.split("\n")) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(row)
-    if (match !== null && !metrics.has(match[1]!)) metrics.set(match[1]!, Number(match[2]))
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(row)
+    if (match === null) continue
+    // A series by its name with its labels, and the first of its name by the name alone.
+    if (match[2] !== undefined) metrics.set(`${match[1]!}${match[2]}`, Number(match[3]))
+    if (!metrics.has(match[1]!)) metrics.set(match[1]!, Number(match[3]))
   }
   return metrics
 }
@@ -328,8 +337,8 @@ export const procMemory = (pid: number | undefined) => {
 export interface Probe {
   readonly statuses: Readonly<Record<string, number>>
   readonly contentType: string
-  /** The answer of median size among the 200s (the baseline serves these bytes). */
-  readonly typical: Buffer
+  /** Each path asked (`/endpoint?query`) and the body it was answered with (200s only): what the baseline serves. */
+  readonly answers: ReadonlyMap<string, Buffer>
   readonly sizes: { readonly p10: number; readonly p50: number; readonly p90: number; readonly mean: number }
   readonly urls: { readonly p50: number; readonly max: number }
   readonly headerTokens: Readonly<Record<string, number>>
@@ -340,6 +349,7 @@ export const probe = async (origin: string, endpoint: Endpoint, queries: Readonl
   const began = performance.now()
   const statuses: Record<string, number> = {}
   const bodies: Array<Buffer> = []
+  const answers = new Map<string, Buffer>()
   const urlCounts: Array<number> = []
   const headerTokens: Record<string, number> = {}
   let contentType = ""
@@ -351,6 +361,7 @@ export const probe = async (origin: string, endpoint: Endpoint, queries: Readonl
       const body = Buffer.from(await response.arrayBuffer())
       statuses[response.status] = (statuses[response.status] ?? 0) + 1
       if (response.status !== 200) continue
+      answers.set(`/${endpoint}?${query}`, body)
       contentType = response.headers.get("content-type") ?? contentType
       bodies.push(body)
       const text = body.toString("utf8")
@@ -380,7 +391,7 @@ export const probe = async (origin: string, endpoint: Endpoint, queries: Readonl
   return {
     statuses,
     contentType,
-    typical: at(bodies, 0.5),
+    answers,
     sizes: {
       p10: at(bodies, 0.1).length,
       p50: at(bodies, 0.5).length,
@@ -653,11 +664,11 @@ export const run = async () => {
       )
     }
 
-    // 4. The baseline: a bare node:http server answering the typical bodies.
-    const started = await startBaseline(temp, {
-      mirrorlist: probes.mirrorlist.typical,
-      metalink: probes.metalink.typical
-    })
+    // 4. The baseline: a bare node:http server answering each path with the node's answer to it.
+    const started = await startBaseline(
+      temp,
+      Object.values(probes).map((probe) => probe.answers)
+    )
     baseline = started.spawned
     const baselineOrigin = started.origin
 
@@ -693,7 +704,7 @@ export const run = async () => {
           ...atBaseline,
           warmupSeconds: warmup
         })
-        line(`  baseline, round ${round} (${thousands(probes[endpoint].typical.length)} B)`, describeLoad(baselineRun))
+        line(`  baseline, round ${round}`, describeLoad(baselineRun))
         rounds.push({
           node: nodeRun,
           baseline: baselineRun,
