@@ -131,6 +131,7 @@ describe("the redirector of a cluster of nodes", () => {
     assert.match(metrics, /^mm_answer_cache_bytes [1-9]\d*$/m)
     assert.match(metrics, /^mm_answer_cache_answers_total\{source="fresh"\} [1-9]\d*$/m)
     assert.match(metrics, /^mm_answer_cache_answers_total\{source="kept"\} \d+$/m)
+    assert.match(metrics, /^mm_answer_cache_declined_total \d+$/m)
     assert.match(metrics, /^mm_index_built_at_seconds [1-9][\d.]*$/m)
     assert.match(metrics, /^mm_event_loop_delay_max_seconds \d[\d.e-]*$/m)
     // The heap within the resident memory: both measured, the heap the smaller.

@@ -232,7 +232,7 @@ const metrics: Json = {
     operationId: "metrics.prometheus",
     summary: "The node's counters in the Prometheus text format",
     description:
-      "Per node: redirector requests by endpoint and status (`mm_redirector_requests_total`), the index (`mm_index_*`: ready, from the snapshot, hosts, directories, repositories, build time, age), the change stream (`mm_changes_following`, `mm_changes_lag_seconds`, `mm_changes_applied_total`), kept answers (`mm_answer_cache_bytes`, `mm_answer_cache_answers_total{source}`: sent as kept or made afresh) and this node's crawls (`mm_crawls_total{mode,status}`, `mm_crawl_requests_total`, `mm_hosts_switched_off_total`; sum them over the nodes). Answered directly, also while the database is down; no authentication.",
+      "Per node: redirector requests by endpoint and status (`mm_redirector_requests_total`), the index (`mm_index_*`: ready, from the snapshot, hosts, directories, repositories, build time, age), the change stream (`mm_changes_following`, `mm_changes_lag_seconds`, `mm_changes_applied_total`), kept answers (`mm_answer_cache_bytes`, `mm_answer_cache_answers_total{source}`: sent as kept or made afresh; `mm_answer_cache_declined_total`: fresh ones not kept for want of room) and this node's crawls (`mm_crawls_total{mode,status}`, `mm_crawl_requests_total`, `mm_hosts_switched_off_total`; sum them over the nodes). Answered directly, also while the database is down; no authentication.",
     security: [],
     parameters: [],
     responses: {

@@ -102,6 +102,12 @@ export class NodeMetrics {
       ]
     )
     metric(
+      "mm_answer_cache_declined_total",
+      "counter",
+      "Fresh answers not kept: the cache was full and what would have made room was asked as often lately.",
+      [["", answers.declined]]
+    )
+    metric(
       "mm_crawls_total",
       "counter",
       "Host crawls run on this node, by mode and status.",

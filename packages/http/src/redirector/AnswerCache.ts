@@ -11,8 +11,15 @@
 // An answer without a mirror has nobody to shuffle: it is kept once, and sent until the index's hosts or
 // directories change (its comment says why it is empty, and that can change without the view changing: a host
 // adding the category), so no client can make the redirector select afresh on every request.
+// When the cache is full, what is asked more often lately wins the room (TinyLFU's admission): a new entry, or an
+// entry's growth, is kept only if its request and client class were asked more often (AskFrequency) than the most
+// asked entry of the directory that would go first; otherwise the answer is made afresh and sent without being kept.
+// So a stream of requests wider than the cache (many distinct large metalinks asked in turn) leaves a stable part of
+// it kept instead of replacing every kept answer before it is asked again, and a scan of made-up paths cannot push
+// out what is popular.
 import type { CarrierView, Plans, RandomSource } from "@mirrormanager/actors/redirector"
 import type { AccessFields, Answer, Endpoint } from "./Answer.ts"
+import { AskFrequency } from "./AskFrequency.ts"
 import { httpDate, type MetalinkParts } from "./MirrorlistFormat.ts"
 
 /** An answer as selection and rendering make it: a whole body, or a metalink in parts. */
@@ -80,6 +87,16 @@ const LARGE_ANSWER = 2048
 /** What an entry costs besides its answers and keys, in bytes' worth: the Map slots, the entry. */
 export const ENTRY_OVERHEAD = 512
 
+/** A directory not asked for in this many answers per entry kept gives way to any newcomer (see `admits`). */
+const IDLE_ASKS = 8
+
+/** The bytes of a rendered body. */
+const sizeOf = (body: Rendered["body"]) =>
+  typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.head.length + body.rest.length
+
+/** What an entry is charged when made: both its keys and the overhead. */
+const entryCost = (request: string, client: string) => request.length + client.length + ENTRY_OVERHEAD
+
 interface Entry {
   readonly variants: Array<Variant>
   /** What the fresh answers of this entry are drawn from (a selection plan), made once. */
@@ -101,6 +118,10 @@ interface Slot {
   count: number
   /** Dropped to make room: what it still gets (within the answer that dropped it) is not kept or counted. */
   gone: boolean
+  /** The hash of its most asked entry (as last seen): what the directory's claim to stay is judged by. */
+  hottest: number
+  /** The cache's count of answers when one of its entries was last asked. */
+  askedAt: number
 }
 
 /** What is kept for one index: dropped whole when another index replaces it. */
@@ -130,11 +151,16 @@ export class AnswerCache {
   private keptAnswers = 0
   private freshAnswers = 0
   private replacedGenerations = 0
+  private declinedAnswers = 0
+  /** Answers asked of the cache, since the start: the clock a directory's last ask is told by. */
+  private asks = 0
   /** At most about this many bytes' worth is kept; past it, the least recently refreshed directories go. */
   private readonly limit: number
+  private readonly frequency: AskFrequency
 
-  constructor(limit: number) {
+  constructor(limit: number, frequency: AskFrequency = new AskFrequency()) {
     this.limit = limit
+    this.frequency = frequency
   }
 
   /** What is kept now for the current index (nothing when it is gone). */
@@ -168,6 +194,11 @@ export class AnswerCache {
     return this.freshAnswers
   }
 
+  /** Fresh answers not kept because the cache was full and what would have gone was asked as often, since the start. */
+  get declined(): number {
+    return this.declinedAnswers
+  }
+
   /** Index generations whose answers were dropped because a new index replaced them, since the start. */
   get replaced(): number {
     return this.replacedGenerations
@@ -186,15 +217,18 @@ export class AnswerCache {
     return generation
   }
 
-  private entry(
+  /** A new entry (and its directory's slot when it has none yet). */
+  private newEntry(
     generation: Generation,
+    known: Slot | undefined,
     view: CarrierView,
     request: string,
-    client: string
+    client: string,
+    hash: number
   ): { slot: Slot; entry: Entry } {
-    let slot = generation.slots.get(view)
+    let slot = known
     if (slot === undefined) {
-      slot = { view, entries: new Map(), bytes: 0, count: 0, gone: false }
+      slot = { view, entries: new Map(), bytes: 0, count: 0, gone: false, hottest: hash, askedAt: this.asks }
       generation.slots.set(view, slot)
     }
     let byClient = slot.entries.get(request)
@@ -202,17 +236,32 @@ export class AnswerCache {
       byClient = new Map()
       slot.entries.set(request, byClient)
     }
-    let entry = byClient.get(client)
-    if (entry === undefined) {
-      entry = { variants: [], plan: undefined, emptyAt: -1 }
-      byClient.set(client, entry)
-      slot.count++
-      generation.count++
-      // Both keys are counted in full for each entry (a request key shared by several client classes is counted
-      // more than once): the bound holds whatever the requests look like.
-      this.charge(generation, slot, request.length + client.length + ENTRY_OVERHEAD)
-    }
+    const entry: Entry = { variants: [], plan: undefined, emptyAt: -1 }
+    byClient.set(client, entry)
+    slot.count++
+    generation.count++
+    // Both keys are counted in full for each entry (a request key shared by several client classes is counted more
+    // than once): the bound holds whatever the requests look like.
+    this.charge(generation, slot, entryCost(request, client))
     return { slot, entry }
+  }
+
+  /**
+   * Whether `bytes` more may be kept for a directory (its slot, if it has one yet) by an entry asked `asked` times
+   * lately, this time included: when they fit, or when the entry was asked more often before this time than the
+   * hottest entry of the directory that would go first, or that directory was not asked for in the last
+   * `IDLE_ASKS` answers per entry kept (however often it was asked before: what was popular and is no longer gives
+   * way at once). Ties keep what is kept: in a stream of requests asked in turn, the one that would go is the next to
+   * be asked, and asked once less so far this turn.
+   */
+  private admits(generation: Generation, slot: Slot | undefined, bytes: number, asked: number): boolean {
+    if (bytes <= 0 || generation.bytes + bytes <= this.limit) return true
+    for (const [, first] of generation.slots) {
+      if (first === slot) continue
+      if (this.asks - first.askedAt > IDLE_ASKS * Math.max(1_000, generation.count)) return true
+      return asked - 1 > this.frequency.estimate(first.hottest)
+    }
+    return false
   }
 
   /**
@@ -253,43 +302,72 @@ export class AnswerCache {
     compute: (plans: Plans) => Rendered
   ): Answer {
     const generation = this.generationOf(index)
-    const { slot, entry } = this.entry(generation, view, request, client)
+    const hash = this.frequency.hash(request, client)
+    const asked = this.frequency.record(hash)
+    const known = generation.slots.get(view)
+    this.asks++
+    if (known !== undefined) {
+      known.askedAt = this.asks
+      if (known.hottest !== hash && asked >= this.frequency.estimate(known.hottest)) known.hottest = hash
+    }
+    const found = known?.entries.get(request)?.get(client)
+    if (found === undefined || known === undefined) {
+      // A new entry: its first answer is made afresh, and kept with the entry and its plan if there is room for the
+      // three (see `admits`); if not, it is sent and kept nowhere.
+      this.freshAnswers++
+      let plan: unknown
+      let planBytes = 0
+      const rendered = compute((make, cost) => {
+        const made = make()
+        plan = made
+        planBytes = cost(made)
+        return made
+      })
+      if (!this.admits(generation, known, entryCost(request, client) + planBytes + sizeOf(rendered.body), asked)) {
+        this.declinedAnswers++
+        return answerOf(rendered, epochMs, log)
+      }
+      const { slot, entry } = this.newEntry(generation, known, view, request, client, hash)
+      entry.plan = plan
+      this.charge(generation, slot, planBytes)
+      const variant = this.keep(generation, slot, entry, rendered, policy.variants, random, reasonVersion, asked)
+      return variant === undefined
+        ? answerOf(rendered, epochMs, log)
+        : answerWith(variant, variant.chunks, epochMs, log)
+    }
+    const here = known
+    const kept = found
     // A fresh answer for the first two requests, then for one request in `refresh` (at random): each variant is
     // an independent draw and the choice among them ignores their content, so what a client gets is distributed
     // as a fresh shuffle would be. An answer without a mirror is the same every time: kept until its reason may
     // have changed.
-    const count = entry.variants.length
-    const kept =
-      entry.emptyAt >= 0 ? entry.emptyAt === reasonVersion : count >= 2 && random.next() * policy.refresh >= 1
-    let variant: Variant
-    if (kept) {
+    const count = kept.variants.length
+    const reuse = kept.emptyAt >= 0 ? kept.emptyAt === reasonVersion : count >= 2 && random.next() * policy.refresh >= 1
+    if (reuse) {
       this.keptAnswers++
-      variant = entry.variants[entry.emptyAt >= 0 ? 0 : Math.floor(random.next() * count)]!
-    } else {
-      this.freshAnswers++
-      variant = this.keep(
-        generation,
-        slot,
-        entry,
-        compute((make, cost) => {
-          if (entry.plan === undefined) {
-            const plan = make()
-            entry.plan = plan
-            this.charge(generation, slot, cost(plan))
-          }
-          return entry.plan as ReturnType<typeof make>
-        }),
-        policy.variants,
-        random,
-        reasonVersion
-      )
+      const variant = kept.variants[kept.emptyAt >= 0 ? 0 : Math.floor(random.next() * count)]!
+      return answerWith(variant, variant.chunks, epochMs, log)
     }
+    this.freshAnswers++
+    const rendered = compute((make, cost) => {
+      if (kept.plan !== undefined) return kept.plan as ReturnType<typeof make>
+      const plan = make()
+      // The plan is kept with the entry when there is room for it (it is what fresh answers are drawn from).
+      const bytes = cost(plan)
+      if (this.admits(generation, here, bytes, asked)) {
+        kept.plan = plan
+        this.charge(generation, here, bytes)
+      }
+      return plan
+    })
+    const variant = this.keep(generation, here, kept, rendered, policy.variants, random, reasonVersion, asked)
+    if (variant === undefined) return answerOf(rendered, epochMs, log)
     return answerWith(variant, variant.chunks, epochMs, log)
   }
 
   /**
    * Keeps a fresh answer as a variant: another one, or in place of one drawn at random; an answer without a mirror
-   * in place of all.
+   * in place of all. Undefined when there is no room for what it adds (see `admits`): then it is not kept.
    */
   private keep(
     generation: Generation,
@@ -298,42 +376,41 @@ export class AnswerCache {
     rendered: Rendered,
     variants: number,
     random: RandomSource,
-    reasonVersion: number
-  ): Variant {
-    const chunks = typeof rendered.body === "string" ? [kept(rendered.body)] : [rendered.body.head, rendered.body.rest]
-    let size = 0
-    for (const chunk of chunks) size += chunk.length
+    reasonVersion: number,
+    asked: number
+  ): Variant | undefined {
+    const body = rendered.body
+    const size = sizeOf(body)
+    // An answer without a mirror (the entry's answers all are, or none: the plan decides) has nothing to shuffle:
+    // one is kept, with the version of hosts and directories its reason was worked out from. Large answers keep
+    // fewer variants, so more keys fit; they are drawn afresh as often.
+    const alone = rendered.hosts === 0 || entry.emptyAt >= 0
+    const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
+    const at = alone || entry.variants.length < keep ? -1 : Math.floor(random.next() * entry.variants.length)
+    let old = 0
+    if (alone) for (const each of entry.variants) old += each.size
+    else if (at >= 0) old = entry.variants[at]!.size
+    // The first two variants of an entry that was let in are kept: without them it would never be of use.
+    if (!(entry.variants.length < 2 && at < 0) && !this.admits(generation, slot, size - old, asked)) {
+      this.declinedAnswers++
+      return undefined
+    }
     const variant: Variant = {
       endpoint: rendered.endpoint,
       status: rendered.status,
       headers: rendered.headers,
-      chunks,
+      chunks: typeof body === "string" ? [kept(body)] : [body.head, body.rest],
       size,
       hosts: rendered.hosts,
       result: rendered.result
     }
-    // An answer without a mirror (the entry's answers all are, or none: the plan decides) has nothing to shuffle:
-    // one is kept, with the version of hosts and directories its reason was worked out from.
-    if (rendered.hosts === 0 || entry.emptyAt >= 0) {
-      let old = 0
-      for (const each of entry.variants) old += each.size
+    if (alone) {
       entry.variants.length = 0
       entry.variants.push(variant)
       entry.emptyAt = rendered.hosts === 0 ? reasonVersion : -1
-      this.charge(generation, slot, size - old)
-      return variant
-    }
-    // Large answers keep fewer variants, so more keys fit; they are drawn afresh as often.
-    const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
-    if (entry.variants.length < keep) {
-      entry.variants.push(variant)
-      this.charge(generation, slot, size)
-    } else {
-      const at = Math.floor(random.next() * entry.variants.length)
-      const old = entry.variants[at]!
-      entry.variants[at] = variant
-      this.charge(generation, slot, size - old.size)
-    }
+    } else if (at < 0) entry.variants.push(variant)
+    else entry.variants[at] = variant
+    this.charge(generation, slot, size - old)
     return variant
   }
 }

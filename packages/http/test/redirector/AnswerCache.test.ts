@@ -375,23 +375,63 @@ describe("the answer cache's bound", () => {
     assert.strictEqual(cache.fresh, 50_000, "each path asked once: every answer made afresh")
   })
 
-  it("drops the directories least recently refreshed first, and keeps the rest", () => {
+  it("when full, gives room to what is asked more often than the directory that would go first", () => {
     const cache = new AnswerCache(3_000)
     const random = seededRandom([1, 2, 3, 4])
     const views = [{}, {}, {}] as unknown as Array<CarrierView>
     let computed = 0
-    const ask = (view: CarrierView) =>
-      cache.answer(GENERATION, view, "k", "c", { variants: 8, refresh: 8 }, random, 0, { ...LOG }, 0, () => {
+    const ask = (n: number) =>
+      cache.answer(GENERATION, views[n]!, `k${n}`, "c", { variants: 2, refresh: 8 }, random, 0, { ...LOG }, 0, () => {
         computed++
         return { endpoint: "mirrorlist", status: 200, headers: {}, body: "x".repeat(400), hosts: 1, result: "ok" }
       })
-    for (const view of views) for (let i = 0; i < 20; i++) ask(view)
-    // Each directory keeps two variants at least (2 × 400 characters and its entry): the first went for the third.
+    // Each directory keeps two variants (2 × 400 characters and its entry): two fit, not three.
+    for (const n of [0, 1]) for (let i = 0; i < 20; i++) ask(n)
+    assert.strictEqual(cache.directories, 2)
+    // The third, asked as often as the first: it is answered afresh every time and nothing kept goes.
     computed = 0
-    for (let i = 0; i < 20; i++) ask(views[2]!)
-    assert.isBelow(computed, 10, "the newest directory is kept")
+    const declined = cache.declined
+    for (let i = 0; i < 20; i++) ask(2)
+    assert.strictEqual(computed, 20)
+    assert.strictEqual(cache.declined - declined, 20)
     computed = 0
-    ask(views[0]!)
-    assert.strictEqual(computed, 1, "the oldest was dropped")
+    ask(0)
+    ask(1)
+    assert.isBelow(computed, 2, "the first two stay kept")
+    // Asked more often than the one that would go first, it takes its room and is kept from then on.
+    for (let i = 0; i < 5; i++) ask(2)
+    computed = 0
+    for (let i = 0; i < 20; i++) ask(2)
+    assert.isBelow(computed, 10, "the third is kept now")
+    computed = 0
+    ask(0)
+    assert.strictEqual(computed, 1, "the first, least recently refreshed, was dropped")
+    assert.isAtMost(cache.size, 3_000)
+  })
+
+  it("keeps a stable part of a stream of requests wider than itself, instead of replacing all of it", () => {
+    // 200 directories of large answers asked in turn, again and again; the cache holds about 80 of them. Dropping the
+    // least recently refreshed would drop each just before it is asked again, and keep nothing of use.
+    const limit = 1_000_000
+    const cache = new AnswerCache(limit)
+    const random = seededRandom([9, 8, 7, 6])
+    const views = Array.from({ length: 200 }, () => ({}) as unknown as CarrierView)
+    const body = "y".repeat(6_000)
+    for (let round = 0; round < 30; round++) {
+      views.forEach((view, n) =>
+        cache.answer(GENERATION, view, `k${n}`, "c", { variants: 4, refresh: 32 }, random, 0, { ...LOG }, 0, () => ({
+          endpoint: "metalink",
+          status: 200,
+          headers: {},
+          body,
+          hosts: 3,
+          result: "ok"
+        }))
+      )
+      assert.isAtMost(cache.size, limit)
+    }
+    const share = cache.kept / (cache.kept + cache.fresh)
+    assert.isAbove(share, 0.3, `${cache.kept} kept, ${cache.fresh} fresh`)
+    assert.isAbove(cache.declined, 0)
   })
 })
