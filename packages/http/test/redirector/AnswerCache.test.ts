@@ -418,7 +418,7 @@ describe("the answer cache's bound", () => {
     const views = Array.from({ length: 200 }, () => ({}) as unknown as CarrierView)
     const body = "y".repeat(6_000)
     for (let round = 0; round < 30; round++) {
-      views.forEach((view, n) =>
+      views.forEach((view, n) => {
         cache.answer(GENERATION, view, `k${n}`, "c", { variants: 4, refresh: 32 }, random, 0, { ...LOG }, 0, () => ({
           endpoint: "metalink",
           status: 200,
@@ -427,7 +427,7 @@ describe("the answer cache's bound", () => {
           hosts: 3,
           result: "ok"
         }))
-      )
+      })
       assert.isAtMost(cache.size, limit)
     }
     const share = cache.kept / (cache.kept + cache.fresh)
