@@ -106,11 +106,11 @@ let packedScratch = new Float64Array(PACKED_HOSTS)
 /**
  * Weighted shuffle (Efraimidis-Spirakis): each host draws u^(1/w) and the largest go first. The draws, to 40 bits,
  * carry the host's index in their low bits, so that a native numeric sort of a Float64Array orders them (no
- * comparator calls); a tie in 40 bits (about one in 10^12) goes to the lower index.
+ * comparator calls); a tie in 40 bits (about one in 10^12) goes to the lower index. The order as indexes into `hosts`.
  */
-const weightedShuffle = (hosts: ReadonlyArray<IndexHost>, random: RandomSource): Array<IndexHost> => {
+const weightedOrder = (hosts: ReadonlyArray<IndexHost>, random: RandomSource): Array<number> => {
   const n = hosts.length
-  if (n < 2) return hosts.slice()
+  if (n < 2) return n === 1 ? [0] : []
   if (n > PACKED_HOSTS) {
     const keys = new Float64Array(n)
     const order = new Array<number>(n)
@@ -118,8 +118,7 @@ const weightedShuffle = (hosts: ReadonlyArray<IndexHost>, random: RandomSource):
       keys[i] = Math.log(random.next()) / hosts[i]!.weight
       order[i] = i
     }
-    order.sort((x, y) => keys[y]! - keys[x]!)
-    return order.map((i) => hosts[i]!)
+    return order.sort((x, y) => keys[y]! - keys[x]!)
   }
   if (packedScratch.length < n) packedScratch = new Float64Array(Math.max(n, 2 * packedScratch.length))
   const packed = packedScratch.subarray(0, n)
@@ -129,9 +128,9 @@ const weightedShuffle = (hosts: ReadonlyArray<IndexHost>, random: RandomSource):
     packed[i] = (KEY_SCALE - 1 - draw) * PACKED_HOSTS + i
   }
   packed.sort()
-  const ordered = new Array<IndexHost>(n)
-  for (let i = 0; i < n; i++) ordered[i] = hosts[packed[i]! % PACKED_HOSTS]!
-  return ordered
+  const order = new Array<number>(n)
+  for (let i = 0; i < n; i++) order[i] = packed[i]! % PACKED_HOSTS
+  return order
 }
 
 const familyRank = (host: IndexHost, family: 4 | 6 | undefined): number => {
@@ -140,16 +139,39 @@ const familyRank = (host: IndexHost, family: 4 | 6 | undefined): number => {
   return support === "yes" ? 0 : support === "unknown" ? 1 : 2
 }
 
-/** Stable partition by the client's family: hosts known to serve it, unknown, known not to. */
-const byFamily = (hosts: Array<IndexHost>, family: 4 | 6 | undefined): Array<IndexHost> => {
-  if (family === undefined || hosts.length < 2) return hosts
+/** Stable partition of an order (indexes into `hosts`) by the client's family: known to serve it, unknown, known not to. */
+const byFamily = (hosts: ReadonlyArray<IndexHost>, order: Array<number>, family: 4 | 6 | undefined): Array<number> => {
+  if (family === undefined || order.length < 2) return order
   let mixed = false
-  const first = familyRank(hosts[0]!, family)
-  for (let i = 1; i < hosts.length && !mixed; i++) mixed = familyRank(hosts[i]!, family) !== first
-  if (!mixed) return hosts
-  const ranked: Array<Array<IndexHost>> = [[], [], []]
-  for (const host of hosts) ranked[familyRank(host, family)]!.push(host)
+  const first = familyRank(hosts[order[0]!]!, family)
+  for (let i = 1; i < order.length && !mixed; i++) mixed = familyRank(hosts[order[i]!]!, family) !== first
+  if (!mixed) return order
+  const ranked: Array<Array<number>> = [[], [], []]
+  for (const at of order) ranked[familyRank(hosts[at]!, family)]!.push(at)
   return ranked[0]!.concat(ranked[1]!, ranked[2]!)
+}
+
+const NO_URLS: ReadonlyArray<HostUrlSource> = []
+
+/**
+ * A host category's URLs that pass a protocol filter: the list itself when all do, else the filtered list, made once
+ * per list and filter (the filters are the few lists requests resolve to, kept with them) and let go with the list.
+ */
+const filtered = new WeakMap<
+  ReadonlyArray<HostUrlSource>,
+  { readonly protocols: ReadonlyArray<MirrorUrlScheme>; readonly urls: ReadonlyArray<HostUrlSource> }
+>()
+const allowedUrls = (
+  urls: ReadonlyArray<HostUrlSource>,
+  protocols: ReadonlyArray<MirrorUrlScheme>
+): ReadonlyArray<HostUrlSource> => {
+  const known = filtered.get(urls)
+  if (known !== undefined && known.protocols === protocols) return known.urls
+  const allowed = urls.every((url) => protocols.includes(url.scheme))
+    ? urls
+    : urls.filter((url) => protocols.includes(url.scheme))
+  filtered.set(urls, { protocols, urls: allowed })
+  return allowed
 }
 
 /** Marks hosts as seen in one pass of one selection (instead of a Set per pass): a new number per pass. */
@@ -158,6 +180,11 @@ let round = 0
 /** One group of a selection: its hosts (admitted) and how they are ordered on each request. */
 export interface PlannedGroup {
   readonly hosts: ReadonlyArray<IndexHost>
+  /**
+   * Each host's usable URLs for the directory's category that pass the protocol filter, https first (as `hosts`):
+   * worked out once with the plan, not for each answer drawn from it.
+   */
+  readonly urls: ReadonlyArray<ReadonlyArray<HostUrlSource>>
   /** Bandwidth-weighted shuffle (geo groups), or uniform. */
   readonly weighted: boolean
   /** The netblock group: where each prefix-length tier ends (most specific first); tiers are shuffled apart. */
@@ -214,6 +241,16 @@ export const planSelection = (
   }
 
   const groups: Array<PlannedGroup> = []
+  const urlsOf = (host: IndexHost): ReadonlyArray<HostUrlSource> => {
+    const urls = categoryId === undefined ? undefined : host.byCategory.get(categoryId)?.urls
+    if (urls === undefined) return NO_URLS
+    return protocols === undefined ? urls : allowedUrls(urls, protocols)
+  }
+  const planned = (
+    hosts: ReadonlyArray<IndexHost>,
+    weighted: boolean,
+    tiers: ReadonlyArray<number> | undefined
+  ): PlannedGroup => ({ hosts, urls: hosts.map(urlsOf), weighted, tiers })
   const countryTokens: Array<string> = []
   let netblock = false
   let asn: number | undefined
@@ -241,7 +278,7 @@ export const planSelection = (
     }
     if (netblockGroup.length > 0) {
       netblock = true
-      groups.push({ hosts: netblockGroup, weighted: false, tiers })
+      groups.push(planned(netblockGroup, false, tiers))
     }
     // Step 3: the client's ASN, as the host's own (when it serves its ASN's clients) or a peer ASN.
     const casn = options.clientAsn
@@ -249,7 +286,7 @@ export const planSelection = (
       const asnGroup = admit(index.servingAsn(view, casn), false)
       if (asnGroup.length > 0) {
         asn = casn
-        groups.push({ hosts: asnGroup, weighted: false, tiers: undefined })
+        groups.push(planned(asnGroup, false, undefined))
       }
     }
     // Step 4: R&E hosts in the client's country.
@@ -257,7 +294,7 @@ export const planSelection = (
       const reGroup = admit(researchCarriers(view, cc), true)
       if (reGroup.length > 0) {
         researchNetwork = true
-        groups.push({ hosts: reGroup, weighted: false, tiers: undefined })
+        groups.push(planned(reGroup, false, undefined))
       }
     }
   }
@@ -265,7 +302,7 @@ export const planSelection = (
   const addGeoGroup = (hosts: ReadonlyArray<IndexHost>, token: string | undefined): boolean => {
     const admitted = admit(hosts, true)
     if (admitted.length === 0) return false
-    groups.push({ hosts: admitted, weighted: true, tiers: undefined })
+    groups.push(planned(admitted, true, undefined))
     if (token === undefined) global = true
     else countryTokens.push(token)
     return true
@@ -311,7 +348,7 @@ export const planSelection = (
         neighbours.push(...admitted)
       }
       if (neighbours.length > 0) {
-        groups.push({ hosts: neighbours, weighted: true, tiers: undefined })
+        groups.push(planned(neighbours, true, undefined))
         countryTokens.push(...tokens)
       }
     }
@@ -350,33 +387,35 @@ export const planSelection = (
   }
 }
 
+/** A group's order for one answer, as indexes into its hosts: netblock tiers shuffled apart, else weighted or uniform. */
+const groupOrder = (group: PlannedGroup, random: RandomSource): Array<number> => {
+  if (group.tiers !== undefined) {
+    const order: Array<number> = []
+    let from = 0
+    for (const end of group.tiers) {
+      const tier: Array<number> = []
+      for (let i = from; i < end; i++) tier.push(i)
+      for (const at of shuffle(tier, random)) order.push(at)
+      from = end
+    }
+    return order
+  }
+  if (group.weighted) return weightedOrder(group.hosts, random)
+  const order = new Array<number>(group.hosts.length)
+  for (let i = 0; i < order.length; i++) order[i] = i
+  return shuffle(order, random)
+}
+
 /** Steps 11-12: each group in its order (drawn from `random`), partitioned by family, concatenated, deduplicated. */
 export const orderSelection = (plan: SelectionPlan, random: RandomSource): Selection => {
-  const { categoryId, protocols, family } = plan
-  const urlsOf = (host: IndexHost): ReadonlyArray<HostUrlSource> => {
-    const urls = categoryId === undefined ? undefined : host.byCategory.get(categoryId)?.urls
-    if (urls === undefined) return []
-    if (protocols === undefined) return urls
-    return urls.filter((u) => protocols.includes(u.scheme))
-  }
   const seen = ++round
   const hosts: Array<SelectedHost> = []
   for (const group of plan.groups) {
-    let ordered: Array<IndexHost>
-    if (group.tiers !== undefined) {
-      ordered = []
-      let from = 0
-      for (const end of group.tiers) {
-        ordered.push(...shuffle(group.hosts.slice(from, end), random))
-        from = end
-      }
-    } else {
-      ordered = group.weighted ? weightedShuffle(group.hosts, random) : shuffle(group.hosts.slice(), random)
-    }
-    for (const host of byFamily(ordered, family)) {
+    for (const at of byFamily(group.hosts, groupOrder(group, random), plan.family)) {
+      const host = group.hosts[at]!
       if (host.mark === seen) continue
       host.mark = seen
-      hosts.push({ host, urls: urlsOf(host) })
+      hosts.push({ host, urls: group.urls[at]! })
     }
   }
   return {
