@@ -6,8 +6,9 @@
 // for the old one is served again (and it is the first to go when space is needed). Everything kept hangs on the
 // index it was made from (its generation): a new index (a full build, the snapshot) drops all of it at once, and the
 // cache holds the index only weakly, so an index the Redirector let go is not kept alive here, nor are its views,
-// hosts and plans (docs/redirector.md#answers-kept). Answers are kept as bytes, ready to send: a kept mirrorlist is
-// sent as it is, a kept metalink with the response time put in as its pubdate.
+// hosts and plans (docs/redirector.md#answers-kept). A mirrorlist is kept as bytes, sent as they are; a metalink as
+// its draft (its hosts' lines in the order drawn: about a kilobyte, where its bytes are 26 KB at the median at Fedora's
+// size, so that thousands of distinct metalinks fit), written out for each answer with the response time as pubdate.
 // An answer without a mirror has nobody to shuffle: it is kept once, and sent until the index's hosts or
 // directories change (its comment says why it is empty, and that can change without the view changing: a host
 // adding the category), so no client can make the redirector select afresh on every request.
@@ -20,14 +21,14 @@
 import type { CarrierView, Plans, RandomSource } from "@mirrormanager/actors/redirector"
 import type { AccessFields, Answer, Endpoint } from "./Answer.ts"
 import { AskFrequency } from "./AskFrequency.ts"
-import { httpDate, type MetalinkParts } from "./MirrorlistFormat.ts"
+import { httpDate, type MetalinkDraft, ownBytes, writeMetalink } from "./MirrorlistFormat.ts"
 
-/** An answer as selection and rendering make it: a whole body, or a metalink in parts. */
+/** An answer as selection and rendering make it: a whole body, or a metalink's draft. */
 export interface Rendered {
   readonly endpoint: Endpoint
   readonly status: number
   readonly headers: Answer["headers"]
-  readonly body: string | MetalinkParts
+  readonly body: string | MetalinkDraft
   readonly hosts: number
   readonly result: string
 }
@@ -36,50 +37,38 @@ interface Variant {
   readonly endpoint: Endpoint
   readonly status: number
   readonly headers: Answer["headers"]
-  /** The body, or for a metalink the bytes before and after its pubdate (which is the response time). */
-  readonly chunks: ReadonlyArray<Buffer>
+  /** The body as bytes (a metalink's draft is kept instead, and written for each answer sent). */
+  readonly body: Buffer | MetalinkDraft
   readonly size: number
   readonly hosts: number
   readonly result: string
 }
 
 /**
- * Bytes of their own, outside Node's shared pool (a kept slice of the pool would keep all 8 KiB of it), and outside
- * the JavaScript heap: kept as strings, tens of megabytes of answers would make the collector let the heap grow by as
- * much again.
+ * A body in chunks to send: a mirrorlist whole (text when fresh, bytes when kept), a metalink's draft written out in
+ * its bytes before and after the pubdate, with the response time between them.
  */
-const kept = (text: string): Buffer => {
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"))
-  bytes.write(text, 0, "utf8")
-  return bytes
+const chunksOf = (body: string | Buffer | MetalinkDraft, epochMs: number): ReadonlyArray<string | Buffer> => {
+  if (typeof body === "string" || Buffer.isBuffer(body)) return [body]
+  const parts = writeMetalink(body)
+  return [parts.head, httpDate(epochMs), parts.rest]
 }
 
-/**
- * A rendered body in chunks: a mirrorlist whole (text, sent as it is when not kept), a metalink in its bytes before
- * and after the pubdate.
- */
-const chunksOf = (body: string | MetalinkParts): ReadonlyArray<string | Buffer> =>
-  typeof body === "string" ? [body] : [body.head, body.rest]
-
-/** The body to send: the chunks, with the response time between the two parts of a metalink. */
-const bodyOf = <C extends string | Buffer>(chunks: ReadonlyArray<C>, epochMs: number): ReadonlyArray<C | string> =>
-  chunks.length === 1 ? chunks : [chunks[0]!, httpDate(epochMs), chunks[1]!]
-
-/** The answer to send: what was made (fresh or kept), its body chunks, the response time; the log learns of it. */
+/** The answer to send: what was made (fresh or kept), its body, the response time; the log learns of it. */
 const answerWith = (
   made: Pick<Rendered, "endpoint" | "status" | "headers" | "hosts" | "result">,
-  chunks: ReadonlyArray<string | Buffer>,
+  body: string | Buffer | MetalinkDraft,
   epochMs: number,
   log: AccessFields
 ): Answer => {
   log.hosts = made.hosts
   log.result = made.result
-  return { endpoint: made.endpoint, status: made.status, headers: made.headers, body: bodyOf(chunks, epochMs), log }
+  return { endpoint: made.endpoint, status: made.status, headers: made.headers, body: chunksOf(body, epochMs), log }
 }
 
 /** The answer to send, from a fresh rendering that is not kept. */
 export const answerOf = (rendered: Rendered, epochMs: number, log: AccessFields): Answer =>
-  answerWith(rendered, chunksOf(rendered.body), epochMs, log)
+  answerWith(rendered, rendered.body, epochMs, log)
 
 /** Answers longer than this keep half the variants. */
 const LARGE_ANSWER = 2048
@@ -90,9 +79,12 @@ export const ENTRY_OVERHEAD = 512
 /** A directory not asked for in this many answers per entry kept gives way to any newcomer (see `admits`). */
 const IDLE_ASKS = 8
 
-/** The bytes of a rendered body. */
+/**
+ * What keeping a rendered body costs, in bytes' worth: a mirrorlist's bytes; a metalink's draft, its list of hosts
+ * (the hosts' lines and the text around them are shared with other answers).
+ */
 const sizeOf = (body: Rendered["body"]) =>
-  typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.head.length + body.rest.length
+  typeof body === "string" ? Buffer.byteLength(body, "utf8") : 16 * body.hosts.length + 256
 
 /** What an entry is charged when made: both its keys and the overhead. */
 const entryCost = (request: string, client: string) => request.length + client.length + ENTRY_OVERHEAD
@@ -331,9 +323,7 @@ export class AnswerCache {
       entry.plan = plan
       this.charge(generation, slot, planBytes)
       const variant = this.keep(generation, slot, entry, rendered, policy.variants, random, reasonVersion, asked)
-      return variant === undefined
-        ? answerOf(rendered, epochMs, log)
-        : answerWith(variant, variant.chunks, epochMs, log)
+      return variant === undefined ? answerOf(rendered, epochMs, log) : answerWith(variant, variant.body, epochMs, log)
     }
     const here = known
     const kept = found
@@ -346,7 +336,7 @@ export class AnswerCache {
     if (reuse) {
       this.keptAnswers++
       const variant = kept.variants[kept.emptyAt >= 0 ? 0 : Math.floor(random.next() * count)]!
-      return answerWith(variant, variant.chunks, epochMs, log)
+      return answerWith(variant, variant.body, epochMs, log)
     }
     this.freshAnswers++
     const rendered = compute((make, cost) => {
@@ -362,7 +352,7 @@ export class AnswerCache {
     })
     const variant = this.keep(generation, here, kept, rendered, policy.variants, random, reasonVersion, asked)
     if (variant === undefined) return answerOf(rendered, epochMs, log)
-    return answerWith(variant, variant.chunks, epochMs, log)
+    return answerWith(variant, variant.body, epochMs, log)
   }
 
   /**
@@ -399,7 +389,9 @@ export class AnswerCache {
       endpoint: rendered.endpoint,
       status: rendered.status,
       headers: rendered.headers,
-      chunks: typeof body === "string" ? [kept(body)] : [body.head, body.rest],
+      // Bytes outside the JavaScript heap: kept as strings, tens of megabytes of answers would make the collector let
+      // the heap grow by as much again.
+      body: typeof body === "string" ? ownBytes(body) : body,
       size,
       hosts: rendered.hosts,
       result: rendered.result

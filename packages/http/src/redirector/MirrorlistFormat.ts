@@ -165,19 +165,84 @@ const urlLineOf = (url: HostUrlSource, host: SelectedHost["host"]): UrlLine => {
   return made
 }
 
-/** Preferences as bytes: 100 for the first host, one less for each next one, 1 at least. */
-const PREFERENCES: ReadonlyArray<Buffer> = Array.from({ length: 101 }, (_, n) => Buffer.from(String(n), "latin1"))
+/** The digits of a preference (100 for the first host, one less for each next one, 1 at least), as bytes. */
+const DIGIT_0 = 0x30
+const DIGIT_1 = 0x31
+const preferenceDigits = (preference: number) => (preference >= 100 ? 3 : preference >= 10 ? 2 : 1)
 
-/** The lines of a metalink being written (kept between metalinks: one is written to its end before the next). */
-const scratchLines: Array<UrlLine> = []
-const scratchPreferences: Array<number> = []
+/** A host's lines in a metalink under one protocol filter: its URLs' lines, https first, and their bytes in all. */
+export interface HostLines {
+  readonly country: string
+  readonly private: boolean
+  readonly allowed: ReadonlyArray<MirrorUrlScheme>
+  readonly lines: ReadonlyArray<UrlLine>
+  /** The bytes of the lines' parts, but their preference and the path below the mirror's URL. */
+  readonly bytes: number
+}
 
-export const metalinkParts = (
-  generator: string,
-  file: MetalinkFile,
-  hosts: ReadonlyArray<SelectedHost>,
-  protocols: ReadonlyArray<MirrorUrlScheme> | undefined
-): MetalinkParts => {
+/**
+ * Each host's lines, made once per URL list and protocol filter (the filters are the few lists requests resolve to):
+ * a fresh metalink then takes one lookup per host, not one per URL and scheme, and the sizes are summed per host.
+ * Weak, like the lines.
+ */
+const hostLines = new WeakMap<ReadonlyArray<HostUrlSource>, HostLines>()
+const hostLinesOf = (
+  urls: ReadonlyArray<HostUrlSource>,
+  host: SelectedHost["host"],
+  allowed: ReadonlyArray<MirrorUrlScheme>
+): HostLines => {
+  const known = hostLines.get(urls)
+  if (
+    known !== undefined &&
+    known.allowed === allowed &&
+    known.country === host.country &&
+    known.private === host.private
+  ) {
+    return known
+  }
+  const lines: Array<UrlLine> = []
+  let bytes = 0
+  for (const scheme of METALINK_ORDER) {
+    if (!allowed.includes(scheme)) continue
+    for (const url of urls) {
+      if (url.scheme !== scheme) continue
+      const line = urlLineOf(url, host)
+      lines.push(line)
+      bytes += line.before.length + line.after.length
+    }
+  }
+  const made: HostLines = { country: host.country, private: host.private, allowed, lines, bytes }
+  hostLines.set(urls, made)
+  return made
+}
+
+/** The parts of a metalink that are the same for every answer to one request (see `metalinkFrame`). */
+interface MetalinkFrame {
+  readonly generator: string
+  readonly file: Omit<MetalinkFile, "details" | "emptyNote">
+  /** Between the pubdate and the first mirror's line: the file, its hashes and alternates. */
+  readonly open: Buffer
+  /** What follows each mirror's URL: the path below it and the line's end. */
+  readonly after: Buffer
+}
+
+/**
+ * The parts of a metalink that are the same for every answer, as bytes: made once per list of details (kept with the
+ * request resolved to them), so that kept drafts share them (a small Buffer of its own would hold a slice of Node's
+ * shared pool, and with it all of the pool).
+ */
+const metalinkFrames = new WeakMap<ReadonlyArray<FileDetailSource>, MetalinkFrame>()
+const metalinkFrame = (generator: string, file: MetalinkFile): MetalinkFrame => {
+  const known = metalinkFrames.get(file.details)
+  if (
+    known !== undefined &&
+    known.generator === generator &&
+    known.file.name === file.name &&
+    known.file.subpath === file.subpath &&
+    known.file.tail === file.tail
+  ) {
+    return known
+  }
   const [newest, ...alternates] = file.details
   let open = `" generator="${escapeXml(generator)}" xmlns:mm0="http://fedorahosted.org/mirrormanager">\n <files>\n  <file name="${escapeXml(file.name)}">\n`
   open += `   <mm0:timestamp>${newest!.timestamp}</mm0:timestamp>\n   <size>${newest!.size}</size>\n`
@@ -192,57 +257,111 @@ export const metalinkParts = (
     open += "   </mm0:alternates>\n"
   }
   open += `   <resources maxconnections="1">\n`
+  // Escaping goes character by character, so the URL and the path below it are escaped apart.
+  const after = `${file.subpath === "" ? "" : `/${escapeXml(file.subpath)}`}${escapeXml(file.tail)}</url>\n`
+  const made: MetalinkFrame = {
+    generator,
+    file: { name: file.name, subpath: file.subpath, tail: file.tail },
+    open: ownBytes(open),
+    after: ownBytes(after)
+  }
+  metalinkFrames.set(file.details, made)
+  return made
+}
+
+/** Bytes of their own, outside Node's shared pool (a kept slice of the pool would keep all 8 KiB of it). */
+export const ownBytes = (text: string): Buffer => {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"))
+  bytes.write(text, 0, "utf8")
+  return bytes
+}
+
+/**
+ * A metalink as its selection left it, ready to be written: the text around the mirrors, and each listed host's lines
+ * in order (the first gets preference 100, each next one less, 1 at least). An answer cache keeps this instead of
+ * the bytes — about a kilobyte instead of 26 KB at the median at Fedora's size (44 KB on average) — and writes it for
+ * each answer sent.
+ */
+export interface MetalinkDraft {
+  /** The file, its hashes and alternates: between the pubdate and the first mirror's line. */
+  readonly open: Buffer
+  /** What follows each mirror's URL: the path below it and the line's end. */
+  readonly after: Buffer
+  readonly hosts: ReadonlyArray<HostLines>
+  /** Said where the URLs would be when there is none. */
+  readonly note: string
+  /** Bytes of the whole written but its head and pubdate (`MetalinkParts.rest`). */
+  readonly size: number
+}
+
+export const metalinkDraft = (
+  generator: string,
+  file: MetalinkFile,
+  hosts: ReadonlyArray<SelectedHost>,
+  protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+): MetalinkDraft => {
+  const { open, after } = metalinkFrame(generator, file)
   const allowed = protocols ?? DEFAULT_SCHEMES
-  // What follows each mirror's URL: the same for every line (escaping goes character by character, so the URL and
-  // the path below it are escaped apart).
-  const after = Buffer.from(
-    `${file.subpath === "" ? "" : `/${escapeXml(file.subpath)}`}${escapeXml(file.tail)}</url>\n`,
-    "utf8"
-  )
-  const lines = scratchLines
-  const preferences = scratchPreferences
-  lines.length = 0
-  preferences.length = 0
-  let size = 0
-  let preference = 100
-  for (const { host, urls: hostUrls } of hosts) {
-    let listed = false
-    for (const scheme of METALINK_ORDER) {
-      if (!allowed.includes(scheme)) continue
-      for (const url of hostUrls) {
-        if (url.scheme !== scheme) continue
-        listed = true
-        const line = urlLineOf(url, host)
-        lines.push(line)
-        preferences.push(preference)
-        size += line.before.length + PREFERENCES[preference]!.length + line.after.length + after.length
+  const listed: Array<HostLines> = []
+  let size = open.length + METALINK_CLOSE.length
+  for (const { host, urls } of hosts) {
+    const each = hostLinesOf(urls, host, allowed)
+    const count = each.lines.length
+    if (count === 0) continue
+    size += each.bytes + count * (preferenceDigits(preferenceAt(listed.length)) + after.length)
+    listed.push(each)
+  }
+  const note = listed.length === 0 && file.emptyNote !== undefined ? metalinkNote(file.emptyNote) : ""
+  return { open, after, hosts: listed, note, size: size + Buffer.byteLength(note, "utf8") }
+}
+
+/** The preference of the listed host at `rank` (from 0). */
+const preferenceAt = (rank: number) => Math.max(1, 100 - rank)
+
+/** A draft written out, in its two parts around the pubdate. */
+export const writeMetalink = (draft: MetalinkDraft): MetalinkParts => {
+  const { open, after, hosts } = draft
+  // Bytes of their own (see AnswerCache: a kept slice of Node's shared pool would keep all of it).
+  const rest = Buffer.allocUnsafeSlow(draft.size)
+  rest.set(open, 0)
+  let at = open.length
+  const afterLength = after.length
+  for (let rank = 0; rank < hosts.length; rank++) {
+    const lines = hosts[rank]!.lines
+    // The preference's digits are put in byte by byte: cheaper than copying a piece of one to three bytes.
+    const preference = preferenceAt(rank)
+    const tens = (preference / 10) | 0
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!
+      const before = line.before
+      rest.set(before, at)
+      at += before.length
+      if (preference === 100) {
+        rest[at++] = DIGIT_1
+        rest[at++] = DIGIT_0
+        rest[at++] = DIGIT_0
+      } else {
+        if (tens > 0) rest[at++] = DIGIT_0 + tens
+        rest[at++] = DIGIT_0 + (preference % 10)
       }
+      const urlPart = line.after
+      rest.set(urlPart, at)
+      at += urlPart.length
+      rest.set(after, at)
+      at += afterLength
     }
-    if (listed) preference = Math.max(1, preference - 1)
   }
-  const note = lines.length === 0 && file.emptyNote !== undefined ? metalinkNote(file.emptyNote) : ""
-  const openBytes = Buffer.byteLength(open, "utf8")
-  const noteBytes = Buffer.byteLength(note, "utf8")
-  // Bytes of its own (see AnswerCache: a kept slice of Node's shared pool would keep all of it).
-  const rest = Buffer.allocUnsafeSlow(openBytes + size + noteBytes + METALINK_CLOSE.length)
-  let at = rest.write(open, 0, "utf8")
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!
-    const value = PREFERENCES[preferences[i]!]!
-    rest.set(line.before, at)
-    at += line.before.length
-    rest.set(value, at)
-    at += value.length
-    rest.set(line.after, at)
-    at += line.after.length
-    rest.set(after, at)
-    at += after.length
-  }
-  at += rest.write(note, at, "utf8")
+  at += rest.write(draft.note, at, "utf8")
   rest.set(METALINK_CLOSE, at)
-  lines.length = 0
   return { head: METALINK_HEAD_BYTES, rest }
 }
+
+export const metalinkParts = (
+  generator: string,
+  file: MetalinkFile,
+  hosts: ReadonlyArray<SelectedHost>,
+  protocols: ReadonlyArray<MirrorUrlScheme> | undefined
+): MetalinkParts => writeMetalink(metalinkDraft(generator, file, hosts, protocols))
 
 export const metalinkBody = (
   pubdate: string,

@@ -14,7 +14,7 @@ import {
 } from "@mirrormanager/actors/redirector"
 import type { AccessFields, Answer, Endpoint } from "./Answer.ts"
 import { type AnswerCache, answerOf, type Rendered } from "./AnswerCache.ts"
-import { httpDate, metalinkFailure, metalinkParts, mirrorlistBody, mirrorlistHeader } from "./MirrorlistFormat.ts"
+import { httpDate, metalinkDraft, metalinkFailure, mirrorlistBody, mirrorlistHeader } from "./MirrorlistFormat.ts"
 
 export interface AnswerOptions {
   /** Where answers are kept (a node has one, bounded by its settings); without, every answer is made afresh. */
@@ -121,7 +121,7 @@ const metalink = (endpoint: Endpoint, form: MetalinkForm, generator: string, sel
     endpoint,
     status: 200,
     headers: METALINK_HEADERS,
-    body: metalinkParts(
+    body: metalinkDraft(
       generator,
       { name: form.name, details: form.details, subpath: form.subpath, tail: form.tail, emptyNote: empty },
       selection.hosts,
