@@ -127,63 +127,44 @@ export interface MetalinkParts {
   readonly rest: Buffer
 }
 
+/** Bytes of their own, outside Node's shared pool (a kept slice of the pool would keep all 8 KiB of it). */
+export const ownBytes = (text: string): Buffer => {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"))
+  bytes.write(text, 0, "utf8")
+  return bytes
+}
+
 const METALINK_HEAD_BYTES = Buffer.from(METALINK_HEAD, "utf8")
 const METALINK_CLOSE = Buffer.from("   </resources>\n  </file>\n </files>\n</metalink>\n", "utf8")
-
-/** A mirror URL's line in a metalink, as bytes, but its preference and the path below the URL. */
-interface UrlLine {
-  readonly country: string
-  readonly private: boolean
-  /** Up to the preference's value. */
-  readonly before: Buffer
-  /** From the preference's closing quote to the end of the mirror's URL, escaped. */
-  readonly after: Buffer
-}
-
-/**
- * The lines of mirror URLs, made once per URL: a metalink lists about 130 at Fedora's size, and escaping each afresh,
- * then putting together a string of several hundred pieces (which V8 copies out of as many places in the heap), was
- * most of a fresh answer's time; the metalink is written as bytes, copied from these. Weak: a URL the index let go
- * takes its line along. A host's country or private flag can change without its URLs being replaced: the line is
- * made again then.
- */
-const urlLines = new WeakMap<HostUrlSource, UrlLine>()
-const urlLineOf = (url: HostUrlSource, host: SelectedHost["host"]): UrlLine => {
-  const line = urlLines.get(url)
-  if (line !== undefined && line.country === host.country && line.private === host.private) return line
-  const location = escapeXml(host.country.toUpperCase())
-  const made: UrlLine = {
-    country: host.country,
-    private: host.private,
-    before: Buffer.from(
-      `    <url protocol="${url.scheme}" type="${url.scheme}" location="${location}" preference="`,
-      "utf8"
-    ),
-    after: Buffer.from(`"${host.private ? ' mm0:private="True"' : ""}>${escapeXml(url.url)}`, "utf8")
-  }
-  urlLines.set(url, made)
-  return made
-}
 
 /** The digits of a preference (100 for the first host, one less for each next one, 1 at least), as bytes. */
 const DIGIT_0 = 0x30
 const DIGIT_1 = 0x31
 const preferenceDigits = (preference: number) => (preference >= 100 ? 3 : preference >= 10 ? 2 : 1)
 
-/** A host's lines in a metalink under one protocol filter: its URLs' lines, https first, and their bytes in all. */
+/**
+ * A host's lines in a metalink under one protocol filter (its URLs', https first), as bytes but their preference and
+ * the path below the mirror's URL: for each line the part up to the preference's value, then the part from its closing
+ * quote to the end of the mirror's URL, escaped. All in one block of bytes, the parts views into it.
+ */
 export interface HostLines {
   readonly country: string
   readonly private: boolean
   readonly allowed: ReadonlyArray<MirrorUrlScheme>
-  readonly lines: ReadonlyArray<UrlLine>
-  /** The bytes of the lines' parts, but their preference and the path below the mirror's URL. */
+  /** Two per line: before the preference, after it. */
+  readonly parts: ReadonlyArray<Buffer>
+  /** The lines. */
+  readonly count: number
+  /** The bytes of the parts. */
   readonly bytes: number
 }
 
 /**
  * Each host's lines, made once per URL list and protocol filter (the filters are the few lists requests resolve to):
- * a fresh metalink then takes one lookup per host, not one per URL and scheme, and the sizes are summed per host.
- * Weak, like the lines.
+ * a metalink lists about 130 URLs at Fedora's size, and escaping each afresh, then putting together a string of several
+ * hundred pieces, was most of a fresh answer's time; a metalink is written as bytes, copied from these, with one lookup
+ * per host. Weak: a URL list the index let go takes its lines along. A host's country or private flag can change
+ * without its URLs being replaced: the lines are made again then.
  */
 const hostLines = new WeakMap<ReadonlyArray<HostUrlSource>, HostLines>()
 const hostLinesOf = (
@@ -200,18 +181,34 @@ const hostLinesOf = (
   ) {
     return known
   }
-  const lines: Array<UrlLine> = []
-  let bytes = 0
+  const texts: Array<string> = []
+  const location = escapeXml(host.country.toUpperCase())
   for (const scheme of METALINK_ORDER) {
     if (!allowed.includes(scheme)) continue
     for (const url of urls) {
       if (url.scheme !== scheme) continue
-      const line = urlLineOf(url, host)
-      lines.push(line)
-      bytes += line.before.length + line.after.length
+      texts.push(
+        `    <url protocol="${url.scheme}" type="${url.scheme}" location="${location}" preference="`,
+        `"${host.private ? ' mm0:private="True"' : ""}>${escapeXml(url.url)}`
+      )
     }
   }
-  const made: HostLines = { country: host.country, private: host.private, allowed, lines, bytes }
+  const block = ownBytes(texts.join(""))
+  const parts: Array<Buffer> = []
+  let at = 0
+  for (const text of texts) {
+    const length = Buffer.byteLength(text, "utf8")
+    parts.push(block.subarray(at, at + length))
+    at += length
+  }
+  const made: HostLines = {
+    country: host.country,
+    private: host.private,
+    allowed,
+    parts,
+    count: texts.length / 2,
+    bytes: block.length
+  }
   hostLines.set(urls, made)
   return made
 }
@@ -269,13 +266,6 @@ const metalinkFrame = (generator: string, file: MetalinkFile): MetalinkFrame => 
   return made
 }
 
-/** Bytes of their own, outside Node's shared pool (a kept slice of the pool would keep all 8 KiB of it). */
-export const ownBytes = (text: string): Buffer => {
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"))
-  bytes.write(text, 0, "utf8")
-  return bytes
-}
-
 /**
  * A metalink as its selection left it, ready to be written: the text around the mirrors, and each listed host's lines
  * in order (the first gets preference 100, each next one less, 1 at least). An answer cache keeps this instead of
@@ -306,7 +296,7 @@ export const metalinkDraft = (
   let size = open.length + METALINK_CLOSE.length
   for (const { host, urls } of hosts) {
     const each = hostLinesOf(urls, host, allowed)
-    const count = each.lines.length
+    const count = each.count
     if (count === 0) continue
     size += each.bytes + count * (preferenceDigits(preferenceAt(listed.length)) + after.length)
     listed.push(each)
@@ -327,13 +317,12 @@ export const writeMetalink = (draft: MetalinkDraft): MetalinkParts => {
   let at = open.length
   const afterLength = after.length
   for (let rank = 0; rank < hosts.length; rank++) {
-    const lines = hosts[rank]!.lines
+    const parts = hosts[rank]!.parts
     // The preference's digits are put in byte by byte: cheaper than copying a piece of one to three bytes.
     const preference = preferenceAt(rank)
     const tens = (preference / 10) | 0
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!
-      const before = line.before
+    for (let i = 0; i < parts.length; i += 2) {
+      const before = parts[i]!
       rest.set(before, at)
       at += before.length
       if (preference === 100) {
@@ -344,7 +333,7 @@ export const writeMetalink = (draft: MetalinkDraft): MetalinkParts => {
         if (tens > 0) rest[at++] = DIGIT_0 + tens
         rest[at++] = DIGIT_0 + (preference % 10)
       }
-      const urlPart = line.after
+      const urlPart = parts[i + 1]!
       rest.set(urlPart, at)
       at += urlPart.length
       rest.set(after, at)
