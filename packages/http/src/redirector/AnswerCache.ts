@@ -7,9 +7,8 @@
 // index it was made from (its generation): a new index (a full build, the snapshot) drops all of it at once, and the
 // cache holds the index only weakly, so an index the Redirector let go is not kept alive here, nor are its views,
 // hosts and plans (docs/redirector.md#answers-kept). A mirrorlist is kept as bytes, sent as they are; a metalink as
-// bytes too while they fit without pushing anything out (around its pubdate, the response time), else as its draft (its
-// hosts' lines in the order drawn: about a kilobyte, where its bytes are 26 KB at the median at Fedora's size, so
-// that thousands of distinct metalinks fit), written out for each answer.
+// its draft (its hosts' lines in the order drawn: about a kilobyte, where its bytes are 26 KB at the median at Fedora's
+// size, so that thousands of distinct metalinks fit), written out for each answer with the response time as pubdate.
 // An answer without a mirror has nobody to shuffle: it is kept once, and sent until the index's hosts or
 // directories change (its comment says why it is empty, and that can change without the view changing: a host
 // adding the category), so no client can make the redirector select afresh on every request.
@@ -22,7 +21,7 @@
 import type { CarrierView, Plans, RandomSource } from "@mirrormanager/actors/redirector"
 import type { AccessFields, Answer, Endpoint } from "./Answer.ts"
 import { AskFrequency } from "./AskFrequency.ts"
-import { httpDate, type MetalinkDraft, type MetalinkParts, ownBytes, writeMetalink } from "./MirrorlistFormat.ts"
+import { httpDate, type MetalinkDraft, ownBytes, writeMetalink } from "./MirrorlistFormat.ts"
 
 /** An answer as selection and rendering make it: a whole body, or a metalink's draft. */
 export interface Rendered {
@@ -38,10 +37,8 @@ interface Variant {
   readonly endpoint: Endpoint
   readonly status: number
   readonly headers: Answer["headers"]
-  /**
-   * The body as bytes; a metalink's bytes before and after its pubdate, or its draft, written for each answer sent.
-   */
-  readonly body: Buffer | MetalinkParts | MetalinkDraft
+  /** The body as bytes (a metalink's draft is kept instead, and written for each answer sent). */
+  readonly body: Buffer | MetalinkDraft
   readonly size: number
   readonly hosts: number
   readonly result: string
@@ -51,19 +48,16 @@ interface Variant {
  * A body in chunks to send: a mirrorlist whole (text when fresh, bytes when kept), a metalink's draft written out in
  * its bytes before and after the pubdate, with the response time between them.
  */
-const chunksOf = (
-  body: string | Buffer | MetalinkParts | MetalinkDraft,
-  epochMs: number
-): ReadonlyArray<string | Buffer> => {
+const chunksOf = (body: string | Buffer | MetalinkDraft, epochMs: number): ReadonlyArray<string | Buffer> => {
   if (typeof body === "string" || Buffer.isBuffer(body)) return [body]
-  const parts = "rest" in body ? body : writeMetalink(body)
+  const parts = writeMetalink(body)
   return [parts.head, httpDate(epochMs), parts.rest]
 }
 
 /** The answer to send: what was made (fresh or kept), its body, the response time; the log learns of it. */
 const answerWith = (
   made: Pick<Rendered, "endpoint" | "status" | "headers" | "hosts" | "result">,
-  body: string | Buffer | MetalinkParts | MetalinkDraft,
+  body: string | Buffer | MetalinkDraft,
   epochMs: number,
   log: AccessFields
 ): Answer => {
@@ -376,20 +370,16 @@ export class AnswerCache {
     asked: number
   ): Variant | undefined {
     const body = rendered.body
+    const size = sizeOf(body)
     // An answer without a mirror (the entry's answers all are, or none: the plan decides) has nothing to shuffle:
     // one is kept, with the version of hosts and directories its reason was worked out from. Large answers keep
     // fewer variants, so more keys fit; they are drawn afresh as often.
     const alone = rendered.hosts === 0 || entry.emptyAt >= 0
-    const large = typeof body === "string" ? body.length > LARGE_ANSWER : body.size > LARGE_ANSWER
-    const keep = large ? Math.max(2, variants >> 1) : variants
+    const keep = size > LARGE_ANSWER ? Math.max(2, variants >> 1) : variants
     const at = alone || entry.variants.length < keep ? -1 : Math.floor(random.next() * entry.variants.length)
     let old = 0
     if (alone) for (const each of entry.variants) old += each.size
     else if (at >= 0) old = entry.variants[at]!.size
-    // A metalink is kept written out (sent as it is) while its bytes fit without pushing anything out; otherwise as its
-    // draft (bytes pushing out other answers would leave room for fewer of them).
-    const written = typeof body !== "string" && generation.bytes + body.size - old <= this.limit
-    const size = written ? body.size : sizeOf(body)
     // The first two variants of an entry that was let in are kept: without them it would never be of use.
     if (!(entry.variants.length < 2 && at < 0) && !this.admits(generation, slot, size - old, asked)) {
       this.declinedAnswers++
@@ -401,7 +391,7 @@ export class AnswerCache {
       headers: rendered.headers,
       // Bytes outside the JavaScript heap: kept as strings, tens of megabytes of answers would make the collector let
       // the heap grow by as much again.
-      body: typeof body === "string" ? ownBytes(body) : written ? writeMetalink(body) : body,
+      body: typeof body === "string" ? ownBytes(body) : body,
       size,
       hosts: rendered.hosts,
       result: rendered.result
