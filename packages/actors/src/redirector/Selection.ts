@@ -197,8 +197,6 @@ export interface PlannedGroup {
  */
 export interface SelectionPlan extends SelectionHeader {
   readonly groups: ReadonlyArray<PlannedGroup>
-  readonly categoryId: number | undefined
-  readonly protocols: ReadonlyArray<MirrorUrlScheme> | undefined
   readonly family: 4 | 6 | undefined
 }
 
@@ -375,8 +373,6 @@ export const planSelection = (
   }
   return {
     groups,
-    categoryId,
-    protocols,
     family,
     netblock,
     asn,

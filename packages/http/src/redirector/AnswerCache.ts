@@ -148,11 +148,11 @@ export class AnswerCache {
   private asks = 0
   /** At most about this many bytes' worth is kept; past it, the least recently refreshed directories go. */
   private readonly limit: number
-  private readonly frequency: AskFrequency
+  /** How often each request and client class was asked lately (what the room goes to when full). */
+  private readonly frequency = new AskFrequency()
 
-  constructor(limit: number, frequency: AskFrequency = new AskFrequency()) {
+  constructor(limit: number) {
     this.limit = limit
-    this.frequency = frequency
   }
 
   /** What is kept now for the current index (nothing when it is gone). */

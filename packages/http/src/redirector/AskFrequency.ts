@@ -14,13 +14,8 @@ const WINDOW = 10 * WIDTH
 
 export class AskFrequency {
   private readonly counters = new Uint8Array(ROWS * WIDTH)
-  private readonly seed: number
+  private readonly seed = randomInt(0x7fffffff)
   private counted = 0
-  private halvings = 0
-
-  constructor(seed: number = randomInt(0x7fffffff)) {
-    this.seed = seed
-  }
 
   /** The hash of a request key and a client class (FNV-1a over both, seeded). */
   hash(request: string, client: string): number {
@@ -55,11 +50,6 @@ export class AskFrequency {
     return least
   }
 
-  /** Times the counts were halved, since the start. */
-  get aged(): number {
-    return this.halvings
-  }
-
   /** Each row's counter for a key: at `hash`, then `step` on per row (odd, from the hash's high bits). */
   private step(hash: number): number {
     return (Math.imul((hash >>> 16) | (hash << 16), 0x45d9f3b) | 1) >>> 0
@@ -67,7 +57,6 @@ export class AskFrequency {
 
   private halve(): void {
     this.counted = 0
-    this.halvings++
     const counters = this.counters
     for (let i = 0; i < counters.length; i++) counters[i] = counters[i]! >>> 1
   }

@@ -153,8 +153,6 @@ export interface HostLines {
   readonly allowed: ReadonlyArray<MirrorUrlScheme>
   /** Two per line: before the preference, after it. */
   readonly parts: ReadonlyArray<Buffer>
-  /** The lines. */
-  readonly count: number
   /** The bytes of the parts. */
   readonly bytes: number
 }
@@ -206,7 +204,6 @@ const hostLinesOf = (
     private: host.private,
     allowed,
     parts,
-    count: texts.length / 2,
     bytes: block.length
   }
   hostLines.set(urls, made)
@@ -296,7 +293,7 @@ export const metalinkDraft = (
   let size = open.length + METALINK_CLOSE.length
   for (const { host, urls } of hosts) {
     const each = hostLinesOf(urls, host, allowed)
-    const count = each.count
+    const count = each.parts.length / 2
     if (count === 0) continue
     size += each.bytes + count * (preferenceDigits(preferenceAt(listed.length)) + after.length)
     listed.push(each)
@@ -345,13 +342,6 @@ export const writeMetalink = (draft: MetalinkDraft): MetalinkParts => {
   return { head: METALINK_HEAD_BYTES, rest }
 }
 
-export const metalinkParts = (
-  generator: string,
-  file: MetalinkFile,
-  hosts: ReadonlyArray<SelectedHost>,
-  protocols: ReadonlyArray<MirrorUrlScheme> | undefined
-): MetalinkParts => writeMetalink(metalinkDraft(generator, file, hosts, protocols))
-
 export const metalinkBody = (
   pubdate: string,
   generator: string,
@@ -359,6 +349,6 @@ export const metalinkBody = (
   hosts: ReadonlyArray<SelectedHost>,
   protocols: ReadonlyArray<MirrorUrlScheme> | undefined
 ): string => {
-  const parts = metalinkParts(generator, file, hosts, protocols)
+  const parts = writeMetalink(metalinkDraft(generator, file, hosts, protocols))
   return `${parts.head.toString("utf8")}${pubdate}${parts.rest.toString("utf8")}`
 }
