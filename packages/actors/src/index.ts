@@ -10,6 +10,8 @@
 //   crawler     crawling hosts, crawl runs and schedule, propagation statistics
 //   host        the Host entity and its storage
 //   checkin     a check-in arriving at any node
+//   publiclist  what the public pages show of the mirrors (mirror list, host status, map)
+//   statistics  access statistics: the node's counts of requests, added to the database every minute
 //   testing     for tests, benchmarks and test-support only: fresh databases, a single runner, a held lock
 // This root door composes the database services of a node (registry, scanned tree, host events, propagation).
 // The folders, the import rules and the data flows through them: docs/architecture.md.

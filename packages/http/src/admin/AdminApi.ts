@@ -7,6 +7,7 @@ import { Effect, Layer, Option } from "effect"
 import { HttpBody, HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
 import { XMLRPC_PATH, XmlRpcRoute } from "../checkin/index.ts"
+import { PagesRoutes } from "../pages/index.ts"
 import { AccountsHandlers } from "./AccountsHandlers.ts"
 import { ApiDocsRoute } from "./ApiDocs.ts"
 import { AuthenticationLayer } from "./Authentication.ts"
@@ -63,6 +64,7 @@ export const AdminApiRoutes = Layer.mergeAll(
     Layer.provide([AuthenticationLayer, HttpApiMiddleware.layerProblemDetails({ includeDetails: true })])
   ),
   ApiDocsRoute,
+  PagesRoutes,
   XmlRpcRoute,
   problemResponses({ maxBodyBytes: MAX_API_BODY_BYTES, except: [XMLRPC_PATH] }),
   NotFoundRoute

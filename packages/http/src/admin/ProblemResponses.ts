@@ -91,7 +91,14 @@ const startDatabaseBound = (limit: Duration.Duration, scope: Scope.Scope) =>
 export const DATABASE_RETRY_AFTER_SECONDS = 10
 
 /** Paths answered without the database. */
-const WITHOUT_DATABASE = new Set(["/docs", "/openapi.json", "/healthz/live", "/healthz/ready"])
+const WITHOUT_DATABASE = new Set([
+  "/",
+  "/docs",
+  "/openapi.json",
+  "/healthz/live",
+  "/healthz/ready",
+  "/static/mirrormanager.css"
+])
 
 const problem = (status: number, headers?: HttpServerResponse.HttpServerResponse["headers"], detail?: string) =>
   HttpServerResponse.jsonUnsafe(
@@ -99,8 +106,12 @@ const problem = (status: number, headers?: HttpServerResponse.HttpServerResponse
     { status, contentType: "application/problem+json", ...(headers === undefined ? {} : { headers }) }
   )
 
-const isProblem = (response: HttpServerResponse.HttpServerResponse) =>
-  (response.headers["content-type"] ?? "").startsWith("application/problem+json")
+/** A problem document, or a public page's own HTML error page: either says what went wrong as it is. */
+const isProblem = (response: HttpServerResponse.HttpServerResponse) => {
+  const type =
+    response.headers["content-type"] ?? (response.body._tag === "Uint8Array" ? response.body.contentType : "")
+  return type.startsWith("application/problem+json") || type.startsWith("text/html")
+}
 
 /** The read of a streamed body stopped at MaxBodySize: a RequestParseError, possibly wrapped in HttpServerError. */
 const isBodyTooLarge = (error: unknown): boolean => {

@@ -1,0 +1,3 @@
+// What the public pages show of the mirrors, read from the registry database: the public mirror list by product,
+// version and arch, a host's public status, and the public mirrors per country for the map.
+export {}

@@ -1,0 +1,5 @@
+// The public pages (docs/pages.md): the mirror list, host status, propagation, access statistics and the map, as
+// server-rendered HTML with JSON twins, kept and sent with ETags; their one stylesheet and SVG charts.
+
+export { makePageCache, type PageCache, prefersJson } from "./PageCache.ts"
+export * from "./PagesRoutes.ts"
