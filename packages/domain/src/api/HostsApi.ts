@@ -2,6 +2,7 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { CrawlLog, CrawlSummary } from "../host/index.ts"
+import { HostStatus } from "../publiclist/index.ts"
 import * as H from "../registry/index.ts"
 import {
   HostCategoryId,
@@ -73,6 +74,13 @@ export class HostsApi extends HttpApiGroup.make("hosts")
     HttpApiEndpoint.get("getHostCrawlLog", "/api/hosts/:hostId/crawl-log", {
       params: hostParams,
       success: Schema.Array(CrawlLog),
+      error: ReadErrors
+    }),
+    // The host's status page's data and what only its admins see: check-in, crawl failures, why it is disabled,
+    // its last crawl runs (docs/pages.md#host-status).
+    HttpApiEndpoint.get("getHostStatus", "/api/hosts/:hostId/status", {
+      params: hostParams,
+      success: HostStatus,
       error: ReadErrors
     })
   )

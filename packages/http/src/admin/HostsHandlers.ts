@@ -1,7 +1,9 @@
 // Handlers of /api/hosts, /api/host-categories and /api/host-category-urls.
 import { HostCrawls } from "@mirrormanager/actors/host"
+import { HostStatuses } from "@mirrormanager/actors/publiclist"
 import { Hosts } from "@mirrormanager/actors/registry"
 import { Api } from "@mirrormanager/domain/api"
+import { notFound } from "@mirrormanager/domain/registry"
 import { Effect, Layer } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { asCaller } from "./Principal.ts"
@@ -13,11 +15,23 @@ export const HostsHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const hosts = yield* Hosts
     const crawls = yield* HostCrawls
+    const statuses = yield* HostStatuses
     return handlers
       .handle("getHost", ({ params }) => asCaller((p) => hosts.get(p, params.hostId)))
       .handle("updateHost", ({ params, payload }) => asCaller((p) => hosts.update(p, params.hostId, payload)))
       .handle("deleteHost", ({ params }) => asCaller((p) => hosts.remove(p, params.hostId)))
       .handle("getHostCrawlLog", ({ params }) => asCaller((p) => crawls.log(p, params.hostId)))
+      .handle("getHostStatus", ({ params }) =>
+        // Who may see the host (its site's admins, global admins) may see its status.
+        asCaller((p) =>
+          Effect.gen(function* () {
+            yield* hosts.get(p, params.hostId)
+            const status = yield* statuses.status(params.hostId, "admin").pipe(Effect.orDie)
+            // Deleted a moment ago: not found, as it would be now.
+            return status ?? (yield* Effect.fail(notFound("host", params.hostId)))
+          })
+        )
+      )
       .handle("crawlHost", ({ params, payload }) =>
         // The mirror's answers, not the database, are what the crawl waits for: minutes, for a big one.
         asCaller((p) => crawls.crawlNow(p, params.hostId, payload.mode ?? "full", outsideDatabaseBound))
