@@ -661,6 +661,29 @@ const directoryVersions = runStatements([
     REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mm_directories_renamed()`
 ])
 
+/**
+ * Access statistics (docs/statistics.md): requests per UTC day, kind and key, added to by every node each minute. A
+ * node's flush is one transaction that also records its (run, seq): written again after a lost acknowledgement, it
+ * is found there and not added twice. No client address is stored.
+ */
+const accessStatistics = runStatements([
+  `CREATE TABLE access_stats (
+     day date NOT NULL,
+     kind text NOT NULL CHECK (kind IN ('countries', 'arches', 'repositories', 'countme')),
+     key text NOT NULL,
+     requests bigint NOT NULL CHECK (requests >= 0),
+     PRIMARY KEY (day, kind, key)
+   )`,
+  `CREATE TABLE access_stats_flushes (
+     run_id uuid NOT NULL,
+     seq integer NOT NULL,
+     requests bigint NOT NULL,
+     flushed_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (run_id, seq)
+   )`,
+  "CREATE INDEX access_stats_flushes_flushed_at ON access_stats_flushes (flushed_at)"
+])
+
 export const migrations = {
   "0001_registry": registry,
   "0002_master_scan": masterScan,
@@ -670,5 +693,6 @@ export const migrations = {
   "0006_propagation_events": propagation,
   "0007_up_to_date_bits": upToDateBits,
   "0008_crawl_resume": crawlResume,
-  "0009_directory_versions": directoryVersions
+  "0009_directory_versions": directoryVersions,
+  "0010_access_statistics": accessStatistics
 }
