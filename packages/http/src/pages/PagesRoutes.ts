@@ -2,12 +2,13 @@
 // handling (a page that cannot reach the database answers 503 like the API).
 import { Effect, Layer } from "effect"
 import { homeRoute } from "./HomePage.ts"
+import { mapRoute } from "./MapPage.ts"
 import { makePageCache } from "./PageCache.ts"
 import { StylesheetRoute } from "./Stylesheet.ts"
 
 export const PagesRoutes = Layer.unwrap(
   Effect.sync(() => {
     const pages = makePageCache()
-    return Layer.mergeAll(homeRoute(pages), StylesheetRoute)
+    return Layer.mergeAll(homeRoute(pages), mapRoute(pages), StylesheetRoute)
   })
 )
