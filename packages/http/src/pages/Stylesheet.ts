@@ -1,7 +1,7 @@
 // The public pages' one stylesheet: ours, small, served by the node itself (no CDN). Light and dark by the reader's
 // setting; tables scroll sideways on a phone instead of squeezing their columns.
 import { createHash } from "node:crypto"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { STYLESHEET_PATH } from "./Html.ts"
 
@@ -36,6 +36,11 @@ footer { max-width: 80rem; margin: 2rem auto 0; padding: 1rem; color: var(--mute
   border-top: 1px solid var(--line); }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
 .note { color: var(--muted); font-size: .925rem; }
+ul.sections { list-style: none; padding: 0; margin: 1rem 0; display: grid; gap: .75rem;
+  grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
+ul.sections li { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem; background: var(--soft); }
+ul.sections h2 { margin: 0 0 .25rem; font-size: 1.15rem; }
+ul.sections p { margin: 0; }
 .trail ol { display: flex; flex-wrap: wrap; list-style: none; margin: 0; padding: 0; font-size: .925rem; }
 .trail li + li::before { content: "/"; padding: 0 .4rem; color: var(--muted); }
 .choices { display: flex; flex-wrap: wrap; gap: .4rem; list-style: none; padding: 0; margin: .25rem 0 1rem; }
@@ -77,16 +82,8 @@ svg .s3 { fill: var(--c3); } svg .s4 { fill: var(--c4); }
 .legend .s0 { background: var(--c0); } .legend .s1 { background: var(--c1); } .legend .s2 { background: var(--c2); }
 .legend .s3 { background: var(--c3); } .legend .s4 { background: var(--c4); }
 .map path { stroke: var(--bg); stroke-width: .5; }
-.map circle { stroke: var(--bg); stroke-width: 1; }
-.map .m0 { fill: var(--line); } .legend .m0 { background: var(--line); }
+.map .m0 { fill: var(--line); }
 .map .m1 { fill: #9ecae1; } .map .m2 { fill: #6baed6; } .map .m3 { fill: #3182bd; } .map .m4 { fill: #08519c; }
-.legend .m1 { background: #9ecae1; } .legend .m2 { background: #6baed6; } .legend .m3 { background: #3182bd; }
-.legend .m4 { background: #08519c; }
-@media (prefers-color-scheme: dark) {
-  .map .m1 { fill: #1f4e79; } .map .m2 { fill: #2f74b5; } .map .m3 { fill: #5a9be0; } .map .m4 { fill: #a8d1ff; }
-  .legend .m1 { background: #1f4e79; } .legend .m2 { background: #2f74b5; } .legend .m3 { background: #5a9be0; }
-  .legend .m4 { background: #a8d1ff; }
-}
 @media (max-width: 40rem) {
   main { padding: .75rem; }
   h1 { font-size: 1.35rem; }
@@ -97,7 +94,7 @@ svg .s3 { fill: var(--c3); } svg .s4 { fill: var(--c4); }
 const ETAG = `"${createHash("sha256").update(STYLESHEET).digest("base64url").slice(0, 22)}"`
 
 /** The stylesheet, with an ETag: a browser asks again at most once an hour and gets 304 when it has it. */
-export const StylesheetRoute = HttpRouter.add(
+const stylesheetRoute = HttpRouter.add(
   "GET",
   STYLESHEET_PATH,
   Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
@@ -109,3 +106,13 @@ export const StylesheetRoute = HttpRouter.add(
         })
   )
 )
+
+// Every browser asks for /favicon.ico on its own: nothing, kept a day, rather than a 404 in each page's console.
+const faviconRoute = HttpRouter.add(
+  "GET",
+  "/favicon.ico",
+  HttpServerResponse.empty({ status: 204, headers: { "cache-control": "public, max-age=86400" } })
+)
+
+/** The pages' static routes: the stylesheet and the favicon browsers ask for. */
+export const StylesheetRoute = Layer.mergeAll(stylesheetRoute, faviconRoute)
