@@ -79,7 +79,8 @@ const mapSvg = (data: MirrorsByCountry, steps: ReadonlyArray<number>): string =>
       return `<circle class="m${step}" cx="${x}" cy="${y}" r="4">${title}</circle>`
     })
     .join("\n")
-  const label = `Public mirrors by country: ${mirrorsText(data.total)} in ${formatCount(data.countries.length)} ${data.countries.length === 1 ? "country" : "countries"}`
+  const countries = data.countries.length
+  const label = `Public mirrors by country: ${formatCount(data.total)} in ${formatCount(countries)} ${countries === 1 ? "country" : "countries"}`
   return `<svg role="img" aria-labelledby="map-title" viewBox="0 0 ${shapes.width} ${shapes.height}" width="${shapes.width}" height="${shapes.height}"><title id="map-title">${escapeHtml(label)}</title>
 ${paths}
 ${points}
@@ -101,7 +102,6 @@ const tableOf = (data: MirrorsByCountry): string => {
 <tbody>
 ${rows}
 </tbody>
-<tfoot><tr><th scope="row" colspan="2">Total</th><td class="num">${formatCount(data.total)}</td></tr></tfoot>
 </table></div>`
 }
 
