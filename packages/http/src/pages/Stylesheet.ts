@@ -82,8 +82,16 @@ svg .s3 { fill: var(--c3); } svg .s4 { fill: var(--c4); }
 .legend .s0 { background: var(--c0); } .legend .s1 { background: var(--c1); } .legend .s2 { background: var(--c2); }
 .legend .s3 { background: var(--c3); } .legend .s4 { background: var(--c4); }
 .map path { stroke: var(--bg); stroke-width: .5; }
-.map .m0 { fill: var(--line); }
+.map circle { stroke: var(--bg); stroke-width: 1; }
+.map .m0 { fill: var(--line); } .legend .m0 { background: var(--line); }
 .map .m1 { fill: #9ecae1; } .map .m2 { fill: #6baed6; } .map .m3 { fill: #3182bd; } .map .m4 { fill: #08519c; }
+.legend .m1 { background: #9ecae1; } .legend .m2 { background: #6baed6; } .legend .m3 { background: #3182bd; }
+.legend .m4 { background: #08519c; }
+@media (prefers-color-scheme: dark) {
+  .map .m1 { fill: #1f4e79; } .map .m2 { fill: #2f74b5; } .map .m3 { fill: #5a9be0; } .map .m4 { fill: #a8d1ff; }
+  .legend .m1 { background: #1f4e79; } .legend .m2 { background: #2f74b5; } .legend .m3 { background: #5a9be0; }
+  .legend .m4 { background: #a8d1ff; }
+}
 @media (max-width: 40rem) {
   main { padding: .75rem; }
   h1 { font-size: 1.35rem; }
