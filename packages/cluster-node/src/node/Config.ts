@@ -4,6 +4,7 @@ import {
   DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT,
   DEFAULT_STATEMENT_TIMEOUT
 } from "@mirrormanager/actors/db"
+import { DEFAULT_STATS_KEEP_DAYS } from "@mirrormanager/actors/statistics"
 import { DEFAULT_ADMIN_DATABASE_TIMEOUT } from "@mirrormanager/http/admin"
 import { DEFAULT_CONNECTION_LIMITS } from "@mirrormanager/http/front"
 import { Config, Context, Duration, Effect, Layer, type LogLevel, Option, Redacted } from "effect"
@@ -97,6 +98,12 @@ export interface NodeConfigShape {
   readonly databaseIdleInTransactionTimeout: Duration.Duration
   /** The longest an admin API request waits for the database (pool and statements); then 503 with Retry-After. */
   readonly adminDatabaseTimeout: Duration.Duration
+  /** Whether the node counts mirrorlist and metalink requests for the access statistics (MM_ACCESS_STATS=on|off). */
+  readonly accessStats: boolean
+  /** Days of access statistics kept (today's included). */
+  readonly statsKeepDays: number
+  /** Between additions of the node's counts to the database: the most a crash loses. */
+  readonly statsFlushInterval: Duration.Duration
   /** HTTP connections: idle time between requests, time to send headers and a whole request, how many at once. */
   readonly httpKeepAliveTimeout: Duration.Duration
   readonly httpHeadersTimeout: Duration.Duration
@@ -186,6 +193,12 @@ const nodeConfig = Config.all({
   ),
   indexFeedToken: Config.Redacted("MM_INDEX_FEED_TOKEN").pipe(Config.option),
   accessLog: Config.String("MM_ACCESS_LOG").pipe(Config.option),
+  accessStats: Config.Literals(["on", "off"], "MM_ACCESS_STATS").pipe(
+    Config.withDefault("on"),
+    Config.map((value) => value === "on")
+  ),
+  statsKeepDays: Config.Int("MM_STATS_KEEP_DAYS").pipe(Config.withDefault(DEFAULT_STATS_KEEP_DAYS)),
+  statsFlushInterval: Config.Duration("MM_STATS_FLUSH_INTERVAL").pipe(Config.withDefault(Duration.minutes(1))),
   databaseTimeout: Config.Duration("MM_DATABASE_TIMEOUT").pipe(Config.withDefault(DEFAULT_DATABASE_TIMEOUT)),
   databaseStatementTimeout: Config.Duration("MM_STATEMENT_TIMEOUT").pipe(Config.withDefault(DEFAULT_STATEMENT_TIMEOUT)),
   databaseIdleInTransactionTimeout: Config.Duration("MM_IDLE_TX_TIMEOUT").pipe(
@@ -234,6 +247,14 @@ const checked = (read: Config.Success<typeof nodeConfig>) =>
     if (read.role === "redirector" && Option.isNone(read.databaseUrl) && read.indexFeed.length === 0) {
       return yield* refuse(
         "MM_ROLE=redirector needs MM_INDEX_FEED (the full nodes' index feed) or DATABASE_URL (the full nodes' database): a redirector node runs no database of its own"
+      )
+    }
+    if (read.statsKeepDays < 1 || read.statsKeepDays > 3_660) {
+      return yield* refuse(`MM_STATS_KEEP_DAYS: ${read.statsKeepDays} is not between 1 and 3660 days`)
+    }
+    if (Duration.isLessThan(read.statsFlushInterval, Duration.seconds(1))) {
+      return yield* refuse(
+        `MM_STATS_FLUSH_INTERVAL: ${Duration.format(read.statsFlushInterval)} is too short (at least 1 second)`
       )
     }
     // An empty token is no token: no feed served, none kept.

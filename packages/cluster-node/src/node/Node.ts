@@ -15,6 +15,7 @@ import { NodeDatabaseLayer } from "./NodeDatabase.ts"
 import { AdminApiLayer, FrontServerLayer, HttpServerLayer, Listening, RedirectorRoleLayer } from "./NodeHttp.ts"
 import { MasterScanPolicyLayer, NodeMasterScanScheduleLayer } from "./NodeMasterScan.ts"
 import { NodeChangeFollowerLayer, RedirectorLayer } from "./NodeRedirector.ts"
+import { NodeAccessCountsLayer, NodeAccessStatisticsLayer } from "./NodeStatistics.ts"
 
 /** Makes sure a global admin can sign in: MM_ADMIN_TOKEN, or a token generated once and shown once. */
 export const BootstrapAdmin = Layer.effectDiscard(
@@ -41,6 +42,8 @@ export const DatabaseSideServicesLayer = Listening.pipe(
   Layer.provideMerge(NodeRunnerLayer),
   Layer.provideMerge(RegistryLayer),
   Layer.provide(MasterScanPolicyLayer),
+  // Built right after the database, stopped right before it: the last counts are added as the node stops.
+  Layer.provideMerge(NodeAccessStatisticsLayer),
   Layer.provideMerge(NodeDatabaseLayer)
 )
 
@@ -51,6 +54,7 @@ export const DatabaseSideServicesLayer = Listening.pipe(
  */
 export const RedirectorDatabaseSideLayer = Listening.pipe(
   Layer.provideMerge(NodeChangeFollowerLayer),
+  Layer.provideMerge(NodeAccessStatisticsLayer),
   Layer.provideMerge(NodeDatabaseLayer)
 )
 
@@ -115,7 +119,9 @@ export const NodeLayer = DatabaseSide.layer.pipe(
   Layer.provideMerge(FrontServerLayer),
   Layer.provideMerge(RedirectorLayer),
   // The node's own crawl counters (written by its Host entities, read by /metrics) and connections to mirrors.
-  Layer.provideMerge(CrawlerStateLayer)
+  Layer.provideMerge(CrawlerStateLayer),
+  // The access statistics' counts: the front server counts, the database side adds them (NodeStatistics).
+  Layer.provideMerge(NodeAccessCountsLayer)
 )
 
 /** Runs a node until it is stopped, or until its database side fails with nothing to serve. */

@@ -5,6 +5,7 @@ import * as http from "node:http"
 import { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import { UNREACHABLE } from "@mirrormanager/actors/health"
 import { endpointOf, Redirector } from "@mirrormanager/actors/redirector"
+import { AccessCounts } from "@mirrormanager/actors/statistics"
 import { Cause, Context, Effect, Layer, Option } from "effect"
 import { DATABASE_RETRY_AFTER_SECONDS } from "../admin/index.ts"
 import { type Answer, AnswerCache, answer, INDEX_FEED_PREFIX, IndexFeedRoutes } from "../redirector/index.ts"
@@ -134,6 +135,8 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
         const trustedProxies = redirector.settings.trustedProxies
         // The index feed for redirector nodes, on nodes that serve it (docs/redirector.md#the-index-feed).
         const indexFeed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeedRoutes))
+        // The access statistics' counts (docs/statistics.md), where the node keeps them.
+        const accessCounts = Option.getOrUndefined(yield* Effect.serviceOption(AccessCounts))
         const services = yield* Effect.context<never>()
         const logFailure = (error: unknown) =>
           Effect.runForkWith(services)(Effect.logError("redirector answer failed", Cause.die(error)))
@@ -283,7 +286,9 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
           })
           sendSoon(request, response, result)
           metrics.count(endpoint, result.status)
-          options.accessLog.record(Date.now(), result)
+          const now = Date.now()
+          options.accessLog.record(now, result)
+          accessCounts?.record(now, result)
           return true
         }
         const server = new FrontHttpServer(front, options.connections)
