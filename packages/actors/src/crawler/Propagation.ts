@@ -21,12 +21,31 @@ export class Propagation extends Context.Service<
     readonly record: () => Effect.Effect<number, SqlError.SqlError>
     /** Every repository's newest run, or one repository's runs newest first; for any signed-in user. */
     readonly list: (p: Principal, repositoryId?: RepositoryId) => Effect.Effect<ReadonlyArray<PropagationStat>>
+    /** The same, for the public pages (the figures are public; the API asks for a login like all of /api). */
+    readonly published: (repositoryId?: RepositoryId) => Effect.Effect<ReadonlyArray<PropagationStat>>
   }
 >()("actors/Propagation") {
   static readonly layer = Layer.effect(
     Propagation,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const published = Effect.fn("Propagation.published")(function* (repositoryId?: RepositoryId) {
+        return yield* sql<PropagationStat>`
+          SELECT p.repository_id AS "repositoryId", coalesce(r.prefix, r.name) AS repository, a.name AS arch,
+                 c.name AS category, extract(epoch FROM p.run_at)::int AS "runAt",
+                 p.newest_timestamp::int AS "newestTimestamp", p.same_day AS "sameDay", p.one_day AS "oneDay",
+                 p.two_day AS "twoDay", p.older, p.no_info AS "noInfo"
+          FROM propagation_stats p JOIN repositories r ON r.id = p.repository_id JOIN arches a ON a.id = r.arch_id
+          JOIN categories c ON c.id = r.category_id
+          WHERE ${
+            repositoryId === undefined
+              ? sql`p.run_at = (SELECT max(q.run_at) FROM propagation_stats q WHERE q.repository_id = p.repository_id)`
+              : sql`p.repository_id = ${repositoryId}`
+          }
+          ORDER BY ${repositoryId === undefined ? sql`c.name, repository, arch` : sql`p.run_at DESC, p.id DESC`}`.pipe(
+          Effect.orDie
+        )
+      })
       return Propagation.of({
         record: Effect.fn("Propagation.record")(function* () {
           const rows = yield* sql<{ readonly count: number }>`
@@ -70,23 +89,8 @@ export class Propagation extends Context.Service<
           yield* sql`DELETE FROM propagation_stats WHERE run_at < now() - make_interval(days => ${KEPT_DAYS})`
           return rows[0]?.count ?? 0
         }),
-        list: Effect.fn("Propagation.list")(function* (_p, repositoryId) {
-          return yield* sql<PropagationStat>`
-            SELECT p.repository_id AS "repositoryId", coalesce(r.prefix, r.name) AS repository, a.name AS arch,
-                   c.name AS category, extract(epoch FROM p.run_at)::int AS "runAt",
-                   p.newest_timestamp::int AS "newestTimestamp", p.same_day AS "sameDay", p.one_day AS "oneDay",
-                   p.two_day AS "twoDay", p.older, p.no_info AS "noInfo"
-            FROM propagation_stats p JOIN repositories r ON r.id = p.repository_id JOIN arches a ON a.id = r.arch_id
-            JOIN categories c ON c.id = r.category_id
-            WHERE ${
-              repositoryId === undefined
-                ? sql`p.run_at = (SELECT max(q.run_at) FROM propagation_stats q WHERE q.repository_id = p.repository_id)`
-                : sql`p.repository_id = ${repositoryId}`
-            }
-            ORDER BY ${repositoryId === undefined ? sql`c.name, repository, arch` : sql`p.run_at DESC, p.id DESC`}`.pipe(
-            Effect.orDie
-          )
-        })
+        list: (_p, repositoryId) => published(repositoryId),
+        published
       })
     })
   )

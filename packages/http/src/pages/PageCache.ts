@@ -88,6 +88,10 @@ export interface PageCache {
     page: PageRequest,
     render: Effect.Effect<PageContent, E, R>
   ) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest>
+  /** A page rendered for this request alone (an error page): sent in the format asked for, never kept. */
+  readonly send: (
+    content: PageContent
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
   /** Pages kept now, and their bytes. */
   readonly size: () => { readonly pages: number; readonly bytes: number }
 }
@@ -132,7 +136,12 @@ export const makePageCache = (options: PageCacheOptions = DEFAULT_PAGE_CACHE_OPT
     }
     return HttpServerResponse.uint8Array(json ? page.json : page.html, {
       status: page.status,
-      contentType: json ? "application/json" : "text/html; charset=utf-8",
+      // An error's JSON twin is a problem document, as the API's are.
+      contentType: json
+        ? page.status >= 400
+          ? "application/problem+json"
+          : "application/json"
+        : "text/html; charset=utf-8",
       headers
     })
   }
@@ -172,6 +181,10 @@ export const makePageCache = (options: PageCacheOptions = DEFAULT_PAGE_CACHE_OPT
         keep(page.key, exit.value)
         return respond(request, exit.value)
       }),
+    send: (content) =>
+      Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+        respond(request, encode(content, undefined, Date.now()))
+      ),
     size: () => ({ pages: kept.size, bytes })
   }
 }

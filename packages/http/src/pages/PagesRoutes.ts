@@ -2,13 +2,23 @@
 // handling (a page that cannot reach the database answers 503 like the API).
 import { Effect, Layer } from "effect"
 import { homeRoute } from "./HomePage.ts"
+import { hostStatusRoute } from "./HostStatusPage.ts"
 import { mapRoute } from "./MapPage.ts"
+import { mirrorListRoutes } from "./MirrorListPages.ts"
 import { makePageCache } from "./PageCache.ts"
+import { propagationRoutes } from "./PropagationPages.ts"
 import { StylesheetRoute } from "./Stylesheet.ts"
 
 export const PagesRoutes = Layer.unwrap(
   Effect.sync(() => {
     const pages = makePageCache()
-    return Layer.mergeAll(homeRoute(pages), mapRoute(pages), StylesheetRoute)
+    return Layer.mergeAll(
+      homeRoute(pages),
+      mirrorListRoutes(pages),
+      hostStatusRoute(pages),
+      propagationRoutes(pages),
+      mapRoute(pages),
+      StylesheetRoute
+    )
   })
 )
