@@ -1,6 +1,6 @@
 // The public mirrors per country, for the map page (docs/pages.md#the-map). Public: the host and its site are not
 // private and are active (admin and user), and the host is up to date on something (an always-up-to-date category,
-// or at least one up-to-date directory by bits or by row). Embargoed countries are left out (SPEC §9.5).
+// or at least one up-to-date directory in its bitset, as selection and the mirror list read it). Embargoed countries are left out (SPEC §9.5).
 import { countryName } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
@@ -46,8 +46,7 @@ export class MirrorMap extends Context.Service<
                 WHERE hc.host_id = h.id AND (
                   hc.always_up2date
                   OR EXISTS (SELECT 1 FROM host_category_up2date b
-                             WHERE b.host_category_id = hc.id AND bit_count(b.bits) > 0)
-                  OR EXISTS (SELECT 1 FROM host_category_dirs d WHERE d.host_category_id = hc.id AND d.up2date)))
+                             WHERE b.host_category_id = hc.id AND bit_count(b.bits) > 0)))
             GROUP BY h.country`
           const countries = rows
             .filter((row) => !row.embargoed)

@@ -60,8 +60,10 @@ layer(testNodeLayer(), { excludeTestServices: true, timeout: "60 seconds" })("GE
           return { hostId: created.id as number, hostCategoryId: hc.id as number }
         })
 
-      // Germany: up to date by bits, by being always up to date, by a directory row: 3. Not: all-zero bits.
+      // Germany: up to date by bits (twice) and by being always up to date: 3. Not: all-zero bits, nor a crawl's
+      // row without bits (the bitset is what selection and the mirror list read).
       yield* host("DE", { bits: "04" })
+      yield* host("DE", { bits: "0001" })
       const always = yield* host("DE", {})
       yield* sql`UPDATE host_categories SET always_up2date = true WHERE id = ${always.hostCategoryId}`
       const byRow = yield* host("DE", {})
