@@ -33,6 +33,12 @@ const benchmarks: ReadonlyArray<Benchmark> = [
     load: () => import("./redirector.ts")
   },
   {
+    name: "pages",
+    description:
+      "the public pages on the redirector benchmark's world: first rendering, from the cache, beside /mirrorlist",
+    load: () => import("./pages.ts")
+  },
+  {
     name: "followers",
     description: "the database's work for 1 and 20 redirector nodes following changes: index feed vs database",
     load: () => import("./followers.ts")
