@@ -7,6 +7,7 @@ import { mapRoute } from "./MapPage.ts"
 import { mirrorListRoutes } from "./MirrorListPages.ts"
 import { makePageCache } from "./PageCache.ts"
 import { propagationRoutes } from "./PropagationPages.ts"
+import { statisticsRoutes } from "./StatisticsPages.ts"
 import { StylesheetRoute } from "./Stylesheet.ts"
 
 export const PagesRoutes = Layer.unwrap(
@@ -18,6 +19,7 @@ export const PagesRoutes = Layer.unwrap(
       hostStatusRoute(pages),
       propagationRoutes(pages),
       mapRoute(pages),
+      statisticsRoutes(pages),
       StylesheetRoute
     )
   })
