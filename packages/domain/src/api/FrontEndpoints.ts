@@ -3,6 +3,8 @@
 // are merged into the admin API's document (see `completeDocument`), so that `/openapi.json` and `/docs` describe
 // everything a node serves. Written by hand: these answers are plain text, XML and redirects, not JSON schemas.
 
+import { pagePaths, pagesTag } from "./PublicPages.ts"
+
 type Json = Record<string, unknown>
 
 const text = (description: string): Json => ({ type: "string", description })
@@ -256,7 +258,8 @@ const frontPaths: Record<string, Json> = {
   "/metalink": metalink,
   "/download/{path}": download,
   "/xmlrpc": xmlrpc,
-  "/metrics": metrics
+  "/metrics": metrics,
+  ...pagePaths
 }
 
 const frontTags: ReadonlyArray<Json> = [
@@ -266,7 +269,8 @@ const frontTags: ReadonlyArray<Json> = [
       "What dnf and yum ask for, answered by every node from its in-memory index (also while the database is down). No authentication."
   },
   { name: "Check-ins", description: "Where mirror hosts report what they carry (XML-RPC, as upstream MirrorManager)." },
-  { name: "Metrics", description: "For Prometheus." }
+  { name: "Metrics", description: "For Prometheus." },
+  pagesTag
 ]
 
 const SERVICE_UNAVAILABLE: Json = {
