@@ -255,6 +255,118 @@ const checkPage = async (browser: Browser, baseUrl: string, world: World, check:
   }
 }
 
+/** Clicks what `selector` finds and waits for the page it leads to; that page's answer. */
+const follow = async (visit: Visit, selector: string): Promise<HTTPResponse> => {
+  const [response] = await Promise.all([
+    visit.page.waitForNavigation({ waitUntil: "networkidle0", timeout: 30_000 }),
+    visit.page.click(selector)
+  ])
+  assert.isNotNull(response, `no page after clicking ${selector}`)
+  return response!
+}
+
+/** The header link of a sortable column, by its label. */
+const sortLink = async (page: Page, label: string): Promise<string> => {
+  const href = await page.$$eval(
+    "thead th a",
+    (links, wanted) => links.find((a) => a.textContent?.trim().startsWith(wanted))?.getAttribute("href") ?? null,
+    label
+  )
+  assert.isNotNull(href, `a sort link on the "${label}" column`)
+  return href!
+}
+
+const ariaSort = (page: Page, label: string) =>
+  page.$$eval(
+    "thead th",
+    (cells, wanted) => cells.find((th) => th.textContent?.trim().startsWith(wanted))?.getAttribute("aria-sort") ?? null,
+    label
+  )
+
+/** The hosts a mirror list shows, in its order. */
+const listed = async (page: Page, world: World) => rowHosts(await structure(page), world)
+
+/** The mirror list used as a reader would: sort by a column, both ways; filter by country; open a host's page. */
+const useMirrorList = async (browser: Browser, baseUrl: string, world: World, width: Width) => {
+  const visit = await open(browser, width)
+  try {
+    const scope = "/mirrors/Fedora/41/x86_64"
+    const inScope = listedHosts(world, { version: "41" })
+    const byBandwidth = [...inScope].sort((a, b) => a.bandwidth - b.bandwidth).map((h) => h.name)
+    const byCountry = [...inScope]
+      .sort((a, b) => a.country.localeCompare(b.country) || a.name.localeCompare(b.name))
+      .map((h) => h.name)
+    const where = (step: string) => `${scope} at ${width} width, ${step}`
+
+    await load(visit, `${baseUrl}${scope}`)
+    assert.deepStrictEqual(await listed(visit.page, world), byCountry, where("first by country"))
+    assert.strictEqual(await ariaSort(visit.page, "Country"), "ascending", where("Country is the order"))
+
+    // Bandwidth, ascending, then (the same header again) descending.
+    await follow(visit, `thead th a[href="${await sortLink(visit.page, "Bandwidth")}"]`)
+    assert.deepStrictEqual(await listed(visit.page, world), byBandwidth, where("sorted by bandwidth"))
+    assert.strictEqual(await ariaSort(visit.page, "Bandwidth"), "ascending", where("aria-sort"))
+    assert.isNull(await ariaSort(visit.page, "Country"), where("Country is no longer the order"))
+    await follow(visit, `thead th a[href="${await sortLink(visit.page, "Bandwidth")}"]`)
+    assert.deepStrictEqual(
+      await listed(visit.page, world),
+      [...byBandwidth].reverse(),
+      where("sorted by bandwidth, descending")
+    )
+    assert.strictEqual(await ariaSort(visit.page, "Bandwidth"), "descending", where("aria-sort descending"))
+
+    // The country filter: choose the United States and submit; the order chosen stays.
+    await visit.page.select("form.filter select[name=country]", "US")
+    const filtered = await follow(visit, "form.filter button[type=submit]")
+    const us = inScope
+      .filter((h) => h.country === "US")
+      .sort((a, b) => b.bandwidth - a.bandwidth)
+      .map((h) => h.name)
+    assert.deepStrictEqual(await listed(visit.page, world), us, where("only the United States"))
+    const query = new URL(filtered.url()).searchParams
+    assert.strictEqual(query.get("country"), "US", where("the filter is in the address"))
+    assert.strictEqual(query.get("sort"), "-bandwidth", where("the order is kept"))
+    for (const other of world.hosts.filter((h) => h.country !== "US")) {
+      assert.notInclude((await structure(visit.page)).text, other.name, where(`${other.name} is filtered out`))
+    }
+
+    // A row's country link filters too: Germany.
+    await follow(visit, "form.filter a")
+    assert.sameMembers([...(await listed(visit.page, world))], byCountry, where("all countries again"))
+    await follow(visit, 'tbody td a[href*="country=DE"]')
+    assert.sameMembers(
+      [...(await listed(visit.page, world))],
+      inScope.filter((h) => h.country === "DE").map((h) => h.name),
+      where("only Germany, from a row's country link")
+    )
+
+    // A host's name leads to its status page.
+    const host = world.hosts.find((h) => h.name === "mirror.example-university.de")!
+    const status = await follow(visit, `tbody a[href="/mirrors/hosts/${host.id}"]`)
+    assert.strictEqual(status.status(), 200, where("the host's page"))
+    const page = await structure(visit.page)
+    assert.strictEqual(page.title.trim(), host.name, where("the host page's h1"))
+    await screenshot(visit.page, `host-followed-${width}.png`)
+    assert.deepStrictEqual(visit.problems, [], where("problems on the way"))
+  } finally {
+    await visit.page.close()
+  }
+}
+
+/** Dark mode (prefers-color-scheme: dark): a screenshot to look at, and the same clean load. */
+const darkScreenshot = async (browser: Browser, baseUrl: string, pagePath: string, name: string, width: Width) => {
+  const visit = await open(browser, width, true)
+  try {
+    await load(visit, `${baseUrl}${pagePath}`)
+    await screenshot(visit.page, `${name}-dark-${width}.png`)
+    const background = await visit.page.evaluate(() => getComputedStyle(document.body).backgroundColor)
+    assert.strictEqual(background, "rgb(13, 17, 23)", `${pagePath} in dark mode: the dark background`)
+    assert.deepStrictEqual(visit.problems, [], `${pagePath} in dark mode: problems while loading`)
+  } finally {
+    await visit.page.close()
+  }
+}
+
 let browser: Browser | undefined
 let userDataDir: string | undefined
 
@@ -309,6 +421,37 @@ describe.skipIf(CHROMIUM === undefined && !IN_CI)("public pages in a real browse
           })
         }),
       180_000
+    )
+
+    it.effect(
+      "the mirror list: sort by a column, filter by country, open a host's page",
+      () =>
+        Effect.gen(function* () {
+          const node = yield* TestNode
+          const w = yield* theWorld
+          const b = yield* launch
+          yield* Effect.promise(async () => {
+            for (const width of ["desktop", "phone"] as const) await useMirrorList(b, node.baseUrl, w, width)
+          })
+        }),
+      120_000
+    )
+
+    it.effect(
+      "the mirror list and the map in dark mode",
+      () =>
+        Effect.gen(function* () {
+          const node = yield* TestNode
+          yield* theWorld
+          const b = yield* launch
+          yield* Effect.promise(async () => {
+            for (const width of ["desktop", "phone"] as const) {
+              await darkScreenshot(b, node.baseUrl, "/mirrors/Fedora/41/x86_64", "mirrors-arch", width)
+              await darkScreenshot(b, node.baseUrl, "/map", "map", width)
+            }
+          })
+        }),
+      120_000
     )
   })
 })
