@@ -82,6 +82,9 @@ const hostNamed = (world: World, name: string) => world.hosts.find((h) => h.name
 const repository = (world: World, version: Version, arch: string) =>
   world.repositories.find((r) => r.version === version && r.arch === arch)!
 
+/** The day (UTC) of the world's newest access statistics. */
+const today = () => new Date().toISOString().slice(0, 10)
+
 /** Every public page, in the order a reader meets them. */
 const PAGES: ReadonlyArray<PageCheck> = [
   { name: "home", path: "/", text: () => ["Mirrors", "Propagation", "Statistics"] },
@@ -111,6 +114,14 @@ const PAGES: ReadonlyArray<PageCheck> = [
     text: () => ["fedora-41", "x86_64"]
   },
   { name: "map", path: "/map", text: () => ["Germany", "France", "United States"] },
+  { name: "statistics", path: "/statistics", text: () => ["Germany", "x86_64", "fedora-41"] },
+  { name: "statistics-day", path: `/statistics/${today()}`, text: () => ["Germany (DE)", "aarch64", "fedora-40"] },
+  {
+    name: "statistics-kind",
+    path: `/statistics/${today()}/countries`,
+    text: () => ["Embargoed countries", "Denmark (DK)"]
+  },
+  { name: "statistics-bad-day", path: "/statistics/2001-02-30", status: 404 },
   // The API reference is its own plain page (admin/ApiDocs.ts), not the public pages' shell: its tables are as wide
   // as their longest path and schema.
   { name: "docs", path: "/docs", scrollsSideways: "the API reference's tables are not wrapped in a scroll box" }

@@ -236,6 +236,34 @@ export const buildWorld = Effect.gen(function* () {
     }
   }
 
+  // Three days of access statistics, as nodes add them: many countries (more than a day's chart shows), the
+  // embargoed and unknown buckets, both arches, the repositories and the countme buckets.
+  const countries = ["US", "DE", "CN", "BR", "IN", "FR", "GB", "RU", "JP", "CA", "NL", "PL", "IT", "ES", "SE", "CZ"]
+  const extra = ["AU", "KR", "MX", "AR", "TR", "UA", "FI", "AT", "CH", "BE", "ZA", "ID", "VN", "TW", "NO", "DK"]
+  const days = [0, 1, 2]
+  for (const day of days) {
+    const rows: Array<readonly [string, string, number]> = [
+      ...[...countries, ...extra].map((c, i) => ["countries", c, 40_000 - i * 1_200 + day * 97] as const),
+      ["countries", "embargoed", 310],
+      ["countries", "unknown", 1_234],
+      ["arches", "x86_64", 812_000 + day * 1_000],
+      ["arches", "aarch64", 96_500],
+      ...VERSIONS.flatMap((v, i) => [
+        ["repositories", `fedora-${v}`, 300_000 * (i + 1)] as const,
+        ["repositories", `updates-released-f${v}`, 250_000 * (i + 1)] as const
+      ]),
+      ["countme", "1", 21_000],
+      ["countme", "2", 64_000],
+      ["countme", "3", 180_000],
+      ["countme", "4", 410_000],
+      ["countme", "none", 233_000]
+    ]
+    const date = new Date(Date.now() - day * 86_400_000).toISOString().slice(0, 10)
+    for (const [kind, key, requests] of rows) {
+      yield* sql`INSERT INTO access_stats (day, kind, key, requests) VALUES (${date}::date, ${kind}, ${key}, ${requests})`
+    }
+  }
+
   return {
     productId: product.id,
     categoryId: category.id,
