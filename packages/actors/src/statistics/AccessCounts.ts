@@ -109,6 +109,10 @@ export class AccessCounter {
   private nextSeq = 1
   /** Requests of days given up while none could be written. */
   droppedRequests = 0
+  /** Requests in batches the database has (for /metrics). */
+  addedRequests = 0
+  /** Flushes that failed (their batch kept and written again). */
+  failedFlushes = 0
 
   constructor(enabled: boolean) {
     this.enabled = enabled
@@ -173,7 +177,9 @@ export class AccessCounter {
 
   /** The batch is in the database: the next `takeBatch` takes new counts. */
   acknowledge(batch: AccessBatch): void {
-    if (this.pending === batch) this.pending = undefined
+    if (this.pending !== batch) return
+    this.pending = undefined
+    this.addedRequests += batch.requests
   }
 
   /** Requests counted and not written yet (a pending batch's included). */

@@ -56,6 +56,7 @@ export const AccessStatisticsFlushLayer = (options: AccessStatisticsFlushOptions
       }).pipe(
         Effect.catchCause((cause) =>
           Effect.suspend(() => {
+            counts.failedFlushes++
             if (failing) return Effect.void
             failing = true
             return Effect.logWarning(

@@ -106,6 +106,8 @@ describe("the access counter", () => {
     assert.strictEqual(counter.takeBatch(), first)
     assert.strictEqual(counter.unwritten(), 2)
     counter.acknowledge(first)
+    assert.strictEqual(counter.addedRequests, 1)
+    assert.strictEqual(counter.unwritten(), 1)
     const second = counter.takeBatch()!
     assert.strictEqual(second.seq, first.seq + 1)
     assert.strictEqual(second.runId, first.runId)

@@ -97,6 +97,15 @@ describe("access statistics of two nodes", () => {
       return total(counts.arches) === expected.total
     })
 
+    // /metrics says what each node added.
+    const added = async (node: RunningNode) => {
+      const metrics = await (await fetch(`${node.url}/metrics`)).text()
+      return Number(/^mm_access_stats_added_requests_total (\d+)$/m.exec(metrics)?.[1] ?? Number.NaN)
+    }
+    await until("the nodes' metrics count what they added", 5_000, async () => {
+      return (await added(first)) + (await added(second)) === expected.total
+    })
+
     // The second node stops cleanly (its last counts added as it stops) and starts again: a new run.
     await round(second, 37)
     assert.strictEqual(await stop(second), 0)

@@ -129,14 +129,14 @@ export class FrontServer extends Context.Service<FrontServer, { readonly server:
       FrontServer,
       Effect.gen(function* () {
         const redirector = yield* Redirector
-        const metrics = new NodeMetrics(yield* CrawlMetrics)
+        // The access statistics' counts (docs/statistics.md), where the node keeps them.
+        const accessCounts = Option.getOrUndefined(yield* Effect.serviceOption(AccessCounts))
+        const metrics = new NodeMetrics(yield* CrawlMetrics, accessCounts)
         const answers = new AnswerCache(redirector.settings.answerCacheBytes)
         const answerOptions = { answers }
         const trustedProxies = redirector.settings.trustedProxies
         // The index feed for redirector nodes, on nodes that serve it (docs/redirector.md#the-index-feed).
         const indexFeed = Option.getOrUndefined(yield* Effect.serviceOption(IndexFeedRoutes))
-        // The access statistics' counts (docs/statistics.md), where the node keeps them.
-        const accessCounts = Option.getOrUndefined(yield* Effect.serviceOption(AccessCounts))
         const services = yield* Effect.context<never>()
         const logFailure = (error: unknown) =>
           Effect.runForkWith(services)(Effect.logError("redirector answer failed", Cause.die(error)))

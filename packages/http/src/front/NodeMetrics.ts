@@ -3,6 +3,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import type { CrawlMetrics } from "@mirrormanager/actors/crawler"
 import type { Redirector } from "@mirrormanager/actors/redirector"
+import type { AccessCounter } from "@mirrormanager/actors/statistics"
 import type { AnswerCache } from "../redirector/index.ts"
 
 export class NodeMetrics {
@@ -15,8 +16,12 @@ export class NodeMetrics {
    */
   private readonly eventLoopDelay: ReturnType<typeof monitorEventLoopDelay>
 
-  constructor(crawlMetrics: CrawlMetrics["Service"]) {
+  /** The access statistics' counter, on nodes that count. */
+  private readonly accessCounts: AccessCounter | undefined
+
+  constructor(crawlMetrics: CrawlMetrics["Service"], accessCounts?: AccessCounter) {
     this.crawlMetrics = crawlMetrics
+    this.accessCounts = accessCounts
     this.eventLoopDelay = monitorEventLoopDelay({ resolution: 10 })
     this.eventLoopDelay.enable()
   }
@@ -148,6 +153,27 @@ export class NodeMetrics {
       "Longest delay of the event loop since the previous scrape of /metrics (reset by each scrape).",
       [["", Math.max(0, this.eventLoopDelay.max - 10e6) / 1e9]]
     )
+    const access = this.accessCounts
+    if (access?.enabled === true) {
+      metric(
+        "mm_access_stats_added_requests_total",
+        "counter",
+        "Requests counted for the access statistics and added to the database by this node.",
+        [["", access.addedRequests]]
+      )
+      metric(
+        "mm_access_stats_unwritten_requests",
+        "gauge",
+        "Requests counted for the access statistics, not in the database yet (a minute's, or more while flushes fail).",
+        [["", access.unwritten()]]
+      )
+      metric(
+        "mm_access_stats_failed_flushes_total",
+        "counter",
+        "Flushes of access counts that failed (their batch is kept and written again).",
+        [["", access.failedFlushes]]
+      )
+    }
     this.eventLoopDelay.reset()
     return `${lines.join("\n")}\n`
   }
