@@ -3,8 +3,9 @@
 // and loaded by autocannon (its own process) with /mirrorlist and /metalink requests spread over repositories and
 // client addresses (`ip=`). Beside it, in the same run, a bare node:http server answering each request with the bytes
 // the node answered it with. Prints requests/s, latencies, the ratio to the baseline, p99 at half the measured maximum rate, the
-// index build time and the node's resident memory, and one verdict line per target. A missed target is reported, not
-// fatal; a node that cannot start (or does not serve the redirector) fails the run.
+// index build time and the node's resident memory, and one verdict line per target. A second node, the same but for
+// MM_ACCESS_STATS=off, is loaded in the same rounds: the access statistics' cost is the ratio of the two. A missed
+// target is reported, not fatal; a node that cannot start (or does not serve the redirector) fails the run.
 
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -16,6 +17,7 @@ import { pseudoRandom } from "@mirrormanager/actors/testing"
 import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/cluster-node/db"
 import { freePort, NODE_RUNTIME_FLAGS, withRuntimeEnv } from "@mirrormanager/cluster-node/node"
 import { Cause, Effect, Exit, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
 import type { LoadConfig, LoadResult } from "./redirectorLoad.ts"
 import {
   generateWorld,
@@ -50,6 +52,8 @@ const TARGET_METALINK_RATIO = 0.35
 const TARGET_P99_MS = 10
 const TARGET_INDEX_SECONDS = 5
 const TARGET_RSS_BYTES = 1024 ** 3
+/** Counting requests for the access statistics must not cost measurable throughput: within the rounds' noise. */
+const TARGET_COUNTERS_RATIO = 0.95
 
 const ALL_ENDPOINTS = ["mirrorlist", "metalink"] as const
 export type Endpoint = (typeof ALL_ENDPOINTS)[number]
@@ -510,14 +514,19 @@ export const run = async () => {
   fs.chmodSync(temp, 0o755)
   let postgres: RunningPostgres | undefined
   let node: Spawned | undefined
+  /** The same node with MM_ACCESS_STATS=off. */
+  let nodeOff: Spawned | undefined
   let baseline: Spawned | undefined
   let cleaned: Promise<void> | undefined
   // e.g. BENCH_REDIRECTOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" to profile the node under load.
   const nodeArgs = (process.env.BENCH_REDIRECTOR_NODE_ARGS ?? "").split(/\s+/).filter((arg) => arg.length > 0)
   const cleanup = () =>
     (cleaned ??= (async () => {
-      for (const child of children) if (child !== node?.child && child !== baseline?.child) child.kill("SIGKILL")
+      for (const child of children) {
+        if (child !== node?.child && child !== nodeOff?.child && child !== baseline?.child) child.kill("SIGKILL")
+      }
       await stopChild(baseline, 2_000)
+      await stopChild(nodeOff)
       await stopChild(node)
       if (postgres !== undefined) await postgres.stop().catch((error) => console.error("stopping PostgreSQL:", error))
       if (nodeArgs.length > 0 && node !== undefined) {
@@ -582,7 +591,12 @@ export const run = async () => {
       MM_DATA_DIR: path.join(temp, "node"),
       MM_ADMIN_TOKEN: ADMIN_TOKEN,
       MM_LOG_LEVEL: "Warn",
-      MM_SCAN_INTERVAL: "0 seconds"
+      MM_SCAN_INTERVAL: "0 seconds",
+      // Two runners would share the crawl work unevenly: neither node crawls during the measurement.
+      MM_CRAWL_INTERVAL: "0 seconds",
+      MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
+      MM_CRAWL_CANARY_INTERVAL: "0 seconds",
+      MM_ACCESS_STATS: "on"
     })
     // Settings that only some versions of the node have.
     const optional = { MM_ACCESS_LOG: "off" }
@@ -622,6 +636,26 @@ export const run = async () => {
       throw new Error(`the node did not serve the redirector: ${error.message}`)
     })
     const indexReadyMs = performance.now() - start
+    // The node without access counters: same database and settings, its own ports and data directory.
+    const portOff = await freePort()
+    const originOff = `http://127.0.0.1:${portOff}`
+    nodeOff = spawnChild(
+      [...NODE_RUNTIME_FLAGS, ...nodeArgs, "packages/cluster-node/src/main.ts", "serve"],
+      path.join(temp, "node-off.log"),
+      withRuntimeEnv({
+        ...env,
+        MM_HTTP_PORT: String(portOff),
+        MM_RUNNER_PORT: String(await freePort()),
+        MM_DATA_DIR: path.join(temp, "node-off"),
+        MM_ACCESS_STATS: "off"
+      })
+    )
+    await waitFor("the second node (counters off) ready with its index", nodeOff, 120_000, async () => {
+      const response = await get(`${originOff}/metrics`)
+      return response.status === 200 && parseMetrics(await response.text()).get("mm_index_ready") === 1
+        ? true
+        : undefined
+    })
     const indexSeconds = metrics.get("mm_index_build_seconds")
     const memoryBefore = procMemory(node.child.pid)
     const rssBefore = metrics.get("process_resident_memory_bytes") ?? memoryBefore.rss
@@ -664,6 +698,9 @@ export const run = async () => {
       )
     }
 
+    // The node without counters answers the same requests once, as the node did: both warmed alike.
+    for (const endpoint of ALL_ENDPOINTS) await probe(originOff, endpoint, mix.queries)
+
     // 4. The baseline: a bare node:http server answering each path with the node's answer to it.
     const started = await startBaseline(
       temp,
@@ -680,6 +717,9 @@ export const run = async () => {
         (busy > 0.25 ? " (other processes are running: expect lower and noisier figures)" : "")
     )
     const figures: Partial<Record<Endpoint, EndpointFigures>> = {}
+    const counters: Partial<
+      Record<Endpoint, { readonly node: LoadResult; readonly nodeOff: LoadResult; readonly counters: number }>
+    > = {}
     for (const endpoint of ENDPOINTS) {
       console.log(
         `  /${endpoint}: ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds of ` +
@@ -688,17 +728,51 @@ export const run = async () => {
       const paths = mix.queries.map((query) => `/${endpoint}?${query}`)
       const base = { paths, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, durationSeconds: SECONDS }
       const atNode = { origin, ...(node.child.pid === undefined ? {} : { serverPid: node.child.pid }) }
+      const atNodeOff = {
+        origin: originOff,
+        ...(nodeOff.child.pid === undefined ? {} : { serverPid: nodeOff.child.pid })
+      }
       const atBaseline = {
         origin: baselineOrigin,
         ...(baseline.child.pid === undefined ? {} : { serverPid: baseline.child.pid })
       }
-      const rounds: Array<{ readonly node: LoadResult; readonly baseline: LoadResult; readonly ratio: number }> = []
+      const rounds: Array<{
+        readonly node: LoadResult
+        readonly nodeOff: LoadResult
+        readonly baseline: LoadResult
+        readonly ratio: number
+        /** Counters on to counters off. */
+        readonly counters: number
+      }> = []
       for (let round = 1; round <= ROUNDS; round++) {
         const full = { ...base, mode: "max" as const, durationSeconds: ROUND_SECONDS }
         const warmup = round === 1 ? WARMUP_SECONDS : 0
-        const nodeRun = await load(temp, `${endpoint}-node-${round}`, { ...full, ...atNode, warmupSeconds: warmup })
-        assertRunning(node, `the /${endpoint} load`)
-        line(`  node, round ${round}`, describeLoad(nodeRun))
+        const loadNode = async () => {
+          const run = await load(temp, `${endpoint}-node-${round}`, { ...full, ...atNode, warmupSeconds: warmup })
+          assertRunning(node!, `the /${endpoint} load`)
+          line(`  node, round ${round}`, describeLoad(run))
+          return run
+        }
+        const loadNodeOff = async () => {
+          const run = await load(temp, `${endpoint}-node-off-${round}`, {
+            ...full,
+            ...atNodeOff,
+            warmupSeconds: warmup
+          })
+          assertRunning(nodeOff!, `the /${endpoint} load`)
+          line(`  node, counters off, round ${round}`, describeLoad(run))
+          return run
+        }
+        // Which of the two goes first alternates, so that neither has the other's leftovers (GC, caches) each round.
+        let nodeRun: LoadResult
+        let nodeOffRun: LoadResult
+        if (round % 2 === 1) {
+          nodeRun = await loadNode()
+          nodeOffRun = await loadNodeOff()
+        } else {
+          nodeOffRun = await loadNodeOff()
+          nodeRun = await loadNode()
+        }
         const baselineRun = await load(temp, `${endpoint}-baseline-${round}`, {
           ...full,
           ...atBaseline,
@@ -707,8 +781,10 @@ export const run = async () => {
         line(`  baseline, round ${round}`, describeLoad(baselineRun))
         rounds.push({
           node: nodeRun,
+          nodeOff: nodeOffRun,
           baseline: baselineRun,
-          ratio: nodeRun.requestsPerSecond / baselineRun.requestsPerSecond
+          ratio: nodeRun.requestsPerSecond / baselineRun.requestsPerSecond,
+          counters: nodeRun.requestsPerSecond / nodeOffRun.requestsPerSecond
         })
       }
       const median = rounds.toSorted((a, b) => a.ratio - b.ratio)[Math.floor((rounds.length - 1) / 2)]!
@@ -718,6 +794,12 @@ export const run = async () => {
         "  ratio, node to baseline",
         `${rounds.map((r) => `${(r.ratio * 100).toFixed(0)} %`).join(", ")} (median ${(median.ratio * 100).toFixed(0)} %)`
       )
+      const countersMedian = rounds.toSorted((a, b) => a.counters - b.counters)[Math.floor((rounds.length - 1) / 2)]!
+      line(
+        "  access counters, on to off",
+        `${rounds.map((r) => `${thousands(r.node.requestsPerSecond)} vs ${thousands(r.nodeOff.requestsPerSecond)} req/s (${(r.counters * 100).toFixed(0)} %)`).join(", ")}; median ${(countersMedian.counters * 100).toFixed(0)} %`
+      )
+      counters[endpoint] = countersMedian
       const halfRate = Math.max(1, Math.round(nodeMax.requestsPerSecond / 2))
       if (FULL_SPEED_ONLY) {
         figures[endpoint] = { node: nodeMax, baseline: baselineMax, halfRate, halfRuns: undefined }
@@ -761,6 +843,22 @@ export const run = async () => {
         (metrics.has("mm_answer_cache_bytes") ? `; answers kept ${mb(metrics.get("mm_answer_cache_bytes")!)}` : "")
     )
 
+    // What the counting node added to the access statistics so far (every minute; the rest as it stops).
+    const added = await Effect.runPromiseExit(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const rows = yield* sql<{ readonly requests: number | null }>`
+          SELECT sum(requests)::float8 AS requests FROM access_stats WHERE kind = 'arches'`
+        return rows[0]?.requests ?? 0
+      }).pipe(Effect.provide(databaseLayer(Redacted.make(postgres.url), { maxConnections: 1 })))
+    )
+    line(
+      "access statistics in the database",
+      Exit.isSuccess(added)
+        ? `${thousands(added.value)} requests added by the counting node (every minute; the last minute as it stops)`
+        : `not read: ${Cause.pretty(added.cause).split("\n")[0]}`
+    )
+
     // 7. Verdicts.
     console.log("  targets (docs/operations.md#performance-targets):")
     for (const [endpoint, target] of [
@@ -784,6 +882,15 @@ export const run = async () => {
         f.halfRuns.nodeAtHalf.latencyMs.p99 < TARGET_P99_MS,
         `${ms(f.halfRuns.nodeAtHalf.latencyMs.p99)} at ${thousands(f.halfRate)}/s (autocannon: bursts each second); ` +
           `evenly paced ${ms(f.halfRuns.nodePaced.latencyMs.p99)}`
+      )
+    }
+    for (const endpoint of ENDPOINTS) {
+      const c = counters[endpoint]
+      if (c === undefined) continue
+      verdict(
+        `/${endpoint} counters on ≥ ${TARGET_COUNTERS_RATIO * 100} % of off`,
+        c.counters >= TARGET_COUNTERS_RATIO,
+        `${(c.counters * 100).toFixed(0)} % (${thousands(c.node.requestsPerSecond)} vs ${thousands(c.nodeOff.requestsPerSecond)} req/s, median round)`
       )
     }
     verdict(
