@@ -147,9 +147,11 @@ export const run = async () => {
       )
     }
 
+    // The load generator shares the paths out among its connections: each needs some.
+    const pagePaths = Array.from({ length: Math.max(40, served.length) }, (_, i) => served[i % served.length]!)
     const pagesLoad = await load(temp, "pages", {
       origin,
-      paths: served,
+      paths: pagePaths,
       mode: "max",
       connections: 20,
       warmupSeconds: 1,
@@ -167,7 +169,7 @@ export const run = async () => {
       load(temp, "mirrorlist beside pages", { ...steady, durationSeconds: SECONDS, rate: MIRRORLIST_RATE }),
       load(temp, "pages beside mirrorlist", {
         origin,
-        paths: served,
+        paths: pagePaths,
         mode: "paced",
         connections: 10,
         warmupSeconds: 1,

@@ -6,7 +6,7 @@ import { countryName } from "@mirrormanager/domain/registry"
 import { Effect } from "effect"
 import { HttpRouter } from "effect/http"
 import { attr, escapeHtml, formatCount, headerCell, note, page } from "./Html.ts"
-import { MAP_ATTRIBUTION_HTML, mapShapes } from "./MapShapes.ts"
+import { loadMapShapes, MAP_ATTRIBUTION_HTML, type MapShapes } from "./MapShapes.ts"
 import type { PageCache } from "./PageCache.ts"
 
 const TITLE = "Mirrors by country"
@@ -54,8 +54,7 @@ const legendOf = (steps: ReadonlyArray<number>): string => {
 }
 
 /** The map as SVG: every country drawn, shaded by its step, each with a title saying its count. */
-const mapSvg = (data: MirrorsByCountry, steps: ReadonlyArray<number>): string => {
-  const shapes = mapShapes()
+const mapSvg = (shapes: MapShapes, data: MirrorsByCountry, steps: ReadonlyArray<number>): string => {
   const counts = new Map(data.countries.map((country) => [country.code, country.mirrors]))
   const nameOf = (code: string) => countryName(code) ?? code
   const titled = (code: string) => {
@@ -107,6 +106,7 @@ ${rows}
 
 /** The page and its JSON twin from one reading of the numbers. */
 export const renderMap = (
+  shapes: MapShapes,
   data: MirrorsByCountry,
   dataAt: number
 ): { readonly html: string; readonly json: unknown } => {
@@ -119,7 +119,7 @@ export const renderMap = (
 </ul>
 ${note("A mirror counts when it is public and active and up to date on at least one directory. Each country is shaded by the number of its public mirrors; the table below has the same numbers, and each country links to its mirror list.")}
 <figure class="map">
-${mapSvg(data, steps)}
+${mapSvg(shapes, data, steps)}
 <figcaption>${legendOf(steps)}<p>${MAP_ATTRIBUTION_HTML}</p></figcaption>
 </figure>
 <h2 id="by-country">Public mirrors per country</h2>
@@ -144,7 +144,8 @@ export const mapRoute = (pages: PageCache) =>
       Effect.gen(function* () {
         const map = yield* MirrorMap
         const data = yield* map.countries()
-        return renderMap(data, Math.floor(Date.now() / 1000))
+        const shapes = yield* Effect.promise(loadMapShapes)
+        return renderMap(shapes, data, Math.floor(Date.now() / 1000))
       })
     )
   )

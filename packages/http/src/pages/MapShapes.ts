@@ -1,8 +1,10 @@
-// The world map's country shapes as SVG paths, built once per process on first use: Natural Earth's 1:110m
+// The world map's country shapes as SVG paths, built once per process on first use, on a worker thread (decoding the
+// shapes takes a few hundred milliseconds that the redirector's event loop must not wait for): Natural Earth's 1:110m
 // countries (public domain, from the world-atlas package, ISC) in the Natural Earth projection, without Antarctica.
 // Countries too small for that scale (Singapore, Malta, Hong Kong, ...) get a point at their centroid from the 1:50m
 // shapes. Countries are keyed by ISO 3166-1 alpha-2 (world-atlas keys them by ISO numeric).
 import { createRequire } from "node:module"
+import { Worker } from "node:worker_threads"
 import { type GeoContext, type GeoPermissibleObjects, geoCentroid, geoNaturalEarth1, geoPath } from "d3-geo"
 import { numericToAlpha2 } from "i18n-iso-countries/index.js"
 import { feature } from "topojson-client"
@@ -86,7 +88,8 @@ const pathOf = (draw: (context: GeoContext) => void): string => {
   return out
 }
 
-const build = (): MapShapes => {
+/** The shapes, built here and now (on the worker thread: see `loadMapShapes`). */
+export const buildMapShapes = (): MapShapes => {
   const shapes = countriesOf("countries-110m.json").filter((f) => f.id !== ANTARCTICA)
   const collection = { type: "FeatureCollection", features: shapes } as GeoPermissibleObjects
   const projection = geoNaturalEarth1().fitWidth(WIDTH, collection)
@@ -110,10 +113,37 @@ const build = (): MapShapes => {
   return { width: WIDTH, height, paths, points }
 }
 
-let built: MapShapes | undefined
+/** What the worker sends back: the shapes as plain arrays. */
+export interface MapShapesMessage {
+  readonly width: number
+  readonly height: number
+  readonly paths: ReadonlyArray<readonly [string, string]>
+  readonly points: ReadonlyArray<readonly [string, readonly [number, number]]>
+}
 
-/** The shapes, built on the first call (the data files are read then, and only then). */
-export const mapShapes = (): MapShapes => {
-  built ??= build()
+let built: Promise<MapShapes> | undefined
+
+/**
+ * The shapes, built once by a worker thread on the first call (the data files are read then, and only then). A
+ * failed build is tried again on the next call.
+ */
+export const loadMapShapes = (): Promise<MapShapes> => {
+  built ??= new Promise<MapShapes>((resolve, reject) => {
+    const worker = new Worker(new URL("./MapShapesWorker.ts", import.meta.url))
+    worker.once("message", (message: MapShapesMessage) => {
+      resolve({
+        width: message.width,
+        height: message.height,
+        paths: new Map(message.paths),
+        points: new Map(message.points)
+      })
+      void worker.terminate()
+    })
+    worker.once("error", reject)
+    worker.once("exit", (code) => reject(new Error(`the map's shapes were not built (worker exit ${code})`)))
+  }).catch((error: unknown) => {
+    built = undefined
+    throw error
+  })
   return built
 }
