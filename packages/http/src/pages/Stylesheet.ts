@@ -55,10 +55,14 @@ button { cursor: pointer; background: var(--soft); }
 .table-wrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; margin: .5rem 0 1rem; }
 table { border-collapse: collapse; width: 100%; font-size: .925rem; }
 th, td { text-align: left; vertical-align: top; padding: .45rem .6rem; border-bottom: 1px solid var(--line); }
-thead th { background: var(--soft); white-space: nowrap; position: sticky; top: 0; }
+thead th { background: var(--soft); position: sticky; top: 0; }
+/* A row's own header (a country, a day, a repository) stays on one line; the table scrolls instead. */
+tbody th { white-space: nowrap; }
 tbody tr:last-child > * { border-bottom: 0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-th a { color: inherit; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+thead th a { color: inherit; white-space: nowrap; }
+caption { text-align: left; padding: .4rem .6rem; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0 0 1rem; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
@@ -97,7 +101,14 @@ svg .s3 { fill: var(--c3); } svg .s4 { fill: var(--c4); }
   .legend .m4 { background: #a8d1ff; }
 }
 @media (max-width: 40rem) {
+  header.site { padding: .6rem .75rem; }
+  header.site ul { gap: .25rem .8rem; }
   main { padding: .75rem; }
+  /* A chart keeps its size (its labels stay readable) and scrolls sideways; the map still shrinks to fit. */
+  figure:not(.map) { overflow-x: auto; }
+  figure:not(.map) svg { max-width: none; }
+  /* Tables of figures keep each cell on one line (no three-line dates) and scroll as a whole. */
+  .table-wrap table:not(.mirrors) { width: max-content; min-width: 100%; }
   h1 { font-size: 1.35rem; }
   th, td { padding: .35rem .45rem; }
 }
