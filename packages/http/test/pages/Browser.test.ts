@@ -223,6 +223,16 @@ const rowHosts = (s: Structure, world: World): ReadonlyArray<string> =>
     return found.length === 0 ? [] : [found[0]!.name]
   })
 
+/** Scrolls every table box that is wider than its room to its far end; whether there was one. */
+const scrollTablesToTheEnd = (page: Page): Promise<boolean> =>
+  page.evaluate(() => {
+    const wide = Array.from(document.querySelectorAll<HTMLElement>(".table-wrap, figure")).filter(
+      (box) => box.scrollWidth > box.clientWidth + 1
+    )
+    for (const box of wide) box.scrollLeft = box.scrollWidth
+    return wide.length > 0
+  })
+
 /** Every check of one page at one width; keeps the screenshot. */
 const checkPage = async (browser: Browser, baseUrl: string, world: World, check: PageCheck, width: Width) => {
   const visit = await open(browser, width)
@@ -233,6 +243,8 @@ const checkPage = async (browser: Browser, baseUrl: string, world: World, check:
     const expected = check.status ?? 200
     assert.strictEqual(response.status(), expected, `${where}: status`)
     await screenshot(visit.page, `${check.name}-${width}.png`)
+    // Tables wider than their box scroll inside it: one more screenshot with them scrolled to their far end.
+    if (await scrollTablesToTheEnd(visit.page)) await screenshot(visit.page, `${check.name}-${width}-scrolled.png`)
     // A 404 page is meant: its own status (and the console's line about it) is not a problem; anything else is.
     const own = `${baseUrl}${pagePath}`
     const problems = visit.problems.filter(

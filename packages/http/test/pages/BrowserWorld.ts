@@ -237,26 +237,42 @@ export const buildWorld = Effect.gen(function* () {
   }
 
   // Three days of access statistics, as nodes add them: many countries (more than a day's chart shows), the
-  // embargoed and unknown buckets, both arches, the repositories and the countme buckets.
+  // embargoed and unknown buckets, both arches, the repositories and the countme buckets. Every request counts once
+  // in each kind, so each kind adds up to the day's total.
   const countries = ["US", "DE", "CN", "BR", "IN", "FR", "GB", "RU", "JP", "CA", "NL", "PL", "IT", "ES", "SE", "CZ"]
   const extra = ["AU", "KR", "MX", "AR", "TR", "UA", "FI", "AT", "CH", "BE", "ZA", "ID", "VN", "TW", "NO", "DK"]
-  const days = [0, 1, 2]
-  for (const day of days) {
+  for (const day of [0, 1, 2]) {
+    const byCountry: Array<readonly [string, number]> = [
+      ...[...countries, ...extra].map((c, i) => [c, 40_000 - i * 1_200 + day * 97] as const),
+      ["embargoed", 310],
+      ["unknown", 1_234]
+    ]
+    const total = byCountry.reduce((sum, [, n]) => sum + n, 0)
+    /** The day's total split by shares (the last key takes what rounding leaves). */
+    const split = (shares: ReadonlyArray<readonly [string, number]>) =>
+      shares.map(([key, share], i) => {
+        const before = shares.slice(0, i).reduce((sum, [, s]) => sum + Math.round(total * s), 0)
+        return [key, i === shares.length - 1 ? total - before : Math.round(total * share)] as const
+      })
     const rows: Array<readonly [string, string, number]> = [
-      ...[...countries, ...extra].map((c, i) => ["countries", c, 40_000 - i * 1_200 + day * 97] as const),
-      ["countries", "embargoed", 310],
-      ["countries", "unknown", 1_234],
-      ["arches", "x86_64", 812_000 + day * 1_000],
-      ["arches", "aarch64", 96_500],
-      ...VERSIONS.flatMap((v, i) => [
-        ["repositories", `fedora-${v}`, 300_000 * (i + 1)] as const,
-        ["repositories", `updates-released-f${v}`, 250_000 * (i + 1)] as const
-      ]),
-      ["countme", "1", 21_000],
-      ["countme", "2", 64_000],
-      ["countme", "3", 180_000],
-      ["countme", "4", 410_000],
-      ["countme", "none", 233_000]
+      ...byCountry.map(([key, n]) => ["countries", key, n] as const),
+      ...split([
+        ["x86_64", 0.89],
+        ["aarch64", 0.11]
+      ]).map(([key, n]) => ["arches", key, n] as const),
+      ...split([
+        ["fedora-41", 0.36],
+        ["updates-released-f41", 0.3],
+        ["fedora-40", 0.19],
+        ["updates-released-f40", 0.15]
+      ]).map(([key, n]) => ["repositories", key, n] as const),
+      ...split([
+        ["4", 0.45],
+        ["none", 0.26],
+        ["3", 0.2],
+        ["2", 0.07],
+        ["1", 0.02]
+      ]).map(([key, n]) => ["countme", key, n] as const)
     ]
     const date = new Date(Date.now() - day * 86_400_000).toISOString().slice(0, 10)
     for (const [kind, key, requests] of rows) {
