@@ -636,7 +636,8 @@ export const run = async () => {
       MM_CRAWL_INTERVAL: "0 seconds",
       MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
       MM_CRAWL_CANARY_INTERVAL: "0 seconds",
-      MM_ACCESS_STATS: "on"
+      // BENCH_REDIRECTOR_ACCESS_STATS=off: both nodes without counters, a control of how far two alike nodes differ.
+      MM_ACCESS_STATS: process.env.BENCH_REDIRECTOR_ACCESS_STATS === "off" ? "off" : "on"
     })
     // Settings that only some versions of the node have.
     const optional = { MM_ACCESS_LOG: "off" }
