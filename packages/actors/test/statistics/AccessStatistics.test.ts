@@ -98,6 +98,16 @@ describe("the access counter", () => {
     )
   })
 
+  it("keeps at most three days while none can be written, the oldest given up and counted as dropped", () => {
+    const counter = new AccessCounter(true)
+    for (let day = 0; day < 5; day++) {
+      for (let i = 0; i <= day; i++) counter.record(DAY + day * 86_400_000, request())
+    }
+    const days = new Set(counter.takeBatch()!.rows.map((row) => row.day))
+    assert.deepStrictEqual([...days], ["2026-03-16", "2026-03-17", "2026-03-18"])
+    assert.strictEqual(counter.droppedRequests, 1 + 2)
+  })
+
   it("hands a batch not acknowledged out again, the same, and new counts after it", () => {
     const counter = new AccessCounter(true)
     counter.record(DAY, request())

@@ -168,6 +168,12 @@ export class NodeMetrics {
         [["", access.unwritten()]]
       )
       metric(
+        "mm_access_stats_dropped_requests_total",
+        "counter",
+        "Requests counted and given up: days past the three kept in memory while none could be written.",
+        [["", access.droppedRequests]]
+      )
+      metric(
         "mm_access_stats_failed_flushes_total",
         "counter",
         "Flushes of access counts that failed (their batch is kept and written again).",
