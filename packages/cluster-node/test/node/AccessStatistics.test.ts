@@ -4,7 +4,7 @@
 import * as http from "node:http"
 import { assert, describe, it } from "vitest"
 import { addMirror, call, NO_CRAWLS, newDatabase, setUpContent, TOKEN, until } from "../support/Nodes.ts"
-import { type RunningNode, startNode, stop, tempDir } from "../support/Process.ts"
+import { freePort, type RunningNode, runCommand, startNode, stop, tempDir } from "../support/Process.ts"
 import { sqlSession } from "../support/Sql.ts"
 
 /** Clients: one in Sweden (embargoed in this test), one elsewhere. */
@@ -129,5 +129,20 @@ describe("access statistics of two nodes", () => {
       "SELECT count(DISTINCT run_id)::int AS runs FROM access_stats_flushes"
     )
     assert.strictEqual(runs[0]!.runs, 3)
+  })
+
+  it("refuse settings out of range at start: one line, exit 1", async () => {
+    const base = { DATABASE_URL: await newDatabase(), MM_DATA_DIR: tempDir(), MM_HTTP_PORT: String(await freePort()) }
+    for (const [setting, value, line] of [
+      ["MM_STATS_KEEP_DAYS", "0", "MM_STATS_KEEP_DAYS: 0 is not between 1 and 3660 days"],
+      ["MM_STATS_FLUSH_INTERVAL", "10 millis", "MM_STATS_FLUSH_INTERVAL: 10ms is too short (at least 1 second)"]
+    ] as const) {
+      const refused = await runCommand(["serve"], { ...base, [setting]: value })
+      assert.strictEqual(refused.code, 1, refused.stderr)
+      assert.strictEqual(refused.stderr.trim(), `mirrormanager: ${line}`)
+    }
+    const unknown = await runCommand(["serve"], { ...base, MM_ACCESS_STATS: "maybe" })
+    assert.strictEqual(unknown.code, 1, unknown.stderr)
+    assert.include(`${unknown.stdout}${unknown.stderr}`, "MM_ACCESS_STATS")
   })
 })
