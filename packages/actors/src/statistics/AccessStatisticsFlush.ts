@@ -1,4 +1,4 @@
-// The node's access counts written to the database (docs/statistics.md#how-counts-reach-the-database): every
+// The node's access counts written to the database (docs/statistics.md#how-the-counts-reach-the-database-exactly-once): every
 // interval, and once more as the node stops cleanly; old days removed about once an hour.
 import { Duration, Effect, Layer, Option, Schedule, Semaphore } from "effect"
 import { within } from "../db/index.ts"
