@@ -68,15 +68,21 @@ interface Row {
   readonly percent: number
 }
 
+/** countme buckets in the systems' age order; other kinds most requests first (as read). */
+const COUNTME_ORDER = ["1", "2", "3", "4", NO_COUNTME, OTHER_KEY]
+const inOrder = (kind: AccessKind, counts: ReadonlyArray<AccessCount>) =>
+  kind === "countme" ? counts.toSorted((a, b) => COUNTME_ORDER.indexOf(a.key) - COUNTME_ORDER.indexOf(b.key)) : counts
+
 const rowsOf = (kind: AccessKind, counts: ReadonlyArray<AccessCount>, total: number): ReadonlyArray<Row> =>
-  counts
-    .filter((count) => count.kind === kind)
-    .map((count) => ({
-      key: count.key,
-      label: keyLabel(kind, count.key),
-      requests: count.requests,
-      percent: total === 0 ? 0 : Math.round((1000 * count.requests) / total) / 10
-    }))
+  inOrder(
+    kind,
+    counts.filter((count) => count.kind === kind)
+  ).map((count) => ({
+    key: count.key,
+    label: keyLabel(kind, count.key),
+    requests: count.requests,
+    percent: total === 0 ? 0 : Math.round((1000 * count.requests) / total) / 10
+  }))
 
 const sum = (rows: ReadonlyArray<{ readonly requests: number }>) => rows.reduce((total, row) => total + row.requests, 0)
 

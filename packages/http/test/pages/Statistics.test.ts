@@ -142,11 +142,11 @@ layer(testNodeLayer(), { excludeTestServices: true, timeout: "60 seconds" })("th
       assert.deepStrictEqual(
         dayJson.kinds.countme.top.map((row: any) => [row.label, row.requests]),
         [
-          ["none: no countme on the request", 40],
           ["1: first week", 2],
           ["2: first month", 1],
           ["3: first six months", 1],
-          ["4: older than six months", 1]
+          ["4: older than six months", 1],
+          ["none: no countme on the request", 40]
         ]
       )
 
