@@ -96,9 +96,10 @@ svg .s3 { fill: var(--c3); } svg .s4 { fill: var(--c4); }
 .legend .m1 { background: #9ecae1; } .legend .m2 { background: #6baed6; } .legend .m3 { background: #3182bd; }
 .legend .m4 { background: #08519c; }
 @media (prefers-color-scheme: dark) {
-  .map .m1 { fill: #1f4e79; } .map .m2 { fill: #2f74b5; } .map .m3 { fill: #5a9be0; } .map .m4 { fill: #a8d1ff; }
-  .legend .m1 { background: #1f4e79; } .legend .m2 { background: #2f74b5; } .legend .m3 { background: #5a9be0; }
-  .legend .m4 { background: #a8d1ff; }
+  /* One mirror stands out from none (#30363d) at about 2:1; each step about 1.7 times as light as the last. */
+  .map .m1 { fill: #2a6aa8; } .map .m2 { fill: #3f8ad6; } .map .m3 { fill: #7ab3f0; } .map .m4 { fill: #bcdcff; }
+  .legend .m1 { background: #2a6aa8; } .legend .m2 { background: #3f8ad6; } .legend .m3 { background: #7ab3f0; }
+  .legend .m4 { background: #bcdcff; }
 }
 @media (max-width: 40rem) {
   header.site { padding: .6rem .75rem; }
