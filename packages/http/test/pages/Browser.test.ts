@@ -107,6 +107,12 @@ const PAGES: ReadonlyArray<PageCheck> = [
     path: (w) => `/mirrors/hosts/${hostNamed(w, "mirror.example-university.de").id}`,
     text: () => ["mirror.example-university.de", "Example University", "Germany", "Fedora Linux"]
   },
+  // A public host up to date on nothing has its page, saying so.
+  {
+    name: "host-stale",
+    path: (w) => `/mirrors/hosts/${hostNamed(w, "stale.exemple.fr").id}`,
+    text: () => ["stale.exemple.fr", "nothing current"]
+  },
   // The private host has no public page.
   { name: "host-private", path: (w) => `/mirrors/hosts/${hostNamed(w, "internal.example.org").id}`, status: 404 },
   { name: "propagation", path: "/propagation", text: () => ["fedora-40", "fedora-41", "Newest (same day)"] },
@@ -115,6 +121,7 @@ const PAGES: ReadonlyArray<PageCheck> = [
     path: (w) => `/propagation/${repository(w, "41", "x86_64").id}`,
     text: () => ["fedora-41", "x86_64"]
   },
+  { name: "propagation-unknown", path: "/propagation/999999", status: 404 },
   { name: "map", path: "/map", text: () => ["Germany", "France", "United States"] },
   { name: "statistics", path: "/statistics", text: () => ["Germany", "x86_64", "fedora-41"] },
   { name: "statistics-day", path: `/statistics/${today()}`, text: () => ["Germany (DE)", "aarch64", "fedora-40"] },
