@@ -461,7 +461,7 @@ describe.skipIf(CHROMIUM === undefined && !IN_CI)("public pages in a real browse
             }
           })
         }),
-      180_000
+      240_000
     )
 
     it.effect(
