@@ -194,10 +194,15 @@ export class PublicMirrors extends Context.Service<
         const categories = new Map<number, Map<string, { upToDate: boolean; urls: Array<string> }>>()
         for (const row of urls) {
           let mine = categories.get(row.hostId)
-          if (mine === undefined) categories.set(row.hostId, (mine = new Map()))
+          if (mine === undefined) {
+            mine = new Map()
+            categories.set(row.hostId, mine)
+          }
           let entry = mine.get(row.category)
-          if (entry === undefined)
-            mine.set(row.category, (entry = { upToDate: currentIds.has(row.hostCategoryId), urls: [] }))
+          if (entry === undefined) {
+            entry = { upToDate: currentIds.has(row.hostCategoryId), urls: [] }
+            mine.set(row.category, entry)
+          }
           if (row.url !== null) entry.urls.push(row.url)
         }
         const all: Array<PublicMirror> = hosts.map((host) => ({

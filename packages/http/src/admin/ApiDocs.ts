@@ -136,9 +136,10 @@ ${rows.join("\n")}
     })
     .join("\n")
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(spec.info.title)}</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}td p{margin:0 0 .4em}td ul{margin:0;padding-left:1.2em}.m{font-weight:bold}code{background:#f4f4f4;padding:0 2px}</style>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>${escapeHtml(spec.info.title)}</title>
+<style>body{font-family:sans-serif;margin:1em;max-width:90em}@media (prefers-color-scheme: dark){code{background:#222!important}}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}td p{margin:0 0 .4em}td ul{margin:0;padding-left:1.2em}.m{font-weight:bold}code{background:#f4f4f4;padding:0 2px}</style>
 </head><body>
+<p><a href="/">Public pages</a> · <a href="/mirrors">Mirrors</a></p>
 <h1>${escapeHtml(spec.info.title)} <small>${escapeHtml(spec.info.version)}</small></h1>
 <p>${inlineHtml(spec.info.description ?? "")}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>

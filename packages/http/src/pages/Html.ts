@@ -48,8 +48,8 @@ export interface PageShell {
   readonly title: string
   /** The navigation entry this page belongs to (its href), marked as the current one. */
   readonly section?: string
-  /** When the data shown was read (epoch seconds): shown as the page's data age. */
-  readonly dataAt: number
+  /** When the data shown was read (epoch seconds): shown as the page's data age. None on an error page. */
+  readonly dataAt?: number
   /** Trails above the heading: [label, href] pairs, the last one the page itself (no link). */
   readonly trail?: ReadonlyArray<readonly [string, string | undefined]>
   readonly body: string
@@ -71,7 +71,10 @@ export const page = (shell: PageShell): string => {
               : `<li><a href=${attr(href)}>${escapeHtml(label)}</a></li>`
           )
           .join("")}</ol></nav>`
-  const at = new Date(shell.dataAt * 1000).toISOString()
+  const footer =
+    shell.dataAt === undefined
+      ? ""
+      : `<footer><p>Data as of <time datetime="${new Date(shell.dataAt * 1000).toISOString()}">${formatTime(shell.dataAt)}</time>. The same page as JSON: ask with <code>Accept: application/json</code>.</p></footer>`
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -87,7 +90,7 @@ export const page = (shell: PageShell): string => {
 ${trail}<h1>${escapeHtml(shell.title)}</h1>
 ${shell.body}
 </main>
-<footer><p>Data as of <time datetime="${at}">${formatTime(shell.dataAt)}</time>. The same page as JSON: ask with <code>Accept: application/json</code>.</p></footer>
+${footer}
 </body>
 </html>
 `

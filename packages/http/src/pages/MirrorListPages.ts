@@ -99,12 +99,11 @@ const mirrorRow = (mirror: PublicMirror, filterHref: (country: string) => string
   return `<tr>
 <td><a href=${attr(filterHref(mirror.country))} title=${attr(`Only ${countryName(mirror.country) ?? mirror.country}`)}>${countryCell(mirror.country)}</a></td>
 <td>${site}</td>
-<td><a href=${attr(`/mirrors/hosts/${mirror.id}`)}>${escapeHtml(mirror.name)}</a></td>
+<td><a href=${attr(`/mirrors/hosts/${mirror.id}`)}>${escapeHtml(mirror.name)}</a>${mirror.comment === null || mirror.comment === "" ? "" : `<p class="comment">${escapeHtml(mirror.comment)}</p>`}</td>
 <td class="num">${formatCount(mirror.bandwidth)} Mbit/s</td>
 <td>${mirror.internet2 ? "yes" : "no"}</td>
 <td>${familyText(mirror)}</td>
-<td>${content}</td>
-<td>${mirror.comment === null ? "" : escapeHtml(mirror.comment)}</td>
+<td class="content">${content}</td>
 </tr>`
 }
 
@@ -191,7 +190,7 @@ ${query.sort === "country" && !query.descending ? "" : `<input type="hidden" nam
         ? `<p>No public mirror is up to date on ${escapeHtml(scopeText)}${query.country === undefined ? "" : ` in ${escapeHtml(countryName(query.country) ?? query.country)}`} yet.</p>`
         : `<div class="table-wrap"><table class="mirrors">
 <caption class="note">${formatCount(sorted.length)} public mirrors up to date on ${escapeHtml(scopeText)}${query.country === undefined ? "" : ` serving ${escapeHtml(countryName(query.country) ?? query.country)}`}</caption>
-<thead><tr>${header[0]}${header[1]}${header[2]}${header[3]}<th scope="col">R&amp;E</th><th scope="col">Addresses</th><th scope="col">Content</th><th scope="col">Comment</th></tr></thead>
+<thead><tr>${header[0]}${header[1]}${header[2]}${header[3]}<th scope="col">R&amp;E</th><th scope="col">Addresses</th><th scope="col">Content</th></tr></thead>
 <tbody>${shown.map((mirror) => mirrorRow(mirror, filterHref)).join("")}</tbody></table></div>`
     const pager =
       pages <= 1

@@ -9,7 +9,6 @@ export const notFoundPage = (detail: string, section: string, status: 400 | 404 
   html: page({
     title: status === 404 ? "Not found" : "Not understood",
     section,
-    dataAt: Math.floor(Date.now() / 1000),
     body: `<p>${escapeHtml(detail)}</p><p><a href="${section}">Back to the list</a></p>`
   }),
   json: { type: "about:blank", title: TITLES[status], status, detail }

@@ -68,7 +68,9 @@ dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
 .category + .category { margin-top: .4rem; }
 .urls { list-style: none; margin: 0; padding: 0; }
-.urls li { white-space: nowrap; }
+.urls li { overflow-wrap: anywhere; }
+td.content { min-width: 18rem; }
+p.comment { margin: .25rem 0 0; color: var(--muted); font-size: .875rem; max-width: 22rem; }
 .tag { display: inline-block; padding: 0 .4rem; border-radius: 4px; font-size: .8rem; border: 1px solid var(--line);
   color: var(--muted); }
 .ok { color: var(--accent); }

@@ -21,7 +21,7 @@ import { testNodeLayer } from "../support/TestNode.ts"
 
 /** The host names in the mirror list's table, in order. */
 const rowHosts = (html: string) =>
-  [...html.matchAll(/<td><a href="\/mirrors\/hosts\/\d+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]!)
+  [...html.matchAll(/<td><a href="\/mirrors\/hosts\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]!)
 
 const getHtml = (path: string, status = 200) =>
   Effect.map(request("GET", path, { token: null, headers: { accept: "text/html" } }), (reply) => {
