@@ -12,6 +12,7 @@ import { type RunningPostgres, startEmbeddedPostgres } from "@mirrormanager/clus
 import { freePort, NODE_RUNTIME_FLAGS, withRuntimeEnv } from "@mirrormanager/cluster-node/node"
 import { Cause, Effect, Exit, Redacted } from "effect"
 import {
+  benchNodeEnv,
   cleanUpOnSignal,
   get,
   line,
@@ -73,20 +74,13 @@ export const run = async () => {
 
     const port = await freePort()
     const origin = `http://127.0.0.1:${port}`
-    const env: NodeJS.ProcessEnv = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !key.startsWith("MM_") && key !== "DATABASE_URL")
-    )
-    Object.assign(env, {
-      DATABASE_URL: postgres.url,
-      MM_HTTP_HOST: "127.0.0.1",
-      MM_HTTP_PORT: String(port),
-      MM_RUNNER_PORT: String(await freePort()),
-      MM_DATA_DIR: path.join(temp, "node"),
-      MM_ADMIN_TOKEN: ADMIN_TOKEN,
-      MM_LOG_LEVEL: "Warn",
-      MM_SCAN_INTERVAL: "0 seconds",
-      MM_ACCESS_LOG: "off"
+    const env = await benchNodeEnv({
+      databaseUrl: postgres.url,
+      port,
+      dataDir: path.join(temp, "node"),
+      adminToken: ADMIN_TOKEN
     })
+    env.MM_ACCESS_LOG = "off"
     start = performance.now()
     node = spawnChild(
       [...NODE_RUNTIME_FLAGS, "packages/cluster-node/src/main.ts", "serve"],
@@ -177,7 +171,7 @@ export const run = async () => {
         rate: 200
       })
     ])
-    line(`/mirrorlist at ${thousands(MIRRORLIST_RATE)}/s, pages at 200/s`, describe(beside))
+    line(`/mirrorlist ${thousands(MIRRORLIST_RATE)}/s + pages 200/s`, describe(beside))
     line("  the pages meanwhile", describe(pagesBeside))
     line("node RSS", mb(procMemory(spawned.child.pid).rss))
   } finally {

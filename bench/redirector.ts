@@ -547,6 +547,29 @@ interface EndpointFigures {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * A benchmark node's environment: this process's, without its MM_ settings and DATABASE_URL, plus a node on `port`
+ * of 127.0.0.1 over `databaseUrl`, quiet logs and no master scans.
+ */
+export const benchNodeEnv = async (options: {
+  readonly databaseUrl: string
+  readonly port: number
+  readonly dataDir: string
+  readonly adminToken: string
+}): Promise<NodeJS.ProcessEnv> => ({
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith("MM_") && key !== "DATABASE_URL")
+  ),
+  DATABASE_URL: options.databaseUrl,
+  MM_HTTP_HOST: "127.0.0.1",
+  MM_HTTP_PORT: String(options.port),
+  MM_RUNNER_PORT: String(await freePort()),
+  MM_DATA_DIR: options.dataDir,
+  MM_ADMIN_TOKEN: options.adminToken,
+  MM_LOG_LEVEL: "Warn",
+  MM_SCAN_INTERVAL: "0 seconds"
+})
+
 export const run = async () => {
   const began = performance.now()
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), "mm-bench-redirector-"))
@@ -620,18 +643,13 @@ export const run = async () => {
     const configSource = fs.readFileSync(CONFIG_SOURCE, "utf8")
     const port = await freePort()
     const origin = `http://127.0.0.1:${port}`
-    const env: NodeJS.ProcessEnv = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !key.startsWith("MM_") && key !== "DATABASE_URL")
-    )
+    const env = await benchNodeEnv({
+      databaseUrl: postgres.url,
+      port,
+      dataDir: path.join(temp, "node"),
+      adminToken: ADMIN_TOKEN
+    })
     Object.assign(env, {
-      DATABASE_URL: postgres.url,
-      MM_HTTP_HOST: "127.0.0.1",
-      MM_HTTP_PORT: String(port),
-      MM_RUNNER_PORT: String(await freePort()),
-      MM_DATA_DIR: path.join(temp, "node"),
-      MM_ADMIN_TOKEN: ADMIN_TOKEN,
-      MM_LOG_LEVEL: "Warn",
-      MM_SCAN_INTERVAL: "0 seconds",
       // Two runners would share the crawl work unevenly: neither node crawls during the measurement.
       MM_CRAWL_INTERVAL: "0 seconds",
       MM_CRAWL_REPODATA_INTERVAL: "0 seconds",
