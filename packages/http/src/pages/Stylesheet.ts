@@ -93,15 +93,17 @@ svg .s3 { fill: var(--c3); } svg .s4 { fill: var(--c4); }
 .legend .s3 { background: var(--c3); } .legend .s4 { background: var(--c4); }
 .map path { stroke: var(--bg); stroke-width: .5; }
 .map circle { stroke: var(--bg); stroke-width: 1; }
-.map .m0 { fill: var(--line); } .legend .m0 { background: var(--line); }
-.map .m1 { fill: #9ecae1; } .map .m2 { fill: #6baed6; } .map .m3 { fill: #3182bd; } .map .m4 { fill: #08519c; }
-.legend .m1 { background: #9ecae1; } .legend .m2 { background: #6baed6; } .legend .m3 { background: #3182bd; }
-.legend .m4 { background: #08519c; }
+/* Light: a country with mirrors stands out from one without by at least 3:1 (WCAG's contrast for graphics). */
+.map .m0 { fill: #e4e8ec; } .legend .m0 { background: #e4e8ec; }
+.map .m1 { fill: #3a87bf; } .map .m2 { fill: #2166ac; } .map .m3 { fill: #134f8c; } .map .m4 { fill: #08306b; }
+.legend .m1 { background: #3a87bf; } .legend .m2 { background: #2166ac; } .legend .m3 { background: #134f8c; }
+.legend .m4 { background: #08306b; }
 @media (prefers-color-scheme: dark) {
-  /* One mirror stands out from none (#30363d) at about 2:1; each step about 1.7 times as light as the last. */
-  .map .m1 { fill: #2a6aa8; } .map .m2 { fill: #3f8ad6; } .map .m3 { fill: #7ab3f0; } .map .m4 { fill: #bcdcff; }
-  .legend .m1 { background: #2a6aa8; } .legend .m2 { background: #3f8ad6; } .legend .m3 { background: #7ab3f0; }
-  .legend .m4 { background: #bcdcff; }
+  /* Dark: one mirror stands out from none by about 3:1 too; each step lighter than the last. */
+  .map .m0 { fill: #30363d; } .legend .m0 { background: #30363d; }
+  .map .m1 { fill: #3f8ad6; } .map .m2 { fill: #7ab3f0; } .map .m3 { fill: #a8cdf7; } .map .m4 { fill: #d6e9ff; }
+  .legend .m1 { background: #3f8ad6; } .legend .m2 { background: #7ab3f0; } .legend .m3 { background: #a8cdf7; }
+  .legend .m4 { background: #d6e9ff; }
 }
 @media (max-width: 40rem) {
   header.site { padding: .6rem .75rem; }
