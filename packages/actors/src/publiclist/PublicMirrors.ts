@@ -1,6 +1,7 @@
 // The public mirror list (SPEC 9): the hosts that are not private, active, and up to date on at least one directory
 // within the asked scope — a product's categories, a version's repositories, or a version and arch's — read from the
-// up-to-date bitsets, so that the list agrees with what the metalinks of that scope offer. Upstream lists a host
+// up-to-date bitsets as selection reads them (a repository's directory counts only with its repodata/ up to date), so
+// that the list agrees with what the metalinks of that scope offer. Upstream lists a host
 // up to date anywhere; we don't. Private hosts and everything only admins see are never read here.
 import type {
   CatalogProduct,
@@ -135,9 +136,12 @@ export class PublicMirrors extends Context.Service<
         // non-empty bitset); with one: the directories of its repositories (their bits), arch-narrowed if asked.
         const current = yield* sql<{ readonly id: number; readonly hostId: number }>`
           WITH scope_dirs AS (
-            SELECT cd.category_id, cd.ordinal
+            SELECT cd.category_id, cd.ordinal, rcd.ordinal AS repodata
             FROM repositories r
+            JOIN directories d ON d.id = r.directory_id
             JOIN category_directories cd ON cd.directory_id = r.directory_id AND cd.category_id = r.category_id
+            LEFT JOIN directories rd ON rd.name = d.name || '/repodata'
+            LEFT JOIN category_directories rcd ON rcd.directory_id = rd.id AND rcd.category_id = r.category_id
             WHERE NOT r.disabled AND r.version_id = ${versionId ?? null}
               AND (${archId ?? null}::int IS NULL OR r.arch_id = ${archId ?? null})
           )
@@ -153,8 +157,12 @@ export class PublicMirrors extends Context.Service<
             AND ${
               versionId === undefined
                 ? sql`(hc.always_up2date OR bit_count(coalesce(u.bits, '\\x'::bytea)) > 0)`
-                : sql`EXISTS (SELECT 1 FROM scope_dirs d WHERE d.category_id = hc.category_id
-                        AND (hc.always_up2date OR (d.ordinal < length(u.bits) * 8 AND get_bit(u.bits, d.ordinal) = 1)))`
+                : // As selection has it: a repository's directory counts with its repodata/ up to date too.
+                  sql`EXISTS (SELECT 1 FROM scope_dirs d WHERE d.category_id = hc.category_id
+                        AND (hc.always_up2date
+                             OR (d.ordinal < length(u.bits) * 8 AND get_bit(u.bits, d.ordinal) = 1
+                                 AND (d.repodata IS NULL
+                                      OR (d.repodata < length(u.bits) * 8 AND get_bit(u.bits, d.repodata) = 1)))))`
             }`
         const currentIds = new Set(current.map((row) => row.id))
         const hostIds = [...new Set(current.map((row) => row.hostId))]

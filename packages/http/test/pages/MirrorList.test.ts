@@ -54,9 +54,13 @@ const makeWorld = Effect.gen(function* () {
       versionId: version.id
     })
   const r40a1 = yield* repository(v40, a1)
-  yield* repository(v40, a2)
+  const r40a2 = yield* repository(v40, a2)
   const r41a1 = yield* repository(v41, a1)
-  // The master scan links the tree's directories to the category (and numbers them); here the repositories' are.
+  // Each repository has a repodata/ below it; the master scan links the tree's directories to the category (and
+  // numbers them): here the repositories' and their repodata/.
+  for (const r of [r40a1, r40a2, r41a1]) {
+    yield* sql`INSERT INTO directories (name) VALUES (${`${r.directory}/repodata`}) ON CONFLICT DO NOTHING`
+  }
   yield* sql`INSERT INTO category_directories (category_id, directory_id)
     SELECT ${category.id}, id FROM directories WHERE name LIKE ${`${category.topdir}/%`} ORDER BY id
     ON CONFLICT DO NOTHING`
@@ -67,14 +71,18 @@ const makeWorld = Effect.gen(function* () {
     country: string,
     upToDate: ReadonlyArray<any>,
     fields: Record<string, unknown> = {},
-    siteId = site.id
+    siteId = site.id,
+    withoutRepodata = false
   ) =>
     Effect.gen(function* () {
       const created = yield* createHost(siteId, { name, country, ...fields })
       const hc = yield* createHostCategory(created.id, category.id)
       yield* create(`/api/host-categories/${hc.id}/urls`, { url: `https://${name}.example.org/pub` })
       yield* create(`/api/host-categories/${hc.id}/urls`, { url: `rsync://${name}.example.org/pub` })
-      const directories = upToDate.map((r) => r.directory as string)
+      // Up to date on a repository: on its directory and its repodata/; `withoutRepodata`: on the directory only.
+      const directories = upToDate.flatMap((r) =>
+        withoutRepodata ? [r.directory as string] : [r.directory as string, `${r.directory}/repodata`]
+      )
       yield* sql`INSERT INTO host_category_up2date (host_category_id, bits)
         SELECT ${hc.id}, mm_bits_of(coalesce(array_agg(cd.ordinal), '{}'))
         FROM category_directories cd JOIN directories d ON d.id = cd.directory_id
@@ -90,6 +98,8 @@ const makeWorld = Effect.gen(function* () {
   yield* sql`UPDATE host_categories SET always_up2date = true WHERE id = ${always.hostCategoryId}`
   const privateSite = yield* createSite({ private: true })
   const onPrivateSite = yield* host(unique("onprivate"), "DE", [r40a1], {}, privateSite.id)
+  // Up to date on 40's x86_64 directory but not on its repodata/: no metalink of 40 offers it.
+  const halfStale = yield* host(unique("halfstale"), "IT", [r40a1], {}, site.id, true)
   const names = yield* sql<{ id: number; name: string }>`SELECT id, name FROM hosts`
   const nameOf = (h: { id: number }) => names.find((n) => n.id === h.id)!.name
   return {
@@ -103,6 +113,7 @@ const makeWorld = Effect.gen(function* () {
     stale: { ...stale, name: nameOf(stale) },
     always: { ...always, name: nameOf(always) },
     onPrivateSite: { ...onPrivateSite, name: nameOf(onPrivateSite) },
+    halfStale: { ...halfStale, name: nameOf(halfStale) },
     r40a1: r40a1.id as number
   }
 })
@@ -113,7 +124,7 @@ layer(testNodeLayer(), { excludeTestServices: true, timeout: "60 seconds" })("pu
       const w = yield* makeWorld
       const sorted = (names: ReadonlyArray<string>) => [...names].sort()
       const scopes: Array<[string, ReadonlyArray<string>]> = [
-        [`/mirrors/${w.product}`, [w.berlin.name, w.paris.name, w.always.name]],
+        [`/mirrors/${w.product}`, [w.berlin.name, w.paris.name, w.always.name, w.halfStale.name]],
         [`/mirrors/${w.product}/40`, [w.berlin.name, w.always.name]],
         [`/mirrors/${w.product}/40/${w.a1}`, [w.berlin.name, w.always.name]],
         [`/mirrors/${w.product}/40/${w.a2}`, [w.always.name]],
@@ -125,7 +136,8 @@ layer(testNodeLayer(), { excludeTestServices: true, timeout: "60 seconds" })("pu
         const json = yield* getJson(path)
         assert.deepStrictEqual(sorted(json.mirrors.map((m: any) => m.name)), sorted(expected), `${path} (JSON)`)
         assert.strictEqual(json.total, expected.length)
-        for (const absent of [w.hidden, w.stale, w.onPrivateSite]) {
+        const absentHere = path === `/mirrors/${w.product}` ? [] : [w.halfStale]
+        for (const absent of [w.hidden, w.stale, w.onPrivateSite, ...absentHere]) {
           assert.notInclude(html, absent.name, path)
           assert.notInclude(JSON.stringify(json), absent.name, path)
         }
@@ -188,20 +200,25 @@ layer(testNodeLayer(), { excludeTestServices: true, timeout: "60 seconds" })("pu
 
       // Default order: country, then name; the header links sort by bandwidth, then the other way round.
       const all = yield* getHtml(base)
-      assert.deepStrictEqual(rowHosts(all), [w.berlin.name, w.paris.name, w.always.name])
+      assert.deepStrictEqual(rowHosts(all), [w.berlin.name, w.paris.name, w.halfStale.name, w.always.name])
       const link = /<th scope="col"><a href="([^"]+)">Bandwidth<\/a><\/th>/.exec(all)?.[1]
       assert.strictEqual(link, `${base}?sort=bandwidth`)
       const ascending = yield* getHtml(link!.replace(/&amp;/g, "&"))
-      assert.deepStrictEqual(rowHosts(ascending), [w.always.name, w.berlin.name, w.paris.name])
+      assert.deepStrictEqual(rowHosts(ascending), [w.always.name, w.halfStale.name, w.berlin.name, w.paris.name])
       assert.include(ascending, 'aria-sort="ascending"')
       const back = /<th scope="col" aria-sort="ascending"><a href="([^"]+)">/.exec(ascending)?.[1]
       assert.strictEqual(back, `${base}?sort=-bandwidth`)
-      assert.deepStrictEqual(rowHosts(yield* getHtml(back!)), [w.paris.name, w.berlin.name, w.always.name])
+      assert.deepStrictEqual(rowHosts(yield* getHtml(back!)), [
+        w.paris.name,
+        w.berlin.name,
+        w.halfStale.name,
+        w.always.name
+      ])
       // Paging.
       const paged = yield* getJson(`${base}?sort=-bandwidth&pageSize=2&page=2`)
       assert.deepStrictEqual(
         paged.mirrors.map((m: any) => m.name),
-        [w.always.name]
+        [w.halfStale.name, w.always.name]
       )
       assert.strictEqual(paged.pages, 2)
     })
@@ -250,7 +267,8 @@ layer(testNodeLayer(), { excludeTestServices: true, timeout: "60 seconds" })("pu
       assert.isNumber(status.certificateExpires)
       assert.lengthOf(status.categories, 1)
       assert.strictEqual(status.categories[0].category, w.category)
-      assert.strictEqual(status.categories[0].upToDate, 1)
+      // Its repository's directory and repodata/.
+      assert.strictEqual(status.categories[0].upToDate, 2)
       assert.isAbove(status.categories[0].directories, 2)
       assert.notProperty(status, "admin")
       const html = yield* getHtml(`/mirrors/hosts/${w.berlin.id}`)
