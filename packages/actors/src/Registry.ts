@@ -5,7 +5,7 @@ import { ChangeLog } from "./db/index.ts"
 import { HostEvents } from "./events/index.ts"
 import { Readiness } from "./health/index.ts"
 import { Directories, MasterScanner } from "./masterscan/index.ts"
-import { HostStatuses, MirrorMap, PublicMirrors } from "./publiclist/index.ts"
+import { HostStatuses, PublicMirrors } from "./publiclist/index.ts"
 import { Accounts, Content, Hosts, Overrides, Sites } from "./registry/index.ts"
 
 export const RegistryLayer = Layer.mergeAll(
@@ -19,7 +19,6 @@ export const RegistryLayer = Layer.mergeAll(
   MasterScanner.layer,
   HostEvents.layer,
   Propagation.layer,
-  MirrorMap.layer,
   PublicMirrors.layer,
   HostStatuses.layer
 ).pipe(Layer.provideMerge(ChangeLog.layer))

@@ -11,7 +11,7 @@ import type {
   PublicMirrorCategory,
   UrlsByProtocol
 } from "@mirrormanager/domain/publiclist"
-import type { HostId } from "@mirrormanager/domain/registry"
+import { countryName, type HostId } from "@mirrormanager/domain/registry"
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 
@@ -21,6 +21,24 @@ export interface MirrorList {
   readonly countries: ReadonlyArray<{ readonly country: string; readonly mirrors: number }>
   /** The mirrors of the scope and country, by country and host name. */
   readonly mirrors: ReadonlyArray<PublicMirror>
+}
+
+export interface CountryMirrors {
+  /** ISO 3166-1 alpha-2. */
+  readonly code: string
+  /** Its short English name (the code when the table does not know it). */
+  readonly name: string
+  readonly mirrors: number
+}
+
+/** The public mirrors per country (for the map): the hosts the whole list has, by their country. */
+export interface MirrorsByCountry {
+  /** Countries with at least one public mirror, most mirrors first, then by name; embargoed countries left out. */
+  readonly countries: ReadonlyArray<CountryMirrors>
+  /** The public mirrors of those countries. */
+  readonly total: number
+  /** Embargoed countries that have public mirrors: left out of `countries` and `total` (SPEC 9.5). */
+  readonly embargoedSkipped: number
 }
 
 /** The scope a list was asked for, by name; undefined fields are not narrowed. */
@@ -57,12 +75,54 @@ export class PublicMirrors extends Context.Service<
     readonly catalog: () => Effect.Effect<MirrorCatalog, SqlError.SqlError>
     /** The public mirrors of a scope; an unknown product, version or arch is said as such. */
     readonly list: (scope: ScopeNames) => Effect.Effect<MirrorList | UnknownScope, SqlError.SqlError>
+    /** The whole list's mirrors per country, for the map. */
+    readonly countries: () => Effect.Effect<MirrorsByCountry, SqlError.SqlError>
   }
 >()("actors/PublicMirrors") {
   static readonly layer = Layer.effect(
     PublicMirrors,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+
+      /**
+       * The public, active hosts' host categories up to date within a scope: the one definition of a public mirror
+       * the list and the map share. Without a version: any directory of the category (a non-empty bitset); with one:
+       * the directories of its repositories (their bits), arch-narrowed if asked.
+       */
+      const upToDate = (scope: {
+        readonly productId?: number | undefined
+        readonly versionId?: number | undefined
+        readonly archId?: number | undefined
+      }) => sql<{ readonly id: number; readonly hostId: number }>`
+          WITH scope_dirs AS (
+            SELECT cd.category_id, cd.ordinal, rcd.ordinal AS repodata
+            FROM repositories r
+            JOIN directories d ON d.id = r.directory_id
+            JOIN category_directories cd ON cd.directory_id = r.directory_id AND cd.category_id = r.category_id
+            LEFT JOIN directories rd ON rd.name = d.name || '/repodata'
+            LEFT JOIN category_directories rcd ON rcd.directory_id = rd.id AND rcd.category_id = r.category_id
+            WHERE NOT r.disabled AND r.version_id = ${scope.versionId ?? null}
+              AND (${scope.archId ?? null}::int IS NULL OR r.arch_id = ${scope.archId ?? null})
+          )
+          SELECT hc.id, hc.host_id AS "hostId"
+          FROM host_categories hc
+          JOIN categories c ON c.id = hc.category_id
+          JOIN hosts h ON h.id = hc.host_id JOIN sites s ON s.id = h.site_id
+          LEFT JOIN host_category_up2date u ON u.host_category_id = hc.id
+          WHERE c.publiclist AND NOT c.admin_only
+            AND (${scope.productId ?? null}::int IS NULL OR c.product_id = ${scope.productId ?? null})
+            AND NOT h.private AND h.admin_active AND h.user_active
+            AND NOT s.private AND s.admin_active AND s.user_active
+            AND ${
+              scope.versionId === undefined
+                ? sql`(hc.always_up2date OR bit_count(coalesce(u.bits, '\\x'::bytea)) > 0)`
+                : // As selection has it: a repository's directory counts with its repodata/ up to date too.
+                  sql`EXISTS (SELECT 1 FROM scope_dirs d WHERE d.category_id = hc.category_id
+                        AND (hc.always_up2date
+                             OR (d.ordinal < length(u.bits) * 8 AND get_bit(u.bits, d.ordinal) = 1
+                                 AND (d.repodata IS NULL
+                                      OR (d.repodata < length(u.bits) * 8 AND get_bit(u.bits, d.repodata) = 1)))))`
+            }`
 
       const catalog = Effect.fn("PublicMirrors.catalog")(function* () {
         const rows = yield* sql<{
@@ -134,36 +194,7 @@ export class PublicMirrors extends Context.Service<
         }
         // The host categories up to date within the scope. Without a version: any directory of the category (a
         // non-empty bitset); with one: the directories of its repositories (their bits), arch-narrowed if asked.
-        const current = yield* sql<{ readonly id: number; readonly hostId: number }>`
-          WITH scope_dirs AS (
-            SELECT cd.category_id, cd.ordinal, rcd.ordinal AS repodata
-            FROM repositories r
-            JOIN directories d ON d.id = r.directory_id
-            JOIN category_directories cd ON cd.directory_id = r.directory_id AND cd.category_id = r.category_id
-            LEFT JOIN directories rd ON rd.name = d.name || '/repodata'
-            LEFT JOIN category_directories rcd ON rcd.directory_id = rd.id AND rcd.category_id = r.category_id
-            WHERE NOT r.disabled AND r.version_id = ${versionId ?? null}
-              AND (${archId ?? null}::int IS NULL OR r.arch_id = ${archId ?? null})
-          )
-          SELECT hc.id, hc.host_id AS "hostId"
-          FROM host_categories hc
-          JOIN categories c ON c.id = hc.category_id
-          JOIN hosts h ON h.id = hc.host_id JOIN sites s ON s.id = h.site_id
-          LEFT JOIN host_category_up2date u ON u.host_category_id = hc.id
-          WHERE c.publiclist AND NOT c.admin_only
-            AND (${productId ?? null}::int IS NULL OR c.product_id = ${productId ?? null})
-            AND NOT h.private AND h.admin_active AND h.user_active
-            AND NOT s.private AND s.admin_active AND s.user_active
-            AND ${
-              versionId === undefined
-                ? sql`(hc.always_up2date OR bit_count(coalesce(u.bits, '\\x'::bytea)) > 0)`
-                : // As selection has it: a repository's directory counts with its repodata/ up to date too.
-                  sql`EXISTS (SELECT 1 FROM scope_dirs d WHERE d.category_id = hc.category_id
-                        AND (hc.always_up2date
-                             OR (d.ordinal < length(u.bits) * 8 AND get_bit(u.bits, d.ordinal) = 1
-                                 AND (d.repodata IS NULL
-                                      OR (d.repodata < length(u.bits) * 8 AND get_bit(u.bits, d.repodata) = 1)))))`
-            }`
+        const current = yield* upToDate({ productId, versionId, archId })
         const currentIds = new Set(current.map((row) => row.id))
         const hostIds = [...new Set(current.map((row) => row.hostId))]
         if (hostIds.length === 0) return { scope, countries: [], mirrors: [] }
@@ -238,7 +269,28 @@ export class PublicMirrors extends Context.Service<
         return { scope, countries, mirrors }
       })
 
-      return PublicMirrors.of({ catalog, list })
+      const countries = Effect.fn("PublicMirrors.countries")(function* () {
+        const hostIds = [...new Set((yield* upToDate({})).map((row) => row.hostId))]
+        const rows =
+          hostIds.length === 0
+            ? []
+            : yield* sql<{ readonly country: string; readonly mirrors: number; readonly embargoed: boolean }>`
+                SELECT h.country, count(*)::int AS mirrors,
+                       EXISTS (SELECT 1 FROM embargoed_countries e WHERE e.country = h.country) AS embargoed
+                FROM hosts h WHERE h.id = ANY(${hostIds})
+                GROUP BY h.country`
+        const shown = rows
+          .filter((row) => !row.embargoed)
+          .map((row) => ({ code: row.country, name: countryName(row.country) ?? row.country, mirrors: row.mirrors }))
+          .sort((a, b) => b.mirrors - a.mirrors || a.name.localeCompare(b.name, "en"))
+        return {
+          countries: shown,
+          total: shown.reduce((sum, country) => sum + country.mirrors, 0),
+          embargoedSkipped: rows.filter((row) => row.embargoed).length
+        }
+      })
+
+      return PublicMirrors.of({ catalog, list, countries })
     })
   )
 }

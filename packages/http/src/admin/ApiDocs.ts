@@ -3,9 +3,7 @@
 import { Api, METHODS } from "@mirrormanager/domain/api"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { OpenApi } from "effect/http-api"
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+import { escapeHtml } from "../pages/index.ts"
 
 /** Text of the document (descriptions use Markdown code spans): HTML-escaped, `code` rendered as <code>. */
 export const inlineHtml = (text: string) => escapeHtml(text).replace(/`([^`]+)`/g, "<code>$1</code>")

@@ -1,7 +1,7 @@
 // `/map`: where the public mirrors are. A world map shading each country by its number of public mirrors (the shapes
 // built once per process, only the shading per render), a legend, and the same numbers in a table linking to each
-// country's mirror list. Embargoed countries are not shown (MirrorMap leaves them out).
-import { MirrorMap, type MirrorsByCountry } from "@mirrormanager/actors/publiclist"
+// country's mirror list. Embargoed countries are not shown (PublicMirrors.countries leaves them out).
+import { type MirrorsByCountry, PublicMirrors } from "@mirrormanager/actors/publiclist"
 import { countryName } from "@mirrormanager/domain/registry"
 import { Effect } from "effect"
 import { HttpRouter } from "effect/http"
@@ -142,8 +142,7 @@ export const mapRoute = (pages: PageCache) =>
     pages.serve(
       { key: "/map" },
       Effect.gen(function* () {
-        const map = yield* MirrorMap
-        const data = yield* map.countries()
+        const data = yield* (yield* PublicMirrors).countries()
         const shapes = yield* Effect.promise(loadMapShapes)
         return renderMap(shapes, data, Math.floor(Date.now() / 1000))
       })

@@ -139,8 +139,9 @@ const renderOverview = (
   }
   const latest = days[0]!
   const summaries = ACCESS_KINDS.map((kind) => {
-    const rows = rowsOf(kind, newest, sum(newest.filter((c) => c.kind === kind)))
-    return { kind, keys: rows.length, top: rows.slice(0, SUMMARY) }
+    const total = sum(newest.filter((c) => c.kind === kind))
+    const rows = rowsOf(kind, newest, total)
+    return { kind, total, keys: rows.length, top: rows.slice(0, SUMMARY) }
   })
   const dayRows = days
     .map(
@@ -150,8 +151,9 @@ const renderOverview = (
     .join("")
   const summaryTables = summaries
     .map(
-      ({ kind, keys, top }) =>
-        `<h3 id=${attr(`newest-${kind}`)}>${escapeHtml(KIND_TITLES[kind].title)}</h3>${table(kind, top, latest.requests)}<p><a href=${attr(kindHref(latest.day, kind))}>All ${formatCount(keys)} ${escapeHtml(KIND_TITLES[kind].title.toLowerCase())} of ${escapeHtml(latest.day)}</a></p>`
+      // Shares of the kind's own sum, as on the day's page (each counted request is in every kind once).
+      ({ kind, total, keys, top }) =>
+        `<h3 id=${attr(`newest-${kind}`)}>${escapeHtml(KIND_TITLES[kind].title)}</h3>${table(kind, top, total)}<p><a href=${attr(kindHref(latest.day, kind))}>All ${formatCount(keys)} ${escapeHtml(KIND_TITLES[kind].title.toLowerCase())} of ${escapeHtml(latest.day)}</a></p>`
     )
     .join("")
   const oldestFirst = [...days].reverse()
@@ -274,16 +276,14 @@ const routes = (pages: PageCache, statistics: AccessStatistics["Service"]) =>
     HttpRouter.add(
       "GET",
       SECTION,
-      Effect.gen(function* () {
-        return yield* pages.serve(
-          { key: SECTION },
-          Effect.gen(function* () {
-            const days = yield* statistics.days()
-            const newest = days.length === 0 ? [] : yield* statistics.day(days[0]!.day)
-            return renderOverview(days, newest, yield* statistics.lastAddedAt())
-          })
-        )
-      })
+      pages.serve(
+        { key: SECTION },
+        Effect.gen(function* () {
+          const days = yield* statistics.days()
+          const newest = days.length === 0 ? [] : yield* statistics.day(days[0]!.day)
+          return renderOverview(days, newest, yield* statistics.lastAddedAt())
+        })
+      )
     ),
     HttpRouter.add(
       "GET",
