@@ -82,6 +82,11 @@ layer(testNodeLayer(), { excludeTestServices: true, timeout: "60 seconds" })("GE
       yield* sql`UPDATE hosts SET admin_active = false WHERE id = ${inactive.hostId}`
       // Italy: a public host up to date on nothing.
       yield* host("IT", {})
+      // Netherlands: public and up to date, but only on an admin-only category, which no public list shows.
+      const adminOnly = yield* createCategory({ adminOnly: true })
+      const dutch = yield* createHost(site.id, { country: "NL" })
+      const dutchCategory = yield* createHostCategory(dutch.id, adminOnly.id)
+      yield* sql`INSERT INTO host_category_up2date (host_category_id, bits) VALUES (${dutchCategory.id}, '\\x01'::bytea)`
       // Iran: public and up to date, but embargoed.
       yield* host("IR", { bits: "01" })
       yield* create("/api/embargoed-countries", { country: "IR" })
@@ -118,7 +123,7 @@ layer(testNodeLayer(), { excludeTestServices: true, timeout: "60 seconds" })("GE
       const titles = mapTitles(html.text)
       assert.deepStrictEqual(titles.get("Germany"), { shape: "path", step: 3, text: "3 mirrors" })
       assert.deepStrictEqual(titles.get("Singapore"), { shape: "circle", step: 1, text: "1 mirror" })
-      for (const name of ["France", "Italy", "Iran"]) {
+      for (const name of ["France", "Italy", "Iran", "Netherlands"]) {
         assert.deepStrictEqual(titles.get(name), { shape: "path", step: 0, text: "no public mirrors" }, name)
       }
       assert.isAbove(titles.size, 150, "the whole world is drawn")
