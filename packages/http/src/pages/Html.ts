@@ -15,18 +15,9 @@ export const formatCount = (value: number): string => value.toLocaleString("en-U
 export const formatPercent = (part: number, whole: number): string =>
   `${whole === 0 ? "0.0" : ((100 * part) / whole).toFixed(1)} %`
 
-/** Epoch seconds (or ms with `ms`) as `2026-12-07 12:34 UTC`. */
+/** Epoch seconds as `2026-12-07 12:34 UTC`. */
 export const formatTime = (epochSeconds: number): string =>
   `${new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`
-
-/** How long ago, in words, for a data age line. */
-export const formatAge = (seconds: number): string => {
-  const s = Math.max(0, Math.round(seconds))
-  if (s < 90) return `${s} s ago`
-  if (s < 5400) return `${Math.round(s / 60)} min ago`
-  if (s < 172_800) return `${Math.round(s / 3600)} h ago`
-  return `${Math.round(s / 86_400)} days ago`
-}
 
 /** A query string from the non-empty parameters, `?a=1&b=2`, or "". */
 export const queryString = (params: Record<string, string | number | undefined>): string => {

@@ -2,5 +2,4 @@
 // server-rendered HTML with JSON twins, kept and sent with ETags; their one stylesheet and SVG charts.
 
 export { escapeHtml } from "./Html.ts"
-export { makePageCache, type PageCache, prefersJson } from "./PageCache.ts"
 export * from "./PagesRoutes.ts"
